@@ -1,0 +1,10 @@
+//! The Debug Adapter Protocol as data: the message envelope, typed requests,
+//! responses and events, and the Content-Length codec.
+//!
+//! This crate knows the wire format and nothing else: it depends on serde only
+//! and never does I/O.
+
+pub mod envelope;
+pub mod types;
+
+pub use envelope::{Event, Message, Request, Response};

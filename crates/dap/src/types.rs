@@ -1,0 +1,410 @@
+//! Typed bodies of the DAP requests, responses and events this adapter uses,
+//! plus the `hotReload` extension. Field names follow the specification
+//! (camelCase on the wire).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A source file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_reference: Option<i64>,
+}
+
+/// Arguments of `initialize`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitializeArguments {
+    #[serde(default, rename = "clientID", skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, rename = "adapterID")]
+    pub adapter_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines_start_at1: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns_start_at1: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_format: Option<String>,
+}
+
+/// What the adapter supports; the body of the `initialize` response.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    #[serde(default)]
+    pub supports_configuration_done_request: bool,
+    #[serde(default)]
+    pub supports_evaluate_for_hovers: bool,
+    #[serde(default)]
+    pub supports_conditional_breakpoints: bool,
+    #[serde(default)]
+    pub supports_hit_conditional_breakpoints: bool,
+    #[serde(default)]
+    pub supports_log_points: bool,
+    #[serde(default)]
+    pub supports_terminate_request: bool,
+    #[serde(default)]
+    pub support_terminate_debuggee: bool,
+    #[serde(default)]
+    pub supports_set_variable: bool,
+    #[serde(default)]
+    pub supports_delayed_stack_trace_loading: bool,
+}
+
+/// Arguments of `launch`: the public contract of DESIGN.md.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchArguments {
+    /// Main Lua (or `.luax`) file.
+    pub program: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// `lua5.4` (default), `lua5.1`, `lua5.2`, `lua5.3`, `luajit`, `luanext`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(default)]
+    pub stop_on_entry: bool,
+    #[serde(default)]
+    pub no_debug: bool,
+    /// Prepended to `package.path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lua_path: Option<String>,
+    /// Prepended to `package.cpath`.
+    #[serde(default, rename = "luaCPath", skip_serializing_if = "Option::is_none")]
+    pub lua_cpath: Option<String>,
+}
+
+/// One requested breakpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceBreakpoint {
+    pub line: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_message: Option<String>,
+}
+
+/// Arguments of `setBreakpoints`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetBreakpointsArguments {
+    pub source: Source,
+    #[serde(default)]
+    pub breakpoints: Vec<SourceBreakpoint>,
+    /// Deprecated in the spec; used only when `breakpoints` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_modified: Option<bool>,
+}
+
+/// A breakpoint as the adapter placed it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Breakpoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+}
+
+/// Body of the `setBreakpoints` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetBreakpointsResponseBody {
+    pub breakpoints: Vec<Breakpoint>,
+}
+
+/// A thread (for Lua: the main thread and live coroutines).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Thread {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Body of the `threads` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadsResponseBody {
+    pub threads: Vec<Thread>,
+}
+
+/// Arguments shared by `continue`, `next`, `stepIn`, `stepOut` and `pause`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadArguments {
+    #[serde(default)]
+    pub thread_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_thread: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granularity: Option<String>,
+}
+
+/// Body of the `continue` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinueResponseBody {
+    pub all_threads_continued: bool,
+}
+
+/// Arguments of `stackTrace`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackTraceArguments {
+    #[serde(default)]
+    pub thread_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_frame: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<i64>,
+}
+
+/// One frame of a stack trace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackFrame {
+    pub id: i64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    pub line: i64,
+    pub column: i64,
+    /// `normal`, `label` or `subtle` (C functions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation_hint: Option<String>,
+}
+
+/// Body of the `stackTrace` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackTraceResponseBody {
+    pub stack_frames: Vec<StackFrame>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_frames: Option<i64>,
+}
+
+/// Arguments of `scopes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopesArguments {
+    pub frame_id: i64,
+}
+
+/// A scope of a frame: Locals, Upvalues or Globals.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation_hint: Option<String>,
+    pub variables_reference: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named_variables: Option<i64>,
+    pub expensive: bool,
+}
+
+/// Body of the `scopes` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopesResponseBody {
+    pub scopes: Vec<Scope>,
+}
+
+/// Arguments of `variables`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariablesArguments {
+    pub variables_reference: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+}
+
+/// One variable; `variables_reference > 0` means it can be expanded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Variable {
+    pub name: String,
+    pub value: String,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    pub variables_reference: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluate_name: Option<String>,
+}
+
+/// Body of the `variables` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariablesResponseBody {
+    pub variables: Vec<Variable>,
+}
+
+/// Arguments of `evaluate`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateArguments {
+    pub expression: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_id: Option<i64>,
+    /// `repl`, `watch`, `hover`, `clipboard`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
+/// Body of the `evaluate` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateResponseBody {
+    pub result: String,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    pub variables_reference: i64,
+}
+
+/// Arguments of `disconnect`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisconnectArguments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminate_debuggee: Option<bool>,
+}
+
+/// Arguments of the custom `hotReload` request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HotReloadArguments {
+    /// A file path of a loaded module or of a file the program ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A module name as given to `require`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// New source text; read from disk when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// A non-fatal note from a reload.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReloadWarning {
+    pub message: String,
+}
+
+/// Body of a successful `hotReload` response and of the `hotReloaded` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HotReloadResponseBody {
+    pub module: String,
+    pub path: String,
+    pub changed: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub warnings: Vec<ReloadWarning>,
+    pub duration_ms: f64,
+}
+
+/// Body of the `stopped` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoppedEventBody {
+    /// `breakpoint`, `step`, `pause`, `entry`, `exception`.
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<i64>,
+    #[serde(default)]
+    pub all_threads_stopped: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hit_breakpoint_ids: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Body of the `continued` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinuedEventBody {
+    pub thread_id: i64,
+    #[serde(default)]
+    pub all_threads_continued: bool,
+}
+
+/// Body of the `output` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputEventBody {
+    /// `console`, `stdout`, `stderr`, `important`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub output: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+}
+
+/// Body of the `exited` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExitedEventBody {
+    pub exit_code: i64,
+}
+
+/// Body of the `invalidated` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidatedEventBody {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub areas: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<i64>,
+}
+
+/// Body of the `thread` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadEventBody {
+    /// `started` or `exited`.
+    pub reason: String,
+    pub thread_id: i64,
+}
+
+/// Body of the `breakpoint` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointEventBody {
+    /// `changed`, `new` or `removed`.
+    pub reason: String,
+    pub breakpoint: Breakpoint,
+}

@@ -1,0 +1,114 @@
+//! The internal protocol between the session and a host process.
+//!
+//! One JSON object per line. The session writes [`HostRequest`]s to the
+//! host's stdin; the host writes [`HostMessage`]s (responses and events) to
+//! its stdout. Payloads reuse the DAP types of [`dap::types`] so the session
+//! passes them through unchanged; this crate adds only the framing and the
+//! commands a host understands.
+//!
+//! The host keeps its protocol streams apart from the debuggee's: it moves
+//! them to private descriptors at startup, points fd 0 at /dev/null and
+//! forwards whatever lands on fds 1 and 2 as `output` events.
+
+use dap::types::{
+    ContinuedEventBody, EvaluateArguments, ExitedEventBody, HotReloadArguments, LaunchArguments,
+    OutputEventBody, ScopesArguments, SetBreakpointsArguments, StackTraceArguments,
+    StoppedEventBody, ThreadEventBody, VariablesArguments,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Environment variable that carries the protocol version check; a host that
+/// speaks another version refuses to start.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A request from the session, answered by exactly one [`HostResponse`] with
+/// the same `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostRequest {
+    pub id: u64,
+    #[serde(flatten)]
+    pub command: HostCommand,
+}
+
+/// What the session can ask of a host. Each documents its response payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", content = "arguments", rename_all = "camelCase")]
+pub enum HostCommand {
+    /// Prepare the VM for `program` (paths, args, env, cwd); does not run it.
+    /// Reply: `null`.
+    Launch(LaunchArguments),
+    /// Replace the breakpoints of one source. Allowed while running.
+    /// Reply: `dap::types::SetBreakpointsResponseBody`.
+    SetBreakpoints(SetBreakpointsArguments),
+    /// Start running the program (stopping on entry if asked). Reply: `null`.
+    ConfigurationDone,
+    /// Reply: `dap::types::ThreadsResponseBody`.
+    Threads,
+    /// Resume. Reply: `null`, then a `continued`-like state until the next `stopped`.
+    Continue,
+    /// Step over. Reply: `null`.
+    Next,
+    /// Step into. Reply: `null`.
+    StepIn,
+    /// Step out. Reply: `null`.
+    StepOut,
+    /// Stop as soon as possible, also inside a long-running loop. Reply: `null`,
+    /// then a `stopped` event with reason `pause`.
+    Pause,
+    /// Only while stopped. Reply: `dap::types::StackTraceResponseBody`.
+    StackTrace(StackTraceArguments),
+    /// Only while stopped. Reply: `dap::types::ScopesResponseBody`.
+    Scopes(ScopesArguments),
+    /// Only while stopped. Reply: `dap::types::VariablesResponseBody`.
+    Variables(VariablesArguments),
+    /// In the given frame while stopped; in the global scope while running.
+    /// Reply: `dap::types::EvaluateResponseBody`.
+    Evaluate(EvaluateArguments),
+    /// Allowed while stopped and while running.
+    /// Reply: `dap::types::HotReloadResponseBody`.
+    HotReload(HotReloadArguments),
+    /// End the program; the host exits after replying. Reply: `null`.
+    Terminate,
+}
+
+/// Everything a host writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum HostMessage {
+    Response(HostResponse),
+    Event(HostEvent),
+}
+
+/// The answer to the [`HostRequest`] with the same `id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostResponse {
+    pub id: u64,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Success with a payload, or an error message meant for the user
+/// (`file:line: reason` where a location is known).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    Ok(Value),
+    Error(String),
+}
+
+/// Things that happen in the host without being asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "body", rename_all = "camelCase")]
+pub enum HostEvent {
+    /// The program stopped (breakpoint, step, pause, entry, exception).
+    Stopped(StoppedEventBody),
+    /// The program resumed.
+    Continued(ContinuedEventBody),
+    /// Text the program wrote (`stdout`, `stderr`) or a host notice (`console`).
+    Output(OutputEventBody),
+    /// A coroutine started or ended.
+    Thread(ThreadEventBody),
+    /// The program ended with this exit code; the host exits right after.
+    Exited(ExitedEventBody),
+}

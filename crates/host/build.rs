@@ -1,0 +1,93 @@
+//! Compiles the debuggee's Lua from the `lua-src` crate's sources together with
+//! our native files. We build Lua ourselves (mlua runs with its `module`
+//! feature and links no Lua) because the engine's C code needs the VM's
+//! internal headers, and we export the Lua API (`-rdynamic`) so that C modules
+//! the debuggee `require`s bind to this VM.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let lua_dir = lua_source_dir("lua-5.4.9");
+    let native = Path::new("native");
+
+    let mut build = cc::Build::new();
+    build
+        .include(&lua_dir)
+        .define("LUA_USE_LINUX", None)
+        .define("LUA_COMPAT_5_3", None)
+        .warnings(false)
+        .flag_if_supported("-fno-common");
+    for entry in std::fs::read_dir(&lua_dir).expect("lua source dir is readable") {
+        let path = entry.expect("dir entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // lua.c and luac.c carry their own main().
+        if name.ends_with(".c") && name != "lua.c" && name != "luac.c" {
+            build.file(&path);
+        }
+    }
+    if native.exists() {
+        for entry in std::fs::read_dir(native).expect("native dir is readable") {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|e| e == "c") {
+                build.file(&path);
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
+        println!("cargo:rerun-if-changed=native");
+    }
+    build.cargo_metadata(false).compile("hotreload_lua");
+
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    println!("cargo:rustc-link-search=native={}", out.display());
+    // whole-archive: keep every Lua API symbol, used by us or not, for C modules.
+    println!("cargo:rustc-link-lib=static:+whole-archive=hotreload_lua");
+    println!("cargo:rustc-link-lib=dylib=m");
+    println!("cargo:rustc-link-lib=dylib=dl");
+    println!("cargo:rustc-link-arg-bins=-rdynamic");
+    println!("cargo:rustc-env=HOTRELOAD_LUA_SOURCE_DIR={}", lua_dir.display());
+    println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// Finds `<lua-src crate>/<version_dir>` through `cargo metadata`, which works
+/// offline once dependencies are fetched.
+fn lua_source_dir(version_dir: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"))
+        .join("Cargo.toml");
+    let target = std::env::var("TARGET").expect("TARGET");
+    let metadata = |offline: bool| {
+        let mut cmd = Command::new(&cargo);
+        cmd.args(["metadata", "--format-version", "1", "--filter-platform", &target]);
+        if offline {
+            cmd.arg("--offline");
+        }
+        cmd.arg("--manifest-path").arg(&manifest);
+        cmd.output().expect("cargo metadata runs")
+    };
+    // Offline first (everything this build needs is already fetched); online
+    // only when the workspace has dependencies this build did not fetch.
+    let mut output = metadata(true);
+    if !output.status.success() {
+        output = metadata(false);
+    }
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    let packages = meta["packages"].as_array().expect("packages array");
+    let lua_src = packages
+        .iter()
+        .find(|p| p["name"] == "lua-src")
+        .expect("lua-src is in the dependency graph (via mlua-sys)");
+    let manifest_path = lua_src["manifest_path"].as_str().expect("manifest_path");
+    let dir = Path::new(manifest_path)
+        .parent()
+        .expect("manifest has a parent")
+        .join(version_dir);
+    assert!(dir.join("lapi.c").exists(), "no Lua sources at {}", dir.display());
+    dir
+}

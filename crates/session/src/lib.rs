@@ -1,0 +1,1 @@
+//! The debug session (filled in by the session work).

@@ -1,0 +1,1 @@
+//! The cdylib Neovim loads.
