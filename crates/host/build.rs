@@ -45,7 +45,10 @@ fn main() {
     println!("cargo:rustc-link-lib=dylib=m");
     println!("cargo:rustc-link-lib=dylib=dl");
     println!("cargo:rustc-link-arg-bins=-rdynamic");
-    println!("cargo:rustc-env=HOTRELOAD_LUA_SOURCE_DIR={}", lua_dir.display());
+    println!(
+        "cargo:rustc-env=HOTRELOAD_LUA_SOURCE_DIR={}",
+        lua_dir.display()
+    );
     println!("cargo:rerun-if-changed=build.rs");
 }
 
@@ -53,12 +56,18 @@ fn main() {
 /// offline once dependencies are fetched.
 fn lua_source_dir(version_dir: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"))
-        .join("Cargo.toml");
+    let manifest =
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir")).join("Cargo.toml");
     let target = std::env::var("TARGET").expect("TARGET");
     let metadata = |offline: bool| {
         let mut cmd = Command::new(&cargo);
-        cmd.args(["metadata", "--format-version", "1", "--filter-platform", &target]);
+        cmd.args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            &target,
+        ]);
         if offline {
             cmd.arg("--offline");
         }
@@ -88,6 +97,10 @@ fn lua_source_dir(version_dir: &str) -> PathBuf {
         .parent()
         .expect("manifest has a parent")
         .join(version_dir);
-    assert!(dir.join("lapi.c").exists(), "no Lua sources at {}", dir.display());
+    assert!(
+        dir.join("lapi.c").exists(),
+        "no Lua sources at {}",
+        dir.display()
+    );
     dir
 }

@@ -7,3 +7,6 @@ fn main() -> anyhow::Result<()> {
     lua.load(code).set_name(format!("@{path}")).exec()?;
     Ok(())
 }
+
+#[allow(dead_code)]
+mod reload;
