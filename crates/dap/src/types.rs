@@ -408,3 +408,21 @@ pub struct BreakpointEventBody {
     pub reason: String,
     pub breakpoint: Breakpoint,
 }
+
+/// Arguments of requests that take none (`configurationDone`, `threads`).
+/// Accepts and ignores any fields a client sends.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoArguments {}
+
+/// Arguments of `terminate`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminateArguments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<bool>,
+}
+
+/// Body of the `terminated` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminatedEventBody {}
