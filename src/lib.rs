@@ -1,1 +1,156 @@
-//! The cdylib Neovim loads.
+//! The cdylib Neovim loads as `require('hotreload_native')`.
+//!
+//! It serves DAP sessions in-process (see [`server`]) and exports a small
+//! table of functions to the Lua glue. Every exported function runs under
+//! [`guard::guarded`], never blocks on tokio, and reports failures as Lua
+//! errors carrying the [`error::NativeError`] text.
+//!
+//! Architecture invariant: this crate never links mlua (DESIGN.md: nvim-oxi's
+//! `lua_*` calls would bind to a vendored Lua and crash Neovim).
+
+pub mod bridge;
+pub mod error;
+pub mod guard;
+pub mod server;
+pub mod socket_dir;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+use nvim_oxi::conversion::FromObject;
+use nvim_oxi::{Dictionary, Function, Object};
+
+use crate::error::NativeError;
+use crate::guard::guarded;
+use crate::server::{Server, ServerConfig};
+
+/// The crate version; the Lua glue refuses a module whose version differs.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+thread_local! {
+    // Exported functions only ever run on Neovim's main thread.
+    static SERVER: RefCell<Option<Server>> = const { RefCell::new(None) };
+}
+
+/// The module table: `version`, `start_server`, `stop_server`, `server_info`.
+///
+/// A failure comes back as a table `{ error = "..." }`, never as a Lua error:
+/// nvim-oxi raises Lua errors by unwinding through an `extern "C"` frame,
+/// which aborts Neovim (measured with nvim 0.11.4). Arguments are taken as
+/// `Object` so no value from Lua can make argument conversion fail.
+#[nvim_oxi::plugin]
+fn hotreload_native() -> Dictionary {
+    let version: Function<(), Object> =
+        Function::from_fn(|()| answer(guarded(|| Ok(Object::from(VERSION)))));
+    let start: Function<Object, Object> =
+        Function::from_fn(|opts: Object| answer(guarded(|| start_server(opts))));
+    let stop: Function<(), Object> =
+        Function::from_fn(|()| answer(guarded(|| stop_server().map(Object::from))));
+    let info: Function<(), Object> = Function::from_fn(|()| answer(guarded(server_info)));
+    Dictionary::from_iter([
+        ("version", Object::from(version)),
+        ("start_server", Object::from(start)),
+        ("stop_server", Object::from(stop)),
+        ("server_info", Object::from(info)),
+    ])
+}
+
+/// The value itself, or `{ error = text }`.
+fn answer(result: Result<Object, NativeError>) -> Object {
+    result.unwrap_or_else(|err| Object::from(Dictionary::from_iter([("error", err.to_string())])))
+}
+
+/// `start_server({host_dir?, socket_dir?, on_message?})` -> `{pipe=...}`.
+/// Idempotent: a running server is returned as is (its handler is updated).
+fn start_server(opts: Object) -> Result<Object, NativeError> {
+    let opts = options(opts)?;
+    let host_dir = path_option(&opts, "host_dir")?;
+    let socket_dir = path_option(&opts, "socket_dir")?.unwrap_or_else(socket_dir::default_dir);
+    let handler =
+        match opts.get("on_message") {
+            None => None,
+            Some(obj) if obj.is_nil() => None,
+            Some(obj) => Some(Function::from_object(obj.clone()).map_err(|e| {
+                NativeError::InvalidOption {
+                    key: "on_message",
+                    reason: e.to_string(),
+                }
+            })?),
+        };
+    bridge::set_handler(handler);
+    SERVER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            let config = ServerConfig {
+                host_dir,
+                socket_dir,
+            };
+            *slot = Some(Server::start(config, bridge::outbox()?)?);
+        }
+        Ok(Object::from(
+            slot.as_ref().map(describe).unwrap_or_default(),
+        ))
+    })
+}
+
+/// `stop_server()` -> whether a server was running.
+fn stop_server() -> Result<bool, NativeError> {
+    Ok(SERVER.with(|cell| cell.borrow_mut().take().map(Server::stop).is_some()))
+}
+
+/// `server_info()` -> `{pipe=..., connections=n}` or `nil`.
+fn server_info() -> Result<Object, NativeError> {
+    Ok(SERVER.with(|cell| {
+        cell.borrow()
+            .as_ref()
+            .map_or(Object::nil(), |s| Object::from(describe(s)))
+    }))
+}
+
+fn describe(server: &Server) -> Dictionary {
+    let connections = i64::try_from(server.connections()).unwrap_or(i64::MAX);
+    Dictionary::from_iter([
+        (
+            "pipe",
+            Object::from(server.pipe().to_string_lossy().into_owned()),
+        ),
+        ("connections", Object::from(connections)),
+    ])
+}
+
+/// `nil`, `{}` (an empty array to nvim-oxi) or a dictionary.
+fn options(opts: Object) -> Result<Dictionary, NativeError> {
+    if opts.is_nil() {
+        return Ok(Dictionary::new());
+    }
+    if let Ok(array) = nvim_oxi::Array::from_object(opts.clone()) {
+        if array.is_empty() {
+            return Ok(Dictionary::new());
+        }
+    }
+    Dictionary::from_object(opts).map_err(|e| NativeError::InvalidOption {
+        key: "opts",
+        reason: e.to_string(),
+    })
+}
+
+fn path_option(opts: &Dictionary, key: &'static str) -> Result<Option<PathBuf>, NativeError> {
+    match opts.get(key) {
+        None => Ok(None),
+        Some(obj) if obj.is_nil() => Ok(None),
+        Some(obj) => {
+            let text =
+                String::from_object(obj.clone()).map_err(|e| NativeError::InvalidOption {
+                    key,
+                    reason: e.to_string(),
+                })?;
+            if text.is_empty() {
+                return Err(NativeError::InvalidOption {
+                    key,
+                    reason: "must not be empty".into(),
+                });
+            }
+            Ok(Some(PathBuf::from(text)))
+        }
+    }
+}

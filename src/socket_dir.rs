@@ -1,0 +1,97 @@
+//! The private directory that holds the server's Unix socket. Only the user
+//! may open it: a socket anyone can connect to would let them run programs.
+
+use std::fs::DirBuilder;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::NativeError;
+
+/// The default directory: `$XDG_RUNTIME_DIR/hotreload`, else
+/// `<tmp>/hotreload-<uid>`.
+pub fn default_dir() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("hotreload"),
+        _ => std::env::temp_dir().join(format!("hotreload-{}", current_uid())),
+    }
+}
+
+fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Creates `dir` with mode 0700 if missing, then checks that it is a real
+/// directory owned by the user that nobody else can enter.
+pub fn ensure_private(dir: &Path) -> Result<(), NativeError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| NativeError::Io {
+            what: "cannot create socket dir",
+            path: dir.to_owned(),
+            source,
+        })?;
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| NativeError::Io {
+        what: "cannot inspect socket dir",
+        path: dir.to_owned(),
+        source,
+    })?;
+    let insecure = |reason: String| NativeError::InsecureSocketDir {
+        path: dir.to_owned(),
+        reason,
+    };
+    if !meta.file_type().is_dir() {
+        return Err(insecure("not a directory".into()));
+    }
+    if meta.uid() != current_uid() {
+        return Err(insecure(format!("owned by uid {}", meta.uid())));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(insecure(format!("mode {mode:o}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("hotreload-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn creates_a_private_dir() {
+        let dir = scratch("create").join("nested");
+        ensure_private(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "mode of {}", dir.display());
+    }
+
+    #[test]
+    fn refuses_a_dir_others_can_open() {
+        let dir = scratch("open");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = ensure_private(&dir).unwrap_err().to_string();
+        assert!(err.contains("chmod 700"), "got: {err}");
+    }
+
+    #[test]
+    fn refuses_a_file() {
+        let dir = scratch("file");
+        std::fs::write(&dir, "x").unwrap();
+        let err = ensure_private(&dir).unwrap_err().to_string();
+        assert!(
+            err.contains("not a directory") || err.contains("cannot create"),
+            "got: {err}"
+        );
+        let _ = std::fs::remove_file(&dir);
+    }
+}
