@@ -1,31 +1,40 @@
 //! The debug session: serves DAP on any byte stream and drives a
-//! `DebugRuntime` (owned by the session work; this is the agreed entry point).
+//! [`DebugRuntime`]. The Neovim cdylib and the `hotreload-dap` adapter both
+//! call [`serve`]; the only runtime today is [`HostProcess`], a child process
+//! running `hotreload-host-<runtime>`.
 
 use std::path::PathBuf;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+mod log;
+mod server;
+
+pub mod host;
+pub mod runtime;
+
+pub use host::HostProcess;
+pub use log::TranscriptLog;
+pub use runtime::{DebugRuntime, RuntimeError, RuntimeEvent};
+pub use server::serve;
 
 /// How a session finds and starts hosts.
 #[derive(Debug, Clone, Default)]
 pub struct SessionConfig {
-    /// Where `hotreload-host-<runtime>` binaries live; see `host_dir` resolution.
+    /// Where `hotreload-host-<runtime>` binaries live. `$HOTRELOAD_HOST_DIR`
+    /// wins over this; without either, the current executable's directory.
     pub host_dir: Option<PathBuf>,
+    /// Where to append a transcript of the DAP traffic, if anywhere.
+    pub log: Option<TranscriptLog>,
 }
 
 /// Errors that end a session.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// Reading from or writing to the client failed.
     #[error("client stream: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// Serves one DAP client until it disconnects; the host process is gone when
-/// this returns.
-pub async fn serve<R, W>(_reader: R, _writer: W, _config: SessionConfig) -> Result<(), SessionError>
-where
-    R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
-{
-    Ok(())
+    /// The client sent bytes that cannot be framed (bad header, oversized
+    /// message, or a body without a `seq` to answer); the session closed.
+    #[error("closed the session: {0}")]
+    Protocol(#[from] dap::CodecError),
 }

@@ -1,0 +1,102 @@
+//! Which host binary serves a runtime, and where to look for it.
+
+use std::path::{Path, PathBuf};
+
+use crate::runtime::RuntimeError;
+
+/// Environment variable that overrides every other host directory.
+pub const HOST_DIR_ENV: &str = "HOTRELOAD_HOST_DIR";
+
+/// The runtime used when `launch` names none.
+pub const DEFAULT_RUNTIME: &str = "lua5.4";
+
+/// The binary name serving `runtime` (`lua5.4` -> `hotreload-host-lua54`).
+/// LuaNext compiles to Lua and runs on the Lua 5.4 host.
+pub fn host_binary_name(runtime: &str) -> Result<&'static str, RuntimeError> {
+    Ok(match runtime {
+        "lua5.4" | "luanext" => "hotreload-host-lua54",
+        "lua5.3" => "hotreload-host-lua53",
+        "lua5.2" => "hotreload-host-lua52",
+        "lua5.1" => "hotreload-host-lua51",
+        "luajit" => "hotreload-host-luajit",
+        other => return Err(RuntimeError::UnknownRuntime(other.to_owned())),
+    })
+}
+
+/// The directory holding host binaries: `$HOTRELOAD_HOST_DIR`, else
+/// `configured`, else the directory of the current executable.
+pub fn host_dir(configured: Option<&Path>) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(HOST_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = configured {
+        return Some(dir.to_path_buf());
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+}
+
+/// The path of the host binary for `runtime`, which must exist.
+pub fn find_host(runtime: &str, configured: Option<&Path>) -> Result<PathBuf, RuntimeError> {
+    let name = host_binary_name(runtime)?;
+    let path = host_dir(configured)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(RuntimeError::HostNotFound {
+            runtime: runtime.to_owned(),
+            path: path.display().to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtimes_map_to_their_hosts() {
+        let names: Vec<_> = ["lua5.4", "lua5.1", "lua5.2", "lua5.3", "luajit", "luanext"]
+            .iter()
+            .map(|r| host_binary_name(r).ok())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("hotreload-host-lua54"),
+                Some("hotreload-host-lua51"),
+                Some("hotreload-host-lua52"),
+                Some("hotreload-host-lua53"),
+                Some("hotreload-host-luajit"),
+                Some("hotreload-host-lua54"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_runtime_is_named_in_the_error() {
+        let err = host_binary_name("python").err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("'python'")));
+    }
+
+    #[test]
+    fn missing_binary_names_runtime_and_path() {
+        // Only meaningful when the override is not set in the environment.
+        if std::env::var_os(HOST_DIR_ENV).is_some() {
+            return;
+        }
+        let dir = Path::new("/nonexistent/hosts");
+        let err = find_host("lua5.1", Some(dir))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("'lua5.1'"), "{err}");
+        assert!(
+            err.contains("/nonexistent/hosts/hotreload-host-lua51"),
+            "{err}"
+        );
+    }
+}

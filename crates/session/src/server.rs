@@ -1,0 +1,614 @@
+//! The session loop: reads DAP requests, answers them through the runtime
+//! and forwards the runtime's events.
+//!
+//! Three tasks share the work so that events and requests interleave:
+//! a reader (this function's own loop), a worker that handles requests one at
+//! a time in arrival order, and a writer that numbers and frames everything
+//! sent. `disconnect` and `terminate` bypass the worker's queue, so they work
+//! even while another request waits for a busy program.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dap::events;
+use dap::requests::{self, Request as _};
+use dap::types::{
+    Capabilities, ContinueResponseBody, HotReloadResponseBody, InvalidatedEventBody,
+    OutputEventBody, TerminatedEventBody,
+};
+use dap::{CodecError, Message, Request};
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::host::{find_host, HostProcess, DEFAULT_RUNTIME};
+use crate::log::{note, TranscriptLog};
+use crate::runtime::{DebugRuntime, RuntimeError, RuntimeEvent};
+use crate::{SessionConfig, SessionError};
+
+/// How long shutdown waits for the last events and the last write.
+const FLUSH_GRACE: Duration = Duration::from_secs(2);
+
+/// Serves one DAP client until it disconnects or its stream ends; the host
+/// process is gone when this returns.
+pub async fn serve<R, W>(reader: R, writer: W, config: SessionConfig) -> Result<(), SessionError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let writer_task = tokio::spawn(write_loop(writer, out_rx, config.log.clone()));
+    let session = Arc::new(Session {
+        outbox: Outbox(out_tx),
+        config,
+        runtime: Mutex::new(None),
+        forwarder: Mutex::new(None),
+        closing: AtomicBool::new(false),
+    });
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    let worker = tokio::spawn(work(session.clone(), queue_rx));
+
+    let end = read_loop(reader, &session, &queue_tx).await;
+
+    // Answer what the client sent before it left; if the program keeps a
+    // request waiting, end the program so the request fails instead.
+    drop(queue_tx);
+    let mut worker = worker;
+    if tokio::time::timeout(FLUSH_GRACE, &mut worker)
+        .await
+        .is_err()
+    {
+        session.closing.store(true, Ordering::SeqCst);
+        session.end_program().await;
+        if tokio::time::timeout(FLUSH_GRACE, &mut worker)
+            .await
+            .is_err()
+        {
+            worker.abort();
+        }
+    }
+    session.closing.store(true, Ordering::SeqCst);
+    session.shutdown().await;
+    let result = match end {
+        Ok(End::Disconnect(request)) => {
+            session.outbox.respond(&request, Ok(None));
+            Ok(())
+        }
+        Ok(End::Eof) => Ok(()),
+        Ok(End::Fatal(error)) => {
+            session.outbox.event::<events::Output>(&OutputEventBody {
+                category: Some("important".into()),
+                output: format!("hotreload: closing the session: {error}\n"),
+                ..Default::default()
+            });
+            Err(SessionError::Protocol(error))
+        }
+        Err(error) => Err(SessionError::Io(error)),
+    };
+    session.outbox.close();
+    let written = tokio::time::timeout(FLUSH_GRACE, writer_task).await;
+    match (result, written) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Ok(Ok(Err(e)))) => Err(SessionError::Io(e)),
+        (Ok(()), _) => Ok(()),
+    }
+}
+
+/// Why the read loop stopped.
+enum End {
+    Disconnect(Request),
+    Eof,
+    Fatal(CodecError),
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut reader: R,
+    session: &Session,
+    queue: &mpsc::UnboundedSender<Request>,
+) -> std::io::Result<End> {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        loop {
+            match dap::decode(&mut buf) {
+                Ok(Some(Message::Request(request))) => {
+                    if session.config.log.is_some() {
+                        let text = serde_json::to_string(&request).unwrap_or_default();
+                        note(&session.config.log, "<-", &text);
+                    }
+                    match request.command.as_str() {
+                        requests::Disconnect::COMMAND => return Ok(End::Disconnect(request)),
+                        requests::Terminate::COMMAND => session.terminate(&request).await,
+                        _ => {
+                            // The worker lives as long as this loop runs.
+                            let _ = queue.send(request);
+                        }
+                    }
+                }
+                // Clients send requests only; responses to reverse requests
+                // we never make and stray events are ignored.
+                Ok(Some(other)) => note(&session.config.log, "<- ignored", &format!("{other:?}")),
+                Ok(None) => break,
+                Err(CodecError::BadMessage {
+                    seq: Some(seq),
+                    command,
+                    reason,
+                }) => {
+                    note(&session.config.log, "<- bad", &reason);
+                    session.outbox.send(Outgoing::Response {
+                        request_seq: seq,
+                        command: command.unwrap_or_default(),
+                        result: Err(format!("bad request: {reason}")),
+                    });
+                }
+                Err(error) => {
+                    note(&session.config.log, "<- fatal", &error.to_string());
+                    return Ok(End::Fatal(error));
+                }
+            }
+        }
+        let n = reader.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(End::Eof);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Handles queued requests one at a time, in arrival order.
+async fn work(session: Arc<Session>, mut queue: mpsc::UnboundedReceiver<Request>) {
+    while let Some(request) = queue.recv().await {
+        let reply = session.dispatch(&request).await;
+        session.outbox.respond(&request, reply.result);
+        for out in reply.then {
+            session.outbox.send(out);
+        }
+    }
+}
+
+/// Something to send to the client; the writer assigns `seq`.
+enum Outgoing {
+    Response {
+        request_seq: i64,
+        command: String,
+        result: Result<Option<Value>, String>,
+    },
+    Event {
+        event: &'static str,
+        body: Option<Value>,
+    },
+    /// Flush and stop writing.
+    Close,
+}
+
+/// The sending side of the writer task.
+#[derive(Clone)]
+struct Outbox(mpsc::UnboundedSender<Outgoing>);
+
+impl Outbox {
+    fn send(&self, out: Outgoing) {
+        // Fails only once the writer stopped (client gone): nothing to do.
+        let _ = self.0.send(out);
+    }
+
+    fn respond(&self, request: &Request, result: Result<Option<Value>, String>) {
+        self.send(Outgoing::Response {
+            request_seq: request.seq,
+            command: request.command.clone(),
+            result,
+        });
+    }
+
+    fn event<E: events::Event>(&self, body: &E::Body) {
+        self.send(event::<E>(body));
+    }
+
+    fn close(&self) {
+        self.send(Outgoing::Close);
+    }
+}
+
+fn event<E: events::Event>(body: &E::Body) -> Outgoing {
+    Outgoing::Event {
+        event: E::EVENT,
+        body: events::body::<E>(body),
+    }
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    log: Option<TranscriptLog>,
+) -> std::io::Result<()> {
+    let mut seq = 0;
+    while let Some(out) = outgoing.recv().await {
+        seq += 1;
+        let message = match out {
+            Outgoing::Response {
+                request_seq,
+                command,
+                result,
+            } => {
+                let (success, message, body) = match result {
+                    Ok(body) => (true, None, body),
+                    Err(message) => (false, Some(message), None),
+                };
+                Message::Response(dap::Response {
+                    seq,
+                    request_seq,
+                    success,
+                    command,
+                    message,
+                    body,
+                })
+            }
+            Outgoing::Event { event, body } => Message::Event(dap::Event {
+                seq,
+                event: event.to_owned(),
+                body,
+            }),
+            Outgoing::Close => break,
+        };
+        if log.is_some() {
+            note(
+                &log,
+                "->",
+                &serde_json::to_string(&message).unwrap_or_default(),
+            );
+        }
+        writer.write_all(&dap::encode(&message)).await?;
+        writer.flush().await?;
+    }
+    writer.flush().await?;
+    writer.shutdown().await
+}
+
+/// A handler's answer: the response, then events to send after it.
+struct Reply {
+    result: Result<Option<Value>, String>,
+    then: Vec<Outgoing>,
+}
+
+impl From<Result<Option<Value>, String>> for Reply {
+    fn from(result: Result<Option<Value>, String>) -> Reply {
+        Reply {
+            result,
+            then: Vec::new(),
+        }
+    }
+}
+
+struct Session {
+    config: SessionConfig,
+    outbox: Outbox,
+    runtime: Mutex<Option<Arc<dyn DebugRuntime>>>,
+    /// Forwards the runtime's events to the client.
+    forwarder: Mutex<Option<JoinHandle<()>>>,
+    /// Set once the client is gone: no new program may start.
+    closing: AtomicBool,
+}
+
+/// What the client is told this adapter does; only what works.
+fn capabilities() -> Capabilities {
+    Capabilities {
+        supports_configuration_done_request: true,
+        supports_evaluate_for_hovers: true,
+        supports_terminate_request: true,
+        ..Default::default()
+    }
+}
+
+fn parse<R: requests::Request>(request: &Request) -> Result<R::Arguments, String> {
+    requests::arguments::<R>(request)
+        .map_err(|e| format!("invalid arguments for '{}': {e}", R::COMMAND))
+}
+
+impl Session {
+    async fn dispatch(&self, request: &Request) -> Reply {
+        use requests as r;
+        let result = match request.command.as_str() {
+            r::Initialize::COMMAND => parse::<r::Initialize>(request)
+                .map(|_| requests::body::<r::Initialize>(&capabilities())),
+            r::Launch::COMMAND => return self.launch(request).await,
+            r::HotReload::COMMAND => return self.hot_reload(request).await,
+            r::SetBreakpoints::COMMAND => {
+                self.call::<r::SetBreakpoints, _, _>(request, |rt, args| async move {
+                    rt.set_breakpoints(args).await
+                })
+                .await
+            }
+            r::ConfigurationDone::COMMAND => {
+                self.call::<r::ConfigurationDone, _, _>(request, |rt, _| async move {
+                    rt.configuration_done().await
+                })
+                .await
+            }
+            r::Threads::COMMAND => {
+                self.call::<r::Threads, _, _>(request, |rt, _| async move { rt.threads().await })
+                    .await
+            }
+            r::Continue::COMMAND => {
+                self.call::<r::Continue, _, _>(request, |rt, _| async move {
+                    rt.continue_().await?;
+                    Ok(ContinueResponseBody {
+                        all_threads_continued: true,
+                    })
+                })
+                .await
+            }
+            r::Next::COMMAND => {
+                self.call::<r::Next, _, _>(request, |rt, _| async move { rt.next().await })
+                    .await
+            }
+            r::StepIn::COMMAND => {
+                self.call::<r::StepIn, _, _>(request, |rt, _| async move { rt.step_in().await })
+                    .await
+            }
+            r::StepOut::COMMAND => {
+                self.call::<r::StepOut, _, _>(request, |rt, _| async move { rt.step_out().await })
+                    .await
+            }
+            r::Pause::COMMAND => {
+                self.call::<r::Pause, _, _>(request, |rt, _| async move { rt.pause().await })
+                    .await
+            }
+            r::StackTrace::COMMAND => {
+                self.call::<r::StackTrace, _, _>(request, |rt, args| async move {
+                    rt.stack_trace(args).await
+                })
+                .await
+            }
+            r::Scopes::COMMAND => {
+                self.call::<r::Scopes, _, _>(
+                    request,
+                    |rt, args| async move { rt.scopes(args).await },
+                )
+                .await
+            }
+            r::Variables::COMMAND => {
+                self.call::<r::Variables, _, _>(request, |rt, args| async move {
+                    rt.variables(args).await
+                })
+                .await
+            }
+            r::Evaluate::COMMAND => {
+                self.call::<r::Evaluate, _, _>(request, |rt, args| async move {
+                    rt.evaluate(args).await
+                })
+                .await
+            }
+            other => Err(format!("unsupported request '{other}'")),
+        };
+        result.into()
+    }
+
+    fn runtime(&self) -> Result<Arc<dyn DebugRuntime>, String> {
+        self.runtime
+            .lock()
+            .ok()
+            .and_then(|rt| rt.clone())
+            .ok_or_else(|| "no program is running (send 'launch' first)".to_owned())
+    }
+
+    /// Parses `R`'s arguments, runs `call` on the runtime, and turns its
+    /// result into a response body.
+    async fn call<R, F, Fut>(&self, request: &Request, call: F) -> Result<Option<Value>, String>
+    where
+        R: requests::Request,
+        F: FnOnce(Arc<dyn DebugRuntime>, R::Arguments) -> Fut,
+        Fut: Future<Output = Result<R::Response, RuntimeError>>,
+    {
+        let args = parse::<R>(request)?;
+        let runtime = self.runtime()?;
+        let body = call(runtime, args).await.map_err(|e| e.to_string())?;
+        Ok(requests::body::<R>(&body))
+    }
+
+    async fn launch(&self, request: &Request) -> Reply {
+        match self.try_launch(request).await {
+            Ok(()) => Reply {
+                result: Ok(None),
+                then: vec![event::<events::Initialized>(&())],
+            },
+            Err(message) => Err(message).into(),
+        }
+    }
+
+    async fn try_launch(&self, request: &Request) -> Result<(), String> {
+        let args = parse::<requests::Launch>(request)?;
+        if self.closing.load(Ordering::SeqCst) {
+            return Err("the session is closing".into());
+        }
+        if self.runtime().is_ok() {
+            return Err("a program is already running in this session".into());
+        }
+        let runtime = args.runtime.as_deref().unwrap_or(DEFAULT_RUNTIME);
+        let path =
+            find_host(runtime, self.config.host_dir.as_deref()).map_err(|e| e.to_string())?;
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let host: Arc<dyn DebugRuntime> =
+            Arc::new(HostProcess::spawn(&path, events_tx).map_err(|e| e.to_string())?);
+        // Stored before the first await so a concurrent disconnect finds it.
+        if let Ok(mut slot) = self.runtime.lock() {
+            *slot = Some(host.clone());
+        }
+        let forwarder = tokio::spawn(forward_events(events_rx, self.outbox.clone()));
+        match host.launch(args).await {
+            Ok(()) => {
+                if let Ok(mut slot) = self.forwarder.lock() {
+                    *slot = Some(forwarder);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                // The failed launch is the answer; no exited/terminated.
+                forwarder.abort();
+                if let Ok(mut slot) = self.runtime.lock() {
+                    *slot = None;
+                }
+                host.terminate().await;
+                Err(format!("launch failed: {error}"))
+            }
+        }
+    }
+
+    async fn hot_reload(&self, request: &Request) -> Reply {
+        let args = match parse::<requests::HotReload>(request) {
+            Ok(args) => args,
+            Err(message) => return Err(message).into(),
+        };
+        let runtime = match self.runtime() {
+            Ok(runtime) => runtime,
+            Err(message) => return Err(message).into(),
+        };
+        match runtime.hot_reload(args).await {
+            Ok(body) => Reply {
+                result: Ok(requests::body::<requests::HotReload>(&body)),
+                then: reload_events(&body),
+            },
+            Err(error) => {
+                let message = error.to_string();
+                Reply {
+                    then: vec![console(format!("hot reload failed: {message}\n"))],
+                    result: Err(message),
+                }
+            }
+        }
+    }
+
+    /// Handles `terminate`: ends the program; `exited` and `terminated`
+    /// follow from the runtime's events.
+    async fn terminate(&self, request: &Request) {
+        self.end_program().await;
+        self.outbox.respond(request, Ok(None));
+    }
+
+    /// Ends the program, if one runs; the runtime stays to answer later
+    /// requests with "no longer running".
+    async fn end_program(&self) {
+        if let Ok(runtime) = self.runtime() {
+            runtime.terminate().await;
+        }
+    }
+
+    /// Ends the program and lets its last events through.
+    async fn shutdown(&self) {
+        let runtime = self.runtime.lock().ok().and_then(|mut rt| rt.take());
+        if let Some(runtime) = runtime {
+            runtime.terminate().await;
+        }
+        let forwarder = self.forwarder.lock().ok().and_then(|mut f| f.take());
+        if let Some(mut forwarder) = forwarder {
+            if tokio::time::timeout(FLUSH_GRACE, &mut forwarder)
+                .await
+                .is_err()
+            {
+                forwarder.abort();
+            }
+        }
+    }
+}
+
+/// After a reload: `hotReloaded` with the response body, `invalidated` so
+/// clients refetch stacks and variables, and a one-line console summary.
+fn reload_events(body: &HotReloadResponseBody) -> Vec<Outgoing> {
+    let name = if body.module.is_empty() {
+        &body.path
+    } else {
+        &body.module
+    };
+    let mut out = vec![
+        event::<events::HotReloaded>(body),
+        event::<events::Invalidated>(&InvalidatedEventBody {
+            areas: vec!["all".into()],
+            thread_id: None,
+        }),
+        console(format!(
+            "hot reload {name}: {} changed, {} added, {} removed ({:.1} ms)\n",
+            body.changed.len(),
+            body.added.len(),
+            body.removed.len(),
+            body.duration_ms
+        )),
+    ];
+    out.extend(
+        body.warnings
+            .iter()
+            .map(|w| console(format!("hot reload {name}: warning: {}\n", w.message))),
+    );
+    out
+}
+
+fn console(output: String) -> Outgoing {
+    event::<events::Output>(&OutputEventBody {
+        category: Some("console".into()),
+        output,
+        ..Default::default()
+    })
+}
+
+/// Runtime events become DAP events; `Terminated` becomes `terminated`.
+async fn forward_events(mut events: mpsc::UnboundedReceiver<RuntimeEvent>, outbox: Outbox) {
+    while let Some(runtime_event) = events.recv().await {
+        let out = match runtime_event {
+            RuntimeEvent::Stopped(body) => event::<events::Stopped>(&body),
+            RuntimeEvent::Continued(body) => event::<events::Continued>(&body),
+            RuntimeEvent::Output(body) => event::<events::Output>(&body),
+            RuntimeEvent::Thread(body) => event::<events::Thread>(&body),
+            RuntimeEvent::Exited(body) => event::<events::Exited>(&body),
+            RuntimeEvent::Terminated => event::<events::Terminated>(&TerminatedEventBody {}),
+        };
+        outbox.send(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reload_summary_is_one_console_line_after_the_events() {
+        let body = HotReloadResponseBody {
+            module: "game.player".into(),
+            path: "/x/game/player.lua".into(),
+            changed: vec!["a".into(), "b".into(), "c".into()],
+            added: vec!["d".into()],
+            removed: vec![],
+            warnings: vec![],
+            duration_ms: 2.06,
+        };
+        let out = reload_events(&body);
+        let names: Vec<_> = out
+            .iter()
+            .map(|o| match o {
+                Outgoing::Event { event, body } => (*event, body.clone()),
+                _ => ("?", None),
+            })
+            .collect();
+        assert_eq!(names[0].0, "hotReloaded");
+        assert_eq!(
+            names[0]
+                .1
+                .as_ref()
+                .and_then(|b| b.get("durationMs"))
+                .cloned(),
+            Some(serde_json::json!(2.06))
+        );
+        assert_eq!(names[1].0, "invalidated");
+        assert_eq!(names[2].0, "output");
+        let output = names[2]
+            .1
+            .as_ref()
+            .and_then(|b| b.get("output"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            output,
+            "hot reload game.player: 3 changed, 1 added, 0 removed (2.1 ms)\n"
+        );
+    }
+}
