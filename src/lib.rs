@@ -60,12 +60,22 @@ fn answer(result: Result<Object, NativeError>) -> Object {
     result.unwrap_or_else(|err| Object::from(Dictionary::from_iter([("error", err.to_string())])))
 }
 
-/// `start_server({host_dir?, socket_dir?, on_message?})` -> `{pipe=...}`.
+/// `start_server({host_dir?, socket_dir?, log_file?, on_message?})` ->
+/// `{pipe=..., connections=n}`.
 /// Idempotent: a running server is returned as is (its handler is updated).
 fn start_server(opts: Object) -> Result<Object, NativeError> {
     let opts = options(opts)?;
     let host_dir = path_option(&opts, "host_dir")?;
     let socket_dir = path_option(&opts, "socket_dir")?.unwrap_or_else(socket_dir::default_dir);
+    let log = path_option(&opts, "log_file")?
+        .map(|path| {
+            session::TranscriptLog::open(&path).map_err(|source| NativeError::Io {
+                what: "cannot open log file",
+                path,
+                source,
+            })
+        })
+        .transpose()?;
     let handler =
         match opts.get("on_message") {
             None => None,
@@ -84,6 +94,7 @@ fn start_server(opts: Object) -> Result<Object, NativeError> {
             let config = ServerConfig {
                 host_dir,
                 socket_dir,
+                log,
             };
             *slot = Some(Server::start(config, bridge::outbox()?)?);
         }

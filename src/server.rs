@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub host_dir: Option<PathBuf>,
     /// The private directory for the socket.
     pub socket_dir: PathBuf,
+    /// Where sessions append a transcript of their DAP traffic.
+    pub log: Option<session::TranscriptLog>,
 }
 
 /// A running server; dropping it does not stop it, [`Server::stop`] does.
@@ -55,6 +57,7 @@ impl Server {
             pipe: pipe.clone(),
             session: SessionConfig {
                 host_dir: config.host_dir,
+                log: config.log,
             },
             outbox,
             connections: Arc::clone(&connections),

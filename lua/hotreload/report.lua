@@ -1,0 +1,147 @@
+---@mod hotreload.report Tells the user and other plugins how a reload went.
+---
+--- Success: a `vim.notify` summary, diagnostics and our quickfix list
+--- cleared, `User HotReloadPost`. Failure: a diagnostic on the offending
+--- line, a quickfix entry, an error notification, `User HotReloadFailed`.
+
+local config = require('hotreload.config')
+
+local M = {}
+
+M.ns = vim.api.nvim_create_namespace('hotreload')
+M.qf_title = 'hotreload'
+
+---@class hotreload.LastReload
+---@field ok boolean
+---@field path string
+---@field body table|nil the hotReload response body on success
+---@field message string|nil the error on failure
+---@field time integer os.time() of the answer
+
+---@type hotreload.LastReload|nil
+M.last = nil
+
+local function fire(pattern, data)
+  vim.api.nvim_exec_autocmds('User', { pattern = pattern, data = data, modeline = false })
+end
+
+local function display(path)
+  return vim.fn.fnamemodify(path, ':~:.')
+end
+
+--- "game/player.lua: 3 changed, 1 added" (or "no changes").
+---@param body table a hotReload response body
+---@return string
+function M.summary(body)
+  local parts = {}
+  for _, key in ipairs({ 'changed', 'added', 'removed' }) do
+    local n = type(body[key]) == 'table' and #body[key] or 0
+    if n > 0 then
+      parts[#parts + 1] = ('%d %s'):format(n, key)
+    end
+  end
+  local warnings = type(body.warnings) == 'table' and #body.warnings or 0
+  if warnings > 0 then
+    parts[#parts + 1] = ('%d warning%s'):format(warnings, warnings == 1 and '' or 's')
+  end
+  local name = body.path and body.path ~= '' and display(body.path) or tostring(body.module)
+  return ('%s: %s'):format(name, #parts > 0 and table.concat(parts, ', ') or 'no changes')
+end
+
+--- Splits `file:line: reason`; returns nil when the message has no location.
+---@param message string
+---@return { file: string, line: integer, reason: string }|nil
+function M.parse_location(message)
+  local file, line, reason = message:match('^(.-):(%d+): (.*)$')
+  if not file or file == '' then
+    return nil
+  end
+  return { file = file, line = tonumber(line), reason = reason }
+end
+
+--- The real file a location names: as is if readable, else relative to the
+--- program's root, else the file being reloaded.
+local function resolve_file(file, root, fallback)
+  file = file:gsub('^@', '')
+  if vim.fn.filereadable(file) == 1 then
+    return vim.fn.fnamemodify(file, ':p')
+  end
+  if root then
+    local candidate = root .. '/' .. file
+    if vim.fn.filereadable(candidate) == 1 then
+      return candidate
+    end
+  end
+  return fallback
+end
+
+local function clear_problems()
+  vim.diagnostic.reset(M.ns)
+  local qf = vim.fn.getqflist({ title = 0 })
+  if qf.title == M.qf_title then
+    vim.fn.setqflist({}, 'r', { title = M.qf_title, items = {} })
+  end
+end
+
+--- Before a reload is sent.
+---@param path string
+function M.pre(path)
+  fire('HotReloadPre', { path = path })
+end
+
+--- A reload succeeded; `body` is the response body (module, path, changed,
+--- added, removed, warnings, durationMs).
+---@param path string
+---@param body table
+function M.success(path, body)
+  body = vim.tbl_extend('keep', body or {}, { path = path })
+  M.last = { ok = true, path = path, body = body, time = os.time() }
+  clear_problems()
+  if config.options.notify then
+    vim.notify(M.summary(body), vim.log.levels.INFO, { title = 'hotreload' })
+    for _, w in ipairs(body.warnings or {}) do
+      vim.notify('hotreload: ' .. tostring(w.message), vim.log.levels.WARN, { title = 'hotreload' })
+    end
+  end
+  fire('HotReloadPost', body)
+end
+
+--- A reload failed with `message` (`file:line: reason` when known).
+---@param path string
+---@param message string
+---@param root string|nil the program's root, to resolve relative locations
+function M.failure(path, message, root)
+  message = tostring(message)
+  M.last = { ok = false, path = path, message = message, time = os.time() }
+  local data = { path = path, message = message }
+  local loc = M.parse_location(message)
+  if loc then
+    data.file = resolve_file(loc.file, root, path)
+    data.line = loc.line
+    data.reason = loc.reason
+  end
+  clear_problems()
+  if config.options.diagnostics and data.file and data.line then
+    local bufnr = vim.fn.bufadd(data.file)
+    vim.diagnostic.set(M.ns, bufnr, {
+      {
+        lnum = data.line - 1,
+        col = 0,
+        severity = vim.diagnostic.severity.ERROR,
+        source = 'hotreload',
+        message = 'hot reload failed: ' .. data.reason,
+      },
+    })
+    local qf = vim.fn.getqflist({ title = 0 })
+    vim.fn.setqflist({}, qf.title == M.qf_title and 'r' or ' ', {
+      title = M.qf_title,
+      items = { { filename = data.file, lnum = data.line, text = data.reason, type = 'E' } },
+    })
+  end
+  if config.options.notify then
+    vim.notify('hotreload: ' .. message, vim.log.levels.ERROR, { title = 'hotreload' })
+  end
+  fire('HotReloadFailed', data)
+end
+
+return M
