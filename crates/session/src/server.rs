@@ -444,13 +444,25 @@ impl Session {
                 Ok(())
             }
             Err(error) => {
-                // The failed launch is the answer; no exited/terminated.
-                forwarder.abort();
                 if let Ok(mut slot) = self.runtime.lock() {
                     *slot = None;
                 }
                 host.terminate().await;
-                Err(format!("launch failed: {error}"))
+                // Let the host's last words (stderr) through before answering.
+                let mut forwarder = forwarder;
+                if tokio::time::timeout(FLUSH_GRACE, &mut forwarder)
+                    .await
+                    .is_err()
+                {
+                    forwarder.abort();
+                }
+                Err(match error {
+                    RuntimeError::Gone => {
+                        "launch failed: the host exited during launch (see its stderr output)"
+                            .to_owned()
+                    }
+                    other => format!("launch failed: {other}"),
+                })
             }
         }
     }

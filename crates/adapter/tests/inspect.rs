@@ -1,0 +1,186 @@
+//! Breakpoints, stack, scopes, variables, evaluate, steps and pause through
+//! `hotreload-dap` and the real Lua 5.4 host.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{fixture, Client};
+
+/// Starts inspect.lua stopped at the breakpoint in `compute` (line 9).
+fn stopped_in_compute() -> (Client, String, Value) {
+    let mut client = Client::start();
+    let program = fixture("inspect.lua");
+    client.launch(json!({"program": program}));
+    let breakpoints = client.set_breakpoints(&program, &[9]);
+    if breakpoints.len() != 1 || breakpoints[0]["verified"] != true || breakpoints[0]["line"] != 9 {
+        client.fail(&format!(
+            "breakpoint not verified at line 9: {breakpoints:?}"
+        ));
+    }
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let thread = stopped["threadId"].clone();
+    (client, program, thread)
+}
+
+fn line_of(frame: &Value) -> i64 {
+    frame["line"].as_i64().unwrap_or(-1)
+}
+
+#[test]
+fn breakpoint_stack_scopes_variables_and_evaluate() {
+    let (mut client, program, thread) = stopped_in_compute();
+    let threads = client.ok("threads", json!({}));
+    if !threads["threads"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t["id"] == thread))
+    {
+        client.fail("the stopped thread is not among the threads");
+    }
+
+    let frames = client.stack(&thread);
+    if frames.len() < 2 {
+        client.fail("expected compute and the main chunk on the stack");
+    }
+    let (top, main) = (frames[0].clone(), frames[1].clone());
+    if line_of(&top) != 9 || !top["name"].as_str().unwrap_or("").contains("compute") {
+        client.fail(&format!("top frame is not compute at line 9: {top}"));
+    }
+    if top["source"]["path"] != program.as_str() {
+        client.fail(&format!("top frame source is not the program: {top}"));
+    }
+    if line_of(&main) != 18 {
+        client.fail(&format!("caller frame is not at line 18: {main}"));
+    }
+
+    let scopes = client.ok("scopes", json!({"frameId": top["id"]}));
+    let scopes = scopes["scopes"].as_array().cloned().unwrap_or_default();
+    let names: Vec<&str> = scopes.iter().filter_map(|s| s["name"].as_str()).collect();
+    if !names.contains(&"Locals") || !names.contains(&"Globals") {
+        client.fail(&format!("scopes lack Locals/Globals: {names:?}"));
+    }
+    let locals = scopes
+        .iter()
+        .find(|s| s["name"] == "Locals")
+        .map(|s| s["variablesReference"].clone())
+        .unwrap_or_default();
+    let n = client.variable(&locals, "n");
+    if n["value"] != "20" {
+        client.fail(&format!("n is not 20: {n}"));
+    }
+
+    // The main chunk's locals hold a nested table: expand it twice.
+    let scopes = client.ok("scopes", json!({"frameId": main["id"]}));
+    let main_locals = scopes["scopes"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "Locals"))
+        .map(|s| s["variablesReference"].clone())
+        .unwrap_or_default();
+    let config = client.variable(&main_locals, "config");
+    if config["variablesReference"].as_i64().unwrap_or(0) <= 0 {
+        client.fail(&format!("config is not expandable: {config}"));
+    }
+    let name = client.variable(&config["variablesReference"], "name");
+    if !name["value"].as_str().unwrap_or("").contains("demo") {
+        client.fail(&format!("config.name is not demo: {name}"));
+    }
+    let inner = client.variable(&config["variablesReference"], "inner");
+    let x = client.variable(&inner["variablesReference"], "x");
+    if x["value"] != "42" {
+        client.fail(&format!("config.inner.x is not 42: {x}"));
+    }
+    let list = client.variable(&inner["variablesReference"], "list");
+    let items = client.variables(&list["variablesReference"]);
+    if items.len() != 3 {
+        client.fail(&format!(
+            "config.inner.list does not have 3 items: {items:?}"
+        ));
+    }
+
+    let result = client.evaluate("n * 2", Some(&top["id"]), "repl");
+    if result != "40" {
+        client.fail(&format!("n * 2 in compute's frame gave {result}"));
+    }
+    let result = client.evaluate("config.inner.x + 1", Some(&main["id"]), "repl");
+    if result != "43" {
+        client.fail(&format!(
+            "config.inner.x + 1 in the main frame gave {result}"
+        ));
+    }
+    let result = client.evaluate("config.name", Some(&main["id"]), "hover");
+    if !result.contains("demo") {
+        client.fail(&format!("hover on config.name gave {result}"));
+    }
+    let failed = client.request(
+        "evaluate",
+        json!({"expression": "nil + 1", "frameId": top["id"], "context": "repl"}),
+    );
+    if failed.success {
+        client.fail("evaluating an erroring expression succeeded");
+    }
+
+    client.set_breakpoints(&program, &[]);
+    client.ok("continue", json!({"threadId": thread}));
+    client.wait_event("exited");
+    client.wait_event("terminated");
+    if !client.stdout_text().contains("value\t41\tdemo") {
+        client.fail("the program did not finish with its own output");
+    }
+}
+
+#[test]
+fn step_in_next_and_step_out() {
+    let (mut client, program, thread) = stopped_in_compute();
+    client.set_breakpoints(&program, &[]);
+
+    client.ok("stepIn", json!({"threadId": thread}));
+    client.wait_stopped("step");
+    let frames = client.stack(&thread);
+    if line_of(&frames[0]) != 4 || !frames[0]["name"].as_str().unwrap_or("").contains("add") {
+        client.fail(&format!(
+            "stepIn did not enter add at line 4: {}",
+            frames[0]
+        ));
+    }
+
+    client.ok("next", json!({"threadId": thread}));
+    client.wait_stopped("step");
+    let frames = client.stack(&thread);
+    if line_of(&frames[0]) != 5 {
+        client.fail(&format!("next did not reach line 5: {}", frames[0]));
+    }
+
+    client.ok("stepOut", json!({"threadId": thread}));
+    client.wait_stopped("step");
+    let frames = client.stack(&thread);
+    let line = line_of(&frames[0]);
+    if !(9..=10).contains(&line) || !frames[0]["name"].as_str().unwrap_or("").contains("compute") {
+        client.fail(&format!("stepOut did not return to compute: {}", frames[0]));
+    }
+
+    client.ok("continue", json!({"threadId": thread}));
+    client.wait_event("exited");
+}
+
+#[test]
+fn pause_stops_a_tight_loop() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("busy.lua")}));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    client.ok("pause", json!({"threadId": 1}));
+    let stopped = client.wait_stopped("pause");
+    let thread = stopped["threadId"].clone();
+    let frames = client.stack(&thread);
+    if !(3..=4).contains(&line_of(&frames[0])) {
+        client.fail(&format!("paused outside the loop: {}", frames[0]));
+    }
+    let positive = client.evaluate("counter > 0", Some(&frames[0]["id"]), "repl");
+    if positive != "true" {
+        client.fail(&format!("counter > 0 gave {positive}"));
+    }
+    // It runs again after continue, and pauses again.
+    client.ok("continue", json!({"threadId": thread}));
+    client.ok("pause", json!({"threadId": thread}));
+    client.wait_stopped("pause");
+    client.ok("disconnect", json!({}));
+}

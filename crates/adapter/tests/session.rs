@@ -1,0 +1,188 @@
+//! Whole sessions through `hotreload-dap`: start and end, output, errors,
+//! malformed input, and the host's lifetime.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::{fixture, wait_gone, Client};
+
+#[test]
+fn a_program_runs_to_its_end_with_output_in_order() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("hello.lua")}));
+    let exited = client.wait_event("exited");
+    if exited["exitCode"] != 0 {
+        client.fail(&format!("exit code {}, expected 0", exited["exitCode"]));
+    }
+    client.wait_event("terminated");
+    let mut expected = String::from("one\ntwo\n");
+    for i in 1..=100 {
+        expected.push_str(&format!("line {i}\n"));
+    }
+    expected.push_str("last\n");
+    if client.stdout_text() != expected {
+        client.fail("stdout output is not the program's output in order");
+    }
+    if !client.output_of("stderr").contains("three\n") {
+        client.fail("io.stderr:write did not arrive as stderr output");
+    }
+    client.ok("disconnect", json!({}));
+    if client.wait_exit(Duration::from_secs(5)) != Some(0) {
+        client.fail("adapter did not exit cleanly after disconnect");
+    }
+}
+
+#[test]
+fn exited_comes_before_terminated_with_the_exit_code() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("exit_code.lua")}));
+    let exited = client.wait_event("exited");
+    if exited["exitCode"] != 3 {
+        client.fail(&format!("exit code {}, expected 3", exited["exitCode"]));
+    }
+    // `terminated` must not have arrived before `exited` was claimed.
+    client.wait_event("terminated");
+    if !client.stdout_text().contains("bye\n") {
+        client.fail("output before os.exit was lost");
+    }
+}
+
+#[test]
+fn a_missing_host_is_a_launch_error_naming_runtime_and_path() {
+    let dir = std::env::temp_dir().join(format!("hotreload-no-hosts-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let dir_text = dir.display().to_string();
+    let mut client = Client::start_with_env(&[("HOTRELOAD_HOST_DIR", &dir_text)]);
+    client.ok("initialize", json!({"adapterID": "hotreload"}));
+    let message = client.err("launch", json!({"program": fixture("hello.lua")}));
+    let expected_path = dir.join("hotreload-host-lua54").display().to_string();
+    if !message.contains("lua5.4") || !message.contains(&expected_path) {
+        client.fail(&format!(
+            "message does not name runtime and path: {message}"
+        ));
+    }
+    let message = client.err(
+        "launch",
+        json!({"program": fixture("hello.lua"), "runtime": "cobol"}),
+    );
+    if !message.contains("cobol") {
+        client.fail(&format!("unknown runtime not named: {message}"));
+    }
+    let _ = std::fs::remove_dir(&dir);
+}
+
+#[test]
+fn unknown_commands_and_requests_without_a_program_fail_by_name() {
+    let mut client = Client::start_with_env(&[]);
+    client.ok("initialize", json!({"adapterID": "hotreload"}));
+    let message = client.err("frobnicate", json!({}));
+    if !message.contains("frobnicate") {
+        client.fail(&format!("unknown command not named: {message}"));
+    }
+    let message = client.err("threads", json!({}));
+    if !message.contains("launch") {
+        client.fail(&format!(
+            "threads before launch: unhelpful message: {message}"
+        ));
+    }
+    let message = client.err("launch", json!({"noProgram": true}));
+    if !message.contains("program") {
+        client.fail(&format!(
+            "launch without program: unhelpful message: {message}"
+        ));
+    }
+    client.ok("disconnect", json!({}));
+}
+
+#[test]
+fn a_frame_without_command_gets_an_error_response_and_the_session_goes_on() {
+    let mut client = Client::start_with_env(&[]);
+    let body = r#"{"seq":7,"type":"request"}"#;
+    client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    let response = client.response(7);
+    if response.success {
+        client.fail("a request without command succeeded");
+    }
+    client.ok("initialize", json!({"adapterID": "hotreload"}));
+}
+
+#[test]
+fn bad_json_without_a_seq_closes_the_session_and_ends_the_host() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("busy.lua")}));
+    let host = client.host_pid();
+    client.send_raw(b"Content-Length: 9\r\n\r\n{not json");
+    if !client.drain_until_closed(Duration::from_secs(10)) {
+        client.fail("the adapter kept its stdout open after bad JSON");
+    }
+    client.wait_exit(Duration::from_secs(5));
+    if !wait_gone(host, Duration::from_secs(5)) {
+        client.fail(&format!("host {host} still alive after the session closed"));
+    }
+}
+
+#[test]
+fn a_bad_header_closes_the_session() {
+    let mut client = Client::start_with_env(&[]);
+    client.ok("initialize", json!({"adapterID": "hotreload"}));
+    client.send_raw(b"Content-Lenght: 2\r\n\r\n{}");
+    if !client.drain_until_closed(Duration::from_secs(10)) {
+        client.fail("the adapter kept its stdout open after a bad header");
+    }
+    if client.wait_exit(Duration::from_secs(5)) == Some(0) {
+        client.fail("the adapter reported success after a protocol error");
+    }
+}
+
+#[test]
+fn disconnect_ends_a_running_program_and_its_host() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("busy.lua")}));
+    let host = client.host_pid();
+    client.ok("disconnect", json!({"terminateDebuggee": true}));
+    if !wait_gone(host, Duration::from_secs(1)) {
+        client.fail(&format!(
+            "host {host} still alive after disconnect returned"
+        ));
+    }
+    client.wait_exit(Duration::from_secs(5));
+}
+
+#[test]
+fn terminate_ends_the_program_with_exited_and_terminated() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("busy.lua")}));
+    let host = client.host_pid();
+    client.ok("terminate", json!({}));
+    client.wait_event("exited");
+    client.wait_event("terminated");
+    if !wait_gone(host, Duration::from_secs(1)) {
+        client.fail(&format!("host {host} still alive after terminate"));
+    }
+    client.ok("disconnect", json!({}));
+}
+
+#[test]
+fn closing_stdin_ends_the_host() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("busy.lua")}));
+    let host = client.host_pid();
+    client.close_stdin();
+    client.wait_exit(Duration::from_secs(10));
+    if !wait_gone(host, Duration::from_secs(5)) {
+        client.fail(&format!("host {host} still alive after the client left"));
+    }
+}
+
+#[test]
+fn killing_the_adapter_kills_the_host() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("busy.lua")}));
+    let host = client.host_pid();
+    client.kill();
+    if !wait_gone(host, Duration::from_secs(5)) {
+        client.fail(&format!("host {host} outlived the killed adapter"));
+    }
+}
