@@ -76,7 +76,12 @@ M.subcommands = {
         notify(('hotreload: auto takes on or off, not %q'):format(want), vim.log.levels.ERROR)
         return
       end
-      local on = require('hotreload').auto(want == nil and nil or want == 'on')
+      local on
+      if want == nil then
+        on = require('hotreload').auto()
+      else
+        on = require('hotreload').auto(want == 'on')
+      end
       notify('hotreload: reload on save ' .. (on and 'on' or 'off'))
     end,
     complete = function(arglead)

@@ -52,17 +52,24 @@ end
 ---@param message string
 ---@return { file: string, line: integer, reason: string }|nil
 function M.parse_location(message)
-  local file, line, reason = message:match('^(.-):(%d+): (.*)$')
-  if not file or file == '' then
+  local file, line, reason = message:match('(%S+%.luax?):(%d+):%s*(.*)')
+  if not file then
+    -- `[string "..."]:3: reason`: a chunk without a file name.
+    line, reason = message:match('%]:(%d+):%s*(.*)')
+    file = line and ''
+  end
+  if not line then
     return nil
   end
-  return { file = file, line = tonumber(line), reason = reason }
+  return { file = file:gsub('^@', ''), line = tonumber(line), reason = reason }
 end
 
 --- The real file a location names: as is if readable, else relative to the
 --- program's root, else the file being reloaded.
 local function resolve_file(file, root, fallback)
-  file = file:gsub('^@', '')
+  if file == '' then
+    return fallback
+  end
   if vim.fn.filereadable(file) == 1 then
     return vim.fn.fnamemodify(file, ':p')
   end

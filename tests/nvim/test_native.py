@@ -1,0 +1,145 @@
+"""The native module: its server on a private socket, the version check,
+and the nvim-dap adapter factory yielding a pipe a DAP client can use."""
+
+import os
+import stat
+import time
+from pathlib import Path
+
+from conftest import DapClient, lua, private
+
+START = "return require('hotreload.native').start_server()"
+
+FAKE_DAP = """
+package.loaded.dap = {
+  adapters = {},
+  configurations = { lua = { { name = 'mine', type = 'x', request = 'launch' } } },
+  listeners = { after = {}, before = {} },
+  session = function() return nil end,
+  sessions = function() return {} end,
+}
+require('hotreload').setup({})
+"""
+
+
+def test_server_listens_on_a_socket_only_the_user_can_open(nvim, env):
+    info = lua(nvim, START)
+    pipe = Path(info["pipe"])
+    assert pipe.parent == env / "run" / "hotreload", pipe
+    assert stat.S_ISSOCK(pipe.stat().st_mode)
+    assert private(pipe.parent), oct(pipe.parent.stat().st_mode)
+    assert private(pipe), oct(pipe.stat().st_mode)
+    assert lua(nvim, START) == info, "a second start must reuse the running server"
+
+
+def test_stop_removes_the_socket_and_a_new_start_gets_a_new_one(nvim):
+    first = lua(nvim, START)["pipe"]
+    assert lua(nvim, "return require('hotreload.native').stop_server()") is True
+    deadline = time.monotonic() + 5
+    while os.path.exists(first) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(first), "socket left behind after stop"
+    assert lua(nvim, "return require('hotreload.native').server_info()") is None
+    second = lua(nvim, START)["pipe"]
+    assert second != first and os.path.exists(second)
+
+
+def test_a_socket_dir_others_can_open_is_refused(nvim, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    lua(nvim, "require('hotreload').setup({ socket_dir = ... })", str(shared))
+    result = lua(nvim, "local ok, err = pcall(require('hotreload.native').start_server); return { ok, err }")
+    assert result[0] is False
+    assert "not private" in result[1] and "chmod 700" in result[1], result[1]
+
+
+def test_server_counts_connected_clients(nvim):
+    pipe = lua(nvim, START)["pipe"]
+    client = DapClient(pipe)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if lua(nvim, "return require('hotreload.native').server_info().connections") == 1:
+                break
+            time.sleep(0.05)
+        assert lua(nvim, "return require('hotreload.native').server_info().connections") == 1
+    finally:
+        client.close()
+
+
+def test_a_stale_native_module_says_how_to_rebuild(nvim):
+    result = lua(
+        nvim,
+        """
+        package.loaded.hotreload_native = { version = function() return '0.0.0-old' end }
+        local ok, err = pcall(require('hotreload.native').start_server)
+        return { ok, err }
+        """,
+    )
+    assert result[0] is False
+    assert "0.0.0-old" in result[1] and ":Lazy build hotreload.nvim" in result[1], result[1]
+    nvim.command("HotReload run")  # must report, not crash
+    assert lua(nvim, "return vim.fn.getpid() > 0")
+
+
+def test_native_version_equals_the_lua_glue(nvim):
+    assert lua(nvim, "return require('hotreload_native').version()") == lua(
+        nvim, "return require('hotreload.version')"
+    )
+
+
+def test_native_errors_are_values_not_crashes(nvim):
+    result = lua(
+        nvim,
+        """
+        local m = require('hotreload_native')
+        return { m.start_server(42), m.start_server({ socket_dir = 5 }), m.start_server({ on_message = 'x' }) }
+        """,
+    )
+    assert "opts" in result[0]["error"], result
+    assert "socket_dir" in result[1]["error"], result
+    assert "on_message" in result[2]["error"], result
+
+
+def test_nvim_dap_gets_an_adapter_factory_and_configurations(nvim):
+    lua(nvim, FAKE_DAP)
+    kind = lua(nvim, "return type(package.loaded.dap.adapters.hotreload)")
+    assert kind == "function"
+    names = lua(nvim, "return vim.tbl_map(function(c) return c.name end, package.loaded.dap.configurations.lua)")
+    assert names[0] == "mine", "existing configurations must be kept"
+    assert "Launch file (hot reload)" in names
+    assert "Launch file with arguments (hot reload)" in names
+    assert "Launch file, pick a runtime (hot reload)" in names
+    luanext = lua(
+        nvim,
+        "return vim.tbl_map(function(c) return c.runtime() end, package.loaded.dap.configurations.luanext)",
+    )
+    assert luanext[0] == "luanext", luanext
+    listener = lua(nvim, "return type(package.loaded.dap.listeners.after.event_hotReloaded.hotreload)")
+    assert listener == "function"
+    lua(nvim, "require('hotreload').setup({})")
+    again = lua(nvim, "return #package.loaded.dap.configurations.lua")
+    assert again == len(names), "setup twice must not duplicate configurations"
+
+
+def test_the_adapter_factory_yields_a_pipe_that_speaks_dap(nvim):
+    lua(nvim, FAKE_DAP)
+    adapter = lua(
+        nvim,
+        """
+        local got
+        package.loaded.dap.adapters.hotreload(function(a) got = a end, { type = 'hotreload' })
+        return got
+        """,
+    )
+    assert adapter["type"] == "pipe", adapter
+    client = DapClient(adapter["pipe"])
+    try:
+        response = client.request("initialize", {"adapterID": "hotreload", "clientID": "test"})
+        assert response["success"] is True, client.received
+        assert response["body"]["supportsConfigurationDoneRequest"] is True, response
+        unknown = client.request("frobnicate")
+        assert unknown["success"] is False and "frobnicate" in unknown.get("message", ""), unknown
+    finally:
+        client.close()
