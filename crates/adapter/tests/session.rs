@@ -186,3 +186,63 @@ fn killing_the_adapter_kills_the_host() {
         client.fail(&format!("host {host} outlived the killed adapter"));
     }
 }
+
+#[test]
+fn a_host_that_dies_is_reported_with_exited_and_terminated() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("busy.lua")}));
+    let host = client.host_pid();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &host.to_string()])
+        .status();
+    if !killed.is_ok_and(|s| s.success()) {
+        client.fail("could not kill the host");
+    }
+    let exited = client.wait_event("exited");
+    if exited["exitCode"] != 137 {
+        client.fail(&format!("exit code {}, expected 137", exited["exitCode"]));
+    }
+    client.wait_event("terminated");
+    if !client.output_of("stderr").contains("ended unexpectedly") {
+        client.fail("the crash was not reported as stderr output");
+    }
+    let message = client.err("threads", json!({}));
+    if !message.contains("no longer running") {
+        client.fail(&format!(
+            "requests after the crash: unhelpful message: {message}"
+        ));
+    }
+    client.ok("disconnect", json!({}));
+}
+
+#[test]
+fn version_flag_prints_the_version() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hotreload-dap"))
+        .arg("--version")
+        .output();
+    let stdout = output
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert_eq!(
+        stdout.trim(),
+        format!("hotreload-dap {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn hotreload_log_records_the_traffic() {
+    let log = std::env::temp_dir().join(format!("hotreload-dap-log-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let log_text = log.display().to_string();
+    let mut client = Client::start_with_env(&[("HOTRELOAD_LOG", &log_text)]);
+    client.ok("initialize", json!({"adapterID": "hotreload"}));
+    client.ok("disconnect", json!({}));
+    client.wait_exit(Duration::from_secs(5));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    if !text.contains("\"command\":\"initialize\"")
+        || !text.contains("supportsConfigurationDoneRequest")
+    {
+        client.fail(&format!("the log lacks the traffic:\n{text}"));
+    }
+}
