@@ -157,8 +157,9 @@ function M.run(file, opts)
         runtime = opts.runtime or config.options.runtime,
       }, function(lerr)
         if lerr then
-          output.note('launch failed: ' .. lerr.message)
-          notify('launch failed: ' .. lerr.message, vim.log.levels.ERROR)
+          local msg = lerr.message:find('^launch') and lerr.message or ('launch failed: ' .. lerr.message)
+          output.note(msg)
+          notify(msg, vim.log.levels.ERROR)
           M.finish(run)
         end
       end)

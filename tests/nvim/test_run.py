@@ -1,0 +1,195 @@
+"""End to end: `:HotReload run` with the real in-process session and host,
+reload on save (good and bad edits), User events, stop, and an editor that
+stays responsive while the program spins or floods its output."""
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, copy_fixture, describe, lua, output_lines, wait_until
+
+
+def has_line(pattern: str) -> str:
+    """A Lua expression: some output line matches the Lua pattern."""
+    return (
+        "(function() for _, l in ipairs(require('hotreload.output').lines()) do "
+        f"if l:find({pattern!r}) then return true end end return false end)()"
+    )
+
+
+def counts(nv, version: str):
+    return [int(m.group(1)) for line in output_lines(nv) if (m := re.match(rf"{version} count=(\d+)", line))]
+
+
+def set_line(nv, path: Path, lnum: int, text: str):
+    """Edits one line of `path` in a buffer (1-based) without writing."""
+    nv.command(f"edit {path}")
+    nv.current.buffer[lnum - 1] = text
+
+
+def children_named(nv, prefix: str):
+    """Child processes of this Neovim whose command starts with `prefix`."""
+    pid = lua(nv, "return vim.fn.getpid()")
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            try:
+                comm = Path(f"/proc/{child}/comm").read_text().strip()
+            except OSError:
+                continue
+            if comm.startswith(prefix):
+                found.append((child, comm))
+    return found
+
+
+@pytest.fixture
+def ticker(tmp_path):
+    return copy_fixture("ticker", tmp_path)
+
+
+def start_ticker(nv, ticker: Path, *args: str):
+    nv.command(f"HotReload run {ticker / 'main.lua'} {' '.join(args)}")
+    wait_until(nv, has_line("^v1 count=3"), what="the ticker's third tick")
+
+
+def test_run_shows_the_program_output_in_a_buffer(nvim):
+    nvim.command(f"HotReload run {FIXTURES / 'hello.lua'}")
+    wait_until(nvim, has_line("program exited with code 0"), what="the program to exit")
+    lines = output_lines(nvim)
+    assert "hello from the fixture" in lines, lines
+    assert any(line.startswith("no newline at the end") for line in lines), lines
+    wins = lua(nvim, "return #vim.fn.win_findbuf(require('hotreload.output').buffer())")
+    assert wins == 1, "the output buffer is not shown"
+    wait_until(nvim, "not require('hotreload').status().running", what="the session to end")
+
+
+def test_run_passes_arguments(nvim, ticker):
+    nvim.command(f"HotReload run {ticker / 'main.lua'} 3")
+    wait_until(nvim, has_line("^done$"), what="the ticker to finish after 3 ticks")
+    assert counts(nvim, "v1") == [1, 2, 3], describe(nvim)
+
+
+def test_output_buffer_follows_new_lines(nvim, ticker):
+    start_ticker(nvim, ticker)
+    nvim.command("wincmd j")  # into the output window
+    assert lua(nvim, "return vim.api.nvim_buf_get_name(0)").endswith("hotreload://output")
+    nvim.command("normal! G")
+    before = lua(nvim, "return vim.fn.line('.')")
+    wait_until(nvim, f"vim.fn.line('.') > {before}", what="the cursor to follow new output")
+    assert lua(nvim, "return vim.fn.line('.') == vim.fn.line('$')")
+
+
+def test_a_saved_edit_reloads_with_state_kept(nvim, ticker):
+    lua(nvim, "require('hotreload').setup({ reload_on_save = true, debounce_ms = 20 })")
+    start_ticker(nvim, ticker)
+    set_line(nvim, ticker / "counter.lua", 7, '  return ("v2 count=%d"):format(M.count)')
+    nvim.command("write")
+    wait_until(nvim, has_line("^v2 count="), what="output from the new code")
+    v1, v2 = counts(nvim, "v1"), counts(nvim, "v2")
+    assert v2[0] > v1[-1] >= 3, f"count restarted instead of carrying on: v1={v1} v2={v2}"
+    assert v2[0] <= v1[-1] + 2, f"ticks were lost: v1={v1} v2={v2}"
+    wait_until(nvim, "#vim.tbl_filter(function(e) return e.pattern == 'HotReloadPost' end, _G.test_events) > 0")
+    events = lua(nvim, "return _G.test_events")
+    pre = [e for e in events if e["pattern"] == "HotReloadPre"]
+    post = [e for e in events if e["pattern"] == "HotReloadPost"]
+    assert pre and pre[0]["data"]["path"].endswith("counter.lua"), events
+    body = post[0]["data"]
+    assert body["module"] == "counter", body
+    assert any(name.endswith("step") for name in body["changed"]), body
+    assert "durationMs" in body, body
+    notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
+    assert any(re.search(r"counter\.lua: 1 changed", n) for n in notes), notes
+    status = lua(nvim, "return require('hotreload').status()")
+    assert status["running"] and status["last"]["ok"], status
+
+
+def test_a_bad_edit_marks_the_line_and_the_next_good_edit_clears_it(nvim, ticker):
+    lua(nvim, "require('hotreload').setup({ reload_on_save = true, debounce_ms = 20 })")
+    start_ticker(nvim, ticker)
+    counter = ticker / "counter.lua"
+    set_line(nvim, counter, 7, '  return ("v2 count=%d"):format(M.count')  # missing ")"
+    nvim.command("write")
+    wait_until(nvim, "#vim.fn.getqflist() > 0", what="a quickfix entry for the syntax error")
+    qf = lua(nvim, "local q = vim.fn.getqflist({ title = 0, items = 0 }); return { title = q.title, items = vim.tbl_map(function(i) return { file = vim.api.nvim_buf_get_name(i.bufnr), lnum = i.lnum, text = i.text } end, q.items) }")
+    assert qf["title"] == "hotreload", qf
+    assert qf["items"][0]["file"] == str(counter), qf
+    assert 7 <= qf["items"][0]["lnum"] <= 8, qf
+    diags = lua(nvim, "return vim.diagnostic.get(vim.fn.bufnr(...), { namespace = require('hotreload.report').ns })", str(counter))
+    assert len(diags) == 1 and 6 <= diags[0]["lnum"] <= 7, diags
+    failed = [e for e in lua(nvim, "return _G.test_events") if e["pattern"] == "HotReloadFailed"]
+    assert failed and failed[0]["data"]["line"] == qf["items"][0]["lnum"], failed
+    assert "counter.lua" in failed[0]["data"]["message"], failed
+    # The program is exactly as before: still the old code, still counting.
+    seen = len(counts(nvim, "v1"))
+    wait_until(nvim, f"#vim.tbl_filter(function(l) return l:find('^v1 count=') end, require('hotreload.output').lines()) > {seen + 1}")
+    assert counts(nvim, "v2") == []
+
+    set_line(nvim, counter, 7, '  return ("v3 count=%d"):format(M.count)')
+    nvim.command("write")
+    wait_until(nvim, has_line("^v3 count="), what="output from the fixed code")
+    assert lua(nvim, "return #vim.fn.getqflist()") == 0, describe(nvim)
+    assert lua(nvim, "return #vim.diagnostic.get(nil, { namespace = require('hotreload.report').ns })") == 0
+    v1, v3 = counts(nvim, "v1"), counts(nvim, "v3")
+    assert v3[0] > v1[-1], f"state lost: v1={v1} v3={v3}"
+
+
+def test_hotreload_command_sends_the_unsaved_buffer(nvim, ticker):
+    start_ticker(nvim, ticker)
+    set_line(nvim, ticker / "counter.lua", 7, '  return ("unsaved count=%d"):format(M.count)')
+    nvim.command("HotReload")
+    wait_until(nvim, has_line("^unsaved count="), what="output from the unsaved buffer's code")
+    assert "v1 count" in (ticker / "counter.lua").read_text(), "the file on disk must be untouched"
+
+
+def test_saving_a_file_outside_the_program_does_not_reload(nvim, ticker, tmp_path):
+    lua(nvim, "require('hotreload').setup({ reload_on_save = true, debounce_ms = 20 })")
+    start_ticker(nvim, ticker)
+    other = tmp_path / "elsewhere.lua"
+    other.write_text("return 1\n")
+    nvim.command(f"edit {other}")
+    nvim.command("write")
+    time.sleep(0.3)
+    assert lua(nvim, "return _G.test_events") == [], describe(nvim)
+
+
+def test_stop_ends_the_program_and_its_host(nvim, ticker):
+    start_ticker(nvim, ticker)
+    assert children_named(nvim, "hotreload-host"), "no host process while running"
+    nvim.command("HotReload stop")
+    wait_until(nvim, "not require('hotreload').status().running")
+    deadline = time.monotonic() + 5
+    while children_named(nvim, "hotreload-host") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert children_named(nvim, "hotreload-host") == [], "host still running after stop"
+    seen = len(output_lines(nvim))
+    time.sleep(0.3)
+    assert len(output_lines(nvim)) == seen, "output still arriving after stop"
+
+
+def rpc_latencies(nv, n: int = 20):
+    worst = 0.0
+    for _ in range(n):
+        t = time.monotonic()
+        assert nv.eval("1 + 1") == 2
+        worst = max(worst, time.monotonic() - t)
+        time.sleep(0.02)
+    return worst
+
+
+def test_editor_answers_quickly_while_the_program_spins(nvim):
+    nvim.command(f"HotReload run {FIXTURES / 'busy' / 'spin.lua'}")
+    wait_until(nvim, "require('hotreload').status().state == 'running'")
+    worst = rpc_latencies(nvim)
+    assert worst < 0.2, f"slowest RPC took {worst:.3f}s while the program spins"
+
+
+def test_editor_answers_quickly_while_the_program_floods_output(nvim):
+    lua(nvim, "require('hotreload').setup({ output = { max_lines = 2000 } })")
+    nvim.command(f"HotReload run {FIXTURES / 'busy' / 'flood.lua'}")
+    wait_until(nvim, "vim.api.nvim_buf_line_count(require('hotreload.output').buffer()) >= 2000",
+               what="the output buffer to fill")
+    worst = rpc_latencies(nvim)
+    assert worst < 0.2, f"slowest RPC took {worst:.3f}s while the program floods"
+    assert lua(nvim, "return vim.api.nvim_buf_line_count(require('hotreload.output').buffer())") <= 2000
