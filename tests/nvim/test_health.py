@@ -1,0 +1,58 @@
+"""`:checkhealth hotreload` reports each part, with a fix for each problem."""
+
+import os
+
+from conftest import lua
+
+
+def checkhealth(nv) -> str:
+    nv.command("checkhealth hotreload")
+    return "\n".join(nv.current.buffer[:])
+
+
+def test_health_reports_every_part(nvim):
+    report = checkhealth(nvim)
+    for section in ("Neovim", "native module", "host binaries", "nvim-dap", "socket directory"):
+        assert f"hotreload: {section}" in report, report
+    assert "matches the Lua glue" in report, report
+    assert "nvim-dap is not installed" in report, report
+    assert "will be created with mode 0700" in report, report
+
+
+def test_health_shows_each_host_version(nvim):
+    report = checkhealth(nvim)
+    line = next((l for l in report.splitlines() if "lua5.4:" in l), None)
+    assert line is not None, report
+    assert "OK" in line and "not found" not in line and "failed" not in line, report
+
+
+def test_health_names_the_fix_for_a_missing_host_and_an_open_socket_dir(nvim, tmp_path):
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    os.chmod(open_dir, 0o777)
+    lua(nvim, "local h, s = ...; require('hotreload').setup({ host_dir = h, socket_dir = s })",
+        str(tmp_path / "nothing"), str(open_dir))
+    report = checkhealth(nvim)
+    assert "hotreload-host-lua54 not found" in report, report
+    assert ":Lazy build hotreload.nvim" in report, report
+    assert "lets others in" in report and "chmod 700" in report, report
+
+
+def test_health_reports_a_stale_native_module(nvim):
+    lua(nvim, "package.loaded.hotreload_native = { version = function() return '0.0.0-old' end }")
+    report = checkhealth(nvim)
+    assert "0.0.0-old" in report and ":Lazy build hotreload.nvim" in report, report
+
+
+def test_health_sees_nvim_dap_and_the_adapter(nvim):
+    lua(
+        nvim,
+        """
+        package.preload.dap = function()
+          return { adapters = {}, configurations = {}, listeners = { after = {}, before = {} } }
+        end
+        require('hotreload').setup({})
+        """,
+    )
+    report = checkhealth(nvim)
+    assert "adapter `hotreload` registered" in report, report
