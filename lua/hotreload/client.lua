@@ -144,7 +144,13 @@ function Client:_send(message)
   self.seq = self.seq + 1
   message.seq = self.seq
   local body = vim.json.encode(message)
-  self.pipe:write(('Content-Length: %d\r\n\r\n%s'):format(#body, body))
+  self.pipe:write(('Content-Length: %d\r\n\r\n%s'):format(#body, body), function(err)
+    if err then
+      vim.schedule(function()
+        self:close('write failed: ' .. err)
+      end)
+    end
+  end)
   return self.seq
 end
 

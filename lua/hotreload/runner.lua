@@ -154,7 +154,7 @@ function M.run(file, opts)
         program = file,
         args = opts.args or {},
         cwd = cwd,
-        runtime = opts.runtime or config.options.runtime,
+        runtime = opts.runtime or (file:match('%.luax$') and 'luanext') or config.options.runtime,
       }, function(lerr)
         if lerr then
           local msg = lerr.message:find('^launch') and lerr.message or ('launch failed: ' .. lerr.message)
