@@ -59,39 +59,52 @@ pub fn ensure_private(dir: &Path) -> Result<(), NativeError> {
 mod tests {
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     fn scratch(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("hotreload-test-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_file(&dir);
         dir
     }
 
+    fn refusal(dir: &Path) -> String {
+        match ensure_private(dir) {
+            Ok(()) => format!("{} was accepted", dir.display()),
+            Err(err) => err.to_string(),
+        }
+    }
+
     #[test]
-    fn creates_a_private_dir() {
+    fn creates_a_private_dir() -> TestResult {
         let dir = scratch("create").join("nested");
-        ensure_private(&dir).unwrap();
-        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        ensure_private(&dir)?;
+        let mode = std::fs::metadata(&dir)?.permissions().mode() & 0o777;
         assert_eq!(mode, 0o700, "mode of {}", dir.display());
+        Ok(())
     }
 
     #[test]
-    fn refuses_a_dir_others_can_open() {
+    fn refuses_a_dir_others_can_open() -> TestResult {
         let dir = scratch("open");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let err = ensure_private(&dir).unwrap_err().to_string();
-        assert!(err.contains("chmod 700"), "got: {err}");
-    }
-
-    #[test]
-    fn refuses_a_file() {
-        let dir = scratch("file");
-        std::fs::write(&dir, "x").unwrap();
-        let err = ensure_private(&dir).unwrap_err().to_string();
+        std::fs::create_dir_all(&dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+        let err = refusal(&dir);
         assert!(
-            err.contains("not a directory") || err.contains("cannot create"),
+            err.contains("not private") && err.contains("chmod 700"),
             "got: {err}"
         );
-        let _ = std::fs::remove_file(&dir);
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_a_file() -> TestResult {
+        let dir = scratch("file");
+        std::fs::write(&dir, "x")?;
+        let err = refusal(&dir);
+        assert!(err.contains("socket dir"), "got: {err}");
+        std::fs::remove_file(&dir)?;
+        Ok(())
     }
 }
