@@ -75,8 +75,15 @@ function M.connect(path, handlers, on_connect)
   end)
 end
 
+-- Past this many received but unhandled messages, stop reading until the
+-- main loop catches up: a program flooding its output then waits on its
+-- pipe instead of the editor drowning in queued callbacks.
+local HIGH_WATER, LOW_WATER = 2000, 200
+
 function Client:_read()
-  local buffer = ''
+  self.buffer = self.buffer or ''
+  self.backlog = self.backlog or 0
+  self.paused = false
   self.pipe:read_start(function(err, chunk)
     if err or not chunk then
       vim.schedule(function()
@@ -84,12 +91,21 @@ function Client:_read()
       end)
       return
     end
-    local bodies, rest, bad = M.split_frames(buffer .. chunk)
-    buffer = rest
+    local bodies, rest, bad = M.split_frames(self.buffer .. chunk)
+    self.buffer = rest
     if #bodies > 0 then
+      self.backlog = self.backlog + #bodies
+      if self.backlog > HIGH_WATER and not self.paused then
+        self.paused = true
+        self.pipe:read_stop()
+      end
       vim.schedule(function()
         for _, body in ipairs(bodies) do
           self:_dispatch(body)
+        end
+        self.backlog = self.backlog - #bodies
+        if self.paused and self.backlog < LOW_WATER and not self.closed then
+          self:_read()
         end
       end)
     end
