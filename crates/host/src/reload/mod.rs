@@ -1,35 +1,223 @@
-//! The hot reload engine (owned by the engine work; this is the agreed API).
+//! The hot reload engine.
+//!
+//! Three layers, each with one job:
+//! - `lua/engine.lua`: the semantics (which file is which module, the
+//!   transaction, matching old and new values by path, the undo journal,
+//!   `__on_reload`), in plain Lua so that LuaJIT and Neovim can reuse it;
+//! - `native/reload.c`: the VM-level fast paths for Lua 5.4 (prototype swap
+//!   in place, one pass over the VM's object list when a walk is needed);
+//! - this module: resolves the request (path or module, source from disk)
+//!   and turns the outcome into the DAP body or a `file:line: reason` error.
 
-use std::path::Path;
+mod resolve;
 
-use dap::types::{HotReloadArguments, HotReloadResponseBody};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use dap::types::{HotReloadArguments, HotReloadResponseBody, ReloadWarning};
+use mlua::{Function, Lua, ObjectLike, Table, Value};
+
+const ENGINE_LUA: &str = include_str!("../../lua/engine.lua");
+const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
+
+extern "C-unwind" {
+    /// Pushes the native backend table (native/reload.c).
+    fn hotreload_native_backend(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+}
 
 /// Why a reload did not happen. `Display` is the user-facing `file:line: reason`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReloadError {
-    /// Placeholder until the engine lands.
-    #[error("hot reload is not available yet")]
-    Unavailable,
+    /// The request named neither a path nor a module.
+    #[error("hot reload needs a path or a module name")]
+    NoTarget,
+    /// The path is not a module or file the program loaded.
+    #[error("{path}: not a module or file the running program loaded")]
+    UnknownPath {
+        /// The path as requested.
+        path: String,
+    },
+    /// The module name is not loaded (the message names it).
+    #[error("{0}")]
+    UnknownModule(String),
+    /// The new source could not be read from disk.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file that could not be read.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The new version was rejected: it does not compile, its top level
+    /// failed, or `__on_reload` failed. The program is exactly as before.
+    #[error("{0}")]
+    Rejected(String),
+    /// The engine itself failed to run (a bug, not the program's fault).
+    #[error("hot reload engine: {0}")]
+    Engine(#[from] mlua::Error),
+}
+
+/// Which implementation of the VM-level work the engine uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Prototype swap in place and a native pass over the VM's objects.
+    Native,
+    /// A pure-Lua reference walk (what runtimes without our C code get);
+    /// no in-place swap, nested closures keep their code.
+    PureLua,
 }
 
 /// The reload engine installed in one VM.
-pub struct Engine {}
+pub struct Engine {
+    engine: Table,
+    program: Option<PathBuf>,
+}
 
 impl Engine {
-    /// Installs the engine into a fresh VM, before the program runs.
-    pub fn install(_lua: &mlua::Lua) -> Result<Engine, ReloadError> {
-        Ok(Engine {})
+    /// Installs the engine into a fresh VM, before the program runs: it starts
+    /// tracking which file each `require`d module came from, and coroutines.
+    pub fn install(lua: &Lua) -> Result<Engine, ReloadError> {
+        Engine::install_with(lua, Backend::Native)
     }
 
-    /// Remembers the main program file, so that reloading it works too.
-    pub fn set_program(&mut self, _path: &Path) {}
+    /// Like [`Engine::install`], choosing the backend (benchmarks, tests).
+    pub fn install_with(lua: &Lua, backend: Backend) -> Result<Engine, ReloadError> {
+        // SAFETY: luaopen_debug only builds the library table; the program's
+        // globals are not touched (the table goes to the engine alone).
+        let open_debug = unsafe { lua.create_c_function(mlua::ffi::luaopen_debug)? };
+        let debug: Table = open_debug.call(())?;
+        let module: Table = lua
+            .load(ENGINE_LUA)
+            .set_name("=hotreload/engine.lua")
+            .call(debug.clone())?;
+        let backend: Value = match backend {
+            Backend::Native => {
+                // SAFETY: the function only uses the Lua API and the VM
+                // internals of the Lua this binary links (native/reload.c).
+                let open = unsafe { lua.create_c_function(hotreload_native_backend)? };
+                open.call(())?
+            }
+            Backend::PureLua => {
+                let walker: Function = lua
+                    .load(WALKER_LUA)
+                    .set_name("=hotreload/walker.lua")
+                    .call(debug)?;
+                module.call_function("lua_backend", walker)?
+            }
+        };
+        let engine: Table = module.call_function("new", backend)?;
+        Ok(Engine {
+            engine,
+            program: None,
+        })
+    }
+
+    /// Remembers the main program file, so that reloading it works too. The
+    /// program must be loaded with the chunk name `@<path>` (this path as
+    /// given), which is how the engine finds its functions.
+    pub fn set_program(&mut self, path: &Path) {
+        let shown = path.to_string_lossy().into_owned();
+        // Only fails if the engine table was tampered with; then reloading
+        // the program reports the problem.
+        let _ = self
+            .engine
+            .call_method::<()>("set_program", (shown.clone(), format!("@{shown}")));
+        self.program = Some(path.to_path_buf());
+    }
 
     /// Performs one reload; on error the VM is exactly as before.
     pub fn reload(
         &mut self,
-        _lua: &mlua::Lua,
-        _args: &HotReloadArguments,
+        lua: &Lua,
+        args: &HotReloadArguments,
     ) -> Result<HotReloadResponseBody, ReloadError> {
-        Err(ReloadError::Unavailable)
+        let started = Instant::now();
+        let target = self.target(args)?;
+        let req = lua.create_table()?;
+        match &target {
+            resolve::Target::Module { name, .. } => req.set("module", name.as_str())?,
+            resolve::Target::Program { .. } => req.set("program", true)?,
+        }
+        let (ok, message): (bool, Option<String>) =
+            self.engine.call_method("resolve_check", req.clone())?;
+        if !ok {
+            return Err(ReloadError::UnknownModule(message.unwrap_or_default()));
+        }
+        let source = match &args.source {
+            Some(source) => source.clone(),
+            None => {
+                let path = match &target {
+                    resolve::Target::Module { path, .. } => path.clone(),
+                    resolve::Target::Program { path } => path.clone(),
+                };
+                let path = path.ok_or_else(|| {
+                    ReloadError::UnknownModule(format!(
+                        "{}: the file of this module is unknown; pass the source",
+                        args.module.as_deref().unwrap_or("?")
+                    ))
+                })?;
+                std::fs::read_to_string(&path).map_err(|source| ReloadError::Read {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+        };
+        req.set("source", source)?;
+        let (report, error): (Option<Table>, Option<String>) =
+            self.engine.call_method("reload", req)?;
+        let report = match report {
+            Some(report) => report,
+            None => return Err(ReloadError::Rejected(error.unwrap_or_default())),
+        };
+        let warnings: Vec<String> = report.get("warnings")?;
+        Ok(HotReloadResponseBody {
+            module: report.get::<Option<String>>("module")?.unwrap_or_default(),
+            path: report.get::<Option<String>>("path")?.unwrap_or_default(),
+            changed: report.get("changed")?,
+            added: report.get("added")?,
+            removed: report.get("removed")?,
+            warnings: warnings
+                .into_iter()
+                .map(|message| ReloadWarning { message })
+                .collect(),
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Which module (or the program) a request means.
+    fn target(&self, args: &HotReloadArguments) -> Result<resolve::Target, ReloadError> {
+        if let Some(name) = args.module.as_deref().filter(|n| !n.is_empty()) {
+            let files = self.files()?;
+            let path = files
+                .iter()
+                .find(|f| f.module.as_deref() == Some(name))
+                .map(|f| f.path.clone());
+            return Ok(resolve::Target::Module {
+                name: name.to_string(),
+                path,
+            });
+        }
+        let Some(path) = args.path.as_deref().filter(|p| !p.is_empty()) else {
+            return Err(ReloadError::NoTarget);
+        };
+        resolve::by_path(path, &self.files()?, self.program.as_deref()).ok_or_else(|| {
+            ReloadError::UnknownPath {
+                path: path.to_string(),
+            }
+        })
+    }
+
+    /// The files the engine can reload right now.
+    fn files(&self) -> Result<Vec<resolve::File>, ReloadError> {
+        let list: Vec<Table> = self.engine.call_method("files", ())?;
+        let mut out = Vec::with_capacity(list.len());
+        for entry in list {
+            out.push(resolve::File {
+                module: entry.get("name")?,
+                path: entry.get("path")?,
+            });
+        }
+        Ok(out)
     }
 }

@@ -1,0 +1,179 @@
+//! Running code: suspended coroutines, frames on the stack, a loop that calls
+//! into the module, and a reload from a debug hook while the program runs.
+
+mod engine_common;
+use engine_common::*;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use mlua::{HookTriggers, VmState};
+
+#[test]
+fn suspended_coroutines_keep_state_and_call_new_code_next_time() {
+    let v1 = r#"
+        local M = {}
+        function M.step(x) return x + 1 end
+        function M.worker()
+          local total = 0
+          while true do
+            total = M.step(total)          -- looked up on every call
+            coroutine.yield(total)
+          end
+        end
+        return M
+    "#;
+    let vm = Vm::new(&[("w", v1)]);
+    vm.run(
+        r#"
+        w = require("w")
+        co = coroutine.create(w.worker)
+        assert(select(2, coroutine.resume(co)) == 1)
+        assert(select(2, coroutine.resume(co)) == 2)
+        gen = coroutine.wrap(function() local s = w.step; while true do coroutine.yield(s(0)) end end)
+        assert(gen() == 1)
+        "#,
+    );
+    let body = vm.reload_ok("w", &v1.replace("x + 1", "x + 100"));
+    assert_eq!(body.changed, ["w.step"]);
+    assert!(
+        body.warnings.iter().any(|w| w.message.contains("w.worker")) || body.warnings.is_empty()
+    );
+    vm.run(
+        r#"
+        local ok, v = coroutine.resume(co)
+        assert(ok and v == 102, "suspended coroutine: state kept, new code: " .. tostring(v))
+        assert(gen() == 100, "local alias inside a suspended coroutine")
+        "#,
+    );
+}
+
+#[test]
+fn a_running_function_keeps_its_code_until_it_returns() {
+    let v1 = r#"
+        local M = {}
+        function M.run()
+          local a = "old-before"
+          reload("r", NEW_SOURCE)          -- the program reloads itself mid-call
+          return a, M.tag()
+        end
+        function M.tag() return "tag1" end
+        function M.version() return 1 end
+        return M
+    "#;
+    let vm = Vm::new(&[("r", v1)]);
+    vm.lua
+        .globals()
+        .set(
+            "NEW_SOURCE",
+            v1.replace("old-before", "new-before")
+                .replace("tag1", "tag2")
+                .replace("return 1", "return 2"),
+        )
+        .expect("set source");
+    vm.run(
+        r#"
+        r = require("r")
+        run = r.run
+        local a, tag = r.run()
+        assert(a == "old-before", "running frame keeps old code: " .. a)
+        assert(tag == "tag2", "calls it makes after the reload reach new code")
+        assert(r.version() == 2)
+        local a2 = run()
+        assert(a2 == "new-before", "next call of the once-running function runs new code: " .. a2)
+        "#,
+    );
+}
+
+#[test]
+fn a_loop_calling_the_module_sees_new_code_on_its_next_iteration_reloaded_from_a_hook() {
+    let v1 = "local M = {}\nfunction M.step(n) return n + 1 end\nreturn M\n";
+    let vm = Vm::new(&[("loop", v1)]);
+    let done: Rc<RefCell<Option<Result<dap::types::HotReloadResponseBody, String>>>> =
+        Rc::new(RefCell::new(None));
+    let engine = vm.engine.clone();
+    let result = done.clone();
+    vm.run("loop = require('loop'); ticks = 0; switched_at = nil");
+    vm.lua
+        .set_hook(
+            HookTriggers::new().every_nth_instruction(1000),
+            move |lua, _| {
+                let ticks: i64 = lua.globals().get("ticks")?;
+                if ticks >= 50 && result.borrow().is_none() {
+                    let args = dap::types::HotReloadArguments {
+                        module: Some("loop".into()),
+                        path: None,
+                        source: Some(
+                            "local M = {}\nfunction M.step(n) return n + 1000 end\nreturn M\n"
+                                .into(),
+                        ),
+                    };
+                    let r = engine
+                        .borrow_mut()
+                        .reload(lua, &args)
+                        .map_err(|e| e.to_string());
+                    *result.borrow_mut() = Some(r);
+                }
+                Ok(VmState::Continue)
+            },
+        )
+        .expect("set hook");
+    vm.run(
+        r#"
+        local step = loop.step
+        local n = 0
+        while n < 1000000 and ticks < 100000 do
+          local before = n
+          n = step(n)
+          if n - before == 1000 and not switched_at then switched_at = ticks end
+          ticks = ticks + 1
+        end
+        final = n
+        "#,
+    );
+    vm.lua.remove_hook();
+    let outcome = done.borrow_mut().take().expect("the hook reloaded");
+    let body = outcome.expect("reload from a hook succeeds");
+    assert_eq!(body.changed, ["loop.step"]);
+    let switched: Option<i64> = vm.eval("switched_at");
+    assert!(switched.is_some(), "the loop never saw the new code");
+    let final_n: i64 = vm.eval("final");
+    assert!(final_n >= 1_000_000, "{final_n}");
+}
+
+#[test]
+fn closures_of_a_factory_running_in_a_coroutine_keep_old_code_with_a_warning() {
+    let v1 = r#"
+        local M = {}
+        function M.make()
+          local n = 0
+          return function()
+            while true do n = n + 1; coroutine.yield(n) end
+          end
+        end
+        return M
+    "#;
+    let vm = Vm::new(&[("fa", v1)]);
+    vm.run(
+        r#"
+        local fa = require("fa")
+        body = fa.make()
+        co = coroutine.create(body)
+        assert(select(2, coroutine.resume(co)) == 1)
+        idle = fa.make()
+        "#,
+    );
+    let body = vm.reload_ok("fa", &v1.replace("n = n + 1", "n = n + 10"));
+    assert!(
+        body.warnings.iter().any(|w| w.message.contains("running")),
+        "{:?}",
+        body.warnings
+    );
+    vm.run(
+        r#"
+        assert(select(2, coroutine.resume(co)) == 2, "the running closure keeps its code")
+        local co2 = coroutine.create(idle)
+        assert(select(2, coroutine.resume(co2)) == 10, "an idle closure gets the new code")
+        "#,
+    );
+}
