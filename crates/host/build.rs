@@ -49,6 +49,12 @@ fn main() {
         "cargo:rustc-env=HOTRELOAD_LUA_SOURCE_DIR={}",
         lua_dir.display()
     );
+    let release = lua_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("lua-"))
+        .unwrap_or("5.4");
+    println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={release}");
     println!("cargo:rerun-if-changed=build.rs");
 }
 

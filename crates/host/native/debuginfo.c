@@ -1,0 +1,79 @@
+/*
+ * Debugger helpers that need the VM's internal headers: the lines that hold
+ * code in a chunk (all nested prototypes), the source of a frame's function
+ * without formatting `short_src`, and a frame's stack depth. The debugger
+ * calls these from hooks, so they allocate nothing in the debuggee's VM.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lobject.h"
+#include "lstate.h"
+#include "ldebug.h"
+
+static void collect_lines(const Proto *p, int *out, int cap, int *n) {
+  int pc;
+  /* A vararg function's first instruction (VARARGPREP) has no line of its
+     own that a hook reports; ldebug.c's collectvalidlines skips it too. */
+  for (pc = p->is_vararg ? 1 : 0; pc < p->sizecode; pc++) {
+    int line = luaG_getfuncline(p, pc);
+    if (line < 0) continue;
+    if (*n < cap) out[*n] = line;
+    (*n)++;
+  }
+  for (pc = 0; pc < p->sizep; pc++) collect_lines(p->p[pc], out, cap, n);
+}
+
+/*
+ * Compiles `path` in a scratch VM (nothing runs) and writes the line of every
+ * instruction of every prototype into `out` (unsorted, with repeats).
+ * Returns how many lines exist (may exceed `cap`: call again with more room),
+ * or -1 with the compiler's message in `err` when the file does not compile.
+ */
+int hr_code_lines(const char *path, int *out, int cap, char *err, size_t errlen) {
+  int n = 0;
+  const LClosure *cl;
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    snprintf(err, errlen, "not enough memory");
+    return -1;
+  }
+  if (luaL_loadfilex(L, path, "t") != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    snprintf(err, errlen, "%s", msg ? msg : "cannot load the file");
+    lua_close(L);
+    return -1;
+  }
+  cl = (const LClosure *)lua_topointer(L, -1);
+  collect_lines(cl->p, out, cap, &n);
+  lua_close(L);
+  return n;
+}
+
+/*
+ * The `source` of the Lua function running in the frame `ar` (from a hook or
+ * lua_getstack), without the copying lua_getinfo("S") does. NULL for C
+ * functions.
+ */
+const char *hr_frame_source(const lua_Debug *ar, size_t *len) {
+  const CallInfo *ci = ar->i_ci;
+  const TValue *fn;
+  const Proto *p;
+  if (ci == NULL) return NULL;
+  fn = s2v(ci->func.p);
+  if (!ttisLclosure(fn)) return NULL;
+  p = clLvalue(fn)->p;
+  if (p->source == NULL) return NULL;
+  *len = tsslen(p->source);
+  return getstr(p->source);
+}
+
+/* Number of frames (Lua and C) on the thread's stack right now. */
+int hr_stack_depth(lua_State *L) {
+  int n = 0;
+  const CallInfo *ci;
+  for (ci = L->ci; ci != NULL && ci != &L->base_ci; ci = ci->previous) n++;
+  return n;
+}

@@ -1,0 +1,271 @@
+//! Breakpoints per canonical file path: placing them on lines that hold code,
+//! and the pure rules of hit conditions and log messages.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use dap::types::{Breakpoint, SetBreakpointsArguments, SetBreakpointsResponseBody, Source};
+
+use crate::native;
+
+/// One placed breakpoint.
+#[derive(Debug, Clone)]
+pub struct Bp {
+    /// Id reported to the client.
+    pub id: i64,
+    /// Stop only when this expression is truthy.
+    pub condition: Option<String>,
+    /// Stop only when the hit count satisfies this (`5`, `>= 5`, `% 2`, ...).
+    pub hit_condition: Option<String>,
+    /// Print this (with `{expr}` interpolated) instead of stopping.
+    pub log_message: Option<String>,
+    /// How many times the line was reached with the condition true.
+    pub hits: u64,
+}
+
+/// All breakpoints of the session.
+#[derive(Debug, Default)]
+pub struct Breakpoints {
+    by_file: HashMap<PathBuf, BTreeMap<i32, Bp>>,
+    /// Every line that holds a breakpoint in some file: a cheap first test.
+    lines: HashSet<i32>,
+    next_id: i64,
+    /// Bumped on every change, so caches of "does this file have any" expire.
+    pub generation: u64,
+}
+
+/// The canonical form of a path, used as the key of a file's breakpoints.
+pub fn canonical(path: &Path) -> PathBuf {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    absolute.canonicalize().unwrap_or(absolute)
+}
+
+impl Breakpoints {
+    /// Replaces the breakpoints of one source, verifying each requested line.
+    pub fn set(
+        &mut self,
+        args: &SetBreakpointsArguments,
+    ) -> Result<SetBreakpointsResponseBody, String> {
+        let Some(raw_path) = args.source.path.as_deref() else {
+            return Err("setBreakpoints needs source.path".into());
+        };
+        let path = canonical(Path::new(raw_path));
+        let requested: Vec<dap::types::SourceBreakpoint> = if args.breakpoints.is_empty() {
+            args.lines
+                .iter()
+                .flatten()
+                .map(|&line| dap::types::SourceBreakpoint {
+                    line,
+                    ..Default::default()
+                })
+                .collect()
+        } else {
+            args.breakpoints.clone()
+        };
+        let code = native::code_lines(&path);
+        let source = Source {
+            name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            path: Some(path.to_string_lossy().into_owned()),
+            source_reference: None,
+        };
+        let mut placed = BTreeMap::new();
+        let mut answers = Vec::new();
+        for want in &requested {
+            self.next_id += 1;
+            let id = self.next_id;
+            let line = match &code {
+                Err(message) => Err(message.clone()),
+                Ok(lines) => place(lines, want.line)
+                    .ok_or_else(|| format!("no code at or after line {}", want.line)),
+            };
+            answers.push(match line {
+                Ok(line) => {
+                    placed.entry(line as i32).or_insert(Bp {
+                        id,
+                        condition: non_empty(&want.condition),
+                        hit_condition: non_empty(&want.hit_condition),
+                        log_message: non_empty(&want.log_message),
+                        hits: 0,
+                    });
+                    Breakpoint {
+                        id: Some(id),
+                        verified: true,
+                        message: None,
+                        source: Some(source.clone()),
+                        line: Some(line),
+                    }
+                }
+                Err(message) => Breakpoint {
+                    id: Some(id),
+                    verified: false,
+                    message: Some(message),
+                    source: Some(source.clone()),
+                    line: Some(want.line),
+                },
+            });
+        }
+        if placed.is_empty() {
+            self.by_file.remove(&path);
+        } else {
+            self.by_file.insert(path, placed);
+        }
+        self.lines = self
+            .by_file
+            .values()
+            .flat_map(|m| m.keys().copied())
+            .collect();
+        self.generation += 1;
+        Ok(SetBreakpointsResponseBody {
+            breakpoints: answers,
+        })
+    }
+
+    /// Whether any breakpoint exists.
+    pub fn any(&self) -> bool {
+        !self.lines.is_empty()
+    }
+
+    /// Whether some file has a breakpoint on `line` (cheap pre-check).
+    pub fn maybe_line(&self, line: i32) -> bool {
+        self.lines.contains(&line)
+    }
+
+    /// Whether the file has breakpoints.
+    pub fn has_file(&self, path: &Path) -> bool {
+        self.by_file.contains_key(path)
+    }
+
+    /// The breakpoint at `line` of `path`.
+    pub fn get_mut(&mut self, path: &Path, line: i32) -> Option<&mut Bp> {
+        self.by_file.get_mut(path)?.get_mut(&line)
+    }
+}
+
+fn non_empty(s: &Option<String>) -> Option<String> {
+    s.as_ref().filter(|s| !s.trim().is_empty()).cloned()
+}
+
+/// The first line at or after `want` that holds code.
+pub fn place(code_lines: &[i32], want: i64) -> Option<i64> {
+    code_lines.iter().map(|&l| l as i64).find(|&l| l >= want)
+}
+
+/// Whether a breakpoint with this hit condition stops on hit number `hits`.
+/// `N` and `== N` stop on the Nth hit, `>= N`, `> N`, `<= N`, `< N` compare,
+/// `% N` stops on every Nth. An unreadable condition always stops.
+pub fn hit_matches(condition: &str, hits: u64) -> bool {
+    let c = condition.trim();
+    let (op, rest) = ["==", ">=", "<=", ">", "<", "%", "="]
+        .iter()
+        .find_map(|op| c.strip_prefix(op).map(|rest| (*op, rest)))
+        .unwrap_or(("==", c));
+    let Ok(n) = rest.trim().parse::<u64>() else {
+        return true;
+    };
+    match op {
+        ">=" => hits >= n,
+        "<=" => hits <= n,
+        ">" => hits > n,
+        "<" => hits < n,
+        "%" => n != 0 && hits % n == 0,
+        _ => hits == n,
+    }
+}
+
+/// A log message split into literal text and `{expression}` parts.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LogPart {
+    Text(String),
+    Expr(String),
+}
+
+/// Splits a log message; `{{` and `}}` stand for literal braces, an
+/// unclosed `{` is literal text.
+pub fn parse_log_message(message: &str) -> Vec<LogPart> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let mut expr = String::new();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    expr.push(c);
+                }
+                if closed {
+                    if !text.is_empty() {
+                        parts.push(LogPart::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(LogPart::Expr(expr));
+                } else {
+                    text.push('{');
+                    text.push_str(&expr);
+                }
+            }
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        parts.push(LogPart::Text(text));
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_on_the_next_line_with_code() {
+        let lines = [1, 2, 5, 9];
+        assert_eq!(place(&lines, 2), Some(2));
+        assert_eq!(place(&lines, 3), Some(5));
+        assert_eq!(place(&lines, 10), None);
+    }
+
+    #[test]
+    fn hit_conditions() {
+        assert!(hit_matches("3", 3));
+        assert!(!hit_matches("3", 2));
+        assert!(hit_matches(">= 2", 2) && hit_matches(">=2", 5) && !hit_matches(">=2", 1));
+        assert!(hit_matches("> 2", 3) && !hit_matches("> 2", 2));
+        assert!(hit_matches("% 2", 4) && !hit_matches("%2", 3));
+        assert!(hit_matches("== 1", 1) && hit_matches("<3", 2) && !hit_matches("<= 1", 2));
+        assert!(hit_matches("nonsense", 1));
+    }
+
+    #[test]
+    fn log_messages() {
+        assert_eq!(
+            parse_log_message("x = {x}, {{literal}} {t.y}!"),
+            vec![
+                LogPart::Text("x = ".into()),
+                LogPart::Expr("x".into()),
+                LogPart::Text(", {literal} ".into()),
+                LogPart::Expr("t.y".into()),
+                LogPart::Text("!".into()),
+            ]
+        );
+        assert_eq!(
+            parse_log_message("open {x"),
+            vec![LogPart::Text("open {x".into())]
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! `evaluate`: an expression or statement in a frame (its locals and upvalues
+//! readable and assignable) or in the global scope.
+
+use std::collections::HashMap;
+use std::os::raw::c_int;
+
+use dap::types::{EvaluateArguments, EvaluateResponseBody};
+use mlua::{Function, MultiValue, Table, Value};
+
+use crate::inspect::{self, Frame};
+use crate::session::{Session, Vm};
+
+/// The user-facing message of a Lua error, without mlua's traceback.
+pub fn clean_error(error: &mlua::Error) -> String {
+    let text = match error {
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::CallbackError { cause, .. } => return clean_error(cause),
+        mlua::Error::WithContext { cause, .. } => return clean_error(cause),
+        other => other.to_string(),
+    };
+    match text.find("\nstack traceback:") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Runs `code` in `frame` (or globally) and returns its values.
+pub fn run(vm: &Vm, frame: Option<&Frame>, code: &str) -> Result<Vec<Value>, String> {
+    let lua = &vm.lua;
+    let fail = |e: mlua::Error| clean_error(&e);
+    let locals = lua.create_table().map_err(fail)?;
+    let upvalues = lua.create_table().map_err(fail)?;
+    let mut globals = Value::Table(lua.globals());
+    let mut local_slots: HashMap<String, c_int> = HashMap::new();
+    let mut upvalue_slots: HashMap<String, c_int> = HashMap::new();
+    let mut varargs = Vec::new();
+    let mut function: Option<Function> = None;
+    let sentinel = |v: Value| {
+        if v.is_nil() {
+            Value::Table(vm.helpers.nil.clone())
+        } else {
+            v
+        }
+    };
+
+    if let Some(frame) = frame.filter(|f| f.is_lua) {
+        // Later locals with the same name shadow earlier ones.
+        for (name, value, slot) in inspect::locals(lua, frame) {
+            if slot < 0 {
+                varargs.push(value);
+            } else {
+                locals
+                    .raw_set(name.as_str(), sentinel(value))
+                    .map_err(fail)?;
+                local_slots.insert(name, slot);
+            }
+        }
+        if let Some(f) = inspect::frame_function(lua, frame) {
+            for (name, value, index) in inspect::upvalues(lua, &f) {
+                if name == "_ENV" {
+                    globals = value.clone();
+                }
+                upvalues
+                    .raw_set(name.as_str(), sentinel(value))
+                    .map_err(fail)?;
+                upvalue_slots.insert(name, index);
+            }
+            function = Some(f);
+        }
+    }
+
+    let (env, dirty_locals, dirty_upvalues): (Table, Table, Table) = vm
+        .helpers
+        .make_env
+        .call((locals.clone(), upvalues.clone(), globals))
+        .map_err(fail)?;
+    let (chunk, error): (Option<Function>, Option<String>) =
+        vm.helpers.compile.call((code, env)).map_err(fail)?;
+    let chunk = chunk.ok_or_else(|| error.unwrap_or_else(|| "cannot compile".into()))?;
+    let results: MultiValue = chunk.call(MultiValue::from_vec(varargs)).map_err(fail)?;
+
+    let unsentinel = |v: Value| match &v {
+        Value::Table(t) if *t == vm.helpers.nil => Value::Nil,
+        _ => v,
+    };
+    if let Some(frame) = frame {
+        for pair in dirty_locals.pairs::<String, Value>() {
+            let (name, _) = pair.map_err(fail)?;
+            if let Some(&slot) = local_slots.get(&name) {
+                let value = unsentinel(locals.raw_get(name.as_str()).map_err(fail)?);
+                inspect::set_local(lua, frame, slot, value)?;
+            }
+        }
+    }
+    if let Some(f) = &function {
+        for pair in dirty_upvalues.pairs::<String, Value>() {
+            let (name, _) = pair.map_err(fail)?;
+            if let Some(&index) = upvalue_slots.get(&name) {
+                let value = unsentinel(upvalues.raw_get(name.as_str()).map_err(fail)?);
+                inspect::set_upvalue(lua, f, index, value)?;
+            }
+        }
+    }
+    Ok(results.into_vec())
+}
+
+/// The text of `{expr}` in a log message.
+pub fn interpolate(vm: &Vm, frame: Option<&Frame>, expr: &str) -> String {
+    match run(vm, frame, expr) {
+        Ok(values) if values.is_empty() => "nil".into(),
+        Ok(values) => values
+            .iter()
+            .map(|v| inspect::safe_tostring(vm, v))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("<error: {e}>"),
+    }
+}
+
+/// `evaluate`: in the given frame (default: the top one) while stopped, in
+/// the global scope while running.
+pub fn request(
+    session: &mut Session,
+    args: &EvaluateArguments,
+) -> Result<EvaluateResponseBody, String> {
+    let vm = session.vm.as_ref().ok_or("no program is launched")?;
+    let values = {
+        let frame = match &session.stop {
+            Some(stop) => {
+                let index = args.frame_id.map(|id| id - 1).unwrap_or(0);
+                match usize::try_from(index).ok().and_then(|i| stop.frames.get(i)) {
+                    Some(frame) => Some(frame),
+                    None if args.frame_id.is_none() => None,
+                    None => return Err(format!("no frame {}", index + 1)),
+                }
+            }
+            None => None,
+        };
+        run(vm, frame, &args.expression)?
+    };
+    match values.as_slice() {
+        [] => Ok(EvaluateResponseBody {
+            result: String::new(),
+            type_: None,
+            variables_reference: 0,
+        }),
+        [value] => {
+            let (text, type_name) = inspect::describe(vm, value);
+            let variables_reference = match session.stop.as_mut() {
+                Some(stop) if inspect::expandable(&vm.lua, value) => stop.add(
+                    inspect::VarRef::Value(value.clone(), Some(format!("({})", args.expression))),
+                ),
+                _ => 0,
+            };
+            Ok(EvaluateResponseBody {
+                result: text,
+                type_: Some(type_name),
+                variables_reference,
+            })
+        }
+        many => Ok(EvaluateResponseBody {
+            result: many
+                .iter()
+                .map(|v| inspect::describe(vm, v).0)
+                .collect::<Vec<_>>()
+                .join(", "),
+            type_: None,
+            variables_reference: 0,
+        }),
+    }
+}

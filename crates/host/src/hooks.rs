@@ -1,0 +1,308 @@
+//! The debug hook: which events each Lua thread gets, breakpoints, steps.
+//!
+//! Cost rules: with no breakpoint and no step no hook is set at all. With
+//! breakpoints, threads get call and return hooks only; the line hook is on
+//! only while a function whose file has breakpoints runs (or a step needs
+//! lines), so code in other files pays one cheap call hook per call.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::os::raw::c_int;
+use std::os::unix::ffi::OsStrExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use mlua::ffi::{self, lua_Debug, lua_State};
+
+use crate::breakpoints::{self, Breakpoints};
+use crate::session::{Session, SESSION};
+use crate::{coroutines, interrupt, io, native, stop};
+
+/// How a step ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// Next line anywhere.
+    In,
+    /// Next line at the same depth or shallower (or in a resumer).
+    Over,
+    /// Next line shallower (or in a resumer).
+    Out,
+    /// First line of the program (`stopOnEntry`).
+    Entry,
+}
+
+/// A step in progress.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    /// What ends it.
+    pub kind: StepKind,
+    /// The thread it started on.
+    pub thread: *mut lua_State,
+    /// That thread's stack depth when it started.
+    pub depth: i32,
+    /// That thread's place in the resume chain: threads before it resumed it.
+    pub chain_pos: usize,
+}
+
+/// What the hooks must watch; copied on every event, so kept small.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HookConfig {
+    /// `noDebug`: never hook (except for interrupts).
+    pub no_debug: bool,
+    /// Some breakpoint exists.
+    pub any_bps: bool,
+    /// A step in progress.
+    pub step: Option<Step>,
+}
+
+thread_local! {
+    static CONFIG: Cell<HookConfig> = Cell::new(HookConfig::default());
+}
+
+/// The current hook configuration.
+pub fn config() -> HookConfig {
+    CONFIG.get()
+}
+
+/// Replaces the hook configuration (threads pick it up on their next event).
+pub fn set_config(config: HookConfig) {
+    CONFIG.set(config);
+}
+
+/// Which sources have breakpoints, keyed by the address of the source string
+/// (verified by content, so a reused address cannot fool it).
+#[derive(Default)]
+pub struct SourceCache {
+    entries: HashMap<usize, SourceEntry>,
+}
+
+/// What the debugger knows about one chunk source.
+pub struct SourceEntry {
+    bytes: Box<[u8]>,
+    /// Canonical file path for `@file` sources.
+    pub path: Option<Rc<PathBuf>>,
+    /// A chunk of the host itself (never shown, never stepped into).
+    pub internal: bool,
+    generation: u64,
+    has_bps: bool,
+}
+
+impl SourceCache {
+    /// The entry for a source string, its breakpoint flag up to date.
+    pub fn lookup(&mut self, source: &[u8], bps: &Breakpoints) -> &SourceEntry {
+        if self.entries.len() > 4096 {
+            self.entries.clear();
+        }
+        let entry = self
+            .entries
+            .entry(source.as_ptr() as usize)
+            .or_insert_with(|| SourceEntry::new(source));
+        if *entry.bytes != *source {
+            *entry = SourceEntry::new(source);
+        }
+        if entry.generation != bps.generation {
+            entry.generation = bps.generation;
+            entry.has_bps = entry.path.as_deref().is_some_and(|p| bps.has_file(p));
+        }
+        entry
+    }
+}
+
+impl SourceEntry {
+    fn new(source: &[u8]) -> SourceEntry {
+        let path = source.strip_prefix(b"@").map(|p| {
+            let p = Path::new(std::ffi::OsStr::from_bytes(p));
+            Rc::new(breakpoints::canonical(p))
+        });
+        SourceEntry {
+            bytes: source.into(),
+            path,
+            internal: source.starts_with(b"=[hotreload]"),
+            generation: u64::MAX,
+            has_bps: false,
+        }
+    }
+}
+
+/// Sets thread `l`'s mask (keeping a pending interrupt armed).
+///
+/// # Safety
+/// `l` must be a live thread of the VM, on the VM thread.
+pub unsafe fn set_mask(l: *mut lua_State, mut mask: c_int) {
+    if interrupt::pending() {
+        mask |= ffi::LUA_MASKCOUNT;
+    }
+    // SAFETY: per the contract above.
+    unsafe {
+        if ffi::lua_gethookmask(l) != mask {
+            let count = if mask & ffi::LUA_MASKCOUNT != 0 { 1 } else { 0 };
+            let func: Option<ffi::lua_Hook> = if mask == 0 { None } else { Some(hook) };
+            ffi::lua_sethook(l, func, mask, count);
+        }
+    }
+}
+
+fn base_mask(config: &HookConfig) -> c_int {
+    if config.no_debug || !(config.any_bps || config.step.is_some()) {
+        0
+    } else {
+        ffi::LUA_MASKCALL | ffi::LUA_MASKRET
+    }
+}
+
+/// Whether a step wants line events on thread `l` at stack depth `depth`.
+fn step_wants_line(step: &Step, l: *mut lua_State, depth: impl FnOnce() -> i32) -> bool {
+    match step.kind {
+        StepKind::In | StepKind::Entry => true,
+        StepKind::Over if l == step.thread => depth() <= step.depth,
+        StepKind::Out if l == step.thread => depth() < step.depth,
+        _ => coroutines::among_first(l, step.chain_pos),
+    }
+}
+
+/// The mask for thread `l` when a thread switch happens (resume, yield):
+/// the next call or return event refines it.
+///
+/// # Safety
+/// `l` must be a live thread of the VM, on the VM thread.
+pub unsafe fn apply_base_mask(l: *mut lua_State) {
+    let config = config();
+    let mut mask = base_mask(&config);
+    if mask != 0 {
+        if let Some(step) = &config.step {
+            if matches!(step.kind, StepKind::In | StepKind::Entry)
+                || (l != step.thread && coroutines::among_first(l, step.chain_pos))
+            {
+                mask |= ffi::LUA_MASKLINE;
+            }
+        }
+        // The function that continues on `l` is unknown here; a breakpoint
+        // file might be running, so keep lines on until the next event says.
+        if config.any_bps {
+            mask |= ffi::LUA_MASKLINE;
+        }
+    }
+    // SAFETY: per the contract above.
+    unsafe { set_mask(l, mask) };
+}
+
+/// The mask for thread `l` while the function of `frame` runs at `depth`.
+///
+/// # Safety
+/// `frame` must describe a live frame of `l`.
+pub unsafe fn mask_for(
+    session: &mut Session,
+    l: *mut lua_State,
+    frame: *const lua_Debug,
+    depth: impl FnOnce() -> i32,
+) -> c_int {
+    let config = config();
+    let base = base_mask(&config);
+    if base == 0 {
+        return 0;
+    }
+    let mut line = config
+        .step
+        .as_ref()
+        .is_some_and(|s| step_wants_line(s, l, depth));
+    if !line && config.any_bps {
+        // SAFETY: per the contract above.
+        if let Some(source) = unsafe { native::frame_source(frame) } {
+            let entry = session.sources.lookup(source, &session.bps);
+            line = entry.has_bps;
+        }
+    }
+    base | if line { ffi::LUA_MASKLINE } else { 0 }
+}
+
+/// The one hook function of every thread.
+///
+/// # Safety
+/// Called by Lua only.
+pub unsafe extern "C-unwind" fn hook(l: *mut lua_State, ar: *mut lua_Debug) {
+    // SAFETY: Lua passes a live thread and its event record.
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe { dispatch(l, ar) }));
+    if result.is_err() {
+        io::output(
+            "console",
+            "hotreload-host: internal error in the debug hook\n",
+        );
+    }
+}
+
+unsafe fn dispatch(l: *mut lua_State, ar: *mut lua_Debug) {
+    SESSION.with(|cell| {
+        // Borrowed means the debugger itself is running Lua code: stay out.
+        if let Ok(mut session) = cell.try_borrow_mut() {
+            // SAFETY: forwarded from Lua.
+            unsafe { dispatch_in(&mut session, l, ar) };
+        }
+    });
+}
+
+unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
+    // SAFETY: `ar` is the record Lua passed for this event.
+    let event = unsafe { (*ar).event };
+    if event == ffi::LUA_HOOKCOUNT || interrupt::pending() {
+        // SAFETY: `ar` describes the running frame.
+        unsafe { stop::serve_interrupt(session, l, ar) };
+        if event == ffi::LUA_HOOKCOUNT {
+            return;
+        }
+    }
+    // SAFETY: all frames below come from Lua for the running thread `l`.
+    unsafe {
+        match event {
+            ffi::LUA_HOOKCALL | ffi::LUA_HOOKTAILCALL => {
+                let mask = mask_for(session, l, ar, || native::stack_depth(l));
+                set_mask(l, mask);
+            }
+            ffi::LUA_HOOKRET => {
+                let mut caller: lua_Debug = std::mem::zeroed();
+                let mask = if ffi::lua_getstack(l, 1, &mut caller) != 0 {
+                    mask_for(session, l, &caller, || native::stack_depth(l) - 1)
+                } else {
+                    base_mask(&config())
+                };
+                set_mask(l, mask);
+            }
+            ffi::LUA_HOOKLINE => on_line(session, l, ar),
+            _ => {}
+        }
+    }
+}
+
+unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
+    let config = config();
+    // SAFETY: `ar` is the running frame's record.
+    let Some(source) = (unsafe { native::frame_source(ar) }) else {
+        return;
+    };
+    let entry = session.sources.lookup(source, &session.bps);
+    if entry.internal {
+        return;
+    }
+    let path = entry.path.clone();
+    if let Some(step) = &config.step {
+        // SAFETY: `l` is the running thread.
+        if step_wants_line(step, l, || unsafe { native::stack_depth(l) }) {
+            let reason = if step.kind == StepKind::Entry {
+                "entry"
+            } else {
+                "step"
+            };
+            // SAFETY: as above.
+            unsafe { stop::stop_in_hook(session, l, ar, reason, Vec::new()) };
+            return;
+        }
+    }
+    // SAFETY: as above.
+    let line = unsafe { (*ar).currentline };
+    if config.any_bps && session.bps.maybe_line(line) {
+        if let Some(path) = path {
+            // SAFETY: as above.
+            unsafe { stop::on_breakpoint(session, l, ar, &path, line) };
+        }
+    }
+}

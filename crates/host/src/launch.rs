@@ -1,0 +1,225 @@
+//! `launch`: environment, working directory, the VM with our output routing
+//! and coroutine tracking, the engine, `package.path`, `arg`, and the
+//! compiled program (it runs on `configurationDone`).
+
+use std::ffi::{CStr, CString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use dap::types::LaunchArguments;
+use mlua::{ffi, Function, Lua, Table, Value};
+
+use crate::session::{Helpers, Session, Vm};
+use crate::{coroutines, io, queue, reload};
+
+/// Why a launch failed; `Display` is the message for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// A second `launch`.
+    #[error("a program is already launched")]
+    AlreadyLaunched,
+    /// `cwd` cannot be entered.
+    #[error("cannot use cwd {path}: {source}")]
+    Cwd {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The program file is missing or unreadable.
+    #[error("cannot open program {path}: {source}")]
+    Program {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The program does not compile.
+    #[error("{0}")]
+    Compile(String),
+    /// Setting up the VM failed.
+    #[error("cannot prepare the Lua VM: {0}")]
+    Lua(#[from] mlua::Error),
+    /// The reload engine refused to install.
+    #[error("cannot install the hot reload engine: {0}")]
+    Engine(#[from] reload::ReloadError),
+    /// The runtime is not this host's.
+    #[error("this host runs lua5.4, not {0}")]
+    Runtime(String),
+}
+
+/// Handles `launch`.
+pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), LaunchError> {
+    if session.vm.is_some() {
+        return Err(LaunchError::AlreadyLaunched);
+    }
+    if let Some(runtime) = args.runtime.as_deref() {
+        if !matches!(runtime, "lua5.4" | "lua54" | "lua") {
+            return Err(LaunchError::Runtime(runtime.to_string()));
+        }
+    }
+    if let Some(cwd) = args.cwd.as_deref().filter(|c| !c.is_empty()) {
+        std::env::set_current_dir(cwd).map_err(|source| LaunchError::Cwd {
+            path: cwd.to_string(),
+            source,
+        })?;
+    }
+    for (key, value) in &args.env {
+        // Before the VM exists, so LUA_PATH & co. take effect too. No other
+        // thread reads the environment.
+        std::env::set_var(key, value);
+    }
+    let program = resolve_program(&args.program)?;
+
+    // SAFETY: unsafe_new only means "all standard libraries, C modules
+    // allowed", which is what a debuggee expects from plain `lua`.
+    let lua = unsafe { Lua::unsafe_new() };
+    let main_state = main_thread(&lua)?;
+    let helpers = install_internals(&lua)?;
+    install_exit(&lua)?;
+    prepend_paths(&lua, args.lua_path.as_deref(), args.lua_cpath.as_deref())?;
+    set_arg_table(&lua, &program, &args.args)?;
+    let main = load_file(&lua, &program)?;
+    let mut engine = reload::Engine::install(&lua)?;
+    engine.set_program(&program);
+
+    coroutines::reset(main_state);
+    queue::set_no_debug(args.no_debug);
+    session.vm = Some(Vm {
+        lua,
+        engine,
+        helpers,
+        main: Some(main),
+        args: args.args,
+        stop_on_entry: args.stop_on_entry,
+        no_debug: args.no_debug,
+        main_state: main_state as usize,
+    });
+    Ok(())
+}
+
+fn resolve_program(program: &str) -> Result<PathBuf, LaunchError> {
+    let path = Path::new(program);
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let canonical = absolute
+        .canonicalize()
+        .map_err(|source| LaunchError::Program {
+            path: absolute.display().to_string(),
+            source,
+        })?;
+    if canonical.is_dir() {
+        return Err(LaunchError::Program {
+            path: canonical.display().to_string(),
+            source: std::io::Error::other("is a directory"),
+        });
+    }
+    Ok(canonical)
+}
+
+fn main_thread(lua: &Lua) -> Result<*mut ffi::lua_State, LaunchError> {
+    let mut main = std::ptr::null_mut();
+    // SAFETY: reads the registry's main-thread slot, pushes nothing.
+    unsafe {
+        lua.exec_raw::<()>((), |s| {
+            ffi::lua_rawgeti(s, ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_MAINTHREAD);
+            main = ffi::lua_tothread(s, -1);
+            ffi::lua_pop(s, 1);
+        })?;
+    }
+    Ok(main)
+}
+
+fn install_internals(lua: &Lua) -> Result<Helpers, LaunchError> {
+    let emit = lua.create_function(|_, (category, text): (mlua::LuaString, mlua::LuaString)| {
+        io::output(&category.to_string_lossy(), &text.to_string_lossy());
+        Ok(())
+    })?;
+    // SAFETY: both are plain C functions that follow the Lua calling convention.
+    let enter = unsafe { lua.create_c_function(coroutines::enter)? };
+    let leave = unsafe { lua.create_c_function(coroutines::leave)? };
+    let module: Table = lua
+        .load(include_str!("internals.lua"))
+        .set_name("=[hotreload]")
+        .call((emit, enter, leave))?;
+    Ok(Helpers {
+        nil: module.get("NIL")?,
+        make_env: module.get("make_env")?,
+        compile: module.get("compile")?,
+        safe_tostring: module.get("safe_tostring")?,
+    })
+}
+
+/// `os.exit` flushes the program's output and reports the exit code first.
+fn install_exit(lua: &Lua) -> Result<(), LaunchError> {
+    let exit = lua.create_function(|_, (code, _close): (Value, Value)| -> mlua::Result<()> {
+        let code = match code {
+            Value::Nil | Value::Boolean(true) => 0,
+            Value::Boolean(false) => 1,
+            Value::Integer(n) => n,
+            Value::Number(n) => n as i64,
+            _ => 0,
+        };
+        io::finish(code)
+    })?;
+    let os: Table = lua.globals().get("os")?;
+    os.set("exit", exit)?;
+    Ok(())
+}
+
+fn prepend_paths(lua: &Lua, path: Option<&str>, cpath: Option<&str>) -> Result<(), LaunchError> {
+    let package: Table = lua.globals().get("package")?;
+    for (field, extra) in [("path", path), ("cpath", cpath)] {
+        let Some(extra) = extra.filter(|e| !e.is_empty()) else {
+            continue;
+        };
+        let current: String = package.get(field)?;
+        let joined = if extra.ends_with(';') {
+            format!("{extra}{current}")
+        } else {
+            format!("{extra};{current}")
+        };
+        package.set(field, joined)?;
+    }
+    Ok(())
+}
+
+fn set_arg_table(lua: &Lua, program: &Path, args: &[String]) -> Result<(), LaunchError> {
+    let arg = lua.create_table()?;
+    arg.raw_set(0, program.to_string_lossy().as_ref())?;
+    arg.raw_set(-1, "lua")?;
+    for (i, a) in args.iter().enumerate() {
+        arg.raw_set(i as i64 + 1, a.as_str())?;
+    }
+    lua.globals().set("arg", arg)?;
+    Ok(())
+}
+
+/// Compiles the program as `lua` would (a `#!` first line is skipped), with
+/// chunk name `@<absolute path>`.
+fn load_file(lua: &Lua, program: &Path) -> Result<Function, LaunchError> {
+    let cpath = CString::new(program.as_os_str().as_bytes()).map_err(|_| LaunchError::Program {
+        path: program.display().to_string(),
+        source: std::io::Error::other("path contains a NUL byte"),
+    })?;
+    let mut error = None;
+    // SAFETY: luaL_loadfilex pushes exactly one value (function or message);
+    // on failure we copy the message and pop it.
+    let loaded: Value = unsafe {
+        lua.exec_raw((), |s| {
+            if ffi::luaL_loadfilex(s, cpath.as_ptr(), std::ptr::null()) != ffi::LUA_OK {
+                let msg = ffi::lua_tostring(s, -1);
+                error = Some(if msg.is_null() {
+                    "cannot load the program".to_string()
+                } else {
+                    CStr::from_ptr(msg).to_string_lossy().into_owned()
+                });
+                ffi::lua_pop(s, 1);
+            }
+        })?
+    };
+    match (loaded, error) {
+        (Value::Function(f), None) => Ok(f),
+        (_, Some(msg)) => Err(LaunchError::Compile(msg)),
+        _ => Err(LaunchError::Compile("cannot load the program".into())),
+    }
+}

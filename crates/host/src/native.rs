@@ -1,0 +1,82 @@
+//! Bindings to `native/debuginfo.c`, the helpers that read the VM's internals.
+
+use std::ffi::CString;
+use std::os::raw::{c_char, c_int};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use mlua::ffi::{lua_Debug, lua_State};
+
+extern "C" {
+    fn hr_code_lines(
+        path: *const c_char,
+        out: *mut c_int,
+        cap: c_int,
+        err: *mut c_char,
+        errlen: usize,
+    ) -> c_int;
+    fn hr_frame_source(ar: *const lua_Debug, len: *mut usize) -> *const c_char;
+    fn hr_stack_depth(l: *mut lua_State) -> c_int;
+}
+
+/// The sorted lines of `path` that hold code (in any nested function), or
+/// the compiler's message when the file does not compile.
+pub fn code_lines(path: &Path) -> Result<Vec<i32>, String> {
+    let cpath = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| format!("{}: path contains a NUL byte", path.display()))?;
+    let mut lines = vec![0 as c_int; 4096];
+    let mut err = vec![0 as c_char; 1024];
+    loop {
+        // SAFETY: both buffers are as large as the lengths passed.
+        let n = unsafe {
+            hr_code_lines(
+                cpath.as_ptr(),
+                lines.as_mut_ptr(),
+                lines.len() as c_int,
+                err.as_mut_ptr(),
+                err.len(),
+            )
+        };
+        if n < 0 {
+            // SAFETY: the C side always NUL-terminates `err` (snprintf).
+            let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
+            return Err(msg.to_string_lossy().into_owned());
+        }
+        let n = n as usize;
+        if n <= lines.len() {
+            lines.truncate(n);
+            lines.sort_unstable();
+            lines.dedup();
+            return Ok(lines);
+        }
+        lines = vec![0; n];
+    }
+}
+
+/// The `source` string of the Lua function running in frame `ar` (from a
+/// hook or `lua_getstack`); `None` for C functions.
+///
+/// # Safety
+/// `ar` must describe a frame that is still on its thread's stack.
+pub unsafe fn frame_source<'a>(ar: *const lua_Debug) -> Option<&'a [u8]> {
+    let mut len = 0usize;
+    // SAFETY: per the contract above; the bytes live in the function's
+    // prototype, which outlives the frame.
+    unsafe {
+        let ptr = hr_frame_source(ar, &mut len);
+        if ptr.is_null() {
+            None
+        } else {
+            Some(std::slice::from_raw_parts(ptr as *const u8, len))
+        }
+    }
+}
+
+/// Number of frames on thread `l` right now.
+///
+/// # Safety
+/// `l` must be a live thread of the VM, used from the VM thread.
+pub unsafe fn stack_depth(l: *mut lua_State) -> i32 {
+    // SAFETY: per the contract above.
+    unsafe { hr_stack_depth(l) }
+}

@@ -1,0 +1,62 @@
+//! The VM thread's state: the loaded program, breakpoints, the stop context.
+//! It lives in a thread-local `RefCell`: hooks borrow it with `try_borrow_mut`
+//! and do nothing when it is already borrowed, which is exactly the case while
+//! the debugger itself runs Lua code (evaluations, reloads, conditions).
+
+use mlua::{Function, Lua, Table};
+use std::cell::RefCell;
+
+use crate::breakpoints::Breakpoints;
+use crate::hooks::SourceCache;
+use crate::inspect::StopContext;
+use crate::reload;
+
+thread_local! {
+    /// The one session of this host.
+    pub static SESSION: RefCell<Session> = RefCell::new(Session::default());
+}
+
+/// Everything the VM thread knows.
+#[derive(Default)]
+pub struct Session {
+    /// The debuggee's VM, after `launch`.
+    pub vm: Option<Vm>,
+    /// Breakpoints (may be set before `launch`).
+    pub bps: Breakpoints,
+    /// Which function sources have breakpoints, by source string.
+    pub sources: SourceCache,
+    /// Frames and variable references while stopped.
+    pub stop: Option<StopContext>,
+}
+
+/// The debuggee's VM and what the debugger keeps in it.
+pub struct Vm {
+    /// The VM.
+    pub lua: Lua,
+    /// The hot reload engine installed in it.
+    pub engine: reload::Engine,
+    /// Functions of `internals.lua`.
+    pub helpers: Helpers,
+    /// The compiled main chunk, until it runs.
+    pub main: Option<Function>,
+    /// The program's arguments (`...` and `arg[1..]`).
+    pub args: Vec<String>,
+    /// Stop before the first line.
+    pub stop_on_entry: bool,
+    /// Run without hooks.
+    pub no_debug: bool,
+    /// The main thread.
+    pub main_state: usize,
+}
+
+/// Lua functions from `internals.lua` the debugger calls.
+pub struct Helpers {
+    /// Sentinel for a local or upvalue that holds nil (in evaluation tables).
+    pub nil: Table,
+    /// `make_env(locals, upvalues, globals) -> env, dirty_locals, dirty_upvalues`.
+    pub make_env: Function,
+    /// `compile(code, env) -> fn | nil, err`.
+    pub compile: Function,
+    /// `tostring` that never raises.
+    pub safe_tostring: Function,
+}
