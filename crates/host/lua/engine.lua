@@ -913,7 +913,7 @@ end
 -- The pure-Lua backend: references are replaced by a walk; nothing is
 -- swapped in place.
 
---- Builds the portable backend from the walker function (walker.lua).
+-- Builds the portable backend from the walker function (walker.lua).
 function M.lua_backend(walker)
   local b = {}
   function b.mark()

@@ -89,7 +89,7 @@ impl Engine {
         let debug: Table = open_debug.call(())?;
         let module: Table = lua
             .load(ENGINE_LUA)
-            .set_name("=hotreload/engine.lua")
+            .set_name("=[hotreload] engine.lua")
             .call(debug.clone())?;
         let backend: Value = match backend {
             Backend::Native => {
@@ -101,7 +101,7 @@ impl Engine {
             Backend::PureLua => {
                 let walker: Function = lua
                     .load(WALKER_LUA)
-                    .set_name("=hotreload/walker.lua")
+                    .set_name("=[hotreload] walker.lua")
                     .call(debug)?;
                 module.call_function("lua_backend", walker)?
             }

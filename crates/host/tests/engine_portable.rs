@@ -1,0 +1,23 @@
+//! The pure-Lua backend (what runtimes without the native code get) keeps
+//! the same semantics for module functions, by replacing references.
+
+mod engine_common;
+use engine_common::*;
+
+#[test]
+fn the_portable_backend_replaces_references_and_keeps_state() {
+    let v1 = "local M = {}\nlocal n = 0\nfunction M.f() n = n + 1 return 'v1', n end\nreturn M\n";
+    let vm = Vm::with_backend(Backend::PureLua, &[("p", v1)]);
+    vm.run("p = require('p'); alias = p.f; list = { p.f }; alias()");
+    vm.reload_ok("p", &v1.replace("'v1'", "'v2'"));
+    vm.run(
+        r#"
+        local v, n = alias()
+        assert(v == "v2" and n == 2, tostring(v) .. " " .. tostring(n))
+        assert(list[1]() == "v2" and p.f == alias)
+        "#,
+    );
+    let err = vm.reload_err("p", "local M = {}\nerror('x')\n");
+    assert!(err.contains("p.lua:2: x"), "{err}");
+    vm.run("assert(alias() == 'v2')");
+}

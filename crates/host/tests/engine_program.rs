@@ -1,0 +1,61 @@
+//! The main program file reloads too: its top level is not run again (it is
+//! running), the functions it defined get the new code.
+
+mod engine_common;
+use engine_common::*;
+
+const MAIN_V1: &str = r#"
+local score = 0
+function tick() score = score + 1 return "v1", score end
+local function helper() return "h1" end
+function use_helper() return helper() end
+local handlers = { on_hit = function() return "hit1" end }
+function fire() return handlers.on_hit() end
+"#;
+
+fn main_v2() -> String {
+    MAIN_V1
+        .replace("\"v1\"", "\"v2\"")
+        .replace("h1", "h2")
+        .replace("hit1", "hit2")
+}
+
+#[test]
+fn functions_of_the_running_main_program_get_new_code_and_state_stays() {
+    let vm = Vm::new(&[]);
+    let path = vm.write("main.lua", MAIN_V1);
+    vm.engine.borrow_mut().set_program(&path);
+    let chunk = format!(
+        "{MAIN_V1}\nassert(tick() == 'v1')\nlocal r, err = reload_path({p:?}, NEW_MAIN)\nassert(r, err)\nresult = r\nlocal v, n = tick()\nassert(v == 'v2', v)\nassert(n == 2, n)\nassert(use_helper() == 'h2')\nassert(fire() == 'hit2')\n",
+        p = path.to_string_lossy()
+    );
+    vm.lua
+        .globals()
+        .set("NEW_MAIN", format!("{}\n{}", main_v2(), "-- edited"))
+        .expect("set");
+    vm.lua
+        .load(chunk)
+        .set_name(format!("@{}", path.display()))
+        .exec()
+        .unwrap_or_else(|e| panic!("program failed: {e}"));
+    let changed: Vec<String> = vm.eval("result.changed");
+    assert!(changed.iter().any(|n| n == "tick"), "{changed:?}");
+}
+
+#[test]
+fn a_syntax_error_in_the_main_program_changes_nothing() {
+    let vm = Vm::new(&[]);
+    let path = vm.write("main.lua", MAIN_V1);
+    vm.engine.borrow_mut().set_program(&path);
+    let chunk = format!(
+        "{MAIN_V1}\nlocal r, err = reload_path({p:?}, 'function tick( end')\nassert(r == nil)\nERR = err\nassert(tick() == 'v1')\n",
+        p = path.to_string_lossy()
+    );
+    vm.lua
+        .load(chunk)
+        .set_name(format!("@{}", path.display()))
+        .exec()
+        .unwrap_or_else(|e| panic!("program failed: {e}"));
+    let err: String = vm.eval("ERR");
+    assert!(err.contains("main.lua:1:"), "{err}");
+}
