@@ -42,8 +42,13 @@ fn exited_comes_before_terminated_with_the_exit_code() {
     if exited["exitCode"] != 3 {
         client.fail(&format!("exit code {}, expected 3", exited["exitCode"]));
     }
-    // `terminated` must not have arrived before `exited` was claimed.
     client.wait_event("terminated");
+    let names = client.event_names();
+    let exited_at = names.iter().position(|n| n == "exited");
+    let terminated_at = names.iter().position(|n| n == "terminated");
+    if exited_at >= terminated_at || names.iter().filter(|n| *n == "exited").count() != 1 {
+        client.fail("expected exactly one exited, then terminated");
+    }
     if !client.stdout_text().contains("bye\n") {
         client.fail("output before os.exit was lost");
     }

@@ -67,6 +67,8 @@ pub struct Client {
     events: VecDeque<Event>,
     /// All stdout/stderr/console output text seen so far, in order.
     output: Vec<(String, String)>,
+    /// Names of all events received, in arrival order.
+    event_names: Vec<String>,
     closed: bool,
 }
 
@@ -133,6 +135,7 @@ impl Client {
             responses: Vec::new(),
             events: VecDeque::new(),
             output: Vec::new(),
+            event_names: Vec::new(),
             closed: false,
         }
     }
@@ -209,6 +212,7 @@ impl Client {
                 match message {
                     Message::Response(r) => self.responses.push(r),
                     Message::Event(e) => {
+                        self.event_names.push(e.event.clone());
                         if e.event == "output" {
                             let body = e.body.clone().unwrap_or(Value::Null);
                             let category = body["category"].as_str().unwrap_or("console");
@@ -300,9 +304,9 @@ impl Client {
         }
     }
 
-    /// Names of all unclaimed events so far, in arrival order.
-    pub fn pending_event_names(&self) -> Vec<String> {
-        self.events.iter().map(|e| e.event.clone()).collect()
+    /// Names of all events received so far, in arrival order.
+    pub fn event_names(&self) -> &[String] {
+        &self.event_names
     }
 
     /// Waits for a `stopped` event and checks its reason.
@@ -321,14 +325,25 @@ impl Client {
     /// Waits until the output (stdout) seen so far satisfies `check`.
     #[track_caller]
     pub fn wait_output(&mut self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        self.wait_output_of("stdout", what, check)
+    }
+
+    /// Waits until the output of `category` seen so far satisfies `check`.
+    #[track_caller]
+    pub fn wait_output_of(
+        &mut self,
+        category: &str,
+        what: &str,
+        check: impl Fn(&str) -> bool,
+    ) -> String {
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            let text = self.stdout_text();
+            let text = self.output_of(category);
             if check(&text) {
                 return text;
             }
             if !self.pump(deadline) {
-                self.fail(&format!("output never showed {what}"));
+                self.fail(&format!("{category} output never showed {what}"));
             }
         }
     }
