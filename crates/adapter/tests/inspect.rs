@@ -184,3 +184,97 @@ fn pause_stops_a_tight_loop() {
     client.wait_stopped("pause");
     client.ok("disconnect", json!({}));
 }
+
+/// Runs conditions.lua with one breakpoint on line 5 described by `bp`.
+fn conditions_with(bp: Value) -> (Client, String) {
+    let mut client = Client::start();
+    let program = fixture("conditions.lua");
+    let caps = client.ok("initialize", json!({"adapterID": "hotreload"}));
+    for cap in [
+        "supportsConditionalBreakpoints",
+        "supportsHitConditionalBreakpoints",
+        "supportsLogPoints",
+    ] {
+        if caps[cap] != true {
+            client.fail(&format!("{cap} is not advertised"));
+        }
+    }
+    client.ok("launch", json!({"program": program}));
+    client.wait_event("initialized");
+    let mut bp = bp;
+    bp["line"] = json!(5);
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [bp]}),
+    );
+    client.ok("configurationDone", json!({}));
+    (client, program)
+}
+
+#[test]
+fn a_conditional_breakpoint_stops_only_when_true() {
+    let (mut client, _) = conditions_with(json!({"condition": "i == 7"}));
+    let thread = client.wait_stopped("breakpoint")["threadId"].clone();
+    let frames = client.stack(&thread);
+    let i = client.evaluate("i", Some(&frames[0]["id"]), "watch");
+    if i != "7" {
+        client.fail(&format!("stopped with i = {i}, expected 7"));
+    }
+    client.ok("continue", json!({"threadId": thread}));
+    client.wait_event("exited");
+    if client
+        .event_names()
+        .iter()
+        .filter(|n| *n == "stopped")
+        .count()
+        != 1
+    {
+        client.fail("the conditional breakpoint stopped more than once");
+    }
+}
+
+#[test]
+fn a_hit_count_breakpoint_stops_on_that_hit() {
+    let (mut client, _) = conditions_with(json!({"hitCondition": "3"}));
+    let thread = client.wait_stopped("breakpoint")["threadId"].clone();
+    let frames = client.stack(&thread);
+    let i = client.evaluate("i", Some(&frames[0]["id"]), "repl");
+    if i != "3" {
+        client.fail(&format!("stopped with i = {i}, expected 3"));
+    }
+    client.ok("disconnect", json!({}));
+}
+
+#[test]
+fn a_logpoint_prints_without_stopping() {
+    let (mut client, _) = conditions_with(json!({"logMessage": "i={i} total={total}"}));
+    client.wait_event("exited");
+    if client.event_names().iter().any(|n| n == "stopped") {
+        client.fail("a logpoint stopped the program");
+    }
+    let all: String = ["console", "stdout", "stderr", "important"]
+        .iter()
+        .map(|c| client.output_of(c))
+        .collect();
+    if !all.contains("i=1 total=0") || !all.contains("i=10 total=45") {
+        client.fail("logpoint messages missing or not interpolated");
+    }
+}
+
+#[test]
+fn stack_trace_pages_with_start_frame_and_levels() {
+    let (mut client, _, thread) = stopped_in_compute();
+    let all = client.ok("stackTrace", json!({"threadId": thread}));
+    let page = client.ok(
+        "stackTrace",
+        json!({"threadId": thread, "startFrame": 1, "levels": 1}),
+    );
+    let frames = page["stackFrames"].as_array().cloned().unwrap_or_default();
+    if frames.len() != 1 || frames[0]["id"] != all["stackFrames"][1]["id"] {
+        client.fail("startFrame/levels did not return the second frame alone");
+    }
+    if page["totalFrames"].as_i64().unwrap_or(0) < 2 {
+        client.fail("totalFrames is missing or too small");
+    }
+    client.ok("disconnect", json!({}));
+}

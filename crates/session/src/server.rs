@@ -297,7 +297,13 @@ fn capabilities() -> Capabilities {
         supports_configuration_done_request: true,
         supports_evaluate_for_hovers: true,
         supports_terminate_request: true,
-        ..Default::default()
+        supports_conditional_breakpoints: true,
+        supports_hit_conditional_breakpoints: true,
+        supports_log_points: true,
+        supports_delayed_stack_trace_loading: true,
+        // disconnect always ends the program: the client has no choice.
+        support_terminate_debuggee: false,
+        supports_set_variable: false,
     }
 }
 
