@@ -1,0 +1,196 @@
+//! Program lifecycle through the real host: output, exit codes, uncaught
+//! errors, launch arguments, termination.
+
+mod common;
+
+use common::{Host, Scratch};
+use serde_json::json;
+
+#[test]
+fn version_names_lua_and_protocol() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotreload-host-lua54"))
+        .arg("--version")
+        .output()
+        .expect("run --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text.trim(),
+        format!("hotreload-host-lua54 {} (Lua 5.4.9, protocol 1)", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn output_arrives_in_program_order() {
+    let dir = Scratch::new("order");
+    let program = dir.file(
+        "main.lua",
+        r#"print("one", 2, 3.5, nil, true)
+io.write("two ", 3, " ", 1.0, "\n")
+io.stdout:write("three\n")
+io.stderr:write("err-one\n")
+print("four")
+io.stderr:write("err-two\n")
+"#,
+    );
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "one\t2\t3.5\tnil\ttrue\ntwo 3 1\nthree\nfour\n");
+    assert_eq!(host.output("stderr"), "err-one\nerr-two\n");
+    // stdout and stderr interleave in program order too.
+    let kinds: Vec<String> = host
+        .log
+        .iter()
+        .filter(|v| v["event"] == "output")
+        .map(|v| v["body"]["category"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(kinds, ["stdout", "stdout", "stdout", "stderr", "stdout", "stderr"]);
+}
+
+#[test]
+fn output_of_child_processes_and_c_stdio_is_forwarded() {
+    let dir = Scratch::new("fds");
+    let program = dir.file(
+        "main.lua",
+        "os.execute('echo from-child; echo child-err >&2')\nlocal f = io.popen('echo piped') print(f:read('l')) f:close()\n",
+    );
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    assert_eq!(host.exited(), 0);
+    assert!(host.output("stdout").contains("from-child\n"), "{:?}", host.log);
+    assert!(host.output("stdout").contains("piped\n"), "{:?}", host.log);
+    assert!(host.output("stderr").contains("child-err\n"), "{:?}", host.log);
+}
+
+#[test]
+fn os_exit_reports_its_code_after_flushing_output() {
+    let dir = Scratch::new("exit");
+    let program = dir.file("main.lua", "print('before')\nio.stdout:setvbuf('full')\nos.exit(7)\nprint('never')\n");
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    assert_eq!(host.exited(), 7);
+    assert_eq!(host.output("stdout"), "before\n");
+    assert_eq!(host.wait_exit(), Some(7));
+
+    let program = dir.file("bool.lua", "os.exit(false)\n");
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    assert_eq!(host.exited(), 1);
+}
+
+#[test]
+fn uncaught_error_stops_with_exception_then_exits_1() {
+    let dir = Scratch::new("exception");
+    let text = "local function boom(x)\n  local y = x * 2\n  error('kaboom ' .. y)\nend\nboom(21)\n";
+    let program = dir.file("main.lua", text);
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    let stop = host.stopped("exception");
+    assert!(stop["text"].as_str().unwrap_or("").contains("kaboom 42"), "{stop}");
+    let stderr = host.output("stderr");
+    assert!(stderr.contains("kaboom 42") && stderr.contains("stack traceback"), "{stderr}");
+    // The failing stack is inspectable: top frame is boom at the error line.
+    let stack = host.stack();
+    assert_eq!(stack[0]["name"], "boom", "{stack:?}");
+    assert_eq!(stack[0]["line"], 3);
+    assert_eq!(host.eval("y", stack[0]["id"].as_i64().unwrap_or(1)).map(|v| v["result"].clone()), Ok(json!("42")));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 1);
+}
+
+#[test]
+fn uncaught_error_without_debug_prints_and_exits_1() {
+    let dir = Scratch::new("nodebug-error");
+    let program = dir.file("main.lua", "error({code = 1})\n");
+    let mut host = Host::spawn();
+    host.start(&program, json!({"noDebug": true}), &[]);
+    assert_eq!(host.exited(), 1);
+    assert!(host.output("stderr").contains("error object is a table value"), "{:?}", host.log);
+    assert!(!host.log.iter().any(|v| v["event"] == "stopped"));
+}
+
+#[test]
+fn launch_passes_args_env_cwd_and_paths() {
+    let dir = Scratch::new("launch");
+    dir.file("lib/mymod.lua", "return { answer = 42 }\n");
+    dir.file("work/data.txt", "from cwd\n");
+    let program = dir.file(
+        "main.lua",
+        r#"local a, b = ...
+print(arg[0], arg[1], arg[2], a, b, #arg)
+print(os.getenv("HR_TEST_VAR"))
+print(io.open("data.txt"):read("l"))
+print(require("mymod").answer)
+print(package.path:sub(1, #LIBDIR) == LIBDIR)
+"#,
+    );
+    let lib = format!("{}/lib/?.lua", dir.dir.display());
+    let program_text = std::fs::read_to_string(&program).unwrap_or_default();
+    std::fs::write(&program, format!("LIBDIR = {lib:?}\n{program_text}")).expect("rewrite");
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({
+            "args": ["first", "second"],
+            "env": {"HR_TEST_VAR": "env works"},
+            "cwd": dir.path("work"),
+            "luaPath": lib,
+            "luaCPath": format!("{}/lib/?.so", dir.dir.display()),
+        }),
+        &[],
+    );
+    assert_eq!(host.exited(), 0);
+    assert_eq!(
+        host.output("stdout"),
+        format!("{program}\tfirst\tsecond\tfirst\tsecond\t2\nenv works\nfrom cwd\n42\ntrue\n")
+    );
+}
+
+#[test]
+fn launch_errors_are_clear() {
+    let dir = Scratch::new("launch-errors");
+    let mut host = Host::spawn();
+    let missing = dir.path("nope.lua");
+    let err = host.request("launch", Some(json!({"program": missing}))).expect_err("missing file");
+    assert!(err.contains("nope.lua") && err.contains("No such file"), "{err}");
+
+    let bad = dir.file("bad.lua", "local x = = 1\n");
+    let err = host.request("launch", Some(json!({"program": bad}))).expect_err("syntax error");
+    assert!(err.contains("bad.lua:1:"), "{err}");
+
+    let err = host.request("configurationDone", None).expect_err("nothing launched");
+    assert!(err.contains("launch"), "{err}");
+}
+
+#[test]
+fn terminate_ends_the_host() {
+    let dir = Scratch::new("terminate");
+    let program = dir.file("main.lua", "while true do end\n");
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    host.ok("terminate", None);
+    assert_eq!(host.wait_exit(), Some(0));
+}
+
+#[test]
+fn host_exits_when_its_stdin_closes_while_the_program_runs() {
+    let dir = Scratch::new("stdin-eof");
+    let program = dir.file("main.lua", "print('running')\nwhile true do end\n");
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    host.wait_output("stdout", "running");
+    host.close_stdin();
+    assert_eq!(host.wait_exit(), Some(0));
+}
+
+#[test]
+fn bad_requests_get_error_responses() {
+    let mut host = Host::spawn();
+    host.send_raw(r#"{"id": 5, "command": "fly"}"#);
+    let err = host.response(5).expect_err("unknown command");
+    assert!(err.contains("fly"), "{err}");
+    host.send_raw("not json at all");
+    let err = host.request("stackTrace", Some(json!({"threadId": 1}))).expect_err("not stopped");
+    assert!(err.contains("not stopped"), "{err}");
+}
