@@ -278,3 +278,22 @@ fn stack_trace_pages_with_start_frame_and_levels() {
     }
     client.ok("disconnect", json!({}));
 }
+
+#[test]
+fn breakpoints_set_while_running_take_effect() {
+    let mut client = Client::start();
+    let dir = support::fixtures().join("reload").display().to_string();
+    let program = fixture("reload/running.lua");
+    client.run(json!({"program": program, "luaPath": format!("{dir}/?.lua")}));
+    client.wait_output("a tick", |o| o.contains("v1 count=2\n"));
+    let placed = client.set_breakpoints(&program, &[11]);
+    if placed.first().map(|b| b["verified"].clone()) != Some(json!(true)) {
+        client.fail("breakpoint set while running is not verified");
+    }
+    let thread = client.wait_stopped("breakpoint")["threadId"].clone();
+    let frames = client.stack(&thread);
+    if frames.first().map(|f| f["line"].clone()) != Some(json!(11)) {
+        client.fail("did not stop at line 11");
+    }
+    client.ok("disconnect", json!({}));
+}

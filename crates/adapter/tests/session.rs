@@ -251,3 +251,53 @@ fn hotreload_log_records_the_traffic() {
         client.fail(&format!("the log lacks the traffic:\n{text}"));
     }
 }
+
+#[test]
+fn args_env_and_cwd_reach_the_program() {
+    let mut client = Client::start();
+    client.run(json!({
+        "program": fixture("args.lua"),
+        "args": ["hello"],
+        "env": {"HOTRELOAD_FIXTURE_VAR": "yes"},
+        "cwd": support::fixtures().display().to_string(),
+    }));
+    client.wait_event("terminated");
+    let output = client.stdout_text();
+    if output != "arg1=hello\nenv=yes\ncwd=true\n" {
+        client.fail(&format!("unexpected output: {output:?}"));
+    }
+}
+
+#[test]
+fn stop_on_entry_stops_before_the_first_line() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("hello.lua"), "stopOnEntry": true}));
+    let thread = client.wait_stopped("entry")["threadId"].clone();
+    if !client.stdout_text().is_empty() {
+        client.fail("the program printed before its entry stop");
+    }
+    client.ok("continue", json!({"threadId": thread}));
+    client.wait_event("exited");
+    client.wait_event("terminated");
+}
+
+#[test]
+fn an_uncaught_error_stops_with_its_traceback_then_exits() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("uncaught.lua")}));
+    let stopped = client.wait_stopped("exception");
+    let thread = stopped["threadId"].clone();
+    let frames = client.stack(&thread);
+    if frames.first().map(|f| f["line"].clone()) != Some(json!(3)) {
+        client.fail("the exception stop is not at the error's line");
+    }
+    client.wait_output_of("stderr", "the traceback", |o| {
+        o.contains("uncaught.lua:3: kaboom") && o.contains("traceback")
+    });
+    client.ok("continue", json!({"threadId": thread}));
+    let exited = client.wait_event("exited");
+    if exited["exitCode"] == 0 {
+        client.fail("an uncaught error exited with code 0");
+    }
+    client.wait_event("terminated");
+}
