@@ -1,0 +1,315 @@
+//! Breakpoints, steps, stack, scopes, variables and evaluate through the
+//! real host.
+
+mod common;
+
+use common::{canonical, line_of, Host, Scratch};
+use serde_json::json;
+
+const PROGRAM: &str = r#"local M = {}
+local counter = 0
+
+local function add(a, b)
+  local sum = a + b -- add-body
+  counter = counter + 1
+  return sum
+end
+
+-- a comment line
+
+function M.run(n)
+  local total = 0 -- run-first
+  for i = 1, n do
+    total = add(total, i) -- call-add
+  end
+  return total -- run-return
+end
+
+local t = { name = "box", list = { 10, 20, 30 }, [5] = "five", ["two words"] = true }
+setmetatable(t, { __index = M })
+local result = M.run(3) -- main-call
+print("result", result, t.name) -- main-print
+"#;
+
+#[test]
+fn breakpoints_are_verified_and_moved_to_code() {
+    let dir = Scratch::new("bp-verify");
+    let program = dir.file("main.lua", PROGRAM);
+    let broken = dir.file("broken.lua", "local x = = 2\n");
+    let mut host = Host::spawn();
+    host.ok("launch", Some(json!({"program": program})));
+    let comment = line_of(PROGRAM, "a comment line");
+    let body = host.set_breakpoints(&program, &[line_of(PROGRAM, "add-body"), comment, 999]);
+    let bps = body["breakpoints"].as_array().cloned().unwrap_or_default();
+    assert_eq!(bps[0]["verified"], true, "{body}");
+    assert_eq!(bps[0]["line"], line_of(PROGRAM, "add-body"));
+    assert_eq!(bps[1]["verified"], true, "{body}");
+    assert_eq!(bps[1]["line"], line_of(PROGRAM, "function M.run"), "moved to the next line with code: {body}");
+    assert_eq!(bps[2]["verified"], false, "{body}");
+    assert_eq!(bps[0]["source"]["path"], canonical(&program));
+
+    let body = host.set_breakpoints(&broken, &[1]);
+    assert_eq!(body["breakpoints"][0]["verified"], false, "{body}");
+    assert!(body["breakpoints"][0]["message"].as_str().unwrap_or("").contains("broken.lua:1:"), "{body}");
+}
+
+#[test]
+fn breakpoint_hit_shows_stack_scopes_and_variables() {
+    let dir = Scratch::new("bp-hit");
+    let program = dir.file("main.lua", PROGRAM);
+    let add_body = line_of(PROGRAM, "add-body");
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[(&program, &[add_body])]);
+    let stop = host.stopped("breakpoint");
+    assert_eq!(stop["threadId"], 1);
+    assert!(stop["hitBreakpointIds"].as_array().is_some_and(|a| a.len() == 1), "{stop}");
+
+    let stack = host.stack();
+    let names: Vec<&str> = stack.iter().map(|f| f["name"].as_str().unwrap_or("")).collect();
+    assert_eq!(names, ["add", "run", "main chunk"], "{stack:?}");
+    assert_eq!(stack[0]["line"], add_body);
+    assert_eq!(stack[1]["line"], line_of(PROGRAM, "call-add"));
+    assert_eq!(stack[2]["line"], line_of(PROGRAM, "main-call"));
+    assert_eq!(stack[0]["source"]["path"], canonical(&program));
+
+    // Locals of add: a, b (sum not yet assigned is still listed by Lua? no: not active yet).
+    let locals = host.scope(1, "Locals");
+    let vars = host.variables(locals);
+    assert_eq!(vars.iter().map(|v| (v.0.as_str(), v.1.as_str())).collect::<Vec<_>>(), [("a", "0"), ("b", "1")]);
+    // Upvalues of add: counter.
+    let upvalues = host.scope(1, "Upvalues");
+    let vars = host.variables(upvalues);
+    assert!(vars.iter().any(|v| v.0 == "counter" && v.1 == "0"), "{vars:?}");
+
+    // The main chunk's locals: t is expandable, with a metatable and sorted keys.
+    let locals = host.scope(3, "Locals");
+    let vars = host.variables(locals);
+    let t = vars.iter().find(|v| v.0 == "t").cloned().unwrap_or_else(|| host.fail("no local t"));
+    assert!(t.2 > 0, "t expandable: {t:?}");
+    let children = host.variables(t.2);
+    let names: Vec<&str> = children.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(names, ["[metatable]", "[5]", "list", "name", "[\"two words\"]"], "{children:?}");
+    let name = children.iter().find(|c| c.0 == "name").map(|c| c.1.clone());
+    assert_eq!(name.as_deref(), Some("\"box\""));
+    let list = children.iter().find(|c| c.0 == "list").cloned().unwrap_or_else(|| host.fail("no list"));
+    assert_eq!(list.1, "{10, 20, 30}");
+    let items = host.variables(list.2);
+    assert_eq!(items.iter().map(|i| i.1.as_str()).collect::<Vec<_>>(), ["10", "20", "30"]);
+    // Paging.
+    let page = host.ok("variables", Some(json!({"variablesReference": list.2, "start": 1, "count": 1})));
+    assert_eq!(page["variables"][0]["value"], "20", "{page}");
+    // Functions show where they are defined.
+    let m = vars.iter().find(|v| v.0 == "M").cloned().unwrap_or_else(|| host.fail("no local M"));
+    let fields = host.variables(m.2);
+    let run = fields.iter().find(|f| f.0 == "run").map(|f| f.1.clone()).unwrap_or_default();
+    assert_eq!(run, format!("function: {}:{}", "main.lua", line_of(PROGRAM, "function M.run")).replace("main.lua", &short_src(&program)));
+
+    host.ok("continue", None);
+    host.event("continued");
+    // The breakpoint hits again on the next call.
+    host.stopped("breakpoint");
+    host.ok("setBreakpoints", Some(json!({"source": {"path": program}, "breakpoints": []})));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "result\t6\tbox\n");
+}
+
+fn short_src(path: &str) -> String {
+    // Lua's short_src keeps paths up to 60 bytes, else "..." and the tail.
+    if path.len() <= 59 {
+        path.to_string()
+    } else {
+        format!("...{}", &path[path.len() - 56..])
+    }
+}
+
+#[test]
+fn evaluate_reads_and_assigns_locals_and_upvalues() {
+    let dir = Scratch::new("evaluate");
+    let program = dir.file("main.lua", PROGRAM);
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[(&program, &[line_of(PROGRAM, "return sum")])]);
+    host.stopped("breakpoint");
+    let result = |host: &mut Host, e: &str| host.eval(e, 1).map(|v| v["result"].as_str().unwrap_or("").to_string());
+    assert_eq!(result(&mut host, "a + b"), Ok("1".into()));
+    assert_eq!(result(&mut host, "sum, counter"), Ok("1, 1".into()));
+    assert_eq!(result(&mut host, "'text'"), Ok("\"text\"".into()));
+    // Assignment to a local and an upvalue changes the running program.
+    assert_eq!(result(&mut host, "sum = 100"), Ok("".into()));
+    assert_eq!(result(&mut host, "counter = 50"), Ok("".into()));
+    assert_eq!(result(&mut host, "sum"), Ok("100".into()));
+    // Globals are reachable, errors come back as errors.
+    assert_eq!(result(&mut host, "type(print)"), Ok("\"function\"".into()));
+    let err = result(&mut host, "nil + 1").expect_err("arithmetic on nil");
+    assert!(err.contains("attempt to perform arithmetic"), "{err}");
+    let err = result(&mut host, "+++").expect_err("syntax error");
+    assert!(err.contains("unexpected symbol"), "{err}");
+    // A table result can be expanded.
+    let value = host.eval("{ k = 1 }", 1).unwrap_or_else(|e| host.fail(&e));
+    let reference = value["variablesReference"].as_i64().unwrap_or(0);
+    assert!(reference > 0, "{value}");
+    assert_eq!(host.variables(reference)[0].1, "1");
+    // Hover and watch contexts work in outer frames too.
+    let watch = host.ok("evaluate", Some(json!({"expression": "total", "frameId": 2, "context": "watch"})));
+    assert_eq!(watch["result"], "0");
+
+    host.ok("setBreakpoints", Some(json!({"source": {"path": program}, "breakpoints": []})));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    // add returned 100 on the first call (1 + 2 + 3 added after it).
+    assert_eq!(host.output("stdout"), "result\t105\tbox\n");
+    let _ = host.log.len();
+}
+
+#[test]
+fn conditions_hit_counts_and_logpoints() {
+    let dir = Scratch::new("conditions");
+    let program = dir.file("main.lua", PROGRAM);
+    let add_body = line_of(PROGRAM, "add-body");
+    let call_add = line_of(PROGRAM, "call-add");
+    let run_return = line_of(PROGRAM, "run-return");
+    let mut host = Host::spawn();
+    host.ok("launch", Some(json!({"program": program})));
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": [
+            {"line": add_body, "condition": "b == 2"},
+            {"line": call_add, "logMessage": "i={i} total={total}"},
+            {"line": run_return, "hitCondition": "2"},
+        ]})),
+    );
+    host.ok("configurationDone", None);
+    host.stopped("breakpoint");
+    assert_eq!(host.eval("b", 1).map(|v| v["result"].clone()), Ok(json!("2")));
+    host.ok("continue", None);
+    // run-return is hit once only: hit condition "2" never matches.
+    assert_eq!(host.exited(), 0);
+    let console = host.output("console");
+    assert_eq!(console, "i=1 total=0\ni=2 total=1\ni=3 total=3\n", "{:?}", host.log);
+    assert_eq!(host.log.iter().filter(|v| v["event"] == "stopped").count(), 1);
+}
+
+const STEPS: &str = r#"local function inner(x)
+  local y = x + 1 -- inner-1
+  return y -- inner-2
+end
+
+local function outer()
+  local a = inner(1) -- outer-1
+  local b = inner(a) -- outer-2
+  return a + b -- outer-3
+end
+
+local v = outer() -- main-1
+print(v) -- main-2
+"#;
+
+#[test]
+fn next_step_in_and_step_out() {
+    let dir = Scratch::new("steps");
+    let program = dir.file("main.lua", STEPS);
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[(&program, &[line_of(STEPS, "outer-1")])]);
+    host.stopped("breakpoint");
+    host.ok("next", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(STEPS, "outer-2"));
+    host.ok("stepIn", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(STEPS, "inner-1"));
+    host.ok("next", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(STEPS, "inner-2"));
+    // Lua reports no new line event for the rest of the calling line (the
+    // call's result lands in `b` directly), so the step ends on the next line.
+    host.ok("stepOut", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(STEPS, "outer-3"));
+    assert_eq!(host.eval("b", 1).map(|v| v["result"].clone()), Ok(json!("3")));
+    host.ok("stepOut", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(STEPS, "main-2"));
+    assert_eq!(host.stack().len(), 1);
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "5\n");
+}
+
+#[test]
+fn stop_on_entry_stops_at_the_first_line() {
+    let dir = Scratch::new("entry");
+    let program = dir.file("main.lua", "local x = 1\nprint(x)\n");
+    let mut host = Host::spawn();
+    host.start(&program, json!({"stopOnEntry": true}), &[]);
+    host.stopped("entry");
+    assert_eq!(host.top_line(), 1);
+    assert_eq!(host.output("stdout"), "");
+    host.ok("next", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), 2);
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "1\n");
+}
+
+const COROUTINES: &str = r#"local function producer()
+  for i = 1, 3 do
+    coroutine.yield(i) -- co-yield
+  end
+  return "done" -- co-done
+end
+
+local co = coroutine.create(producer)
+local got = {}
+while true do
+  local ok, v = coroutine.resume(co) -- main-resume
+  if coroutine.status(co) == "dead" then break end -- main-check
+  got[#got + 1] = v
+end
+local gen = coroutine.wrap(function() coroutine.yield("w1") return "w2" end)
+print(table.concat(got, ","), gen(), gen())
+"#;
+
+#[test]
+fn breakpoints_and_steps_inside_coroutines() {
+    let dir = Scratch::new("coroutines");
+    let program = dir.file("main.lua", COROUTINES);
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[(&program, &[line_of(COROUTINES, "co-yield")])]);
+    host.stopped("breakpoint");
+    // The coroutine's frames come first, then the resumer's.
+    let stack = host.stack();
+    let lines: Vec<i64> = stack.iter().map(|f| f["line"].as_i64().unwrap_or(0)).collect();
+    assert_eq!(lines.first(), Some(&line_of(COROUTINES, "co-yield")), "{stack:?}");
+    assert!(lines.contains(&line_of(COROUTINES, "main-resume")), "{stack:?}");
+    assert_eq!(host.eval("i", 1).map(|v| v["result"].clone()), Ok(json!("1")));
+    // Stepping over the yield goes back to the resumer.
+    host.ok("next", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(COROUTINES, "main-check"));
+    host.ok("setBreakpoints", Some(json!({"source": {"path": program}, "breakpoints": []})));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "1,2,3\tw1\tw2\n");
+}
+
+#[test]
+fn wrapped_coroutine_errors_keep_lua_semantics() {
+    let dir = Scratch::new("wrap-error");
+    let program = dir.file(
+        "main.lua",
+        "local f = coroutine.wrap(function() error('inside') end)\nlocal ok, err = pcall(f)\nprint(ok, err)\nlocal ok2, err2 = coroutine.resume(coroutine.create(function() error({}) end))\nprint(ok2, type(err2))\n",
+    );
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), format!("false\t{}:1: inside\nfalse\ttable\n", short_name(&program)));
+}
+
+fn short_name(path: &str) -> String {
+    if path.len() <= 59 {
+        path.to_string()
+    } else {
+        format!("...{}", &path[path.len() - 56..])
+    }
+}
