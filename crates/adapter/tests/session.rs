@@ -301,3 +301,25 @@ fn an_uncaught_error_stops_with_its_traceback_then_exits() {
     }
     client.wait_event("terminated");
 }
+
+#[test]
+fn pause_and_disconnect_work_while_output_floods() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("flood.lua")}));
+    let host = client.host_pid();
+    client.wait_output("lots of output", |o| o.contains("flood 5000\n"));
+    client.ok("pause", json!({"threadId": 1}));
+    client.wait_stopped("pause");
+    let lines = client.stdout_text();
+    let numbers: Vec<u64> = lines
+        .lines()
+        .filter_map(|l| l.strip_prefix("flood ")?.parse().ok())
+        .collect();
+    if numbers.windows(2).any(|w| w[1] != w[0] + 1) {
+        client.fail("flooded output arrived out of order or with gaps");
+    }
+    client.ok("disconnect", json!({}));
+    if !wait_gone(host, Duration::from_secs(1)) {
+        client.fail(&format!("host {host} still alive after disconnect"));
+    }
+}

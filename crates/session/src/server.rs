@@ -29,6 +29,11 @@ use crate::log::{note, TranscriptLog};
 use crate::runtime::{DebugRuntime, RuntimeError, RuntimeEvent};
 use crate::{SessionConfig, SessionError};
 
+/// Messages buffered towards the client (and events from the runtime): a
+/// client that reads slowly slows the program's output down instead of
+/// growing memory.
+const CHANNEL_CAPACITY: usize = 1024;
+
 /// How long shutdown waits for the last events and the last write.
 const FLUSH_GRACE: Duration = Duration::from_secs(2);
 
@@ -39,7 +44,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let writer_task = tokio::spawn(write_loop(writer, out_rx, config.log.clone()));
     let session = Arc::new(Session {
         outbox: Outbox(out_tx),
@@ -72,25 +77,40 @@ where
     }
     session.closing.store(true, Ordering::SeqCst);
     session.shutdown().await;
-    let result = match end {
-        Ok(End::Disconnect(request)) => {
-            session.outbox.respond(&request, Ok(None));
-            Ok(())
-        }
-        Ok(End::Eof) => Ok(()),
-        Ok(End::Fatal(error)) => {
-            session.outbox.event::<events::Output>(&OutputEventBody {
+    let (last_words, result) = match end {
+        Ok(End::Disconnect(request)) => (
+            Some(Outgoing::Response {
+                request_seq: request.seq,
+                command: request.command,
+                result: Ok(None),
+            }),
+            Ok(()),
+        ),
+        Ok(End::Eof) => (None, Ok(())),
+        Ok(End::Fatal(error)) => (
+            Some(event::<events::Output>(&OutputEventBody {
                 category: Some("important".into()),
                 output: format!("hotreload: closing the session: {error}\n"),
                 ..Default::default()
-            });
-            Err(SessionError::Protocol(error))
-        }
-        Err(error) => Err(SessionError::Io(error)),
+            })),
+            Err(SessionError::Protocol(error)),
+        ),
+        Err(error) => (None, Err(SessionError::Io(error))),
     };
-    session.outbox.close();
-    let written = tokio::time::timeout(FLUSH_GRACE, writer_task).await;
-    match (result, written) {
+    // A client that stopped reading must not keep the session alive.
+    let mut writer_task = writer_task;
+    let flushed = tokio::time::timeout(FLUSH_GRACE, async {
+        if let Some(out) = last_words {
+            session.outbox.send(out).await;
+        }
+        session.outbox.close().await;
+        (&mut writer_task).await
+    })
+    .await;
+    if flushed.is_err() {
+        writer_task.abort();
+    }
+    match (result, flushed) {
         (Err(e), _) => Err(e),
         (Ok(()), Ok(Ok(Err(e)))) => Err(SessionError::Io(e)),
         (Ok(()), _) => Ok(()),
@@ -138,11 +158,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     reason,
                 }) => {
                     note(&session.config.log, "<- bad", &reason);
-                    session.outbox.send(Outgoing::Response {
-                        request_seq: seq,
-                        command: command.unwrap_or_default(),
-                        result: Err(format!("bad request: {reason}")),
-                    });
+                    session
+                        .outbox
+                        .send(Outgoing::Response {
+                            request_seq: seq,
+                            command: command.unwrap_or_default(),
+                            result: Err(format!("bad request: {reason}")),
+                        })
+                        .await;
                 }
                 Err(error) => {
                     note(&session.config.log, "<- fatal", &error.to_string());
@@ -162,9 +185,9 @@ async fn read_loop<R: AsyncRead + Unpin>(
 async fn work(session: Arc<Session>, mut queue: mpsc::UnboundedReceiver<Request>) {
     while let Some(request) = queue.recv().await {
         let reply = session.dispatch(&request).await;
-        session.outbox.respond(&request, reply.result);
+        session.outbox.respond(&request, reply.result).await;
         for out in reply.then {
-            session.outbox.send(out);
+            session.outbox.send(out).await;
         }
     }
 }
@@ -186,28 +209,25 @@ enum Outgoing {
 
 /// The sending side of the writer task.
 #[derive(Clone)]
-struct Outbox(mpsc::UnboundedSender<Outgoing>);
+struct Outbox(mpsc::Sender<Outgoing>);
 
 impl Outbox {
-    fn send(&self, out: Outgoing) {
+    async fn send(&self, out: Outgoing) {
         // Fails only once the writer stopped (client gone): nothing to do.
-        let _ = self.0.send(out);
+        let _ = self.0.send(out).await;
     }
 
-    fn respond(&self, request: &Request, result: Result<Option<Value>, String>) {
+    async fn respond(&self, request: &Request, result: Result<Option<Value>, String>) {
         self.send(Outgoing::Response {
             request_seq: request.seq,
             command: request.command.clone(),
             result,
-        });
+        })
+        .await;
     }
 
-    fn event<E: events::Event>(&self, body: &E::Body) {
-        self.send(event::<E>(body));
-    }
-
-    fn close(&self) {
-        self.send(Outgoing::Close);
+    async fn close(&self) {
+        self.send(Outgoing::Close).await;
     }
 }
 
@@ -220,7 +240,7 @@ fn event<E: events::Event>(body: &E::Body) -> Outgoing {
 
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
-    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    mut outgoing: mpsc::Receiver<Outgoing>,
     log: Option<TranscriptLog>,
 ) -> std::io::Result<()> {
     let mut seq = 0;
@@ -434,7 +454,7 @@ impl Session {
         let runtime = args.runtime.as_deref().unwrap_or(DEFAULT_RUNTIME);
         let path =
             find_host(runtime, self.config.host_dir.as_deref()).map_err(|e| e.to_string())?;
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let host: Arc<dyn DebugRuntime> =
             Arc::new(HostProcess::spawn(&path, events_tx).map_err(|e| e.to_string())?);
         // Stored before the first await so a concurrent disconnect finds it.
@@ -501,7 +521,7 @@ impl Session {
     /// follow from the runtime's events.
     async fn terminate(&self, request: &Request) {
         self.end_program().await;
-        self.outbox.respond(request, Ok(None));
+        self.outbox.respond(request, Ok(None)).await;
     }
 
     /// Ends the program, if one runs; the runtime stays to answer later
@@ -569,7 +589,7 @@ fn console(output: String) -> Outgoing {
 }
 
 /// Runtime events become DAP events; `Terminated` becomes `terminated`.
-async fn forward_events(mut events: mpsc::UnboundedReceiver<RuntimeEvent>, outbox: Outbox) {
+async fn forward_events(mut events: mpsc::Receiver<RuntimeEvent>, outbox: Outbox) {
     while let Some(runtime_event) = events.recv().await {
         let out = match runtime_event {
             RuntimeEvent::Stopped(body) => event::<events::Stopped>(&body),
@@ -579,7 +599,7 @@ async fn forward_events(mut events: mpsc::UnboundedReceiver<RuntimeEvent>, outbo
             RuntimeEvent::Exited(body) => event::<events::Exited>(&body),
             RuntimeEvent::Terminated => event::<events::Terminated>(&TerminatedEventBody {}),
         };
-        outbox.send(out);
+        outbox.send(out).await;
     }
 }
 

@@ -98,10 +98,11 @@ pub struct HostProcess {
 
 impl HostProcess {
     /// Starts the host binary at `path`. Events (ending with
-    /// [`RuntimeEvent::Terminated`]) go to `events`.
+    /// [`RuntimeEvent::Terminated`]) go to `events`; a full channel slows the
+    /// host's output down instead of buffering without bound.
     pub fn spawn(
         path: &Path,
-        events: mpsc::UnboundedSender<RuntimeEvent>,
+        events: mpsc::Sender<RuntimeEvent>,
     ) -> Result<HostProcess, RuntimeError> {
         let mut command = Command::new(path);
         command
@@ -341,7 +342,7 @@ async fn write_stdin(mut stdin: ChildStdin, mut lines: mpsc::UnboundedReceiver<V
 async fn read_stdout(
     stdout: impl AsyncRead + Unpin,
     shared: Arc<Shared>,
-    events: mpsc::UnboundedSender<RuntimeEvent>,
+    events: mpsc::Sender<RuntimeEvent>,
 ) {
     let mut lines = BufReader::new(stdout);
     let mut line = Vec::new();
@@ -368,20 +369,22 @@ async fn read_stdout(
                 if matches!(event, HostEvent::Exited(_)) {
                     shared.saw_exited.store(true, Ordering::SeqCst);
                 }
-                let _ = events.send(runtime_event(event));
+                let _ = events.send(runtime_event(event)).await;
             }
             Err(e) => {
-                let _ = events.send(RuntimeEvent::Output(OutputEventBody {
-                    category: Some("stderr".into()),
-                    output: format!("hotreload: unreadable host message ({e}): {text}\n"),
-                    ..Default::default()
-                }));
+                let _ = events
+                    .send(RuntimeEvent::Output(OutputEventBody {
+                        category: Some("stderr".into()),
+                        output: format!("hotreload: unreadable host message ({e}): {text}\n"),
+                        ..Default::default()
+                    }))
+                    .await;
             }
         }
     }
 }
 
-async fn read_stderr(stderr: impl AsyncRead + Unpin, events: mpsc::UnboundedSender<RuntimeEvent>) {
+async fn read_stderr(stderr: impl AsyncRead + Unpin, events: mpsc::Sender<RuntimeEvent>) {
     let mut lines = BufReader::new(stderr);
     let mut line = Vec::new();
     loop {
@@ -390,11 +393,13 @@ async fn read_stderr(stderr: impl AsyncRead + Unpin, events: mpsc::UnboundedSend
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        let _ = events.send(RuntimeEvent::Output(OutputEventBody {
-            category: Some("stderr".into()),
-            output: String::from_utf8_lossy(&line).into_owned(),
-            ..Default::default()
-        }));
+        let _ = events
+            .send(RuntimeEvent::Output(OutputEventBody {
+                category: Some("stderr".into()),
+                output: String::from_utf8_lossy(&line).into_owned(),
+                ..Default::default()
+            }))
+            .await;
     }
 }
 
@@ -413,7 +418,7 @@ struct Supervised {
     kill: oneshot::Receiver<()>,
     readers: [tokio::task::JoinHandle<()>; 2],
     shared: Arc<Shared>,
-    events: mpsc::UnboundedSender<RuntimeEvent>,
+    events: mpsc::Sender<RuntimeEvent>,
     done: watch::Sender<bool>,
 }
 
@@ -438,6 +443,9 @@ async fn supervise(mut s: Supervised) {
         }
     }
     s.shared.close();
+    // Reaped: `terminate` may return. The last events follow at the pace the
+    // client reads them.
+    let _ = s.done.send(true);
     if !s.shared.saw_exited.load(Ordering::SeqCst) {
         let code = status.as_ref().map(exit_code).unwrap_or(1);
         if !s.shared.terminating.load(Ordering::SeqCst) {
@@ -445,18 +453,21 @@ async fn supervise(mut s: Supervised) {
                 Ok(status) => describe(status),
                 Err(e) => format!("could not be waited for: {e}"),
             };
-            let _ = s.events.send(RuntimeEvent::Output(OutputEventBody {
-                category: Some("stderr".into()),
-                output: format!("hotreload: the debuggee's host ended unexpectedly ({why})\n"),
-                ..Default::default()
-            }));
+            let _ = s
+                .events
+                .send(RuntimeEvent::Output(OutputEventBody {
+                    category: Some("stderr".into()),
+                    output: format!("hotreload: the debuggee's host ended unexpectedly ({why})\n"),
+                    ..Default::default()
+                }))
+                .await;
         }
         let _ = s
             .events
-            .send(RuntimeEvent::Exited(ExitedEventBody { exit_code: code }));
+            .send(RuntimeEvent::Exited(ExitedEventBody { exit_code: code }))
+            .await;
     }
-    let _ = s.events.send(RuntimeEvent::Terminated);
-    let _ = s.done.send(true);
+    let _ = s.events.send(RuntimeEvent::Terminated).await;
 }
 
 fn exit_code(status: &ExitStatus) -> i64 {
