@@ -232,3 +232,32 @@ fn reload_of_an_unknown_module_fails_by_name() {
     });
     client.ok("disconnect", json!({}));
 }
+
+#[test]
+fn reload_by_path_reads_the_new_source_from_disk() {
+    // A private copy of the module, edited on disk like a user would.
+    let dir = std::env::temp_dir().join(format!("hotreload-by-path-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let module = dir.join("ticker.lua");
+    let copied = std::fs::copy(fixtures().join("reload/ticker.lua"), &module);
+    assert!(copied.is_ok(), "cannot copy the fixture: {copied:?}");
+
+    let mut client = Client::start();
+    client.run(json!({
+        "program": fixture("reload/running.lua"),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    client.wait_output("three v1 ticks", |o| {
+        last_count(o, "v1").is_some_and(|n| n >= 3)
+    });
+    let written = std::fs::write(&module, TICKER_V2);
+    assert!(written.is_ok(), "cannot edit the module: {written:?}");
+    let path = module.display().to_string();
+    let body = client.ok("hotReload", json!({"path": path}));
+    if body["module"] != "ticker" {
+        client.fail(&format!("reload by path did not find the module: {body}"));
+    }
+    client.wait_output("v2 ticks", |o| last_count(o, "v2").is_some());
+    client.ok("disconnect", json!({}));
+    let _ = std::fs::remove_dir_all(&dir);
+}
