@@ -31,10 +31,12 @@ pub struct SessionConfig {
 #[non_exhaustive]
 pub enum SessionError {
     /// Reading from or writing to the client failed.
+    /// (Not a `source`: the message already holds it, so error chains do
+    /// not repeat it.)
     #[error("client stream: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The client sent bytes that cannot be framed (bad header, oversized
     /// message, or a body without a `seq` to answer); the session closed.
     #[error("closed the session: {0}")]
-    Protocol(#[from] dap::CodecError),
+    Protocol(dap::CodecError),
 }
