@@ -45,7 +45,13 @@ fn lua_source_dir(version_dir: &str) -> PathBuf {
     let target = std::env::var("TARGET").expect("TARGET");
     let metadata = |offline: bool| {
         let mut cmd = Command::new(&cargo);
-        cmd.args(["metadata", "--format-version", "1", "--filter-platform", &target]);
+        cmd.args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            &target,
+        ]);
         if offline {
             cmd.arg("--offline");
         }
@@ -73,6 +79,10 @@ fn lua_source_dir(version_dir: &str) -> PathBuf {
         .parent()
         .expect("parent")
         .join(version_dir);
-    assert!(dir.join("lapi.c").exists(), "no Lua sources at {}", dir.display());
+    assert!(
+        dir.join("lapi.c").exists(),
+        "no Lua sources at {}",
+        dir.display()
+    );
     dir
 }

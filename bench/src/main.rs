@@ -54,7 +54,9 @@ impl Case {
 /// factories = 50 functions. `top` is baked into the top-level functions,
 /// `inner` into the closures the factories make.
 fn module_source(top: u32, inner: u32) -> String {
-    let mut s = String::from("local M = {}\nlocal calls = 0\nlocal Class = {}\nClass.__index = Class\nM.Class = Class\n");
+    let mut s = String::from(
+        "local M = {}\nlocal calls = 0\nlocal Class = {}\nClass.__index = Class\nM.Class = Class\n",
+    );
     for i in 1..=20 {
         s += &format!("function Class:m{i}(x) calls = calls + 1 return self.v + x + {top} end\n");
     }
@@ -185,7 +187,11 @@ fn child(case: Case, size: usize) -> Result<ChildResult, String> {
         median_ms: times[times.len() / 2],
         min_ms: times[0],
         rss_kb: rss,
-        peak_extra_kb: if peak_reset { peak.saturating_sub(rss) } else { 0 },
+        peak_extra_kb: if peak_reset {
+            peak.saturating_sub(rss)
+        } else {
+            0
+        },
         error,
     })
 }
@@ -200,9 +206,18 @@ fn run_child(case: Case, size: usize) -> Result<ChildResult, String> {
     let line = text
         .lines()
         .find(|l| l.starts_with("result "))
-        .ok_or_else(|| format!("child printed no result: {text} {}", String::from_utf8_lossy(&out.stderr)))?;
+        .ok_or_else(|| {
+            format!(
+                "child printed no result: {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
     let f: Vec<&str> = line.split_whitespace().collect();
-    let num = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let num = |i: usize| {
+        f.get(i)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
     Ok(ChildResult {
         median_ms: num(1),
         min_ms: num(2),
@@ -250,7 +265,9 @@ fn main() {
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
     println!("hot reload of a 50-function module (Lua 5.4.9), median of several reloads per case");
-    println!("top = edit of the 45 top-level functions; factory = edit of the code inside 5 factories");
+    println!(
+        "top = edit of the 45 top-level functions; factory = edit of the code inside 5 factories"
+    );
     println!();
     println!(
         "| heap objects | native top (ms) | native factory (ms) | Lua walker top (ms) | walker / native top | heap RSS (MB) | extra peak native top | extra peak native factory | extra peak walker |"
@@ -258,13 +275,18 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut failed = false;
     for size in sizes {
-        let results: Vec<Result<ChildResult, String>> = [Case::NativeTop, Case::NativeFactory, Case::WalkerTop]
-            .into_iter()
-            .map(|c| run_child(c, size))
-            .collect();
+        let results: Vec<Result<ChildResult, String>> =
+            [Case::NativeTop, Case::NativeFactory, Case::WalkerTop]
+                .into_iter()
+                .map(|c| run_child(c, size))
+                .collect();
         let cell = |r: &Result<ChildResult, String>| match r {
             Ok(r) if r.error.is_none() => format!("{:.2}", r.median_ms),
-            Ok(r) => format!("{:.2} (WRONG: {})", r.median_ms, r.error.clone().unwrap_or_default()),
+            Ok(r) => format!(
+                "{:.2} (WRONG: {})",
+                r.median_ms,
+                r.error.clone().unwrap_or_default()
+            ),
             Err(e) => format!("failed: {e}"),
         };
         let peak = |r: &Result<ChildResult, String>| match r {

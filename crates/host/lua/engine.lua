@@ -253,6 +253,9 @@ function Ctx:relink()
   local fixups = T()
   self.fixups = fixups
   local cellmap, by_old, by_new, tables, tmap = self.cellmap, self.by_old, self.by_new, self.tables, self.tmap
+  -- Shared namespaces are old by definition: never walked from here.
+  local stop = T()
+  stop[registry], stop[globals()], stop[package.loaded] = true, true, true
   local stack, n = T(), 0
   local function push(v)
     if v ~= nil and not seen[v] and (type(v) == "table" or type(v) == "function") then
@@ -300,7 +303,7 @@ function Ctx:relink()
       if is_lua(v) and not by_old[v] and not by_new[v] then
         visit_cells(v, true)
       end
-    elseif not tables[v] and not tmap[v] and getmeta(v) ~= INTERNAL and v ~= registry then
+    elseif not tables[v] and not tmap[v] and not stop[v] and getmeta(v) ~= INTERNAL then
       for k, x in next, v do
         if by_new[x] or tmap[x] then
           fix("val", v, k, x)
@@ -352,6 +355,11 @@ end
 
 -- Closures on some thread's stack right now: they keep their code.
 function Ctx:active_functions()
+  local native_active = self.engine.backend.active
+  if native_active then
+    local set = native_active(self.engine.threads)
+    return setmetatable(set, INTERNAL)
+  end
   local active = T()
   local function scan(th)
     local level = 0
@@ -859,6 +867,9 @@ function Engine:reload_program(ctx, source)
   rootpairs[1] = rp
   skip[old] = true
   local active = ctx:active_functions()
+  if active[old] then
+    ctx:warn("the main program's top level is running; code it runs itself keeps the old version")
+  end
   local stats = self.backend.walk(T(), rootpairs, skip, active, boundary, INTERNAL)
   if stats and stats.unsupported then
     return nil, rec.path .. ": " .. stats.unsupported

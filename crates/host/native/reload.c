@@ -12,6 +12,7 @@
 **               tobefnz): replace references to functions, and give closures
 **               of changed nested functions (factory products) the new code
 **   hr_mark     where the engine's own frames start on the running stack
+**   hr_active   the closures with a frame on the given threads' stacks
 **   hr_find_chunk  the live main-chunk closure of a file
 **
 ** A closure whose frame is on some stack is never swapped: the interpreter
@@ -323,6 +324,42 @@ static int hr_mark(lua_State *L) {
   return 1;
 }
 
+/* Adds the Lua closures of every frame of `th` to the table at `set`. */
+static void add_frames(lua_State *L, lua_State *th, int set) {
+  CallInfo *ci;
+  for (ci = th->ci; ci != NULL && ci != &th->base_ci; ci = ci->previous) {
+    TValue *f = s2v(ci->func.p);
+    if (ttisLclosure(f)) {
+      push_lclosure(L, clLvalue(f));
+      lua_pushboolean(L, 1);
+      lua_rawset(L, set);
+    }
+  }
+}
+
+/*
+** hr_active(threads) -> set of the Lua closures with a frame on this thread,
+** the main thread or any thread that is a key of `threads`.
+*/
+static int hr_active(lua_State *L) {
+  int set;
+  lua_State *main = G(L)->mainthread;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_newtable(L);
+  set = lua_gettop(L);
+  luaL_checkstack(L, 6, "hot reload");
+  add_frames(L, L, set);
+  if (main != L) add_frames(L, main, set);
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    lua_State *th = lua_tothread(L, -2);
+    lua_pop(L, 1);
+    if (th != NULL && th != L && th != main) add_frames(L, th, set);
+  }
+  return 1;
+}
+
 /* hr_find_chunk(chunkname) -> the newest live main chunk of that file. */
 static int hr_find_chunk(lua_State *L) {
   size_t len;
@@ -370,11 +407,27 @@ typedef struct {
   int oom;
 } Walk;
 
-/* Pairs the nested functions of two versions: longest common subsequence
-** over "compatible" (same parameters and upvalue names), then recursion. */
+/* Marks "paired by place, but a closure cannot take the new code in place". */
+static char incompatible_mark;
+#define INCOMPATIBLE ((void *)&incompatible_mark)
+
+static void pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth);
+
+static void mark_incompatible(Walk *w, Proto *po, Proto *pn) {
+  if (proto_same(po, pn) || pm_get(&w->handled, po) != NULL || pm_get(&w->protos, po) != NULL)
+    return;
+  if (!pm_put(&w->protos, po, INCOMPATIBLE)) w->oom = 1;
+}
+
+/*
+** Pairs the nested functions of two versions: the longest common subsequence
+** over "compatible" children (same parameters and upvalue names) are paired
+** and followed recursively; the children left between two pairs are paired
+** by place as incompatible (their closures keep their code, with a warning).
+*/
 static void pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
-  int no = po->sizep, nn = pn->sizep, i, j;
-  int *dp;
+  int no = po->sizep, nn = pn->sizep, i, j, paired = 0;
+  int *dp, *match;
   if (depth > 200 || proto_same(po, pn)) return;
   if (!root) {
     if (pm_get(&w->handled, po) != NULL || pm_get(&w->protos, po) != NULL) return;
@@ -388,7 +441,10 @@ static void pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
     return;
   }
   dp = (int *)calloc((size_t)(no + 1) * (size_t)(nn + 1), sizeof(int));
-  if (dp == NULL) {
+  match = (int *)malloc(sizeof(int) * (size_t)no);
+  if (dp == NULL || match == NULL) {
+    free(dp);
+    free(match);
     w->oom = 1;
     return;
   }
@@ -398,22 +454,38 @@ static void pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
       DP(i, j) = proto_compatible(po->p[i], pn->p[j])
                      ? DP(i + 1, j + 1) + 1
                      : (DP(i + 1, j) > DP(i, j + 1) ? DP(i + 1, j) : DP(i, j + 1));
+  for (i = 0; i < no; i++) match[i] = -1;
   i = j = 0;
   while (i < no && j < nn) {
     if (proto_compatible(po->p[i], pn->p[j]) && DP(i, j) == DP(i + 1, j + 1) + 1) {
-      pair_protos(w, po->p[i], pn->p[j], 0, depth + 1);
-      i++;
-      j++;
+      match[i++] = j++;
     } else if (DP(i + 1, j) >= DP(i, j + 1)) {
       i++;
     } else {
-      if (po->linedefined == 0) w->added++;
       j++;
     }
   }
-  if (po->linedefined == 0) w->added += nn - j;
 #undef DP
   free(dp);
+  /* walk the gaps between matches */
+  i = j = 0;
+  while (i < no || j < nn) {
+    int ni = i, nj, k;
+    while (ni < no && match[ni] < 0) ni++;
+    nj = ni < no ? match[ni] : nn;
+    for (k = 0; i + k < ni && j + k < nj; k++) {
+      mark_incompatible(w, po->p[i + k], pn->p[j + k]);
+      paired++;
+    }
+    if (ni < no) {
+      pair_protos(w, po->p[ni], pn->p[nj], 0, depth + 1);
+      paired++;
+    }
+    i = ni + 1;
+    j = nj + 1;
+  }
+  if (po->linedefined == 0 && nn > paired) w->added += nn - paired;
+  free(match);
 }
 
 static int replace_value(Walk *w, TValue *v) {
@@ -500,7 +572,8 @@ static void retarget(Walk *w, LClosure *cl) {
     w->running++;
     return;
   }
-  if (cl->nupvalues != np->sizeupvalues || !upvalue_permutation(cl->p, np, perm)) {
+  if ((void *)np == INCOMPATIBLE || cl->nupvalues != np->sizeupvalues ||
+      !upvalue_permutation(cl->p, np, perm)) {
     w->layout++;
     return;
   }
@@ -643,7 +716,8 @@ int hotreload_native_backend(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"swap", hr_swap},       {"restore", hr_restore},
       {"walk", hr_walk},       {"mark", hr_mark},
-      {"find_chunk", hr_find_chunk}, {NULL, NULL}};
+      {"find_chunk", hr_find_chunk}, {"active", hr_active},
+      {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "native");
