@@ -58,10 +58,16 @@ where
 
     let end = read_loop(reader, &session, &queue_tx).await;
 
-    // Answer what the client sent before it left; if the program keeps a
-    // request waiting, end the program so the request fails instead.
     drop(queue_tx);
-    let mut worker = worker;
+    drain(&session, worker).await;
+    session.closing.store(true, Ordering::SeqCst);
+    session.shutdown().await;
+    finish(&session, end, writer_task).await
+}
+
+/// Lets the worker answer what the client sent before it left; if the
+/// program keeps a request waiting, ends the program so the request fails.
+async fn drain(session: &Session, mut worker: JoinHandle<()>) {
     if tokio::time::timeout(FLUSH_GRACE, &mut worker)
         .await
         .is_err()
@@ -75,8 +81,15 @@ where
             worker.abort();
         }
     }
-    session.closing.store(true, Ordering::SeqCst);
-    session.shutdown().await;
+}
+
+/// Sends the session's last message (the `disconnect` response, or why it
+/// closed), flushes, and says how the session ended.
+async fn finish(
+    session: &Session,
+    end: std::io::Result<End>,
+    mut writer_task: JoinHandle<std::io::Result<()>>,
+) -> Result<(), SessionError> {
     let (last_words, result) = match end {
         Ok(End::Disconnect(request)) => (
             Some(Outgoing::Response {
@@ -98,7 +111,6 @@ where
         Err(error) => (None, Err(SessionError::Io(error))),
     };
     // A client that stopped reading must not keep the session alive.
-    let mut writer_task = writer_task;
     let flushed = tokio::time::timeout(FLUSH_GRACE, async {
         if let Some(out) = last_words {
             session.outbox.send(out).await;
