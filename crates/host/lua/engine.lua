@@ -322,13 +322,23 @@ end
 -- After the swap: wherever a new object still points at a new table that was
 -- merged into an old one, or at a new function that was swapped into its old
 -- closure, point at the old object.
+function Ctx:canonical(v)
+  local t = self.tmap[v]
+  if t ~= nil then
+    return t
+  end
+  local p = self.by_new[v]
+  -- The old closure stands for its new version when it now runs the new
+  -- code, or when the code did not change at all.
+  if p and (p.inplace or not p.differs) then
+    return p.old
+  end
+  return nil
+end
+
 function Ctx:canonicalize()
   for _, f in next, self.fixups do
-    local target = self.tmap[f.v]
-    local p = self.by_new[f.v]
-    if target == nil and p and p.inplace then
-      target = p.old
-    end
+    local target = self:canonical(f.v)
     if target ~= nil then
       if f.kind == "up" then
         setupvalue(f.a, f.b, target)
@@ -344,10 +354,9 @@ function Ctx:canonicalize()
   -- Values the merge placed into live tables.
   for _, j in next, self.journal do
     if j.kind == "set" then
-      local v = rawget(j.t, j.k)
-      local p = self.by_new[v]
-      if p and p.inplace then
-        rawset(j.t, j.k, p.old)
+      local target = self:canonical(rawget(j.t, j.k))
+      if target ~= nil and type(target) == "function" then
+        rawset(j.t, j.k, target)
       end
     end
   end
@@ -812,10 +821,7 @@ function Engine:reload_module(ctx, source)
   local hook
   if type(new) == "table" and rawget(new, "__on_reload") ~= nil then
     hook = type(live) == "table" and rawget(live, "__on_reload") or rawget(new, "__on_reload")
-    local p = ctx.by_new[hook]
-    if p and p.inplace then
-      hook = p.old
-    end
+    hook = ctx:canonical(hook) or hook
   elseif pending.__on_reload ~= nil and pending.__on_reload ~= NIL then
     hook = rawget(G, "__on_reload")
   end

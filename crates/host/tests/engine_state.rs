@@ -188,3 +188,13 @@ fn reloading_by_path_reads_the_file_from_disk() {
         path.to_string_lossy()
     ));
 }
+
+#[test]
+fn a_new_alias_of_an_unchanged_function_shares_its_state() {
+    let v1 = "local M = {}\nlocal n = 0\nfunction M.f() n = n + 1 return n end\nreturn M\n";
+    let v2 = "local M = {}\nlocal n = 0\nfunction M.f() n = n + 1 return n end\nM.alias = M.f\nreturn M\n";
+    let vm = Vm::new(&[("u", v1)]);
+    vm.run("u = require('u'); u.f(); u.f()");
+    vm.reload_ok("u", v2);
+    vm.run("assert(u.alias == u.f, 'the new key holds the live function'); assert(u.alias() == 3)");
+}
