@@ -323,3 +323,26 @@ fn pause_and_disconnect_work_while_output_floods() {
         client.fail(&format!("host {host} still alive after disconnect"));
     }
 }
+
+#[test]
+fn disconnect_is_answered_while_another_request_waits_for_the_program() {
+    let mut client = Client::start();
+    client.run(json!({"program": fixture("sleeper.lua")}));
+    let host = client.host_pid();
+    std::thread::sleep(Duration::from_millis(300));
+    // The program sits in os.execute: a reload has to wait for it.
+    let waiting = client.send(
+        "hotReload",
+        json!({"path": fixture("sleeper.lua"), "source": "-- empty\n"}),
+    );
+    let started = std::time::Instant::now();
+    client.ok("disconnect", json!({}));
+    if started.elapsed() > Duration::from_secs(4) {
+        client.fail("disconnect waited for the blocked request");
+    }
+    // The waiting request was answered either way, never left hanging.
+    client.response(waiting);
+    if !wait_gone(host, Duration::from_secs(1)) {
+        client.fail(&format!("host {host} still alive after disconnect"));
+    }
+}
