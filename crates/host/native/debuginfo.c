@@ -77,3 +77,14 @@ int hr_stack_depth(lua_State *L) {
   for (ci = L->ci; ci != NULL && ci != &L->base_ci; ci = ci->previous) n++;
   return n;
 }
+
+/*
+ * Makes the line hook, about to be switched on from a count hook, fire at
+ * the next new line or backward jump only: Lua compares with 'oldpc', which
+ * is stale when no line hook ran lately and would fire mid-statement.
+ */
+void hr_sync_oldpc(lua_State *L) {
+  CallInfo *ci = L->ci;
+  if (isLua(ci))
+    L->oldpc = pcRel(ci->u.l.savedpc, ci_func(ci)->p);
+}

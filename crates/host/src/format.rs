@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(key_label(&name), ("name".into(), Some(".name".into())));
         assert_eq!(key_label(&spaced).0, "[\"two words\"]");
         assert_eq!(key_label(&Value::Integer(3)).0, "[3]");
-        let mut keys = vec![
+        let mut keys = [
             spaced.clone(),
             Value::Integer(10),
             name.clone(),

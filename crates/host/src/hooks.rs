@@ -58,6 +58,10 @@ pub struct HookConfig {
 
 thread_local! {
     static CONFIG: Cell<HookConfig> = Cell::new(HookConfig::default());
+    /// An interrupt arrived: serve it at the next line event, i.e. between
+    /// statements, so an evaluation or reload never lands inside one (a
+    /// count hook can fire between reading and writing a variable).
+    static DEFERRED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The current hook configuration.
@@ -169,6 +173,9 @@ fn step_wants_line(step: &Step, l: *mut lua_State, depth: impl FnOnce() -> i32) 
 pub unsafe fn apply_base_mask(l: *mut lua_State) {
     let config = config();
     let mut mask = base_mask(&config);
+    if DEFERRED.get() {
+        mask |= ffi::LUA_MASKLINE;
+    }
     if mask != 0 {
         if let Some(step) = &config.step {
             if matches!(step.kind, StepKind::In | StepKind::Entry)
@@ -199,6 +206,9 @@ pub unsafe fn mask_for(
 ) -> c_int {
     let config = config();
     let base = base_mask(&config);
+    if DEFERRED.get() {
+        return base | ffi::LUA_MASKLINE;
+    }
     if base == 0 {
         return 0;
     }
@@ -208,9 +218,12 @@ pub unsafe fn mask_for(
         .is_some_and(|s| step_wants_line(s, l, depth));
     if !line && config.any_bps {
         // SAFETY: per the contract above.
-        if let Some(source) = unsafe { native::frame_source(frame) } {
-            let entry = session.sources.lookup(source, &session.bps);
-            line = entry.has_bps;
+        match unsafe { native::frame_source(frame) } {
+            Some(source) => line = session.sources.lookup(source, &session.bps).has_bps,
+            // A C function has no lines: keep the caller's state and save two
+            // lua_sethook calls (each walks the stack) per C call.
+            // SAFETY: `l` is live.
+            None => line = unsafe { ffi::lua_gethookmask(l) } & ffi::LUA_MASKLINE != 0,
         }
     }
     base | if line { ffi::LUA_MASKLINE } else { 0 }
@@ -245,9 +258,20 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     // SAFETY: `ar` is the record Lua passed for this event.
     let event = unsafe { (*ar).event };
     if event == ffi::LUA_HOOKCOUNT || interrupt::pending() {
-        // SAFETY: `ar` describes the running frame.
-        unsafe { stop::serve_interrupt(session, l, ar) };
+        interrupt::take();
+        DEFERRED.set(true);
         if event == ffi::LUA_HOOKCOUNT {
+            // SAFETY: `ar` describes the running frame; we are in its hook.
+            unsafe {
+                native::sync_oldpc(l);
+                set_mask(l, mask_for(session, l, ar, || native::stack_depth(l)));
+            }
+            return;
+        }
+    }
+    if event == ffi::LUA_HOOKLINE && DEFERRED.replace(false) {
+        // SAFETY: `ar` describes the running frame.
+        if unsafe { stop::serve_interrupt(session, l, ar) } {
             return;
         }
     }

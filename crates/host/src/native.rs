@@ -17,6 +17,7 @@ extern "C" {
     ) -> c_int;
     fn hr_frame_source(ar: *const lua_Debug, len: *mut usize) -> *const c_char;
     fn hr_stack_depth(l: *mut lua_State) -> c_int;
+    fn hr_sync_oldpc(l: *mut lua_State);
 }
 
 /// The sorted lines of `path` that hold code (in any nested function), or
@@ -79,4 +80,14 @@ pub unsafe fn frame_source<'a>(ar: *const lua_Debug) -> Option<&'a [u8]> {
 pub unsafe fn stack_depth(l: *mut lua_State) -> i32 {
     // SAFETY: per the contract above.
     unsafe { hr_stack_depth(l) }
+}
+
+/// Makes a line hook switched on now fire at the next line or backward jump
+/// only, never in the middle of the current statement.
+///
+/// # Safety
+/// `l` must be the running thread, inside a hook, on the VM thread.
+pub unsafe fn sync_oldpc(l: *mut lua_State) {
+    // SAFETY: per the contract above.
+    unsafe { hr_sync_oldpc(l) }
 }

@@ -17,7 +17,7 @@ use crate::hooks::{self, Step, StepKind};
 use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
 use crate::session::{Session, SESSION};
-use crate::{coroutines, evaluate, interrupt, io, native};
+use crate::{coroutines, evaluate, io, native};
 
 /// How the program goes on after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,13 +229,17 @@ pub unsafe fn on_breakpoint(
     unsafe { stop_in_hook(session, l, ar, "breakpoint", vec![id]) };
 }
 
-/// The interrupt hook: serves queued requests, stops if one was `pause`,
-/// then restores the thread's normal mask.
+/// Serves the requests queued while the program ran (at a line event),
+/// stops if one was `pause` (returns true then), and restores the thread's
+/// normal mask.
 ///
 /// # Safety
 /// `l` is the running thread and `ar` its hook record.
-pub unsafe fn serve_interrupt(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
-    interrupt::take();
+pub unsafe fn serve_interrupt(
+    session: &mut Session,
+    l: *mut lua_State,
+    ar: *mut lua_Debug,
+) -> bool {
     let mut pause = false;
     while let Some(request) = queue::try_pop() {
         match request.command {
@@ -253,13 +257,14 @@ pub unsafe fn serve_interrupt(session: &mut Session, l: *mut lua_State, ar: *mut
     if pause && !queue::no_debug() {
         // SAFETY: per the contract above.
         unsafe { stop_in_hook(session, l, ar, "pause", Vec::new()) };
-    } else {
-        // SAFETY: per the contract above.
-        unsafe {
-            let mask = hooks::mask_for(session, l, ar, || native::stack_depth(l));
-            hooks::set_mask(l, mask);
-        }
+        return true;
     }
+    // SAFETY: per the contract above.
+    unsafe {
+        let mask = hooks::mask_for(session, l, ar, || native::stack_depth(l));
+        hooks::set_mask(l, mask);
+    }
+    false
 }
 
 /// Message handler of the program's outermost call, as in `lua.c`: prints

@@ -44,13 +44,23 @@ fn breakpoints_are_verified_and_moved_to_code() {
     assert_eq!(bps[0]["verified"], true, "{body}");
     assert_eq!(bps[0]["line"], line_of(PROGRAM, "add-body"));
     assert_eq!(bps[1]["verified"], true, "{body}");
-    assert_eq!(bps[1]["line"], line_of(PROGRAM, "function M.run"), "moved to the next line with code: {body}");
+    assert_eq!(
+        bps[1]["line"],
+        line_of(PROGRAM, "function M.run"),
+        "moved to the next line with code: {body}"
+    );
     assert_eq!(bps[2]["verified"], false, "{body}");
     assert_eq!(bps[0]["source"]["path"], canonical(&program));
 
     let body = host.set_breakpoints(&broken, &[1]);
     assert_eq!(body["breakpoints"][0]["verified"], false, "{body}");
-    assert!(body["breakpoints"][0]["message"].as_str().unwrap_or("").contains("broken.lua:1:"), "{body}");
+    assert!(
+        body["breakpoints"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("broken.lua:1:"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -62,10 +72,18 @@ fn breakpoint_hit_shows_stack_scopes_and_variables() {
     host.start(&program, json!({}), &[(&program, &[add_body])]);
     let stop = host.stopped("breakpoint");
     assert_eq!(stop["threadId"], 1);
-    assert!(stop["hitBreakpointIds"].as_array().is_some_and(|a| a.len() == 1), "{stop}");
+    assert!(
+        stop["hitBreakpointIds"]
+            .as_array()
+            .is_some_and(|a| a.len() == 1),
+        "{stop}"
+    );
 
     let stack = host.stack();
-    let names: Vec<&str> = stack.iter().map(|f| f["name"].as_str().unwrap_or("")).collect();
+    let names: Vec<&str> = stack
+        .iter()
+        .map(|f| f["name"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(names, ["add", "run", "main chunk"], "{stack:?}");
     assert_eq!(stack[0]["line"], add_body);
     assert_eq!(stack[1]["line"], line_of(PROGRAM, "call-add"));
@@ -75,40 +93,85 @@ fn breakpoint_hit_shows_stack_scopes_and_variables() {
     // Locals of add: a, b (sum not yet assigned is still listed by Lua? no: not active yet).
     let locals = host.scope(1, "Locals");
     let vars = host.variables(locals);
-    assert_eq!(vars.iter().map(|v| (v.0.as_str(), v.1.as_str())).collect::<Vec<_>>(), [("a", "0"), ("b", "1")]);
+    assert_eq!(
+        vars.iter()
+            .map(|v| (v.0.as_str(), v.1.as_str()))
+            .collect::<Vec<_>>(),
+        [("a", "0"), ("b", "1")]
+    );
     // Upvalues of add: counter.
     let upvalues = host.scope(1, "Upvalues");
     let vars = host.variables(upvalues);
-    assert!(vars.iter().any(|v| v.0 == "counter" && v.1 == "0"), "{vars:?}");
+    assert!(
+        vars.iter().any(|v| v.0 == "counter" && v.1 == "0"),
+        "{vars:?}"
+    );
 
     // The main chunk's locals: t is expandable, with a metatable and sorted keys.
     let locals = host.scope(3, "Locals");
     let vars = host.variables(locals);
-    let t = vars.iter().find(|v| v.0 == "t").cloned().unwrap_or_else(|| host.fail("no local t"));
+    let t = vars
+        .iter()
+        .find(|v| v.0 == "t")
+        .cloned()
+        .unwrap_or_else(|| host.fail("no local t"));
     assert!(t.2 > 0, "t expandable: {t:?}");
     let children = host.variables(t.2);
     let names: Vec<&str> = children.iter().map(|c| c.0.as_str()).collect();
-    assert_eq!(names, ["[metatable]", "[5]", "list", "name", "[\"two words\"]"], "{children:?}");
+    assert_eq!(
+        names,
+        ["[metatable]", "[5]", "list", "name", "[\"two words\"]"],
+        "{children:?}"
+    );
     let name = children.iter().find(|c| c.0 == "name").map(|c| c.1.clone());
     assert_eq!(name.as_deref(), Some("\"box\""));
-    let list = children.iter().find(|c| c.0 == "list").cloned().unwrap_or_else(|| host.fail("no list"));
+    let list = children
+        .iter()
+        .find(|c| c.0 == "list")
+        .cloned()
+        .unwrap_or_else(|| host.fail("no list"));
     assert_eq!(list.1, "{10, 20, 30}");
     let items = host.variables(list.2);
-    assert_eq!(items.iter().map(|i| i.1.as_str()).collect::<Vec<_>>(), ["10", "20", "30"]);
+    assert_eq!(
+        items.iter().map(|i| i.1.as_str()).collect::<Vec<_>>(),
+        ["10", "20", "30"]
+    );
     // Paging.
-    let page = host.ok("variables", Some(json!({"variablesReference": list.2, "start": 1, "count": 1})));
+    let page = host.ok(
+        "variables",
+        Some(json!({"variablesReference": list.2, "start": 1, "count": 1})),
+    );
     assert_eq!(page["variables"][0]["value"], "20", "{page}");
     // Functions show where they are defined.
-    let m = vars.iter().find(|v| v.0 == "M").cloned().unwrap_or_else(|| host.fail("no local M"));
+    let m = vars
+        .iter()
+        .find(|v| v.0 == "M")
+        .cloned()
+        .unwrap_or_else(|| host.fail("no local M"));
     let fields = host.variables(m.2);
-    let run = fields.iter().find(|f| f.0 == "run").map(|f| f.1.clone()).unwrap_or_default();
-    assert_eq!(run, format!("function: {}:{}", "main.lua", line_of(PROGRAM, "function M.run")).replace("main.lua", &short_src(&program)));
+    let run = fields
+        .iter()
+        .find(|f| f.0 == "run")
+        .map(|f| f.1.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        run,
+        format!(
+            "function: {}:{}",
+            "main.lua",
+            line_of(PROGRAM, "function M.run")
+        )
+        .replace("main.lua", &short_src(&program))
+    );
 
     host.ok("continue", None);
     host.event("continued");
     // The breakpoint hits again on the next call.
     host.stopped("breakpoint");
-    host.ok("setBreakpoints", Some(json!({"source": {"path": program}, "breakpoints": []})));
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": []})),
+    );
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
     assert_eq!(host.output("stdout"), "result\t6\tbox\n");
@@ -128,9 +191,16 @@ fn evaluate_reads_and_assigns_locals_and_upvalues() {
     let dir = Scratch::new("evaluate");
     let program = dir.file("main.lua", PROGRAM);
     let mut host = Host::spawn();
-    host.start(&program, json!({}), &[(&program, &[line_of(PROGRAM, "return sum")])]);
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(PROGRAM, "return sum")])],
+    );
     host.stopped("breakpoint");
-    let result = |host: &mut Host, e: &str| host.eval(e, 1).map(|v| v["result"].as_str().unwrap_or("").to_string());
+    let result = |host: &mut Host, e: &str| {
+        host.eval(e, 1)
+            .map(|v| v["result"].as_str().unwrap_or("").to_string())
+    };
     assert_eq!(result(&mut host, "a + b"), Ok("1".into()));
     assert_eq!(result(&mut host, "sum, counter"), Ok("1, 1".into()));
     assert_eq!(result(&mut host, "'text'"), Ok("\"text\"".into()));
@@ -150,10 +220,16 @@ fn evaluate_reads_and_assigns_locals_and_upvalues() {
     assert!(reference > 0, "{value}");
     assert_eq!(host.variables(reference)[0].1, "1");
     // Hover and watch contexts work in outer frames too.
-    let watch = host.ok("evaluate", Some(json!({"expression": "total", "frameId": 2, "context": "watch"})));
+    let watch = host.ok(
+        "evaluate",
+        Some(json!({"expression": "total", "frameId": 2, "context": "watch"})),
+    );
     assert_eq!(watch["result"], "0");
 
-    host.ok("setBreakpoints", Some(json!({"source": {"path": program}, "breakpoints": []})));
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": []})),
+    );
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
     // add returned 100 on the first call (1 + 2 + 3 added after it).
@@ -180,13 +256,23 @@ fn conditions_hit_counts_and_logpoints() {
     );
     host.ok("configurationDone", None);
     host.stopped("breakpoint");
-    assert_eq!(host.eval("b", 1).map(|v| v["result"].clone()), Ok(json!("2")));
+    assert_eq!(
+        host.eval("b", 1).map(|v| v["result"].clone()),
+        Ok(json!("2"))
+    );
     host.ok("continue", None);
     // run-return is hit once only: hit condition "2" never matches.
     assert_eq!(host.exited(), 0);
     let console = host.output("console");
-    assert_eq!(console, "i=1 total=0\ni=2 total=1\ni=3 total=3\n", "{:?}", host.log);
-    assert_eq!(host.log.iter().filter(|v| v["event"] == "stopped").count(), 1);
+    assert_eq!(
+        console, "i=1 total=0\ni=2 total=1\ni=3 total=3\n",
+        "{:?}",
+        host.log
+    );
+    assert_eq!(
+        host.log.iter().filter(|v| v["event"] == "stopped").count(),
+        1
+    );
 }
 
 const STEPS: &str = r#"local function inner(x)
@@ -209,7 +295,11 @@ fn next_step_in_and_step_out() {
     let dir = Scratch::new("steps");
     let program = dir.file("main.lua", STEPS);
     let mut host = Host::spawn();
-    host.start(&program, json!({}), &[(&program, &[line_of(STEPS, "outer-1")])]);
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(STEPS, "outer-1")])],
+    );
     host.stopped("breakpoint");
     host.ok("next", None);
     host.stopped("step");
@@ -225,7 +315,10 @@ fn next_step_in_and_step_out() {
     host.ok("stepOut", None);
     host.stopped("step");
     assert_eq!(host.top_line(), line_of(STEPS, "outer-3"));
-    assert_eq!(host.eval("b", 1).map(|v| v["result"].clone()), Ok(json!("3")));
+    assert_eq!(
+        host.eval("b", 1).map(|v| v["result"].clone()),
+        Ok(json!("3"))
+    );
     host.ok("stepOut", None);
     host.stopped("step");
     assert_eq!(host.top_line(), line_of(STEPS, "main-2"));
@@ -275,19 +368,39 @@ fn breakpoints_and_steps_inside_coroutines() {
     let dir = Scratch::new("coroutines");
     let program = dir.file("main.lua", COROUTINES);
     let mut host = Host::spawn();
-    host.start(&program, json!({}), &[(&program, &[line_of(COROUTINES, "co-yield")])]);
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(COROUTINES, "co-yield")])],
+    );
     host.stopped("breakpoint");
     // The coroutine's frames come first, then the resumer's.
     let stack = host.stack();
-    let lines: Vec<i64> = stack.iter().map(|f| f["line"].as_i64().unwrap_or(0)).collect();
-    assert_eq!(lines.first(), Some(&line_of(COROUTINES, "co-yield")), "{stack:?}");
-    assert!(lines.contains(&line_of(COROUTINES, "main-resume")), "{stack:?}");
-    assert_eq!(host.eval("i", 1).map(|v| v["result"].clone()), Ok(json!("1")));
+    let lines: Vec<i64> = stack
+        .iter()
+        .map(|f| f["line"].as_i64().unwrap_or(0))
+        .collect();
+    assert_eq!(
+        lines.first(),
+        Some(&line_of(COROUTINES, "co-yield")),
+        "{stack:?}"
+    );
+    assert!(
+        lines.contains(&line_of(COROUTINES, "main-resume")),
+        "{stack:?}"
+    );
+    assert_eq!(
+        host.eval("i", 1).map(|v| v["result"].clone()),
+        Ok(json!("1"))
+    );
     // Stepping over the yield goes back to the resumer.
     host.ok("next", None);
     host.stopped("step");
     assert_eq!(host.top_line(), line_of(COROUTINES, "main-check"));
-    host.ok("setBreakpoints", Some(json!({"source": {"path": program}, "breakpoints": []})));
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": []})),
+    );
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
     assert_eq!(host.output("stdout"), "1,2,3\tw1\tw2\n");
@@ -303,7 +416,10 @@ fn wrapped_coroutine_errors_keep_lua_semantics() {
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
     assert_eq!(host.exited(), 0);
-    assert_eq!(host.output("stdout"), format!("false\t{}:1: inside\nfalse\ttable\n", short_name(&program)));
+    assert_eq!(
+        host.output("stdout"),
+        format!("false\t{}:1: inside\nfalse\ttable\n", short_name(&program))
+    );
 }
 
 fn short_name(path: &str) -> String {
@@ -312,4 +428,33 @@ fn short_name(path: &str) -> String {
     } else {
         format!("...{}", &path[path.len() - 56..])
     }
+}
+
+#[test]
+fn hooks_cost_nothing_without_breakpoints_and_little_outside_their_files() {
+    let dir = Scratch::new("hook-cost");
+    let other_text = "local O = {}\nfunction O.mask()\n  return (select(2, debug.gethook()))\nend\nfunction O.never()\n  return 1 -- never\nend\nreturn O\n";
+    let other = dir.file("other.lua", other_text);
+    let program = dir.file(
+        "main.lua",
+        &format!(
+            "package.path = {:?} .. '/?.lua;' .. package.path\nlocal O = require('other')\nprint(tostring((select(2, debug.gethook()))), O.mask())\n",
+            dir.dir.display().to_string()
+        ),
+    );
+    // No breakpoints: no hook at all.
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[]);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "nil\tnil\n");
+    // A breakpoint in other.lua: main.lua runs with call/return hooks only,
+    // other.lua's functions with the line hook.
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&other, &[line_of(other_text, "-- never")])],
+    );
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "cr\tcrl\n");
 }

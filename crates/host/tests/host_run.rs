@@ -16,7 +16,10 @@ fn version_names_lua_and_protocol() {
     assert!(out.status.success(), "{text}");
     assert_eq!(
         text.trim(),
-        format!("hotreload-host-lua54 {} (Lua 5.4.9, protocol 1)", env!("CARGO_PKG_VERSION"))
+        format!(
+            "hotreload-host-lua54 {} (Lua 5.4.9, protocol 1)",
+            env!("CARGO_PKG_VERSION")
+        )
     );
 }
 
@@ -36,7 +39,10 @@ io.stderr:write("err-two\n")
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
     assert_eq!(host.exited(), 0);
-    assert_eq!(host.output("stdout"), "one\t2\t3.5\tnil\ttrue\ntwo 3 1\nthree\nfour\n");
+    assert_eq!(
+        host.output("stdout"),
+        "one\t2\t3.5\tnil\ttrue\ntwo 3 1\nthree\nfour\n"
+    );
     assert_eq!(host.output("stderr"), "err-one\nerr-two\n");
     // stdout and stderr interleave in program order too.
     let kinds: Vec<String> = host
@@ -45,7 +51,10 @@ io.stderr:write("err-two\n")
         .filter(|v| v["event"] == "output")
         .map(|v| v["body"]["category"].as_str().unwrap_or("").to_string())
         .collect();
-    assert_eq!(kinds, ["stdout", "stdout", "stdout", "stderr", "stdout", "stderr"]);
+    assert_eq!(
+        kinds,
+        ["stdout", "stdout", "stdout", "stderr", "stdout", "stderr"]
+    );
 }
 
 #[test]
@@ -58,15 +67,26 @@ fn output_of_child_processes_and_c_stdio_is_forwarded() {
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
     assert_eq!(host.exited(), 0);
-    assert!(host.output("stdout").contains("from-child\n"), "{:?}", host.log);
+    assert!(
+        host.output("stdout").contains("from-child\n"),
+        "{:?}",
+        host.log
+    );
     assert!(host.output("stdout").contains("piped\n"), "{:?}", host.log);
-    assert!(host.output("stderr").contains("child-err\n"), "{:?}", host.log);
+    assert!(
+        host.output("stderr").contains("child-err\n"),
+        "{:?}",
+        host.log
+    );
 }
 
 #[test]
 fn os_exit_reports_its_code_after_flushing_output() {
     let dir = Scratch::new("exit");
-    let program = dir.file("main.lua", "print('before')\nio.stdout:setvbuf('full')\nos.exit(7)\nprint('never')\n");
+    let program = dir.file(
+        "main.lua",
+        "print('before')\nio.stdout:setvbuf('full')\nos.exit(7)\nprint('never')\n",
+    );
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
     assert_eq!(host.exited(), 7);
@@ -82,19 +102,30 @@ fn os_exit_reports_its_code_after_flushing_output() {
 #[test]
 fn uncaught_error_stops_with_exception_then_exits_1() {
     let dir = Scratch::new("exception");
-    let text = "local function boom(x)\n  local y = x * 2\n  error('kaboom ' .. y)\nend\nboom(21)\n";
+    let text =
+        "local function boom(x)\n  local y = x * 2\n  error('kaboom ' .. y)\nend\nboom(21)\n";
     let program = dir.file("main.lua", text);
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
     let stop = host.stopped("exception");
-    assert!(stop["text"].as_str().unwrap_or("").contains("kaboom 42"), "{stop}");
+    assert!(
+        stop["text"].as_str().unwrap_or("").contains("kaboom 42"),
+        "{stop}"
+    );
     let stderr = host.output("stderr");
-    assert!(stderr.contains("kaboom 42") && stderr.contains("stack traceback"), "{stderr}");
+    assert!(
+        stderr.contains("kaboom 42") && stderr.contains("stack traceback"),
+        "{stderr}"
+    );
     // The failing stack is inspectable: top frame is boom at the error line.
     let stack = host.stack();
     assert_eq!(stack[0]["name"], "boom", "{stack:?}");
     assert_eq!(stack[0]["line"], 3);
-    assert_eq!(host.eval("y", stack[0]["id"].as_i64().unwrap_or(1)).map(|v| v["result"].clone()), Ok(json!("42")));
+    assert_eq!(
+        host.eval("y", stack[0]["id"].as_i64().unwrap_or(1))
+            .map(|v| v["result"].clone()),
+        Ok(json!("42"))
+    );
     host.ok("continue", None);
     assert_eq!(host.exited(), 1);
 }
@@ -106,7 +137,12 @@ fn uncaught_error_without_debug_prints_and_exits_1() {
     let mut host = Host::spawn();
     host.start(&program, json!({"noDebug": true}), &[]);
     assert_eq!(host.exited(), 1);
-    assert!(host.output("stderr").contains("error object is a table value"), "{:?}", host.log);
+    assert!(
+        host.output("stderr")
+            .contains("error object is a table value"),
+        "{:?}",
+        host.log
+    );
     assert!(!host.log.iter().any(|v| v["event"] == "stopped"));
 }
 
@@ -152,14 +188,23 @@ fn launch_errors_are_clear() {
     let dir = Scratch::new("launch-errors");
     let mut host = Host::spawn();
     let missing = dir.path("nope.lua");
-    let err = host.request("launch", Some(json!({"program": missing}))).expect_err("missing file");
-    assert!(err.contains("nope.lua") && err.contains("No such file"), "{err}");
+    let err = host
+        .request("launch", Some(json!({"program": missing})))
+        .expect_err("missing file");
+    assert!(
+        err.contains("nope.lua") && err.contains("No such file"),
+        "{err}"
+    );
 
     let bad = dir.file("bad.lua", "local x = = 1\n");
-    let err = host.request("launch", Some(json!({"program": bad}))).expect_err("syntax error");
+    let err = host
+        .request("launch", Some(json!({"program": bad})))
+        .expect_err("syntax error");
     assert!(err.contains("bad.lua:1:"), "{err}");
 
-    let err = host.request("configurationDone", None).expect_err("nothing launched");
+    let err = host
+        .request("configurationDone", None)
+        .expect_err("nothing launched");
     assert!(err.contains("launch"), "{err}");
 }
 
@@ -191,6 +236,8 @@ fn bad_requests_get_error_responses() {
     let err = host.response(5).expect_err("unknown command");
     assert!(err.contains("fly"), "{err}");
     host.send_raw("not json at all");
-    let err = host.request("stackTrace", Some(json!({"threadId": 1}))).expect_err("not stopped");
+    let err = host
+        .request("stackTrace", Some(json!({"threadId": 1})))
+        .expect_err("not stopped");
     assert!(err.contains("not stopped"), "{err}");
 }

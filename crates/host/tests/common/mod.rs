@@ -33,10 +33,13 @@ pub struct Scratch {
 impl Scratch {
     /// A fresh directory named after the test.
     pub fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("hotreload-host-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("hotreload-host-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create scratch dir");
-        Scratch { dir: dir.canonicalize().expect("canonical scratch dir") }
+        Scratch {
+            dir: dir.canonicalize().expect("canonical scratch dir"),
+        }
     }
 
     /// Writes a file and returns its path as a string.
@@ -78,7 +81,9 @@ impl Host {
     /// Starts the host after `setup` adjusts the command.
     pub fn spawn_with(setup: impl FnOnce(&mut Command)) -> Host {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotreload-host-lua54"));
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         setup(&mut cmd);
         let mut child = cmd.spawn().expect("spawn the host");
         let stdout = child.stdout.take().expect("host stdout");
@@ -94,16 +99,30 @@ impl Host {
                 }
             }
         });
-        Host { child, stdin, rx, log: Vec::new(), events: VecDeque::new(), next_id: 0 }
+        Host {
+            child,
+            stdin,
+            rx,
+            log: Vec::new(),
+            events: VecDeque::new(),
+            next_id: 0,
+        }
     }
 
     fn transcript(&self) -> String {
-        self.log.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("\n")
+        self.log
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Fails the test, showing what arrived.
     pub fn fail(&self, what: &str) -> ! {
-        panic!("{what}\n--- received from the host ---\n{}", self.transcript())
+        panic!(
+            "{what}\n--- received from the host ---\n{}",
+            self.transcript()
+        )
     }
 
     fn receive(&mut self, deadline: Instant) -> Option<Value> {
@@ -188,7 +207,10 @@ impl Host {
     pub fn stopped(&mut self, reason: &str) -> Value {
         let body = self.event("stopped");
         if body["reason"] != reason {
-            self.fail(&format!("stopped for {} instead of {reason}", body["reason"]));
+            self.fail(&format!(
+                "stopped for {} instead of {reason}",
+                body["reason"]
+            ));
         }
         body
     }
@@ -238,7 +260,10 @@ impl Host {
     /// Sets plain line breakpoints; returns the response body.
     pub fn set_breakpoints(&mut self, file: &str, lines: &[i64]) -> Value {
         let bps: Vec<Value> = lines.iter().map(|l| json!({"line": l})).collect();
-        self.ok("setBreakpoints", Some(json!({"source": {"path": file}, "breakpoints": bps})))
+        self.ok(
+            "setBreakpoints",
+            Some(json!({"source": {"path": file}, "breakpoints": bps})),
+        )
     }
 
     /// The stack of the current stop.
@@ -327,5 +352,8 @@ impl Drop for Host {
 
 /// `path` as the host reports it (canonical).
 pub fn canonical(path: &str) -> String {
-    Path::new(path).canonicalize().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| path.into())
+    Path::new(path)
+        .canonicalize()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| path.into())
 }
