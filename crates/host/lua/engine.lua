@@ -49,7 +49,11 @@ local function is_lua(f)
 end
 
 local function globals()
-  return registry[2]
+  local G = registry[2] -- LUA_RIDX_GLOBALS (5.2+); LuaJIT: _G
+  if type(G) ~= "table" then
+    G = _G
+  end
+  return G
 end
 
 local function key_path(path, k)
@@ -550,8 +554,10 @@ function M.new(backend)
   local self = setmetatable({}, Engine)
   self.backend = backend
   self.modules = {} -- module name -> { name, path, chunkname, chunk }
+  self.files_ran = {} -- path -> { path, chunkname, chunk, env, file = true }
   self.threads = setmetatable({}, { __mode = "k" })
   self:track_require()
+  self:track_files()
   self:track_threads()
   return self
 end
@@ -568,6 +574,44 @@ function Engine:track_require()
         modules[name] = rec
       end
       return loader, extra
+    end
+  end
+end
+
+-- Remembers the files the program runs with dofile/loadfile, so that they
+-- reload like global-style modules.
+function Engine:track_files()
+  local files = self.files_ran
+  local G = globals()
+  local loadfile_c = G.loadfile
+  if type(loadfile_c) ~= "function" then
+    return
+  end
+  local function record(path, chunk, env)
+    if type(path) == "string" and is_lua(chunk) then
+      files[path] = { path = path, chunkname = "@" .. path, chunk = chunk, env = env, file = true }
+    end
+  end
+  G.loadfile = function(path, mode, env)
+    local f, err
+    if env ~= nil then
+      f, err = loadfile_c(path, mode, env)
+    else
+      f, err = loadfile_c(path, mode)
+    end
+    if f then
+      record(path, f, env)
+    end
+    return f, err
+  end
+  if type(G.dofile) == "function" then
+    G.dofile = function(path)
+      local f, err = loadfile_c(path)
+      if not f then
+        error(err, 0)
+      end
+      record(path, f)
+      return f()
     end
   end
 end
@@ -609,16 +653,20 @@ function Engine:set_program(path, chunkname)
   self.program = { program = true, path = path, chunkname = chunkname or ("@" .. path) }
 end
 
---- Every file the engine can reload: array of { name = module or nil, path }.
+--- Every file the engine can reload: array of { kind, name, path } where kind
+--- is "module" (name set), "file" (run with dofile/loadfile) or "program".
 function Engine:files()
   local out = {}
   for name, rec in next, self.modules do
     if package.loaded[name] ~= nil then
-      out[#out + 1] = { name = name, path = rec.path }
+      out[#out + 1] = { kind = "module", name = name, path = rec.path }
     end
   end
+  for path in next, self.files_ran do
+    out[#out + 1] = { kind = "file", path = path }
+  end
   if self.program then
-    out[#out + 1] = { path = self.program.path }
+    out[#out + 1] = { kind = "program", path = self.program.path }
   end
   return out
 end
@@ -629,6 +677,13 @@ function Engine:resolve(req)
       return nil, "no program is running"
     end
     return self.program
+  end
+  if req.file then
+    local rec = self.files_ran[req.file]
+    if not rec then
+      return nil, req.file .. ": not a file the program ran"
+    end
+    return rec
   end
   local name = req.module
   if type(name) ~= "string" or name == "" then
@@ -738,7 +793,10 @@ end
 function Engine:reload_module(ctx, source)
   local rec = ctx.rec
   local G = globals()
-  local env, pending = transaction_env(G)
+  -- A file run with its own environment keeps it; writes to it are held
+  -- back the same way.
+  local target = rec.env or G
+  local env, pending = transaction_env(target)
   local chunk, cerr = load(source, rec.chunkname, "t", env)
   if not chunk then
     return nil, cerr
@@ -751,24 +809,36 @@ function Engine:reload_module(ctx, source)
     before[k] = v
   end
   local boundary = self.backend.mark()
-  local ok, result = pcall(chunk, rec.name, rec.path)
+  local ok, result
+  if rec.name ~= nil then
+    ok, result = pcall(chunk, rec.name, rec.path)
+  else
+    ok, result = pcall(chunk)
+  end
   if not ok then
     for k in next, loaded do
       if before[k] == nil then
         loaded[k] = nil
       end
     end
-    loaded[rec.name] = before[rec.name]
+    if rec.name ~= nil then
+      loaded[rec.name] = before[rec.name]
+    end
     return nil, error_text(result, rec.path)
   end
-  loaded[rec.name] = before[rec.name]
+  if rec.name ~= nil then
+    loaded[rec.name] = before[rec.name]
+  end
   local name = getupvalue(chunk, 1)
   if name == "_ENV" then
-    setupvalue(chunk, 1, G)
+    setupvalue(chunk, 1, target)
   end
 
-  local live = loaded[rec.name]
+  local live = rec.name ~= nil and loaded[rec.name] or nil
   local new = result
+  if rec.name == nil then
+    new = true -- what a file returns goes to whoever ran it, not to us
+  end
   if new == nil then
     new = true
   end
@@ -788,11 +858,11 @@ function Engine:reload_module(ctx, source)
   -- Globals the new top level wrote (global-style modules).
   for k, v in next, pending do
     if v ~= NIL then
-      ctx:merge_value(G, k, rawget(G, k), v, k)
+      ctx:merge_value(target, k, rawget(target, k), v, k)
     end
   end
   if type(new) ~= "table" and type(new) ~= "function" then
-    for k, v in next, G do
+    for k, v in next, target do
       -- Another global holding a function the new version still defines
       -- (an alias) stays.
       if
@@ -802,7 +872,7 @@ function Engine:reload_module(ctx, source)
         and not ctx.by_old[v]
         and ctx:defined_here(v)
       then
-        ctx:set(G, k, nil)
+        ctx:set(target, k, nil)
         ctx:note(ctx.removed, k)
         ctx.removed_fns[#ctx.removed_fns + 1] = v
       end
@@ -823,7 +893,7 @@ function Engine:reload_module(ctx, source)
     hook = type(live) == "table" and rawget(live, "__on_reload") or rawget(new, "__on_reload")
     hook = ctx:canonical(hook) or hook
   elseif pending.__on_reload ~= nil and pending.__on_reload ~= NIL then
-    hook = rawget(G, "__on_reload")
+    hook = rawget(target, "__on_reload")
   end
   if type(hook) == "function" then
     local hok, herr = pcall(hook, old_copy)
@@ -841,11 +911,12 @@ end
 function Engine:reload_program(ctx, source)
   local rec = ctx.rec
   local G = globals()
+  -- Look for the live chunk first: the new one has the same name.
+  local old = self:find_main(rec)
   local chunk, cerr = load(source, rec.chunkname, "t", G)
   if not chunk then
     return nil, cerr
   end
-  local old = self:find_main(rec)
   if not old then
     return nil, rec.path .. ": the program's main chunk is gone; nothing to reload"
   end
@@ -943,7 +1014,7 @@ function M.lua_backend(walker)
       for s = 1, #src, 2 do
         local f, idx = src[s], src[s + 1]
         if f ~= new then
-          upvaluejoin(new, (s + 1) // 2, f, idx)
+          upvaluejoin(new, math.floor((s + 1) / 2), f, idx)
         end
       end
       results[i] = false

@@ -59,3 +59,46 @@ fn a_syntax_error_in_the_main_program_changes_nothing() {
     let err: String = vm.eval("ERR");
     assert!(err.contains("main.lua:1:"), "{err}");
 }
+
+#[test]
+fn the_main_program_reloads_after_its_top_level_returned() {
+    let vm = Vm::new(&[]);
+    let path = vm.write("main.lua", MAIN_V1);
+    vm.engine.borrow_mut().set_program(&path);
+    // The host keeps the main chunk alive; so does this test.
+    let main = vm
+        .lua
+        .load(MAIN_V1)
+        .set_name(format!("@{}", path.display()))
+        .into_function()
+        .expect("compiles");
+    main.call::<()>(()).expect("runs");
+    vm.run("assert(tick() == 'v1')");
+    vm.run(&format!(
+        "local r, err = reload_path({:?}, NEW)\nassert(r, err)\nlocal v, n = tick()\nassert(v == 'v2' and n == 2)",
+        path.to_string_lossy()
+    )
+    .replace("NEW", &format!("{:?}", main_v2())));
+    drop(main);
+}
+
+#[test]
+fn a_file_run_with_dofile_reloads_like_a_global_style_module() {
+    let vm = Vm::new(&[]);
+    let path = vm.write(
+        "conf.lua",
+        "settings = settings or { speed = 1 }\nfunction describe() return 'speed ' .. settings.speed end\n",
+    );
+    vm.run(&format!(
+        "dofile({p:?}); settings.speed = 7; d = describe; assert(describe() == 'speed 7')",
+        p = path.to_string_lossy()
+    ));
+    vm.write(
+        "conf.lua",
+        "settings = settings or { speed = 1 }\nfunction describe() return 'fast: ' .. settings.speed end\n",
+    );
+    vm.run(&format!(
+        "local r, err = reload_path({p:?}); assert(r, err)\nassert(d() == 'fast: 7', d())",
+        p = path.to_string_lossy()
+    ));
+}

@@ -137,6 +137,7 @@ impl Engine {
         let req = lua.create_table()?;
         match &target {
             resolve::Target::Module { name, .. } => req.set("module", name.as_str())?,
+            resolve::Target::File { path } => req.set("file", path.as_str())?,
             resolve::Target::Program { .. } => req.set("program", true)?,
         }
         let (ok, message): (bool, Option<String>) =
@@ -149,6 +150,7 @@ impl Engine {
             None => {
                 let path = match &target {
                     resolve::Target::Module { path, .. } => path.clone(),
+                    resolve::Target::File { path } => Some(path.clone()),
                     resolve::Target::Program { path } => path.clone(),
                 };
                 let path = path.ok_or_else(|| {
@@ -191,7 +193,7 @@ impl Engine {
             let files = self.files()?;
             let path = files
                 .iter()
-                .find(|f| f.module.as_deref() == Some(name))
+                .find(|f| f.kind == resolve::Kind::Module && f.module.as_deref() == Some(name))
                 .map(|f| f.path.clone());
             return Ok(resolve::Target::Module {
                 name: name.to_string(),
@@ -213,7 +215,13 @@ impl Engine {
         let list: Vec<Table> = self.engine.call_method("files", ())?;
         let mut out = Vec::with_capacity(list.len());
         for entry in list {
+            let kind = match entry.get::<String>("kind")?.as_str() {
+                "module" => resolve::Kind::Module,
+                "file" => resolve::Kind::File,
+                _ => resolve::Kind::Program,
+            };
             out.push(resolve::File {
+                kind,
                 module: entry.get("name")?,
                 path: entry.get("path")?,
             });

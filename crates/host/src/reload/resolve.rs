@@ -2,12 +2,25 @@
 
 use std::path::{Path, PathBuf};
 
-/// A file the engine can reload: a module (with its name) or the program.
+/// How the program loaded a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// With `require`.
+    Module,
+    /// With `dofile` or `loadfile`.
+    File,
+    /// It is the main program.
+    Program,
+}
+
+/// A file the engine can reload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
-    /// The module name given to `require`; `None` for the program.
+    /// How it was loaded.
+    pub kind: Kind,
+    /// The module name given to `require` (modules only).
     pub module: Option<String>,
-    /// The path `require` found (as the searcher reported it).
+    /// The path as the program's loader saw it.
     pub path: String,
 }
 
@@ -20,6 +33,11 @@ pub enum Target {
         name: String,
         /// Its file, when the engine saw `require` find it.
         path: Option<String>,
+    },
+    /// A file the program ran with `dofile` or `loadfile`.
+    File {
+        /// The path as the program gave it (the engine's key).
+        path: String,
     },
     /// The main program file.
     Program {
@@ -43,16 +61,24 @@ fn normalize(p: &Path) -> PathBuf {
         .collect()
 }
 
-/// Finds the module or program whose file is `path`.
+/// Finds the module, file or program whose file is `path`. Modules first:
+/// a module file also run with `dofile` reloads as the module.
 pub fn by_path(path: &str, files: &[File], program: Option<&Path>) -> Option<Target> {
     let wanted = Path::new(path);
-    if let Some(f) = files
-        .iter()
-        .find(|f| f.module.is_some() && same_file(Path::new(&f.path), wanted))
-    {
+    let find = |kind: Kind| {
+        files
+            .iter()
+            .find(|f| f.kind == kind && same_file(Path::new(&f.path), wanted))
+    };
+    if let Some(f) = find(Kind::Module) {
         return Some(Target::Module {
             name: f.module.clone().unwrap_or_default(),
             path: Some(f.path.clone()),
+        });
+    }
+    if let Some(f) = find(Kind::File) {
+        return Some(Target::File {
+            path: f.path.clone(),
         });
     }
     let program = program?;
@@ -67,9 +93,28 @@ mod tests {
 
     fn module(name: &str, path: &str) -> File {
         File {
+            kind: Kind::Module,
             module: Some(name.into()),
             path: path.into(),
         }
+    }
+
+    #[test]
+    fn finds_a_file_the_program_ran() {
+        let files = [
+            module("a", "./a.lua"),
+            File {
+                kind: Kind::File,
+                module: None,
+                path: "./conf/settings.lua".into(),
+            },
+        ];
+        assert_eq!(
+            by_path("conf/settings.lua", &files, None),
+            Some(Target::File {
+                path: "./conf/settings.lua".into()
+            })
+        );
     }
 
     #[test]
