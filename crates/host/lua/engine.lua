@@ -483,17 +483,37 @@ function Ctx:apply_functions(new_chunk, old_chunk, boundary)
   return stats
 end
 
-function Ctx:walk_warnings(stats)
-  if stats and stats.running and stats.running > 0 then
-    self:warn(stats.running .. " closure(s) of changed nested functions are running; they keep their old code")
+local function lines_text(path, lines)
+  if type(lines) ~= "table" or #lines == 0 then
+    return ""
   end
-  if stats and stats.layout and stats.layout > 0 then
+  local at = {}
+  for i, line in ipairs(lines) do
+    at[i] = path .. ":" .. line
+  end
+  return " (defined at " .. table.concat(at, ", ") .. ")"
+end
+
+function Ctx:walk_warnings(stats)
+  if not stats then
+    return
+  end
+  local path = self.rec.path
+  if stats.running and stats.running > 0 then
     self:warn(
-      stats.layout
-        .. " closure(s) created by changed functions keep their old code: their upvalues differ in the new version"
+      stats.running
+        .. " running closure(s) of changed functions keep their old code until they return"
+        .. lines_text(path, stats.running_lines)
     )
   end
-  if stats and stats.unsupported then
+  if stats.layout and stats.layout > 0 then
+    self:warn(
+      stats.layout
+        .. " closure(s) keep their old code: their upvalues differ in the new version"
+        .. lines_text(path, stats.layout_lines)
+    )
+  end
+  if stats.unsupported then
     self:warn(stats.unsupported)
   end
 end

@@ -404,6 +404,10 @@ typedef struct {
   const Table *internal;
   ptrdiff_t boundary;
   lua_Integer replaced, swapped, running, layout, added;
+  /* where the closures that kept their code were defined (a few, for warnings) */
+#define NOTED_LINES 6
+  int running_lines[NOTED_LINES], layout_lines[NOTED_LINES];
+  int n_running_lines, n_layout_lines;
   int oom;
 } Walk;
 
@@ -562,6 +566,23 @@ static void visit(Walk *w, GCObject *o) {
   }
 }
 
+static void note_line(int *lines, int *n, int line) {
+  int i;
+  for (i = 0; i < *n; i++)
+    if (lines[i] == line) return;
+  if (*n < NOTED_LINES) lines[(*n)++] = line;
+}
+
+static void set_lines(lua_State *L, const char *k, const int *lines, int n) {
+  int i;
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    lua_pushinteger(L, lines[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, k);
+}
+
 static void retarget(Walk *w, LClosure *cl) {
   int perm[MAXUPVAL + 1];
   UpVal *tmp[MAXUPVAL + 1];
@@ -570,11 +591,13 @@ static void retarget(Walk *w, LClosure *cl) {
   if (np == NULL) return;
   if (pm_get(&w->active, cl) != NULL) {
     w->running++;
+    note_line(w->running_lines, &w->n_running_lines, cl->p->linedefined);
     return;
   }
   if ((void *)np == INCOMPATIBLE || cl->nupvalues != np->sizeupvalues ||
       !upvalue_permutation(cl->p, np, perm)) {
     w->layout++;
+    note_line(w->layout_lines, &w->n_layout_lines, cl->p->linedefined);
     return;
   }
   for (i = 0; i < cl->nupvalues; i++) tmp[i] = cl->upvals[perm[i]];
@@ -702,6 +725,8 @@ static int hr_walk(lua_State *L) {
   set_stat(L, "running", w.running);
   set_stat(L, "layout", w.layout);
   set_stat(L, "added", w.added);
+  set_lines(L, "running_lines", w.running_lines, w.n_running_lines);
+  set_lines(L, "layout_lines", w.layout_lines, w.n_layout_lines);
   ok = !w.oom;
   walk_free(&w);
   if (!ok) return luaL_error(L, "hot reload: out of memory");

@@ -89,7 +89,7 @@ fn factory_closures_whose_upvalues_changed_keep_old_code_with_a_warning() {
     assert!(
         body.warnings
             .iter()
-            .any(|w| w.message.contains("upvalues differ")),
+            .any(|w| w.message.contains("upvalues differ") && w.message.contains("fw.lua:2")),
         "{:?}",
         body.warnings
     );
