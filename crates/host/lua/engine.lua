@@ -869,6 +869,8 @@ function Engine:reload_module(ctx, source)
     if is_lua(live) and is_lua(new) then
       ctx:pair(live, new, rec.name)
     end
+  elseif new == true and type(live) == "table" and next(pending) == nil then
+    ctx:warn(rec.path .. ": the new version returned nothing: no keys were added or removed")
   elseif new ~= true and type(live) ~= type(new) then
     ctx:set(loaded, rec.name, new)
     ctx:note(ctx.changed, rec.name)

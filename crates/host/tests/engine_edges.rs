@@ -1,0 +1,149 @@
+//! Less common shapes of modules and programs.
+
+mod engine_common;
+use engine_common::*;
+
+#[test]
+fn a_function_key_moves_when_the_function_cannot_be_swapped_in_place() {
+    // v2's f captures one more upvalue: it is replaced by reference instead.
+    let v1 = "local M = {}\nlocal a = 1\nfunction M.f() return a end\nreturn M\n";
+    let v2 = "local M = {}\nlocal a = 1\nlocal b = 10\nfunction M.f() return a + b end\nreturn M\n";
+    let vm = Vm::new(&[("k", v1)]);
+    vm.run("k = require('k'); reg = { [k.f] = 'entry' }; list = { k.f }; f = k.f");
+    vm.reload_ok("k", v2);
+    vm.run(
+        r#"
+        assert(k.f() == 11 and f() == 11 and list[1]() == 11)
+        assert(reg[k.f] == "entry", "the key follows the function")
+        assert(f == k.f)
+        "#,
+    );
+}
+
+#[test]
+fn a_module_that_returns_a_function() {
+    let vm = Vm::new(&[(
+        "fnmod",
+        "local n = 0\nreturn function() n = n + 1 return 'v1', n end\n",
+    )]);
+    vm.run("local f = require('fnmod'); g = f; f()");
+    let body = vm.reload_ok(
+        "fnmod",
+        "local n = 0\nreturn function() n = n + 1 return 'v2', n end\n",
+    );
+    assert_eq!(body.changed, ["fnmod"]);
+    vm.run("local v, n = g(); assert(v == 'v2' and n == 2); assert(require('fnmod') == g)");
+}
+
+#[test]
+fn cycles_metatables_on_the_module_and_type_changes_of_tables() {
+    let v1 = r#"
+        local defaults = { color = "red" }
+        local M = setmetatable({ opts = { a = 1 }, n = 5 }, { __index = defaults })
+        M.self = M
+        function M.color() return M.color_name or M.color end
+        return M
+    "#;
+    let v2 = r#"
+        local defaults = { color = "blue", size = 3 }
+        local M = setmetatable({ opts = 42, n = { boxed = true } }, { __index = defaults })
+        M.self = M
+        return M
+    "#;
+    let vm = Vm::new(&[("cy", v1)]);
+    vm.run("cy = require('cy'); assert(cy.self == cy and cy.size == nil)");
+    let body = vm.reload_ok("cy", v2);
+    assert!(body.changed.iter().any(|n| n == "cy.opts"), "{body:?}");
+    assert!(body.changed.iter().any(|n| n == "cy.n"), "{body:?}");
+    assert_eq!(body.removed, ["cy.color"]);
+    vm.run(
+        r#"
+        assert(cy.self == cy, "cycle kept")
+        assert(cy.opts == 42 and cy.n.boxed == true, "type changes: the new value wins")
+        assert(cy.size == 3, "the metatable's __index table gained a key")
+        "#,
+    );
+}
+
+#[test]
+fn a_new_version_that_returns_nothing_keeps_the_module_table_and_warns() {
+    let vm = Vm::new(&[(
+        "nr",
+        "local M = {}\nfunction M.f() return 1 end\nreturn M\n",
+    )]);
+    vm.run("nr = require('nr')");
+    let body = vm.reload_ok("nr", "local M = {}\nfunction M.f() return 2 end\n");
+    assert!(
+        body.warnings
+            .iter()
+            .any(|w| w.message.contains("returned nothing")),
+        "{:?}",
+        body.warnings
+    );
+    // Functions still get the new code, matched by their place in the file.
+    vm.run("assert(require('nr') == nr and nr.f() == 2)");
+}
+
+#[test]
+fn a_protected_module_table_is_merged_without_its_metamethods() {
+    let v1 = r#"
+        local M = {}
+        function M.f() return 1 end
+        return setmetatable(M, {
+          __newindex = function() error("read-only") end,
+          __metatable = "locked",
+        })
+    "#;
+    let vm = Vm::new(&[("ro", v1)]);
+    vm.run("ro = require('ro'); f = ro.f");
+    vm.reload_ok(
+        "ro",
+        &v1.replace("return 1", "return 2")
+            .replace("local M = {}", "local M = { extra = true }"),
+    );
+    vm.run("assert(f() == 2 and ro.extra == true and getmetatable(ro) == 'locked')");
+}
+
+#[test]
+fn reloading_while_stopped_inside_the_changed_function() {
+    // The program pauses inside M.update (as at a breakpoint) and the reload
+    // happens there: the running call finishes with the old code.
+    let v1 = r#"
+        local M = { frames = 0 }
+        function M.update()
+          M.frames = M.frames + 1
+          pause_here()
+          return "old tail"
+        end
+        return M
+    "#;
+    let vm = Vm::new(&[("upd", v1)]);
+    let v2 = v1
+        .replace("M.frames + 1", "M.frames + 10")
+        .replace("old tail", "new tail");
+    vm.lua.globals().set("NEW", v2).expect("set NEW");
+    vm.run(
+        r#"
+        upd = require("upd")
+        local reloaded = false
+        function pause_here()
+          if not reloaded then
+            reloaded = true
+            local r, err = reload("upd", NEW)
+            assert(r, err)
+            WARN = table.concat(r.warnings, "\n")
+          end
+        end
+        local step = upd.update
+        assert(step() == "old tail", "the call that was running finishes with the old code")
+        assert(upd.frames == 1)
+        assert(step() == "new tail", "the next call runs the new code")
+        assert(upd.frames == 11, upd.frames)
+        "#,
+    );
+    let warn: String = vm.eval("WARN");
+    assert!(
+        warn.contains("upd.update") && warn.contains("running"),
+        "{warn}"
+    );
+}
