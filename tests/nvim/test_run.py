@@ -193,3 +193,30 @@ def test_editor_answers_quickly_while_the_program_floods_output(nvim):
     worst = rpc_latencies(nvim)
     assert worst < 0.2, f"slowest RPC took {worst:.3f}s while the program floods"
     assert lua(nvim, "return vim.api.nvim_buf_line_count(require('hotreload.output').buffer())") <= 2000
+
+
+def test_an_uncaught_error_shows_its_traceback_and_notifies(nvim):
+    nvim.command(f"HotReload run {FIXTURES / 'crash.lua'}")
+    wait_until(nvim, has_line("stopped %(exception%)"), what="the stop on the error")
+    lines = output_lines(nvim)
+    assert "about to fail" in lines, lines
+    assert any("crash.lua:3: boom from the fixture" in line for line in lines), lines
+    assert "stack traceback:" in lines, lines
+    errors = [n for n in lua(nvim, "return _G.test_notes") if n["level"] == 4]
+    assert errors and "boom from the fixture" in errors[-1]["msg"], errors
+    status = lua(nvim, "return require('hotreload').status()")
+    assert status["running"] and status["state"] == "stopped", status
+    assert status["text"] == "HR crash.lua", status
+
+
+def test_running_again_ends_the_previous_program(nvim, ticker):
+    start_ticker(nvim, ticker)
+    first = children_named(nvim, "hotreload-host")
+    assert len(first) == 1, first
+    nvim.command(f"HotReload run {ticker / 'main.lua'}")
+    wait_until(nvim, has_line("^v1 count=2"), what="the second run's output")
+    deadline = time.monotonic() + 5
+    while len(children_named(nvim, "hotreload-host")) != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    now = children_named(nvim, "hotreload-host")
+    assert len(now) == 1 and now != first, f"before: {first}, after: {now}"
