@@ -43,14 +43,20 @@ impl Server {
     /// Binds the socket and starts the server thread.
     pub fn start(config: ServerConfig, outbox: Outbox) -> Result<Server, NativeError> {
         socket_dir::ensure_private(&config.socket_dir)?;
+        socket_dir::remove_stale_sockets(&config.socket_dir);
         let pipe = socket_path(&config.socket_dir);
         let listener = bind(&pipe)?;
+        // Without a server behind it the socket must not stay.
+        let unlink_on_error = |err: NativeError| {
+            let _ = std::fs::remove_file(&pipe);
+            err
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("hotreload-session")
             .enable_all()
             .build()
-            .map_err(|e| NativeError::Start(e.to_string()))?;
+            .map_err(|e| unlink_on_error(NativeError::Start(e.to_string())))?;
         let connections = Arc::new(AtomicUsize::new(0));
         let (shutdown, shutdown_rx) = oneshot::channel();
         let task = AcceptLoop {
@@ -65,7 +71,7 @@ impl Server {
         std::thread::Builder::new()
             .name("hotreload-server".into())
             .spawn(move || task.run(runtime, listener, shutdown_rx))
-            .map_err(|e| NativeError::Start(e.to_string()))?;
+            .map_err(|e| unlink_on_error(NativeError::Start(e.to_string())))?;
         Ok(Server {
             pipe,
             connections,
@@ -85,6 +91,9 @@ impl Server {
 
     /// Asks the server thread to stop; returns at once.
     pub fn stop(mut self) {
+        // Unlink now (cheap, no waiting): Neovim may exit before the server
+        // thread gets to it. Failure only leaves a file `start` cleans up.
+        let _ = std::fs::remove_file(&self.pipe);
         if let Some(tx) = self.shutdown.take() {
             // An error means the thread already ended; nothing to stop.
             let _ = tx.send(());
@@ -136,11 +145,13 @@ impl AcceptLoop {
         let outbox = self.outbox.clone();
         runtime.block_on(self.accept(listener, shutdown));
         runtime.shutdown_timeout(SHUTDOWN_GRACE);
-        if let Err(err) = std::fs::remove_file(&pipe) {
-            outbox.send(
+        match std::fs::remove_file(&pipe) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => outbox.send(
                 Level::Debug,
                 format!("cannot remove {}: {err}", pipe.display()),
-            );
+            ),
+            // Removed, or `stop` already did.
+            _ => {}
         }
         outbox.send(Level::Debug, "server stopped");
     }

@@ -55,6 +55,34 @@ pub fn ensure_private(dir: &Path) -> Result<(), NativeError> {
     Ok(())
 }
 
+/// Removes sockets left by Neovims that are gone (`nvim-<pid>-<n>.sock`
+/// whose pid no longer exists), e.g. after a crash. Best effort.
+pub fn remove_stale_sockets(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("nvim-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if pid > 0 && !process_exists(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn process_exists(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    alive || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +123,24 @@ mod tests {
             err.contains("not private") && err.contains("chmod 700"),
             "got: {err}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn removes_only_sockets_of_dead_processes() -> TestResult {
+        let dir = scratch("stale");
+        ensure_private(&dir)?;
+        let mine = dir.join(format!("nvim-{}-1.sock", std::process::id()));
+        // Pids above the kernel's pid_max (at most 2^22) never exist.
+        let dead = dir.join("nvim-99999999-1.sock");
+        let other = dir.join("notes.txt");
+        for file in [&mine, &dead, &other] {
+            std::fs::write(file, "")?;
+        }
+        remove_stale_sockets(&dir);
+        assert!(mine.exists(), "removed a live process's socket");
+        assert!(!dead.exists(), "kept a dead process's socket");
+        assert!(other.exists(), "removed a file that is not ours");
         Ok(())
     }
 

@@ -143,3 +143,16 @@ def test_the_adapter_factory_yields_a_pipe_that_speaks_dap(nvim):
         assert unknown["success"] is False and "frobnicate" in unknown.get("message", ""), unknown
     finally:
         client.close()
+
+
+def test_quitting_neovim_removes_the_socket(nvim):
+    pipe = lua(nvim, START)["pipe"]
+    assert os.path.exists(pipe)
+    try:
+        nvim.command("qa!")
+    except Exception:
+        pass  # the connection ends with Neovim
+    deadline = time.monotonic() + 5
+    while os.path.exists(pipe) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(pipe), "socket left behind after :qa"
