@@ -132,6 +132,29 @@ function Ctx:setmeta(t, mt)
   setmeta(t, mt)
 end
 
+-- May the new table `nv` be merged into the old table `ov`? Not when `nv`
+-- existed before the reload (another module's table, the globals): then the
+-- new version just refers to it. With the native backend we know exactly
+-- which tables the new top level created; else module tables and the
+-- globals stand for "existed before".
+function Ctx:mergeable(ov, nv)
+  if self.created then
+    return self.created[nv] == true
+  end
+  local shared = self.shared_set
+  if shared == nil then
+    shared = T()
+    for name, v in next, package.loaded do
+      if type(v) == "table" and name ~= self.rec.name then
+        shared[v] = true
+      end
+    end
+    shared[globals()] = true
+    self.shared_set = shared
+  end
+  return not shared[ov] and not shared[nv]
+end
+
 function Ctx:defined_here(f)
   return is_lua(f) and getinfo(f, "S").source == self.rec.chunkname
 end
@@ -153,17 +176,18 @@ function Ctx:merge_value(holder, key, ov, nv, path)
     self:note(self.changed, path)
     self.adopt[#self.adopt + 1] = nv
   elseif tn == "function" then
-    if not is_lua(ov) then
-      return -- C functions are never touched
+    -- Only this file's functions are versions of each other. C functions
+    -- are never touched; a reference to a function from elsewhere is data,
+    -- and like a scalar the running value wins.
+    if self:defined_here(ov) and self:defined_here(nv) then
+      self:pair(ov, nv, path)
     end
-    if not is_lua(nv) then
-      self:set(holder, key, nv)
-      self:note(self.changed, path)
-      return
-    end
-    self:pair(ov, nv, path)
   elseif tn == "table" then
-    self:merge_table(ov, nv, path)
+    -- A table that existed before the reload (another module's, the
+    -- globals) is a reference, never merged: the running value wins.
+    if self:mergeable(ov, nv) then
+      self:merge_table(ov, nv, path)
+    end
   end
   -- scalars and userdata: the running value wins
 end
@@ -192,7 +216,9 @@ function Ctx:merge_table(ot, nt, path)
       self:setmeta(ot, nmt)
       self.adopt[#self.adopt + 1] = nmt
     elseif type(omt) == "table" and type(nmt) == "table" then
-      self:merge_table(omt, nmt, (path or "") .. "<metatable>")
+      if self:mergeable(omt, nmt) then
+        self:merge_table(omt, nmt, (path or "") .. "<metatable>")
+      end
     end
   end
 end
@@ -239,9 +265,9 @@ function Ctx:pair(o, n, path)
       end
       local _, ov = getupvalue(o, j)
       if name ~= "_ENV" and ov ~= nil and nv ~= nil and ov ~= nv and type(ov) == type(nv) then
-        if type(ov) == "function" and is_lua(ov) and is_lua(nv) then
+        if type(ov) == "function" and self:defined_here(ov) and self:defined_here(nv) then
           self:pair(ov, nv, name)
-        elseif type(ov) == "table" then
+        elseif type(ov) == "table" and self:mergeable(ov, nv) then
           self:merge_table(ov, nv, name)
         end
       end
@@ -786,7 +812,12 @@ function Engine:reload(req)
   if type(req.source) ~= "string" then
     return nil, rec.path .. ": no source to reload"
   end
-  local gc_was_running = collectgarbage("isrunning")
+  -- Keep the collector out of the middle of a reload (LuaJIT has no
+  -- "isrunning": assume it runs).
+  local known, gc_was_running = pcall(collectgarbage, "isrunning")
+  if not known then
+    gc_was_running = true
+  end
   collectgarbage("stop")
   local ctx = new_ctx(self, rec)
   local ok, report, rerr = pcall(function()
@@ -829,6 +860,7 @@ function Engine:reload_module(ctx, source)
     before[k] = v
   end
   local boundary = self.backend.mark()
+  local gc_mark = self.backend.gc_mark and self.backend.gc_mark()
   local ok, result
   if rec.name ~= nil then
     ok, result = pcall(chunk, rec.name, rec.path)
@@ -849,6 +881,9 @@ function Engine:reload_module(ctx, source)
   if rec.name ~= nil then
     loaded[rec.name] = before[rec.name]
   end
+  if gc_mark then
+    ctx.created = setmetatable(self.backend.created_since(gc_mark), INTERNAL)
+  end
   local name = getupvalue(chunk, 1)
   if name == "_ENV" then
     setupvalue(chunk, 1, target)
@@ -866,7 +901,7 @@ function Engine:reload_module(ctx, source)
   if type(live) == "table" and type(new) == "table" then
     ctx:merge_table(live, new, rec.name)
   elseif type(live) == "function" and type(new) == "function" then
-    if is_lua(live) and is_lua(new) then
+    if ctx:defined_here(live) and ctx:defined_here(new) then
       ctx:pair(live, new, rec.name)
     end
   elseif new == true and type(live) == "table" and next(pending) == nil then

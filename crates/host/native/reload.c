@@ -13,6 +13,7 @@
 **               of changed nested functions (factory products) the new code
 **   hr_mark     where the engine's own frames start on the running stack
 **   hr_active   the closures with a frame on the given threads' stacks
+**   hr_gc_mark, hr_created_since   which tables a new top level created
 **   hr_find_chunk  the live main-chunk closure of a file
 **
 ** A closure whose frame is on some stack is never swapped: the interpreter
@@ -321,6 +322,33 @@ static int hr_restore(lua_State *L) {
 static int hr_mark(lua_State *L) {
   CallInfo *ci = L->ci->previous;
   lua_pushinteger(L, ci ? (lua_Integer)(ci->func.p - L->stack.p) : 0);
+  return 1;
+}
+
+/*
+** hr_gc_mark() -> the newest object, as a light userdata.
+** hr_created_since(mark) -> set of the tables created after that mark.
+** New objects go to the head of 'allgc', and the caller keeps the collector
+** stopped in between, so the objects before the mark are exactly the new
+** ones (a table given a __gc metamethod moves to 'finobj' and is missed:
+** it then counts as pre-existing, which only means it is not merged).
+*/
+static int hr_gc_mark(lua_State *L) {
+  lua_pushlightuserdata(L, G(L)->allgc);
+  return 1;
+}
+
+static int hr_created_since(lua_State *L) {
+  GCObject *mark = (GCObject *)lua_touserdata(L, 1), *o;
+  lua_newtable(L);
+  luaL_checkstack(L, 4, "hot reload");
+  for (o = G(L)->allgc; o != NULL && o != mark; o = o->next) {
+    if (o->tt == LUA_VTABLE) {
+      push_table(L, gco2t(o));
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -3);
+    }
+  }
   return 1;
 }
 
@@ -742,6 +770,7 @@ int hotreload_native_backend(lua_State *L) {
       {"swap", hr_swap},       {"restore", hr_restore},
       {"walk", hr_walk},       {"mark", hr_mark},
       {"find_chunk", hr_find_chunk}, {"active", hr_active},
+      {"gc_mark", hr_gc_mark},       {"created_since", hr_created_since},
       {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushboolean(L, 1);

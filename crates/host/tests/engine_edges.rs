@@ -147,3 +147,32 @@ fn reloading_while_stopped_inside_the_changed_function() {
         "{warn}"
     );
 }
+
+#[test]
+fn functions_and_tables_of_other_modules_are_references_not_versions() {
+    let vm = Vm::new(&[
+        (
+            "lib",
+            "local L = { a_tbl = { x = 1 }, b_tbl = { y = 2 } }\nfunction L.a() return 'a' end\nfunction L.b() return 'b' end\nreturn L\n",
+        ),
+        (
+            "user2",
+            "local lib = require('lib')\nlocal pick = lib.a\nlocal tbl = lib.a_tbl\nlocal M = { fn = lib.a, t = lib.a_tbl }\nfunction M.call() return pick(), tbl end\nreturn M\n",
+        ),
+    ]);
+    vm.run("lib = require('lib'); u = require('user2'); u.runtime = lib.b");
+    vm.reload_ok(
+        "user2",
+        "local lib = require('lib')\nlocal pick = lib.b\nlocal tbl = lib.b_tbl\nlocal M = { fn = lib.b, t = lib.b_tbl, runtime = function() return 'mine' end }\nfunction M.call() return pick(), tbl end\nreturn M\n",
+    );
+    vm.run(
+        r#"
+        assert(lib.a() == "a" and lib.b() == "b", "the other module's functions are untouched")
+        assert(lib.a_tbl.y == nil and lib.a_tbl.x == 1, "the other module's tables are not merged")
+        assert(u.fn == lib.a and u.t == lib.a_tbl, "references to other modules' values are running values")
+        assert(u.runtime == lib.b, "a function set at run time from elsewhere is a running value")
+        local p, t = u.call()
+        assert(p == "a" and t == lib.a_tbl, "upvalues keep their values")
+        "#,
+    );
+}
