@@ -28,18 +28,14 @@ local function ask_args()
   return vim.split(line, '%s+', { trimempty = true })
 end
 
---- Picks a runtime with `vim.ui.select`, suspending nvim-dap's coroutine.
+--- Picks a runtime with `vim.ui.select`. Returns a suspended thread, the
+--- form nvim-dap resumes with its own coroutine and waits on for a value.
 local function pick_runtime()
-  local co = coroutine.running()
-  if not co or coroutine.isyieldable and not coroutine.isyieldable() then
-    return config.options.runtime
-  end
-  vim.ui.select(config.runtimes, { prompt = 'Lua runtime' }, function(choice)
-    vim.schedule(function()
-      coroutine.resume(co, choice or config.options.runtime)
+  return coroutine.create(function(dap_co)
+    vim.ui.select(config.runtimes, { prompt = 'Lua runtime' }, function(choice)
+      coroutine.resume(dap_co, choice or config.options.runtime)
     end)
   end)
-  return coroutine.yield()
 end
 
 --- The configurations registered for `filetype` (`lua` or `luanext`).

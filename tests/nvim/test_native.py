@@ -113,9 +113,14 @@ def test_nvim_dap_gets_an_adapter_factory_and_configurations(nvim):
     assert "Launch file, pick a runtime (hot reload)" in names
     luanext = lua(
         nvim,
-        "return vim.tbl_map(function(c) return c.runtime() end, package.loaded.dap.configurations.luanext)",
+        """
+        return vim.tbl_map(function(c)
+          local r = c.runtime()
+          return type(r) == 'thread' and 'asks' or r
+        end, package.loaded.dap.configurations.luanext)
+        """,
     )
-    assert luanext[0] == "luanext", luanext
+    assert luanext == ["luanext", "luanext", "asks"], luanext
     listener = lua(nvim, "return type(package.loaded.dap.listeners.after.event_hotReloaded.hotreload)")
     assert listener == "function"
     lua(nvim, "require('hotreload').setup({})")
@@ -156,3 +161,34 @@ def test_quitting_neovim_removes_the_socket(nvim):
     while os.path.exists(pipe) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not os.path.exists(pipe), "socket left behind after :qa"
+
+
+def test_the_pick_a_runtime_configuration_asks_with_vim_ui_select(nvim):
+    lua(nvim, FAKE_DAP)
+    picked = lua(
+        nvim,
+        """
+        vim.ui.select = function(items, opts, on_choice)
+          _G.test_offered = items
+          on_choice('luajit')
+        end
+        local cfg
+        for _, c in ipairs(package.loaded.dap.configurations.lua) do
+          if c.name == 'Launch file, pick a runtime (hot reload)' then cfg = c end
+        end
+        -- What nvim-dap does with a thread: resume it (scheduled) with its
+        -- own coroutine, then yield until the thread resumes that with a value.
+        local result
+        local runner = coroutine.create(function()
+          local thread = cfg.runtime()
+          local co = coroutine.running()
+          vim.schedule(function() coroutine.resume(thread, co) end)
+          result = coroutine.yield()
+        end)
+        coroutine.resume(runner)
+        vim.wait(1000, function() return result ~= nil end)
+        return { result = result, offered = _G.test_offered }
+        """,
+    )
+    assert picked["result"] == "luajit", picked
+    assert "lua5.4" in picked["offered"] and "luanext" in picked["offered"], picked
