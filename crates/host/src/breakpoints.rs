@@ -28,7 +28,7 @@ pub struct Bp {
 pub struct Breakpoints {
     by_file: HashMap<PathBuf, BTreeMap<i32, Bp>>,
     /// Every line that holds a breakpoint in some file: a cheap first test.
-    lines: HashSet<i32>,
+    lines: LineSet,
     next_id: i64,
     /// Bumped on every change, so caches of "does this file have any" expire.
     pub generation: u64,
@@ -113,11 +113,7 @@ impl Breakpoints {
         } else {
             self.by_file.insert(path, placed);
         }
-        self.lines = self
-            .by_file
-            .values()
-            .flat_map(|m| m.keys().copied())
-            .collect();
+        self.lines = LineSet::from_lines(self.by_file.values().flat_map(|m| m.keys().copied()));
         self.generation += 1;
         Ok(SetBreakpointsResponseBody {
             breakpoints: answers,
@@ -131,7 +127,12 @@ impl Breakpoints {
 
     /// Whether some file has a breakpoint on `line` (cheap pre-check).
     pub fn maybe_line(&self, line: i32) -> bool {
-        self.lines.contains(&line)
+        self.lines.contains(line)
+    }
+
+    /// The lines holding a breakpoint in some file.
+    pub fn line_set(&self) -> &LineSet {
+        &self.lines
     }
 
     /// Whether the file has breakpoints.
@@ -142,6 +143,53 @@ impl Breakpoints {
     /// The breakpoint at `line` of `path`.
     pub fn get_mut(&mut self, path: &Path, line: i32) -> Option<&mut Bp> {
         self.by_file.get_mut(path)?.get_mut(&line)
+    }
+}
+
+/// A set of line numbers with a one-instruction membership test (a bitmap
+/// for ordinary line numbers), for the line hook's hot path.
+#[derive(Debug, Default, Clone)]
+pub struct LineSet {
+    bits: Vec<u64>,
+    large: HashSet<i32>,
+}
+
+/// Lines below this go in the bitmap (64 KiB of bits at most).
+const BITMAP_LINES: i32 = 1 << 19;
+
+impl LineSet {
+    /// The set of these lines.
+    pub fn from_lines(lines: impl IntoIterator<Item = i32>) -> LineSet {
+        let mut set = LineSet::default();
+        for line in lines {
+            if (0..BITMAP_LINES).contains(&line) {
+                let word = (line / 64) as usize;
+                if set.bits.len() <= word {
+                    set.bits.resize(word + 1, 0);
+                }
+                set.bits[word] |= 1 << (line % 64);
+            } else {
+                set.large.insert(line);
+            }
+        }
+        set
+    }
+
+    /// Membership.
+    #[inline]
+    pub fn contains(&self, line: i32) -> bool {
+        if (0..BITMAP_LINES).contains(&line) {
+            self.bits
+                .get((line / 64) as usize)
+                .is_some_and(|w| w & (1 << (line % 64)) != 0)
+        } else {
+            self.large.contains(&line)
+        }
+    }
+
+    /// No line at all.
+    pub fn is_empty(&self) -> bool {
+        self.bits.iter().all(|w| *w == 0) && self.large.is_empty()
     }
 }
 
@@ -238,6 +286,18 @@ mod tests {
         assert_eq!(place(&lines, 2), Some(2));
         assert_eq!(place(&lines, 3), Some(5));
         assert_eq!(place(&lines, 10), None);
+    }
+
+    #[test]
+    fn line_sets() {
+        let set = LineSet::from_lines([1, 64, 700, 1 << 20, -3]);
+        for line in [1, 64, 700, 1 << 20, -3] {
+            assert!(set.contains(line), "{line}");
+        }
+        for line in [0, 2, 63, 65, 699, 5000, (1 << 20) + 1] {
+            assert!(!set.contains(line), "{line}");
+        }
+        assert!(LineSet::from_lines([]).is_empty() && !set.is_empty());
     }
 
     #[test]

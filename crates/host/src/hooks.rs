@@ -5,7 +5,7 @@
 //! only while a function whose file has breakpoints runs (or a step needs
 //! lines), so code in other files pays one cheap call hook per call.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::os::raw::c_int;
 use std::os::unix::ffi::OsStrExt;
@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use mlua::ffi::{self, lua_Debug, lua_State};
 
-use crate::breakpoints::{self, Breakpoints};
+use crate::breakpoints::{self, Breakpoints, LineSet};
 use crate::session::{Session, SESSION};
 use crate::{coroutines, interrupt, io, native, stop};
 
@@ -58,6 +58,8 @@ pub struct HookConfig {
 
 thread_local! {
     static CONFIG: Cell<HookConfig> = Cell::new(HookConfig::default());
+    /// Mirror of the breakpoint lines, for the line hook's first test.
+    static LINES: RefCell<LineSet> = RefCell::new(LineSet::default());
     /// An interrupt arrived: serve it at the next line event, i.e. between
     /// statements, so an evaluation or reload never lands inside one (a
     /// count hook can fire between reading and writing a variable).
@@ -74,11 +76,49 @@ pub fn set_config(config: HookConfig) {
     CONFIG.set(config);
 }
 
+/// Takes a new set of breakpoints into account.
+pub fn breakpoints_changed(bps: &Breakpoints) {
+    let mut config = config();
+    config.any_bps = bps.any();
+    set_config(config);
+    LINES.set(bps.line_set().clone());
+}
+
 /// Which sources have breakpoints, keyed by the address of the source string
 /// (verified by content, so a reused address cannot fool it).
 #[derive(Default)]
 pub struct SourceCache {
-    entries: HashMap<usize, SourceEntry>,
+    entries: HashMap<usize, SourceEntry, AddressHash>,
+}
+
+/// Hashing for addresses: one multiply (SipHash would dominate the call hook).
+#[derive(Default, Clone, Copy)]
+pub struct AddressHash;
+
+/// The hasher of [`AddressHash`].
+#[derive(Default)]
+pub struct AddressHasher(u64);
+
+impl std::hash::BuildHasher for AddressHash {
+    type Hasher = AddressHasher;
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher(0)
+    }
+}
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 ^ (n as u64 >> 17)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// What the debugger knows about one chunk source.
@@ -234,6 +274,17 @@ pub unsafe fn mask_for(
 /// # Safety
 /// Called by Lua only.
 pub unsafe extern "C-unwind" fn hook(l: *mut lua_State, ar: *mut lua_Debug) {
+    // Hot path: a line with no breakpoint while no step runs.
+    // SAFETY: Lua passes a valid record.
+    let (event, line) = unsafe { ((*ar).event, (*ar).currentline) };
+    if event == ffi::LUA_HOOKLINE
+        && config().step.is_none()
+        && !DEFERRED.get()
+        && !interrupt::pending()
+        && !LINES.with_borrow(|lines| lines.contains(line))
+    {
+        return;
+    }
     // SAFETY: Lua passes a live thread and its event record.
     let result = catch_unwind(AssertUnwindSafe(|| unsafe { dispatch(l, ar) }));
     if result.is_err() {

@@ -39,20 +39,12 @@ pub enum LaunchError {
     /// The reload engine refused to install.
     #[error("cannot install the hot reload engine: {0}")]
     Engine(#[from] reload::ReloadError),
-    /// The runtime is not this host's.
-    #[error("this host runs lua5.4, not {0}")]
-    Runtime(String),
 }
 
 /// Handles `launch`.
 pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), LaunchError> {
     if session.vm.is_some() {
         return Err(LaunchError::AlreadyLaunched);
-    }
-    if let Some(runtime) = args.runtime.as_deref() {
-        if !matches!(runtime, "lua5.4" | "lua54" | "lua") {
-            return Err(LaunchError::Runtime(runtime.to_string()));
-        }
     }
     if let Some(cwd) = args.cwd.as_deref().filter(|c| !c.is_empty()) {
         std::env::set_current_dir(cwd).map_err(|source| LaunchError::Cwd {

@@ -48,9 +48,7 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
     match command {
         HostCommand::SetBreakpoints(args) => {
             let result = session.bps.set(&args);
-            let mut config = hooks::config();
-            config.any_bps = session.bps.any();
-            hooks::set_config(config);
+            hooks::breakpoints_changed(&session.bps);
             outcome(result)
         }
         HostCommand::Threads => ok(ThreadsResponseBody {
