@@ -283,6 +283,7 @@ function Ctx:relink()
   local fixups = T()
   self.fixups = fixups
   local cellmap, by_old, by_new, tables, tmap = self.cellmap, self.by_old, self.by_new, self.tables, self.tmap
+  local created = self.created -- tables the new top level made (native backend)
   -- Shared namespaces are old by definition: never walked from here.
   local stop = T()
   stop[registry], stop[globals()], stop[package.loaded] = true, true, true
@@ -333,7 +334,13 @@ function Ctx:relink()
       if is_lua(v) and not by_old[v] and not by_new[v] then
         visit_cells(v, true)
       end
-    elseif not tables[v] and not tmap[v] and not stop[v] and getmeta(v) ~= INTERNAL then
+    elseif
+      not tables[v]
+      and not tmap[v]
+      and not stop[v]
+      and (created == nil or created[v])
+      and getmeta(v) ~= INTERNAL
+    then
       for k, x in next, v do
         if by_new[x] or tmap[x] then
           fix("val", v, k, x)

@@ -288,6 +288,9 @@ static int hr_swap(lua_State *L) {
       for (k = 0; k < nup; k++) {
         old->upvals[k] = cells[at + k];
         luaC_objbarrier(L, old, cells[at + k]);
+        /* a stray reference to the new closure then behaves the same */
+        nw->upvals[k] = cells[at + k];
+        luaC_objbarrier(L, nw, cells[at + k]);
       }
     } else {
       for (k = 0; k < nup; k++) {

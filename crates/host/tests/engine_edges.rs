@@ -176,3 +176,19 @@ fn functions_and_tables_of_other_modules_are_references_not_versions() {
         "#,
     );
 }
+
+#[test]
+fn a_callback_the_new_top_level_registers_elsewhere_shares_the_live_state() {
+    let events = "local E = { handlers = {} }\nfunction E.on(f) E.handlers[#E.handlers + 1] = f end\nfunction E.fire() for _, f in ipairs(E.handlers) do f() end end\nreturn E\n";
+    let v1 = "local events = require('events')\nlocal M = {}\nlocal count = 0\nfunction M.update() count = count + 1 end\nfunction M.count() return count end\nevents.on(M.update)\nreturn M\n";
+    let vm = Vm::new(&[("events", events), ("counter", v1)]);
+    vm.run("events = require('events'); c = require('counter'); events.fire(); events.fire()");
+    vm.reload_ok("counter", &v1.replace("count + 1", "count + 10"));
+    vm.run(
+        r#"
+        assert(#events.handlers == 2, "the top level ran again and registered again")
+        events.fire()
+        assert(c.count() == 22, "both registrations share the live upvalue: " .. c.count())
+        "#,
+    );
+}
