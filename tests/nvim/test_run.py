@@ -220,3 +220,51 @@ def test_running_again_ends_the_previous_program(nvim, ticker):
         time.sleep(0.05)
     now = children_named(nvim, "hotreload-host")
     assert len(now) == 1 and now != first, f"before: {first}, after: {now}"
+
+
+# A stand-in for nvim-dap (not installable here) that does what nvim-dap does
+# with our adapter: call the factory, connect to the pipe it yields, launch.
+# Its session object forwards requests over that real connection.
+FAKE_DAP_SESSION = """
+local program = ...
+local config = { type = 'hotreload', request = 'launch', name = 'test', program = program }
+local session = { config = config, closed = false }
+package.loaded.dap = {
+  adapters = {}, configurations = {}, listeners = { after = {}, before = {} },
+  session = function() return session end,
+  sessions = function() return { session } end,
+}
+require('hotreload').setup({ reload_on_save = true, debounce_ms = 20 })
+_G.test_dap_output = {}
+package.loaded.dap.adapters.hotreload(function(adapter)
+  require('hotreload.client').connect(adapter.pipe, {
+    on_event = function(event, body)
+      if event == 'output' then table.insert(_G.test_dap_output, body.output) end
+      if event == 'initialized' then session.client:request('configurationDone', {}) end
+    end,
+  }, function(err, client)
+    assert(not err, err)
+    session.client = client
+    function session:request(command, args, cb) client:request(command, args, cb) end
+    client:request('initialize', { adapterID = 'hotreload' }, function()
+      client:request('launch', config)
+    end)
+  end)
+end, config)
+"""
+
+
+def test_reload_on_save_through_an_nvim_dap_session(nvim, ticker):
+    lua(nvim, FAKE_DAP_SESSION, str(ticker / "main.lua"))
+    dap_lines = "table.concat(_G.test_dap_output)"
+    wait_until(nvim, f"{dap_lines}:find('v1 count=3') ~= nil", what="the program's output over DAP")
+    set_line(nvim, ticker / "counter.lua", 7, '  return ("dap count=%d"):format(M.count)')
+    nvim.command("write")
+    wait_until(nvim, f"{dap_lines}:find('dap count=') ~= nil", what="new code's output over DAP")
+    text = lua(nvim, f"return {dap_lines}")
+    v1 = [int(n) for n in re.findall(r"v1 count=(\d+)", text)]
+    new = [int(n) for n in re.findall(r"dap count=(\d+)", text)]
+    assert new[0] > v1[-1], f"state lost: {text}"
+    post = [e for e in lua(nvim, "return _G.test_events") if e["pattern"] == "HotReloadPost"]
+    assert post and post[0]["data"]["module"] == "counter", describe(nvim)
+    lua(nvim, "package.loaded.dap.session().client:request('disconnect', { terminateDebuggee = true })")
