@@ -15,7 +15,7 @@ function Creature:move()
 end
 
 function Creature:__tostring()
-  return ("%s@%d(size %d)"):format(self.name, self.x, self.size)
+  return ('%s@%d(size %d)'):format(self.name, self.x, self.size)
 end
 
 return Creature

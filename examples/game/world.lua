@@ -1,5 +1,5 @@
 -- The world: a list of creatures and the rules of one tick.
-local Creature = require("creature")
+local Creature = require('creature')
 
 local M = {}
 
@@ -15,7 +15,7 @@ function M.new(n)
   local w = { creatures = {}, food = 10 }
   for i = 1, n do
     M.births = M.births + 1
-    w.creatures[i] = Creature.new("c" .. M.births)
+    w.creatures[i] = Creature.new('c' .. M.births)
   end
   return w
 end
@@ -36,7 +36,7 @@ function M.describe(w, tick)
   for _, c in ipairs(w.creatures) do
     parts[#parts + 1] = tostring(c)
   end
-  return ("tick %d  food %d  %s"):format(tick, w.food, table.concat(parts, " "))
+  return ('tick %d  food %d  %s'):format(tick, w.food, table.concat(parts, ' '))
 end
 
 return M
