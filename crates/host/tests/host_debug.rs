@@ -458,3 +458,72 @@ fn hooks_cost_nothing_without_breakpoints_and_little_outside_their_files() {
     assert_eq!(host.exited(), 0);
     assert_eq!(host.output("stdout"), "cr\tcrl\n");
 }
+
+#[test]
+fn step_in_enters_a_coroutine_and_step_out_returns_to_the_resumer() {
+    let dir = Scratch::new("coroutine-steps");
+    let program = dir.file("main.lua", COROUTINES);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(COROUTINES, "main-resume")])],
+    );
+    host.stopped("breakpoint");
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": []})),
+    );
+    host.ok("stepIn", None);
+    host.stopped("step");
+    // First line of the producer: the for loop, then the yield.
+    let line = host.top_line();
+    assert!(
+        line == line_of(COROUTINES, "for i = 1, 3") || line == line_of(COROUTINES, "co-yield"),
+        "in the coroutine: {line}"
+    );
+    host.ok("stepOut", None);
+    host.stopped("step");
+    assert_eq!(
+        host.top_line(),
+        line_of(COROUTINES, "main-check"),
+        "back in the resumer after the yield"
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+}
+
+#[test]
+fn varargs_are_listed_with_the_locals() {
+    let dir = Scratch::new("varargs");
+    let text = "local first = ...\nlocal function f(...)\n  local n = select('#', ...) -- in-f\n  return n\nend\nf('a', 2)\n";
+    let program = dir.file("main.lua", text);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({"args": ["x", "y"]}),
+        &[(&program, &[line_of(text, "in-f")])],
+    );
+    host.stopped("breakpoint");
+    let locals = host.scope(1, "Locals");
+    let vars = host.variables(locals);
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|v| (v.0.as_str(), v.1.as_str())).collect();
+    assert_eq!(pairs, [("...[1]", "\"a\""), ("...[2]", "2")]);
+    assert_eq!(
+        host.eval("select('#', ...)", 1)
+            .map(|v| v["result"].clone()),
+        Ok(json!("2"))
+    );
+    let main_locals = host.scope(2, "Locals");
+    let vars = host.variables(main_locals);
+    assert!(
+        vars.iter().any(|v| v.0 == "first" && v.1 == "\"x\""),
+        "{vars:?}"
+    );
+    assert!(
+        vars.iter().any(|v| v.0 == "...[2]" && v.1 == "\"y\""),
+        "{vars:?}"
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+}
