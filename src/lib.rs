@@ -1,9 +1,10 @@
 //! The cdylib Neovim loads as `require('hotreload_native')`.
 //!
 //! It serves DAP sessions in-process (see [`server`]) and exports a small
-//! table of functions to the Lua glue. Every exported function runs under
-//! [`guard::guarded`], never blocks on tokio, and reports failures as Lua
-//! errors carrying the [`error::NativeError`] text.
+//! table of functions to the Lua glue (`lua/hotreload/native.lua`, its only
+//! caller). Every exported function runs under [`guard::guarded`], never
+//! blocks on tokio, and returns failures as `{ error = text }` values
+//! carrying the [`error::NativeError`] text.
 //!
 //! Architecture invariant: this crate never links mlua (DESIGN.md: nvim-oxi's
 //! `lua_*` calls would bind to a vendored Lua and crash Neovim).
