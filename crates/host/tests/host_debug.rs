@@ -527,3 +527,34 @@ fn varargs_are_listed_with_the_locals() {
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
 }
+
+#[test]
+fn breakpoints_in_modules_required_through_relative_paths() {
+    let dir = Scratch::new("relative-module");
+    let module_text =
+        "local M = {}\nfunction M.greet(name)\n  return 'hi ' .. name -- greet\nend\nreturn M\n";
+    let module = dir.file("lib/greeter.lua", module_text);
+    let program = dir.file(
+        "main.lua",
+        "package.path = './lib/?.lua;' .. package.path\nprint(require('greeter').greet('bob'))\n",
+    );
+    let mut host = Host::spawn();
+    // A relative program path, resolved against cwd.
+    host.start(
+        "main.lua",
+        json!({"cwd": dir.dir.display().to_string()}),
+        &[(&module, &[line_of(module_text, "-- greet")])],
+    );
+    host.stopped("breakpoint");
+    let stack = host.stack();
+    assert_eq!(stack[0]["source"]["path"], canonical(&module), "{stack:?}");
+    assert_eq!(stack[1]["source"]["path"], canonical(&program), "{stack:?}");
+    let hover = host.ok(
+        "evaluate",
+        Some(json!({"expression": "name", "frameId": 1, "context": "hover"})),
+    );
+    assert_eq!(hover["result"], "\"bob\"");
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "hi bob\n");
+}
