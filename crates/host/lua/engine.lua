@@ -24,8 +24,15 @@ local M = {}
 -- program's VM does not expose `debug`.
 local debug = ... or debug
 
+-- Everything the engine uses is captured now: the program may replace or
+-- remove globals before a reload happens.
 local next, type, rawget, rawset, pcall, tostring = next, type, rawget, rawset, pcall, tostring
-local setmetatable, select, load = setmetatable, select, load
+local setmetatable, load, ipairs, error = setmetatable, load, ipairs, error
+local collectgarbage, floor = collectgarbage, math.floor
+local concat, sort = table.concat, table.sort
+local co_running, co_status = coroutine.running, coroutine.status
+local package = package
+local loaded_modules = package.loaded
 local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local upvalueid, upvaluejoin = debug.upvalueid, debug.upvaluejoin
 local getinfo, getmeta, setmeta = debug.getinfo, debug.getmetatable, debug.setmetatable
@@ -144,7 +151,7 @@ function Ctx:mergeable(ov, nv)
   local shared = self.shared_set
   if shared == nil then
     shared = T()
-    for name, v in next, package.loaded do
+    for name, v in next, loaded_modules do
       if type(v) == "table" and name ~= self.rec.name then
         shared[v] = true
       end
@@ -286,7 +293,7 @@ function Ctx:relink()
   local created = self.created -- tables the new top level made (native backend)
   -- Shared namespaces are old by definition: never walked from here.
   local stop = T()
-  stop[registry], stop[globals()], stop[package.loaded] = true, true, true
+  stop[registry], stop[globals()], stop[loaded_modules] = true, true, true
   local stack, n = T(), 0
   local function push(v)
     if v ~= nil and not seen[v] and (type(v) == "table" or type(v) == "function") then
@@ -425,14 +432,14 @@ function Ctx:active_functions()
       level = level + 1
     end
   end
-  local current = coroutine.running()
+  local current = co_running()
   scan(nil)
   local main = registry[1]
   if type(main) == "thread" and main ~= current then
     scan(main)
   end
   for co in next, self.engine.threads do
-    if co ~= current and co ~= main and coroutine.status(co) ~= "dead" then
+    if co ~= current and co ~= main and co_status(co) ~= "dead" then
       scan(co)
     end
   end
@@ -524,7 +531,7 @@ local function lines_text(path, lines)
   for i, line in ipairs(lines) do
     at[i] = path .. ":" .. line
   end
-  return " (defined at " .. table.concat(at, ", ") .. ")"
+  return " (defined at " .. concat(at, ", ") .. ")"
 end
 
 function Ctx:walk_warnings(stats)
@@ -711,7 +718,7 @@ end
 function Engine:files()
   local out = {}
   for name, rec in next, self.modules do
-    if package.loaded[name] ~= nil then
+    if loaded_modules[name] ~= nil then
       out[#out + 1] = { kind = "module", name = name, path = rec.path }
     end
   end
@@ -742,7 +749,7 @@ function Engine:resolve(req)
   if type(name) ~= "string" or name == "" then
     return nil, "hot reload needs a module name or a path"
   end
-  local loaded = package.loaded[name]
+  local loaded = loaded_modules[name]
   local rec = self.modules[name]
   if loaded == nil then
     return nil, "module '" .. name .. "' is not loaded by the program"
@@ -861,7 +868,7 @@ function Engine:reload_module(ctx, source)
   end
 
   -- Run the new top level; `require` of this module must keep the live value.
-  local loaded = package.loaded
+  local loaded = loaded_modules
   local before = T()
   for k, v in next, loaded do
     before[k] = v
@@ -1027,7 +1034,7 @@ function Engine:reload_program(ctx, source)
   if stats and stats.added and stats.added > 0 then
     ctx:warn(stats.added .. " new function(s) in the main program take effect when the program restarts")
   end
-  table.sort(ctx.changed)
+  sort(ctx.changed)
   return ctx:report()
 end
 
@@ -1052,7 +1059,7 @@ function Engine:find_main(rec)
     end
   end
   local f = scan(nil)
-  if not f and type(main) == "thread" and main ~= coroutine.running() then
+  if not f and type(main) == "thread" and main ~= co_running() then
     f = scan(main)
   end
   if not f and self.backend.find_chunk then
@@ -1078,7 +1085,7 @@ function M.lua_backend(walker)
       for s = 1, #src, 2 do
         local f, idx = src[s], src[s + 1]
         if f ~= new then
-          upvaluejoin(new, math.floor((s + 1) / 2), f, idx)
+          upvaluejoin(new, floor((s + 1) / 2), f, idx)
         end
       end
       results[i] = false

@@ -192,3 +192,24 @@ fn a_callback_the_new_top_level_registers_elsewhere_shares_the_live_state() {
         "#,
     );
 }
+
+#[test]
+fn a_program_that_replaces_globals_the_engine_uses_still_reloads() {
+    let vm = Vm::new(&[(
+        "gl",
+        "local M = {}\nfunction M.f() return 1 end\nreturn M\n",
+    )]);
+    vm.run(
+        r#"
+        gl = require("gl")
+        collectgarbage, load, pcall, next, ipairs = nil, nil, nil, nil, nil
+        table, coroutine = {}, {}
+        setmetatable(_G, { __index = function(_, k) error("undefined global " .. tostring(k), 2) end })
+        "#,
+    );
+    vm.reload_ok(
+        "gl",
+        "local M = {}\nfunction M.f() return 2 end\nreturn M\n",
+    );
+    vm.run("assert(gl.f() == 2)");
+}
