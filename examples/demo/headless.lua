@@ -61,8 +61,7 @@ say('== editing creature.lua: creatures now move 10 steps a tick and print as <n
 local buf = vim.api.nvim_get_current_buf()
 local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
 for i, line in ipairs(lines) do
-  lines[i] =
-    line:gsub('self%.x = self%.x %+ 1', 'self.x = self.x + 10'):gsub('"%%s@%%d%(size %%d%)"', '"<%%s:%%d:%%d>"')
+  lines[i] = line:gsub('self%.x = self%.x %+ 1', 'self.x = self.x + 10'):gsub('%%s@%%d%(size %%d%)', '<%%s:%%d:%%d>')
 end
 vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
 vim.cmd.write()
