@@ -47,7 +47,8 @@ end
 local function integer_from(min)
   return function(v)
     return type(v) == 'number' and v >= min and math.floor(v) == v
-  end, ('an integer >= %d'):format(min)
+  end,
+    ('an integer >= %d'):format(min)
 end
 
 -- key -> { validator, optional, description of a valid value }

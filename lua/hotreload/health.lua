@@ -55,8 +55,7 @@ local function check_hosts()
         local out = vim.trim((result.stdout or '') .. (result.stderr or ''))
         health.ok(('%s: %s'):format(h.runtime, out:gsub('\n', ' ')))
       else
-        local why = ok and ('exit code %s: %s'):format(result.code, vim.trim(result.stderr or ''))
-          or tostring(result)
+        local why = ok and ('exit code %s: %s'):format(result.code, vim.trim(result.stderr or '')) or tostring(result)
         health.error(('%s: %s --version failed (%s)'):format(h.runtime, exe, why), { build_fix })
       end
     elseif h.required then

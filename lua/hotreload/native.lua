@@ -33,10 +33,7 @@ function M.try_load()
   end
   local ok, mod = pcall(require, 'hotreload_native')
   if not ok then
-    return nil, ('native module not found or not loadable (%s); %s'):format(
-      tostring(mod):match('^[^\n]*'),
-      fix_hint()
-    )
+    return nil, ('native module not found or not loadable (%s); %s'):format(tostring(mod):match('^[^\n]*'), fix_hint())
   end
   local want = require('hotreload.version')
   local vok, have = pcall(mod.version)
