@@ -597,6 +597,9 @@ function Ctx:rollback()
 end
 
 function Ctx:report()
+  sort(self.changed)
+  sort(self.added)
+  sort(self.removed)
   local r = T()
   r.changed, r.added, r.removed, r.warnings = self.changed, self.added, self.removed, self.warnings
   return r
@@ -849,7 +852,8 @@ function Engine:reload(req)
     collectgarbage("restart")
   end
   if report then
-    report.module = rec.name or ""
+    -- A file or the program is named by its file name.
+    report.module = rec.name or rec.path:match("[^/\\]+$") or rec.path
     report.path = rec.path
   end
   return report, rerr

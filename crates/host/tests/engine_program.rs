@@ -26,7 +26,7 @@ fn functions_of_the_running_main_program_get_new_code_and_state_stays() {
     let path = vm.write("main.lua", MAIN_V1);
     vm.engine.borrow_mut().set_program(&path);
     let chunk = format!(
-        "{MAIN_V1}\nassert(tick() == 'v1')\nlocal r, err = reload_path({p:?}, NEW_MAIN)\nassert(r, err)\nresult = r\nlocal v, n = tick()\nassert(v == 'v2', v)\nassert(n == 2, n)\nassert(use_helper() == 'h2')\nassert(fire() == 'hit2')\n",
+        "{MAIN_V1}\nassert(tick() == 'v1')\nlocal r, err = reload_path({p:?}, NEW_MAIN)\nassert(r, err)\nassert(r.module == 'main.lua', r.module)\nresult = r\nlocal v, n = tick()\nassert(v == 'v2', v)\nassert(n == 2, n)\nassert(use_helper() == 'h2')\nassert(fire() == 'hit2')\n",
         p = path.to_string_lossy()
     );
     vm.lua
