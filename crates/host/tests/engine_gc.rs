@@ -95,3 +95,104 @@ fn factory_closures_whose_upvalues_changed_keep_old_code_with_a_warning() {
     );
     vm.run("assert(c() == 2, 'old code kept'); assert(fw.make()() == 101, 'new closures get new code')");
 }
+
+/// A module version: which of 12 functions exist, which upvalues each body
+/// uses, and the version tag every function returns.
+fn random_module(seed: &mut u64, tag: u32) -> (String, Vec<usize>) {
+    let mut next = || {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 33) as usize
+    };
+    let mut src =
+        String::from("local M = {}\nlocal a, b, c = 1, 2, 3\nlocal shared = { hits = 0 }\n");
+    let mut present = Vec::new();
+    for i in 0..12 {
+        if next() % 4 == 0 {
+            continue; // removed in this version
+        }
+        present.push(i);
+        let uses = match next() % 4 {
+            0 => "a",
+            1 => "a + b",
+            2 => "c + a + b",
+            _ => "0",
+        };
+        if i % 3 == 0 {
+            // a factory: its closures carry their own count
+            let inner = if next() % 2 == 0 {
+                "n + 1"
+            } else {
+                "n + b - 1"
+            };
+            src += &format!(
+                "function M.f{i}()\n  local n = 0\n  return function() n = {inner} shared.hits = shared.hits + 1 return {tag}, n end\nend\n"
+            );
+        } else {
+            src += &format!(
+                "function M.f{i}() shared.hits = shared.hits + 1 local _ = {uses} return {tag} end\n"
+            );
+        }
+    }
+    src += "function M.hits() return shared.hits end\nreturn M\n";
+    (src, present)
+}
+
+#[test]
+fn random_sequences_of_versions_keep_the_vm_sound() {
+    let mut seed = 0x5eed_u64;
+    let (v0, _) = random_module(&mut seed, 0);
+    let vm = Vm::new(&[("rnd", &v0)]);
+    vm.run(
+        r#"
+        rnd = require("rnd")
+        held, made = {}, {}
+        function grab()
+          for k, f in pairs(rnd) do
+            if k ~= "hits" then
+              held[#held + 1] = { name = k, f = f }
+              if tonumber(k:sub(2)) % 3 == 0 then made[#made + 1] = f() end
+            end
+          end
+        end
+        grab()
+        "#,
+    );
+    for tag in 1..=60u32 {
+        let (src, present) = random_module(&mut seed, tag);
+        if let Err(e) = vm.reload("rnd", &src) {
+            panic!("version {tag}: {e}\n{src}");
+        }
+        let present: Vec<String> = present.iter().map(|i| format!("'f{i}'")).collect();
+        vm.run(&format!(
+            r#"
+            local present = {{}}
+            for _, n in ipairs({{ {list} }}) do present[n] = true end
+            for _, h in ipairs(held) do
+              -- A function removed from the module is gone for good: if a
+              -- later version brings the name back, that is a new function.
+              if not present[h.name] then h.detached = true end
+              local ok, v = pcall(h.f)
+              assert(ok, "held " .. h.name .. " failed: " .. tostring(v))
+              if not h.detached and tonumber(h.name:sub(2)) % 3 ~= 0 then
+                assert(v == {tag}, "held " .. h.name .. " runs version " .. tostring(v) .. " not {tag}")
+              end
+            end
+            for _, c in ipairs(made) do
+              local ok, v, n = pcall(c)
+              assert(ok and type(n) == "number", "factory closure failed: " .. tostring(v))
+            end
+            for k in pairs(rnd) do
+              assert(k == "hits" or present[k], "removed " .. k .. " still in the module")
+            end
+            assert(rnd.hits() > 0, "the shared table kept its count")
+            if {tag} % 7 == 0 then grab() end
+            collectgarbage("step", 10)
+            "#,
+            list = present.join(", "),
+            tag = tag
+        ));
+    }
+    vm.run("held, made = nil, nil; collectgarbage(); collectgarbage()");
+}
