@@ -329,7 +329,7 @@ static int hr_mark(lua_State *L) {
 }
 
 /*
-** hr_gc_mark() -> the newest object, as a light userdata.
+** hr_gc_mark() -> a fresh table: the newest object, private to the caller.
 ** hr_created_since(mark) -> set of the tables created after that mark.
 ** New objects go to the head of 'allgc', and the caller keeps the collector
 ** stopped in between, so the objects before the mark are exactly the new
@@ -337,15 +337,18 @@ static int hr_mark(lua_State *L) {
 ** it then counts as pre-existing, which only means it is not merged).
 */
 static int hr_gc_mark(lua_State *L) {
-  lua_pushlightuserdata(L, G(L)->allgc);
+  lua_newtable(L);
   return 1;
 }
 
 static int hr_created_since(lua_State *L) {
-  GCObject *mark = (GCObject *)lua_touserdata(L, 1), *o;
+  const void *mark;
+  GCObject *o;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  mark = lua_topointer(L, 1);
   lua_newtable(L);
   luaL_checkstack(L, 4, "hot reload");
-  for (o = G(L)->allgc; o != NULL && o != mark; o = o->next) {
+  for (o = G(L)->allgc; o != NULL && (const void *)o != mark; o = o->next) {
     if (o->tt == LUA_VTABLE) {
       push_table(L, gco2t(o));
       lua_pushboolean(L, 1);
