@@ -1,0 +1,243 @@
+//! Rule 3, functions: the new code wins everywhere the old function is
+//! referenced.
+
+use crate::harness::Running;
+
+/// shapes.lua with new `area` code.
+const SHAPES_V2: &str = r#"local M = {}
+
+function M.area(n)
+  return "v2 area=" .. n * n
+end
+
+return M
+"#;
+
+fn area(version: &'static str) -> impl Fn(u64) -> String {
+    move |i| format!("{version} area={}", i * i)
+}
+
+#[test]
+fn a_loop_calling_a_module_field_runs_the_new_code_next_iteration() {
+    let mut run = Running::start("step", |i| format!("v1 count={i}"));
+    run.reload(
+        "counter",
+        "local M = {}\nlocal count = 0\n\nfunction M.step()\n  count = count + 1\n  return \"v2 count=\" .. count\nend\n\nreturn M\n",
+    );
+    run.expect(|i| format!("v2 count={i}"));
+    run.finish();
+}
+
+#[test]
+fn a_local_alias_taken_before_the_reload_runs_the_new_code() {
+    let mut run = Running::start("alias", area("v1"));
+    run.reload("shapes", SHAPES_V2);
+    run.expect(area("v2"));
+    run.finish();
+}
+
+#[test]
+fn another_modules_table_and_callback_list_run_the_new_code() {
+    let both = |v: &'static str| move |i: u64| format!("{v} area={0} {v} area={0}", i * i);
+    let mut run = Running::start("other_module", both("v1"));
+    run.reload("shapes", SHAPES_V2);
+    run.expect(both("v2"));
+    run.finish();
+}
+
+#[test]
+fn a_function_used_as_a_table_key_runs_the_new_code_and_keeps_its_entry() {
+    let keyed = |v: &'static str| move |i: u64| format!("area:{v} area={} lookup=area", i * i);
+    let mut run = Running::start("table_key", keyed("v1"));
+    run.reload("shapes", SHAPES_V2);
+    run.expect(keyed("v2"));
+    run.finish();
+}
+
+#[test]
+fn weak_tables_hold_the_new_code_and_keep_their_entries() {
+    let both = |v: &'static str| move |i: u64| format!("{v} area={0} {v} area={0}", i * i);
+    let mut run = Running::start("weak", both("v1"));
+    run.reload("shapes", SHAPES_V2);
+    run.expect(both("v2"));
+    run.finish();
+}
+
+#[test]
+fn existing_instances_get_new_methods_through_an_index_chain() {
+    let mut run = Running::start("index_chain", |_| "base1 speed=3 jump=none".into());
+    let body = run.reload(
+        "player",
+        r#"local Base = {}
+Base.__index = Base
+
+function Base:kind()
+  return "base2"
+end
+
+local Player = setmetatable({}, { __index = Base })
+Player.__index = Player
+
+function Player.new(x)
+  return setmetatable({ x = x }, Player)
+end
+
+function Player:speed()
+  return self.x * 10
+end
+
+function Player:jump()
+  return "jump" .. self.x
+end
+
+return { Player = Player, Base = Base }
+"#,
+    );
+    if !crate::harness::lists(&body, "added", &["player.Player.jump"]) {
+        run.client
+            .fail(&format!("the new method is not listed as added: {body}"));
+    }
+    run.expect(|_| "base2 speed=30 jump=jump3".into());
+    run.finish();
+}
+
+#[test]
+fn metamethods_of_existing_objects_run_the_new_code() {
+    let mut run = Running::start("metamethods", |_| {
+        "vec1(2) call=12 eq=false add=vec1(5) len=2 lt=true".into()
+    });
+    run.reload(
+        "vec",
+        r#"local Vec = {}
+Vec.__index = Vec
+
+function Vec.new(x)
+  return setmetatable({ x = x }, Vec)
+end
+
+Vec.__tostring = function(v)
+  return "vec2(" .. v.x .. ")"
+end
+Vec.__call = function(v, n)
+  return v.x * n
+end
+Vec.__eq = function(a, b)
+  return true
+end
+Vec.__add = function(a, b)
+  return Vec.new(a.x * b.x)
+end
+Vec.__len = function(v)
+  return v.x * 100
+end
+Vec.__lt = function(a, b)
+  return b.x < a.x
+end
+
+return Vec
+"#,
+    );
+    run.expect(|_| "vec2(2) call=20 eq=true add=vec2(6) len=200 lt=false".into());
+    run.finish();
+}
+
+#[test]
+fn a_global_style_module_gets_new_global_functions_and_keeps_its_globals() {
+    let mut run = Running::start("global_style", |i| {
+        format!(
+            "hello {i} #{} hello {i} #{} old=function new=none",
+            2 * i - 1,
+            2 * i
+        )
+    });
+    let body = run.reload(
+        "util",
+        r#"counter = 0
+
+function greet(n)
+  counter = counter + 1
+  return "hi " .. n .. " #" .. counter
+end
+
+function shout(n)
+  return "SHOUT" .. n
+end
+"#,
+    );
+    if !crate::harness::lists(&body, "removed", &["old_only"])
+        || !crate::harness::lists(&body, "added", &["shout"])
+    {
+        run.client
+            .fail(&format!("added/removed globals are wrong: {body}"));
+    }
+    run.expect(|i| {
+        format!(
+            "hi {i} #{} hi {i} #{} old=nil new=SHOUT{i}",
+            2 * i - 1,
+            2 * i
+        )
+    });
+    run.finish();
+}
+
+#[test]
+fn a_nested_module_reloads_by_its_dotted_name() {
+    let mut run = Running::start("nested", |_| "a(b1) b1 b1".into());
+    let body = run.reload(
+        "a.b",
+        "local M = {}\n\nfunction M.v()\n  return \"b2\"\nend\n\nreturn M\n",
+    );
+    if body["module"] != "a.b" || !crate::harness::lists(&body, "changed", &["a.b.v"]) {
+        run.client
+            .fail(&format!("the response does not name a.b.v: {body}"));
+    }
+    run.expect(|_| "a(b2) b2 b2".into());
+    run.finish();
+}
+
+#[test]
+fn a_module_required_by_another_then_the_other_one() {
+    let mut run = Running::start("required_by", |_| "outer1(inner1,inner1)".into());
+    run.reload(
+        "inner",
+        "local M = {}\n\nfunction M.f()\n  return \"inner2\"\nend\n\nreturn M\n",
+    );
+    run.expect(|_| "outer1(inner2,inner2)".into());
+    run.reload(
+        "outer",
+        r#"local inner = require("inner")
+local f = inner.f
+local O = {}
+
+function O.run()
+  return "outer2(" .. f() .. "," .. inner.f() .. ")"
+end
+
+return O
+"#,
+    );
+    run.expect(|_| "outer2(inner2,inner2)".into());
+    run.finish();
+}
+
+#[test]
+fn closures_made_by_a_factory_run_new_code_with_their_own_upvalues() {
+    let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
+    run.reload(
+        "make",
+        r#"local M = {}
+
+function M.counter(step)
+  local n = 0
+  return function()
+    n = n + step
+    return "v2 n=" .. n
+  end
+end
+
+return M
+"#,
+    );
+    run.expect(|i| format!("v2 n={i} v2 n={}", 10 * i));
+    run.finish();
+}
