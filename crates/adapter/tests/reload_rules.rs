@@ -12,3 +12,6 @@ mod harness;
 
 #[path = "reload_rules/references.rs"]
 mod references;
+
+#[path = "reload_rules/state.rs"]
+mod state;
