@@ -55,12 +55,15 @@ local function is_lua(f)
   return type(f) == "function" and getinfo(f, "S").what ~= "C"
 end
 
+-- The globals table: LUA_RIDX_GLOBALS on 5.2+, where LuaJIT keeps other
+-- things; there, the table this chunk was loaded with.
+local GLOBALS = registry[2]
+if type(GLOBALS) ~= "table" or rawget(GLOBALS, "_G") ~= GLOBALS then
+  GLOBALS = _G
+end
+
 local function globals()
-  local G = registry[2] -- LUA_RIDX_GLOBALS (5.2+); LuaJIT: _G
-  if type(G) ~= "table" then
-    G = _G
-  end
-  return G
+  return GLOBALS
 end
 
 local function key_path(path, k)
@@ -986,6 +989,9 @@ end
 function Engine:reload_program(ctx, source)
   local rec = ctx.rec
   local G = globals()
+  if not self.backend.native then
+    return nil, rec.path .. ": reloading the main program needs the native engine"
+  end
   -- Look for the live chunk first: the new one has the same name.
   local old = self:find_main(rec)
   local chunk, cerr = load(source, rec.chunkname, "t", G)
@@ -1076,11 +1082,13 @@ end
 -- The pure-Lua backend: references are replaced by a walk; nothing is
 -- swapped in place.
 
--- Builds the portable backend from the walker function (walker.lua).
+-- Builds the portable backend from the walker module (walker.lua).
 function M.lua_backend(walker)
   local b = {}
+  -- The frames under reload_module (the caller of mark), for the walker.
   function b.mark()
-    return 0
+    local frames = walker.depth() -- mark, reload_module, and under them
+    return frames - 2
   end
   function b.swap(entries)
     local results = {}
@@ -1097,15 +1105,10 @@ function M.lua_backend(walker)
     return results
   end
   function b.restore() end
-  function b.walk(refmap, rootpairs, _skip, _active, _boundary, internal)
+  function b.walk(refmap, _rootpairs, _skip, _active, boundary, internal)
     local stats = { replaced = 0 }
     if next(refmap) ~= nil then
-      stats.replaced = walker(refmap, internal)
-    end
-    for _, rp in ipairs(rootpairs) do
-      if rp[1] ~= nil and getinfo(rp[1], "S").what == "main" then
-        stats.unsupported = "reloading the main program needs the native engine"
-      end
+      stats.replaced = walker.walk(refmap, internal, boundary)
     end
     return stats
   end

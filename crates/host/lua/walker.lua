@@ -1,10 +1,12 @@
 -- The pure-Lua reference pass: replaces every reference to a function found
 -- in `map` (old -> new) in everything reachable from the registry: table keys,
--- values and metatables, Lua functions' upvalues, and the locals of threads
--- other than the running one. C functions and userdata are only read, never
--- written. Tables whose metatable is `internal` belong to the engine and are
--- left alone. This is the portable backend (LuaJIT, 5.1-5.3 later) and the
--- baseline the benchmark measures the native pass against.
+-- values and metatables, Lua functions' upvalues, the locals of other threads
+-- and, on the running thread, the locals of the frames below the engine's
+-- (`below`: how many frames the caller's mark counted under it; see depth).
+-- C functions and userdata are only read, never written. Tables whose
+-- metatable is `internal` belong to the engine and are left alone. This is
+-- the portable backend (LuaJIT, 5.1-5.3 later) and the baseline the benchmark
+-- measures the native pass against.
 
 local debug = ... or debug
 local next, type, rawset, rawget = next, type, rawset, rawget
@@ -13,7 +15,19 @@ local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local getlocal, setlocal, getinfo = debug.getlocal, debug.setlocal, debug.getinfo
 local getuservalue = debug.getuservalue
 
-return function(map, internal)
+local W = {}
+
+--- How many frames the running thread has from the caller of `depth` down,
+--- that caller included.
+function W.depth()
+  local level = 2
+  while getinfo(level + 1, "l") do
+    level = level + 1
+  end
+  return level - 1
+end
+
+function W.walk(map, internal, below)
   local running = coroutine.running()
   local seen, stack, n = {}, {}, 0
   local moves = {}
@@ -28,6 +42,46 @@ return function(map, internal)
   end
 
   local replaced = 0
+
+  local function frame_locals(th, level)
+    local i = 1
+    while true do
+      local name, x
+      if th then
+        name, x = getlocal(th, level, i)
+      else
+        name, x = getlocal(level + 1, i)
+      end
+      if name == nil then
+        break
+      end
+      local nx = map[x]
+      if nx ~= nil then
+        if th then
+          setlocal(th, level, i, nx)
+        else
+          setlocal(level + 1, i, nx)
+        end
+        replaced = replaced + 1
+        x = nx
+      end
+      push(x)
+      i = i + 1
+    end
+  end
+
+  -- The program's frames under the engine on this thread.
+  if below and below > 0 then
+    local total = W.depth() -- this function and the frames under it
+    for level = total - below + 1, total do
+      local info = getinfo(level, "f")
+      if info then
+        push(info.func)
+        frame_locals(nil, level)
+      end
+    end
+  end
+
   push(debug.getregistry())
   while n > 0 do
     local v = stack[n]
@@ -78,21 +132,7 @@ return function(map, internal)
             break
           end
           push(info.func)
-          local i = 1
-          while true do
-            local name, x = getlocal(v, level, i)
-            if name == nil then
-              break
-            end
-            local nx = map[x]
-            if nx ~= nil then
-              setlocal(v, level, i, nx)
-              replaced = replaced + 1
-              x = nx
-            end
-            push(x)
-            i = i + 1
-          end
+          frame_locals(v, level)
           level = level + 1
         end
       end
@@ -119,3 +159,5 @@ return function(map, internal)
   end
   return replaced
 end
+
+return W

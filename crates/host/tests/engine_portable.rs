@@ -21,3 +21,31 @@ fn the_portable_backend_replaces_references_and_keeps_state() {
     assert!(err.contains("p.lua:2: x"), "{err}");
     vm.run("assert(alias() == 'v2')");
 }
+
+#[test]
+fn the_portable_backend_rewrites_locals_of_the_frames_under_the_reload() {
+    let v1 = "local M = {}\nfunction M.f() return 'v1' end\nreturn M\n";
+    let vm = Vm::with_backend(Backend::PureLua, &[("q", v1)]);
+    vm.lua
+        .globals()
+        .set(
+            "NEW",
+            v1.replace("'v1'", "'v2'")
+                .replace("return 'v2'", "local x = 1 return 'v2', x"),
+        )
+        .expect("set NEW");
+    vm.run(
+        r#"
+        local q = require("q")
+        local alias = q.f
+        local function inner()
+          local deeper = q.f
+          local r, err = reload("q", NEW)
+          assert(r, err)
+          return deeper()
+        end
+        assert(inner() == "v2", "a local of a frame under the reload")
+        assert(alias() == "v2", "a local of the program's main chunk")
+        "#,
+    );
+}

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dap::types::{HotReloadArguments, HotReloadResponseBody, ReloadWarning};
-use mlua::{Function, Lua, ObjectLike, Table, Value};
+use mlua::{Lua, ObjectLike, Table, Value};
 
 const ENGINE_LUA: &str = include_str!("../../lua/engine.lua");
 const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
@@ -99,7 +99,7 @@ impl Engine {
                 open.call(())?
             }
             Backend::PureLua => {
-                let walker: Function = lua
+                let walker: Table = lua
                     .load(WALKER_LUA)
                     .set_name("=[hotreload] walker.lua")
                     .call(debug)?;
