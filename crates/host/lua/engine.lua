@@ -1007,10 +1007,16 @@ function Engine:reload_program(ctx, source)
     for k, v in next, G do
       if type(v) == "function" and ctx:defined_here(v) then
         fn(k, v)
-      elseif type(v) == "table" and getmeta(v) ~= INTERNAL then
+      elseif type(v) == "table" and getmeta(v) ~= INTERNAL and v ~= G then
+        -- Names only: a global holding a big data table is not scanned whole.
+        local seen = 0
         for k2, v2 in next, v do
           if type(v2) == "function" and ctx:defined_here(v2) then
             fn(key_path(k, k2), v2)
+          end
+          seen = seen + 1
+          if seen >= 256 then
+            break
           end
         end
       end
