@@ -15,3 +15,6 @@ mod references;
 
 #[path = "reload_rules/state.rs"]
 mod state;
+
+#[path = "reload_rules/flow.rs"]
+mod flow;

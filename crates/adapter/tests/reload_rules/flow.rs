@@ -1,0 +1,215 @@
+//! When new code takes effect: coroutines and running frames (rule 4),
+//! `__on_reload` (rule 6), several reloads in a row, reloads while stopped
+//! and while running, and what the client is told.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::{dir, lists, warnings, Running, Stopped};
+
+#[test]
+fn a_suspended_coroutine_calls_new_code_and_its_running_frame_keeps_the_old() {
+    let mut run = Running::start("coroutines", |i| format!("v1 n={i}"));
+    let body = run.reload(
+        "worker",
+        r#"local M = {}
+
+function M.label(n)
+  return "v2 n=" .. n
+end
+
+function M.body()
+  while true do
+    coroutine.yield("body2")
+  end
+end
+
+return M
+"#,
+    );
+    // The suspended body keeps its loop (and its `n`); what it calls is new.
+    run.expect(|i| format!("v2 n={i}"));
+    let warned = warnings(&body)
+        .iter()
+        .any(|w| w.contains("worker.body") && w.contains("keeps its old code"));
+    if !warned {
+        run.client.fail(&format!(
+            "no warning that worker.body keeps its old code: {body}"
+        ));
+    }
+    // A coroutine started after the reload runs the new body.
+    let fresh = run.eval("coroutine.wrap(require('worker').body)()");
+    if !fresh.contains("body2") {
+        run.client
+            .fail(&format!("a new coroutine runs old code: {fresh}"));
+    }
+    run.finish();
+}
+
+#[test]
+fn a_running_frame_keeps_its_old_code_until_it_returns() {
+    let mut stop = Stopped::start_in("running_frame", "session.lua");
+    let body = stop.reload(
+        "session",
+        r#"local M = {}
+
+function M.tick(n)
+  return "tick2(" .. n .. ")"
+end
+
+function M.run(rounds)
+  for n = 1, rounds do
+    print("run2 " .. M.tick(n))
+  end
+end
+
+return M
+"#,
+    );
+    let warned = warnings(&body).iter().any(|w| {
+        w.contains("session.run") && w.contains("is running") && w.contains("keeps its old code")
+    });
+    if !warned || !lists(&body, "changed", &["session.run", "session.tick"]) {
+        stop.client
+            .fail(&format!("expected a running-frame warning: {body}"));
+    }
+    // The first run keeps looping with its old code (calling the new tick);
+    // the second run is a new call and runs the new code.
+    stop.finish("run1 tick2(1)\nrun1 tick2(2)\nrun1 tick2(3)\nrun2 tick2(1)\nrun2 tick2(2)\n");
+}
+
+#[test]
+fn on_reload_is_called_last_with_the_old_module() {
+    let mut run = Running::start("on_reload", |_| "v1 note=nil".into());
+    run.reload(
+        "mig",
+        r#"local M = {}
+M.version = 2
+
+function M.step()
+  return "v2"
+end
+
+-- Runs after everything else: the live module already has the new code
+-- and the new keys, `old` is the module as it was.
+function M.__on_reload(old)
+  M.note = "from" .. old.version .. ":" .. M.step() .. ":" .. type(M.extra)
+end
+
+M.extra = {}
+
+return M
+"#,
+    );
+    run.expect(|_| "v2 note=from7:v2:table".into());
+    run.finish();
+}
+
+#[test]
+fn several_reloads_in_a_row_and_back_to_the_first_version() {
+    let counter = |v: &'static str| move |i: u64| format!("{v} count={i}");
+    let version = |v: &str| {
+        format!(
+            "local M = {{}}\nlocal count = 0\n\nfunction M.step()\n  count = count + 1\n  return \"{v} count=\" .. count\nend\n\nreturn M\n"
+        )
+    };
+    let v1 = std::fs::read_to_string(dir("sequence").join("counter.lua"))
+        .unwrap_or_else(|e| panic!("cannot read the v1 fixture: {e}"));
+    let mut run = Running::start("sequence", counter("v1"));
+    run.reload("counter", &version("v2"));
+    run.expect(counter("v2"));
+    run.reload("counter", &version("v3"));
+    run.expect(counter("v3"));
+    let body = run.reload("counter", &v1);
+    if !lists(&body, "changed", &["counter.step"]) {
+        run.client
+            .fail(&format!("going back to v1 changed nothing: {body}"));
+    }
+    run.expect(counter("v1"));
+    run.finish();
+}
+
+#[test]
+fn a_reload_while_stopped_at_a_breakpoint_is_seen_by_evaluate_and_after_continue() {
+    let mut stop = Stopped::start("stopped");
+    stop.reload(
+        "greeter",
+        "local M = {}\nlocal calls = 0\n\nfunction M.hello(name)\n  calls = calls + 1\n  return \"hello2 \" .. name .. \" #\" .. calls\nend\n\nreturn M\n",
+    );
+    // The stopped frame's local `greeter` is the live module: new code, old count.
+    let got = stop.eval("greeter.hello('x')");
+    if !got.contains("hello2 x #2") {
+        stop.client
+            .fail(&format!("evaluate after the reload gave {got}"));
+    }
+    stop.finish("hello1 a #1\nhello2 b #3\n");
+}
+
+#[test]
+fn the_response_and_events_report_what_changed() {
+    let mut stop = Stopped::start("report");
+    let body = stop.reload(
+        "shop",
+        // `name` stays on the same lines: it is unchanged.
+        r#"local M = {}
+M.currency = "USD"
+
+function M.price(n)
+  return n * 3
+end
+
+function M.name()
+  return "shop"
+end
+
+function M.discount(n)
+  return n - 1
+end
+
+M.tax = 20
+
+return M
+"#,
+    );
+    let path_ok = body["path"]
+        .as_str()
+        .is_some_and(|p| p.ends_with("rules/report/shop.lua"));
+    if body["module"] != "shop"
+        || !path_ok
+        || !lists(&body, "changed", &["shop.price"])
+        || !lists(&body, "added", &["shop.discount", "shop.tax"])
+        || !lists(&body, "removed", &["shop.legacy"])
+        || body["warnings"] != json!([])
+        || !body["durationMs"].as_f64().is_some_and(|d| d >= 0.0)
+    {
+        stop.client
+            .fail(&format!("unexpected response body: {body}"));
+    }
+    let event = stop.client.wait_event("hotReloaded");
+    if event != body {
+        stop.client
+            .fail("the hotReloaded event body differs from the response");
+    }
+    stop.client.wait_event("invalidated");
+    let console = stop
+        .client
+        .wait_output_of("console", "the reload summary", |o| {
+            o.lines().any(|l| {
+                l.starts_with("hot reload shop: 1 changed, 2 added, 1 removed (")
+                    && l.ends_with(" ms)")
+            })
+        });
+    if console.matches("hot reload shop").count() != 1 {
+        stop.client
+            .fail(&format!("expected one summary line: {console:?}"));
+    }
+    if stop
+        .client
+        .wait_event_for("hotReloaded", Duration::from_millis(200))
+        .is_some()
+    {
+        stop.client.fail("one reload sent two hotReloaded events");
+    }
+    stop.finish("2\n3\t9\tnil\tEUR\n");
+}
