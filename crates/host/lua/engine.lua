@@ -274,8 +274,16 @@ function Ctx:pair(o, n, path)
         self.cellmap[id] = src
       end
       local _, ov = getupvalue(o, j)
-      if name ~= "_ENV" and ov ~= nil and nv ~= nil and ov ~= nv and type(ov) == type(nv) then
-        if type(ov) == "function" and self:defined_here(ov) and self:defined_here(nv) then
+      if name ~= "_ENV" and ov ~= nil and nv ~= nil and ov ~= nv then
+        if type(ov) ~= type(nv) then
+          -- A type change: the new value wins, in the old (shared) cell.
+          local u = T()
+          u.kind, u.fn, u.index, u.v = "upvalue", o, j, ov
+          self.journal[#self.journal + 1] = u
+          setupvalue(o, j, nv)
+          self:note(self.changed, name)
+          self.adopt[#self.adopt + 1] = nv
+        elseif type(ov) == "function" and self:defined_here(ov) and self:defined_here(nv) then
           self:pair(ov, nv, name)
         elseif type(ov) == "table" and self:mergeable(ov, nv) then
           self:merge_table(ov, nv, name)
@@ -590,8 +598,8 @@ function Ctx:rollback()
         skip[rp[2]] = true
       end
       backend.walk(back, pairs_back, skip, T(), j.boundary, INTERNAL)
-    elseif j.kind == "env" then
-      setupvalue(j.fn, 1, j.v)
+    elseif j.kind == "upvalue" then
+      setupvalue(j.fn, j.index, j.v)
     elseif j.kind == "field" then
       j.t[j.k] = j.v
     end

@@ -198,3 +198,25 @@ fn a_new_alias_of_an_unchanged_function_shares_its_state() {
     vm.reload_ok("u", v2);
     vm.run("assert(u.alias == u.f, 'the new key holds the live function'); assert(u.alias() == 3)");
 }
+
+#[test]
+fn an_upvalue_whose_type_changed_takes_the_new_value() {
+    let v1 = "local M = {}\nlocal store = 0\nfunction M.put(x) store = store + x end\nfunction M.get() return store end\nreturn M\n";
+    let v2 = "local M = {}\nlocal store = {}\nfunction M.put(x) store[#store + 1] = x end\nfunction M.get() return #store end\nreturn M\n";
+    let vm = Vm::new(&[("ty", v1)]);
+    vm.run("ty = require('ty'); put = ty.put; put(5)");
+    let body = vm.reload_ok("ty", v2);
+    assert!(body.changed.iter().any(|n| n == "store"), "{body:?}");
+    vm.run("put(1); put(2); assert(ty.get() == 2, 'one cell, now a table')");
+    // and an error afterwards restores the old value
+    let vm = Vm::new(&[("ty", v1)]);
+    vm.run("ty = require('ty'); ty.put(5)");
+    vm.reload_err(
+        "ty",
+        &format!(
+            "{}\nfunction M.__on_reload() error('no') end\nreturn M\n",
+            v2.trim_end().trim_end_matches("return M")
+        ),
+    );
+    vm.run("ty.put(1); assert(ty.get() == 6, 'rolled back to the number')");
+}
