@@ -18,3 +18,6 @@ mod state;
 
 #[path = "reload_rules/flow.rs"]
 mod flow;
+
+#[path = "reload_rules/failures.rs"]
+mod failures;

@@ -1,0 +1,186 @@
+//! Failed reloads are atomic (rules 1, 2 and 6): the response says
+//! `file:line: reason` and the program is exactly as before. Also rule 5:
+//! C functions and userdata are never touched.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{dir, Running, Stopped};
+
+/// What failures/main.lua prints when bank.lua is still v1.
+const UNCHANGED: &str =
+    "bank1 balance=105 accounts=1\nbank1 balance=106 accounts=1\ttrue\tnil\tnil\tnil\n";
+
+/// Sends a reload that must fail while failures/main.lua is stopped, checks
+/// that the message contains each of `expected`, that no reload was
+/// announced, that v1 still answers `evaluate`, and that the program ends
+/// printing what v1 prints.
+#[track_caller]
+fn fails_and_changes_nothing(arguments: Value, expected: &[&str]) {
+    let mut stop = Stopped::start("failures");
+    let message = stop.reload_err(arguments);
+    if expected.iter().any(|e| !message.contains(e)) {
+        stop.client.fail(&format!(
+            "the error {message:?} does not contain all of {expected:?}"
+        ));
+    }
+    if stop
+        .client
+        .wait_event_for("hotReloaded", Duration::from_millis(200))
+        .is_some()
+    {
+        stop.client.fail("a failed reload sent hotReloaded");
+    }
+    stop.eval_is("report()", "\"bank1 balance=105 accounts=1\"");
+    stop.eval_is("tostring(LEAK)", "\"nil\"");
+    stop.eval_is("bank_version()", "\"bank1\"");
+    stop.finish(UNCHANGED);
+}
+
+fn bank_path() -> String {
+    dir("failures").join("bank.lua").display().to_string()
+}
+
+#[test]
+fn a_syntax_error_changes_nothing() {
+    let source =
+        "local M = {}\nlocal balance = 0\nM.accounts = { bob = 2 }\nLEAK = = 1\nreturn M\n";
+    fails_and_changes_nothing(
+        json!({"module": "bank", "source": source}),
+        &["rules/failures/bank.lua:4: ", "near"],
+    );
+}
+
+#[test]
+fn an_error_in_the_new_top_level_after_it_wrote_a_global_and_replaced_a_function_changes_nothing() {
+    let source = r#"local M = {}
+local balance = 0
+M.accounts = { bob = 2 }
+LEAK = "leaked"
+function bank_version()
+  return "bank2"
+end
+function M.report()
+  return "broken"
+end
+M.fresh = true
+error("boom in the new top level")
+return M
+"#;
+    fails_and_changes_nothing(
+        json!({"module": "bank", "source": source}),
+        &["rules/failures/bank.lua:12: boom in the new top level"],
+    );
+}
+
+/// A valid new version of bank.lua whose `__on_reload` runs `hook` (line 27
+/// on) after everything else was applied.
+fn with_hook(hook: &str) -> String {
+    format!(
+        r#"local M = {{}}
+local balance = 0
+M.accounts = {{ alice = 1, bob = 2 }}
+LEAK = "leaked"
+
+function bank_version()
+  return "bank2"
+end
+
+function M.deposit(n)
+  balance = balance + n * 1000
+  return balance
+end
+
+function M.count()
+  return 99
+end
+
+function M.report()
+  return bank_version() .. " balance=" .. balance .. " accounts=" .. M.count()
+end
+
+M.fresh = true
+
+-- The migration fails.
+function M.__on_reload(old)
+{hook}
+end
+
+return M
+"#
+    )
+}
+
+#[test]
+fn an_error_in_on_reload_undoes_the_whole_reload() {
+    fails_and_changes_nothing(
+        json!({"module": "bank", "source": with_hook("  error(\"migration failed\")")}),
+        &["rules/failures/bank.lua:27: migration failed"],
+    );
+}
+
+#[test]
+fn an_unknown_module_fails_by_name_and_changes_nothing() {
+    fails_and_changes_nothing(
+        json!({"module": "no.such.module", "source": "return {}"}),
+        &["no.such.module"],
+    );
+}
+
+#[test]
+fn a_path_the_program_never_loaded_fails_by_name_and_changes_nothing() {
+    let spare = dir("failures").join("spare.lua").display().to_string();
+    fails_and_changes_nothing(
+        json!({"path": spare, "source": "LEAK = 'leaked'\nreturn {}\n"}),
+        &[&spare, "not a module or file the running program loaded"],
+    );
+}
+
+#[test]
+fn a_path_that_does_not_exist_fails_by_name_and_changes_nothing() {
+    let missing = dir("failures").join("missing.lua").display().to_string();
+    fails_and_changes_nothing(json!({"path": missing}), &[&missing]);
+}
+
+#[test]
+fn a_non_lua_path_fails_by_name_and_changes_nothing() {
+    let notes = dir("failures").join("notes.txt").display().to_string();
+    fails_and_changes_nothing(json!({"path": notes}), &[&notes]);
+}
+
+#[test]
+fn the_module_reloaded_by_its_path_with_a_syntax_error_changes_nothing() {
+    fails_and_changes_nothing(
+        json!({"path": bank_path(), "source": "local M = {\nreturn M\n"}),
+        &["rules/failures/bank.lua:2: "],
+    );
+}
+
+#[test]
+fn c_functions_and_userdata_are_never_touched() {
+    let line = |v: &'static str| move |i: u64| format!("{v} {i:03} abab file {i} {i:x} upper true");
+    let mut run = Running::start("c_values", line("v1"));
+    run.reload(
+        "native",
+        r#"local M = {}
+M.out = io.stdout
+M.fmt = string.format
+M.by_fn = { [string.upper] = "upper" }
+local rep = string.rep
+
+function M.show(n)
+  return "v2 " .. M.fmt("%03d", n) .. " " .. rep("ab", 2) .. " " .. io.type(M.out)
+end
+
+return M
+"#,
+    );
+    run.expect(line("v2"));
+    let upper = run.eval("string.upper('abc') .. io.type(io.stdout) .. string.rep('x', 2)");
+    if !upper.contains("ABCfilexx") {
+        run.client
+            .fail(&format!("a C function or userdata broke: {upper}"));
+    }
+    run.finish();
+}
