@@ -18,12 +18,13 @@ fn main() {
         .define("LUA_COMPAT_5_3", None)
         .warnings(false)
         .flag_if_supported("-fno-common");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     for entry in std::fs::read_dir(&lua_dir).expect("lua source dir is readable") {
         let path = entry.expect("dir entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         // lua.c and luac.c carry their own main().
         if name.ends_with(".c") && name != "lua.c" && name != "luac.c" {
-            build.file(&path);
+            build.file(patched_source(&path, &out).unwrap_or(path));
         }
     }
     if native.exists() {
@@ -38,7 +39,6 @@ fn main() {
     }
     build.cargo_metadata(false).compile("hotreload_lua");
 
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo:rustc-link-search=native={}", out.display());
     // whole-archive: keep every Lua API symbol, used by us or not, for C modules.
     println!("cargo:rustc-link-lib=static:+whole-archive=hotreload_lua");
@@ -56,6 +56,46 @@ fn main() {
         .unwrap_or("5.4");
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={release}");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// Our one change to the VM, in two places (see native/debuginfo.c,
+/// `hr_skip_trace`): when a thread's only hook is the line hook, a Lua
+/// function entered or returned to whose source holds no breakpoint runs
+/// with its frame's `trap` off, so it pays nothing for breakpoints elsewhere.
+/// - ldebug.c, `luaG_tracecall` (function entry and return-to): ask the host.
+/// - ldo.c, `rethook`: a returning frame hands `trap` on as set, so the
+///   caller always passes through `luaG_tracecall` and decides for itself
+///   (OP_RETURN copies the callee's `trap` before jumping to the caller).
+///
+/// With no policy installed (`hr_set_skip_policy`) Lua behaves as stock. The
+/// patched copies go to OUT_DIR; the sources themselves stay untouched.
+fn patched_source(original: &Path, out: &Path) -> Option<PathBuf> {
+    let name = original.file_name()?.to_str()?;
+    let (anchor, insert) = match name {
+        "ldebug.c" => (
+            "int luaG_tracecall (lua_State *L) {\n  CallInfo *ci = L->ci;\n  Proto *p = ci_func(ci)->p;\n",
+            "  if (hr_skip_trace(L, p)) { ci->u.l.trap = 0; return 0; }  /* hotreload */\n",
+        ),
+        "ldo.c" => (
+            "static void rethook (lua_State *L, CallInfo *ci, int nres) {\n",
+            "  if (isLua(ci)) ci->u.l.trap = 1;  /* hotreload: caller re-decides */\n",
+        ),
+        _ => return None,
+    };
+    let text = std::fs::read_to_string(original).expect("Lua source is readable");
+    assert!(
+        text.contains(anchor),
+        "{name} changed: the hotreload patch anchor is gone"
+    );
+    let declaration = if name == "ldebug.c" {
+        "int hr_skip_trace (lua_State *L, const Proto *p);  /* hotreload */\n"
+    } else {
+        ""
+    };
+    let patched = text.replacen(anchor, &format!("{declaration}{anchor}{insert}"), 1);
+    let path = out.join(name);
+    std::fs::write(&path, patched).expect("write a patched Lua source");
+    Some(path)
 }
 
 /// Finds `<lua-src crate>/<version_dir>` through `cargo metadata`, which works

@@ -88,3 +88,23 @@ void hr_sync_oldpc(lua_State *L) {
   if (isLua(ci))
     L->oldpc = pcRel(ci->u.l.savedpc, ci_func(ci)->p);
 }
+
+/*
+ * Which functions need line events, decided by the host (hooks.rs): called
+ * by the patched luaG_tracecall (see build.rs) whenever a Lua function is
+ * entered or returned to while a hook is set. Only when the line hook is the
+ * thread's sole hook may a function run untraced: call, return and count
+ * hooks (steps, interrupts) always see every function.
+ */
+typedef int (*hr_skip_policy)(lua_State *L, const char *source, size_t len);
+static hr_skip_policy skip_policy = NULL;
+
+void hr_set_skip_policy(hr_skip_policy policy) {
+  skip_policy = policy;
+}
+
+int hr_skip_trace(lua_State *L, const Proto *p) {
+  if (skip_policy == NULL || L->hookmask != LUA_MASKLINE || p->source == NULL)
+    return 0;
+  return skip_policy(L, getstr(p->source), tsslen(p->source));
+}

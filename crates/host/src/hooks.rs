@@ -187,12 +187,48 @@ pub unsafe fn set_mask(l: *mut lua_State, mut mask: c_int) {
     }
 }
 
+/// The mask every thread starts from. Breakpoints alone need only the line
+/// hook: the patched VM (see `skip_policy`) leaves functions of files
+/// without breakpoints untraced. Steps need call and return events to follow
+/// depth.
 fn base_mask(config: &HookConfig) -> c_int {
-    if config.no_debug || !(config.any_bps || config.step.is_some()) {
+    if config.no_debug {
         0
-    } else {
+    } else if config.step.is_some() {
         ffi::LUA_MASKCALL | ffi::LUA_MASKRET
+    } else if config.any_bps {
+        ffi::LUA_MASKLINE
+    } else {
+        0
     }
+}
+
+/// Asked by the VM on entering (or returning to) a Lua function while the
+/// line hook is a thread's only hook: 1 lets the function run untraced.
+///
+/// # Safety
+/// Called by the VM only, with the function's source bytes.
+pub unsafe extern "C" fn skip_policy(
+    _l: *mut lua_State,
+    source: *const std::os::raw::c_char,
+    len: usize,
+) -> c_int {
+    if DEFERRED.get() || interrupt::pending() || config().step.is_some() {
+        return 0;
+    }
+    // SAFETY: the VM passes the source string of a live prototype.
+    let source = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
+    let decided = catch_unwind(AssertUnwindSafe(|| {
+        SESSION.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut guard) => {
+                let session = &mut *guard;
+                !session.sources.lookup(source, &session.bps).has_bps
+            }
+            // The debugger runs Lua itself: hooks do nothing now anyway.
+            Err(_) => true,
+        })
+    }));
+    c_int::from(decided.unwrap_or(false))
 }
 
 /// Whether a step wants line events on thread `l` at stack depth `depth`.
@@ -249,8 +285,8 @@ pub unsafe fn mask_for(
     if DEFERRED.get() {
         return base | ffi::LUA_MASKLINE;
     }
-    if base == 0 {
-        return 0;
+    if base & (ffi::LUA_MASKCALL | ffi::LUA_MASKRET) == 0 {
+        return base;
     }
     let mut line = config
         .step

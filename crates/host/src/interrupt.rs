@@ -52,6 +52,12 @@ pub fn request() {
     }
 }
 
+/// Marks requests as waiting, from the VM thread itself (no signal needed:
+/// the next mask it sets arms the count hook).
+pub fn mark_pending() {
+    PENDING.store(true, Ordering::SeqCst);
+}
+
 /// Whether an interrupt is waiting.
 pub fn pending() -> bool {
     PENDING.load(Ordering::SeqCst)

@@ -10,7 +10,7 @@ use dap::types::LaunchArguments;
 use mlua::{ffi, Function, Lua, Table, Value};
 
 use crate::session::{Helpers, Session, Vm};
-use crate::{coroutines, io, queue, reload};
+use crate::{coroutines, hooks, io, native, queue, reload};
 
 /// Why a launch failed; `Display` is the message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +72,7 @@ pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), Launch
     engine.set_program(&program);
 
     coroutines::reset(main_state);
+    native::set_skip_policy(hooks::skip_policy);
     queue::set_no_debug(args.no_debug);
     session.vm = Some(Vm {
         lua,

@@ -18,6 +18,18 @@ extern "C" {
     fn hr_frame_source(ar: *const lua_Debug, len: *mut usize) -> *const c_char;
     fn hr_stack_depth(l: *mut lua_State) -> c_int;
     fn hr_sync_oldpc(l: *mut lua_State);
+    fn hr_set_skip_policy(policy: Option<SkipPolicy>);
+}
+
+/// Decides whether a Lua function entered under a line-only hook may run
+/// untraced (non-zero) given its chunk source (see `hr_skip_trace`).
+pub type SkipPolicy =
+    unsafe extern "C" fn(l: *mut lua_State, source: *const c_char, len: usize) -> c_int;
+
+/// Installs the policy the patched VM asks on every traced function entry.
+pub fn set_skip_policy(policy: SkipPolicy) {
+    // SAFETY: stores a function pointer; the VM thread calls it later.
+    unsafe { hr_set_skip_policy(Some(policy)) }
 }
 
 /// The sorted lines of `path` that hold code (in any nested function), or

@@ -28,10 +28,16 @@ fn lock() -> MutexGuard<'static, VecDeque<HostRequest>> {
     QUEUE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Queues a request for the VM thread.
-pub fn push(request: HostRequest) {
-    lock().push_back(request);
+/// Queues a request for the VM thread; returns the state the VM was in at
+/// that moment (the queue lock orders this against [`set_state`]), so the
+/// caller knows whether the running VM must be interrupted.
+pub fn push(request: HostRequest) -> RunState {
+    let mut queue = lock();
+    queue.push_back(request);
+    let state = state();
+    drop(queue);
     READY.notify_one();
+    state
 }
 
 /// Waits for the next request.
@@ -59,9 +65,12 @@ pub fn state() -> RunState {
     }
 }
 
-/// Set by the VM thread only.
-pub fn set_state(state: RunState) {
+/// Set by the VM thread only. Returns whether requests are waiting: pushed
+/// while the VM was not running, nobody interrupted it for them.
+pub fn set_state(state: RunState) -> bool {
+    let queue = lock();
     STATE.store(state as u8, Ordering::SeqCst);
+    !queue.is_empty()
 }
 
 /// Whether the program was launched with `noDebug`.

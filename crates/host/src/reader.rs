@@ -81,6 +81,11 @@ fn route(request: HostRequest) {
                 interrupt::request();
             }
         },
-        _ => queue::push(request),
+        _ => {
+            // The VM may have started running since we looked.
+            if queue::push(request) == RunState::Running {
+                interrupt::request();
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::hooks::{self, Step, StepKind};
 use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
 use crate::session::{Session, SESSION};
-use crate::{coroutines, evaluate, io, native};
+use crate::{coroutines, evaluate, interrupt, io, native};
 
 /// How the program goes on after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +107,9 @@ fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
         }
     };
     session.stop = None;
-    queue::set_state(RunState::Running);
+    if queue::set_state(RunState::Running) {
+        interrupt::mark_pending();
+    }
     io::event(HostEvent::Continued(ContinuedEventBody {
         thread_id: 1,
         all_threads_continued: true,
@@ -375,7 +377,9 @@ pub fn run_program() -> ! {
         chain_pos: 0,
     });
     hooks::set_config(config);
-    queue::set_state(RunState::Running);
+    if queue::set_state(RunState::Running) {
+        interrupt::mark_pending();
+    }
     // SAFETY: the main thread is live; the VM thread runs this.
     unsafe { hooks::apply_base_mask(main_state) };
     let mut status = ffi::LUA_OK;

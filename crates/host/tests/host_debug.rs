@@ -431,7 +431,7 @@ fn short_name(path: &str) -> String {
 }
 
 #[test]
-fn hooks_cost_nothing_without_breakpoints_and_little_outside_their_files() {
+fn no_hook_without_breakpoints_and_only_a_line_hook_with_them() {
     let dir = Scratch::new("hook-cost");
     let other_text = "local O = {}\nfunction O.mask()\n  return (select(2, debug.gethook()))\nend\nfunction O.never()\n  return 1 -- never\nend\nreturn O\n";
     let other = dir.file("other.lua", other_text);
@@ -447,8 +447,8 @@ fn hooks_cost_nothing_without_breakpoints_and_little_outside_their_files() {
     host.start(&program, json!({}), &[]);
     assert_eq!(host.exited(), 0);
     assert_eq!(host.output("stdout"), "nil\tnil\n");
-    // A breakpoint in other.lua: main.lua runs with call/return hooks only,
-    // other.lua's functions with the line hook.
+    // A breakpoint in other.lua: a line hook only, no call or return hooks
+    // (the VM leaves functions of main.lua untraced).
     let mut host = Host::spawn();
     host.start(
         &program,
@@ -456,7 +456,7 @@ fn hooks_cost_nothing_without_breakpoints_and_little_outside_their_files() {
         &[(&other, &[line_of(other_text, "-- never")])],
     );
     assert_eq!(host.exited(), 0);
-    assert_eq!(host.output("stdout"), "cr\tcrl\n");
+    assert_eq!(host.output("stdout"), "l\tl\n");
 }
 
 #[test]
@@ -557,4 +557,33 @@ fn breakpoints_in_modules_required_through_relative_paths() {
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
     assert_eq!(host.output("stdout"), "hi bob\n");
+}
+
+#[test]
+fn breakpoints_right_after_calls_into_untraced_files_are_hit() {
+    // Functions from files without breakpoints run untraced; returning from
+    // them (normally, by a tail call, or from a C call they tail-call) must
+    // still trace the caller's next line.
+    let dir = Scratch::new("untraced-return");
+    let plain = "return { normal = function(x) local y = x + 1 return y end, tail = function(x) return string.format('%d', x) end, lua_tail = function(f) return f() end }\n";
+    dir.file("plain.lua", plain);
+    let text = format!(
+        "package.path = {:?} .. '/?.lua;' .. package.path\nlocal p = require('plain')\np.normal(1)\nlocal a = 1 -- after-normal\np.tail(2)\nlocal b = 2 -- after-tail\np.lua_tail(function() return 3 end)\nlocal c = 3 -- after-lua-tail\nprint(a, b, c)\n",
+        dir.dir.display().to_string()
+    );
+    let program = dir.file("main.lua", &text);
+    let lines = [
+        line_of(&text, "after-normal"),
+        line_of(&text, "after-tail"),
+        line_of(&text, "after-lua-tail"),
+    ];
+    let mut host = Host::spawn();
+    host.start(&program, json!({}), &[(&program, &lines)]);
+    for line in lines {
+        host.stopped("breakpoint");
+        assert_eq!(host.top_line(), line);
+        host.ok("continue", None);
+    }
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "1\t2\t3\n");
 }
