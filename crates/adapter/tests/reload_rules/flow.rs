@@ -74,6 +74,9 @@ return M
         stop.client
             .fail(&format!("expected a running-frame warning: {body}"));
     }
+    // The stopped frame is intact: same line, same locals.
+    stop.eval_is("n", "1");
+    stop.eval_is("rounds", "3");
     // The first run keeps looping with its old code (calling the new tick);
     // the second run is a new call and runs the new code.
     stop.finish("run1 tick2(1)\nrun1 tick2(2)\nrun1 tick2(3)\nrun2 tick2(1)\nrun2 tick2(2)\n");
@@ -212,4 +215,19 @@ return M
         stop.client.fail("one reload sent two hotReloaded events");
     }
     stop.finish("2\n3\t9\tnil\tEUR\n");
+}
+
+#[test]
+fn a_failed_reload_while_running_leaves_the_loop_running_v1() {
+    let mut run = Running::start("step", |i| format!("v1 count={i}"));
+    let message = run.reload_err(json!({
+        "module": "counter",
+        "source": "local M = {}\nlocal count = 0\n\nfunction M.step()\n  count = 1000\n  return \"v2 count=\" .. count\nend\n\nfunction M.__on_reload(old)\n  error(\"no\")\nend\n\nreturn M\n",
+    }));
+    if !message.contains("rules/step/counter.lua:10: no") {
+        run.client
+            .fail(&format!("the error is not file:line: reason: {message}"));
+    }
+    run.expect_unchanged(3);
+    run.finish();
 }

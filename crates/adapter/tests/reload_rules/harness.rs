@@ -279,14 +279,6 @@ impl Stopped {
         self.client.err("hotReload", arguments)
     }
 
-    /// Continues to the next stop at a marked line.
-    #[track_caller]
-    pub fn continue_to_next(&mut self) {
-        let thread = self.thread.clone();
-        self.client.ok("continue", json!({"threadId": thread}));
-        self.client.wait_stopped("breakpoint");
-    }
-
     /// Clears the breakpoints, lets the program end and checks its whole
     /// output.
     #[track_caller]

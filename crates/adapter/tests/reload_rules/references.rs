@@ -241,3 +241,27 @@ return M
     run.expect(|i| format!("v2 n={i} v2 n={}", 10 * i));
     run.finish();
 }
+
+#[test]
+fn factory_closures_run_new_code_that_uses_their_upvalues_in_another_order() {
+    let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
+    // `step` is now the inner function's first upvalue, `n` its second.
+    run.reload(
+        "make",
+        r#"local M = {}
+
+function M.counter(step)
+  local n = 0
+  return function()
+    local s = step
+    n = n + s
+    return "v2 n=" .. n
+  end
+end
+
+return M
+"#,
+    );
+    run.expect(|i| format!("v2 n={i} v2 n={}", 10 * i));
+    run.finish();
+}
