@@ -58,41 +58,51 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 }
 
-/// Our one change to the VM, in two places (see native/debuginfo.c,
-/// `hr_skip_trace`): when a thread's only hook is the line hook, a Lua
-/// function entered or returned to whose source holds no breakpoint runs
-/// with its frame's `trap` off, so it pays nothing for breakpoints elsewhere.
-/// - ldebug.c, `luaG_tracecall` (function entry and return-to): ask the host.
+/// Our change to the VM (see native/debuginfo.c): while breakpoints exist
+/// and nothing else needs hooks, code pays only where breakpoints are.
+/// - ldebug.c, `luaG_tracecall` (function entry and return-to): a function
+///   whose source holds no breakpoint runs with its frame's `trap` off
+///   (`hr_skip_trace`), so it pays nothing for breakpoints elsewhere.
 /// - ldo.c, `rethook`: a returning frame hands `trap` on as set, so the
 ///   caller always passes through `luaG_tracecall` and decides for itself
 ///   (OP_RETURN copies the callee's `trap` before jumping to the caller).
+/// - ldebug.c, `luaG_traceexec`: a new line that holds no breakpoint in any
+///   file does not call the line hook at all (`hr_skip_line`, a bitmap).
 ///
 /// With no policy installed (`hr_set_skip_policy`) Lua behaves as stock. The
 /// patched copies go to OUT_DIR; the sources themselves stay untouched.
 fn patched_source(original: &Path, out: &Path) -> Option<PathBuf> {
     let name = original.file_name()?.to_str()?;
-    let (anchor, insert) = match name {
-        "ldebug.c" => (
-            "int luaG_tracecall (lua_State *L) {\n  CallInfo *ci = L->ci;\n  Proto *p = ci_func(ci)->p;\n",
-            "  if (hr_skip_trace(L, p)) { ci->u.l.trap = 0; return 0; }  /* hotreload */\n",
-        ),
-        "ldo.c" => (
+    // (anchor, text put before it, text put after it)
+    let edits: &[(&str, &str, &str)] = match name {
+        "ldebug.c" => &[
+            (
+                "int luaG_tracecall (lua_State *L) {\n  CallInfo *ci = L->ci;\n  Proto *p = ci_func(ci)->p;\n",
+                "int hr_skip_trace (lua_State *L, const Proto *p);  /* hotreload */\n\
+                 int hr_skip_line (int line);  /* hotreload */\n",
+                "  if (hr_skip_trace(L, p)) { ci->u.l.trap = 0; return 0; }  /* hotreload */\n",
+            ),
+            (
+                "      luaD_hook(L, LUA_HOOKLINE, newline, 0, 0);  /* call line hook */\n",
+                "      if (!hr_skip_line(newline))  /* hotreload */\n",
+                "",
+            ),
+        ],
+        "ldo.c" => &[(
             "static void rethook (lua_State *L, CallInfo *ci, int nres) {\n",
+            "",
             "  if (isLua(ci)) ci->u.l.trap = 1;  /* hotreload: caller re-decides */\n",
-        ),
+        )],
         _ => return None,
     };
-    let text = std::fs::read_to_string(original).expect("Lua source is readable");
-    assert!(
-        text.contains(anchor),
-        "{name} changed: the hotreload patch anchor is gone"
-    );
-    let declaration = if name == "ldebug.c" {
-        "int hr_skip_trace (lua_State *L, const Proto *p);  /* hotreload */\n"
-    } else {
-        ""
-    };
-    let patched = text.replacen(anchor, &format!("{declaration}{anchor}{insert}"), 1);
+    let mut patched = std::fs::read_to_string(original).expect("Lua source is readable");
+    for (anchor, before, after) in edits {
+        assert!(
+            patched.contains(anchor),
+            "{name} changed: the hotreload patch anchor is gone"
+        );
+        patched = patched.replacen(anchor, &format!("{before}{anchor}{after}"), 1);
+    }
     let path = out.join(name);
     std::fs::write(&path, patched).expect("write a patched Lua source");
     Some(path)

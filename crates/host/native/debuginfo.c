@@ -108,3 +108,27 @@ int hr_skip_trace(lua_State *L, const Proto *p) {
     return 0;
   return skip_policy(L, getstr(p->source), tsslen(p->source));
 }
+
+/*
+ * Lines that hold a breakpoint in some file, as a bitmap the host keeps up
+ * to date (hr_set_line_filter). While the filter is on (breakpoints only:
+ * no step, no pending interrupt), the patched luaG_traceexec calls the line
+ * hook only for these lines. Off, every line reaches the hook, as stock.
+ */
+static const unsigned char *line_bits = NULL;
+static size_t line_bits_len = 0;
+static int line_filter_on = 0;
+
+void hr_set_line_filter(int on, const unsigned char *bits, size_t len) {
+  line_bits = bits;
+  line_bits_len = len;
+  line_filter_on = on;
+}
+
+int hr_skip_line(int line) {
+  size_t byte;
+  if (!line_filter_on || line < 0) return 0;
+  byte = (size_t)line / 8;
+  if (byte >= line_bits_len) return 1;
+  return !(line_bits[byte] & (1u << (line % 8)));
+}

@@ -187,6 +187,15 @@ impl LineSet {
         }
     }
 
+    /// The set as a byte bitmap (bit `l % 8` of byte `l / 8`), or `None`
+    /// when a line lies outside the bitmap's range.
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        if !self.large.is_empty() {
+            return None;
+        }
+        Some(self.bits.iter().flat_map(|w| w.to_le_bytes()).collect())
+    }
+
     /// No line at all.
     pub fn is_empty(&self) -> bool {
         self.bits.iter().all(|w| *w == 0) && self.large.is_empty()
@@ -298,6 +307,9 @@ mod tests {
             assert!(!set.contains(line), "{line}");
         }
         assert!(LineSet::from_lines([]).is_empty() && !set.is_empty());
+        assert_eq!(set.to_bytes(), None, "line 1 << 20 does not fit");
+        let bytes = LineSet::from_lines([1, 10]).to_bytes().unwrap_or_default();
+        assert_eq!(&bytes[..2], &[0b10, 0b100]);
     }
 
     #[test]

@@ -60,6 +60,8 @@ thread_local! {
     static CONFIG: Cell<HookConfig> = Cell::new(HookConfig::default());
     /// Mirror of the breakpoint lines, for the line hook's first test.
     static LINES: RefCell<LineSet> = RefCell::new(LineSet::default());
+    /// The same lines as the bitmap the VM reads (`None`: too large for one).
+    static LINE_BYTES: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     /// An interrupt arrived: serve it at the next line event, i.e. between
     /// statements, so an evaluation or reload never lands inside one (a
     /// count hook can fire between reading and writing a variable).
@@ -74,14 +76,40 @@ pub fn config() -> HookConfig {
 /// Replaces the hook configuration (threads pick it up on their next event).
 pub fn set_config(config: HookConfig) {
     CONFIG.set(config);
+    sync_line_filter();
+}
+
+fn set_deferred(on: bool) {
+    DEFERRED.set(on);
+    sync_line_filter();
+}
+
+/// Lets the VM skip line events on lines without breakpoints while only
+/// breakpoints need lines (no step, no interrupt waiting for a line).
+fn sync_line_filter() {
+    let config = CONFIG.get();
+    let wanted = config.any_bps && config.step.is_none() && !DEFERRED.get();
+    LINE_BYTES.with_borrow(|bytes| {
+        let (on, bits) = match bytes {
+            Some(bits) => (wanted, bits.as_slice()),
+            None => (false, &[][..]),
+        };
+        // SAFETY: the bitmap lives in LINE_BYTES until replaced, and it is
+        // replaced only through `breakpoints_changed`, which calls us again.
+        unsafe { native::set_line_filter(on, bits) };
+    });
 }
 
 /// Takes a new set of breakpoints into account.
 pub fn breakpoints_changed(bps: &Breakpoints) {
+    LINES.set(bps.line_set().clone());
+    // Turn the VM's filter off before the old bitmap goes away.
+    // SAFETY: an empty filter that is off reads nothing.
+    unsafe { native::set_line_filter(false, &[]) };
+    LINE_BYTES.set(bps.line_set().to_bytes());
     let mut config = config();
     config.any_bps = bps.any();
     set_config(config);
-    LINES.set(bps.line_set().clone());
 }
 
 /// Which sources have breakpoints, keyed by the address of the source string
@@ -346,7 +374,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     let event = unsafe { (*ar).event };
     if event == ffi::LUA_HOOKCOUNT || interrupt::pending() {
         interrupt::take();
-        DEFERRED.set(true);
+        set_deferred(true);
         if event == ffi::LUA_HOOKCOUNT {
             // SAFETY: `ar` describes the running frame; we are in its hook.
             unsafe {
@@ -356,7 +384,8 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
             return;
         }
     }
-    if event == ffi::LUA_HOOKLINE && DEFERRED.replace(false) {
+    if event == ffi::LUA_HOOKLINE && DEFERRED.get() {
+        set_deferred(false);
         // SAFETY: `ar` describes the running frame.
         if unsafe { stop::serve_interrupt(session, l, ar) } {
             return;

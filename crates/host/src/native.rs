@@ -19,6 +19,16 @@ extern "C" {
     fn hr_stack_depth(l: *mut lua_State) -> c_int;
     fn hr_sync_oldpc(l: *mut lua_State);
     fn hr_set_skip_policy(policy: Option<SkipPolicy>);
+    fn hr_set_line_filter(on: c_int, bits: *const u8, len: usize);
+}
+
+/// Lets the VM call the line hook only for lines set in `bits` (while `on`).
+///
+/// # Safety
+/// `bits` must stay alive and unchanged until the next call.
+pub unsafe fn set_line_filter(on: bool, bits: &[u8]) {
+    // SAFETY: per the contract above.
+    unsafe { hr_set_line_filter(c_int::from(on), bits.as_ptr(), bits.len()) }
 }
 
 /// Decides whether a Lua function entered under a line-only hook may run
