@@ -231,3 +231,70 @@ fn a_failed_reload_while_running_leaves_the_loop_running_v1() {
     run.expect_unchanged(3);
     run.finish();
 }
+
+#[test]
+fn a_good_reload_after_a_failed_one_applies_normally() {
+    let mut run = Running::start("step", |i| format!("v1 count={i}"));
+    run.reload_err(json!({"module": "counter", "source": "local M = {\nreturn M\n"}));
+    run.expect_unchanged(2);
+    run.reload(
+        "counter",
+        "local M = {}\nlocal count = 0\n\nfunction M.step()\n  count = count + 1\n  return \"v2 count=\" .. count\nend\n\nreturn M\n",
+    );
+    run.expect(|i| format!("v2 count={i}"));
+    run.finish();
+}
+
+#[test]
+fn a_breakpoint_in_reloaded_code_stops_on_the_new_lines() {
+    let mut stop = Stopped::start("breakpoint_new");
+    stop.reload(
+        "calc",
+        "local M = {}\n\nfunction M.twice(n)\n  local doubled = n * 20\n  local noted = doubled + 0\n  return noted\nend\n\nreturn M\n",
+    );
+    let main = stop.file.clone();
+    let calc = dir("breakpoint_new").join("calc.lua").display().to_string();
+    stop.client.set_breakpoints(&main, &[]);
+    stop.client.set_breakpoints(&calc, &[5]);
+    let thread = stop.thread.clone();
+    stop.client.ok("continue", json!({"threadId": thread}));
+    stop.client.wait_stopped("breakpoint");
+    let frames = stop.client.stack(&thread);
+    let top = frames.first().cloned().unwrap_or_default();
+    if top["line"] != 5
+        || !top["source"]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("calc.lua"))
+    {
+        stop.client
+            .fail(&format!("stopped at the wrong place: {top}"));
+    }
+    stop.eval_is("doubled", "40");
+    stop.client.set_breakpoints(&calc, &[]);
+    stop.finish("2\n40\n60\n");
+}
+
+#[test]
+fn a_file_run_with_dofile_reloads_by_its_path() {
+    let mut run = Running::start("files", |i| format!("s1 {i}"));
+    let path = dir("files").join("settings.lua").display().to_string();
+    run.client.ok(
+        "hotReload",
+        json!({"path": path, "source": "function describe(i)\n  return \"s2 \" .. i\nend\n"}),
+    );
+    run.expect(|i| format!("s2 {i}"));
+    run.finish();
+}
+
+#[test]
+fn the_main_program_reloads_by_its_path_while_its_loop_runs() {
+    let mut run = Running::start("program", |i| format!("p1 {i}"));
+    let path = dir("program").join("main.lua").display().to_string();
+    let source = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+        .replace("\"p1 \"", "\"p2 \"");
+    run.client
+        .ok("hotReload", json!({"path": path, "source": source}));
+    run.expect(|i| format!("p2 {i}"));
+    run.finish();
+}

@@ -37,8 +37,9 @@ fn a_local_alias_taken_before_the_reload_runs_the_new_code() {
 }
 
 #[test]
-fn another_modules_table_and_callback_list_run_the_new_code() {
-    let both = |v: &'static str| move |i: u64| format!("{v} area={0} {v} area={0}", i * i);
+fn another_modules_table_callback_list_and_closures_run_the_new_code() {
+    let both =
+        |v: &'static str| move |i: u64| format!("{v} area={0} {v} area={0} {v} area={0}", i * i);
     let mut run = Running::start("other_module", both("v1"));
     run.reload("shapes", SHAPES_V2);
     run.expect(both("v2"));
@@ -263,5 +264,31 @@ return M
 "#,
     );
     run.expect(|i| format!("v2 n={i} v2 n={}", 10 * i));
+    run.finish();
+}
+
+#[test]
+fn a_changed_local_helper_and_a_new_one_are_used_by_unchanged_callers() {
+    let mut run = Running::start("helper", |i| format!("v1 <{i}>"));
+    run.reload(
+        "fmt",
+        r#"local M = {}
+
+local function decorate(n)
+  return "[" .. n .. "]"
+end
+
+local function stamp(s)
+  return "v2 " .. s
+end
+
+function M.show(n)
+  return stamp(decorate(n))
+end
+
+return M
+"#,
+    );
+    run.expect(|i| format!("v2 [{i}]"));
     run.finish();
 }
