@@ -1,9 +1,15 @@
 //! The debug hook: which events each Lua thread gets, breakpoints, steps.
 //!
-//! Cost rules: with no breakpoint and no step no hook is set at all. With
-//! breakpoints, threads get call and return hooks only; the line hook is on
-//! only while a function whose file has breakpoints runs (or a step needs
-//! lines), so code in other files pays one cheap call hook per call.
+//! Cost rules:
+//! - no breakpoint and no step: no hook at all;
+//! - breakpoints only: the line hook alone, and the patched VM (build.rs)
+//!   asks [`skip_policy`] on each function entry, so functions of files
+//!   without breakpoints run untraced, and skips the hook call on lines that
+//!   hold no breakpoint anywhere (a bitmap, [`sync_line_filter`]);
+//! - a step: call and return hooks follow the depth and switch the line hook
+//!   on where the step can end or a breakpoint file runs ([`mask_for`]);
+//! - an interrupt: a count hook of 1 arms the line hook, and the requests are
+//!   served at the next line (between statements).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

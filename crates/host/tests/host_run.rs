@@ -241,3 +241,26 @@ fn bad_requests_get_error_responses() {
         .expect_err("not stopped");
     assert!(err.contains("not stopped"), "{err}");
 }
+
+#[test]
+fn no_debug_ignores_breakpoints_and_entry_and_sets_no_hook() {
+    let dir = Scratch::new("nodebug");
+    let program = dir.file("main.lua", "local x = 1\nprint(debug.gethook())\n");
+    let mut host = Host::spawn();
+    host.ok(
+        "launch",
+        Some(json!({"program": program, "noDebug": true, "stopOnEntry": true})),
+    );
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": [{"line": 1}, {"line": 2}]})),
+    );
+    host.ok("configurationDone", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "nil\n");
+    assert!(
+        !host.log.iter().any(|v| v["event"] == "stopped"),
+        "{:?}",
+        host.log
+    );
+}
