@@ -218,6 +218,10 @@ pub unsafe fn set_mask(l: *mut lua_State, mut mask: c_int) {
             let func: Option<ffi::lua_Hook> = if mask == 0 { None } else { Some(hook) };
             ffi::lua_sethook(l, func, mask, count);
         }
+        // SIGURG may have armed the count hook while we overwrote the mask.
+        if mask & ffi::LUA_MASKCOUNT == 0 && interrupt::pending() {
+            ffi::lua_sethook(l, Some(hook), mask | ffi::LUA_MASKCOUNT, 1);
+        }
     }
 }
 
