@@ -587,3 +587,32 @@ fn breakpoints_right_after_calls_into_untraced_files_are_hit() {
     assert_eq!(host.exited(), 0);
     assert_eq!(host.output("stdout"), "1\t2\t3\n");
 }
+
+#[test]
+fn c_frames_are_subtle_and_have_no_source() {
+    let dir = Scratch::new("c-frames");
+    let text = "local function inside()\n  return 1 -- inside\nend\nlocal ok = pcall(inside)\ntable.sort({3, 2, 1}, function(a, b) return a < b end)\n";
+    let program = dir.file("main.lua", text);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(text, "-- inside")])],
+    );
+    host.stopped("breakpoint");
+    let stack = host.stack();
+    assert_eq!(stack.len(), 3, "{stack:?}");
+    assert_eq!(stack[1]["name"], "pcall", "{stack:?}");
+    assert_eq!(stack[1]["presentationHint"], "subtle", "{stack:?}");
+    assert!(stack[1].get("source").is_none(), "{stack:?}");
+    assert!(stack[0].get("presentationHint").is_none(), "{stack:?}");
+    // Scopes of a C frame: globals only.
+    let scopes = host.ok("scopes", Some(json!({"frameId": stack[1]["id"]})));
+    let names: Vec<&str> = scopes["scopes"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|x| x["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["Globals"], "{scopes}");
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+}
