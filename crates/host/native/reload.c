@@ -391,6 +391,13 @@ static int hr_active(lua_State *L) {
     lua_pop(L, 1);
     if (th != NULL && th != L && th != main) add_frames(L, th, set);
   }
+  /* Threads with open upvalues, tracked or not (a safety net for threads
+     made from C, which the caller cannot see). */
+  {
+    lua_State *th;
+    for (th = G(L)->twups; th != NULL && th->twups != th; th = th->twups)
+      if (th != L && th != main) add_frames(L, th, set);
+  }
   return 1;
 }
 

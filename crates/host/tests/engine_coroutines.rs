@@ -177,3 +177,44 @@ fn closures_of_a_factory_running_in_a_coroutine_keep_old_code_with_a_warning() {
         "#,
     );
 }
+
+#[test]
+fn a_thread_made_from_c_that_runs_a_module_function_is_not_swapped_under_it() {
+    // mlua makes this thread with lua_newthread: the engine's coroutine
+    // wrappers never see it. Its frame has an open upvalue (a local captured
+    // by a closure), which is how the native side still finds it.
+    let v1 = r#"
+        local M = {}
+        function M.gen()
+          local count = 0
+          local bump = function() count = count + 1 end
+          while true do bump(); coroutine.yield("old", count) end
+        end
+        return M
+    "#;
+    let vm = Vm::new(&[("cg", v1)]);
+    vm.run("cg = require('cg')");
+    let gen: mlua::Function = vm.eval("cg.gen");
+    let thread = vm.lua.create_thread(gen).expect("thread");
+    let (tag, n): (String, i64) = thread.resume(()).expect("first resume");
+    assert_eq!((tag.as_str(), n), ("old", 1));
+    let body = vm.reload_ok(
+        "cg",
+        &v1.replace("\"old\"", "\"new\"")
+            .replace("count + 1", "count + 100"),
+    );
+    assert!(
+        body.warnings.iter().any(|w| w.message.contains("cg.gen")),
+        "{:?}",
+        body.warnings
+    );
+    let (tag, n): (String, i64) = thread.resume(()).expect("second resume");
+    // The frame of gen keeps its code ("old"); `bump` is a closure gen made,
+    // not running: like any factory product it now runs the new code.
+    assert_eq!(
+        (tag.as_str(), n),
+        ("old", 101),
+        "the running frame kept its code"
+    );
+    vm.run("local co = coroutine.create(cg.gen); local _, t, n = coroutine.resume(co); assert(t == 'new' and n == 100)");
+}
