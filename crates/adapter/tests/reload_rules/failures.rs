@@ -184,3 +184,17 @@ return M
     }
     run.finish();
 }
+
+/// counter.lua of new_require, needing extra.lua; `tail` ends its top level.
+fn needs_extra(tail: &str) -> String {
+    format!(
+        "local extra = require(\"extra\")\nlocal M = {{}}\nlocal count = 0\n\nfunction M.step()\n  count = count + 1\n  return \"v2 count=\" .. count .. \" \" .. extra.tag\nend\n{tail}\nreturn M\n"
+    )
+}
+
+#[test]
+fn a_new_version_may_require_a_module_the_program_never_loaded() {
+    let mut stop = Stopped::start("new_require");
+    stop.reload("counter", &needs_extra(""));
+    stop.finish("v1 count=1\nv2 count=2 extra\ttrue\ttrue\n");
+}

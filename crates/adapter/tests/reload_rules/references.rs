@@ -292,3 +292,36 @@ return M
     run.expect(|i| format!("v2 [{i}]"));
     run.finish();
 }
+
+#[test]
+fn a_global_class_of_a_global_style_module_gives_existing_objects_new_methods() {
+    let mut run = Running::start("global_class", |i| format!("e1 hero hp={i} heal=none"));
+    run.reload(
+        "entities",
+        r#"Entity = {}
+Entity.__index = Entity
+
+function Entity.new(name)
+  return setmetatable({ name = name, hp = 10 }, Entity)
+end
+
+function Entity:describe()
+  return "e2 " .. self.name .. " hp=" .. self.hp
+end
+
+function Entity:heal()
+  return "healed " .. self.name
+end
+"#,
+    );
+    run.expect(|i| format!("e2 hero hp={i} heal=healed hero"));
+    run.finish();
+}
+
+#[test]
+fn a_module_whose_value_is_a_function_runs_the_new_code() {
+    let mut run = Running::start("returns_function", |i| format!("g1 {i} g1 {i}"));
+    run.reload("greet", "return function(n)\n  return \"g2 \" .. n\nend\n");
+    run.expect(|i| format!("g2 {i} g2 {i}"));
+    run.finish();
+}

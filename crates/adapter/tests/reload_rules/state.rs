@@ -6,8 +6,9 @@ use crate::harness::{lists, Running};
 
 #[test]
 fn upvalues_keep_their_values_and_a_shared_upvalue_stays_shared() {
-    let mut run = Running::start("upvalues", |i| format!("v1 count={i}"));
-    // Both functions change; `count` must stay one cell both of them see.
+    let mut run = Running::start("upvalues", |i| format!("v1 count={i} peek={i}"));
+    // inc and get change; `count` must stay one cell that they and the
+    // closure made by peek before the reload all see.
     run.reload(
         "shared",
         r#"local M = {}
@@ -22,10 +23,16 @@ function M.get()
   return "v2 count=" .. count .. " last=" .. tostring(M.last)
 end
 
+function M.peek()
+  return function()
+    return count
+  end
+end
+
 return M
 "#,
     );
-    run.expect(|i| format!("v2 count={i} last=inc2"));
+    run.expect(|i| format!("v2 count={i} last=inc2 peek={i}"));
     run.finish();
 }
 
