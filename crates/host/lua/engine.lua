@@ -666,14 +666,12 @@ function Engine:track_files()
       files[path] = { path = path, chunkname = "@" .. path, chunk = chunk, env = env, file = true }
     end
   end
-  G.loadfile = function(path, mode, env)
-    local f, err
-    if env ~= nil then
-      f, err = loadfile_c(path, mode, env)
-    else
-      f, err = loadfile_c(path, mode)
-    end
+  -- Arguments are passed on exactly as given: an explicit nil env differs
+  -- from no env for loadfile.
+  G.loadfile = function(...)
+    local f, err = loadfile_c(...)
     if f then
+      local path, _, env = ...
       record(path, f, env)
     end
     return f, err

@@ -102,3 +102,17 @@ fn a_file_run_with_dofile_reloads_like_a_global_style_module() {
         p = path.to_string_lossy()
     ));
 }
+
+#[test]
+fn a_file_loaded_into_its_own_environment_reloads_into_it() {
+    let vm = Vm::new(&[]);
+    let path = vm.write("plugin.lua", "function greet() return 'hi' end\n");
+    vm.run(&format!(
+        "sandbox = {{}}\nassert(loadfile({p:?}, 't', sandbox))()\ng = sandbox.greet\nassert(g() == 'hi' and greet == nil)",
+        p = path.to_string_lossy()
+    ));
+    vm.run(&format!(
+        "local r, err = reload_path({p:?}, \"function greet() return 'hello' end\")\nassert(r, err)\nassert(g() == 'hello' and sandbox.greet == g)\nassert(rawget(_G, 'greet') == nil, 'the globals are untouched')",
+        p = path.to_string_lossy()
+    ));
+}
