@@ -298,3 +298,51 @@ fn the_main_program_reloads_by_its_path_while_its_loop_runs() {
     run.expect(|i| format!("p2 {i}"));
     run.finish();
 }
+
+#[test]
+fn a_coroutine_suspended_inside_a_changed_function_finishes_it_then_calls_new_code() {
+    let mut run = Running::start("suspended", |i| format!("true w1 {i}"));
+    let body = run.reload(
+        "worker",
+        r#"local M = {}
+
+function M.wait(n)
+  coroutine.yield("w2 " .. n)
+  return n
+end
+
+function M.body()
+  local n = 0
+  while true do
+    n = n + 1
+    M.wait(n)
+  end
+end
+
+return M
+"#,
+    );
+    if !warnings(&body)
+        .iter()
+        .any(|w| w.contains("worker.wait") && w.contains("keeps its old code"))
+    {
+        run.client.fail(&format!(
+            "no warning that worker.wait keeps its old code: {body}"
+        ));
+    }
+    run.expect(|i| format!("true w2 {i}"));
+    run.finish();
+}
+
+#[test]
+fn ten_reloads_in_a_row_each_take_effect_and_keep_the_count() {
+    let mut run = Running::start("step", |i| format!("v1 count={i}"));
+    for n in 2..=10 {
+        let source = format!(
+            "local M = {{}}\nlocal count = 0\n\nfunction M.step()\n  count = count + 1\n  return \"v{n} count=\" .. count\nend\n\nreturn M\n"
+        );
+        run.reload("counter", &source);
+        run.expect(move |i| format!("v{n} count={i}"));
+    }
+    run.finish();
+}

@@ -325,3 +325,30 @@ fn a_module_whose_value_is_a_function_runs_the_new_code() {
     run.expect(|i| format!("g2 {i} g2 {i}"));
     run.finish();
 }
+
+#[test]
+fn a_recursive_local_function_runs_the_new_code_at_every_depth() {
+    let fact = |i: u64| (1..=(i % 6)).product::<u64>();
+    let mut run = Running::start("recursion", move |i| format!("v1 {}", fact(i)));
+    // Each level adds 1000 to what the level below returned.
+    run.reload(
+        "math2",
+        r#"local M = {}
+
+local function fact(n)
+  if n <= 1 then
+    return 1
+  end
+  return 1000 + fact(n - 1)
+end
+
+function M.show(i)
+  return "v2 " .. fact(i % 6)
+end
+
+return M
+"#,
+    );
+    run.expect(|i| format!("v2 {}", 1 + 1000 * (i % 6).saturating_sub(1)));
+    run.finish();
+}
