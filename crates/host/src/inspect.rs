@@ -16,6 +16,7 @@ use crate::breakpoints::canonical;
 use crate::coroutines;
 use crate::format::{key_label, key_order, quote};
 use crate::session::{Session, Vm};
+use crate::threads;
 
 /// One frame of a stopped thread.
 pub struct Frame {
@@ -53,17 +54,25 @@ pub enum VarRef {
 
 /// Frames and variable references of the current stop.
 pub struct StopContext {
-    /// Frames, innermost first, across the resume chain.
+    /// Frames: first the stopped stack (innermost first, across the resume
+    /// chain), then those of other coroutines as they are asked for.
     pub frames: Vec<Frame>,
     refs: Vec<VarRef>,
+    /// How many frames the stopped stack has.
+    pub stopped_len: usize,
+    /// Stacks of suspended coroutines: thread id -> frame range; the thread
+    /// is held so its frames stay valid while stopped.
+    pub others: Vec<(i64, std::ops::Range<usize>, mlua::Thread)>,
 }
 
 impl StopContext {
     /// A stop with these frames and no references yet.
     pub fn new(frames: Vec<Frame>) -> StopContext {
         StopContext {
+            stopped_len: frames.len(),
             frames,
             refs: Vec::new(),
+            others: Vec::new(),
         }
     }
 
@@ -104,6 +113,18 @@ pub unsafe fn capture(l: *mut lua_State, first_level: c_int, limit: Option<usize
             }
         }
     }
+    frames
+}
+
+/// All frames of thread `l` (a suspended coroutine), innermost first.
+///
+/// # Safety
+/// `l` must be a live thread that stays alive and suspended while the
+/// frames are used.
+pub unsafe fn capture_thread(l: *mut lua_State) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    // SAFETY: per the contract above.
+    unsafe { collect(l, 0, None, &mut frames) };
     frames
 }
 
@@ -181,24 +202,25 @@ unsafe fn collect(
     }
 }
 
-/// `stackTrace`.
+/// `stackTrace` of a thread (see `threads`).
 pub fn stack_trace(
-    session: &Session,
+    session: &mut Session,
     args: &StackTraceArguments,
 ) -> Result<StackTraceResponseBody, String> {
+    let range = threads::stack_range(session, args.thread_id)?;
     let stop = session.stop.as_ref().ok_or("the program is not stopped")?;
     let start = args.start_frame.unwrap_or(0).max(0) as usize;
     let levels = match args.levels {
         Some(n) if n > 0 => n as usize,
         _ => usize::MAX,
     };
-    let stack_frames = stop
-        .frames
+    let total = range.len();
+    let stack_frames = stop.frames[range.clone()]
         .iter()
-        .enumerate()
+        .zip(range)
         .skip(start)
         .take(levels)
-        .map(|(i, f)| StackFrame {
+        .map(|(f, i)| StackFrame {
             id: i as i64 + 1,
             name: f.name.clone(),
             source: f.source.clone(),
@@ -209,7 +231,7 @@ pub fn stack_trace(
         .collect();
     Ok(StackTraceResponseBody {
         stack_frames,
-        total_frames: Some(stop.frames.len() as i64),
+        total_frames: Some(total as i64),
     })
 }
 

@@ -1,7 +1,8 @@
 -- The host's Lua side, loaded as "=[hotreload]" before the program runs:
 -- frames from this chunk are hidden from stack traces and never stepped into.
 -- It routes Lua-level output to the protocol in program order, tracks which
--- coroutine runs, and builds environments for evaluating in a frame.
+-- coroutine runs (and numbers coroutines for the debugger's thread list),
+-- and builds environments for evaluating in a frame.
 local emit, enter, leave = ...
 
 local select, tostring, type, error, pcall, load = select, tostring, type, error, pcall, load
@@ -57,7 +58,16 @@ io.write = function(...)
   return f:write(...)
 end
 
+-- Thread ids for the debugger (1 is the main thread), weak so that
+-- finished coroutines go away.
+local thread_ids = setmetatable({}, { __mode = "k" })
+local last_id = 1
+
 coroutine.resume = function(co, ...)
+  if thread_ids[co] == nil and type(co) == "thread" then
+    last_id = last_id + 1
+    thread_ids[co] = last_id
+  end
   enter(co)
   return leave(co_resume(co, ...))
 end
@@ -141,6 +151,7 @@ local function safe_tostring(v)
 end
 
 return {
+  thread_ids = thread_ids,
   NIL = NIL,
   make_env = make_env,
   compile = compile,

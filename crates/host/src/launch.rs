@@ -135,6 +135,7 @@ fn install_internals(lua: &Lua) -> Result<Helpers, LaunchError> {
         .set_name("=[hotreload]")
         .call((emit, enter, leave))?;
     Ok(Helpers {
+        thread_ids: module.get("thread_ids")?,
         nil: module.get("NIL")?,
         make_env: module.get("make_env")?,
         compile: module.get("compile")?,

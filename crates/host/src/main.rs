@@ -21,6 +21,7 @@ mod reader;
 mod reload;
 mod session;
 mod stop;
+mod threads;
 
 use host_protocol::{HostCommand, Outcome, PROTOCOL_VERSION};
 use serde_json::Value;

@@ -51,6 +51,8 @@ pub struct Vm {
 
 /// Lua functions from `internals.lua` the debugger calls.
 pub struct Helpers {
+    /// Weak table: coroutine -> thread id (2, 3, ...) from its first resume.
+    pub thread_ids: Table,
     /// Sentinel for a local or upvalue that holds nil (in evaluation tables).
     pub nil: Table,
     /// `make_env(locals, upvalues, globals) -> env, dirty_locals, dirty_upvalues`.

@@ -6,7 +6,7 @@ use std::ffi::CStr;
 use std::os::raw::c_int;
 use std::path::Path;
 
-use dap::types::{ContinuedEventBody, StoppedEventBody, Thread, ThreadsResponseBody};
+use dap::types::{ContinuedEventBody, StoppedEventBody};
 use host_protocol::{HostCommand, HostEvent, Outcome};
 use mlua::ffi::{self, lua_Debug, lua_State};
 use serde::Serialize;
@@ -17,7 +17,7 @@ use crate::hooks::{self, Step, StepKind};
 use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
 use crate::session::{Session, SESSION};
-use crate::{coroutines, evaluate, interrupt, io, native};
+use crate::{coroutines, evaluate, interrupt, io, native, threads};
 
 /// How the program goes on after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +51,7 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
             hooks::breakpoints_changed(&session.bps);
             outcome(result)
         }
-        HostCommand::Threads => ok(ThreadsResponseBody {
-            threads: vec![Thread {
-                id: 1,
-                name: "main".into(),
-            }],
-        }),
+        HostCommand::Threads => ok(threads::list(session)),
         HostCommand::StackTrace(args) if stopped => outcome(inspect::stack_trace(session, &args)),
         HostCommand::Scopes(args) if stopped => outcome(inspect::scopes(session, &args)),
         HostCommand::Variables(args) if stopped => outcome(inspect::variables(session, &args)),

@@ -616,3 +616,59 @@ fn c_frames_are_subtle_and_have_no_source() {
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
 }
+
+const WORKERS: &str = r#"local function wait_for(label)
+  local got = coroutine.yield(label) -- worker-wait
+  return got
+end
+local a = coroutine.create(function() local mine = "a" wait_for(mine) end)
+local b = coroutine.wrap(function() local mine = "b" wait_for(mine) end)
+coroutine.resume(a)
+b()
+local done = coroutine.create(function() end)
+coroutine.resume(done)
+print("ready") -- main-stop
+"#;
+
+#[test]
+fn suspended_coroutines_are_threads_with_their_own_stacks() {
+    let dir = Scratch::new("threads");
+    let program = dir.file("main.lua", WORKERS);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(WORKERS, "main-stop")])],
+    );
+    host.stopped("breakpoint");
+    let threads = host.ok("threads", None);
+    let list = threads["threads"].as_array().cloned().unwrap_or_default();
+    let ids: Vec<i64> = list.iter().filter_map(|t| t["id"].as_i64()).collect();
+    assert_eq!(
+        ids,
+        [1, 2, 3],
+        "main and the two suspended coroutines, not the finished one: {threads}"
+    );
+    assert_eq!(list[1]["name"], "coroutine 2 (suspended)");
+    for id in [2, 3] {
+        let body = host.ok("stackTrace", Some(json!({"threadId": id})));
+        let frames = body["stackFrames"].as_array().cloned().unwrap_or_default();
+        let lines: Vec<i64> = frames.iter().filter_map(|f| f["line"].as_i64()).collect();
+        assert!(
+            lines.contains(&line_of(WORKERS, "worker-wait")),
+            "thread {id}: {body}"
+        );
+        let waiting = frames
+            .iter()
+            .find(|f| f["name"] == "wait_for")
+            .cloned()
+            .unwrap_or_else(|| host.fail("no wait_for frame"));
+        let frame_id = waiting["id"].as_i64().unwrap_or(0);
+        let label = host.eval("label", frame_id).map(|v| v["result"].clone());
+        assert_eq!(label, Ok(json!(if id == 2 { "\"a\"" } else { "\"b\"" })));
+    }
+    // The main thread's stack is the stopped one.
+    assert_eq!(host.top_line(), line_of(WORKERS, "main-stop"));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+}
