@@ -27,7 +27,7 @@ def test_a_failing_cargo_fails_the_build_with_its_output(tmp_path):
     result = run_build(tmp_path, "#!/bin/sh\necho 'error[E0425]: cannot find value' >&2\nexit 101\n")
     assert result.returncode != 0, result
     out = result.stdout + result.stderr
-    assert "hotreload build failed: cargo exited with 101" in out, out
+    assert "hotreload build failed: scripts/build exited with 101" in out, out
     assert "error[E0425]: cannot find value" in out, out
 
 
