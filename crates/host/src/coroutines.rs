@@ -13,6 +13,13 @@ use crate::{hooks, interrupt};
 thread_local! {
     /// `[main, coroutine resumed by main, its resumee, ...]`: the last runs.
     static CHAIN: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// Counts resumes, so a stop can tell whether a suspended coroutine ran.
+    static RESUMES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many resumes happened so far.
+pub fn resumes() -> u64 {
+    RESUMES.get()
 }
 
 /// Starts the chain at the main thread.
@@ -48,6 +55,7 @@ pub unsafe extern "C-unwind" fn enter(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua with a valid state; lua_tothread only reads.
     let co = unsafe { ffi::lua_tothread(l, 1) };
     if !co.is_null() {
+        RESUMES.set(RESUMES.get() + 1);
         CHAIN.with_borrow_mut(|c| c.push(co as usize));
         interrupt::set_current(co);
         // SAFETY: `co` is a live thread (it is an argument on our stack).

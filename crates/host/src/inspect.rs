@@ -63,6 +63,8 @@ pub struct StopContext {
     /// Stacks of suspended coroutines: thread id -> frame range; the thread
     /// is held so its frames stay valid while stopped.
     pub others: Vec<(i64, std::ops::Range<usize>, mlua::Thread)>,
+    /// `coroutines::resumes()` when the frames were taken.
+    resumes: u64,
 }
 
 impl StopContext {
@@ -73,6 +75,18 @@ impl StopContext {
             frames,
             refs: Vec::new(),
             others: Vec::new(),
+            resumes: coroutines::resumes(),
+        }
+    }
+
+    /// Forgets the frames of other coroutines if Lua code run while stopped
+    /// (an evaluation, a reload) resumed any coroutine, which may have moved
+    /// their frames. The next stack request captures them again.
+    pub fn forget_other_threads(&mut self) {
+        if coroutines::resumes() != self.resumes {
+            self.frames.truncate(self.stopped_len);
+            self.others.clear();
+            self.resumes = coroutines::resumes();
         }
     }
 
@@ -235,6 +249,8 @@ pub fn stack_trace(
     })
 }
 
+const FRAME_GONE: &str = "that frame is gone: ask for the stack again";
+
 fn frame_index(stop: &StopContext, frame_id: i64) -> Result<usize, String> {
     let index = (frame_id - 1) as usize;
     if frame_id >= 1 && index < stop.frames.len() {
@@ -291,14 +307,14 @@ pub fn variables(
     let lua = &vm.lua;
     // (name, value, expression naming it)
     let entries: Vec<(String, Value, Option<String>)> = match r {
-        VarRef::Locals(i) => locals(lua, &stop.frames[i])
+        VarRef::Locals(i) => locals(lua, stop.frames.get(i).ok_or(FRAME_GONE)?)
             .into_iter()
             .map(|(name, value, _)| {
                 let eval = (!name.starts_with("...")).then(|| name.clone());
                 (name, value, eval)
             })
             .collect(),
-        VarRef::Upvalues(i) => match frame_function(lua, &stop.frames[i]) {
+        VarRef::Upvalues(i) => match frame_function(lua, stop.frames.get(i).ok_or(FRAME_GONE)?) {
             Some(f) => upvalues(lua, &f)
                 .into_iter()
                 .map(|(name, value, _)| (name.clone(), value, Some(name)))

@@ -58,14 +58,22 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
         HostCommand::StackTrace(_) | HostCommand::Scopes(_) | HostCommand::Variables(_) => {
             Outcome::Error("the program is not stopped".into())
         }
-        HostCommand::Evaluate(args) => outcome(evaluate::request(session, &args)),
-        HostCommand::HotReload(args) => match session.vm.as_mut() {
-            Some(vm) => match vm.engine.reload(&vm.lua, &args) {
-                Ok(body) => ok(body),
-                Err(e) => Outcome::Error(e.to_string()),
-            },
-            None => Outcome::Error("no program is launched".into()),
-        },
+        HostCommand::Evaluate(args) => {
+            let result = evaluate::request(session, &args);
+            forget_other_threads(session);
+            outcome(result)
+        }
+        HostCommand::HotReload(args) => {
+            let result = match session.vm.as_mut() {
+                Some(vm) => match vm.engine.reload(&vm.lua, &args) {
+                    Ok(body) => ok(body),
+                    Err(e) => Outcome::Error(e.to_string()),
+                },
+                None => Outcome::Error("no program is launched".into()),
+            };
+            forget_other_threads(session);
+            result
+        }
         HostCommand::Launch(_) => Outcome::Error("a program is already launched".into()),
         HostCommand::ConfigurationDone => Outcome::Error("the program already started".into()),
         // The reader thread answers `terminate` itself; this is never reached.
@@ -75,6 +83,12 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
         | HostCommand::StepIn
         | HostCommand::StepOut
         | HostCommand::Pause => Outcome::Error("the program is not stopped".into()),
+    }
+}
+
+fn forget_other_threads(session: &mut Session) {
+    if let Some(stop) = session.stop.as_mut() {
+        stop.forget_other_threads();
     }
 }
 

@@ -672,3 +672,44 @@ fn suspended_coroutines_are_threads_with_their_own_stacks() {
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
 }
+
+#[test]
+fn coroutine_frames_are_taken_again_after_an_evaluation_resumes_it() {
+    let dir = Scratch::new("threads-resumed");
+    let text = "local co = coroutine.create(function()\n  for i = 1, 10 do\n    coroutine.yield(i) -- yield-here\n  end\nend)\ncoroutine.resume(co)\nCO = co\nprint('stop') -- main-stop\n";
+    let program = dir.file("main.lua", text);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(text, "main-stop")])],
+    );
+    host.stopped("breakpoint");
+    let first = host.ok("stackTrace", Some(json!({"threadId": 2})));
+    let frame = first["stackFrames"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["line"] == line_of(text, "yield-here")))
+        .and_then(|f| f["id"].as_i64())
+        .unwrap_or_else(|| host.fail("no frame at the yield"));
+    assert_eq!(
+        host.eval("i", frame).map(|v| v["result"].clone()),
+        Ok(json!("1"))
+    );
+    // Resuming it from the REPL moves it on; its old frames are not reused.
+    host.eval("coroutine.resume(CO)", 1)
+        .unwrap_or_else(|e| host.fail(&e));
+    let err = host.eval("i", frame).expect_err("stale frame");
+    assert!(err.contains("no frame"), "{err}");
+    let again = host.ok("stackTrace", Some(json!({"threadId": 2})));
+    let frame = again["stackFrames"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["line"] == line_of(text, "yield-here")))
+        .and_then(|f| f["id"].as_i64())
+        .unwrap_or_else(|| host.fail("no frame at the yield"));
+    assert_eq!(
+        host.eval("i", frame).map(|v| v["result"].clone()),
+        Ok(json!("2"))
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+}
