@@ -346,3 +346,30 @@ fn ten_reloads_in_a_row_each_take_effect_and_keep_the_count() {
     }
     run.finish();
 }
+
+#[test]
+fn a_breakpoint_set_before_the_reload_stops_in_the_new_code() {
+    let mut stop = Stopped::start_in("breakpoint_kept", "calc.lua");
+    stop.eval_is("n", "1");
+    stop.reload(
+        "calc",
+        "local M = {}\n\nfunction M.twice(n)\n  local doubled = n * 20\n  return doubled\nend\n\nreturn M\n",
+    );
+    // twice(1) finishes with its old code; twice(2) runs the new code and
+    // stops on line 4, which the breakpoint still names.
+    let thread = stop.thread.clone();
+    stop.client.ok("continue", json!({"threadId": thread}));
+    stop.client.wait_stopped("breakpoint");
+    let top = stop
+        .client
+        .stack(&thread)
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    if top["line"] != 4 {
+        stop.client
+            .fail(&format!("stopped at the wrong place: {top}"));
+    }
+    stop.eval_is("n", "2");
+    stop.finish("2\n40\n60\n");
+}
