@@ -50,6 +50,9 @@ pub enum VarRef {
     Upvalues(usize),
     /// The children of a table or userdata, and how to name them in code.
     Value(Value, Option<String>),
+    /// Locals or upvalues of a frame that was dropped (see
+    /// `StopContext::forget_other_threads`).
+    Gone,
 }
 
 /// Frames and variable references of the current stop.
@@ -86,6 +89,12 @@ impl StopContext {
         if coroutines::resumes() != self.resumes {
             self.frames.truncate(self.stopped_len);
             self.others.clear();
+            let kept = self.stopped_len;
+            for r in &mut self.refs {
+                if matches!(r, VarRef::Locals(i) | VarRef::Upvalues(i) if *i >= kept) {
+                    *r = VarRef::Gone;
+                }
+            }
             self.resumes = coroutines::resumes();
         }
     }
@@ -322,6 +331,7 @@ pub fn variables(
             None => Vec::new(),
         },
         VarRef::Value(value, eval) => children(lua, &value, eval.as_deref()),
+        VarRef::Gone => return Err(FRAME_GONE.into()),
     };
     let start = args.start.unwrap_or(0).max(0) as usize;
     let count = match args.count {
