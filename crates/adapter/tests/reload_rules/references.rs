@@ -352,3 +352,38 @@ return M
     run.expect(|i| format!("v2 {}", 1 + 1000 * (i % 6).saturating_sub(1)));
     run.finish();
 }
+
+#[test]
+fn a_callable_modules_call_metamethod_runs_the_new_code() {
+    let mut run = Running::start("callable", |i| format!("made1({i})"));
+    run.reload(
+        "class",
+        "local M = setmetatable({}, {\n  __call = function(_, x)\n    return \"made2(\" .. x .. \")\"\n  end,\n})\n\nreturn M\n",
+    );
+    run.expect(|i| format!("made2({i})"));
+    run.finish();
+}
+
+#[test]
+fn closures_two_factories_deep_run_new_code_with_their_own_upvalues() {
+    let mut run = Running::start("nested_factory", |i| format!("v1 n={}", 100 + i));
+    run.reload(
+        "deep",
+        r#"local M = {}
+
+function M.outer(base)
+  return function(step)
+    local n = base
+    return function()
+      n = n + step
+      return "v2 n=" .. n
+    end
+  end
+end
+
+return M
+"#,
+    );
+    run.expect(|i| format!("v2 n={}", 100 + i));
+    run.finish();
+}
