@@ -387,3 +387,25 @@ return M
     run.expect(|i| format!("v2 n={}", 100 + i));
     run.finish();
 }
+
+#[test]
+fn a_packages_init_file_reloads_by_its_path() {
+    let mut run = Running::start("nested", |_| "a(b1) b1 b1".into());
+    let path = crate::harness::dir("nested")
+        .join("a/init.lua")
+        .display()
+        .to_string();
+    let body = run.client.ok(
+        "hotReload",
+        serde_json::json!({
+            "path": path,
+            "source": "local b = require(\"a.b\")\nlocal A = { b = b }\n\nfunction A.describe()\n  return \"A[\" .. b.v() .. \"]\"\nend\n\nreturn A\n",
+        }),
+    );
+    if body["module"] != "a" {
+        run.client
+            .fail(&format!("a/init.lua is not module a: {body}"));
+    }
+    run.expect(|_| "A[b1] b1 b1".into());
+    run.finish();
+}
