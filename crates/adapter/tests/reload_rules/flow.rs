@@ -373,3 +373,37 @@ fn a_breakpoint_set_before_the_reload_stops_in_the_new_code() {
     stop.eval_is("n", "2");
     stop.finish("2\n40\n60\n");
 }
+
+#[test]
+fn a_loop_that_never_returns_keeps_running_and_calls_the_new_helper() {
+    let mut run = Running::start("game", |i| format!("u1 frame={i}"));
+    let body = run.reload(
+        "game",
+        r#"local M = {}
+local frame = 0
+
+local function update()
+  frame = frame + 1
+  return "u2 frame=" .. frame
+end
+
+function M.run()
+  local version = 2 -- changed, so the running run keeps its old code
+  require("scenario").loop(function()
+    return update()
+  end)
+end
+
+return M
+"#,
+    );
+    if !warnings(&body)
+        .iter()
+        .any(|w| w.contains("game.run") && w.contains("is running"))
+    {
+        run.client
+            .fail(&format!("no warning that game.run is running: {body}"));
+    }
+    run.expect(|i| format!("u2 frame={i}"));
+    run.finish();
+}
