@@ -407,3 +407,31 @@ return M
     run.expect(|i| format!("u2 frame={i}"));
     run.finish();
 }
+
+#[test]
+fn two_reloads_sent_back_to_back_both_apply_in_order() {
+    let mut stop = Stopped::start("stopped");
+    // Like saving twice quickly: the second request goes out before the
+    // first is answered.
+    let hello = |v: &str| {
+        format!(
+            "local M = {{}}\nlocal calls = 0\n\nfunction M.hello(name)\n  calls = calls + 1\n  return \"hello{v} \" .. name .. \" #\" .. calls\nend\n\nreturn M\n"
+        )
+    };
+    let first = stop.client.send(
+        "hotReload",
+        json!({"module": "greeter", "source": hello("2")}),
+    );
+    let second = stop.client.send(
+        "hotReload",
+        json!({"module": "greeter", "source": hello("3")}),
+    );
+    for seq in [first, second] {
+        let response = stop.client.response(seq);
+        if !response.success {
+            stop.client
+                .fail(&format!("reload {seq} failed: {:?}", response.message));
+        }
+    }
+    stop.finish("hello1 a #1\nhello3 b #2\n");
+}
