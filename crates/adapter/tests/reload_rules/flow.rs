@@ -435,3 +435,23 @@ fn two_reloads_sent_back_to_back_both_apply_in_order() {
     }
     stop.finish("hello1 a #1\nhello3 b #2\n");
 }
+
+#[test]
+fn a_reload_while_stopped_inside_a_coroutine() {
+    let mut stop = Stopped::start_in("co_stopped", "worker.lua");
+    let body = stop.reload(
+        "worker",
+        "local M = {}\n\nfunction M.label(n)\n  return \"l2 \" .. n\nend\n\nfunction M.body()\n  coroutine.yield(\"body2\")\nend\n\nreturn M\n",
+    );
+    if !warnings(&body)
+        .iter()
+        .any(|w| w.contains("worker.body") && w.contains("is running"))
+    {
+        stop.client
+            .fail(&format!("no warning that worker.body is running: {body}"));
+    }
+    // The coroutine's frame is intact; it goes on with its old loop and
+    // calls the new label from the line it stopped on.
+    stop.eval_is("n", "1");
+    stop.finish("l2 1\tl2 2\tl2 3\n");
+}
