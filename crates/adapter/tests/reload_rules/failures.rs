@@ -198,3 +198,30 @@ fn a_new_version_may_require_a_module_the_program_never_loaded() {
     stop.reload("counter", &needs_extra(""));
     stop.finish("v1 count=1\nv2 count=2 extra\ttrue\ttrue\n");
 }
+
+#[test]
+fn an_error_in_on_reload_also_undoes_what_the_hook_itself_wrote() {
+    // The hook writes a global, a live table and an upvalue (through the new
+    // deposit), then fails: none of it may stay.
+    let hook =
+        "  LEAK = \"hook\"\n  M.accounts.carol = 3\n  M.deposit(1)\n  error(\"migration failed\")";
+    fails_and_changes_nothing(
+        json!({"module": "bank", "source": with_hook(hook)}),
+        &["rules/failures/bank.lua:30: migration failed"],
+    );
+}
+
+#[test]
+fn a_failed_new_version_leaves_no_trace_of_a_module_it_required() {
+    // Line 9 fails after extra.lua was loaded (and wrote its global).
+    let mut stop = Stopped::start("new_require");
+    let message =
+        stop.reload_err(json!({"module": "counter", "source": needs_extra("error(\"late\")")}));
+    if !message.contains("rules/new_require/counter.lua:9: late") {
+        stop.client
+            .fail(&format!("the error is not file:line: reason: {message}"));
+    }
+    stop.eval_is("tostring(package.loaded.extra)", "\"nil\"");
+    stop.eval_is("tostring(EXTRA_LOADED)", "\"nil\"");
+    stop.finish("v1 count=1\nv1 count=2\tfalse\tnil\n");
+}

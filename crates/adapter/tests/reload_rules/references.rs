@@ -409,3 +409,79 @@ fn a_packages_init_file_reloads_by_its_path() {
     run.expect(|_| "A[b1] b1 b1".into());
     run.finish();
 }
+
+#[test]
+fn factory_closures_run_new_code_that_reads_a_new_upvalue() {
+    let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
+    // The inner function gains a third upvalue, a new module-level local.
+    run.reload(
+        "make",
+        r#"local M = {}
+local label = "v2"
+
+function M.counter(step)
+  local n = 0
+  return function()
+    n = n + step
+    return label .. " n=" .. n
+  end
+end
+
+return M
+"#,
+    );
+    run.expect(|i| format!("v2 n={i} v2 n={}", 10 * i));
+    run.finish();
+}
+
+#[test]
+fn factory_closures_keep_their_identity_when_the_new_version_defines_them_in_another_order() {
+    let mut run = Running::start("factory_pair", |i| format!("v1 n={i}"));
+    // `get` now comes first in the factory; each old closure must get the
+    // new code of its own function, not of the one at its old place.
+    run.reload(
+        "pair",
+        r#"local M = {}
+
+function M.make()
+  local n = 0
+  local get = function()
+    return "v2 n=" .. n
+  end
+  local inc = function()
+    n = n + 1
+  end
+  return inc, get
+end
+
+return M
+"#,
+    );
+    run.expect(|i| format!("v2 n={i}"));
+    run.finish();
+}
+
+#[test]
+fn a_module_that_reuses_its_live_table_still_gets_its_aliases_updated() {
+    // Each iteration counts twice: once through the alias, once through the field.
+    let mut run = Running::start("reuse_table", |i| format!("v1 count={} v1", 2 * i - 1));
+    let body = run.reload(
+        "mod",
+        r#"local M = package.loaded["mod"] or {}
+M.count = M.count or 0
+
+function M.step()
+  M.count = M.count + 1
+  return "v2 count=" .. M.count
+end
+
+return M
+"#,
+    );
+    if !crate::harness::lists(&body, "changed", &["mod.step"]) {
+        run.client
+            .fail(&format!("mod.step is not listed as changed: {body}"));
+    }
+    run.expect(|i| format!("v2 count={} v2", 2 * i - 1));
+    run.finish();
+}
