@@ -9,12 +9,10 @@
 //! the heap sees the new code, and prints one line of numbers.
 //!
 //! ```text
-//! cargo run --release --manifest-path bench/Cargo.toml [-- 10000,100000,1000000]
+//! cargo run --release -p hotreload-bench -- [-- 10000,100000,1000000]
 //! ```
 
-#[path = "../../crates/host/src/reload/mod.rs"]
-#[allow(dead_code)]
-mod reload;
+use hotreload_host::reload;
 
 use std::process::Command;
 use std::time::Instant;

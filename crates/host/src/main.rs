@@ -17,13 +17,12 @@ mod launch;
 mod native;
 mod queue;
 mod reader;
-#[allow(dead_code)]
-mod reload;
 mod session;
 mod stop;
 mod threads;
 
 use host_protocol::{HostCommand, Outcome, PROTOCOL_VERSION};
+use hotreload_host::reload;
 use serde_json::Value;
 
 use crate::session::SESSION;

@@ -5,8 +5,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../../src/reload/mod.rs"]
-pub mod reload;
+pub use hotreload_host::reload;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
