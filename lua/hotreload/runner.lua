@@ -109,7 +109,9 @@ function M.run(file, opts)
       run.client:request('configurationDone', {}, function(err)
         if err then
           output.note('configurationDone failed: ' .. err.message)
-        else
+        elseif run.state == 'starting' then
+          -- The program may already have stopped (or ended) before this
+          -- response arrived: events and responses interleave.
           run.state = 'running'
         end
       end)
