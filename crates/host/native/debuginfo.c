@@ -103,10 +103,50 @@ void hr_set_skip_policy(hr_skip_policy policy) {
   skip_policy = policy;
 }
 
+/*
+ * The policy's answers, cached: it is asked on every call and return, and a
+ * call into the host costs more than fib's whole body. Answers depend only on
+ * the source text and on state the host changes rarely (breakpoints, steps,
+ * deferred interrupts); the host starts a new generation whenever that state
+ * changes (hr_forget_skips). A slot is picked by the string's address but
+ * trusted only if the text matches, since a collected string's address can
+ * come back holding another source.
+ */
+#define SKIP_SLOTS 64
+#define SKIP_MAX_SOURCE 240
+static struct {
+  unsigned generation;
+  int skip;
+  size_t len;
+  char source[SKIP_MAX_SOURCE];
+} skip_cache[SKIP_SLOTS];
+static unsigned skip_generation = 1;
+
+void hr_forget_skips(void) {
+  skip_generation++;
+}
+
 int hr_skip_trace(lua_State *L, const Proto *p) {
+  const char *source;
+  size_t len;
+  int skip;
   if (skip_policy == NULL || L->hookmask != LUA_MASKLINE || p->source == NULL)
     return 0;
-  return skip_policy(L, getstr(p->source), tsslen(p->source));
+  source = getstr(p->source);
+  len = tsslen(p->source);
+  if (len <= SKIP_MAX_SOURCE) {
+    size_t slot = ((size_t)p->source >> 4) % SKIP_SLOTS;
+    if (skip_cache[slot].generation == skip_generation && skip_cache[slot].len == len &&
+        memcmp(skip_cache[slot].source, source, len) == 0)
+      return skip_cache[slot].skip;
+    skip = skip_policy(L, source, len);
+    skip_cache[slot].generation = skip_generation;
+    skip_cache[slot].skip = skip;
+    skip_cache[slot].len = len;
+    memcpy(skip_cache[slot].source, source, len);
+    return skip;
+  }
+  return skip_policy(L, source, len);
 }
 
 /*

@@ -91,8 +91,10 @@ fn set_deferred(on: bool) {
 }
 
 /// Lets the VM skip line events on lines without breakpoints while only
-/// breakpoints need lines (no step, no interrupt waiting for a line).
+/// breakpoints need lines (no step, no interrupt waiting for a line), and
+/// makes it ask the skip policy afresh.
 fn sync_line_filter() {
+    native::forget_skips();
     let config = CONFIG.get();
     let wanted = config.any_bps && config.step.is_none() && !DEFERRED.get();
     LINE_BYTES.with_borrow(|bytes| {

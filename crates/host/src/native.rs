@@ -20,6 +20,7 @@ extern "C" {
     fn hr_sync_oldpc(l: *mut lua_State);
     fn hr_set_skip_policy(policy: Option<SkipPolicy>);
     fn hr_set_line_filter(on: c_int, bits: *const u8, len: usize);
+    fn hr_forget_skips();
 }
 
 /// Lets the VM call the line hook only for lines set in `bits` (while `on`).
@@ -35,6 +36,13 @@ pub unsafe fn set_line_filter(on: bool, bits: &[u8]) {
 /// untraced (non-zero) given its chunk source (see `hr_skip_trace`).
 pub type SkipPolicy =
     unsafe extern "C" fn(l: *mut lua_State, source: *const c_char, len: usize) -> c_int;
+
+/// Drops the VM's cached answers of the skip policy: call whenever what the
+/// policy decides on (breakpoints, steps, deferred interrupts) changes.
+pub fn forget_skips() {
+    // SAFETY: bumps a counter the VM thread reads; called on the VM thread.
+    unsafe { hr_forget_skips() }
+}
 
 /// Installs the policy the patched VM asks on every traced function entry.
 pub fn set_skip_policy(policy: SkipPolicy) {
