@@ -135,6 +135,74 @@ function Ctx:set(t, k, v)
   rawset(t, k, v)
 end
 
+-- Remembers every entry and the metatable of `t`, so that a rollback puts it
+-- back exactly (writes the engine cannot see one by one: a module newly
+-- required by the new top level, `__on_reload`).
+function Ctx:snapshot_table(t)
+  local copy = T()
+  for k, v in next, t do
+    copy[k] = v
+  end
+  local j = T()
+  j.kind, j.t, j.copy, j.v = "table", t, copy, getmeta(t)
+  self.journal[#self.journal + 1] = j
+end
+
+-- Snapshots what `__on_reload` can reach that belongs to the module: the
+-- tables reachable from `roots` (not other modules' tables, nor the
+-- globals) and the upvalue cells of this file's functions among them.
+function Ctx:snapshot_reachable(roots)
+  local seen, cells = T(), T()
+  seen[registry], seen[globals()], seen[loaded_modules] = true, true, true
+  for name, v in next, loaded_modules do
+    if name ~= self.rec.name then
+      seen[v] = true
+    end
+  end
+  local stack, n = T(), 0
+  local function push(v)
+    local tv = type(v)
+    if (tv == "table" or tv == "function") and not seen[v] then
+      seen[v] = true
+      n = n + 1
+      stack[n] = v
+    end
+  end
+  for _, v in next, roots do
+    push(v)
+  end
+  while n > 0 do
+    local v = stack[n]
+    stack[n] = nil
+    n = n - 1
+    if type(v) == "table" then
+      if getmeta(v) ~= INTERNAL then
+        self:snapshot_table(v)
+        for k, x in next, v do
+          push(k)
+          push(x)
+        end
+        push(getmeta(v))
+      end
+    elseif self:defined_here(v) then
+      for i = 1, 255 do
+        local name, x = getupvalue(v, i)
+        if name == nil then
+          break
+        end
+        local id = upvalueid(v, i)
+        if not cells[id] then
+          cells[id] = true
+          local u = T()
+          u.kind, u.fn, u.index, u.v = "upvalue", v, i, x
+          self.journal[#self.journal + 1] = u
+          push(x)
+        end
+      end
+    end
+  end
+end
+
 function Ctx:setmeta(t, mt)
   local j = T()
   j.kind, j.t, j.v = "meta", t, getmeta(t)
@@ -578,6 +646,21 @@ function Ctx:rollback()
       rawset(j.t, j.k, j.v)
     elseif j.kind == "meta" then
       setmeta(j.t, j.v)
+    elseif j.kind == "table" then
+      local t, copy = j.t, j.copy
+      for k in next, t do
+        if copy[k] == nil then
+          rawset(t, k, nil)
+        end
+      end
+      for k, v in next, copy do
+        if rawget(t, k) ~= v then
+          rawset(t, k, v)
+        end
+      end
+      if getmeta(t) ~= j.v then
+        setmeta(t, j.v)
+      end
     elseif j.kind == "swap" then
       backend.restore(j.old, j.clone)
     elseif j.kind == "walk" then
@@ -880,12 +963,18 @@ function Engine:reload_module(ctx, source)
     return nil, cerr
   end
 
-  -- Run the new top level; `require` of this module must keep the live value.
+  -- Whatever the new top level writes outside its transaction (globals and
+  -- `package.loaded` entries of modules it requires for the first time) is
+  -- undone on any failure, up to the end of `__on_reload`.
   local loaded = loaded_modules
-  local before = T()
-  for k, v in next, loaded do
-    before[k] = v
+  ctx:snapshot_table(G)
+  if target ~= G then
+    ctx:snapshot_table(target)
   end
+  ctx:snapshot_table(loaded)
+
+  -- Run the new top level; `require` of this module must keep the live value.
+  local live = rec.name ~= nil and loaded[rec.name] or nil
   local boundary = self.backend.mark()
   local gc_mark = self.backend.gc_mark and self.backend.gc_mark()
   local ok, result
@@ -894,19 +983,12 @@ function Engine:reload_module(ctx, source)
   else
     ok, result = pcall(chunk)
   end
-  if not ok then
-    for k in next, loaded do
-      if before[k] == nil then
-        loaded[k] = nil
-      end
-    end
-    if rec.name ~= nil then
-      loaded[rec.name] = before[rec.name]
-    end
-    return nil, error_text(result, rec.path)
-  end
   if rec.name ~= nil then
-    loaded[rec.name] = before[rec.name]
+    rawset(loaded, rec.name, live)
+  end
+  if not ok then
+    ctx:rollback()
+    return nil, error_text(result, rec.path)
   end
   if gc_mark then
     ctx.created = setmetatable(self.backend.created_since(gc_mark), INTERNAL)
@@ -916,7 +998,6 @@ function Engine:reload_module(ctx, source)
     setupvalue(chunk, 1, target)
   end
 
-  local live = rec.name ~= nil and loaded[rec.name] or nil
   local new = result
   if rec.name == nil then
     new = true -- what a file returns goes to whoever ran it, not to us
@@ -980,6 +1061,16 @@ function Engine:reload_module(ctx, source)
     hook = rawget(target, "__on_reload")
   end
   if type(hook) == "function" then
+    -- What the hook may write that belongs to the module is put back if it
+    -- fails: the module's tables, its functions' upvalues, the hook's own.
+    local roots = T()
+    roots[1], roots[2] = live, hook
+    for k, v in next, pending do
+      if v ~= NIL then
+        roots[#roots + 1] = rawget(target, k)
+      end
+    end
+    ctx:snapshot_reachable(roots)
     local hok, herr = pcall(hook, old_copy)
     if not hok then
       ctx:rollback()

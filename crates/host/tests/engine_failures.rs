@@ -171,3 +171,57 @@ fn global_writes_are_held_back_until_the_top_level_succeeds() {
     vm.reload_err("m", "COUNTER = 99\nNEWGLOBAL = 1\nerror('no')\n");
     vm.run("assert(COUNTER == 1 and NEWGLOBAL == nil)");
 }
+
+#[test]
+fn a_module_required_only_by_a_failed_new_version_leaves_no_trace() {
+    let vm = setup();
+    vm.write(
+        "extra",
+        "EXTRA_LOADED = true\nleaked_global = 'by extra'\nreturn { tag = 'extra' }\n",
+    );
+    let before = vm.snapshot(PROBES);
+    let err = vm.reload_err(
+        "m",
+        "local extra = require('extra')\nlocal M = {}\nfunction M.f() return extra.tag end\nerror('late')\nreturn M\n",
+    );
+    assert!(err.contains("m.lua:4: late"), "{err}");
+    vm.run(
+        "assert(package.loaded.extra == nil, 'extra stays unloaded')\nassert(EXTRA_LOADED == nil, 'its global is gone: ' .. tostring(EXTRA_LOADED))",
+    );
+    assert_unchanged(&vm, &before);
+    // A successful version that needs it keeps what it wrote.
+    vm.reload_ok(
+        "m",
+        "local extra = require('extra')\nlocal M = { data = {} }\nlocal hidden = 0\nfunction M.f() hidden = hidden + 1 return extra.tag, hidden end\nfunction M.g() return 'g1' end\nreturn M\n",
+    );
+    vm.run("assert(EXTRA_LOADED == true and package.loaded.extra.tag == 'extra' and m.f() == 'extra')");
+}
+
+#[test]
+fn on_reload_writes_to_module_tables_upvalues_and_globals_are_undone_when_it_fails() {
+    let vm = setup();
+    let before = vm.snapshot(PROBES);
+    // The hook writes the module's nested table, a new key of the module,
+    // a global, and (through the new code) the shared upvalue `hidden`.
+    let err = vm.reload_err(
+        "m",
+        r#"local M = { data = { n = 5 } }
+local hidden = 0
+function M.f() hidden = hidden + 100 return "v2", hidden end
+function M.g() return "g2" end
+function M.__on_reload(old)
+  M.data.n = 42
+  M.data.extra = "hook"
+  old.data.extra = "through old"
+  rawset(M, "extra", 1)
+  leaked_global = "hook"
+  helper_global = function() end
+  M.f()
+  error("migration failed")
+end
+return M
+"#,
+    );
+    assert!(err.contains("m.lua:13: migration failed"), "{err}");
+    assert_unchanged(&vm, &before);
+}
