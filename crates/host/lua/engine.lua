@@ -724,6 +724,13 @@ function Engine:track_require()
   local searchers = package.searchers or package.loaders
   for i, searcher in ipairs(searchers) do
     searchers[i] = function(name, ...)
+      local hiding = self.hiding
+      if hiding ~= nil and hiding.name == name then
+        -- The module being reloaded, hidden while its new top level runs.
+        return function()
+          return hiding.value
+        end, ":hotreload:"
+      end
       local loader, extra = searcher(name, ...)
       if type(extra) == "string" and is_lua(loader) then
         local rec = modules[name] or {}
@@ -973,8 +980,14 @@ function Engine:reload_module(ctx, source)
   end
   ctx:snapshot_table(loaded)
 
-  -- Run the new top level; `require` of this module must keep the live value.
+  -- Run the new top level with the module hidden from `package.loaded`, so
+  -- that `package.loaded[name] or {}` builds a fresh table that the normal
+  -- merge then matches by path; `require(name)` still gets the live value.
   local live = rec.name ~= nil and loaded[rec.name] or nil
+  if rec.name ~= nil then
+    rawset(loaded, rec.name, nil)
+    self.hiding = { name = rec.name, value = live }
+  end
   local boundary = self.backend.mark()
   local gc_mark = self.backend.gc_mark and self.backend.gc_mark()
   local ok, result
@@ -983,7 +996,13 @@ function Engine:reload_module(ctx, source)
   else
     ok, result = pcall(chunk)
   end
+  self.hiding = nil
   if rec.name ~= nil then
+    -- A top level that publishes itself instead of returning a value.
+    local published = rawget(loaded, rec.name)
+    if ok and result == nil and published ~= nil and published ~= live then
+      result = published
+    end
     rawset(loaded, rec.name, live)
   end
   if not ok then

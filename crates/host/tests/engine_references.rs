@@ -227,3 +227,32 @@ fn c_functions_and_userdata_are_never_touched() {
         "#,
     );
 }
+
+#[test]
+fn a_module_that_reuses_its_live_table_gets_new_code_in_aliases() {
+    let v1 = "local M = package.loaded['r'] or {}\nM.count = M.count or 0\nfunction M.step() M.count = M.count + 1 return 'v1', M.count end\nreturn M\n";
+    let vm = Vm::new(&[("r", v1)]);
+    vm.run("r = require('r'); step = r.step; step(); step()");
+    let body = vm.reload_ok("r", &v1.replace("'v1'", "'v2'"));
+    assert_eq!(body.changed, ["r.step"], "{body:?}");
+    vm.run(
+        r#"
+        local v, n = step()
+        assert(v == "v2" and n == 3, "alias runs the new code on the kept count: " .. tostring(v) .. " " .. tostring(n))
+        assert(r.step == step and require("r") == r, "identity kept")
+        "#,
+    );
+    // A later failing version is undone completely.
+    let err = vm.reload_err(
+        "r",
+        "local M = package.loaded['r'] or {}\nfunction M.step() return 'v3' end\nM.count = 100\nerror('no')\n",
+    );
+    assert!(err.contains("r.lua:4: no"), "{err}");
+    vm.run("local v, n = step() assert(v == 'v2' and n == 4, tostring(v) .. ' ' .. tostring(n))");
+    // `require` of itself from the new top level still sees the live module.
+    vm.reload_ok(
+        "r",
+        "local M = require('r')\nfunction M.step() M.count = M.count + 1 return 'v4', M.count end\nreturn M\n",
+    );
+    vm.run("local v, n = step() assert(v == 'v4' and n == 5, tostring(v) .. ' ' .. tostring(n))");
+}
