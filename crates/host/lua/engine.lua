@@ -594,12 +594,23 @@ function Ctx:apply_functions(new_chunk, old_chunk, boundary)
   for _, o in next, self.removed_fns do
     handled[o] = true
   end
-  local stats = backend.walk(refmap, rootpairs, skip, active, boundary, INTERNAL, handled)
+  local stats = backend.walk(refmap, rootpairs, skip, active, boundary, INTERNAL, handled, true)
+  self:journal_walk(refmap, rootpairs, skip, boundary, stats)
+  self:walk_warnings(stats)
+  return stats
+end
+
+-- Remembers a walk for the undo; the closures it made for nested functions
+-- whose upvalues changed are replaced back like the others.
+function Ctx:journal_walk(refmap, rootpairs, skip, boundary, stats)
+  if stats and type(stats.fresh) == "table" then
+    for o, n in next, stats.fresh do
+      refmap[o] = n
+    end
+  end
   local j = T()
   j.kind, j.refmap, j.rootpairs, j.skip, j.boundary = "walk", refmap, rootpairs, skip, boundary
   self.journal[#self.journal + 1] = j
-  self:walk_warnings(stats)
-  return stats
 end
 
 local function lines_text(path, lines)
@@ -630,6 +641,13 @@ function Ctx:walk_warnings(stats)
       stats.layout
         .. " closure(s) keep their old code: their upvalues differ in the new version"
         .. lines_text(path, stats.layout_lines)
+    )
+  end
+  if stats.unmatched and stats.unmatched > 0 then
+    self:warn(
+      stats.unmatched
+        .. " closure(s) keep their old code: no function of the new version could be matched to theirs by name"
+        .. lines_text(path, stats.unmatched_lines)
     )
   end
   if stats.unsupported then
@@ -1150,13 +1168,11 @@ function Engine:reload_program(ctx, source)
   if active[old] then
     ctx:warn("the main program's top level is running; code it runs itself keeps the old version")
   end
-  local stats = self.backend.walk(T(), rootpairs, skip, active, boundary, INTERNAL)
+  local stats = self.backend.walk(T(), rootpairs, skip, active, boundary, INTERNAL, nil, true)
   if stats and stats.unsupported then
     return nil, rec.path .. ": " .. stats.unsupported
   end
-  local j = T()
-  j.kind, j.refmap, j.rootpairs, j.skip, j.boundary = "walk", T(), rootpairs, skip, boundary
-  ctx.journal[#ctx.journal + 1] = j
+  ctx:journal_walk(T(), rootpairs, skip, boundary, stats)
   ctx:walk_warnings(stats)
   each_function(function(name, f)
     if before[name] ~= nil and before[name] ~= stripped(f) then

@@ -10,7 +10,8 @@
 **   hr_restore  undo one swap
 **   hr_walk     one pass over the VM's own object lists (allgc, finobj,
 **               tobefnz): replace references to functions, and give closures
-**               of changed nested functions (factory products) the new code
+**               of changed nested functions (factory products) the new code,
+**               nested functions paired by name (local, field, return slot)
 **   hr_mark     where the engine's own frames start on the running stack
 **   hr_active   the closures with a frame on the given threads' stacks
 **   hr_gc_mark, hr_created_since   which tables a new top level created
@@ -36,6 +37,7 @@
 #include "ltable.h"
 #include "lstring.h"
 #include "lvm.h"
+#include "lopcodes.h"
 
 /* ------------------------------------------------------------------------
 ** A small open-addressing map from pointers to pointers.
@@ -422,15 +424,19 @@ static int hr_find_chunk(lua_State *L) {
 }
 
 /* ------------------------------------------------------------------------
-** hr_walk(refmap, rootpairs, skip, active, boundary, internal, handled)
-**   -> stats
+** hr_walk(refmap, rootpairs, skip, active, boundary, internal, handled,
+**         fallback) -> stats
 ** refmap: old closure -> new closure, references to replace;
 ** rootpairs: { old, new } closures whose nested functions are paired (the
 **   roots themselves are handled by the caller);
 ** skip: closures never retargeted; active: closures known to be running;
 ** boundary: stack offset on this thread above which the engine's own frames
 **   live; internal: metatable of tables to leave alone; handled: closures
-**   whose prototypes the structural pairing must not map.
+**   whose prototypes the structural pairing must not map; fallback: a
+**   closure of a changed nested function whose upvalues differ gets a new
+**   closure (old cells by name, new ones from the enclosing new code) that
+**   replaces it everywhere in a second pass. stats.fresh = { old = new } of
+**   those (undo: walk again with new -> old).
 */
 
 typedef struct {
@@ -440,39 +446,194 @@ typedef struct {
   PtrMap handled; /* root old protos: their closures are handled by name */
   PtrMap skip;    /* closures never retargeted */
   PtrMap active;  /* closures with a frame on some stack */
+  PtrMap parents; /* new nested Proto -> the new Proto that encloses it */
+  PtrMap roots;   /* new root Proto -> its new closure (whose cells are live) */
+  PtrMap fresh;   /* old LClosure -> new LClosure made for it (fallback) */
   PtrVec retarget; /* closures to give new protos after the pass */
   PtrVec moves;    /* (table, old key) pairs to rekey after the pass */
   const Table *internal;
   ptrdiff_t boundary;
-  lua_Integer replaced, swapped, running, layout, added;
+  lua_Integer replaced, swapped, running, layout, unmatched, added, made;
   /* where the closures that kept their code were defined (a few, for warnings) */
 #define NOTED_LINES 6
-  int running_lines[NOTED_LINES], layout_lines[NOTED_LINES];
-  int n_running_lines, n_layout_lines;
+  int running_lines[NOTED_LINES], layout_lines[NOTED_LINES], unmatched_lines[NOTED_LINES];
+  int n_running_lines, n_layout_lines, n_unmatched_lines;
+  int fallback;    /* may make new closures when the upvalues differ */
+  int references;  /* second pass: only replace references (no retargeting) */
   int oom;
 } Walk;
 
-/* Marks "paired by place, but a closure cannot take the new code in place". */
-static char incompatible_mark;
-#define INCOMPATIBLE ((void *)&incompatible_mark)
+/* Marks "an old nested function with no partner in the new version". */
+static char unmatched_mark;
+#define UNMATCHED ((void *)&unmatched_mark)
 
-static void pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth);
-
-static void mark_incompatible(Walk *w, Proto *po, Proto *pn) {
-  if (proto_same(po, pn) || pm_get(&w->handled, po) != NULL || pm_get(&w->protos, po) != NULL)
-    return;
-  if (!pm_put(&w->protos, po, INCOMPATIBLE)) w->oom = 1;
+static void mark_unmatched(Walk *w, Proto *po) {
+  if (pm_get(&w->handled, po) != NULL || pm_get(&w->protos, po) != NULL) return;
+  if (!pm_put(&w->protos, po, UNMATCHED)) w->oom = 1;
 }
 
 /*
-** Pairs the nested functions of two versions: the longest common subsequence
-** over "compatible" children (same parameters and upvalue names) are paired
-** and followed recursively; the children left between two pairs are paired
-** by place as incompatible (their closures keep their code, with a warning).
+** What identifies a nested function in its parent's code: the local it is
+** stored in, the field, global or upvalue it is assigned to, or its place
+** among the values returned right after it is made. NK_NONE when nothing
+** does, or when two siblings share the same name (then it says nothing).
+*/
+enum { NK_NONE, NK_LOCAL, NK_FIELD, NK_GLOBAL, NK_UPVAL, NK_RETURN, NK_INDEX };
+
+typedef struct {
+  int kind;
+  TString *s;
+  lua_Integer n;
+} ChildName;
+
+/* Name of the `n`th local active at `pc` (luaF_getlocalname, as a TString). */
+static TString *local_name(const Proto *f, int n, int pc) {
+  int i;
+  for (i = 0; i < f->sizelocvars && f->locvars[i].startpc <= pc; i++) {
+    if (pc < f->locvars[i].endpc) {
+      n--;
+      if (n == 0) return f->locvars[i].varname;
+    }
+  }
+  return NULL;
+}
+
+static TString *short_key(const Proto *f, int k) {
+  if (k < 0 || k >= f->sizek || !ttisstring(&f->k[k])) return NULL;
+  return tsvalue(&f->k[k]);
+}
+
+static void name_of_closure(const Proto *p, int pc, ChildName *out) {
+  int a = GETARG_A(p->code[pc]);
+  Instruction next;
+  out->kind = NK_NONE;
+  out->n = 0;
+  out->s = local_name(p, a + 1, pc + 1);
+  if (out->s != NULL) {
+    out->kind = NK_LOCAL;
+    return;
+  }
+  if (pc + 1 >= p->sizecode) return;
+  next = p->code[pc + 1];
+  switch (GET_OPCODE(next)) {
+    case OP_SETFIELD:
+    case OP_SETTABUP:
+      if (!GETARG_k(next) && GETARG_C(next) == a) {
+        out->s = short_key(p, GETARG_B(next));
+        if (out->s != NULL) out->kind = GET_OPCODE(next) == OP_SETFIELD ? NK_FIELD : NK_GLOBAL;
+      }
+      break;
+    case OP_SETUPVAL:
+      if (GETARG_A(next) == a && GETARG_B(next) < p->sizeupvalues) {
+        out->s = p->upvalues[GETARG_B(next)].name;
+        if (out->s != NULL) out->kind = NK_UPVAL;
+      }
+      break;
+    case OP_SETI:
+      if (!GETARG_k(next) && GETARG_C(next) == a) {
+        out->kind = NK_INDEX;
+        out->n = GETARG_B(next);
+      }
+      break;
+    case OP_RETURN1:
+      if (GETARG_A(next) == a) {
+        out->kind = NK_RETURN;
+        out->n = 1;
+      }
+      break;
+    case OP_RETURN:
+      if (GETARG_A(next) <= a && (GETARG_B(next) == 0 || a <= GETARG_A(next) + GETARG_B(next) - 2)) {
+        out->kind = NK_RETURN;
+        out->n = a - GETARG_A(next) + 1;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+static int name_eq(const ChildName *x, const ChildName *y) {
+  return x->kind != NK_NONE && x->kind == y->kind && x->n == y->n &&
+         (x->s == NULL ? y->s == NULL : y->s != NULL && same_name(x->s, y->s));
+}
+
+/* names[i] for each nested function p->p[i]; ambiguous names are dropped. */
+static void child_names(const Proto *p, ChildName *names) {
+  int pc, i, j;
+  for (i = 0; i < p->sizep; i++) {
+    names[i].kind = NK_NONE;
+    names[i].s = NULL;
+    names[i].n = 0;
+  }
+  for (pc = 0; pc < p->sizecode; pc++) {
+    Instruction ins = p->code[pc];
+    if (GET_OPCODE(ins) == OP_CLOSURE && GETARG_Bx(ins) < (unsigned int)p->sizep)
+      name_of_closure(p, pc, &names[GETARG_Bx(ins)]);
+  }
+  for (i = 0; i < p->sizep; i++) {
+    int dup = 0;
+    if (names[i].kind == NK_NONE || names[i].kind == -1) continue;
+    for (j = i + 1; j < p->sizep; j++) {
+      if (name_eq(&names[i], &names[j])) {
+        names[j].kind = -1;
+        dup = 1;
+      }
+    }
+    if (dup) names[i].kind = -1;
+  }
+  for (i = 0; i < p->sizep; i++)
+    if (names[i].kind == -1) names[i].kind = NK_NONE;
+}
+
+/*
+** Pairs the unnamed nested functions `uo` (old) and `un` (new) by the longest
+** common subsequence of "compatible" ones (same parameters and upvalue
+** names): a guess by place that is only taken when the closures could run
+** the new code in place.
+*/
+static int pair_unnamed(Walk *w, Proto *po, Proto *pn, const int *uo, int no, const int *un,
+                        int nn, int *match) {
+  int *dp, i, j;
+  if (no == 0 || nn == 0) return 1;
+  if ((size_t)no * (size_t)nn > 1u << 20) return 1;
+  dp = (int *)calloc((size_t)(no + 1) * (size_t)(nn + 1), sizeof(int));
+  if (dp == NULL) {
+    w->oom = 1;
+    return 0;
+  }
+#define DP(a, b) dp[(size_t)(a) * (size_t)(nn + 1) + (size_t)(b)]
+#define COMPAT(a, b) proto_compatible(po->p[uo[a]], pn->p[un[b]])
+  for (i = no - 1; i >= 0; i--)
+    for (j = nn - 1; j >= 0; j--)
+      DP(i, j) = COMPAT(i, j) ? DP(i + 1, j + 1) + 1
+                              : (DP(i + 1, j) > DP(i, j + 1) ? DP(i + 1, j) : DP(i, j + 1));
+  i = j = 0;
+  while (i < no && j < nn) {
+    if (COMPAT(i, j) && DP(i, j) == DP(i + 1, j + 1) + 1) {
+      match[uo[i++]] = un[j++];
+    } else if (DP(i + 1, j) >= DP(i, j + 1)) {
+      i++;
+    } else {
+      j++;
+    }
+  }
+#undef COMPAT
+#undef DP
+  free(dp);
+  return 1;
+}
+
+/*
+** Pairs the nested functions of two versions: by name first (see
+** ChildName), then the unnamed ones by place when compatible. An old nested
+** function left without a partner is marked: its closures keep their code,
+** with a warning.
 */
 static void pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
-  int no = po->sizep, nn = pn->sizep, i, j, paired = 0;
-  int *dp, *match;
+  int no = po->sizep, nn = pn->sizep, i, j, paired = 0, nuo = 0, nun = 0;
+  ChildName *on, *nnm;
+  int *match, *uo, *un;
+  char *used;
   if (depth > 200 || proto_same(po, pn)) return;
   if (!root) {
     if (pm_get(&w->handled, po) != NULL || pm_get(&w->protos, po) != NULL) return;
@@ -481,56 +642,58 @@ static void pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
       return;
     }
   }
-  if (no == 0 || nn == 0 || (size_t)no * (size_t)nn > 1u << 20) {
+  if (no == 0 || nn == 0) {
     if (po->linedefined == 0) w->added += nn;
     return;
   }
-  dp = (int *)calloc((size_t)(no + 1) * (size_t)(nn + 1), sizeof(int));
+  on = (ChildName *)malloc(sizeof(ChildName) * (size_t)no);
+  nnm = (ChildName *)malloc(sizeof(ChildName) * (size_t)nn);
   match = (int *)malloc(sizeof(int) * (size_t)no);
-  if (dp == NULL || match == NULL) {
-    free(dp);
-    free(match);
+  uo = (int *)malloc(sizeof(int) * (size_t)no);
+  un = (int *)malloc(sizeof(int) * (size_t)nn);
+  used = (char *)calloc((size_t)nn, 1);
+  if (on == NULL || nnm == NULL || match == NULL || uo == NULL || un == NULL || used == NULL) {
     w->oom = 1;
-    return;
+    goto done;
   }
-#define DP(a, b) dp[(size_t)(a) * (size_t)(nn + 1) + (size_t)(b)]
-  for (i = no - 1; i >= 0; i--)
-    for (j = nn - 1; j >= 0; j--)
-      DP(i, j) = proto_compatible(po->p[i], pn->p[j])
-                     ? DP(i + 1, j + 1) + 1
-                     : (DP(i + 1, j) > DP(i, j + 1) ? DP(i + 1, j) : DP(i, j + 1));
-  for (i = 0; i < no; i++) match[i] = -1;
-  i = j = 0;
-  while (i < no && j < nn) {
-    if (proto_compatible(po->p[i], pn->p[j]) && DP(i, j) == DP(i + 1, j + 1) + 1) {
-      match[i++] = j++;
-    } else if (DP(i + 1, j) >= DP(i, j + 1)) {
-      i++;
-    } else {
-      j++;
+  child_names(po, on);
+  child_names(pn, nnm);
+  for (i = 0; i < no; i++) {
+    match[i] = -1;
+    if (on[i].kind == NK_NONE) continue;
+    for (j = 0; j < nn; j++) {
+      if (!used[j] && name_eq(&on[i], &nnm[j])) {
+        match[i] = j;
+        used[j] = 1;
+        break;
+      }
     }
   }
-#undef DP
-  free(dp);
-  /* walk the gaps between matches */
-  i = j = 0;
-  while (i < no || j < nn) {
-    int ni = i, nj, k;
-    while (ni < no && match[ni] < 0) ni++;
-    nj = ni < no ? match[ni] : nn;
-    for (k = 0; i + k < ni && j + k < nj; k++) {
-      mark_incompatible(w, po->p[i + k], pn->p[j + k]);
-      paired++;
+  for (i = 0; i < no; i++)
+    if (on[i].kind == NK_NONE) uo[nuo++] = i;
+  for (j = 0; j < nn; j++)
+    if (!used[j] && nnm[j].kind == NK_NONE) un[nun++] = j;
+  if (!pair_unnamed(w, po, pn, uo, nuo, un, nun, match)) goto done;
+  for (i = 0; i < no; i++) {
+    if (match[i] < 0) {
+      mark_unmatched(w, po->p[i]);
+      continue;
     }
-    if (ni < no) {
-      pair_protos(w, po->p[ni], pn->p[nj], 0, depth + 1);
-      paired++;
+    paired++;
+    if (!pm_put(&w->parents, pn->p[match[i]], pn)) {
+      w->oom = 1;
+      break;
     }
-    i = ni + 1;
-    j = nj + 1;
+    pair_protos(w, po->p[i], pn->p[match[i]], 0, depth + 1);
   }
   if (po->linedefined == 0 && nn > paired) w->added += nn - paired;
+done:
+  free(on);
+  free(nnm);
   free(match);
+  free(uo);
+  free(un);
+  free(used);
 }
 
 static int replace_value(Walk *w, TValue *v) {
@@ -584,7 +747,7 @@ static void visit(Walk *w, GCObject *o) {
   switch (o->tt) {
     case LUA_VLCL: {
       LClosure *cl = gco2lcl(o);
-      if (w->protos.count > 0 && pm_get(&w->protos, cl->p) != NULL &&
+      if (!w->references && w->protos.count > 0 && pm_get(&w->protos, cl->p) != NULL &&
           pm_get(&w->skip, cl) == NULL) {
         if (!pv_push(&w->retarget, cl)) w->oom = 1;
       }
@@ -624,6 +787,56 @@ static void set_lines(lua_State *L, const char *k, const int *lines, int n) {
   lua_setfield(L, -2, k);
 }
 
+/*
+** The live cell a new nested function's upvalue `i` would get from its
+** enclosing functions: followed up through upvalues of upvalues to a root
+** whose new closure is known. NULL when it is a local of an enclosing call
+** (each call had its own; the one a closure was made in is gone).
+*/
+static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
+  int depth;
+  for (depth = 0; depth < 200; depth++) {
+    LClosure *root = (LClosure *)pm_get(&w->roots, p);
+    if (root != NULL) return i < root->nupvalues ? root->upvals[i] : NULL;
+    if (p->upvalues[i].instack) return NULL;
+    i = p->upvalues[i].idx;
+    p = (Proto *)pm_get(&w->parents, p);
+    if (p == NULL || i >= p->sizeupvalues) return NULL;
+  }
+  return NULL;
+}
+
+/*
+** A new closure of `np` standing for `cl`: upvalues of the same name keep
+** `cl`'s cells, new ones share the cells of the enclosing new code. NULL
+** when some new upvalue has no known cell.
+*/
+static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
+  UpVal *cells[MAXUPVAL + 1];
+  LClosure *nc;
+  int i, j;
+  for (i = 0; i < np->sizeupvalues; i++) {
+    TString *name = np->upvalues[i].name;
+    cells[i] = NULL;
+    if (name != NULL)
+      for (j = 0; j < cl->nupvalues && j < cl->p->sizeupvalues; j++)
+        if (cl->p->upvalues[j].name != NULL && same_name(cl->p->upvalues[j].name, name)) {
+          cells[i] = cl->upvals[j];
+          break;
+        }
+    if (cells[i] == NULL) cells[i] = enclosing_cell(w, np, i);
+    if (cells[i] == NULL) return NULL;
+  }
+  nc = luaF_newLclosure(w->L, np->sizeupvalues);
+  nc->p = np;
+  luaC_objbarrier(w->L, nc, np);
+  for (i = 0; i < np->sizeupvalues; i++) {
+    nc->upvals[i] = cells[i];
+    luaC_objbarrier(w->L, nc, cells[i]);
+  }
+  return nc;
+}
+
 static void retarget(Walk *w, LClosure *cl) {
   int perm[MAXUPVAL + 1];
   UpVal *tmp[MAXUPVAL + 1];
@@ -635,10 +848,22 @@ static void retarget(Walk *w, LClosure *cl) {
     note_line(w->running_lines, &w->n_running_lines, cl->p->linedefined);
     return;
   }
-  if ((void *)np == INCOMPATIBLE || cl->nupvalues != np->sizeupvalues ||
-      !upvalue_permutation(cl->p, np, perm)) {
-    w->layout++;
-    note_line(w->layout_lines, &w->n_layout_lines, cl->p->linedefined);
+  if ((void *)np == UNMATCHED) {
+    w->unmatched++;
+    note_line(w->unmatched_lines, &w->n_unmatched_lines, cl->p->linedefined);
+    return;
+  }
+  if (cl->nupvalues != np->sizeupvalues || !upvalue_permutation(cl->p, np, perm)) {
+    /* Another layout: a new closure replaces this one everywhere. */
+    LClosure *nc = w->fallback ? fresh_closure(w, cl, np) : NULL;
+    if (nc == NULL) {
+      w->layout++;
+      note_line(w->layout_lines, &w->n_layout_lines, cl->p->linedefined);
+    } else if (!pm_put(&w->fresh, cl, nc)) {
+      w->oom = 1;
+    } else {
+      w->made++;
+    }
     return;
   }
   for (i = 0; i < cl->nupvalues; i++) tmp[i] = cl->upvals[perm[i]];
@@ -659,6 +884,9 @@ static void walk_free(Walk *w) {
   pm_free(&w->handled);
   pm_free(&w->skip);
   pm_free(&w->active);
+  pm_free(&w->parents);
+  pm_free(&w->roots);
+  pm_free(&w->fresh);
   free(w->retarget.items);
   free(w->moves.items);
 }
@@ -683,11 +911,58 @@ static int fill_set(lua_State *L, int idx, PtrMap *m, int with_values) {
   return 1;
 }
 
+static void visit_all(Walk *w) {
+  global_State *g = G(w->L);
+  GCObject *o;
+  for (o = g->allgc; o != NULL; o = o->next) visit(w, o);
+  for (o = g->finobj; o != NULL; o = o->next) visit(w, o);
+  for (o = g->tobefnz; o != NULL; o = o->next) visit(w, o);
+}
+
+/* Rekeys the table entries whose key is a replaced closure. */
+static void apply_moves(Walk *w) {
+  lua_State *L = w->L;
+  size_t k;
+  luaL_checkstack(L, 4, "hot reload");
+  for (k = 0; k + 1 < w->moves.n; k += 2) {
+    Table *h = (Table *)w->moves.items[k];
+    LClosure *key = (LClosure *)w->moves.items[k + 1];
+    LClosure *nw = (LClosure *)pm_get(&w->refs, key);
+    int t;
+    push_table(L, h);
+    t = lua_gettop(L);
+    push_lclosure(L, key);
+    lua_rawget(L, t);
+    push_lclosure(L, nw);
+    lua_insert(L, -2);
+    lua_rawset(L, t);
+    push_lclosure(L, key);
+    lua_pushnil(L);
+    lua_rawset(L, t);
+    lua_pop(L, 1);
+    w->replaced++;
+  }
+  w->moves.n = 0;
+}
+
+/* Pushes { old = new } for the closures made by the fallback. */
+static void push_fresh(lua_State *L, Walk *w) {
+  size_t i;
+  lua_createtable(L, 0, (int)w->fresh.count);
+  if (w->fresh.count == 0) return;
+  luaL_checkstack(L, 4, "hot reload");
+  for (i = 0; i <= w->fresh.mask; i++) {
+    if (w->fresh.slots[i].k == NULL) continue;
+    push_lclosure(L, (LClosure *)w->fresh.slots[i].k);
+    push_lclosure(L, (LClosure *)w->fresh.slots[i].v);
+    lua_rawset(L, -3);
+  }
+}
+
 static int hr_walk(lua_State *L) {
   Walk w;
   lua_Integer i, n;
   int ok = 1;
-  global_State *g = G(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -696,8 +971,11 @@ static int hr_walk(lua_State *L) {
   w.L = L;
   w.boundary = (ptrdiff_t)luaL_optinteger(L, 5, 0);
   w.internal = lua_type(L, 6) == LUA_TTABLE ? (const Table *)lua_topointer(L, 6) : NULL;
+  w.fallback = lua_toboolean(L, 8);
+  lua_settop(L, 8);
   ok = pm_init(&w.refs, 16) && pm_init(&w.protos, 16) && pm_init(&w.handled, 16) &&
-       pm_init(&w.skip, 16) && pm_init(&w.active, 16);
+       pm_init(&w.skip, 16) && pm_init(&w.active, 16) && pm_init(&w.parents, 16) &&
+       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16);
   ok = ok && fill_set(L, 1, &w.refs, 1) && fill_set(L, 3, &w.skip, 0) &&
        fill_set(L, 4, &w.active, 0);
   if (ok && lua_type(L, 7) == LUA_TTABLE) {
@@ -710,12 +988,15 @@ static int hr_walk(lua_State *L) {
   }
   n = luaL_len(L, 2);
   for (i = 1; ok && i <= n; i++) {
-    LClosure *o;
+    LClosure *o, *nw;
     lua_rawgeti(L, 2, i);
     lua_rawgeti(L, -1, 1);
     o = lclosure_at(L, -1);
+    lua_rawgeti(L, -2, 2);
+    nw = lclosure_at(L, -1);
+    lua_pop(L, 3);
     if (o != NULL && !pm_put(&w.handled, o->p, (void *)1)) ok = 0;
-    lua_pop(L, 2);
+    if (ok && nw != NULL && !pm_put(&w.roots, nw->p, nw)) ok = 0;
   }
   for (i = 1; ok && i <= n; i++) {
     LClosure *o, *nw;
@@ -731,43 +1012,42 @@ static int hr_walk(lua_State *L) {
     walk_free(&w);
     return luaL_error(L, "hot reload: out of memory");
   }
-  lua_createtable(L, 0, 7);
+  lua_createtable(L, 0, 12);
   if (w.refs.count > 0 || w.protos.count > 0) {
-    GCObject *o;
     size_t k;
-    for (o = g->allgc; o != NULL; o = o->next) visit(&w, o);
-    for (o = g->finobj; o != NULL; o = o->next) visit(&w, o);
-    for (o = g->tobefnz; o != NULL; o = o->next) visit(&w, o);
+    visit_all(&w);
     for (k = 0; k < w.retarget.n; k++) retarget(&w, (LClosure *)w.retarget.items[k]);
-    luaL_checkstack(L, 4, "hot reload");
-    for (k = 0; k + 1 < w.moves.n; k += 2) {
-      Table *h = (Table *)w.moves.items[k];
-      LClosure *key = (LClosure *)w.moves.items[k + 1];
-      LClosure *nw = (LClosure *)pm_get(&w.refs, key);
-      int t;
-      push_table(L, h);
-      t = lua_gettop(L);
-      push_lclosure(L, key);
-      lua_rawget(L, t);
-      push_lclosure(L, nw);
-      lua_insert(L, -2);
-      lua_rawset(L, t);
-      push_lclosure(L, key);
-      lua_pushnil(L);
-      lua_rawset(L, t);
-      lua_pop(L, 1);
-      w.replaced++;
+    apply_moves(&w);
+    if (w.fresh.count > 0 && !w.oom) {
+      /* Second pass: the closures made for another layout replace the old
+         ones everywhere (the first pass could not know them). */
+      PtrMap done = w.refs;
+      w.refs = w.fresh;
+      w.references = 1;
+      visit_all(&w);
+      apply_moves(&w);
+      w.fresh = w.refs;
+      w.refs = done;
     }
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "walked");
   }
+  push_fresh(L, &w);
+  if (w.internal != NULL) {
+    lua_pushvalue(L, 6);
+    lua_setmetatable(L, -2);
+  }
+  lua_setfield(L, -2, "fresh");
   set_stat(L, "replaced", w.replaced);
   set_stat(L, "swapped", w.swapped);
   set_stat(L, "running", w.running);
   set_stat(L, "layout", w.layout);
+  set_stat(L, "unmatched", w.unmatched);
+  set_stat(L, "made", w.made);
   set_stat(L, "added", w.added);
   set_lines(L, "running_lines", w.running_lines, w.n_running_lines);
   set_lines(L, "layout_lines", w.layout_lines, w.n_layout_lines);
+  set_lines(L, "unmatched_lines", w.unmatched_lines, w.n_unmatched_lines);
   ok = !w.oom;
   walk_free(&w);
   if (!ok) return luaL_error(L, "hot reload: out of memory");

@@ -194,7 +194,9 @@ fn a_module_required_only_by_a_failed_new_version_leaves_no_trace() {
         "m",
         "local extra = require('extra')\nlocal M = { data = {} }\nlocal hidden = 0\nfunction M.f() hidden = hidden + 1 return extra.tag, hidden end\nfunction M.g() return 'g1' end\nreturn M\n",
     );
-    vm.run("assert(EXTRA_LOADED == true and package.loaded.extra.tag == 'extra' and m.f() == 'extra')");
+    vm.run(
+        "assert(EXTRA_LOADED == true and package.loaded.extra.tag == 'extra' and m.f() == 'extra')",
+    );
 }
 
 #[test]
