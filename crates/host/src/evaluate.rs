@@ -25,8 +25,73 @@ pub fn clean_error(error: &mlua::Error) -> String {
     }
 }
 
-/// Runs `code` in `frame` (or globally) and returns its values.
-pub fn run(vm: &Vm, frame: Option<&Frame>, code: &str) -> Result<Vec<Value>, String> {
+/// How many VM instructions an evaluation may run before it is stopped: a
+/// hover or a watch over `while true do end` must not hang the debugger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Hovers, watches, conditions and log messages: a glance.
+    Glance,
+    /// The REPL: real work, but a runaway loop still ends.
+    Repl,
+}
+
+impl Budget {
+    fn instructions(self) -> u64 {
+        match self {
+            Budget::Glance => 10_000_000,
+            Budget::Repl => 2_000_000_000,
+        }
+    }
+
+    /// The budget for a DAP `evaluate` context.
+    pub fn for_context(context: Option<&str>) -> Budget {
+        match context {
+            Some("repl") | None => Budget::Repl,
+            Some(_) => Budget::Glance,
+        }
+    }
+}
+
+/// Instructions between two checks of the budget.
+const BUDGET_STEP: u32 = 100_000;
+
+/// Calls `chunk` in a thread of its own whose count hook stops it once it
+/// has used up `budget` (hooks of the stopped thread are off while the
+/// debugger serves requests, so the budget needs a thread of its own). The
+/// thread is also why breakpoints never fire inside an evaluation.
+fn call_bounded(
+    lua: &mlua::Lua,
+    chunk: Function,
+    args: Vec<Value>,
+    budget: Budget,
+) -> mlua::Result<MultiValue> {
+    let thread = lua.create_thread(chunk)?;
+    let limit = budget.instructions();
+    let used = std::cell::Cell::new(0u64);
+    thread.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(BUDGET_STEP),
+        move |_, _| {
+            used.set(used.get() + u64::from(BUDGET_STEP));
+            if used.get() > limit {
+                Err(mlua::Error::runtime(format!(
+                    "evaluation stopped after {} million instructions",
+                    limit / 1_000_000
+                )))
+            } else {
+                Ok(mlua::VmState::Continue)
+            }
+        },
+    )?;
+    thread.resume(MultiValue::from_vec(args))
+}
+
+/// Runs `code` in `frame` (or globally) within `budget` and returns its values.
+pub fn run(
+    vm: &Vm,
+    frame: Option<&Frame>,
+    code: &str,
+    budget: Budget,
+) -> Result<Vec<Value>, String> {
     let lua = &vm.lua;
     let fail = |e: mlua::Error| clean_error(&e);
     let locals = lua.create_table().map_err(fail)?;
@@ -78,7 +143,7 @@ pub fn run(vm: &Vm, frame: Option<&Frame>, code: &str) -> Result<Vec<Value>, Str
     let (chunk, error): (Option<Function>, Option<String>) =
         vm.helpers.compile.call((code, env)).map_err(fail)?;
     let chunk = chunk.ok_or_else(|| error.unwrap_or_else(|| "cannot compile".into()))?;
-    let results: MultiValue = chunk.call(MultiValue::from_vec(varargs)).map_err(fail)?;
+    let results = call_bounded(lua, chunk, varargs, budget).map_err(fail)?;
 
     let unsentinel = |v: Value| match &v {
         Value::Table(t) if *t == vm.helpers.nil => Value::Nil,
@@ -107,7 +172,7 @@ pub fn run(vm: &Vm, frame: Option<&Frame>, code: &str) -> Result<Vec<Value>, Str
 
 /// The text of `{expr}` in a log message.
 pub fn interpolate(vm: &Vm, frame: Option<&Frame>, expr: &str) -> String {
-    match run(vm, frame, expr) {
+    match run(vm, frame, expr, Budget::Glance) {
         Ok(values) if values.is_empty() => "nil".into(),
         Ok(values) => values
             .iter()
@@ -137,7 +202,12 @@ pub fn request(
             }
             None => None,
         };
-        run(vm, frame, &args.expression)?
+        run(
+            vm,
+            frame,
+            &args.expression,
+            Budget::for_context(args.context.as_deref()),
+        )?
     };
     match values.as_slice() {
         [] => Ok(EvaluateResponseBody {

@@ -196,7 +196,7 @@ pub unsafe fn on_breakpoint(
         Vec::new()
     };
     if let (Some(condition), Some(vm)) = (condition, session.vm.as_ref()) {
-        match evaluate::run(vm, frame.first(), &condition) {
+        match evaluate::run(vm, frame.first(), &condition, evaluate::Budget::Glance) {
             Ok(values) => {
                 let truthy = !matches!(
                     values.first(),

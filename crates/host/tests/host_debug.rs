@@ -238,6 +238,42 @@ fn evaluate_reads_and_assigns_locals_and_upvalues() {
 }
 
 #[test]
+fn a_runaway_hover_is_stopped_and_the_program_goes_on() {
+    let dir = Scratch::new("runaway");
+    let program = dir.file("main.lua", PROGRAM);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(PROGRAM, "return sum")])],
+    );
+    host.stopped("breakpoint");
+    let err = host
+        .request(
+            "evaluate",
+            Some(json!({"expression": "(function() while true do end end)()",
+                        "frameId": 1, "context": "hover"})),
+        )
+        .expect_err("an endless hover must end in an error");
+    assert!(
+        err.contains("evaluation stopped after 10 million instructions"),
+        "{err}"
+    );
+    // Breakpoints do not fire inside an evaluation, and the frame is intact.
+    assert_eq!(
+        host.eval("sum", 1).map(|v| v["result"].clone()),
+        Ok(json!("1"))
+    );
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": []})),
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "result\t6\tbox\n");
+}
+
+#[test]
 fn conditions_hit_counts_and_logpoints() {
     let dir = Scratch::new("conditions");
     let program = dir.file("main.lua", PROGRAM);
