@@ -126,16 +126,12 @@ void hr_forget_skips(void) {
   skip_generation++;
 }
 
-int hr_skip_trace(lua_State *L, const Proto *p) {
-  const char *source;
-  size_t len;
+static int source_skips(lua_State *L, const TString *ts) {
+  const char *source = getstr(ts);
+  size_t len = tsslen(ts);
   int skip;
-  if (skip_policy == NULL || L->hookmask != LUA_MASKLINE || p->source == NULL)
-    return 0;
-  source = getstr(p->source);
-  len = tsslen(p->source);
   if (len <= SKIP_MAX_SOURCE) {
-    size_t slot = ((size_t)p->source >> 4) % SKIP_SLOTS;
+    size_t slot = ((size_t)ts >> 4) % SKIP_SLOTS;
     if (skip_cache[slot].generation == skip_generation && skip_cache[slot].len == len &&
         memcmp(skip_cache[slot].source, source, len) == 0)
       return skip_cache[slot].skip;
@@ -147,6 +143,20 @@ int hr_skip_trace(lua_State *L, const Proto *p) {
     return skip;
   }
   return skip_policy(L, source, len);
+}
+
+static int lines_hold_breakpoint(int first, int last);
+
+int hr_skip_trace(lua_State *L, const Proto *p) {
+  if (skip_policy == NULL || L->hookmask != LUA_MASKLINE || p->source == NULL)
+    return 0;
+  if (source_skips(L, p->source))
+    return 1;
+  /* A function of a file with breakpoints still runs untraced when none of
+   * its lines (nested functions' included) holds a breakpoint in any file.
+   * Only while the line filter is on: steps and deferred interrupts need
+   * every line. The main chunk (linedefined 0) covers the whole file. */
+  return p->linedefined > 0 && !lines_hold_breakpoint(p->linedefined, p->lastlinedefined);
 }
 
 /*
@@ -163,6 +173,18 @@ void hr_set_line_filter(int on, const unsigned char *bits, size_t len) {
   line_bits = bits;
   line_bits_len = len;
   line_filter_on = on;
+}
+
+/* Whether any line in [first, last] is in the filter (always when off). */
+static int lines_hold_breakpoint(int first, int last) {
+  int line;
+  if (!line_filter_on) return 1;
+  for (line = first; line <= last; line++) {
+    size_t byte = (size_t)line / 8;
+    if (byte >= line_bits_len) return 0;
+    if (line_bits[byte] & (1u << (line % 8))) return 1;
+  }
+  return 0;
 }
 
 int hr_skip_line(int line) {

@@ -364,6 +364,74 @@ fn next_step_in_and_step_out() {
     assert_eq!(host.output("stdout"), "5\n");
 }
 
+/// Functions without a breakpoint line run untraced even in a file that has
+/// breakpoints; calls into and returns out of them must still stop and step
+/// right.
+const UNTRACED_NEIGHBOURS: &str = "local function busy(n) -- busy-1
+  local s = 0
+  for i = 1, n do
+    s = s + i
+  end
+  return s -- busy-return
+end
+local function target(x)
+  local y = x * 2 -- target-1
+  return busy(y) + 1 -- target-2
+end
+local total = 0
+for round = 1, 3 do
+  total = total + target(round) -- main-call
+end
+print(total) -- main-print
+";
+
+#[test]
+fn breakpoints_hit_between_untraced_functions_of_the_same_file() {
+    let dir = Scratch::new("neighbours");
+    let program = dir.file("main.lua", UNTRACED_NEIGHBOURS);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(UNTRACED_NEIGHBOURS, "target-1")])],
+    );
+    // Each round enters target from the main chunk, right after busy ran
+    // untraced in the previous round.
+    for round in 1..=2 {
+        host.stopped("breakpoint");
+        assert_eq!(host.top_line(), line_of(UNTRACED_NEIGHBOURS, "target-1"));
+        assert_eq!(
+            host.eval("x", 1).map(|v| v["result"].clone()),
+            Ok(json!(round.to_string()))
+        );
+        host.ok("continue", None);
+    }
+    host.stopped("breakpoint");
+    // Steps see every line again, the untraced function's too.
+    host.ok("next", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(UNTRACED_NEIGHBOURS, "target-2"));
+    host.ok("stepIn", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(UNTRACED_NEIGHBOURS, "busy-1") + 1);
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": [
+            {"line": line_of(UNTRACED_NEIGHBOURS, "main-print")}
+        ]})),
+    );
+    host.ok("continue", None);
+    host.stopped("breakpoint");
+    assert_eq!(host.top_line(), line_of(UNTRACED_NEIGHBOURS, "main-print"));
+    assert_eq!(
+        host.eval("total", 1).map(|v| v["result"].clone()),
+        Ok(json!("37"))
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "37\n");
+}
+
 #[test]
 fn stop_on_entry_stops_at_the_first_line() {
     let dir = Scratch::new("entry");
