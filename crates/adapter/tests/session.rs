@@ -75,6 +75,13 @@ fn a_missing_host_is_a_launch_error_naming_runtime_and_path() {
     if !message.contains("cobol") {
         client.fail(&format!("unknown runtime not named: {message}"));
     }
+    let message = client.err(
+        "launch",
+        json!({"program": fixture("hello.lua"), "runtime": "luanext"}),
+    );
+    if !message.contains("'luanext' is not available") || !message.contains("lua5.4") {
+        client.fail(&format!("luanext refusal is unclear: {message}"));
+    }
     let _ = std::fs::remove_dir(&dir);
 }
 

@@ -18,6 +18,14 @@ pub enum RuntimeError {
     /// The `runtime` launch argument names no known runtime.
     #[error("unknown runtime '{0}' (known: lua5.4, lua5.1, lua5.2, lua5.3, luajit, luanext)")]
     UnknownRuntime(String),
+    /// The runtime is part of the contract but this build cannot run it.
+    #[error("runtime '{runtime}' is not available: {reason}")]
+    NotAvailable {
+        /// The requested runtime.
+        runtime: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// The host binary for the runtime is not where it was looked for.
     #[error("no host for runtime '{runtime}': {path} does not exist (build it with scripts/build, or set HOTRELOAD_HOST_DIR)")]
     HostNotFound {

@@ -11,10 +11,18 @@ pub const HOST_DIR_ENV: &str = "HOTRELOAD_HOST_DIR";
 pub const DEFAULT_RUNTIME: &str = "lua5.4";
 
 /// The binary name serving `runtime` (`lua5.4` -> `hotreload-host-lua54`).
-/// LuaNext compiles to Lua and runs on the Lua 5.4 host.
 pub fn host_binary_name(runtime: &str) -> Result<&'static str, RuntimeError> {
     Ok(match runtime {
-        "lua5.4" | "luanext" => "hotreload-host-lua54",
+        "lua5.4" => "hotreload-host-lua54",
+        // LuaNext compiles to Lua and will run on a PUC host with its lines
+        // mapped back; until its compiler is bundled, say so plainly instead
+        // of handing .luax text to a Lua compiler.
+        "luanext" => {
+            return Err(RuntimeError::NotAvailable {
+                runtime: runtime.to_owned(),
+                reason: "this build has no LuaNext compiler yet; compile the program to Lua and launch the .lua file with runtime lua5.4".to_owned(),
+            })
+        }
         "lua5.3" => "hotreload-host-lua53",
         "lua5.2" => "hotreload-host-lua52",
         "lua5.1" => "hotreload-host-lua51",
@@ -71,7 +79,7 @@ mod tests {
                 Some("hotreload-host-lua52"),
                 Some("hotreload-host-lua53"),
                 Some("hotreload-host-luajit"),
-                Some("hotreload-host-lua54"),
+                None,
             ]
         );
     }
