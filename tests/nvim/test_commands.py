@@ -1,10 +1,8 @@
 """The plugin file, :HotReload subcommands and completion, <Plug> mappings,
-and what loading the plugin costs at startup."""
+and that loading the plugin loads nothing else (its time is measured by
+bench/startup/run.py, not asserted here: shared machines are noisy)."""
 
-import re
-import subprocess
-
-from conftest import REPO, lua, nvim_bin
+from conftest import REPO, lua
 
 
 def notes(nv):
@@ -122,27 +120,3 @@ def test_run_a_missing_file_reports_it(nvim, tmp_path):
     assert note["level"] == 4 and "nope.lua" in note["msg"], note
 
 
-def sourcing_ms(log: str, needle: str) -> float:
-    total = 0.0
-    for line in log.splitlines():
-        if needle in line and "sourcing" in line:
-            # clock  self+sourced  self:  sourcing <file>
-            fields = re.findall(r"\d+\.\d+", line)
-            total += float(fields[1])
-    return total
-
-
-def test_startup_cost_is_under_a_millisecond(tmp_path, env):
-    best = None
-    for i in range(3):  # best of three: the machine is shared
-        log = tmp_path / f"startup{i}.log"
-        subprocess.run(
-            [nvim_bin(), "--headless", "--clean", "-n", "-i", "NONE", "--cmd", f"set rtp^={REPO}",
-             "--startuptime", str(log), "+qa!"],
-            check=True, timeout=30,
-        )
-        text = log.read_text()
-        assert "plugin/hotreload.lua" in text, f"plugin not sourced:\n{text}"
-        ms = sourcing_ms(text, "plugin/hotreload.lua")
-        best = ms if best is None else min(best, ms)
-    assert best <= 1.0, f"plugin/hotreload.lua took {best} ms"
