@@ -182,7 +182,7 @@ def test_editor_answers_quickly_while_the_program_spins(nvim):
     nvim.command(f"HotReload run {FIXTURES / 'busy' / 'spin.lua'}")
     wait_until(nvim, "require('hotreload').status().state == 'running'")
     worst = rpc_latencies(nvim)
-    assert worst < 0.2, f"slowest RPC took {worst:.3f}s while the program spins"
+    assert worst < 0.5, f"slowest RPC took {worst:.3f}s while the program spins"
 
 
 def test_editor_answers_quickly_while_the_program_floods_output(nvim):
@@ -191,7 +191,7 @@ def test_editor_answers_quickly_while_the_program_floods_output(nvim):
     wait_until(nvim, "vim.api.nvim_buf_line_count(require('hotreload.output').buffer()) >= 2000",
                what="the output buffer to fill")
     worst = rpc_latencies(nvim)
-    assert worst < 0.2, f"slowest RPC took {worst:.3f}s while the program floods"
+    assert worst < 0.5, f"slowest RPC took {worst:.3f}s while the program floods"
     assert lua(nvim, "return vim.api.nvim_buf_line_count(require('hotreload.output').buffer())") <= 2000
 
 
