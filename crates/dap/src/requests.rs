@@ -6,10 +6,11 @@ use serde::{Deserialize as _, Serialize};
 
 use crate::envelope;
 use crate::types::{
-    Capabilities, ContinueResponseBody, DisconnectArguments, EvaluateArguments,
-    EvaluateResponseBody, HotReloadArguments, HotReloadResponseBody, InitializeArguments,
-    LaunchArguments, NoArguments, ScopesArguments, ScopesResponseBody, SetBreakpointsArguments,
-    SetBreakpointsResponseBody, StackTraceArguments, StackTraceResponseBody, TerminateArguments,
+    Capabilities, CompletionsArguments, CompletionsResponseBody, ContinueResponseBody,
+    DisconnectArguments, EvaluateArguments, EvaluateResponseBody, HotReloadArguments,
+    HotReloadResponseBody, InitializeArguments, LaunchArguments, NoArguments, ScopesArguments,
+    ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody, SetVariableArguments,
+    SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody, TerminateArguments,
     ThreadArguments, ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
 };
 
@@ -86,6 +87,10 @@ requests! {
     Variables = "variables", VariablesArguments => VariablesResponseBody;
     /// `evaluate`: an expression in a frame or the global scope.
     Evaluate = "evaluate", EvaluateArguments => EvaluateResponseBody;
+    /// `setVariable`: assign a local, upvalue, global or table field while stopped.
+    SetVariable = "setVariable", SetVariableArguments => SetVariableResponseBody;
+    /// `completions`: REPL completions in a frame.
+    Completions = "completions", CompletionsArguments => CompletionsResponseBody;
     /// `hotReload` (extension): reload a module while the program runs or is stopped.
     HotReload = "hotReload", HotReloadArguments => HotReloadResponseBody;
     /// `disconnect`: end the session; the debuggee is terminated.

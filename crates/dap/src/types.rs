@@ -56,6 +56,11 @@ pub struct Capabilities {
     pub supports_set_variable: bool,
     #[serde(default)]
     pub supports_delayed_stack_trace_loading: bool,
+    #[serde(default)]
+    pub supports_completions_request: bool,
+    /// Characters that trigger completion in the REPL besides identifiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_trigger_characters: Option<Vec<String>>,
 }
 
 /// Arguments of `launch`: the public contract of DESIGN.md.
@@ -286,6 +291,67 @@ pub struct EvaluateResponseBody {
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     pub variables_reference: i64,
+}
+
+/// Arguments of `setVariable`: assign `value` (an expression) to the child
+/// `name` of `variables_reference`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetVariableArguments {
+    pub variables_reference: i64,
+    pub name: String,
+    pub value: String,
+}
+
+/// Body of the `setVariable` response: the new value, shown like `variables`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetVariableResponseBody {
+    pub value: String,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    #[serde(default)]
+    pub variables_reference: i64,
+}
+
+/// Arguments of `completions`: complete `text` at `column` (of `line`, for
+/// multi-line text), in the frame `frame_id` (default: the top one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletionsArguments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_id: Option<i64>,
+    pub text: String,
+    /// Position in the line, in UTF-16 code units, in the client's column base.
+    pub column: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+}
+
+/// One completion; `start`/`length` (in the client's column base) say which
+/// part of the text `text` replaces.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletionItem {
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// `variable`, `function`, `method`, `field`, `keyword`, ...
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<i64>,
+}
+
+/// Body of the `completions` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletionsResponseBody {
+    pub targets: Vec<CompletionItem>,
 }
 
 /// Arguments of `disconnect`.

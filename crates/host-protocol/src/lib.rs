@@ -11,9 +11,10 @@
 //! forwards whatever lands on fds 1 and 2 as `output` events.
 
 use dap::types::{
-    ContinuedEventBody, EvaluateArguments, ExitedEventBody, HotReloadArguments, LaunchArguments,
-    OutputEventBody, ScopesArguments, SetBreakpointsArguments, StackTraceArguments,
-    StoppedEventBody, ThreadEventBody, VariablesArguments,
+    CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,
+    HotReloadArguments, LaunchArguments, OutputEventBody, ScopesArguments, SetBreakpointsArguments,
+    SetVariableArguments, StackTraceArguments, StoppedEventBody, ThreadEventBody,
+    VariablesArguments,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -65,6 +66,16 @@ pub enum HostCommand {
     /// In the given frame while stopped; in the global scope while running.
     /// Reply: `dap::types::EvaluateResponseBody`.
     Evaluate(EvaluateArguments),
+    /// Only while stopped: assign the child `name` of a variables reference
+    /// the value of an expression evaluated in the reference's frame.
+    /// Reply: `dap::types::SetVariableResponseBody`.
+    SetVariable(SetVariableArguments),
+    /// REPL completions in a frame (stopped) or the global scope (running).
+    /// `line` and `column` are 1-based here (the session converts from the
+    /// client's base), `column` in UTF-16 code units; so is `start` in the
+    /// reply. Never calls Lua functions or metamethods.
+    /// Reply: `dap::types::CompletionsResponseBody`.
+    Completions(CompletionsArguments),
     /// Allowed while stopped and while running.
     /// Reply: `dap::types::HotReloadResponseBody`.
     HotReload(HotReloadArguments),
