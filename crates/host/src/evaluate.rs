@@ -218,9 +218,17 @@ pub fn request(
         [value] => {
             let (text, type_name) = inspect::describe(vm, value);
             let variables_reference = match session.stop.as_mut() {
-                Some(stop) if inspect::expandable(&vm.lua, value) => stop.add(
-                    inspect::VarRef::Value(value.clone(), Some(format!("({})", args.expression))),
-                ),
+                Some(stop) if inspect::expandable(&vm.lua, value) => {
+                    let frame = match args.frame_id {
+                        Some(id) => usize::try_from(id - 1).ok(),
+                        None => (!stop.frames.is_empty()).then_some(0),
+                    };
+                    stop.add(inspect::VarRef::Value(
+                        value.clone(),
+                        Some(format!("({})", args.expression)),
+                        frame,
+                    ))
+                }
                 _ => 0,
             };
             Ok(EvaluateResponseBody {
@@ -239,4 +247,17 @@ pub fn request(
             variables_reference: 0,
         }),
     }
+}
+
+/// The one value of the expression `expr` in `frame` (or globally). A
+/// statement or a list of values is an error, so nothing runs that the user
+/// did not write as a value.
+pub fn value(vm: &Vm, frame: Option<&Frame>, expr: &str, budget: Budget) -> Result<Value, String> {
+    if expr.trim().is_empty() {
+        return Err("the new value is empty: write a Lua expression".into());
+    }
+    // The parentheses keep it to one expression and one value; the newline
+    // lets a trailing `-- comment` through.
+    let values = run(vm, frame, &format!("return ({expr}\n)"), budget)?;
+    Ok(values.into_iter().next().unwrap_or(Value::Nil))
 }

@@ -48,11 +48,23 @@ pub enum VarRef {
     Locals(usize),
     /// A frame's upvalues.
     Upvalues(usize),
-    /// The children of a table or userdata, and how to name them in code.
-    Value(Value, Option<String>),
+    /// The children of a table or userdata, how to name them in code, and
+    /// the frame it was reached from (where `setVariable` evaluates).
+    Value(Value, Option<String>, Option<usize>),
     /// Locals or upvalues of a frame that was dropped (see
     /// `StopContext::forget_other_threads`).
     Gone,
+}
+
+impl VarRef {
+    /// The frame whose scope the reference belongs to, if any.
+    pub fn frame(&self) -> Option<usize> {
+        match self {
+            VarRef::Locals(i) | VarRef::Upvalues(i) => Some(*i),
+            VarRef::Value(_, _, frame) => *frame,
+            VarRef::Gone => None,
+        }
+    }
 }
 
 /// Frames and variable references of the current stop.
@@ -91,12 +103,22 @@ impl StopContext {
             self.others.clear();
             let kept = self.stopped_len;
             for r in &mut self.refs {
-                if matches!(r, VarRef::Locals(i) | VarRef::Upvalues(i) if *i >= kept) {
-                    *r = VarRef::Gone;
+                match r {
+                    VarRef::Locals(i) | VarRef::Upvalues(i) if *i >= kept => *r = VarRef::Gone,
+                    VarRef::Value(_, _, frame) if frame.is_some_and(|i| i >= kept) => *frame = None,
+                    _ => {}
                 }
             }
             self.resumes = coroutines::resumes();
         }
+    }
+
+    /// What a reference id stands for.
+    pub fn get(&self, reference: i64) -> Result<VarRef, String> {
+        usize::try_from(reference - 1)
+            .ok()
+            .and_then(|i| self.refs.get(i).cloned())
+            .ok_or_else(|| format!("no variables reference {reference}"))
     }
 
     /// Registers a reference; returns its id (> 0).
@@ -295,7 +317,7 @@ pub fn scopes(session: &mut Session, args: &ScopesArguments) -> Result<ScopesRes
     scopes.push(Scope {
         name: "Globals".into(),
         presentation_hint: None,
-        variables_reference: stop.add(VarRef::Value(globals, Some("_G".into()))),
+        variables_reference: stop.add(VarRef::Value(globals, Some("_G".into()), Some(index))),
         named_variables: None,
         expensive: true,
     });
@@ -309,10 +331,8 @@ pub fn variables(
 ) -> Result<VariablesResponseBody, String> {
     let vm = session.vm.as_ref().ok_or("no program is launched")?;
     let stop = session.stop.as_mut().ok_or("the program is not stopped")?;
-    let r = usize::try_from(args.variables_reference - 1)
-        .ok()
-        .and_then(|i| stop.refs.get(i).cloned())
-        .ok_or_else(|| format!("no variables reference {}", args.variables_reference))?;
+    let r = stop.get(args.variables_reference)?;
+    let frame = r.frame();
     let lua = &vm.lua;
     // (name, value, expression naming it)
     let entries: Vec<(String, Value, Option<String>)> = match r {
@@ -330,7 +350,7 @@ pub fn variables(
                 .collect(),
             None => Vec::new(),
         },
-        VarRef::Value(value, eval) => children(lua, &value, eval.as_deref()),
+        VarRef::Value(value, eval, _) => children(lua, &value, eval.as_deref()),
         VarRef::Gone => return Err(FRAME_GONE.into()),
     };
     let start = args.start.unwrap_or(0).max(0) as usize;
@@ -342,7 +362,7 @@ pub fn variables(
         .into_iter()
         .skip(start)
         .take(count)
-        .map(|(name, value, eval)| make_variable(vm, stop, name, value, eval))
+        .map(|(name, value, eval)| make_variable(vm, stop, name, value, eval, frame))
         .collect();
     Ok(VariablesResponseBody { variables })
 }
@@ -354,10 +374,11 @@ pub fn make_variable(
     name: String,
     value: Value,
     eval: Option<String>,
+    frame: Option<usize>,
 ) -> Variable {
     let (text, type_name) = describe(vm, &value);
     let variables_reference = if expandable(&vm.lua, &value) {
-        stop.add(VarRef::Value(value, eval.clone()))
+        stop.add(VarRef::Value(value, eval.clone(), frame))
     } else {
         0
     };
@@ -402,7 +423,12 @@ pub fn raw_metatable(lua: &Lua, value: &Value) -> Option<Table> {
     }
 }
 
-fn children(lua: &Lua, value: &Value, eval: Option<&str>) -> Vec<(String, Value, Option<String>)> {
+/// The children of a table or userdata: `(name, value, expression)`.
+pub fn children(
+    lua: &Lua,
+    value: &Value,
+    eval: Option<&str>,
+) -> Vec<(String, Value, Option<String>)> {
     let mut out = Vec::new();
     if let Some(mt) = raw_metatable(lua, value) {
         out.push((

@@ -6,6 +6,7 @@
 //! on fds 1 and 2 into `output` events.
 
 mod breakpoints;
+mod completions;
 mod coroutines;
 mod evaluate;
 mod format;
@@ -18,6 +19,7 @@ mod native;
 mod queue;
 mod reader;
 mod session;
+mod set_variable;
 mod stop;
 mod threads;
 

@@ -17,7 +17,7 @@ use crate::hooks::{self, Step, StepKind};
 use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
 use crate::session::{Session, SESSION};
-use crate::{coroutines, evaluate, interrupt, io, native, threads};
+use crate::{completions, coroutines, evaluate, interrupt, io, native, set_variable, threads};
 
 /// How the program goes on after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +55,16 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
         HostCommand::StackTrace(args) if stopped => outcome(inspect::stack_trace(session, &args)),
         HostCommand::Scopes(args) if stopped => outcome(inspect::scopes(session, &args)),
         HostCommand::Variables(args) if stopped => outcome(inspect::variables(session, &args)),
-        HostCommand::StackTrace(_) | HostCommand::Scopes(_) | HostCommand::Variables(_) => {
-            Outcome::Error("the program is not stopped".into())
+        HostCommand::SetVariable(args) if stopped => {
+            let result = set_variable::request(session, &args);
+            forget_other_threads(session);
+            outcome(result)
         }
+        HostCommand::StackTrace(_)
+        | HostCommand::Scopes(_)
+        | HostCommand::Variables(_)
+        | HostCommand::SetVariable(_) => Outcome::Error("the program is not stopped".into()),
+        HostCommand::Completions(args) => outcome(completions::request(session, &args)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
             forget_other_threads(session);

@@ -1,0 +1,103 @@
+//! `setVariable`: assign a local, an upvalue, a global or a table field of
+//! the stopped program. The new value is an expression evaluated in the frame
+//! the variable belongs to, within the REPL's instruction budget.
+
+use dap::types::{SetVariableArguments, SetVariableResponseBody};
+use mlua::Value;
+
+use crate::evaluate::{self, Budget};
+use crate::inspect::{self, VarRef};
+use crate::session::Session;
+
+/// `setVariable` (only while stopped).
+pub fn request(
+    session: &mut Session,
+    args: &SetVariableArguments,
+) -> Result<SetVariableResponseBody, String> {
+    let vm = session.vm.as_ref().ok_or("no program is launched")?;
+    let stop = session.stop.as_mut().ok_or("the program is not stopped")?;
+    let target = stop.get(args.variables_reference)?;
+    let frame_index = target.frame();
+    let frame = frame_index.and_then(|i| stop.frames.get(i));
+    let lua = &vm.lua;
+    let name = args.name.as_str();
+    let unknown = || {
+        format!(
+            "no variable '{name}' in variables reference {}",
+            args.variables_reference
+        )
+    };
+
+    // Find the slot first: a bad name changes nothing and runs nothing.
+    enum Slot {
+        Local(std::os::raw::c_int),
+        Upvalue(mlua::Function, std::os::raw::c_int),
+        Field(mlua::Table, Value),
+    }
+    let (slot, eval) = match &target {
+        VarRef::Locals(_) => {
+            let frame = frame.ok_or("that frame is gone: ask for the stack again")?;
+            // The last local of that name is the one the code sees.
+            let (_, _, n) = inspect::locals(lua, frame)
+                .into_iter()
+                .rev()
+                .find(|(n, _, _)| n == name)
+                .ok_or_else(unknown)?;
+            let eval = (n > 0).then(|| name.to_string());
+            (Slot::Local(n), eval)
+        }
+        VarRef::Upvalues(_) => {
+            let frame = frame.ok_or("that frame is gone: ask for the stack again")?;
+            let f = inspect::frame_function(lua, frame).ok_or_else(unknown)?;
+            let (_, _, n) = inspect::upvalues(lua, &f)
+                .into_iter()
+                .find(|(n, _, _)| n == name)
+                .ok_or_else(unknown)?;
+            (Slot::Upvalue(f, n), Some(name.to_string()))
+        }
+        VarRef::Value(Value::Table(t), parent, _) => {
+            if name == "[metatable]" {
+                return Err("the metatable cannot be set here: evaluate setmetatable(...)".into());
+            }
+            let key = t
+                .pairs::<Value, Value>()
+                .filter_map(Result::ok)
+                .map(|(k, _)| k)
+                .find(|k| crate::format::key_label(k).0 == name)
+                .ok_or_else(unknown)?;
+            let suffix = crate::format::key_label(&key).1;
+            let eval = match (parent, suffix) {
+                (Some(p), Some(s)) => Some(format!("{p}{s}")),
+                _ => None,
+            };
+            (Slot::Field(t.clone(), key), eval)
+        }
+        VarRef::Value(other, _, _) => {
+            return Err(format!(
+                "the fields of a {} cannot be set",
+                other.type_name()
+            ))
+        }
+        VarRef::Gone => return Err("that frame is gone: ask for the stack again".into()),
+    };
+
+    let value = evaluate::value(vm, frame, &args.value, Budget::Repl)?;
+    match slot {
+        Slot::Local(n) => {
+            let frame = frame.ok_or("that frame is gone: ask for the stack again")?;
+            inspect::set_local(lua, frame, n, value.clone())?;
+        }
+        Slot::Upvalue(f, n) => inspect::set_upvalue(lua, &f, n, value.clone())?,
+        // Raw: the key exists, so a plain assignment would not reach
+        // `__newindex` either, and this one cannot run program code.
+        Slot::Field(t, key) => t
+            .raw_set(key, value.clone())
+            .map_err(|e| evaluate::clean_error(&e))?,
+    }
+    let variable = inspect::make_variable(vm, stop, args.name.clone(), value, eval, frame_index);
+    Ok(SetVariableResponseBody {
+        value: variable.value,
+        type_: variable.type_,
+        variables_reference: variable.variables_reference,
+    })
+}
