@@ -7,7 +7,13 @@ local rounds = tonumber(arg[1]) or 300
 local seed = tonumber(arg[2]) or 1
 local mode = arg[3] or "incremental"
 
-local engine_mod = assert(loadfile(ENGINE_DIR .. "/engine.lua"))(debug)
+-- The engine's parts, compiled from disk here (the host embeds them).
+local chunks = setmetatable({}, {
+  __index = function(_, part)
+    return assert(loadfile(ENGINE_DIR .. "/engine/" .. part .. ".lua"))
+  end,
+})
+local engine_mod = assert(loadfile(ENGINE_DIR .. "/engine/init.lua"))(debug, chunks)
 local engine = engine_mod.new(native_backend())
 
 local state = seed

@@ -21,7 +21,7 @@ local W = {}
 --- that caller included.
 function W.depth()
   local level = 2
-  while getinfo(level + 1, "l") do
+  while getinfo(level + 1, 'l') do
     level = level + 1
   end
   return level - 1
@@ -34,7 +34,7 @@ function W.walk(map, internal, below)
 
   local function push(v)
     local tv = type(v)
-    if (tv == "table" or tv == "function" or tv == "thread" or tv == "userdata") and not seen[v] then
+    if (tv == 'table' or tv == 'function' or tv == 'thread' or tv == 'userdata') and not seen[v] then
       seen[v] = true
       n = n + 1
       stack[n] = v
@@ -74,7 +74,7 @@ function W.walk(map, internal, below)
   if below and below > 0 then
     local total = W.depth() -- this function and the frames under it
     for level = total - below + 1, total do
-      local info = getinfo(level, "f")
+      local info = getinfo(level, 'f')
       if info then
         push(info.func)
         frame_locals(nil, level)
@@ -88,7 +88,7 @@ function W.walk(map, internal, below)
     stack[n] = nil
     n = n - 1
     local tv = type(v)
-    if tv == "table" then
+    if tv == 'table' then
       local mt = getmetatable(v)
       if mt ~= internal or internal == nil then
         for k, x in next, v do
@@ -108,7 +108,7 @@ function W.walk(map, internal, below)
         end
         push(mt)
       end
-    elseif tv == "function" then
+    elseif tv == 'function' then
       for i = 1, 255 do
         local name, x = getupvalue(v, i)
         if name == nil then
@@ -116,18 +116,18 @@ function W.walk(map, internal, below)
         end
         local nx = map[x]
         -- C upvalues have empty names: read, never written.
-        if nx ~= nil and name ~= "" then
+        if nx ~= nil and name ~= '' then
           setupvalue(v, i, nx)
           replaced = replaced + 1
           x = nx
         end
         push(x)
       end
-    elseif tv == "thread" then
+    elseif tv == 'thread' then
       if v ~= running then
         local level = 0
         while true do
-          local info = getinfo(v, level, "f")
+          local info = getinfo(v, level, 'f')
           if info == nil then
             break
           end

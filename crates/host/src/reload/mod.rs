@@ -1,9 +1,10 @@
 //! The hot reload engine.
 //!
 //! Three layers, each with one job:
-//! - `lua/engine.lua`: the semantics (which file is which module, the
+//! - `lua/engine/*.lua`: the semantics (which file is which module, the
 //!   transaction, matching old and new values by path, the undo journal,
 //!   `__on_reload`), in plain Lua so that LuaJIT and Neovim can reuse it;
+//!   one part per job, run in order by `lua/engine/init.lua`;
 //! - `native/reload.c`: the VM-level fast paths for Lua 5.4 (prototype swap
 //!   in place, one pass over the VM's object list when a walk is needed);
 //! - this module: resolves the request (path or module, source from disk)
@@ -17,7 +18,34 @@ use std::time::Instant;
 use dap::types::{HotReloadArguments, HotReloadResponseBody, ReloadWarning};
 use mlua::{Lua, ObjectLike, Table, Value};
 
-const ENGINE_LUA: &str = include_str!("../../lua/engine.lua");
+/// The entry of the semantic layer: runs the parts below in order.
+const ENGINE_INIT_LUA: &str = include_str!("../../lua/engine/init.lua");
+
+/// The parts of the semantic layer, embedded (never read from disk at run
+/// time): name -> source. `init.lua` says in which order they run.
+const ENGINE_PARTS: &[(&str, &str)] = &[
+    ("common", include_str!("../../lua/engine/common.lua")),
+    ("journal", include_str!("../../lua/engine/journal.lua")),
+    ("report", include_str!("../../lua/engine/report.lua")),
+    ("context", include_str!("../../lua/engine/context.lua")),
+    ("match", include_str!("../../lua/engine/match.lua")),
+    ("relink", include_str!("../../lua/engine/relink.lua")),
+    ("stacks", include_str!("../../lua/engine/stacks.lua")),
+    ("apply", include_str!("../../lua/engine/apply.lua")),
+    (
+        "transaction",
+        include_str!("../../lua/engine/transaction.lua"),
+    ),
+    ("tracking", include_str!("../../lua/engine/tracking.lua")),
+    ("module", include_str!("../../lua/engine/module.lua")),
+    ("program", include_str!("../../lua/engine/program.lua")),
+    (
+        "lua_backend",
+        include_str!("../../lua/engine/lua_backend.lua"),
+    ),
+    ("engine", include_str!("../../lua/engine/engine.lua")),
+];
+
 const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
 
 extern "C-unwind" {
@@ -68,6 +96,25 @@ pub enum Backend {
     PureLua,
 }
 
+/// Compiles every part of the semantic layer (chunk names `=[hotreload]
+/// engine/<part>.lua`, which the debugger hides) and runs `init.lua` over
+/// them; returns the engine module.
+fn load_engine(lua: &Lua, debug: &Table) -> Result<Table, ReloadError> {
+    let chunks = lua.create_table()?;
+    for (name, source) in ENGINE_PARTS {
+        let chunk = lua
+            .load(*source)
+            .set_name(format!("=[hotreload] engine/{name}.lua"))
+            .into_function()?;
+        chunks.set(*name, chunk)?;
+    }
+    let module: Table = lua
+        .load(ENGINE_INIT_LUA)
+        .set_name("=[hotreload] engine/init.lua")
+        .call((debug.clone(), chunks))?;
+    Ok(module)
+}
+
 /// The reload engine installed in one VM.
 pub struct Engine {
     engine: Table,
@@ -87,10 +134,7 @@ impl Engine {
         // globals are not touched (the table goes to the engine alone).
         let open_debug = unsafe { lua.create_c_function(mlua::ffi::luaopen_debug)? };
         let debug: Table = open_debug.call(())?;
-        let module: Table = lua
-            .load(ENGINE_LUA)
-            .set_name("=[hotreload] engine.lua")
-            .call(debug.clone())?;
+        let module = load_engine(lua, &debug)?;
         let backend: Value = match backend {
             Backend::Native => {
                 // SAFETY: the function only uses the Lua API and the VM

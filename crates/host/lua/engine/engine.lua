@@ -1,0 +1,158 @@
+-- The engine installed in one VM: it tracks what the program loads, resolves
+-- a request to a module, file or the program, and runs one reload with the
+-- collector stopped. Work that needs the VM's insides goes through a
+-- backend:
+--
+--   backend.swap(entries) -> results      give old closures new code in place
+--   backend.restore(old, clone)           undo one swap
+--   backend.walk(refmap, rootpairs, skip, active, boundary) -> stats
+--                                         replace references, retarget
+--                                         closures of changed nested functions
+--   backend.find_chunk(chunkname) -> fn   the main chunk closure of a file
+--   backend.mark() -> boundary            where the engine's own frames start
+--
+-- The native backend (native/reload*.c) does all of that; a pure-Lua
+-- backend built from walker.lua (lua_backend.lua) does what plain Lua can
+-- (no in-place swap, no nested closures), which is what LuaJIT and Neovim
+-- get later.
+local _, parts = ...
+local common, context, tracking = parts.common, parts.context, parts.tracking
+local module_reload, program_reload = parts.module.reload, parts.program.reload
+
+local next, type, pcall, tostring, setmetatable = next, type, pcall, tostring, setmetatable
+local collectgarbage = collectgarbage
+local package = package
+local loaded_modules = common.loaded
+
+local M = {}
+M.INTERNAL = common.INTERNAL
+-- Builds the portable backend from the walker module (walker.lua).
+M.lua_backend = parts.lua_backend.new
+
+local Engine = {}
+Engine.__index = Engine
+
+--- Creates the engine and starts tracking `require` and coroutines. Call it
+--- before the program runs.
+function M.new(backend)
+  local self = setmetatable({}, Engine)
+  self.backend = backend
+  self.modules = {} -- module name -> { name, path, chunkname, chunk }
+  self.files_ran = {} -- path -> { path, chunkname, chunk, env, file = true }
+  self.threads = setmetatable({}, { __mode = 'k' })
+  tracking.require(self)
+  tracking.files(self)
+  tracking.threads(self)
+  return self
+end
+
+--- Remembers the main program file; `chunkname` is what it was loaded with.
+function Engine:set_program(path, chunkname)
+  self.program = { program = true, path = path, chunkname = chunkname or ('@' .. path) }
+end
+
+--- Every file the engine can reload: array of { kind, name, path } where kind
+--- is "module" (name set), "file" (run with dofile/loadfile) or "program".
+function Engine:files()
+  local out = {}
+  for name, rec in next, self.modules do
+    if loaded_modules[name] ~= nil then
+      out[#out + 1] = { kind = 'module', name = name, path = rec.path }
+    end
+  end
+  for path in next, self.files_ran do
+    out[#out + 1] = { kind = 'file', path = path }
+  end
+  if self.program then
+    out[#out + 1] = { kind = 'program', path = self.program.path }
+  end
+  return out
+end
+
+function Engine:resolve(req)
+  if req.program then
+    if not self.program then
+      return nil, 'no program is running'
+    end
+    return self.program
+  end
+  if req.file then
+    local rec = self.files_ran[req.file]
+    if not rec then
+      return nil, req.file .. ': not a file the program ran'
+    end
+    return rec
+  end
+  local name = req.module
+  if type(name) ~= 'string' or name == '' then
+    return nil, 'hot reload needs a module name or a path'
+  end
+  local loaded = loaded_modules[name]
+  local rec = self.modules[name]
+  if loaded == nil then
+    return nil, "module '" .. name .. "' is not loaded by the program"
+  end
+  if rec then
+    return rec
+  end
+  local path = package.searchpath and package.searchpath(name, package.path)
+  if not path then
+    return nil, "module '" .. name .. "' is loaded but its file is not on package.path"
+  end
+  rec = { name = name, path = path, chunkname = '@' .. path }
+  self.modules[name] = rec
+  return rec
+end
+
+--- (true) when `req` names something reloadable, else (false, message).
+function Engine:resolve_check(req)
+  local rec, err = self:resolve(req)
+  if rec then
+    return true
+  end
+  return false, err
+end
+
+--- Reloads a module (`req.module`), a file (`req.file`) or the program
+--- (`req.program`) from `req.source`. Returns a report table, or nil and
+--- `file:line: reason`.
+function Engine:reload(req)
+  local rec, err = self:resolve(req)
+  if not rec then
+    return nil, err
+  end
+  if type(req.source) ~= 'string' then
+    return nil, rec.path .. ': no source to reload'
+  end
+  -- Keep the collector out of the middle of a reload (LuaJIT has no
+  -- "isrunning": assume it runs).
+  local known, gc_was_running = pcall(collectgarbage, 'isrunning')
+  if not known then
+    gc_was_running = true
+  end
+  collectgarbage('stop')
+  local ctx = context.new(self, rec)
+  local ok, report, rerr = pcall(function()
+    -- Tail calls: the backend's mark counts the frames under the reload.
+    if rec.program then
+      return program_reload(self, ctx, req.source)
+    end
+    return module_reload(self, ctx, req.source)
+  end)
+  if not ok then
+    -- A bug of ours, not of the program: still leave the program as it was.
+    pcall(ctx.journal.rollback, ctx.journal)
+    report, rerr = nil, rec.path .. ': internal error in hot reload: ' .. tostring(report)
+  end
+  if gc_was_running then
+    collectgarbage('restart')
+  end
+  if report then
+    -- A file or the program is named by its file name.
+    report.module = rec.name or rec.path:match('[^/\\]+$') or rec.path
+    report.path = rec.path
+  end
+  return report, rerr
+end
+
+return M

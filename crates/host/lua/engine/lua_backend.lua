@@ -1,0 +1,44 @@
+-- The pure-Lua backend, built from the walker module (walker.lua):
+-- references are replaced by a walk; nothing is swapped in place, nested
+-- closures keep their code. What runtimes without the native code get.
+local debug = ...
+
+local next, ipairs = next, ipairs
+local floor = math.floor
+local upvaluejoin = debug.upvaluejoin
+
+local LuaBackend = {}
+
+function LuaBackend.new(walker)
+  local b = {}
+  -- The frames under the reload (the caller of mark), for the walker.
+  function b.mark()
+    local frames = walker.depth() -- mark, the reload, and under them
+    return frames - 2
+  end
+  function b.swap(entries)
+    local results = {}
+    for i, e in ipairs(entries) do
+      local new, src = e[2], e[3]
+      for s = 1, #src, 2 do
+        local f, idx = src[s], src[s + 1]
+        if f ~= new then
+          upvaluejoin(new, floor((s + 1) / 2), f, idx)
+        end
+      end
+      results[i] = false
+    end
+    return results
+  end
+  function b.restore() end
+  function b.walk(refmap, _rootpairs, _skip, _active, boundary, internal)
+    local stats = { replaced = 0 }
+    if next(refmap) ~= nil then
+      stats.replaced = walker.walk(refmap, internal, boundary)
+    end
+    return stats
+  end
+  return b
+end
+
+return LuaBackend

@@ -1,0 +1,170 @@
+-- Reloading a module, or a file the program ran: compile, run the new top
+-- level as a transaction (its global writes held back, the module hidden
+-- from `package.loaded`), match the new values to the live ones, give the
+-- changed functions their new code, then `__on_reload(old)`. Any failure
+-- replays the journal: the program is exactly as before.
+local debug, parts = ...
+local common, match, relink, apply, transaction =
+  parts.common, parts.match, parts.relink, parts.apply, parts.transaction
+
+local next, type, rawget, rawset, pcall, setmetatable, load = next, type, rawget, rawset, pcall, setmetatable, load
+local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
+local T, INTERNAL, loaded_modules, globals = common.T, common.INTERNAL, common.loaded, common.globals
+local error_text = common.error_text
+local NIL = transaction.NIL
+
+local Module = {}
+
+local function shallow_copy(t)
+  local c = {}
+  for k, v in next, t do
+    c[k] = v
+  end
+  return c
+end
+
+--- Reloads `ctx.rec` from `source`. Returns the report table, or nil and
+--- `file:line: reason`. Must be called directly by the engine: the
+--- backend's mark counts the frames under this one as the program's.
+function Module.reload(engine, ctx, source)
+  local rec = ctx.rec
+  local G = globals()
+  -- A file run with its own environment keeps it; writes to it are held
+  -- back the same way.
+  local target = rec.env or G
+  local env, pending = transaction.env(target)
+  local chunk, cerr = load(source, rec.chunkname, 't', env)
+  if not chunk then
+    return nil, cerr
+  end
+
+  -- Whatever the new top level writes outside its transaction (globals and
+  -- `package.loaded` entries of modules it requires for the first time) is
+  -- undone on any failure, up to the end of `__on_reload`.
+  local loaded = loaded_modules
+  ctx.journal:snapshot_table(G)
+  if target ~= G then
+    ctx.journal:snapshot_table(target)
+  end
+  ctx.journal:snapshot_table(loaded)
+
+  -- Run the new top level with the module hidden from `package.loaded`, so
+  -- that `package.loaded[name] or {}` builds a fresh table that the normal
+  -- merge then matches by path; `require(name)` still gets the live value.
+  local live = rec.name ~= nil and loaded[rec.name] or nil
+  if rec.name ~= nil then
+    rawset(loaded, rec.name, nil)
+    engine.hiding = { name = rec.name, value = live }
+  end
+  local boundary = engine.backend.mark()
+  local gc_mark = engine.backend.gc_mark and engine.backend.gc_mark()
+  local ok, result
+  if rec.name ~= nil then
+    ok, result = pcall(chunk, rec.name, rec.path)
+  else
+    ok, result = pcall(chunk)
+  end
+  engine.hiding = nil
+  if rec.name ~= nil then
+    -- A top level that publishes itself instead of returning a value.
+    local published = rawget(loaded, rec.name)
+    if ok and result == nil and published ~= nil and published ~= live then
+      result = published
+    end
+    rawset(loaded, rec.name, live)
+  end
+  if not ok then
+    ctx.journal:rollback()
+    return nil, error_text(result, rec.path)
+  end
+  if gc_mark then
+    ctx.created = setmetatable(engine.backend.created_since(gc_mark), INTERNAL)
+  end
+  local name = getupvalue(chunk, 1)
+  if name == '_ENV' then
+    setupvalue(chunk, 1, target)
+  end
+
+  local new = result
+  if rec.name == nil then
+    new = true -- what a file returns goes to whoever ran it, not to us
+  end
+  if new == nil then
+    new = true
+  end
+  local old_copy = type(live) == 'table' and shallow_copy(live) or live
+  if type(live) == 'table' and type(new) == 'table' then
+    match.table(ctx, live, new, rec.name)
+  elseif type(live) == 'function' and type(new) == 'function' then
+    if ctx:defined_here(live) and ctx:defined_here(new) then
+      match.pair(ctx, live, new, rec.name)
+    end
+  elseif new == true and type(live) == 'table' and next(pending) == nil then
+    ctx.report:warn(rec.path .. ': the new version returned nothing: no keys were added or removed')
+  elseif new ~= true and type(live) ~= type(new) then
+    ctx.journal:set(loaded, rec.name, new)
+    ctx.report:note('changed', rec.name)
+    ctx.adopt[#ctx.adopt + 1] = new
+  end
+
+  -- Globals the new top level wrote (global-style modules).
+  for k, v in next, pending do
+    if v ~= NIL then
+      match.value(ctx, target, k, rawget(target, k), v, k)
+    end
+  end
+  if type(new) ~= 'table' and type(new) ~= 'function' then
+    for k, v in next, target do
+      -- Another global holding a function the new version still defines
+      -- (an alias) stays.
+      if
+        type(k) == 'string'
+        and pending[k] == nil
+        and type(v) == 'function'
+        and not ctx.by_old[v]
+        and ctx:defined_here(v)
+      then
+        ctx.journal:set(target, k, nil)
+        ctx.report:note('removed', k)
+        ctx.removed_fns[#ctx.removed_fns + 1] = v
+      end
+    end
+  end
+
+  relink.cells(ctx)
+  apply.functions(ctx, chunk, rec.chunk, boundary)
+  relink.canonicalize(ctx)
+  ctx.journal:field(rec, 'chunk')
+  rec.chunk = chunk
+
+  -- `__on_reload(old)` last; an error in it undoes everything.
+  local hook
+  if type(new) == 'table' and rawget(new, '__on_reload') ~= nil then
+    hook = type(live) == 'table' and rawget(live, '__on_reload') or rawget(new, '__on_reload')
+    hook = relink.canonical(ctx, hook) or hook
+  elseif pending.__on_reload ~= nil and pending.__on_reload ~= NIL then
+    hook = rawget(target, '__on_reload')
+  end
+  if type(hook) == 'function' then
+    -- What the hook may write that belongs to the module is put back if it
+    -- fails: the module's tables, its functions' upvalues, the hook's own.
+    local roots = T()
+    roots[1], roots[2] = live, hook
+    for k, v in next, pending do
+      if v ~= NIL then
+        roots[#roots + 1] = rawget(target, k)
+      end
+    end
+    ctx.journal:snapshot_reachable(roots, rec.name, function(f)
+      return ctx:defined_here(f)
+    end)
+    local hok, herr = pcall(hook, old_copy)
+    if not hok then
+      ctx.journal:rollback()
+      return nil, error_text(herr, rec.path)
+    end
+  end
+  return ctx.report:result()
+end
+
+return Module

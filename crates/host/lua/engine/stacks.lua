@@ -1,0 +1,87 @@
+-- What is running on the program's stacks: this thread, the main thread and
+-- every coroutine the engine tracks (the native backend also sees threads
+-- made from C that hold open upvalues).
+local debug, parts = ...
+local common = parts.common
+
+local next, type, setmetatable = next, type, setmetatable
+local co_running, co_status = coroutine.running, coroutine.status
+local getinfo = debug.getinfo
+local T, INTERNAL, registry = common.T, common.INTERNAL, common.registry
+
+local Stacks = {}
+
+--- The set of closures on some thread's stack right now: they keep their
+--- code.
+function Stacks.active(engine)
+  local native_active = engine.backend.active
+  if native_active then
+    local set = native_active(engine.threads)
+    return setmetatable(set, INTERNAL)
+  end
+  local active = T()
+  local function scan(th)
+    local level = 0
+    while true do
+      local info
+      if th then
+        info = getinfo(th, level, 'f')
+      else
+        info = getinfo(level, 'f')
+      end
+      if info == nil then
+        break
+      end
+      if info.func then
+        active[info.func] = true
+      end
+      level = level + 1
+    end
+  end
+  local current = co_running()
+  scan(nil)
+  local main = registry[1]
+  if type(main) == 'thread' and main ~= current then
+    scan(main)
+  end
+  for co in next, engine.threads do
+    if co ~= current and co ~= main and co_status(co) ~= 'dead' then
+      scan(co)
+    end
+  end
+  return active
+end
+
+--- The live main chunk closure of the file loaded as `chunkname`: from a
+--- running frame, else from the backend. Nil when there is none.
+function Stacks.find_main(engine, chunkname)
+  local main = registry[1]
+  local function scan(th)
+    local level = 0
+    while true do
+      local info
+      if th then
+        info = getinfo(th, level, 'Sf')
+      else
+        info = getinfo(level, 'Sf')
+      end
+      if info == nil then
+        return nil
+      end
+      if info.what == 'main' and info.source == chunkname then
+        return info.func
+      end
+      level = level + 1
+    end
+  end
+  local f = scan(nil)
+  if not f and type(main) == 'thread' and main ~= co_running() then
+    f = scan(main)
+  end
+  if not f and engine.backend.find_chunk then
+    f = engine.backend.find_chunk(chunkname)
+  end
+  return f
+end
+
+return Stacks
