@@ -4,9 +4,10 @@
 
 use async_trait::async_trait;
 use dap::types::{
-    ContinuedEventBody, EvaluateArguments, EvaluateResponseBody, ExitedEventBody,
-    HotReloadArguments, HotReloadResponseBody, LaunchArguments, OutputEventBody, ScopesArguments,
-    ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody, StackTraceArguments,
+    CompletionsArguments, CompletionsResponseBody, ContinuedEventBody, EvaluateArguments,
+    EvaluateResponseBody, ExitedEventBody, HotReloadArguments, HotReloadResponseBody,
+    LaunchArguments, OutputEventBody, ScopesArguments, ScopesResponseBody, SetBreakpointsArguments,
+    SetBreakpointsResponseBody, SetVariableArguments, SetVariableResponseBody, StackTraceArguments,
     StackTraceResponseBody, StoppedEventBody, ThreadEventBody, ThreadsResponseBody,
     VariablesArguments, VariablesResponseBody,
 };
@@ -111,6 +112,17 @@ pub trait DebugRuntime: Send + Sync {
     /// Evaluates an expression in a frame (stopped) or the global scope (running).
     async fn evaluate(&self, args: EvaluateArguments)
         -> Result<EvaluateResponseBody, RuntimeError>;
+    /// Assigns a variable of the stopped program the value of an expression
+    /// evaluated in the variable's frame; on failure nothing changed.
+    async fn set_variable(
+        &self,
+        args: SetVariableArguments,
+    ) -> Result<SetVariableResponseBody, RuntimeError>;
+    /// REPL completions; `line`, `column` and the items' `start` are 1-based.
+    async fn completions(
+        &self,
+        args: CompletionsArguments,
+    ) -> Result<CompletionsResponseBody, RuntimeError>;
     /// Reloads a module; on failure the program is exactly as before.
     async fn hot_reload(
         &self,

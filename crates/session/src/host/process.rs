@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dap::types::{
-    EvaluateArguments, EvaluateResponseBody, ExitedEventBody, HotReloadArguments,
-    HotReloadResponseBody, LaunchArguments, OutputEventBody, ScopesArguments, ScopesResponseBody,
-    SetBreakpointsArguments, SetBreakpointsResponseBody, StackTraceArguments,
-    StackTraceResponseBody, ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
+    CompletionsArguments, CompletionsResponseBody, EvaluateArguments, EvaluateResponseBody,
+    ExitedEventBody, HotReloadArguments, HotReloadResponseBody, LaunchArguments, OutputEventBody,
+    ScopesArguments, ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
+    SetVariableArguments, SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody,
+    ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
 };
 use host_protocol::{HostCommand, HostEvent, HostMessage, HostRequest, Outcome};
 use serde::de::DeserializeOwned;
@@ -274,6 +275,20 @@ impl DebugRuntime for HostProcess {
         args: EvaluateArguments,
     ) -> Result<EvaluateResponseBody, RuntimeError> {
         self.call(HostCommand::Evaluate(args)).await
+    }
+
+    async fn set_variable(
+        &self,
+        args: SetVariableArguments,
+    ) -> Result<SetVariableResponseBody, RuntimeError> {
+        self.call(HostCommand::SetVariable(args)).await
+    }
+
+    async fn completions(
+        &self,
+        args: CompletionsArguments,
+    ) -> Result<CompletionsResponseBody, RuntimeError> {
+        self.call(HostCommand::Completions(args)).await
     }
 
     async fn hot_reload(

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use dap::events;
 use dap::requests::{self, Request as _};
 use dap::types::{
-    Capabilities, ContinueResponseBody, HotReloadResponseBody, InvalidatedEventBody,
-    OutputEventBody, TerminatedEventBody,
+    Capabilities, CompletionsArguments, CompletionsResponseBody, ContinueResponseBody,
+    HotReloadResponseBody, InvalidatedEventBody, OutputEventBody, TerminatedEventBody,
 };
 use dap::Request;
 use serde_json::Value;
@@ -45,6 +45,38 @@ pub(super) struct Session {
     pub(super) forwarder: Mutex<Option<JoinHandle<()>>>,
     /// Set once the client is gone: no new program may start.
     pub(super) closing: AtomicBool,
+    /// The client's line and column bases from `initialize` (default 1).
+    pub(super) bases: Mutex<Bases>,
+}
+
+/// Where the client's lines and columns start (DAP: 1 unless it says 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Bases {
+    pub(super) line: i64,
+    pub(super) column: i64,
+}
+
+impl Default for Bases {
+    fn default() -> Bases {
+        Bases { line: 1, column: 1 }
+    }
+}
+
+impl Bases {
+    /// `completions` arguments with 1-based line and column, as the runtime takes them.
+    fn to_runtime(self, mut args: CompletionsArguments) -> CompletionsArguments {
+        args.column += 1 - self.column;
+        args.line = args.line.map(|l| l + 1 - self.line);
+        args
+    }
+
+    /// The runtime's 1-based item columns in the client's base.
+    fn to_client(self, mut body: CompletionsResponseBody) -> CompletionsResponseBody {
+        for item in &mut body.targets {
+            item.start = item.start.map(|s| s - 1 + self.column);
+        }
+        body
+    }
 }
 
 /// What the client is told this adapter does; only what works.
@@ -59,7 +91,9 @@ fn capabilities() -> Capabilities {
         supports_delayed_stack_trace_loading: true,
         // disconnect always ends the program: the client has no choice.
         support_terminate_debuggee: false,
-        supports_set_variable: false,
+        supports_set_variable: true,
+        supports_completions_request: true,
+        completion_trigger_characters: Some(vec![".".into(), ":".into()]),
     }
 }
 
@@ -72,8 +106,23 @@ impl Session {
     pub(super) async fn dispatch(&self, request: &Request) -> Reply {
         use requests as r;
         let result = match request.command.as_str() {
-            r::Initialize::COMMAND => parse::<r::Initialize>(request)
-                .map(|_| requests::body::<r::Initialize>(&capabilities())),
+            r::Initialize::COMMAND => parse::<r::Initialize>(request).map(|args| {
+                if let Ok(mut bases) = self.bases.lock() {
+                    *bases = Bases {
+                        line: if args.lines_start_at1 == Some(false) {
+                            0
+                        } else {
+                            1
+                        },
+                        column: if args.columns_start_at1 == Some(false) {
+                            0
+                        } else {
+                            1
+                        },
+                    };
+                }
+                requests::body::<r::Initialize>(&capabilities())
+            }),
             r::Launch::COMMAND => return self.launch(request).await,
             r::HotReload::COMMAND => return self.hot_reload(request).await,
             r::SetBreakpoints::COMMAND => {
@@ -139,6 +188,20 @@ impl Session {
             r::Evaluate::COMMAND => {
                 self.call::<r::Evaluate, _, _>(request, |rt, args| async move {
                     rt.evaluate(args).await
+                })
+                .await
+            }
+            r::SetVariable::COMMAND => {
+                self.call::<r::SetVariable, _, _>(request, |rt, args| async move {
+                    rt.set_variable(args).await
+                })
+                .await
+            }
+            r::Completions::COMMAND => {
+                let bases = self.bases.lock().map(|b| *b).unwrap_or_default();
+                self.call::<r::Completions, _, _>(request, |rt, args| async move {
+                    let body = rt.completions(bases.to_runtime(args)).await?;
+                    Ok(bases.to_client(body))
                 })
                 .await
             }
@@ -342,6 +405,30 @@ async fn forward_events(mut events: mpsc::Receiver<RuntimeEvent>, outbox: Outbox
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn completion_columns_follow_the_client_base() {
+        let args = CompletionsArguments {
+            frame_id: None,
+            text: "a\nt.x".into(),
+            column: 2,
+            line: Some(1),
+        };
+        let zero = Bases { line: 0, column: 0 };
+        let sent = zero.to_runtime(args.clone());
+        assert_eq!((sent.column, sent.line), (3, Some(2)));
+        let one = Bases::default().to_runtime(args);
+        assert_eq!((one.column, one.line), (2, Some(1)));
+        let body = CompletionsResponseBody {
+            targets: vec![dap::types::CompletionItem {
+                label: "x".into(),
+                start: Some(3),
+                ..Default::default()
+            }],
+        };
+        assert_eq!(zero.to_client(body.clone()).targets[0].start, Some(2));
+        assert_eq!(Bases::default().to_client(body).targets[0].start, Some(3));
+    }
 
     #[test]
     fn reload_summary_is_one_console_line_after_the_events() {

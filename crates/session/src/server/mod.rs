@@ -50,6 +50,7 @@ where
         runtime: Mutex::new(None),
         forwarder: Mutex::new(None),
         closing: AtomicBool::new(false),
+        bases: Mutex::new(Default::default()),
     });
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let worker = tokio::spawn(work(session.clone(), queue_rx));
