@@ -5,8 +5,9 @@
 //!   transaction, matching old and new values by path, the undo journal,
 //!   `__on_reload`), in plain Lua so that LuaJIT and Neovim can reuse it;
 //!   one part per job, run in order by `lua/engine/init.lua`;
-//! - `native/reload.c`: the VM-level fast paths for Lua 5.4 (prototype swap
-//!   in place, one pass over the VM's object list when a walk is needed);
+//! - `native/reload_*.c`: the VM-level fast paths for Lua 5.4 (prototype
+//!   swap in place, running frames, one pass over the VM's object lists
+//!   when a walk is needed);
 //! - this module: resolves the request (path or module, source from disk)
 //!   and turns the outcome into the DAP body or a `file:line: reason` error.
 
@@ -49,7 +50,7 @@ const ENGINE_PARTS: &[(&str, &str)] = &[
 const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
 
 extern "C-unwind" {
-    /// Pushes the native backend table (native/reload.c).
+    /// Pushes the native backend table (native/reload_backend.c).
     fn hotreload_native_backend(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
@@ -138,7 +139,7 @@ impl Engine {
         let backend: Value = match backend {
             Backend::Native => {
                 // SAFETY: the function only uses the Lua API and the VM
-                // internals of the Lua this binary links (native/reload.c).
+                // internals of the Lua this binary links (native/reload_*.c).
                 let open = unsafe { lua.create_c_function(hotreload_native_backend)? };
                 open.call(())?
             }

@@ -1,0 +1,214 @@
+/*
+** Private to the native backend of the hot reload engine (reload_*.c):
+** what its files share. Not an API: everything here is hidden from C
+** modules the debuggee loads (HR_HIDDEN), and the small helpers are inline
+** so that the reference pass's inner loops stay as fast as in one file.
+**
+** The files, one job each:
+**   reload_backend.c  the backend table the semantic layer calls
+**   reload_swap.c     give old closures the new prototype in place; undo
+**   reload_frames.c   where the engine's frames start; running closures
+**   reload_lookup.c   tables a new top level created; a file's main chunk
+**   reload_pair.c     pair the nested functions of two versions
+**   reload_heap.c     the reference pass over allgc, finobj and tobefnz
+**
+** The garbage collector is stopped by the caller (lua/engine/engine.lua);
+** every write that can make a black object point to a white one goes
+** through a barrier.
+*/
+
+#ifndef HOTRELOAD_RELOAD_H
+#define HOTRELOAD_RELOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "lobject.h"
+#include "lstate.h"
+#include "lfunc.h"
+#include "lgc.h"
+#include "ltable.h"
+#include "lstring.h"
+#include "lvm.h"
+#include "lopcodes.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HR_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define HR_HIDDEN
+#endif
+
+/* ------------------------------------------------------------------------
+** A small open-addressing map from pointers to pointers.
+*/
+
+typedef struct {
+  const void *k;
+  void *v;
+} Slot;
+
+typedef struct {
+  Slot *slots;
+  size_t mask;
+  size_t count;
+} PtrMap;
+
+static inline size_t ptr_hash(const void *p) {
+  uint64_t x = (uint64_t)(uintptr_t)p;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return (size_t)(x ^ (x >> 31));
+}
+
+static inline int pm_init(PtrMap *m, size_t hint) {
+  size_t cap = 16;
+  while (cap < hint * 2 + 2) cap <<= 1;
+  m->slots = (Slot *)calloc(cap, sizeof(Slot));
+  m->mask = cap - 1;
+  m->count = 0;
+  return m->slots != NULL;
+}
+
+static inline void pm_free(PtrMap *m) {
+  free(m->slots);
+  m->slots = NULL;
+}
+
+static inline void *pm_get(const PtrMap *m, const void *k) {
+  size_t i;
+  if (m->count == 0 || k == NULL) return NULL;
+  for (i = ptr_hash(k) & m->mask;; i = (i + 1) & m->mask) {
+    if (m->slots[i].k == k) return m->slots[i].v;
+    if (m->slots[i].k == NULL) return NULL;
+  }
+}
+
+static inline int pm_put(PtrMap *m, const void *k, void *v);
+
+static inline int pm_grow(PtrMap *m) {
+  PtrMap bigger;
+  size_t i;
+  if (!pm_init(&bigger, (m->mask + 1))) return 0;
+  for (i = 0; i <= m->mask; i++)
+    if (m->slots[i].k != NULL) pm_put(&bigger, m->slots[i].k, m->slots[i].v);
+  free(m->slots);
+  *m = bigger;
+  return 1;
+}
+
+/* Returns 0 only when out of memory. */
+static inline int pm_put(PtrMap *m, const void *k, void *v) {
+  size_t i;
+  if ((m->count + 1) * 2 > m->mask + 1 && !pm_grow(m)) return 0;
+  for (i = ptr_hash(k) & m->mask;; i = (i + 1) & m->mask) {
+    if (m->slots[i].k == k) {
+      m->slots[i].v = v;
+      return 1;
+    }
+    if (m->slots[i].k == NULL) {
+      m->slots[i].k = k;
+      m->slots[i].v = v;
+      m->count++;
+      return 1;
+    }
+  }
+}
+
+/* A growable array of pointers. */
+typedef struct {
+  void **items;
+  size_t n, cap;
+} PtrVec;
+
+static inline int pv_push(PtrVec *v, void *p) {
+  if (v->n == v->cap) {
+    size_t cap = v->cap ? v->cap * 2 : 64;
+    void **items = (void **)realloc(v->items, cap * sizeof(void *));
+    if (items == NULL) return 0;
+    v->items = items;
+    v->cap = cap;
+  }
+  v->items[v->n++] = p;
+  return 1;
+}
+
+/* ------------------------------------------------------------------------
+** Helpers.
+*/
+
+/* The Lua closure at `idx`, or NULL for anything else (C functions too). */
+static inline LClosure *lclosure_at(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx)) return NULL;
+  return (LClosure *)lua_topointer(L, idx);
+}
+
+static inline void push_lclosure(lua_State *L, LClosure *cl) {
+  setclLvalue2s(L, L->top.p, cl);
+  L->top.p++;
+}
+
+static inline void push_table(lua_State *L, Table *h) {
+  sethvalue2s(L, L->top.p, h);
+  L->top.p++;
+}
+
+static inline int same_name(TString *a, TString *b) {
+  if (a == b) return 1;
+  if (a == NULL || b == NULL) return 0;
+  return tsslen(a) == tsslen(b) && memcmp(getstr(a), getstr(b), tsslen(a)) == 0;
+}
+
+/* ------------------------------------------------------------------------
+** The state of one reference pass (reload_heap.c), which the pairing of
+** nested functions (reload_pair.c) fills in first.
+*/
+
+typedef struct {
+  lua_State *L;
+  PtrMap refs;    /* old LClosure -> new LClosure */
+  PtrMap protos;  /* old Proto -> new Proto (changed nested functions) */
+  PtrMap handled; /* root old protos: their closures are handled by name */
+  PtrMap skip;    /* closures never retargeted */
+  PtrMap active;  /* closures with a frame on some stack */
+  PtrMap parents; /* new nested Proto -> the new Proto that encloses it */
+  PtrMap roots;   /* new root Proto -> its new closure (whose cells are live) */
+  PtrMap fresh;   /* old LClosure -> new LClosure made for it (fallback) */
+  PtrVec retarget; /* closures to give new protos after the pass */
+  PtrVec moves;    /* (table, old key) pairs to rekey after the pass */
+  const Table *internal;
+  ptrdiff_t boundary;
+  lua_Integer replaced, swapped, running, layout, unmatched, added, made;
+  /* where the closures that kept their code were defined (a few, for warnings) */
+#define NOTED_LINES 6
+  int running_lines[NOTED_LINES], layout_lines[NOTED_LINES], unmatched_lines[NOTED_LINES];
+  int n_running_lines, n_layout_lines, n_unmatched_lines;
+  int fallback;    /* may make new closures when the upvalues differ */
+  int references;  /* second pass: only replace references (no retargeting) */
+  int oom;
+} Walk;
+
+/* Marks "an old nested function with no partner in the new version" in
+   Walk.protos. */
+extern HR_HIDDEN char hr_unmatched_mark;
+#define UNMATCHED ((void *)&hr_unmatched_mark)
+
+/* reload_pair.c */
+HR_HIDDEN int hr_upvalue_permutation(const Proto *op, const Proto *np, int *perm);
+HR_HIDDEN void hr_pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth);
+
+/* The backend's functions (see reload_backend.c). */
+HR_HIDDEN int hr_swap(lua_State *L);
+HR_HIDDEN int hr_restore(lua_State *L);
+HR_HIDDEN int hr_mark(lua_State *L);
+HR_HIDDEN int hr_active(lua_State *L);
+HR_HIDDEN int hr_gc_mark(lua_State *L);
+HR_HIDDEN int hr_created_since(lua_State *L);
+HR_HIDDEN int hr_find_chunk(lua_State *L);
+HR_HIDDEN int hr_walk(lua_State *L);
+
+#endif

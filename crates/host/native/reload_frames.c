@@ -1,0 +1,57 @@
+/*
+** The running stacks, for Lua 5.4: where the engine's own frames start on
+** this thread, and which closures have a frame on some thread (they keep
+** their code).
+*/
+
+#include "reload.h"
+
+/* hr_mark() -> offset of the caller's frame on this thread's stack. */
+int hr_mark(lua_State *L) {
+  CallInfo *ci = L->ci->previous;
+  lua_pushinteger(L, ci ? (lua_Integer)(ci->func.p - L->stack.p) : 0);
+  return 1;
+}
+
+/* Adds the Lua closures of every frame of `th` to the table at `set`. */
+static void add_frames(lua_State *L, lua_State *th, int set) {
+  CallInfo *ci;
+  for (ci = th->ci; ci != NULL && ci != &th->base_ci; ci = ci->previous) {
+    TValue *f = s2v(ci->func.p);
+    if (ttisLclosure(f)) {
+      push_lclosure(L, clLvalue(f));
+      lua_pushboolean(L, 1);
+      lua_rawset(L, set);
+    }
+  }
+}
+
+/*
+** hr_active(threads) -> set of the Lua closures with a frame on this thread,
+** the main thread or any thread that is a key of `threads`.
+*/
+int hr_active(lua_State *L) {
+  int set;
+  lua_State *main = G(L)->mainthread;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_newtable(L);
+  set = lua_gettop(L);
+  luaL_checkstack(L, 6, "hot reload");
+  add_frames(L, L, set);
+  if (main != L) add_frames(L, main, set);
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    lua_State *th = lua_tothread(L, -2);
+    lua_pop(L, 1);
+    if (th != NULL && th != L && th != main) add_frames(L, th, set);
+  }
+  /* Threads with open upvalues, tracked or not (a safety net for threads
+     made from C, which the caller cannot see). */
+  {
+    lua_State *th;
+    for (th = G(L)->twups; th != NULL && th->twups != th; th = th->twups)
+      if (th != L && th != main) add_frames(L, th, set);
+  }
+  return 1;
+}

@@ -1,0 +1,383 @@
+/*
+** The reference pass, for Lua 5.4: one pass over the VM's own object lists
+** (allgc, finobj, tobefnz) that replaces references to functions, and gives
+** closures of changed nested functions (factory products, paired by
+** reload_pair.c) the new code; a second pass when some of them needed a new
+** closure.
+*/
+
+#include "reload.h"
+
+static int replace_value(Walk *w, TValue *v) {
+  LClosure *nw;
+  if (!ttisLclosure(v)) return 0;
+  nw = (LClosure *)pm_get(&w->refs, clLvalue(v));
+  if (nw == NULL) return 0;
+  setclLvalue(w->L, v, nw);
+  w->replaced++;
+  return 1;
+}
+
+static void visit_table(Walk *w, Table *h) {
+  int changed = 0;
+  unsigned int i, asize;
+  if (w->internal != NULL && h->metatable == w->internal) return;
+  asize = luaH_realasize(h);
+  for (i = 0; i < asize; i++) changed |= replace_value(w, &h->array[i]);
+  if (!isdummy(h)) {
+    Node *n = gnode(h, 0), *limit = gnode(h, sizenode(h));
+    for (; n < limit; n++) {
+      if (isempty(gval(n))) continue;
+      changed |= replace_value(w, gval(n));
+      if (keytt(n) == ctb(LUA_VLCL) && pm_get(&w->refs, keyval(n).gc) != NULL) {
+        if (!pv_push(&w->moves, h) || !pv_push(&w->moves, gco2lcl(keyval(n).gc))) w->oom = 1;
+      }
+    }
+  }
+  if (changed && isblack(h)) luaC_barrierback_(w->L, obj2gco(h));
+}
+
+static void visit_thread(Walk *w, lua_State *th) {
+  StkId s, lim = th->top.p;
+  CallInfo *ci = &th->base_ci;
+  int changed = 0;
+  if (th == w->L && w->boundary > 0 && th->stack.p + w->boundary < lim)
+    lim = th->stack.p + w->boundary;
+  for (s = th->stack.p; s < th->top.p; s++) {
+    /* frame functions (ascending with the CallInfo list) keep their code */
+    while (ci != NULL && ci != th->ci->next && ci->func.p < s) ci = ci->next;
+    if (ci != NULL && ci != th->ci->next && ci->func.p == s) {
+      if (ttisLclosure(s2v(s)) && !pm_put(&w->active, clLvalue(s2v(s)), (void *)1)) w->oom = 1;
+      continue;
+    }
+    if (s < lim && w->refs.count > 0) changed |= replace_value(w, s2v(s));
+  }
+  if (changed && isblack(th)) luaC_barrierback_(w->L, obj2gco(th));
+}
+
+static void visit(Walk *w, GCObject *o) {
+  switch (o->tt) {
+    case LUA_VLCL: {
+      LClosure *cl = gco2lcl(o);
+      if (!w->references && w->protos.count > 0 && pm_get(&w->protos, cl->p) != NULL &&
+          pm_get(&w->skip, cl) == NULL) {
+        if (!pv_push(&w->retarget, cl)) w->oom = 1;
+      }
+      break;
+    }
+    case LUA_VUPVAL: {
+      UpVal *uv = gco2upv(o);
+      if (w->refs.count > 0 && !upisopen(uv) && replace_value(w, uv->v.p))
+        luaC_barrier(w->L, uv, uv->v.p);
+      break;
+    }
+    case LUA_VTABLE:
+      if (w->refs.count > 0) visit_table(w, gco2t(o));
+      break;
+    case LUA_VTHREAD:
+      visit_thread(w, gco2th(o));
+      break;
+    default:
+      break;
+  }
+}
+
+static void note_line(int *lines, int *n, int line) {
+  int i;
+  for (i = 0; i < *n; i++)
+    if (lines[i] == line) return;
+  if (*n < NOTED_LINES) lines[(*n)++] = line;
+}
+
+static void set_lines(lua_State *L, const char *k, const int *lines, int n) {
+  int i;
+  lua_createtable(L, n, 0);
+  for (i = 0; i < n; i++) {
+    lua_pushinteger(L, lines[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, k);
+}
+
+/*
+** The live cell a new nested function's upvalue `i` would get from its
+** enclosing functions: followed up through upvalues of upvalues to a root
+** whose new closure is known. NULL when it is a local of an enclosing call
+** (each call had its own; the one a closure was made in is gone).
+*/
+static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
+  int depth;
+  for (depth = 0; depth < 200; depth++) {
+    LClosure *root = (LClosure *)pm_get(&w->roots, p);
+    if (root != NULL) return i < root->nupvalues ? root->upvals[i] : NULL;
+    if (p->upvalues[i].instack) return NULL;
+    i = p->upvalues[i].idx;
+    p = (Proto *)pm_get(&w->parents, p);
+    if (p == NULL || i >= p->sizeupvalues) return NULL;
+  }
+  return NULL;
+}
+
+/*
+** A new closure of `np` standing for `cl`: upvalues of the same name keep
+** `cl`'s cells, new ones share the cells of the enclosing new code. NULL
+** when some new upvalue has no known cell.
+*/
+static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
+  UpVal *cells[MAXUPVAL + 1];
+  LClosure *nc;
+  int i, j;
+  for (i = 0; i < np->sizeupvalues; i++) {
+    TString *name = np->upvalues[i].name;
+    cells[i] = NULL;
+    if (name != NULL)
+      for (j = 0; j < cl->nupvalues && j < cl->p->sizeupvalues; j++)
+        if (cl->p->upvalues[j].name != NULL && same_name(cl->p->upvalues[j].name, name)) {
+          cells[i] = cl->upvals[j];
+          break;
+        }
+    if (cells[i] == NULL) cells[i] = enclosing_cell(w, np, i);
+    if (cells[i] == NULL) return NULL;
+  }
+  nc = luaF_newLclosure(w->L, np->sizeupvalues);
+  nc->p = np;
+  luaC_objbarrier(w->L, nc, np);
+  for (i = 0; i < np->sizeupvalues; i++) {
+    nc->upvals[i] = cells[i];
+    luaC_objbarrier(w->L, nc, cells[i]);
+  }
+  return nc;
+}
+
+static void retarget(Walk *w, LClosure *cl) {
+  int perm[MAXUPVAL + 1];
+  UpVal *tmp[MAXUPVAL + 1];
+  Proto *np = (Proto *)pm_get(&w->protos, cl->p);
+  int i;
+  if (np == NULL) return;
+  if (pm_get(&w->active, cl) != NULL) {
+    w->running++;
+    note_line(w->running_lines, &w->n_running_lines, cl->p->linedefined);
+    return;
+  }
+  if ((void *)np == UNMATCHED) {
+    w->unmatched++;
+    note_line(w->unmatched_lines, &w->n_unmatched_lines, cl->p->linedefined);
+    return;
+  }
+  if (cl->nupvalues != np->sizeupvalues || !hr_upvalue_permutation(cl->p, np, perm)) {
+    /* Another layout: a new closure replaces this one everywhere. */
+    LClosure *nc = w->fallback ? fresh_closure(w, cl, np) : NULL;
+    if (nc == NULL) {
+      w->layout++;
+      note_line(w->layout_lines, &w->n_layout_lines, cl->p->linedefined);
+    } else if (!pm_put(&w->fresh, cl, nc)) {
+      w->oom = 1;
+    } else {
+      w->made++;
+    }
+    return;
+  }
+  for (i = 0; i < cl->nupvalues; i++) tmp[i] = cl->upvals[perm[i]];
+  cl->p = np;
+  luaC_objbarrier(w->L, cl, np);
+  for (i = 0; i < cl->nupvalues; i++) cl->upvals[i] = tmp[i];
+  w->swapped++;
+}
+
+static void set_stat(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void walk_free(Walk *w) {
+  pm_free(&w->refs);
+  pm_free(&w->protos);
+  pm_free(&w->handled);
+  pm_free(&w->skip);
+  pm_free(&w->active);
+  pm_free(&w->parents);
+  pm_free(&w->roots);
+  pm_free(&w->fresh);
+  free(w->retarget.items);
+  free(w->moves.items);
+}
+
+static int fill_set(lua_State *L, int idx, PtrMap *m, int with_values) {
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    LClosure *k = lclosure_at(L, -2);
+    if (k != NULL) {
+      void *v = (void *)1;
+      if (with_values) {
+        v = lclosure_at(L, -1);
+        if (v == NULL) {
+          lua_pop(L, 1);
+          continue;
+        }
+      }
+      if (!pm_put(m, k, v)) return 0;
+    }
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+static void visit_all(Walk *w) {
+  global_State *g = G(w->L);
+  GCObject *o;
+  for (o = g->allgc; o != NULL; o = o->next) visit(w, o);
+  for (o = g->finobj; o != NULL; o = o->next) visit(w, o);
+  for (o = g->tobefnz; o != NULL; o = o->next) visit(w, o);
+}
+
+/* Rekeys the table entries whose key is a replaced closure. */
+static void apply_moves(Walk *w) {
+  lua_State *L = w->L;
+  size_t k;
+  luaL_checkstack(L, 4, "hot reload");
+  for (k = 0; k + 1 < w->moves.n; k += 2) {
+    Table *h = (Table *)w->moves.items[k];
+    LClosure *key = (LClosure *)w->moves.items[k + 1];
+    LClosure *nw = (LClosure *)pm_get(&w->refs, key);
+    int t;
+    push_table(L, h);
+    t = lua_gettop(L);
+    push_lclosure(L, key);
+    lua_rawget(L, t);
+    push_lclosure(L, nw);
+    lua_insert(L, -2);
+    lua_rawset(L, t);
+    push_lclosure(L, key);
+    lua_pushnil(L);
+    lua_rawset(L, t);
+    lua_pop(L, 1);
+    w->replaced++;
+  }
+  w->moves.n = 0;
+}
+
+/* Pushes { old = new } for the closures made by the fallback. */
+static void push_fresh(lua_State *L, Walk *w) {
+  size_t i;
+  lua_createtable(L, 0, (int)w->fresh.count);
+  if (w->fresh.count == 0) return;
+  luaL_checkstack(L, 4, "hot reload");
+  for (i = 0; i <= w->fresh.mask; i++) {
+    if (w->fresh.slots[i].k == NULL) continue;
+    push_lclosure(L, (LClosure *)w->fresh.slots[i].k);
+    push_lclosure(L, (LClosure *)w->fresh.slots[i].v);
+    lua_rawset(L, -3);
+  }
+}
+
+/* ------------------------------------------------------------------------
+** hr_walk(refmap, rootpairs, skip, active, boundary, internal, handled,
+**         fallback) -> stats
+** refmap: old closure -> new closure, references to replace;
+** rootpairs: { old, new } closures whose nested functions are paired (the
+**   roots themselves are handled by the caller);
+** skip: closures never retargeted; active: closures known to be running;
+** boundary: stack offset on this thread above which the engine's own frames
+**   live; internal: metatable of tables to leave alone; handled: closures
+**   whose prototypes the structural pairing must not map; fallback: a
+**   closure of a changed nested function whose upvalues differ gets a new
+**   closure (old cells by name, new ones from the enclosing new code) that
+**   replaces it everywhere in a second pass. stats.fresh = { old = new } of
+**   those (undo: walk again with new -> old).
+*/
+
+int hr_walk(lua_State *L) {
+  Walk w;
+  lua_Integer i, n;
+  int ok = 1;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  memset(&w, 0, sizeof w);
+  w.L = L;
+  w.boundary = (ptrdiff_t)luaL_optinteger(L, 5, 0);
+  w.internal = lua_type(L, 6) == LUA_TTABLE ? (const Table *)lua_topointer(L, 6) : NULL;
+  w.fallback = lua_toboolean(L, 8);
+  lua_settop(L, 8);
+  ok = pm_init(&w.refs, 16) && pm_init(&w.protos, 16) && pm_init(&w.handled, 16) &&
+       pm_init(&w.skip, 16) && pm_init(&w.active, 16) && pm_init(&w.parents, 16) &&
+       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16);
+  ok = ok && fill_set(L, 1, &w.refs, 1) && fill_set(L, 3, &w.skip, 0) &&
+       fill_set(L, 4, &w.active, 0);
+  if (ok && lua_type(L, 7) == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (ok && lua_next(L, 7) != 0) {
+      LClosure *h = lclosure_at(L, -2);
+      if (h != NULL && !pm_put(&w.handled, h->p, (void *)1)) ok = 0;
+      lua_pop(L, 1);
+    }
+  }
+  n = luaL_len(L, 2);
+  for (i = 1; ok && i <= n; i++) {
+    LClosure *o, *nw;
+    lua_rawgeti(L, 2, i);
+    lua_rawgeti(L, -1, 1);
+    o = lclosure_at(L, -1);
+    lua_rawgeti(L, -2, 2);
+    nw = lclosure_at(L, -1);
+    lua_pop(L, 3);
+    if (o != NULL && !pm_put(&w.handled, o->p, (void *)1)) ok = 0;
+    if (ok && nw != NULL && !pm_put(&w.roots, nw->p, nw)) ok = 0;
+  }
+  for (i = 1; ok && i <= n; i++) {
+    LClosure *o, *nw;
+    lua_rawgeti(L, 2, i);
+    lua_rawgeti(L, -1, 1);
+    o = lclosure_at(L, -1);
+    lua_rawgeti(L, -2, 2);
+    nw = lclosure_at(L, -1);
+    lua_pop(L, 3);
+    if (o != NULL && nw != NULL) hr_pair_protos(&w, o->p, nw->p, 1, 0);
+  }
+  if (!ok || w.oom) {
+    walk_free(&w);
+    return luaL_error(L, "hot reload: out of memory");
+  }
+  lua_createtable(L, 0, 12);
+  if (w.refs.count > 0 || w.protos.count > 0) {
+    size_t k;
+    visit_all(&w);
+    for (k = 0; k < w.retarget.n; k++) retarget(&w, (LClosure *)w.retarget.items[k]);
+    apply_moves(&w);
+    if (w.fresh.count > 0 && !w.oom) {
+      /* Second pass: the closures made for another layout replace the old
+         ones everywhere (the first pass could not know them). */
+      PtrMap done = w.refs;
+      w.refs = w.fresh;
+      w.references = 1;
+      visit_all(&w);
+      apply_moves(&w);
+      w.fresh = w.refs;
+      w.refs = done;
+    }
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "walked");
+  }
+  push_fresh(L, &w);
+  if (w.internal != NULL) {
+    lua_pushvalue(L, 6);
+    lua_setmetatable(L, -2);
+  }
+  lua_setfield(L, -2, "fresh");
+  set_stat(L, "replaced", w.replaced);
+  set_stat(L, "swapped", w.swapped);
+  set_stat(L, "running", w.running);
+  set_stat(L, "layout", w.layout);
+  set_stat(L, "unmatched", w.unmatched);
+  set_stat(L, "made", w.made);
+  set_stat(L, "added", w.added);
+  set_lines(L, "running_lines", w.running_lines, w.n_running_lines);
+  set_lines(L, "layout_lines", w.layout_lines, w.n_layout_lines);
+  set_lines(L, "unmatched_lines", w.unmatched_lines, w.n_unmatched_lines);
+  ok = !w.oom;
+  walk_free(&w);
+  if (!ok) return luaL_error(L, "hot reload: out of memory");
+  return 1;
+}

@@ -1,0 +1,292 @@
+/*
+** Pairing the nested functions of two versions of a function, for Lua 5.4,
+** before a reference pass (reload_heap.c): by name first (the local, field,
+** global or upvalue they are stored in, or their return slot), then the
+** unnamed ones by place when their closures could run the new code.
+*/
+
+#include "reload.h"
+
+/*
+** For each upvalue of `np`, the index of the upvalue of `op` with the same
+** name; 0 when some name has no partner (or the counts differ).
+*/
+int hr_upvalue_permutation(const Proto *op, const Proto *np, int *perm) {
+  int i, j;
+  if (op->sizeupvalues != np->sizeupvalues) return 0;
+  for (i = 0; i < np->sizeupvalues; i++) {
+    TString *name = np->upvalues[i].name;
+    if (name == NULL) {
+      perm[i] = i; /* stripped: by position */
+      continue;
+    }
+    for (j = 0; j < op->sizeupvalues; j++)
+      if (same_name(op->upvalues[j].name, name)) break;
+    if (j == op->sizeupvalues) return 0;
+    perm[i] = j;
+  }
+  return 1;
+}
+
+/* Same code, constants, upvalues and nested functions. */
+static int proto_same(const Proto *a, const Proto *b) {
+  int i;
+  if (a == b) return 1;
+  if (a->numparams != b->numparams || a->is_vararg != b->is_vararg ||
+      a->sizecode != b->sizecode || a->sizek != b->sizek ||
+      a->sizep != b->sizep || a->sizeupvalues != b->sizeupvalues)
+    return 0;
+  if (memcmp(a->code, b->code, sizeof(Instruction) * (size_t)a->sizecode) != 0)
+    return 0;
+  for (i = 0; i < a->sizek; i++)
+    if (!luaV_rawequalobj(&a->k[i], &b->k[i]) ||
+        ttypetag(&a->k[i]) != ttypetag(&b->k[i]))
+      return 0;
+  for (i = 0; i < a->sizeupvalues; i++)
+    if (a->upvalues[i].instack != b->upvalues[i].instack ||
+        a->upvalues[i].idx != b->upvalues[i].idx ||
+        !same_name(a->upvalues[i].name, b->upvalues[i].name))
+      return 0;
+  for (i = 0; i < a->sizep; i++)
+    if (!proto_same(a->p[i], b->p[i])) return 0;
+  return 1;
+}
+
+/* Could a closure of `a` run the code of `b`? Same parameters, same upvalues. */
+static int proto_compatible(const Proto *a, const Proto *b) {
+  int perm[MAXUPVAL + 1];
+  return a->numparams == b->numparams && a->is_vararg == b->is_vararg &&
+         hr_upvalue_permutation(a, b, perm);
+}
+
+/* Marks "an old nested function with no partner in the new version". */
+char hr_unmatched_mark;
+
+static void mark_unmatched(Walk *w, Proto *po) {
+  if (pm_get(&w->handled, po) != NULL || pm_get(&w->protos, po) != NULL) return;
+  if (!pm_put(&w->protos, po, UNMATCHED)) w->oom = 1;
+}
+
+/*
+** What identifies a nested function in its parent's code: the local it is
+** stored in, the field, global or upvalue it is assigned to, or its place
+** among the values returned right after it is made. NK_NONE when nothing
+** does, or when two siblings share the same name (then it says nothing).
+*/
+enum { NK_NONE, NK_LOCAL, NK_FIELD, NK_GLOBAL, NK_UPVAL, NK_RETURN, NK_INDEX };
+
+typedef struct {
+  int kind;
+  TString *s;
+  lua_Integer n;
+} ChildName;
+
+/* Name of the `n`th local active at `pc` (luaF_getlocalname, as a TString). */
+static TString *local_name(const Proto *f, int n, int pc) {
+  int i;
+  for (i = 0; i < f->sizelocvars && f->locvars[i].startpc <= pc; i++) {
+    if (pc < f->locvars[i].endpc) {
+      n--;
+      if (n == 0) return f->locvars[i].varname;
+    }
+  }
+  return NULL;
+}
+
+static TString *short_key(const Proto *f, int k) {
+  if (k < 0 || k >= f->sizek || !ttisstring(&f->k[k])) return NULL;
+  return tsvalue(&f->k[k]);
+}
+
+static void name_of_closure(const Proto *p, int pc, ChildName *out) {
+  int a = GETARG_A(p->code[pc]);
+  Instruction next;
+  out->kind = NK_NONE;
+  out->n = 0;
+  out->s = local_name(p, a + 1, pc + 1);
+  if (out->s != NULL) {
+    out->kind = NK_LOCAL;
+    return;
+  }
+  if (pc + 1 >= p->sizecode) return;
+  next = p->code[pc + 1];
+  switch (GET_OPCODE(next)) {
+    case OP_SETFIELD:
+    case OP_SETTABUP:
+      if (!GETARG_k(next) && GETARG_C(next) == a) {
+        out->s = short_key(p, GETARG_B(next));
+        if (out->s != NULL) out->kind = GET_OPCODE(next) == OP_SETFIELD ? NK_FIELD : NK_GLOBAL;
+      }
+      break;
+    case OP_SETUPVAL:
+      if (GETARG_A(next) == a && GETARG_B(next) < p->sizeupvalues) {
+        out->s = p->upvalues[GETARG_B(next)].name;
+        if (out->s != NULL) out->kind = NK_UPVAL;
+      }
+      break;
+    case OP_SETI:
+      if (!GETARG_k(next) && GETARG_C(next) == a) {
+        out->kind = NK_INDEX;
+        out->n = GETARG_B(next);
+      }
+      break;
+    case OP_RETURN1:
+      if (GETARG_A(next) == a) {
+        out->kind = NK_RETURN;
+        out->n = 1;
+      }
+      break;
+    case OP_RETURN:
+      if (GETARG_A(next) <= a && (GETARG_B(next) == 0 || a <= GETARG_A(next) + GETARG_B(next) - 2)) {
+        out->kind = NK_RETURN;
+        out->n = a - GETARG_A(next) + 1;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+static int name_eq(const ChildName *x, const ChildName *y) {
+  return x->kind != NK_NONE && x->kind == y->kind && x->n == y->n &&
+         (x->s == NULL ? y->s == NULL : y->s != NULL && same_name(x->s, y->s));
+}
+
+/* names[i] for each nested function p->p[i]; ambiguous names are dropped. */
+static void child_names(const Proto *p, ChildName *names) {
+  int pc, i, j;
+  for (i = 0; i < p->sizep; i++) {
+    names[i].kind = NK_NONE;
+    names[i].s = NULL;
+    names[i].n = 0;
+  }
+  for (pc = 0; pc < p->sizecode; pc++) {
+    Instruction ins = p->code[pc];
+    if (GET_OPCODE(ins) == OP_CLOSURE && GETARG_Bx(ins) < (unsigned int)p->sizep)
+      name_of_closure(p, pc, &names[GETARG_Bx(ins)]);
+  }
+  for (i = 0; i < p->sizep; i++) {
+    int dup = 0;
+    if (names[i].kind == NK_NONE || names[i].kind == -1) continue;
+    for (j = i + 1; j < p->sizep; j++) {
+      if (name_eq(&names[i], &names[j])) {
+        names[j].kind = -1;
+        dup = 1;
+      }
+    }
+    if (dup) names[i].kind = -1;
+  }
+  for (i = 0; i < p->sizep; i++)
+    if (names[i].kind == -1) names[i].kind = NK_NONE;
+}
+
+/*
+** Pairs the unnamed nested functions `uo` (old) and `un` (new) by the longest
+** common subsequence of "compatible" ones (same parameters and upvalue
+** names): a guess by place that is only taken when the closures could run
+** the new code in place.
+*/
+static int pair_unnamed(Walk *w, Proto *po, Proto *pn, const int *uo, int no, const int *un,
+                        int nn, int *match) {
+  int *dp, i, j;
+  if (no == 0 || nn == 0) return 1;
+  if ((size_t)no * (size_t)nn > 1u << 20) return 1;
+  dp = (int *)calloc((size_t)(no + 1) * (size_t)(nn + 1), sizeof(int));
+  if (dp == NULL) {
+    w->oom = 1;
+    return 0;
+  }
+#define DP(a, b) dp[(size_t)(a) * (size_t)(nn + 1) + (size_t)(b)]
+#define COMPAT(a, b) proto_compatible(po->p[uo[a]], pn->p[un[b]])
+  for (i = no - 1; i >= 0; i--)
+    for (j = nn - 1; j >= 0; j--)
+      DP(i, j) = COMPAT(i, j) ? DP(i + 1, j + 1) + 1
+                              : (DP(i + 1, j) > DP(i, j + 1) ? DP(i + 1, j) : DP(i, j + 1));
+  i = j = 0;
+  while (i < no && j < nn) {
+    if (COMPAT(i, j) && DP(i, j) == DP(i + 1, j + 1) + 1) {
+      match[uo[i++]] = un[j++];
+    } else if (DP(i + 1, j) >= DP(i, j + 1)) {
+      i++;
+    } else {
+      j++;
+    }
+  }
+#undef COMPAT
+#undef DP
+  free(dp);
+  return 1;
+}
+
+/*
+** Pairs the nested functions of two versions: by name first (see
+** ChildName), then the unnamed ones by place when compatible. An old nested
+** function left without a partner is marked: its closures keep their code,
+** with a warning.
+*/
+void hr_pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
+  int no = po->sizep, nn = pn->sizep, i, j, paired = 0, nuo = 0, nun = 0;
+  ChildName *on, *nnm;
+  int *match, *uo, *un;
+  char *used;
+  if (depth > 200 || proto_same(po, pn)) return;
+  if (!root) {
+    if (pm_get(&w->handled, po) != NULL || pm_get(&w->protos, po) != NULL) return;
+    if (!pm_put(&w->protos, po, pn)) {
+      w->oom = 1;
+      return;
+    }
+  }
+  if (no == 0 || nn == 0) {
+    if (po->linedefined == 0) w->added += nn;
+    return;
+  }
+  on = (ChildName *)malloc(sizeof(ChildName) * (size_t)no);
+  nnm = (ChildName *)malloc(sizeof(ChildName) * (size_t)nn);
+  match = (int *)malloc(sizeof(int) * (size_t)no);
+  uo = (int *)malloc(sizeof(int) * (size_t)no);
+  un = (int *)malloc(sizeof(int) * (size_t)nn);
+  used = (char *)calloc((size_t)nn, 1);
+  if (on == NULL || nnm == NULL || match == NULL || uo == NULL || un == NULL || used == NULL) {
+    w->oom = 1;
+    goto done;
+  }
+  child_names(po, on);
+  child_names(pn, nnm);
+  for (i = 0; i < no; i++) {
+    match[i] = -1;
+    if (on[i].kind == NK_NONE) continue;
+    for (j = 0; j < nn; j++) {
+      if (!used[j] && name_eq(&on[i], &nnm[j])) {
+        match[i] = j;
+        used[j] = 1;
+        break;
+      }
+    }
+  }
+  for (i = 0; i < no; i++)
+    if (on[i].kind == NK_NONE) uo[nuo++] = i;
+  for (j = 0; j < nn; j++)
+    if (!used[j] && nnm[j].kind == NK_NONE) un[nun++] = j;
+  if (!pair_unnamed(w, po, pn, uo, nuo, un, nun, match)) goto done;
+  for (i = 0; i < no; i++) {
+    if (match[i] < 0) {
+      mark_unmatched(w, po->p[i]);
+      continue;
+    }
+    paired++;
+    if (!pm_put(&w->parents, pn->p[match[i]], pn)) {
+      w->oom = 1;
+      break;
+    }
+    hr_pair_protos(w, po->p[i], pn->p[match[i]], 0, depth + 1);
+  }
+  if (po->linedefined == 0 && nn > paired) w->added += nn - paired;
+done:
+  free(on);
+  free(nnm);
+  free(match);
+  free(uo);
+  free(un);
+  free(used);
+}
