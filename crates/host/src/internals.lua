@@ -14,13 +14,13 @@ local co_create, co_resume, co_close = coroutine.create, coroutine.resume, corou
 -- What file:write would write, or its error (level 3: the caller of write).
 local function pieces(...)
   local t = {}
-  for i = 1, select("#", ...) do
+  for i = 1, select('#', ...) do
     local v = select(i, ...)
     local tv = type(v)
-    if tv == "string" then
+    if tv == 'string' then
       t[i] = v
-    elseif tv == "number" then
-      t[i] = mtype(v) == "integer" and format("%d", v) or format("%.14g", v)
+    elseif tv == 'number' then
+      t[i] = mtype(v) == 'integer' and format('%d', v) or format('%.14g', v)
     else
       error(format("bad argument #%d to 'write' (string expected, got %s)", i, tv), 3)
     end
@@ -30,20 +30,20 @@ end
 
 print = function(...)
   local t = {}
-  for i = 1, select("#", ...) do
+  for i = 1, select('#', ...) do
     t[i] = tostring((select(i, ...)))
   end
-  emit("stdout", concat(t, "\t") .. "\n")
+  emit('stdout', concat(t, '\t') .. '\n')
 end
 
 local methods = getmetatable(stdout).__index
 local file_write = methods.write
 methods.write = function(f, ...)
   if rawequal(f, stdout) then
-    emit("stdout", pieces(...))
+    emit('stdout', pieces(...))
     return f
   elseif rawequal(f, stderr) then
-    emit("stderr", pieces(...))
+    emit('stderr', pieces(...))
     return f
   end
   return file_write(f, ...)
@@ -52,7 +52,7 @@ end
 io.write = function(...)
   local f = io_output()
   if rawequal(f, stdout) then
-    emit("stdout", pieces(...))
+    emit('stdout', pieces(...))
     return f
   end
   return f:write(...)
@@ -60,11 +60,11 @@ end
 
 -- Thread ids for the debugger (1 is the main thread), weak so that
 -- finished coroutines go away.
-local thread_ids = setmetatable({}, { __mode = "k" })
+local thread_ids = setmetatable({}, { __mode = 'k' })
 local last_id = 1
 
 coroutine.resume = function(co, ...)
-  if thread_ids[co] == nil and type(co) == "thread" then
+  if thread_ids[co] == nil and type(co) == 'thread' then
     last_id = last_id + 1
     thread_ids[co] = last_id
   end
@@ -79,7 +79,7 @@ local function wrap_result(co, ok, ...)
   end
   local err = ...
   pcall(co_close, co)
-  if type(err) == "string" then
+  if type(err) == 'string' then
     error(err, 2)
   end
   error(err, 0)
@@ -96,7 +96,7 @@ end
 -- Evaluation: an environment whose names resolve to the frame's locals, then
 -- its upvalues, then its globals; assignments to locals and upvalues are
 -- recorded so the host writes them back into the frame.
-local NIL = setmetatable({}, { __name = "nil" })
+local NIL = setmetatable({}, { __name = 'nil' })
 
 local function make_env(locals, upvalues, globals)
   local dirty_locals, dirty_upvalues = {}, {}
@@ -131,11 +131,11 @@ end
 
 -- An expression first (its values are the result), else a statement.
 local function compile(code, env)
-  local f = load("return " .. code, "=(eval)", "t", env)
+  local f = load('return ' .. code, '=(eval)', 't', env)
   if f then
     return f
   end
-  local g, err = load(code, "=(eval)", "t", env)
+  local g, err = load(code, '=(eval)', 't', env)
   if g then
     return g
   end
@@ -144,10 +144,10 @@ end
 
 local function safe_tostring(v)
   local ok, s = pcall(tostring, v)
-  if ok and type(s) == "string" then
+  if ok and type(s) == 'string' then
     return s
   end
-  return "<" .. type(v) .. ">"
+  return '<' .. type(v) .. '>'
 end
 
 return {
