@@ -192,14 +192,7 @@ pub fn request(
     let vm = session.vm.as_ref().ok_or("no program is launched")?;
     let values = {
         let frame = match &session.stop {
-            Some(stop) => {
-                let index = args.frame_id.map(|id| id - 1).unwrap_or(0);
-                match usize::try_from(index).ok().and_then(|i| stop.frames.get(i)) {
-                    Some(frame) => Some(frame),
-                    None if args.frame_id.is_none() => None,
-                    None => return Err(format!("no frame {}", index + 1)),
-                }
-            }
+            Some(stop) => stop.requested_frame(args.frame_id)?,
             None => None,
         };
         run(

@@ -113,6 +113,17 @@ impl StopContext {
         }
     }
 
+    /// The frame a request names by DAP id (1-based; default: the top one).
+    /// `None` when no id was given and the stack is empty.
+    pub fn requested_frame(&self, frame_id: Option<i64>) -> Result<Option<&Frame>, String> {
+        let index = frame_id.map(|id| id - 1).unwrap_or(0);
+        match usize::try_from(index).ok().and_then(|i| self.frames.get(i)) {
+            Some(frame) => Ok(Some(frame)),
+            None if frame_id.is_none() => Ok(None),
+            None => Err(format!("no frame {}", index + 1)),
+        }
+    }
+
     /// What a reference id stands for.
     pub fn get(&self, reference: i64) -> Result<VarRef, String> {
         usize::try_from(reference - 1)
