@@ -29,7 +29,7 @@ local function reload_later(path)
       local sessions = require('hotreload.sessions')
       local target = sessions.target()
       if M.enabled and target and sessions.owns(target, path) then
-        require('hotreload').reload(path)
+        require('hotreload').reload(path, nil, { on_save = true })
       end
     end)
   end)

@@ -21,13 +21,20 @@ local function abspath(path)
   return vim.fs.normalize(vim.fn.fnamemodify(vim.fn.expand(path), ':p'))
 end
 
+--- What the host answers for a file the program has not loaded (yet).
+local NOT_LOADED = 'not a module or file the running program loaded'
+
+---@class hotreload.ReloadOpts
+---@field on_save boolean|nil a save asked for it: a file the program has not loaded is skipped quietly
+
 --- Reloads `path` (default: the current buffer's file) into the running
 --- program. A modified buffer's text is sent as the new source. The result
 --- is reported (notify, diagnostics, quickfix, User events) and passed to
 --- `on_done(ok, body_or_message)` if given.
 ---@param path string|nil
 ---@param on_done fun(ok: boolean, result: table|string)|nil
-function M.reload(path, on_done)
+---@param opts hotreload.ReloadOpts|nil
+function M.reload(path, on_done, opts)
   local report = require('hotreload.report')
   local sessions = require('hotreload.sessions')
   on_done = on_done or function() end
@@ -57,9 +64,14 @@ function M.reload(path, on_done)
   end
   report.pre(path)
   target.request('hotReload', args, function(err, body)
-    if err then
-      report.failure(path, err.message or tostring(err), target.root)
-      on_done(false, err.message or tostring(err))
+    local message = err and (err.message or tostring(err))
+    if message and opts and opts.on_save and message:find(NOT_LOADED, 1, true) then
+      -- Saving a module the program has not required yet is no failure:
+      -- `require` will read the saved file when the program gets there.
+      on_done(false, message)
+    elseif message then
+      report.failure(path, message, target.root)
+      on_done(false, message)
     else
       report.success(path, body or {})
       on_done(true, body or {})

@@ -154,6 +154,26 @@ def test_saving_a_file_outside_the_program_does_not_reload(nvim, ticker, tmp_pat
     assert lua(nvim, "return _G.test_events") == [], describe(nvim)
 
 
+def test_saving_a_file_the_program_has_not_loaded_stays_quiet(nvim, ticker):
+    lua(nvim, "require('hotreload').setup({ reload_on_save = true, debounce_ms = 20 })")
+    start_ticker(nvim, ticker)
+    unused = ticker / "not_required_yet.lua"
+    unused.write_text("return { later = true }\n")
+    nvim.command(f"edit {unused}")
+    nvim.command("write")
+    time.sleep(0.4)
+    errors = [n for n in lua(nvim, "return _G.test_notes") if n["level"] >= 3]
+    assert errors == [], errors
+    patterns = [e["pattern"] for e in lua(nvim, "return _G.test_events")]
+    assert "HotReloadFailed" not in patterns and "HotReloadPost" not in patterns, describe(nvim)
+    assert lua(nvim, "return #vim.diagnostic.get(nil, { namespace = require('hotreload.report').ns })") == 0
+    # The program keeps running and a real module still reloads on save.
+    set_line(nvim, ticker / "counter.lua", 7, "  return ('v2 count=%d'):format(M.count)")
+    nvim.command("write")
+    wait_until(nvim, "#vim.tbl_filter(function(e) return e.pattern == 'HotReloadPost' end, _G.test_events) > 0",
+               what="a reload of counter.lua")
+
+
 def test_stop_ends_the_program_and_its_host(nvim, ticker):
     start_ticker(nvim, ticker)
     assert children_named(nvim, "hotreload-host"), "no host process while running"
