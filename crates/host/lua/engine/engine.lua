@@ -33,17 +33,40 @@ local Engine = {}
 Engine.__index = Engine
 
 --- Creates the engine and starts tracking `require` and coroutines. Call it
---- before the program runs.
-function M.new(backend)
+--- before the program runs. `opts.track` picks the trackers to install
+--- (`{ require = true, files = true, threads = true }`, all when absent): an
+--- engine installed late into a live VM (Neovim) may skip the wrappers of
+--- globals others rely on, and `register` what was loaded before it.
+function M.new(backend, opts)
   local self = setmetatable({}, Engine)
   self.backend = backend
   self.modules = {} -- module name -> { name, path, chunkname, chunk }
   self.files_ran = {} -- path -> { path, chunkname, chunk, env, file = true }
   self.threads = setmetatable({}, { __mode = 'k' })
-  tracking.require(self)
-  tracking.files(self)
-  tracking.threads(self)
+  local track = type(opts) == 'table' and opts.track or nil
+  if track == nil or track.require then
+    tracking.require(self)
+  end
+  if track == nil or track.files then
+    tracking.files(self)
+  end
+  if track == nil or track.threads then
+    tracking.threads(self)
+  end
   return self
+end
+
+--- Records that module `name` (already in `package.loaded`) came from the
+--- file `path`, loaded with the chunk name `chunkname` (default `@path`):
+--- for modules loaded before the engine was installed, or by a loader it
+--- does not see. Its functions are those whose source is that chunk name.
+function Engine:register(name, path, chunkname)
+  chunkname = chunkname or ('@' .. path)
+  local rec = self.modules[name]
+  if rec == nil or rec.path ~= path or rec.chunkname ~= chunkname then
+    self.modules[name] = { name = name, path = path, chunkname = chunkname }
+  end
+  return self.modules[name]
 end
 
 --- Remembers the main program file; `chunkname` is what it was loaded with.

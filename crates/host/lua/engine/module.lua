@@ -83,6 +83,9 @@ function Module.reload(engine, ctx, source)
   local name = getupvalue(chunk, 1)
   if name == '_ENV' then
     setupvalue(chunk, 1, target)
+  else
+    -- No `_ENV` (LuaJIT): every new function has `env` as its environment.
+    transaction.commit(env, target)
   end
 
   local new = result

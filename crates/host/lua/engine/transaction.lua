@@ -46,4 +46,12 @@ function Transaction.env(G)
   return env, pending
 end
 
+--- After the new top level ran: `env` forwards every read and write to `G`
+--- from now on. For VMs without `_ENV` (5.1, LuaJIT), where the new
+--- functions keep `env` as their environment and their later global writes
+--- must reach the live globals, not `pending`.
+function Transaction.commit(env, G)
+  setmetatable(env, { __index = G, __newindex = G })
+end
+
 return Transaction
