@@ -33,6 +33,7 @@ local function format_status(s)
       lines[#lines + 1] = 'last reload failed: ' .. tostring(s.last.message)
     end
   end
+  lines[#lines + 1] = require('hotreload.nvim_reload').status_line()
   if s.server then
     lines[#lines + 1] = ('server: %s (%d client%s)'):format(
       s.server.pipe,

@@ -16,6 +16,7 @@
 ---@field diagnostics boolean failed reloads set a diagnostic and a quickfix entry
 ---@field output hotreload.OutputOpts
 ---@field dap { register: boolean } register the nvim-dap adapter and configurations
+---@field nvim { reload_on_save: boolean } with no program running, reload saved modules Neovim loaded
 
 local M = {}
 
@@ -33,6 +34,7 @@ M.defaults = {
   diagnostics = true,
   output = { split = 'below', height = 10, max_lines = 10000 },
   dap = { register = true },
+  nvim = { reload_on_save = false },
 }
 
 ---@type hotreload.Opts
@@ -67,6 +69,8 @@ local schema = {
   ['output.max_lines'] = { integer_from(1) },
   dap = { 'table' },
   ['dap.register'] = { 'boolean' },
+  nvim = { 'table' },
+  ['nvim.reload_on_save'] = { 'boolean' },
 }
 -- `{ fn, desc }` pairs from the helpers above become `{ fn, nil, desc }`.
 for _, spec in pairs(schema) do

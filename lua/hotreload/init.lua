@@ -15,6 +15,9 @@ function M.setup(opts)
     require('hotreload.dap').setup()
   end
   require('hotreload.autosave').set(config.options.reload_on_save)
+  if config.options.nvim.reload_on_save or package.loaded['hotreload.nvim_reload'] then
+    require('hotreload.nvim_reload').set_reload_on_save(config.options.nvim.reload_on_save)
+  end
 end
 
 local function abspath(path)
@@ -28,9 +31,10 @@ local NOT_LOADED = 'not a module or file the running program loaded'
 ---@field on_save boolean|nil a save asked for it: a file the program has not loaded is skipped quietly
 
 --- Reloads `path` (default: the current buffer's file) into the running
---- program. A modified buffer's text is sent as the new source. The result
---- is reported (notify, diagnostics, quickfix, User events) and passed to
---- `on_done(ok, body_or_message)` if given.
+--- program; when none runs, a Lua module Neovim loaded is reloaded into
+--- Neovim itself (|hotreload-nvim|). A modified buffer's text is the new
+--- source. The result is reported (notify, diagnostics, quickfix, User
+--- events) and passed to `on_done(ok, body_or_message)` if given.
 ---@param path string|nil
 ---@param on_done fun(ok: boolean, result: table|string)|nil
 ---@param opts hotreload.ReloadOpts|nil
@@ -50,12 +54,8 @@ function M.reload(path, on_done, opts)
   path = abspath(path)
   local target = sessions.target()
   if not target then
-    vim.notify(
-      'hotreload: no program is running; start one with :HotReload run or nvim-dap',
-      vim.log.levels.WARN,
-      { title = 'hotreload' }
-    )
-    return on_done(false, 'no program running')
+    -- No program: a Lua module Neovim itself loaded reloads into Neovim.
+    return require('hotreload.nvim_reload').reload(path, { bufnr = bufnr, on_save = opts and opts.on_save }, on_done)
   end
   local args = { path = path }
   bufnr = bufnr or vim.fn.bufnr(path)
@@ -113,6 +113,7 @@ end
 ---@field auto boolean reload on save is on
 ---@field last hotreload.LastReload|nil the last reload
 ---@field server { pipe: string, connections: integer }|nil the in-process server
+---@field nvim hotreload.NvimReloadStatus|nil reloads of Neovim's own modules
 ---@field text string a short line for statuslines, e.g. `HR main.lua auto`
 
 --- What is running and how the last reload went (cheap; for statuslines).
@@ -131,7 +132,12 @@ function M.status()
     auto = autosave ~= nil and autosave.enabled or false,
     last = report and report.last or nil,
     server = nil,
+    nvim = nil,
   }
+  local nvim_reload = package.loaded['hotreload.nvim_reload']
+  if nvim_reload then
+    status.nvim = vim.deepcopy(nvim_reload.stats)
+  end
   if native then
     local ok, info = pcall(native.server_info)
     status.server = ok and info or nil

@@ -1,0 +1,276 @@
+---@mod hotreload.nvim_reload Hot reload of Neovim's own Lua modules.
+---
+--- When no program runs, `:HotReload` on a Lua module Neovim itself loaded
+--- (`<rtp entry>/lua/a/b.lua` is `a.b`) reloads it into Neovim with the same
+--- engine and semantics as for a program: new code for every reference
+--- (autocmd, keymap and user command callbacks, other modules' aliases),
+--- state kept, a failed reload changes nothing, `__on_reload(old)` last.
+---
+--- The engine's parts are the plugin's own files (`crates/host/lua/`), read
+--- on first use and run in the same order and with the same calling
+--- convention as the host does: one source of truth. Neovim gets the
+--- portable pure-Lua backend (walker.lua): no prototype swap in place, so
+--- closures made inside functions (not at the top level) keep their code.
+
+local M = {}
+
+---@class hotreload.NvimReloadStatus
+---@field loaded boolean the engine is installed in Neovim
+---@field reloads integer successful reloads of Neovim modules
+---@field last string|nil the module reloaded last
+
+---@type hotreload.NvimReloadStatus
+M.stats = { loaded = false, reloads = 0, last = nil }
+
+--- The engine installed in Neovim, once loaded.
+---@type table|nil
+local engine = nil
+
+---@class hotreload.NvimTarget
+---@field name string the module name, e.g. `myplug.util`
+---@field path string the file
+
+local function realpath(path)
+  return vim.uv.fs_realpath(path) or vim.fs.normalize(path)
+end
+
+--- The directory holding `walker.lua` and `engine/`.
+---@return string
+function M.engine_dir()
+  return require('hotreload.config').root() .. '/crates/host/lua'
+end
+
+--- Loads the engine's parts with `loadfile` and installs the engine, like
+--- the host's `load_engine`: `init.lua` gets `(debug, chunks)` and runs the
+--- parts in its own order. Only `require` is tracked: the wrappers of
+--- `loadfile`/`dofile` and coroutines would change them for every plugin.
+---@return table|nil engine, string|nil err
+local function load_engine()
+  if engine then
+    return engine
+  end
+  local dir = M.engine_dir()
+  local function load(rel)
+    local chunk, err = loadfile(dir .. '/' .. rel)
+    if not chunk then
+      error(('cannot load the reload engine: %s'):format(err), 0)
+    end
+    return chunk
+  end
+  local ok, result = pcall(function()
+    -- Each part is read when init.lua asks for it, in init.lua's order.
+    local chunks = setmetatable({}, {
+      __index = function(t, name)
+        local chunk = load('engine/' .. name .. '.lua')
+        rawset(t, name, chunk)
+        return chunk
+      end,
+    })
+    local module = load('engine/init.lua')(debug, chunks)
+    local walker = load('walker.lua')(debug)
+    return module.new(module.lua_backend(walker), { track = { require = true } })
+  end)
+  if not ok then
+    return nil, tostring(result)
+  end
+  engine = result
+  M.stats.loaded = true
+  return engine
+end
+
+--- The module name of `path` when it is under `<rtp entry>/lua/`, else nil.
+--- Paths are compared resolved (symlinks), so either spelling matches.
+---@param path string absolute
+---@return string|nil name
+function M.module_name(path)
+  local file = realpath(path)
+  if not file:match('%.lua$') then
+    return nil
+  end
+  for _, entry in ipairs(vim.api.nvim_list_runtime_paths()) do
+    local prefix = realpath(entry):gsub('/$', '') .. '/lua/'
+    if file:sub(1, #prefix) == prefix then
+      local rel = file:sub(#prefix + 1, -5)
+      rel = rel:gsub('/init$', '')
+      if rel ~= '' and rel ~= 'init' and not rel:find('%.') then
+        return (rel:gsub('/', '.'))
+      end
+    end
+  end
+  return nil
+end
+
+--- The chunk name Neovim loaded the module's file with: the `source` of one
+--- of its functions naming this file (loaders differ in how they spell the
+--- path), else `@path`. The engine knows the module's functions by it.
+local function chunkname_of(value, path)
+  local want = realpath(path)
+  local tail = '/' .. vim.fs.basename(path)
+  local seen = {}
+  local function search(v, depth)
+    if type(v) == 'function' then
+      local source = debug.getinfo(v, 'S').source
+      -- Cheap test first: only a source ending in this file name can be it.
+      if source:sub(1, 1) == '@' and source:sub(-#tail) == tail and realpath(source:sub(2)) == want then
+        return source
+      end
+    elseif type(v) == 'table' and not seen[v] and depth < 3 then
+      seen[v] = true
+      for _, x in next, v do
+        local found = search(x, depth + 1)
+        if found then
+          return found
+        end
+      end
+    end
+    return nil
+  end
+  return search(value, 0) or ('@' .. path)
+end
+
+--- What `path` is to Neovim: a loaded module (target), or why not (message).
+---@param path string absolute
+---@return hotreload.NvimTarget|nil target, string|nil message
+function M.resolve(path)
+  local runtime = realpath(vim.env.VIMRUNTIME or '')
+  local file = realpath(path)
+  if runtime ~= '' and file:sub(1, #runtime + 1) == runtime .. '/' then
+    return nil, ("%s: Neovim's own runtime files ($VIMRUNTIME) are not hot-reloaded"):format(path)
+  end
+  local name = M.module_name(path)
+  if not name then
+    return nil,
+      ("no program is running, and %s is not a Lua module of Neovim (under a 'runtimepath' lua/ directory); start a program with :HotReload run or nvim-dap"):format(
+        path
+      )
+  end
+  if name == 'vim' or vim.startswith(name, 'vim.') then
+    return nil, ("%s: '%s' is Neovim's own runtime module; it is not hot-reloaded"):format(path, name)
+  end
+  if package.loaded[name] == nil then
+    return nil, ("%s: module '%s' is not loaded in Neovim; require it first"):format(path, name)
+  end
+  return { name = name, path = path }
+end
+
+--- The new source: the buffer's text when it has unsaved changes, else the
+--- file on disk.
+local function source_of(path, bufnr)
+  bufnr = bufnr or vim.fn.bufnr(path)
+  if bufnr > 0 and vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].modified then
+    return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') .. '\n'
+  end
+  local fd = io.open(path, 'rb')
+  if not fd then
+    return nil, path .. ': cannot read the file'
+  end
+  local text = fd:read('*a')
+  fd:close()
+  return text
+end
+
+---@class hotreload.NvimReloadOpts
+---@field bufnr integer|nil the buffer holding `path`, if known
+---@field on_save boolean|nil a save asked: a file that is no loaded module is skipped quietly
+
+--- Reloads the Neovim module in `path` (absolute) into Neovim; reports like
+--- a program's reload and calls `on_done(ok, body_or_message)`.
+---@param path string
+---@param opts hotreload.NvimReloadOpts|nil
+---@param on_done fun(ok: boolean, result: table|string)|nil
+function M.reload(path, opts, on_done)
+  opts = opts or {}
+  on_done = on_done or function() end
+  local report = require('hotreload.report')
+  local target, why = M.resolve(path)
+  if not target then
+    -- A save of a file that is no loaded module is no request: say nothing.
+    if not opts.on_save then
+      vim.notify('hotreload: ' .. why, vim.log.levels.WARN, { title = 'hotreload' })
+    end
+    return on_done(false, why)
+  end
+  local started = vim.uv.hrtime()
+  report.pre(path)
+  local source, rerr = source_of(path, opts.bufnr)
+  local eng, lerr = load_engine()
+  local result, err
+  if not source then
+    err = rerr
+  elseif not eng then
+    err = lerr
+  else
+    eng:register(target.name, path, chunkname_of(package.loaded[target.name], path))
+    result, err = eng:reload({ module = target.name, source = source })
+  end
+  if not result then
+    report.failure(path, tostring(err), vim.fs.dirname(path))
+    return on_done(false, tostring(err))
+  end
+  local warnings = {}
+  for i, message in ipairs(result.warnings or {}) do
+    warnings[i] = { message = tostring(message) }
+  end
+  local body = {
+    module = target.name,
+    path = path,
+    changed = vim.list_slice(result.changed or {}),
+    added = vim.list_slice(result.added or {}),
+    removed = vim.list_slice(result.removed or {}),
+    warnings = warnings,
+    durationMs = (vim.uv.hrtime() - started) / 1e6,
+  }
+  M.stats.reloads = M.stats.reloads + 1
+  M.stats.last = target.name
+  report.success(path, body)
+  on_done(true, body)
+end
+
+--- A short line for `:HotReload status`.
+---@return string
+function M.status_line()
+  if not M.stats.loaded then
+    return 'neovim modules: none reloaded (the engine loads on first use)'
+  end
+  return ('neovim modules: %d reload%s%s'):format(
+    M.stats.reloads,
+    M.stats.reloads == 1 and '' or 's',
+    M.stats.last and (', last ' .. M.stats.last) or ''
+  )
+end
+
+M.group_name = 'hotreload.nvim_reload'
+
+local pending = {} ---@type table<string, integer>
+
+--- Turns reload on save of Neovim modules on or off (`nvim.reload_on_save`):
+--- a saved module Neovim loaded is reloaded when no program runs; saves
+--- within `debounce_ms` reload once.
+---@param on boolean
+function M.set_reload_on_save(on)
+  local group = vim.api.nvim_create_augroup(M.group_name, { clear = true })
+  if not on then
+    return
+  end
+  vim.api.nvim_create_autocmd('BufWritePost', {
+    group = group,
+    pattern = '*.lua',
+    desc = 'hotreload: reload the saved module into Neovim when no program runs',
+    callback = function(ev)
+      local path = vim.fs.normalize(vim.fn.fnamemodify(ev.match, ':p'))
+      local gen = (pending[path] or 0) + 1
+      pending[path] = gen
+      vim.defer_fn(function()
+        if pending[path] ~= gen then
+          return
+        end
+        pending[path] = nil
+        if require('hotreload.sessions').target() == nil then
+          M.reload(path, { on_save = true })
+        end
+      end, require('hotreload.config').options.debounce_ms)
+    end,
+  })
+end
+
+return M
