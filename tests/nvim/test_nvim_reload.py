@@ -72,6 +72,13 @@ def test_callbacks_run_the_new_code_and_state_is_kept(nvim, plug):
     assert status["nvim"]["reloads"] == 1 and status["nvim"]["last"] == "myplug", status
     nvim.command("HotReload status")
     assert "neovim modules: 1 reload, last myplug" in lua(nvim, "return _G.test_notes")[-1]["msg"]
+    # Again: the second reload starts from what the first one left.
+    edit(nvim, plug / "init.lua", "v2", "v3")
+    nvim.command("HotReload")
+    assert len(events(nvim, "HotReloadPost")) == 2, describe(nvim)
+    assert greet(nvim) == "hello v3 #3"
+    nvim.feedkeys(nvim.replace_termcodes("<Plug>(MyPlugKey)"), "mx", False)
+    assert lua(nvim, "return _G.myplug_last") == "key v3"
 
 
 def test_an_alias_held_by_another_module_gets_the_new_code(nvim, plug):
