@@ -9,7 +9,8 @@ use crate::types::{
     Capabilities, CompletionsArguments, CompletionsResponseBody, ContinueResponseBody,
     DisconnectArguments, EvaluateArguments, EvaluateResponseBody, HotReloadArguments,
     HotReloadResponseBody, InitializeArguments, LaunchArguments, NoArguments, ScopesArguments,
-    ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody, SetVariableArguments,
+    ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
+    SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody, SetVariableArguments,
     SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody, TerminateArguments,
     ThreadArguments, ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
 };
@@ -65,6 +66,9 @@ requests! {
     Launch = "launch", LaunchArguments => ();
     /// `setBreakpoints`: replace the breakpoints of one source.
     SetBreakpoints = "setBreakpoints", SetBreakpointsArguments => SetBreakpointsResponseBody;
+    /// `setExceptionBreakpoints`: which errors stop the program.
+    SetExceptionBreakpoints = "setExceptionBreakpoints",
+        SetExceptionBreakpointsArguments => SetExceptionBreakpointsResponseBody;
     /// `configurationDone`: the client finished configuring; run.
     ConfigurationDone = "configurationDone", NoArguments => ();
     /// `threads`: the main thread and live coroutines.
@@ -128,6 +132,32 @@ mod tests {
             Some("game.player")
         );
         assert!(arguments::<Launch>(&request(Some(serde_json::json!({})))).is_err());
+    }
+
+    #[test]
+    fn exception_filters_are_parsed_and_announced() {
+        let args =
+            serde_json::json!({"filters": ["uncaught"], "filterOptions": [{"filterId": "all"}]});
+        let parsed = arguments::<SetExceptionBreakpoints>(&request(Some(args))).ok();
+        let ids = parsed.map(|a| (a.filters, a.filter_options[0].filter_id.clone()));
+        assert_eq!(ids, Some((vec!["uncaught".to_string()], "all".to_string())));
+        let caps = Capabilities::default();
+        let plain = body::<Initialize>(&caps).unwrap_or_default();
+        assert!(plain.get("exceptionBreakpointFilters").is_none(), "{plain}");
+        let caps = Capabilities {
+            exception_breakpoint_filters: vec![crate::types::ExceptionBreakpointsFilter {
+                filter: "all".into(),
+                label: "All errors".into(),
+                description: None,
+                default: false,
+            }],
+            ..Capabilities::default()
+        };
+        let announced = body::<Initialize>(&caps).unwrap_or_default();
+        assert_eq!(
+            announced["exceptionBreakpointFilters"][0],
+            serde_json::json!({"filter": "all", "label": "All errors", "default": false})
+        );
     }
 
     #[test]

@@ -61,6 +61,24 @@ pub struct Capabilities {
     /// Characters that trigger completion in the REPL besides identifiers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_trigger_characters: Option<Vec<String>>,
+    /// The exception filters `setExceptionBreakpoints` takes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
+}
+
+/// One exception filter the client shows as a checkbox.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionBreakpointsFilter {
+    /// The id passed back in `setExceptionBreakpoints`.
+    pub filter: String,
+    /// What the user sees.
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether the filter is on until the user says otherwise.
+    #[serde(default)]
+    pub default: bool,
 }
 
 /// Arguments of `launch`: the public contract of DESIGN.md.
@@ -138,6 +156,34 @@ pub struct Breakpoint {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SetBreakpointsResponseBody {
+    pub breakpoints: Vec<Breakpoint>,
+}
+
+/// Arguments of `setExceptionBreakpoints`: the filters to turn on (all
+/// others are off).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetExceptionBreakpointsArguments {
+    pub filters: Vec<String>,
+    /// Filters with options; only their ids are used (no conditions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter_options: Vec<ExceptionFilterOptions>,
+}
+
+/// A filter turned on with options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionFilterOptions {
+    pub filter_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+/// Body of the `setExceptionBreakpoints` response: one entry per filter, in
+/// the order of `filters` then `filterOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetExceptionBreakpointsResponseBody {
     pub breakpoints: Vec<Breakpoint>,
 }
 

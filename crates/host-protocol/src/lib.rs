@@ -13,8 +13,8 @@
 use dap::types::{
     CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,
     HotReloadArguments, LaunchArguments, OutputEventBody, ScopesArguments, SetBreakpointsArguments,
-    SetVariableArguments, StackTraceArguments, StoppedEventBody, ThreadEventBody,
-    VariablesArguments,
+    SetExceptionBreakpointsArguments, SetVariableArguments, StackTraceArguments, StoppedEventBody,
+    ThreadEventBody, VariablesArguments,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -42,6 +42,10 @@ pub enum HostCommand {
     /// Replace the breakpoints of one source. Allowed while running.
     /// Reply: `dap::types::SetBreakpointsResponseBody`.
     SetBreakpoints(SetBreakpointsArguments),
+    /// Choose which errors stop the program (filters `uncaught`, on until
+    /// this says otherwise, and `all`). Allowed while running.
+    /// Reply: `dap::types::SetExceptionBreakpointsResponseBody`.
+    SetExceptionBreakpoints(SetExceptionBreakpointsArguments),
     /// Start running the program (stopping on entry if asked). Reply: `null`.
     ConfigurationDone,
     /// Reply: `dap::types::ThreadsResponseBody`.
