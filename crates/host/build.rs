@@ -58,8 +58,9 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 }
 
-/// Our change to the VM (see native/debuginfo.c): while breakpoints exist
-/// and nothing else needs hooks, code pays only where breakpoints are.
+/// Our changes to the VM (see native/debuginfo.c): while breakpoints exist
+/// and nothing else needs hooks, code pays only where breakpoints are; and
+/// an error can stop the program where it is raised.
 /// - ldebug.c, `luaG_tracecall` (function entry and return-to): a function
 ///   whose source holds no breakpoint runs with its frame's `trap` off
 ///   (`hr_skip_trace`), so it pays nothing for breakpoints elsewhere.
@@ -68,9 +69,14 @@ fn main() {
 ///   (OP_RETURN copies the callee's `trap` before jumping to the caller).
 /// - ldebug.c, `luaG_traceexec`: a new line that holds no breakpoint in any
 ///   file does not call the line hook at all (`hr_skip_line`, a bitmap).
+/// - ldebug.c, `luaG_errormsg` (every raised error: `error`, `lua_error`,
+///   runtime errors): calls `hr_raise_hook` when set, before the message
+///   handler runs and the stack unwinds, so the `all` exception filter
+///   stops where the error happens. Unset (the filter off), one branch.
 ///
-/// With no policy installed (`hr_set_skip_policy`) Lua behaves as stock. The
-/// patched copies go to OUT_DIR; the sources themselves stay untouched.
+/// With no policy installed (`hr_set_skip_policy`) and no raise handler
+/// (`hr_set_raise_handler`) Lua behaves as stock. The patched copies go to
+/// OUT_DIR; the sources themselves stay untouched.
 fn patched_source(original: &Path, out: &Path) -> Option<PathBuf> {
     let name = original.file_name()?.to_str()?;
     // (anchor, text put before it, text put after it)
@@ -86,6 +92,11 @@ fn patched_source(original: &Path, out: &Path) -> Option<PathBuf> {
                 "      luaD_hook(L, LUA_HOOKLINE, newline, 0, 0);  /* call line hook */\n",
                 "      if (!hr_skip_line(newline))  /* hotreload */\n",
                 "",
+            ),
+            (
+                "l_noret luaG_errormsg (lua_State *L) {\n",
+                "extern void (*hr_raise_hook) (lua_State *L);  /* hotreload */\n",
+                "  if (hr_raise_hook) hr_raise_hook(L);  /* hotreload: stop on raise */\n",
             ),
         ],
         "ldo.c" => &[(

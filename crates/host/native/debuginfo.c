@@ -194,3 +194,23 @@ int hr_skip_line(int line) {
   if (byte >= line_bits_len) return 1;
   return !(line_bits[byte] & (1u << (line % 8)));
 }
+
+/*
+ * Stopping where an error is raised (the `all` exception filter): the
+ * patched luaG_errormsg (see build.rs) calls hr_raise_hook, when set, with
+ * the error object on top of the stack, before the message handler runs and
+ * before the stack unwinds. NULL (the filter is off) keeps the VM stock.
+ * Errors raised inside a hook (allowhook off) never reach the host.
+ */
+typedef void (*hr_raise_handler)(lua_State *L);
+static hr_raise_handler raise_handler = NULL;
+void (*hr_raise_hook)(lua_State *L) = NULL;
+
+static void raised(lua_State *L) {
+  if (L->allowhook && raise_handler != NULL) raise_handler(L);
+}
+
+void hr_set_raise_handler(hr_raise_handler handler) {
+  raise_handler = handler;
+  hr_raise_hook = handler != NULL ? raised : NULL;
+}

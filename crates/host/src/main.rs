@@ -9,6 +9,7 @@ mod breakpoints;
 mod completions;
 mod coroutines;
 mod evaluate;
+mod exceptions;
 mod format;
 mod hooks;
 mod inspect;

@@ -21,6 +21,18 @@ extern "C" {
     fn hr_set_skip_policy(policy: Option<SkipPolicy>);
     fn hr_set_line_filter(on: c_int, bits: *const u8, len: usize);
     fn hr_forget_skips();
+    fn hr_set_raise_handler(handler: Option<RaiseHandler>);
+}
+
+/// Called by the patched VM where an error is raised, with the error object
+/// on top of the thread's stack (see `hr_raise_hook`).
+pub type RaiseHandler = unsafe extern "C-unwind" fn(l: *mut lua_State);
+
+/// Installs (or, with `None`, removes) the handler the VM calls on every
+/// raised error outside hooks.
+pub fn set_raise_handler(handler: Option<RaiseHandler>) {
+    // SAFETY: stores a function pointer; the VM thread calls it later.
+    unsafe { hr_set_raise_handler(handler) }
 }
 
 /// Lets the VM call the line hook only for lines set in `bits` (while `on`).

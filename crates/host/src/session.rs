@@ -7,6 +7,7 @@ use mlua::{Function, Lua, Table};
 use std::cell::RefCell;
 
 use crate::breakpoints::Breakpoints;
+use crate::exceptions::ExceptionFilters;
 use crate::hooks::SourceCache;
 use crate::inspect::StopContext;
 use crate::reload;
@@ -27,6 +28,8 @@ pub struct Session {
     pub sources: SourceCache,
     /// Frames and variable references while stopped.
     pub stop: Option<StopContext>,
+    /// Which errors stop the program.
+    pub exceptions: ExceptionFilters,
 }
 
 /// The debuggee's VM and what the debugger keeps in it.

@@ -17,7 +17,9 @@ use crate::hooks::{self, Step, StepKind};
 use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
 use crate::session::{Session, SESSION};
-use crate::{completions, coroutines, evaluate, interrupt, io, native, set_variable, threads};
+use crate::{
+    completions, coroutines, evaluate, exceptions, interrupt, io, native, set_variable, threads,
+};
 
 /// How the program goes on after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,7 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
             hooks::breakpoints_changed(&session.bps);
             outcome(result)
         }
+        HostCommand::SetExceptionBreakpoints(args) => ok(exceptions::set(session, &args)),
         HostCommand::Threads => ok(threads::list(session)),
         HostCommand::StackTrace(args) if stopped => outcome(inspect::stack_trace(session, &args)),
         HostCommand::Scopes(args) if stopped => outcome(inspect::scopes(session, &args)),
@@ -133,7 +136,8 @@ fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
     resume
 }
 
-fn stopped_body(reason: &str, hit_ids: Vec<i64>, text: Option<String>) -> StoppedEventBody {
+/// The `stopped` event body for `reason` (`text`: an exception's message).
+pub fn stopped_body(reason: &str, hit_ids: Vec<i64>, text: Option<String>) -> StoppedEventBody {
     StoppedEventBody {
         reason: reason.to_string(),
         description: text.as_ref().map(|t| format!("Exception: {t}")),
@@ -157,9 +161,26 @@ pub unsafe fn stop_in_hook(
     hit_ids: Vec<i64>,
 ) {
     // SAFETY: per the contract above.
-    let frames = unsafe { inspect::capture(l, 0, None) };
+    unsafe {
+        let frames = inspect::capture(l, 0, None);
+        stop_at(session, l, ar, frames, stopped_body(reason, hit_ids, None));
+    }
+}
+
+/// Stops showing `frames` of thread `l`, serves requests, then arms the
+/// hooks for the way the program resumes from frame `ar` (level 0).
+///
+/// # Safety
+/// `l` is the running thread and `ar` describes its level 0.
+pub unsafe fn stop_at(
+    session: &mut Session,
+    l: *mut lua_State,
+    ar: *mut lua_Debug,
+    frames: Vec<inspect::Frame>,
+    body: StoppedEventBody,
+) {
     session.stop = Some(StopContext::new(frames));
-    let resume = serve_stopped(session, stopped_body(reason, hit_ids, None));
+    let resume = serve_stopped(session, body);
     let mut config = hooks::config();
     config.any_bps = session.bps.any();
     config.step = match resume {
@@ -285,7 +306,8 @@ pub unsafe fn serve_interrupt(
 
 /// Message handler of the program's outermost call, as in `lua.c`: prints
 /// the traceback to stderr and stops with reason `exception` (unless
-/// `noDebug`) while the failing stack is still there.
+/// `noDebug`, the `uncaught` filter is off, or the `all` filter stopped at
+/// this raise already) while the failing stack is still there.
 ///
 /// # Safety
 /// Called by Lua only, as a message handler.
@@ -302,11 +324,16 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
             text
         };
         io::output("stderr", &format!("{traceback}\n"));
-        if !queue::no_debug() {
+        // The `all` filter already stopped where this error was raised.
+        let stopped_at_raise = exceptions::take_raise_stop();
+        if !queue::no_debug() && !stopped_at_raise {
             SESSION.with(|cell| {
                 let Ok(mut session) = cell.try_borrow_mut() else {
                     return;
                 };
+                if !session.exceptions.uncaught {
+                    return;
+                }
                 let frames = inspect::capture(l, 1, None);
                 let skip = frames.iter().take_while(|f| !f.is_lua).count();
                 let frames = if skip < frames.len() {

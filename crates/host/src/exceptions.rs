@@ -1,0 +1,176 @@
+//! Exception filters: which errors stop the program. `uncaught` stops in the
+//! outermost message handler (`stop::on_error`); `all` stops where any error
+//! is raised, caught or not, through the VM's raise hook (see build.rs).
+
+use std::cell::Cell;
+use std::os::raw::c_int;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use dap::types::{
+    Breakpoint, SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody,
+};
+use mlua::ffi::{self, lua_Debug, lua_State};
+
+use crate::session::{Session, SESSION};
+use crate::{inspect, io, native, queue, stop};
+
+/// Filter id: stop on errors nothing catches (on by default).
+pub const UNCAUGHT: &str = "uncaught";
+/// Filter id: stop where any error is raised, also one `pcall` catches.
+pub const ALL: &str = "all";
+
+/// The filters in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExceptionFilters {
+    /// Stop on an error that ends the program.
+    pub uncaught: bool,
+    /// Stop where any error is raised.
+    pub all: bool,
+}
+
+impl Default for ExceptionFilters {
+    fn default() -> ExceptionFilters {
+        ExceptionFilters {
+            uncaught: true,
+            all: false,
+        }
+    }
+}
+
+thread_local! {
+    /// The `all` filter stopped at the error being raised right now; the
+    /// message handler of the same raise (`stop::on_error`) then does not
+    /// stop a second time.
+    static RAISE_STOP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the `all` filter stopped at the error now being handled; clears
+/// the mark.
+pub fn take_raise_stop() -> bool {
+    RAISE_STOP.replace(false)
+}
+
+/// Turns on the filters named in `args` (all others off) and answers one
+/// entry per filter, in the order of `filters` then `filterOptions`.
+pub fn set(
+    session: &mut Session,
+    args: &SetExceptionBreakpointsArguments,
+) -> SetExceptionBreakpointsResponseBody {
+    let ids = args
+        .filters
+        .iter()
+        .chain(args.filter_options.iter().map(|o| &o.filter_id));
+    let mut filters = ExceptionFilters {
+        uncaught: false,
+        all: false,
+    };
+    let breakpoints = ids
+        .map(|id| {
+            let known = match id.as_str() {
+                UNCAUGHT => {
+                    filters.uncaught = true;
+                    true
+                }
+                ALL => {
+                    filters.all = true;
+                    true
+                }
+                _ => false,
+            };
+            Breakpoint {
+                verified: known,
+                message: (!known)
+                    .then(|| format!("unknown exception filter '{id}' (known: {UNCAUGHT}, {ALL})")),
+                ..Breakpoint::default()
+            }
+        })
+        .collect();
+    session.exceptions = filters;
+    native::set_raise_handler(filters.all.then_some(on_raise as native::RaiseHandler));
+    SetExceptionBreakpointsResponseBody { breakpoints }
+}
+
+/// Called by the VM where an error is raised (the `all` filter is on), with
+/// the error object on top of `l`'s stack, before anything unwinds.
+///
+/// # Safety
+/// Called by the patched VM only.
+unsafe extern "C-unwind" fn on_raise(l: *mut lua_State) {
+    // SAFETY: the VM passes the raising thread.
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe { raise(l) }));
+    if result.is_err() {
+        io::output(
+            "console",
+            "hotreload-host: internal error while stopping on an error\n",
+        );
+    }
+}
+
+unsafe fn raise(l: *mut lua_State) {
+    if queue::no_debug() {
+        return;
+    }
+    SESSION.with(|cell| {
+        // Borrowed: the debugger itself runs Lua (evaluate, conditions,
+        // reloads...), whose errors are its own business.
+        let Ok(mut session) = cell.try_borrow_mut() else {
+            return;
+        };
+        RAISE_STOP.set(false);
+        if !session.exceptions.all {
+            return;
+        }
+        // SAFETY: `l` is the running thread, the error object on its top.
+        unsafe {
+            let mut ar: lua_Debug = std::mem::zeroed();
+            if ffi::lua_checkstack(l, 4) == 0 || ffi::lua_getstack(l, 0, &mut ar) == 0 {
+                return;
+            }
+            let text = error_text(l, ffi::lua_gettop(l));
+            // From the Lua function that raised it (not `error` itself).
+            let frames = inspect::capture(l, 0, None);
+            let skip = frames.iter().take_while(|f| !f.is_lua).count();
+            let frames = if skip < frames.len() {
+                frames.into_iter().skip(skip).collect()
+            } else {
+                frames
+            };
+            let body = stop::stopped_body("exception", Vec::new(), Some(text));
+            stop::stop_at(&mut session, l, &mut ar, frames, body);
+        }
+        RAISE_STOP.set(true);
+    });
+}
+
+/// `tostring` of the value at `idx` (its `__tostring` if any, else
+/// `table: 0x...`), run protected so a failing `__tostring` cannot unwind
+/// through the host.
+///
+/// # Safety
+/// `l` is the running thread with room for 2 more slots; `idx` is absolute.
+unsafe fn error_text(l: *mut lua_State, idx: c_int) -> String {
+    // SAFETY: per the contract above; the pcall leaves one value, popped.
+    unsafe {
+        ffi::lua_pushcfunction(l, to_string);
+        ffi::lua_pushvalue(l, idx);
+        let text = if ffi::lua_pcall(l, 1, 1, 0) == ffi::LUA_OK
+            && ffi::lua_type(l, -1) == ffi::LUA_TSTRING
+        {
+            let mut len = 0;
+            let p = ffi::lua_tolstring(l, -1, &mut len);
+            String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len)).into_owned()
+        } else {
+            let t = ffi::lua_type(l, idx);
+            let name = std::ffi::CStr::from_ptr(ffi::lua_typename(l, t));
+            format!("(error object is a {} value)", name.to_string_lossy())
+        };
+        ffi::lua_pop(l, 1);
+        text
+    }
+}
+
+unsafe extern "C-unwind" fn to_string(l: *mut lua_State) -> c_int {
+    // SAFETY: called through lua_pcall with one argument.
+    unsafe { ffi::luaL_tolstring(l, 1, std::ptr::null_mut()) };
+    1
+}

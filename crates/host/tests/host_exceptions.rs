@@ -1,0 +1,239 @@
+//! Exception filters through the real host: `all` stops where an error is
+//! raised (caught or not), `uncaught` at the program's end; neither stops
+//! for the debugger's own errors.
+
+mod common;
+
+use common::{line_of, Host, Scratch};
+use serde_json::{json, Value};
+
+/// Launches `program`, turns on `filters`, sets `breakpoints` and runs.
+fn start(program: &str, filters: &[&str], breakpoints: &[i64]) -> Host {
+    let mut host = Host::spawn();
+    host.ok("launch", Some(json!({"program": program})));
+    let body = host.ok("setExceptionBreakpoints", Some(json!({"filters": filters})));
+    let answers = body["breakpoints"].as_array().cloned().unwrap_or_default();
+    if answers.len() != filters.len() || answers.iter().any(|b| b["verified"] != true) {
+        host.fail(&format!("filters {filters:?} not all accepted: {body}"));
+    }
+    if !breakpoints.is_empty() {
+        host.set_breakpoints(program, breakpoints);
+    }
+    host.ok("configurationDone", None);
+    host
+}
+
+/// Fails when any `stopped` event arrived.
+fn assert_never_stopped(host: &Host) {
+    if let Some(stop) = host.log.iter().find(|v| v["event"] == "stopped") {
+        host.fail(&format!("unexpected stop: {stop}"));
+    }
+}
+
+fn frame_id(host: &Host, frame: &Value) -> i64 {
+    match frame["id"].as_i64() {
+        Some(id) => id,
+        None => host.fail(&format!("frame without id: {frame}")),
+    }
+}
+
+const CAUGHT: &str = r#"local function inner(n)
+  local label = "bad " .. n
+  error(label) -- raise
+end
+
+local function outer()
+  local ok, err = pcall(inner, 7)
+  print("caught", ok, err)
+end
+
+outer()
+print("after")
+"#;
+
+#[test]
+fn caught_error_stops_where_raised_and_pcall_still_catches_it() {
+    let dir = Scratch::new("exc-caught");
+    let program = dir.file("main.lua", CAUGHT);
+    let mut host = start(&program, &["all"], &[]);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"].as_str().unwrap_or("").ends_with("bad 7"),
+        "{stop}"
+    );
+    let stack = host.stack();
+    let names: Vec<&str> = stack.iter().filter_map(|f| f["name"].as_str()).collect();
+    // Called by pcall, `inner` has no name Lua can tell: its line shows it.
+    assert!(names[0].contains("main.lua:1>"), "{names:?}");
+    assert_eq!(stack[0]["line"], line_of(CAUGHT, "-- raise"), "{stack:?}");
+    assert!(names.contains(&"outer"), "{names:?}");
+    let id = frame_id(&host, &stack[0]);
+    assert_eq!(
+        host.eval("label", id).map(|v| v["result"].clone()),
+        Ok(json!("\"bad 7\""))
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    let stdout = host.output("stdout");
+    assert!(
+        stdout.contains("caught\tfalse\t") && stdout.contains("bad 7\nafter\n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        host.log.iter().filter(|v| v["event"] == "stopped").count(),
+        1
+    );
+}
+
+#[test]
+fn runtime_error_inside_pcall_stops_at_the_faulting_line() {
+    let dir = Scratch::new("exc-runtime");
+    let text = "local function get(t)\n  return t.field -- fault\nend\nlocal ok, err = pcall(get, nil)\nprint(ok, err)\n";
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["all"], &[]);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("attempt to index a nil value"),
+        "{stop}"
+    );
+    let stack = host.stack();
+    assert_eq!(stack[0]["line"], line_of(text, "-- fault"), "{stack:?}");
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    let stdout = host.output("stdout");
+    assert!(stdout.starts_with("false\t"), "{stdout}");
+}
+
+#[test]
+fn table_errors_show_their_tostring() {
+    let dir = Scratch::new("exc-table");
+    let text = r#"local E = setmetatable({}, { __tostring = function() return "custom E" end })
+print(pcall(error, E) == false)
+print(select(2, pcall(error, { code = 1 })).code)
+"#;
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["all"], &[]);
+    let stop = host.stopped("exception");
+    assert_eq!(stop["text"], "custom E", "{stop}");
+    host.ok("continue", None);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"].as_str().unwrap_or("").starts_with("table: 0x"),
+        "{stop}"
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "true\n1\n");
+}
+
+#[test]
+fn without_the_all_filter_caught_errors_do_not_stop() {
+    let dir = Scratch::new("exc-off");
+    let program = dir.file("main.lua", CAUGHT);
+    let mut host = start(&program, &["uncaught"], &[]);
+    assert_eq!(host.exited(), 0);
+    assert!(host.output("stdout").contains("after"));
+    assert_never_stopped(&host);
+}
+
+#[test]
+fn with_no_filter_an_uncaught_error_ends_the_program_without_stopping() {
+    let dir = Scratch::new("exc-none");
+    let program = dir.file("main.lua", "local x = nil\nprint(x.y)\n");
+    let mut host = start(&program, &[], &[]);
+    assert_eq!(host.exited(), 1);
+    let stderr = host.output("stderr");
+    assert!(
+        stderr.contains("attempt to index a nil value") && stderr.contains("stack traceback"),
+        "{stderr}"
+    );
+    assert_never_stopped(&host);
+}
+
+#[test]
+fn an_uncaught_error_stops_once_with_both_filters() {
+    let dir = Scratch::new("exc-both");
+    let program = dir.file(
+        "main.lua",
+        "local function f()\n  error('fatal')\nend\nf()\n",
+    );
+    let mut host = start(&program, &["uncaught", "all"], &[]);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"].as_str().unwrap_or("").ends_with("fatal"),
+        "{stop}"
+    );
+    assert_eq!(host.top_line(), 2);
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 1);
+    assert!(host.output("stderr").contains("fatal"));
+    assert_eq!(
+        host.log.iter().filter(|v| v["event"] == "stopped").count(),
+        1
+    );
+}
+
+#[test]
+fn errors_of_the_debuggers_own_work_do_not_stop() {
+    let dir = Scratch::new("exc-eval");
+    let text = "local t = {}\nlocal n = 1 -- here\nprint('done', n)\n";
+    let program = dir.file("main.lua", text);
+    let here = line_of(text, "-- here");
+    let mut host = start(&program, &["all"], &[here]);
+    host.stopped("breakpoint");
+    let err = host.eval("error('from the REPL')", 1);
+    assert!(
+        err.as_ref().is_err_and(|e| e.contains("from the REPL")),
+        "{err:?}"
+    );
+    let caught = host.eval("select(2, pcall(function() return t.a.b end))", 1);
+    assert!(
+        caught
+            .as_ref()
+            .is_ok_and(|v| v["result"].as_str().unwrap_or("").contains("index a nil")),
+        "{caught:?}"
+    );
+    // A failing condition is reported (and stops as a breakpoint), never as
+    // an exception.
+    let done = line_of(text, "print('done'");
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program},
+                    "breakpoints": [{"line": done, "condition": "t.a.b == 1"}]})),
+    );
+    host.ok("continue", None);
+    host.stopped("breakpoint");
+    host.wait_output("console", "failed");
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(
+        host.log.iter().filter(|v| v["event"] == "stopped").count(),
+        2
+    );
+}
+
+#[test]
+fn unknown_filters_are_answered_unverified() {
+    let dir = Scratch::new("exc-unknown");
+    let program = dir.file("main.lua", "print(1)\n");
+    let mut host = Host::spawn();
+    host.ok("launch", Some(json!({"program": program})));
+    let body = host.ok(
+        "setExceptionBreakpoints",
+        Some(json!({"filters": ["all", "nope"]})),
+    );
+    assert_eq!(body["breakpoints"][0]["verified"], true, "{body}");
+    assert_eq!(body["breakpoints"][1]["verified"], false, "{body}");
+    assert!(
+        body["breakpoints"][1]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("nope"),
+        "{body}"
+    );
+    host.ok("configurationDone", None);
+    assert_eq!(host.exited(), 0);
+}
