@@ -7,9 +7,10 @@ use dap::types::{
     CompletionsArguments, CompletionsResponseBody, ContinuedEventBody, EvaluateArguments,
     EvaluateResponseBody, ExitedEventBody, HotReloadArguments, HotReloadResponseBody,
     LaunchArguments, OutputEventBody, ScopesArguments, ScopesResponseBody, SetBreakpointsArguments,
-    SetBreakpointsResponseBody, SetVariableArguments, SetVariableResponseBody, StackTraceArguments,
-    StackTraceResponseBody, StoppedEventBody, ThreadEventBody, ThreadsResponseBody,
-    VariablesArguments, VariablesResponseBody,
+    SetBreakpointsResponseBody, SetExceptionBreakpointsArguments,
+    SetExceptionBreakpointsResponseBody, SetVariableArguments, SetVariableResponseBody,
+    StackTraceArguments, StackTraceResponseBody, StoppedEventBody, ThreadEventBody,
+    ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
 };
 
 /// Why a runtime call failed. `Display` is what the client shows the user.
@@ -83,6 +84,12 @@ pub trait DebugRuntime: Send + Sync {
         &self,
         args: SetBreakpointsArguments,
     ) -> Result<SetBreakpointsResponseBody, RuntimeError>;
+    /// Chooses which errors stop the program (`uncaught`, `all`); allowed
+    /// while running. One answer per filter, unknown ones unverified.
+    async fn set_exception_breakpoints(
+        &self,
+        args: SetExceptionBreakpointsArguments,
+    ) -> Result<SetExceptionBreakpointsResponseBody, RuntimeError>;
     /// Starts running the program.
     async fn configuration_done(&self) -> Result<(), RuntimeError>;
     /// The main thread and live coroutines.

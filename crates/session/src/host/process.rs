@@ -19,8 +19,9 @@ use dap::types::{
     CompletionsArguments, CompletionsResponseBody, EvaluateArguments, EvaluateResponseBody,
     ExitedEventBody, HotReloadArguments, HotReloadResponseBody, LaunchArguments, OutputEventBody,
     ScopesArguments, ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
-    SetVariableArguments, SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody,
-    ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
+    SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody, SetVariableArguments,
+    SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody, ThreadsResponseBody,
+    VariablesArguments, VariablesResponseBody,
 };
 use host_protocol::{HostCommand, HostEvent, HostMessage, HostRequest, Outcome};
 use serde::de::DeserializeOwned;
@@ -222,6 +223,13 @@ impl DebugRuntime for HostProcess {
         args: SetBreakpointsArguments,
     ) -> Result<SetBreakpointsResponseBody, RuntimeError> {
         self.call(HostCommand::SetBreakpoints(args)).await
+    }
+
+    async fn set_exception_breakpoints(
+        &self,
+        args: SetExceptionBreakpointsArguments,
+    ) -> Result<SetExceptionBreakpointsResponseBody, RuntimeError> {
+        self.call(HostCommand::SetExceptionBreakpoints(args)).await
     }
 
     async fn configuration_done(&self) -> Result<(), RuntimeError> {

@@ -9,7 +9,8 @@ use dap::events;
 use dap::requests::{self, Request as _};
 use dap::types::{
     Capabilities, CompletionsArguments, CompletionsResponseBody, ContinueResponseBody,
-    HotReloadResponseBody, InvalidatedEventBody, OutputEventBody, TerminatedEventBody,
+    ExceptionBreakpointsFilter, HotReloadResponseBody, InvalidatedEventBody, OutputEventBody,
+    TerminatedEventBody,
 };
 use dap::Request;
 use serde_json::Value;
@@ -94,6 +95,22 @@ fn capabilities() -> Capabilities {
         supports_set_variable: true,
         supports_completions_request: true,
         completion_trigger_characters: Some(vec![".".into(), ":".into()]),
+        exception_breakpoint_filters: vec![
+            ExceptionBreakpointsFilter {
+                filter: "uncaught".into(),
+                label: "Uncaught errors".into(),
+                description: Some("Stop when an error ends the program.".into()),
+                default: true,
+            },
+            ExceptionBreakpointsFilter {
+                filter: "all".into(),
+                label: "All errors, also caught by pcall".into(),
+                description: Some(
+                    "Stop where any error is raised, before pcall catches it.".into(),
+                ),
+                default: false,
+            },
+        ],
     }
 }
 
@@ -128,6 +145,12 @@ impl Session {
             r::SetBreakpoints::COMMAND => {
                 self.call::<r::SetBreakpoints, _, _>(request, |rt, args| async move {
                     rt.set_breakpoints(args).await
+                })
+                .await
+            }
+            r::SetExceptionBreakpoints::COMMAND => {
+                self.call::<r::SetExceptionBreakpoints, _, _>(request, |rt, args| async move {
+                    rt.set_exception_breakpoints(args).await
                 })
                 .await
             }
