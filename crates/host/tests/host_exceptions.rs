@@ -237,3 +237,43 @@ fn unknown_filters_are_answered_unverified() {
     host.ok("configurationDone", None);
     assert_eq!(host.exited(), 0);
 }
+
+#[test]
+fn an_error_inside_a_coroutine_stops_in_the_coroutine() {
+    let dir = Scratch::new("exc-coroutine");
+    let text = "local co = coroutine.create(function(x)\n  local half = x / 2\n  error('odd ' .. half) -- raise\nend)\nprint(coroutine.resume(co, 3))\n";
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["all"], &[]);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"].as_str().unwrap_or("").ends_with("odd 1.5"),
+        "{stop}"
+    );
+    let stack = host.stack();
+    assert_eq!(stack[0]["line"], line_of(text, "-- raise"), "{stack:?}");
+    let id = frame_id(&host, &stack[0]);
+    assert_eq!(
+        host.eval("half", id).map(|v| v["result"].clone()),
+        Ok(json!("1.5"))
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    let stdout = host.output("stdout");
+    assert!(
+        stdout.starts_with("false\t") && stdout.contains("odd 1.5"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn stepping_from_an_exception_stop_lands_where_pcall_returns() {
+    let dir = Scratch::new("exc-step");
+    let program = dir.file("main.lua", CAUGHT);
+    let mut host = start(&program, &["all"], &[]);
+    host.stopped("exception");
+    host.ok("next", None);
+    host.stopped("step");
+    assert_eq!(host.top_line(), line_of(CAUGHT, "print(\"caught\""));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+}
