@@ -2,7 +2,7 @@
 //! outermost message handler (`stop::on_error`); `all` stops where any error
 //! is raised, caught or not, through the VM's raise hook (see build.rs).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -42,6 +42,27 @@ thread_local! {
     /// message handler of the same raise (`stop::on_error`) then does not
     /// stop a second time.
     static RAISE_STOP: Cell<bool> = const { Cell::new(false) };
+    /// Counts stops of any kind, so a raise can tell whether it follows the
+    /// previous raise stop directly.
+    static STOPS: Cell<u64> = const { Cell::new(0) };
+    /// The message of the last raise stop and the stop count right after it.
+    static LAST_RAISE: RefCell<Option<(u64, String)>> = const { RefCell::new(None) };
+}
+
+/// Counts a stop (called for every stop, whatever its reason).
+pub fn note_stop() {
+    STOPS.set(STOPS.get().wrapping_add(1));
+}
+
+/// Whether a raise in the host's own Lua (its `coroutine.wrap` handing a
+/// coroutine's error to the resumer) re-raises the error of the previous
+/// stop: that error was shown already, where it happened.
+fn is_re_raise(internal: bool, text: &str) -> bool {
+    internal
+        && LAST_RAISE.with_borrow(|last| {
+            last.as_ref()
+                .is_some_and(|(after, last)| *after == STOPS.get() && text.ends_with(last.as_str()))
+        })
 }
 
 /// Whether the `all` filter stopped at the error now being handled; clears
@@ -86,6 +107,10 @@ pub fn set(
         })
         .collect();
     session.exceptions = filters;
+    if !filters.all {
+        // No raise hook will clear a mark left by a caught error's stop.
+        RAISE_STOP.set(false);
+    }
     native::set_raise_handler(filters.all.then_some(on_raise as native::RaiseHandler));
     SetExceptionBreakpointsResponseBody { breakpoints }
 }
@@ -127,6 +152,11 @@ unsafe fn raise(l: *mut lua_State) {
                 return;
             }
             let text = error_text(l, ffi::lua_gettop(l));
+            if is_re_raise(raised_by_host(l), &text) {
+                // Shown already; the uncaught stop would repeat it too.
+                RAISE_STOP.set(true);
+                return;
+            }
             // From the Lua function that raised it (not `error` itself).
             let frames = inspect::capture(l, 0, None);
             let skip = frames.iter().take_while(|f| !f.is_lua).count();
@@ -135,11 +165,32 @@ unsafe fn raise(l: *mut lua_State) {
             } else {
                 frames
             };
-            let body = stop::stopped_body("exception", Vec::new(), Some(text));
+            let body = stop::stopped_body("exception", Vec::new(), Some(text.clone()));
             stop::stop_at(&mut session, l, &mut ar, frames, body);
+            LAST_RAISE.set(Some((STOPS.get(), text)));
         }
-        RAISE_STOP.set(true);
+        // Unless the filter went off meanwhile: then no raise hook clears it.
+        RAISE_STOP.set(session.exceptions.all);
     });
+}
+
+/// Whether the innermost Lua function running on `l` is the host's own.
+///
+/// # Safety
+/// `l` is the running thread.
+unsafe fn raised_by_host(l: *mut lua_State) -> bool {
+    // SAFETY: frames of the running thread, read while they are live.
+    unsafe {
+        let mut ar: lua_Debug = std::mem::zeroed();
+        let mut level = 0;
+        while ffi::lua_getstack(l, level, &mut ar) != 0 {
+            if let Some(source) = native::frame_source(&ar) {
+                return source.starts_with(b"=[hotreload]");
+            }
+            level += 1;
+        }
+        false
+    }
 }
 
 /// `tostring` of the value at `idx` (its `__tostring` if any, else

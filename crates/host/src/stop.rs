@@ -104,6 +104,7 @@ fn forget_other_threads(session: &mut Session) {
 
 /// Reports the stop and serves requests until one resumes the program.
 fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
+    exceptions::note_stop();
     queue::set_state(RunState::Stopped);
     io::event(HostEvent::Stopped(body));
     let resume = loop {

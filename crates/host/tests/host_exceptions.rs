@@ -277,3 +277,84 @@ fn stepping_from_an_exception_stop_lands_where_pcall_returns() {
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
 }
+
+#[test]
+fn an_error_leaving_a_wrapped_coroutine_stops_once() {
+    let dir = Scratch::new("exc-wrap");
+    let text = "local gen = coroutine.wrap(function()\n  error({ code = 7 }) -- raise-table\nend)\nlocal step = coroutine.wrap(function()\n  error('broken step') -- raise-string\nend)\nprint(select(2, pcall(gen)).code)\nprint(pcall(step))\n";
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["all"], &[]);
+    for marker in ["-- raise-table", "-- raise-string"] {
+        host.stopped("exception");
+        assert_eq!(host.top_line(), line_of(text, marker));
+        host.ok("continue", None);
+    }
+    assert_eq!(host.exited(), 0);
+    let stdout = host.output("stdout");
+    assert!(
+        stdout.starts_with("7\nfalse\t") && stdout.contains("broken step"),
+        "{stdout}"
+    );
+    assert_eq!(
+        host.log.iter().filter(|v| v["event"] == "stopped").count(),
+        2
+    );
+}
+
+#[test]
+fn an_uncaught_error_from_a_wrapped_coroutine_stops_once() {
+    let dir = Scratch::new("exc-wrap-uncaught");
+    let text =
+        "local step = coroutine.wrap(function()\n  error('fatal step') -- raise\nend)\nstep()\n";
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["uncaught", "all"], &[]);
+    host.stopped("exception");
+    assert_eq!(host.top_line(), line_of(text, "-- raise"));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 1);
+    assert!(host.output("stderr").contains("fatal step"));
+    assert_eq!(
+        host.log.iter().filter(|v| v["event"] == "stopped").count(),
+        1
+    );
+}
+
+#[test]
+fn turning_all_off_while_stopped_keeps_the_uncaught_stop() {
+    let dir = Scratch::new("exc-toggle");
+    let text = "pcall(error, 'first')\nerror('second') -- fatal\n";
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["uncaught", "all"], &[]);
+    host.stopped("exception");
+    host.ok(
+        "setExceptionBreakpoints",
+        Some(json!({"filters": ["uncaught"]})),
+    );
+    host.ok("continue", None);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"].as_str().unwrap_or("").ends_with("second"),
+        "{stop}"
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 1);
+}
+
+#[test]
+fn a_bad_write_argument_stops_at_the_callers_line() {
+    let dir = Scratch::new("exc-write");
+    let text = "local ok = pcall(io.write, {}) -- bad-write\nprint(ok)\n";
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["all"], &[]);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("bad argument #1"),
+        "{stop}"
+    );
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "false\n");
+}
