@@ -12,7 +12,7 @@ use dap::types::{
 use mlua::ffi::{self, lua_Debug, lua_State};
 
 use crate::session::{Session, SESSION};
-use crate::{inspect, io, native, queue, stop};
+use crate::{io, native, queue, stop};
 
 /// Filter id: stop on errors nothing catches (on by default).
 pub const UNCAUGHT: &str = "uncaught";
@@ -157,14 +157,7 @@ unsafe fn raise(l: *mut lua_State) {
                 RAISE_STOP.set(true);
                 return;
             }
-            // From the Lua function that raised it (not `error` itself).
-            let frames = inspect::capture(l, 0, None);
-            let skip = frames.iter().take_while(|f| !f.is_lua).count();
-            let frames = if skip < frames.len() {
-                frames.into_iter().skip(skip).collect()
-            } else {
-                frames
-            };
+            let frames = stop::error_frames(l, 0);
             let body = stop::stopped_body("exception", Vec::new(), Some(text.clone()));
             stop::stop_at(&mut session, l, &mut ar, frames, body);
             LAST_RAISE.set(Some((STOPS.get(), text)));

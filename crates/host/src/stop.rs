@@ -335,13 +335,7 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
                 if !session.exceptions.uncaught {
                     return;
                 }
-                let frames = inspect::capture(l, 1, None);
-                let skip = frames.iter().take_while(|f| !f.is_lua).count();
-                let frames = if skip < frames.len() {
-                    frames.into_iter().skip(skip).collect()
-                } else {
-                    frames
-                };
+                let frames = error_frames(l, 1);
                 session.stop = Some(StopContext::new(frames));
                 let body = stopped_body("exception", Vec::new(), Some(message));
                 serve_stopped(&mut session, body);
@@ -349,6 +343,30 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
         }
         ffi::lua_pushvalue(l, 1);
         1
+    }
+}
+
+/// Frames shown at most for an error raised deep in a recursion (a stack
+/// overflow leaves some 200000 frames, too many to walk one by one).
+const DEEP_ERROR_FRAMES: usize = 1000;
+
+/// The frames of an error stop on thread `l` from `first_level`, starting
+/// at the Lua function that raised it (not `error` itself); only the
+/// innermost ones when the stack is very deep.
+///
+/// # Safety
+/// `l` is the running thread.
+pub unsafe fn error_frames(l: *mut lua_State, first_level: c_int) -> Vec<inspect::Frame> {
+    // SAFETY: per the contract above.
+    let frames = unsafe {
+        let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
+        inspect::capture(l, first_level, deep.then_some(DEEP_ERROR_FRAMES))
+    };
+    let skip = frames.iter().take_while(|f| !f.is_lua).count();
+    if skip < frames.len() {
+        frames.into_iter().skip(skip).collect()
+    } else {
+        frames
     }
 }
 

@@ -358,3 +358,43 @@ fn a_bad_write_argument_stops_at_the_callers_line() {
     assert_eq!(host.exited(), 0);
     assert_eq!(host.output("stdout"), "false\n");
 }
+
+#[test]
+fn a_stack_overflow_stops_and_the_program_recovers() {
+    let dir = Scratch::new("exc-overflow");
+    let text =
+        "local function deep(n)\n  return 1 + deep(n + 1) -- recurse\nend\nprint(pcall(deep, 1))\n";
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["all"], &[]);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("stack overflow"),
+        "{stop}"
+    );
+    assert_eq!(host.top_line(), line_of(text, "-- recurse"));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert!(host.output("stdout").starts_with("false\t"));
+}
+
+#[test]
+fn an_uncaught_stack_overflow_stops_promptly() {
+    let dir = Scratch::new("exc-overflow-uncaught");
+    let text = "local function deep()\n  return 1 + deep() -- recurse\nend\ndeep()\n";
+    let program = dir.file("main.lua", text);
+    let mut host = start(&program, &["uncaught"], &[]);
+    let stop = host.stopped("exception");
+    assert!(
+        stop["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("stack overflow"),
+        "{stop}"
+    );
+    assert_eq!(host.top_line(), line_of(text, "-- recurse"));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 1);
+}
