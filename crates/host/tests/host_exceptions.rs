@@ -398,3 +398,42 @@ fn an_uncaught_stack_overflow_stops_promptly() {
     host.ok("continue", None);
     assert_eq!(host.exited(), 1);
 }
+
+#[test]
+fn a_reload_whose_new_top_level_fails_does_not_stop() {
+    let dir = Scratch::new("exc-reload");
+    let module = dir.file(
+        "mod.lua",
+        "local M = {}\nfunction M.value() return 1 end\nreturn M\n",
+    );
+    let main = r#"package.path = DIR .. "/?.lua;" .. package.path
+local mod = require("mod")
+local seen = 0
+while true do
+  seen = seen + mod.value()
+  if seen == 1000 then print("running") end
+end
+"#;
+    let program = dir.file(
+        "main.lua",
+        &format!("DIR = {:?}\n{main}", dir.dir.display().to_string()),
+    );
+    let mut host = start(&program, &["uncaught", "all"], &[]);
+    host.wait_output("stdout", "running");
+    let err = host.request(
+        "hotReload",
+        Some(json!({"path": module, "source": "error('broken top level')\nreturn {}\n"})),
+    );
+    assert!(
+        err.as_ref().is_err_and(|e| e.contains("broken top level")),
+        "{err:?}"
+    );
+    // The program still runs and stops only when asked.
+    host.ok("pause", None);
+    host.stopped("pause");
+    assert_eq!(
+        host.log.iter().filter(|v| v["event"] == "stopped").count(),
+        1
+    );
+    host.ok("terminate", None);
+}
