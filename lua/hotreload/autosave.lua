@@ -1,18 +1,33 @@
 ---@mod hotreload.autosave Reload on save, debounced, opt-in.
 ---
---- A `BufWritePost` autocmd for `*.lua` and `*.luax` that exists only while
---- reload on save is on. A save reloads the file when it belongs to the
---- running program; several saves within `debounce_ms` reload once.
+--- One `BufWritePost` autocmd for `*.lua` and `*.luax`, present only while
+--- reload on save is on for the running program (`reload_on_save`) or for
+--- Neovim's own modules (`nvim.reload_on_save`). A save reloads the file when
+--- it belongs to the running program, or, when none runs, when it may be a
+--- module Neovim loaded; several saves within `debounce_ms` reload once.
 
 local config = require('hotreload.config')
 
 local M = {}
 
+--- Reload on save for the running program (`:HotReload auto`).
 M.enabled = false
 M.group_name = 'hotreload.autosave'
 
 ---@type table<string, uv.uv_timer_t>
 local timers = {}
+
+--- Whether a save of `path` (absolute, normalized) asks for a reload now.
+---@param path string
+---@return boolean
+local function wanted(path)
+  local sessions = require('hotreload.sessions')
+  local target = sessions.target()
+  if target then
+    return M.enabled and sessions.owns(target, path)
+  end
+  return config.options.nvim.reload_on_save and path:match('%.lua$') ~= nil
+end
 
 local function reload_later(path)
   local timer = timers[path]
@@ -26,9 +41,8 @@ local function reload_later(path)
     timer:close()
     timers[path] = nil
     vim.schedule(function()
-      local sessions = require('hotreload.sessions')
-      local target = sessions.target()
-      if M.enabled and target and sessions.owns(target, path) then
+      -- The program may have started or ended meanwhile: decide again.
+      if wanted(path) then
         require('hotreload').reload(path, nil, { on_save = true })
       end
     end)
@@ -36,30 +50,31 @@ local function reload_later(path)
 end
 
 local function on_write(ev)
-  local sessions = require('hotreload.sessions')
-  local target = sessions.target()
-  if not target then
-    return
-  end
   local path = vim.fs.normalize(vim.fn.fnamemodify(ev.match, ':p'))
-  if sessions.owns(target, path) then
+  if wanted(path) then
     reload_later(path)
   end
 end
 
---- Turns reload on save on or off.
----@param on boolean
-function M.set(on)
-  M.enabled = on and true or false
+--- Creates or removes the autocmd to match the options and `M.enabled`.
+local function sync()
   local group = vim.api.nvim_create_augroup(M.group_name, { clear = true })
-  if M.enabled then
+  if M.enabled or config.options.nvim.reload_on_save then
     vim.api.nvim_create_autocmd('BufWritePost', {
       group = group,
       pattern = { '*.lua', '*.luax' },
-      desc = 'hotreload: reload the saved module into the running program',
+      desc = 'hotreload: reload the saved module into the running program (or Neovim)',
       callback = on_write,
     })
   end
+end
+
+--- Turns reload on save for the running program on or off; reload on save
+--- of Neovim's modules follows `nvim.reload_on_save`.
+---@param on boolean
+function M.set(on)
+  M.enabled = on and true or false
+  sync()
 end
 
 return M

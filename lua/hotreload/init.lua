@@ -15,9 +15,6 @@ function M.setup(opts)
     require('hotreload.dap').setup()
   end
   require('hotreload.autosave').set(config.options.reload_on_save)
-  if config.options.nvim.reload_on_save or package.loaded['hotreload.nvim_reload'] then
-    require('hotreload.nvim_reload').set_reload_on_save(config.options.nvim.reload_on_save)
-  end
 end
 
 local function abspath(path)
@@ -57,11 +54,7 @@ function M.reload(path, on_done, opts)
     -- No program: a Lua module Neovim itself loaded reloads into Neovim.
     return require('hotreload.nvim_reload').reload(path, { bufnr = bufnr, on_save = opts and opts.on_save }, on_done)
   end
-  local args = { path = path }
-  bufnr = bufnr or vim.fn.bufnr(path)
-  if bufnr > 0 and vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].modified then
-    args.source = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') .. '\n'
-  end
+  local args = { path = path, source = require('hotreload.buffer').unsaved_text(path, bufnr) }
   report.pre(path)
   target.request('hotReload', args, function(err, body)
     local message = err and (err.message or tostring(err))

@@ -156,9 +156,9 @@ end
 --- The new source: the buffer's text when it has unsaved changes, else the
 --- file on disk.
 local function source_of(path, bufnr)
-  bufnr = bufnr or vim.fn.bufnr(path)
-  if bufnr > 0 and vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].modified then
-    return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') .. '\n'
+  local unsaved = require('hotreload.buffer').unsaved_text(path, bufnr)
+  if unsaved then
+    return unsaved
   end
   local fd = io.open(path, 'rb')
   if not fd then
@@ -237,40 +237,6 @@ function M.status_line()
     M.stats.reloads == 1 and '' or 's',
     M.stats.last and (', last ' .. M.stats.last) or ''
   )
-end
-
-M.group_name = 'hotreload.nvim_reload'
-
-local pending = {} ---@type table<string, integer>
-
---- Turns reload on save of Neovim modules on or off (`nvim.reload_on_save`):
---- a saved module Neovim loaded is reloaded when no program runs; saves
---- within `debounce_ms` reload once.
----@param on boolean
-function M.set_reload_on_save(on)
-  local group = vim.api.nvim_create_augroup(M.group_name, { clear = true })
-  if not on then
-    return
-  end
-  vim.api.nvim_create_autocmd('BufWritePost', {
-    group = group,
-    pattern = '*.lua',
-    desc = 'hotreload: reload the saved module into Neovim when no program runs',
-    callback = function(ev)
-      local path = vim.fs.normalize(vim.fn.fnamemodify(ev.match, ':p'))
-      local gen = (pending[path] or 0) + 1
-      pending[path] = gen
-      vim.defer_fn(function()
-        if pending[path] ~= gen then
-          return
-        end
-        pending[path] = nil
-        if require('hotreload.sessions').target() == nil then
-          M.reload(path, { on_save = true })
-        end
-      end, require('hotreload.config').options.debounce_ms)
-    end,
-  })
 end
 
 return M

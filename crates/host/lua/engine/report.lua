@@ -42,32 +42,33 @@ local function lines_text(path, lines)
   return ' (defined at ' .. concat(at, ', ') .. ')'
 end
 
+-- What a reference pass can leave with its old code: the count and lines
+-- fields of `stats`, and how to say it.
+local leftovers = {
+  {
+    'running',
+    'running_lines',
+    ' running closure(s) of changed functions keep their old code until they return',
+  },
+  { 'layout', 'layout_lines', ' closure(s) keep their old code: their upvalues differ in the new version' },
+  {
+    'unmatched',
+    'unmatched_lines',
+    ' closure(s) keep their old code: no function of the new version could be matched to theirs by name',
+  },
+}
+
 --- Warnings for what a reference pass (`stats` of backend.walk) left with
 --- its old code; `path` is the reloaded file.
 function Report:walk_warnings(stats, path)
   if not stats then
     return
   end
-  if stats.running and stats.running > 0 then
-    self:warn(
-      stats.running
-        .. ' running closure(s) of changed functions keep their old code until they return'
-        .. lines_text(path, stats.running_lines)
-    )
-  end
-  if stats.layout and stats.layout > 0 then
-    self:warn(
-      stats.layout
-        .. ' closure(s) keep their old code: their upvalues differ in the new version'
-        .. lines_text(path, stats.layout_lines)
-    )
-  end
-  if stats.unmatched and stats.unmatched > 0 then
-    self:warn(
-      stats.unmatched
-        .. ' closure(s) keep their old code: no function of the new version could be matched to theirs by name'
-        .. lines_text(path, stats.unmatched_lines)
-    )
+  for _, l in ipairs(leftovers) do
+    local count = stats[l[1]]
+    if count and count > 0 then
+      self:warn(count .. l[3] .. lines_text(path, stats[l[2]]))
+    end
   end
   if stats.unsupported then
     self:warn(stats.unsupported)
