@@ -29,6 +29,9 @@ function X.new(engine, rec)
   ctx.cellmap = T() -- new upvalue cell id -> { fn, index } of the old cell
   ctx.adopt = T() -- new values placed into the live program
   ctx.removed_fns = T() -- old functions removed from the module
+  ctx.successor = T() -- old function split by the new version -> the new one it keeps
+  ctx.declared = T() -- keys to write through a library's __newindex (match.plan)
+  ctx.object_keys = T() -- new objects used as keys, decided after the matching
   -- ctx.created: tables the new top level made (native backend), set later
   return ctx
 end

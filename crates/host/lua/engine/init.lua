@@ -13,6 +13,7 @@ local ORDER = {
   'journal', -- every write of a reload, and its undo
   'report', -- what changed, was added or removed; warnings
   'context', -- one reload's state: the record, the matches so far
+  'names', -- the report's names: shortest paths from the module table
   'match', -- merge rules and pairing by path and upvalue name
   'relink', -- new closures share old cells; references point at old objects
   'stacks', -- what is running on the program's stacks

@@ -1,0 +1,122 @@
+//! The engine's scenarios as data (`tests/engine/scenarios/*.lua`: v1, v2,
+//! the expected report, a check), each run in a fresh VM on both backends:
+//! native and the pure-Lua walker. The same files run under Neovim's LuaJIT
+//! with the pure-Lua backend (`nvim -l tests/engine/run.lua`).
+//! `HOTRELOAD_SCENARIO=<text>` runs only the scenarios whose name contains it.
+
+mod engine_common;
+use engine_common::*;
+
+use std::path::{Path, PathBuf};
+
+use mlua::{Function, Table};
+
+fn scenario_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/engine")
+}
+
+/// Runs every scenario of `file` with `backend`; returns the failures.
+fn run_file(file: &str, backend: Backend, label: &str) -> (usize, Vec<String>) {
+    let dir = scenario_dir();
+    let driver_src = std::fs::read_to_string(dir.join("driver.lua")).expect("read driver.lua");
+    let path = dir.join("scenarios").join(file);
+    let source =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let filter = std::env::var("HOTRELOAD_SCENARIO").unwrap_or_default();
+    // The number of scenarios, read once in a VM of its own.
+    let count: usize = {
+        let lua = mlua::Lua::new();
+        let list: Table = lua
+            .load(source.as_str())
+            .set_name(format!("@{}", path.display()))
+            .eval()
+            .expect("scenario file evaluates to a list");
+        list.raw_len()
+    };
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for index in 1..=count {
+        let vm = Vm::with_backend(backend, &[]);
+        let list: Table = vm
+            .lua
+            .load(source.as_str())
+            .set_name(format!("@{}", path.display()))
+            .eval()
+            .expect("scenario file");
+        let scenario: Table = list.raw_get(index).expect("scenario");
+        let name: String = scenario.get("name").expect("scenario name");
+        if !name.contains(&filter) {
+            continue;
+        }
+        let driver: Table = vm
+            .lua
+            .load(driver_src.as_str())
+            .set_name("@tests/engine/driver.lua")
+            .eval()
+            .expect("driver");
+        let serves: Function = driver.get("serves").expect("serves");
+        if !serves
+            .call::<bool>((scenario.clone(), label))
+            .expect("serves")
+        {
+            continue;
+        }
+        ran += 1;
+        let host = vm.lua.create_table().expect("host table");
+        host.set("backend", label).expect("backend");
+        let dir = vm.dir.clone();
+        let write = vm
+            .lua
+            .create_function(move |_, (name, source): (String, String)| {
+                let path = dir.join(format!("{}.lua", name.replace('.', "/")));
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(mlua::Error::external)?;
+                }
+                std::fs::write(&path, source).map_err(mlua::Error::external)?;
+                Ok(path.display().to_string())
+            })
+            .expect("write");
+        host.set("write", write).expect("set write");
+        let reload: Function = vm.lua.globals().get("reload").expect("reload");
+        host.set("reload", reload).expect("set reload");
+        let run: Function = driver.get("run").expect("run");
+        let (ok, why): (bool, Option<String>) = match run.call((scenario, host)) {
+            Ok(r) => r,
+            Err(e) => (false, Some(e.to_string())),
+        };
+        if !ok {
+            failures.push(format!(
+                "[{label}] {file}: {name}: {}",
+                why.unwrap_or_default()
+            ));
+        }
+    }
+    (ran, failures)
+}
+
+fn run_everywhere(file: &str) {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for (backend, label) in [(Backend::Native, "native"), (Backend::PureLua, "lua")] {
+        let (n, f) = run_file(file, backend, label);
+        ran += n;
+        failures.extend(f);
+    }
+    assert!(ran > 0, "{file}: no scenario ran");
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} scenario runs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn classes() {
+    run_everywhere("classes.lua");
+}
+
+#[test]
+fn report() {
+    run_everywhere("report.lua");
+}
