@@ -9,7 +9,7 @@ use engine_common::*;
 
 use std::path::{Path, PathBuf};
 
-use mlua::{Function, Table};
+use mlua::{Function, Table, Value};
 
 fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/engine")
@@ -119,4 +119,55 @@ fn classes() {
 #[test]
 fn report() {
     run_everywhere("report.lua");
+}
+
+/// The engine refuses, when it is loaded, a VM it cannot serve (Lua 5.1 has
+/// no `debug.upvaluejoin`), with a message naming what is missing; nothing
+/// is installed.
+#[test]
+fn a_vm_without_upvalue_identity_is_refused_when_the_engine_loads() {
+    // SAFETY: the debug library is needed to build the crippled copy; the VM
+    // runs nothing else.
+    let lua = unsafe { mlua::Lua::unsafe_new() };
+    let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("lua/engine");
+    let init = std::fs::read_to_string(engine.join("init.lua")).expect("init.lua");
+    let chunks = lua.create_table().expect("chunks");
+    let searchers_before: usize = lua
+        .load("return #package.searchers")
+        .eval()
+        .expect("searchers");
+    let err = lua
+        .load(
+            "local init, chunks = ...\n\
+             local d = {}\n\
+             for k, v in pairs(debug) do d[k] = v end\n\
+             d.upvaluejoin, d.upvalueid = nil, nil\n\
+             return init(d, chunks)",
+        )
+        .call::<Value>((
+            lua.load(init.as_str())
+                .set_name("@init.lua")
+                .into_function()
+                .expect("compile init"),
+            chunks,
+        ))
+        .expect_err("the engine must refuse this VM")
+        .to_string();
+    assert!(
+        err.contains("cannot serve Lua 5.4")
+            && err.contains("debug.upvalueid")
+            && err.contains("debug.upvaluejoin")
+            && err.contains("LuaJIT 2.1"),
+        "{err}"
+    );
+    let searchers_after: usize = lua
+        .load("return #package.searchers")
+        .eval()
+        .expect("searchers");
+    assert_eq!(searchers_before, searchers_after, "nothing was installed");
+}
+
+#[test]
+fn state() {
+    run_everywhere("state.lua");
 }
