@@ -31,6 +31,9 @@
 --- (native): which tables a new top level made.
 ---@field gc_mark? fun(): any
 ---@field created_since? fun(mark: any): table<table, true>
+--- True when two Lua functions have the same code, line numbers aside
+--- (native; else `common.same_code` compares stripped dumps).
+---@field same_code? fun(a: function, b: function): boolean
 
 ---@class EngineWalkStats
 ---@field replaced? integer references replaced

@@ -249,7 +249,7 @@ function pair(ctx, o, n, path)
     end
     local p = T()
     p.old, p.new, p.path = o, n, path
-    p.differs = not same_code(o, n)
+    p.differs = not (ctx.engine.backend.same_code or same_code)(o, n)
     ctx.by_old[o], ctx.by_new[n] = p, p
     ctx.pairs[#ctx.pairs + 1] = p
     if p.differs then
@@ -306,10 +306,11 @@ end
 --- found at the most of its paths; then one whose code did not change (the
 --- paths that did not change still share the old object); then the first
 --- path in sort order.
-local function choose(old, candidates)
+local function choose(ctx, old, candidates)
+  local same = ctx.engine.backend.same_code or same_code
   local list = T()
   for _, e in next, candidates do
-    e.same = same_code(old, e.fn)
+    e.same = same(old, e.fn)
     list[#list + 1] = e
   end
   sort(list, function(a, b)
@@ -338,7 +339,7 @@ function Match.plan(ctx, match)
   for old, candidates in next, shadow.candidates do
     local first = next(candidates)
     if next(candidates, first) ~= nil then
-      ctx.successor[old] = choose(old, candidates)
+      ctx.successor[old] = choose(ctx, old, candidates)
     end
   end
   -- A key declared on a table and on another table it refers to (a
