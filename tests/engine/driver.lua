@@ -18,13 +18,12 @@
 --     },
 --   }
 --
--- Program code runs in one environment per scenario (globals it sets are
--- visible to later checks) whose reads fall back to the real globals.
+-- Program code runs with the real globals, like a program's own code:
+-- globals `run` sets are there for the checks.
 local D = {}
 
-local load, type, pairs, ipairs, tostring, setmetatable = load, type, pairs, ipairs, tostring, setmetatable
+local load, pcall, pairs, ipairs, tostring = load, pcall, pairs, ipairs, tostring
 local concat, sort = table.concat, table.sort
-local setfenv = rawget(_G, 'setfenv')
 
 ---@class EngineScenarioHost
 ---@field backend 'native'|'lua' the backend the engine was installed with
@@ -32,17 +31,9 @@ local setfenv = rawget(_G, 'setfenv')
 ---@field reload fun(name: string, source: string): table|nil, string|nil the engine's reload
 ---@field loaded? fun(name: string, path: string) called after `run` for each file (registers it)
 
---- Compiles program code with `env` as its globals (5.1 and 5.2+ alike).
-local function compile(code, name, env)
-  local chunk, err = load(code, name, 't', env)
-  if chunk and setfenv then
-    setfenv(chunk, env)
-  end
-  return chunk, err
-end
-
-local function run_code(code, name, env, ...)
-  local chunk, err = compile('local report, err = ...\n' .. code, '=' .. name, env)
+--- Compiles program code; it runs with the real globals, as a program does.
+local function run_code(code, name, ...)
+  local chunk, err = load('local report, err = ...\n' .. code, '=' .. name)
   if not chunk then
     return false, name .. ' does not compile: ' .. tostring(err)
   end
@@ -106,13 +97,11 @@ end
 ---@param host EngineScenarioHost
 ---@return boolean ok, string|nil why
 function D.run(scenario, host)
-  local env = setmetatable({}, { __index = _G })
-  env._G = env
   local paths = {}
   for name, source in pairs(scenario.files or {}) do
     paths[name] = host.write(name, source)
   end
-  local ok, why = run_code(scenario.run or '', 'run', env)
+  local ok, why = run_code(scenario.run or '', 'run')
   if not ok then
     return false, why
   end
@@ -141,7 +130,7 @@ function D.run(scenario, host)
       end
     end
     if step.check then
-      ok, why = run_code(step.check, 'check of ' .. label, env, report, err)
+      ok, why = run_code(step.check, 'check of ' .. label, report, err)
       if not ok then
         return false, why
       end

@@ -171,3 +171,8 @@ fn a_vm_without_upvalue_identity_is_refused_when_the_engine_loads() {
 fn state() {
     run_everywhere("state.lua");
 }
+
+#[test]
+fn references() {
+    run_everywhere("references.lua");
+}

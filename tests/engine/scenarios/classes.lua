@@ -18,6 +18,7 @@ local function propagate(cls, name, f)
   end
 end
 local function declare(cls, name, f)
+  if rawget(cls, 'sealed') then error('sealed class ' .. cls.name, 2) end
   cls.__declaredMethods[name] = f
   if f == nil and cls.super then
     f = cls.super.__instanceDict[name]
@@ -122,6 +123,22 @@ function Square:new(s) Square.super.new(self, s, s) end
 --SQUARE
 M.Rect, M.Square = Rect, Square
 return M
+]]
+
+local BASE_K = [[
+local class = require('klass')
+local M = {}
+M.Rect = class.class('Rect')
+function M.Rect:initialize(w, h) self.w, self.h = w, h end
+--BASE
+return M
+]]
+
+local SUB_K = [[
+local class = require('klass')
+local Square = class.class('Square', require('base').Rect)
+function Square:initialize(s) self.w, self.h = s, s end
+return Square
 ]]
 
 local function with(source, marker, code)
@@ -310,6 +327,52 @@ return M
         changed = { 'shapes.Rect.describe' },
         added = {},
         check = [[ assert(sq:describe() == 'Rect 2x2') ]],
+      },
+    },
+  },
+  {
+    name = 'klass: what the library wrote through __newindex is undone when __on_reload fails',
+    files = { klass = KLASS, base = BASE_K, square = SUB_K },
+    run = [[ Square = require('square'); sq = Square:new(3) ]],
+    steps = {
+      {
+        'base',
+        with(
+          BASE_K,
+          '--BASE',
+          [=[function M.Rect:perimeter() return 2 * (self.w + self.h) end
+M.__on_reload = function() error('refused') end]=]
+        ),
+        error = 'refused',
+        check = [[
+          assert(sq.perimeter == nil, 'the subclass instance lost what the library copied')
+          assert(rawget(Square.__instanceDict, 'perimeter') == nil)
+          assert(rawget(require('base').Rect.__instanceDict, 'perimeter') == nil)
+          assert(rawget(require('base').Rect.__declaredMethods, 'perimeter') == nil)
+        ]],
+      },
+      {
+        'base',
+        with(BASE_K, '--BASE', 'function M.Rect:perimeter() return 2 * (self.w + self.h) end'),
+        added = { 'base.Rect.perimeter' },
+        check = [[ assert(sq:perimeter() == 12) ]],
+      },
+    },
+  },
+  {
+    name = 'klass: a __newindex that fails on the old class fails the reload and changes nothing',
+    files = { klass = KLASS, base = BASE_K, square = SUB_K },
+    run = [[
+      Square = require('square'); sq = Square:new(3)
+      Rect = require('base').Rect
+      rawset(Rect, 'sealed', true) -- the library refuses new methods on it
+    ]],
+    steps = {
+      {
+        'base',
+        with(BASE_K, '--BASE', 'function M.Rect:perimeter() return 1 end'),
+        error = 'base%.lua: base%.Rect%.perimeter: its table refused the write through __newindex: .*sealed class Rect',
+        check = [[ assert(sq.perimeter == nil and rawget(Rect.__instanceDict, 'perimeter') == nil) ]],
       },
     },
   },

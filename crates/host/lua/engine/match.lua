@@ -15,7 +15,7 @@
 local debug, parts = ...
 local common = parts.common
 
-local next, type, rawget, pcall, tostring, setmetatable = next, type, rawget, pcall, tostring, setmetatable
+local next, type, rawget, tostring, setmetatable = next, type, rawget, tostring, setmetatable
 local sort = table.sort
 local getupvalue, setupvalue, upvalueid = debug.getupvalue, debug.setupvalue, debug.upvalueid
 local getmeta = debug.getmetatable

@@ -7,7 +7,8 @@ local debug, parts = ...
 local common, match, relink, apply, transaction, names =
   parts.common, parts.match, parts.relink, parts.apply, parts.transaction, parts.names
 
-local next, type, rawget, rawset, pcall, setmetatable, load = next, type, rawget, rawset, pcall, setmetatable, load
+local next, type, rawget, rawset, pcall, setmetatable, load, tostring =
+  next, type, rawget, rawset, pcall, setmetatable, load, tostring
 local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local T, INTERNAL, loaded_modules, globals = common.T, common.INTERNAL, common.loaded, common.globals
 local error_text, key_path = common.error_text, common.key_path
@@ -73,7 +74,7 @@ end
 --- `__newindex` (match.plan) through it on the old tables, so that the
 --- library keeps its invariants (a method added to a class reaches its
 --- subclasses and their instances). What the library writes is undone on
---- failure. Returns the error of a failing write, else nil.
+--- failure. Returns the message of a failing write, else nil.
 local function write_declared(ctx)
   for _, d in next, ctx.declared do
     local v = d.v
@@ -85,7 +86,11 @@ local function write_declared(ctx)
       d.t[d.k] = v
     end)
     if not ok then
-      return err
+      return ctx.rec.path
+        .. ': '
+        .. tostring(d.path)
+        .. ': its table refused the write through __newindex: '
+        .. error_text(err, ctx.rec.path)
     end
     if v ~= nil then
       ctx.report:note_slot('added', d.t, d.k, d.path, v)
@@ -219,7 +224,7 @@ function Module.reload(engine, ctx, source)
   local derr = write_declared(ctx)
   if derr ~= nil then
     ctx.journal:rollback()
-    return nil, error_text(derr, rec.path)
+    return nil, derr
   end
   local report = module_report(ctx, rec, live, pending, target)
 
