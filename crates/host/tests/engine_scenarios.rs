@@ -176,3 +176,13 @@ fn state() {
 fn references() {
     run_everywhere("references.lua");
 }
+
+#[test]
+fn edges() {
+    run_everywhere("edges.lua");
+}
+
+#[test]
+fn failures() {
+    run_everywhere("failures.lua");
+}
