@@ -118,7 +118,7 @@ end
 --- its metatable (not raw) whose write the library's `__newindex` must see
 --- on the old table `ot` too, because it keeps invariants there (class
 --- libraries copy declared methods into instance dictionaries and
---- subclasses). A key is one when a table field of `nt` holds this file's
+--- subclasses). Only a library's `__newindex`, shared by both versions. A key is one when a table field of `nt` holds this file's
 --- function under it, `nt[k]` shows that function, and the old table showed
 --- nothing (added) - or the reverse (removed).
 local function find_declared(ctx, ot, nt, path)
@@ -127,10 +127,9 @@ local function find_declared(ctx, ot, nt, path)
     return
   end
   local oni, nni = rawget(omt, '__newindex'), rawget(nmt, '__newindex')
-  if type(oni) ~= 'function' or type(nni) ~= 'function' then
-    return
-  end
-  if oni ~= nni and not (ctx:defined_here(oni) and ctx:defined_here(nni)) then
+  -- The same function of a library (not this file's own `__newindex`, as
+  -- a read-only proxy module has): the new top level wrote through it.
+  if type(oni) ~= 'function' or oni ~= nni or ctx:defined_here(oni) then
     return
   end
   -- `from` shows `k` through a field of its own that `other` has as a

@@ -73,8 +73,10 @@ end
 --- Writes the keys the new version declared through a library's
 --- `__newindex` (match.plan) through it on the old tables, so that the
 --- library keeps its invariants (a method added to a class reaches its
---- subclasses and their instances). What the library writes is undone on
---- failure. Returns the message of a failing write, else nil.
+--- subclasses and their instances). What the library writes is undone if
+--- the reload fails later. A table whose `__newindex` refuses the write (a
+--- read-only proxy) keeps what the merge put into its fields, with a
+--- warning.
 local function write_declared(ctx)
   for _, d in next, ctx.declared do
     local v = d.v
@@ -86,19 +88,18 @@ local function write_declared(ctx)
       d.t[d.k] = v
     end)
     if not ok then
-      return ctx.rec.path
-        .. ': '
-        .. tostring(d.path)
-        .. ': its table refused the write through __newindex: '
-        .. error_text(err, ctx.rec.path)
-    end
-    if v ~= nil then
+      ctx.report:warn(
+        tostring(d.path)
+          .. ': its table refused the write through __newindex ('
+          .. error_text(err, ctx.rec.path)
+          .. '); only its fields were merged'
+      )
+    elseif v ~= nil then
       ctx.report:note_slot('added', d.t, d.k, d.path, v)
     else
       ctx.report:note_slot('removed', d.t, d.k, d.path, d.old)
     end
   end
-  return nil
 end
 
 --- The report, each value named by its shortest path from the module table
@@ -221,11 +222,7 @@ function Module.reload(engine, ctx, source)
   relink.canonicalize(ctx)
   ctx.journal:field(rec, 'chunk')
   rec.chunk = chunk
-  local derr = write_declared(ctx)
-  if derr ~= nil then
-    ctx.journal:rollback()
-    return nil, derr
-  end
+  write_declared(ctx)
   local report = module_report(ctx, rec, live, pending, target)
 
   -- `__on_reload(old)` last; an error in it undoes everything.
