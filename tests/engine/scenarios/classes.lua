@@ -242,6 +242,38 @@ return M
     },
   },
   {
+    name = 'a split between a field and an upvalue: the upvalue cell gets its own new function',
+    files = {
+      speak = [[
+local M = {}
+local function speak() return 'base' end
+local cb = speak
+function M.run() return cb() end
+M.speak = speak
+return M
+]],
+    },
+    run = [[ s = require('speak'); alias = s.speak ]],
+    steps = {
+      {
+        'speak',
+        [[
+local M = {}
+local function speak() return 'base' end
+local cb = function() return 'cb2' end
+function M.run() return cb() end
+M.speak = speak
+return M
+]],
+        changed = { 'cb' },
+        check = [[
+          assert(s.run() == 'cb2', 'the upvalue has its new function: ' .. s.run())
+          assert(s.speak() == 'base' and alias == s.speak and alias() == 'base')
+        ]],
+      },
+    },
+  },
+  {
     name = 'klass: a method added to a subclass reaches existing and new instances',
     files = { klass = KLASS, shapes = SHAPES_K },
     run = [[ shapes = require('shapes'); sq = shapes.Square:new(3) ]],
