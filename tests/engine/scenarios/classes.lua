@@ -242,6 +242,41 @@ return M
     },
   },
   {
+    name = 'a split found after the merge wrote: the writes are undone and done once after planning',
+    files = {
+      speak = [[
+local M = { n = 1 }
+local function speak() return 'base' end
+M.A = { speak = speak }
+M.B = { speak = speak }
+M.Z = { speak = speak }
+return M
+]],
+    },
+    run = [[ s = require('speak'); A = s.A; alias = s.A.speak; s.n = 5 ]],
+    steps = {
+      {
+        'speak',
+        [[
+local M = { n = 'now a string', extra = { 1 } }
+local function speak() return 'base' end
+M.A = setmetatable({ speak = speak, tag = 'a' }, { __tostring = function() return 'A' end })
+M.B = { speak = function() return 'B2' end, tag = 'b' }
+M.Z = { speak = speak, tag = 'z' }
+return M
+]],
+        changed = { 'speak.B.speak', 'speak.n' },
+        added = { 'speak.A.tag', 'speak.B.tag', 'speak.Z.tag', 'speak.extra' },
+        check = [[
+          assert(s.A == A and s.n == 'now a string' and s.extra[1] == 1)
+          assert(s.A.tag == 'a' and s.B.tag == 'b' and tostring(s.A) == 'A')
+          assert(s.A.speak() == 'base' and s.Z.speak() == 'base' and s.B.speak() == 'B2')
+          assert(alias == s.A.speak and alias == s.Z.speak)
+        ]],
+      },
+    },
+  },
+  {
     name = 'a split between a field and an upvalue: the upvalue cell gets its own new function',
     files = {
       speak = [[

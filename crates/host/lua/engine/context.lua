@@ -20,6 +20,15 @@ function X.new(engine, rec)
   ctx.engine = engine
   ctx.rec = rec
   ctx.journal = journal.new(engine.backend)
+  ctx.here = T() -- function -> defined in this file (getinfo is not cheap)
+  ctx:reset_matches()
+  -- ctx.created: tables the new top level made (native backend), set later
+  return ctx
+end
+
+--- Forgets what the matching found and reported (before it runs again).
+function Ctx:reset_matches()
+  local ctx = self
   ctx.report = report.new()
   ctx.pairs = T() -- { old, new, path } per matched Lua function
   ctx.by_old = T() -- old function -> pair
@@ -32,12 +41,16 @@ function X.new(engine, rec)
   ctx.successor = T() -- old function split by the new version -> the new one it keeps
   ctx.declared = T() -- keys to write through a library's __newindex (match.plan)
   ctx.object_keys = T() -- new objects used as keys, decided after the matching
-  -- ctx.created: tables the new top level made (native backend), set later
-  return ctx
+  ctx.needs_plan = false -- the matching met a split or a class library (match.run)
 end
 
 function Ctx:defined_here(f)
-  return is_lua(f) and getinfo(f, 'S').source == self.rec.chunkname
+  local here = self.here[f]
+  if here == nil then
+    here = is_lua(f) and getinfo(f, 'S').source == self.rec.chunkname
+    self.here[f] = here
+  end
+  return here
 end
 
 -- May the new table `nv` be merged into the old table `ov`? Not when `nv`

@@ -176,12 +176,15 @@ function Journal:snapshot_graph(root)
   end
 end
 
---- Replays the records backwards; the journal is empty afterwards.
-function Journal:rollback()
+--- Replays the records backwards down to record `mark` (exclusive; all of
+--- them when nil); the journal keeps the records up to `mark`.
+function Journal:rollback(mark)
+  mark = mark or 0
   local backend = self.backend
   local journal = self.entries
-  for i = #journal, 1, -1 do
+  for i = #journal, mark + 1, -1 do
     local j = journal[i]
+    journal[i] = nil
     if j.kind == 'set' then
       rawset(j.t, j.k, j.v)
     elseif j.kind == 'meta' then
@@ -227,7 +230,6 @@ function Journal:rollback()
       j.t[j.k] = j.v
     end
   end
-  self.entries = T()
 end
 
 return J

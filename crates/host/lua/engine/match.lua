@@ -5,8 +5,9 @@
 -- name too). Merging a table pairs its functions and pairing a function
 -- merges the tables in its upvalues, hence one file.
 --
--- Matching runs twice over the same paths. The first pass (`ctx.dry`, see
--- `Match.plan`) writes nothing: it collects, for every old function, the new
+-- When the new version splits a function or a class library is involved,
+-- matching runs twice over the same paths (`Match.run`). The first pass
+-- (`ctx.dry`, see `Match.plan`) writes nothing: it collects, for every old function, the new
 -- functions found where it was, so that an old function the new version
 -- splits (one object at two paths, two different successors) gets one
 -- successor chosen by the whole picture, not by the order of `next`; and it
@@ -91,6 +92,10 @@ local function merge_value(ctx, holder, key, ov, nv, path)
         return
       end
       local successor = ctx.successor[ov]
+      local p = ctx.by_old[ov]
+      if p and p.new ~= nv then
+        ctx.needs_plan = true -- a split: match.run plans and matches again
+      end
       if successor ~= nil and successor ~= nv then
         -- The new version split this old function: the old object went to
         -- another path; this one gets its new function as a new object.
@@ -114,6 +119,18 @@ local function merge_value(ctx, holder, key, ov, nv, path)
   -- scalars and userdata: the running value wins
 end
 
+--- True when the old table `ot` and the new table `nt` share a library's
+--- function `__newindex` (not this file's own, as a read-only proxy module
+--- has): the new top level wrote through it.
+local function library_newindex(ctx, ot, nt)
+  local omt, nmt = getmeta(ot), getmeta(nt)
+  if type(omt) ~= 'table' or type(nmt) ~= 'table' then
+    return false
+  end
+  local ni = rawget(omt, '__newindex')
+  return type(ni) == 'function' and ni == rawget(nmt, '__newindex') and not ctx:defined_here(ni)
+end
+
 --- Dry pass, on the program as it was: keys the new table `nt` shows through
 --- its metatable (not raw) whose write the library's `__newindex` must see
 --- on the old table `ot` too, because it keeps invariants there (class
@@ -122,14 +139,7 @@ end
 --- function under it, `nt[k]` shows that function, and the old table showed
 --- nothing (added) - or the reverse (removed).
 local function find_declared(ctx, ot, nt, path)
-  local omt, nmt = getmeta(ot), getmeta(nt)
-  if type(omt) ~= 'table' or type(nmt) ~= 'table' then
-    return
-  end
-  local oni, nni = rawget(omt, '__newindex'), rawget(nmt, '__newindex')
-  -- The same function of a library (not this file's own `__newindex`, as
-  -- a read-only proxy module has): the new top level wrote through it.
-  if type(oni) ~= 'function' or oni ~= nni or ctx:defined_here(oni) then
+  if not library_newindex(ctx, ot, nt) then
     return
   end
   -- `from` shows `k` through a field of its own that `other` has as a
@@ -175,6 +185,8 @@ function merge_table(ctx, ot, nt, path)
   local dry = ctx.dry
   if dry then
     find_declared(ctx, ot, nt, path)
+  elseif library_newindex(ctx, ot, nt) then
+    ctx.needs_plan = true
   end
   for k, nv in next, nt do
     local tk = type(k)
@@ -292,6 +304,10 @@ function pair(ctx, o, n, path)
             ctx.adopt[#ctx.adopt + 1] = nv
           end
         elseif type(ov) == 'function' and ctx:defined_here(ov) and ctx:defined_here(nv) then
+          local p = not dry and ctx.by_old[ov]
+          if p and p.new ~= nv then
+            ctx.needs_plan = true
+          end
           pair(ctx, ov, nv, name)
         elseif type(ov) == 'table' and ctx:mergeable(ov, nv) then
           merge_table(ctx, ov, nv, name)
@@ -375,6 +391,22 @@ function Match.plan(ctx, match)
       ctx.declared[#ctx.declared + 1] = d
     end
   end
+end
+
+--- Matches with `match` (a function of a context). When the matching met
+--- an old function the new version splits, or a class library's
+--- `__newindex`, what it did is undone and it runs again after a planning
+--- pass (`Match.plan`): the common reload pays for one pass only.
+function Match.run(ctx, match)
+  local mark = #ctx.journal.entries
+  match(ctx)
+  if not ctx.needs_plan then
+    return
+  end
+  ctx.journal:rollback(mark)
+  ctx:reset_matches()
+  Match.plan(ctx, match)
+  match(ctx)
 end
 
 --- After the matching: a new object used as a key stands for the old one it

@@ -121,7 +121,7 @@ local function module_report(ctx, rec, live, pending, target)
       roots[#roots + 1] = r
     end
   end
-  local found = names.build(ctx, roots)
+  local found = names.build(ctx, roots, ctx.report:objects())
   local preferred = T()
   for _, d in next, ctx.declared do
     local base = found[d.t]
@@ -213,8 +213,7 @@ function Module.reload(engine, ctx, source)
   local function match_all(c)
     match_module(c, rec, live, new, pending, target)
   end
-  match.plan(ctx, match_all)
-  match_all(ctx)
+  match.run(ctx, match_all)
   match.object_keys(ctx)
 
   relink.cells(ctx)

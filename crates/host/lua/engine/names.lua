@@ -12,16 +12,13 @@ local visible, has_newindex = common.visible, common.has_newindex
 
 local Names = {}
 
-local function by_path(a, b)
-  return a[1] < b[1]
-end
-
 --- Object -> its shortest path, breadth first from `roots` (array of
 --- { value, path }) through the old tables the reload merged (`ctx.tables`:
 --- the module's own, not the data or other modules they refer to). Keys
 --- that are not strings or numbers have no stable name and are not
---- followed.
-function Names.build(ctx, roots)
+--- followed. Functions are named only when `wanted` (a set) holds them:
+--- the report names few of them.
+function Names.build(ctx, roots, wanted)
   local names = T()
   local level = T()
   local is_root = T()
@@ -37,16 +34,21 @@ function Names.build(ctx, roots)
   end
   local tables = ctx.tables
   while level[1] ~= nil do
-    local found = T()
+    -- The best path per object found at this level: the first in sort
+    -- order, whatever order `next` visits the tables in.
+    local best = T()
     local function see(base, k, v)
       local tv = type(v)
-      if (tv == 'table' or tv == 'function') and names[v] == nil then
-        local f = T()
-        f[1], f[2] = key_path(base, k), v
-        found[#found + 1] = f
+      if (tv == 'table' or (tv == 'function' and wanted[v])) and names[v] == nil then
+        local path = key_path(base, k)
+        local had = best[v]
+        if had == nil or path < had then
+          best[v] = path
+        end
       end
     end
-    for _, t in next, level do
+    for i = 1, #level do
+      local t = level[i]
       if type(t) == 'table' and (tables[t] or is_root[t]) and getmeta(t) ~= INTERNAL then
         local base = names[t]
         for k, v in next, t do
@@ -70,20 +72,18 @@ function Names.build(ctx, roots)
         end
         local mt = getmeta(t)
         if type(mt) == 'table' and names[mt] == nil then
-          local f = T()
-          f[1], f[2] = base .. '<metatable>', mt
-          found[#found + 1] = f
+          local path = base .. '<metatable>'
+          local had = best[mt]
+          if had == nil or path < had then
+            best[mt] = path
+          end
         end
       end
     end
-    sort(found, by_path)
     local nxt = T()
-    for i = 1, #found do
-      local f = found[i]
-      if names[f[2]] == nil then
-        names[f[2]] = f[1]
-        nxt[#nxt + 1] = f[2]
-      end
+    for v, path in next, best do
+      names[v] = path
+      nxt[#nxt + 1] = v
     end
     level = nxt
   end

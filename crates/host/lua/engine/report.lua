@@ -102,6 +102,22 @@ function Report:walk_warnings(stats, path)
   end
 end
 
+--- The objects the entries name: what `Report:result` looks up.
+function Report:objects()
+  local set = T()
+  for _, list in ipairs({ 'changed', 'added', 'removed' }) do
+    for _, e in ipairs(self[list]) do
+      if e.value ~= nil then
+        set[e.value] = true
+      end
+      if e.old ~= nil then
+        set[e.old] = true
+      end
+    end
+  end
+  return set
+end
+
 local function is_object(v)
   local tv = type(v)
   return tv == 'table' or tv == 'function'
