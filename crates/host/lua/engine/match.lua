@@ -7,12 +7,13 @@
 --
 -- When the new version splits a function or a class library is involved,
 -- matching runs twice over the same paths (`Match.run`). The first pass
--- (`ctx.dry`, see `Match.plan`) writes nothing: it collects, for every old function, the new
--- functions found where it was, so that an old function the new version
--- splits (one object at two paths, two different successors) gets one
--- successor chosen by the whole picture, not by the order of `next`; and it
--- finds the keys the new version declared through a library's `__newindex`
--- (class libraries), judged on the program as it was before any write.
+-- (`ctx.dry`, see `Match.plan`) writes nothing: it collects, for every old
+-- function, the new functions found where it was, so that an old function
+-- the new version splits (one object at two paths, two different
+-- successors) gets one successor chosen by the whole picture, not by the
+-- order of `next`; and it finds the keys the new version declared through a
+-- library's `__newindex` (class libraries), judged on the program as it was
+-- before any write.
 local debug, parts = ...
 local common = parts.common
 
@@ -135,9 +136,10 @@ end
 --- its metatable (not raw) whose write the library's `__newindex` must see
 --- on the old table `ot` too, because it keeps invariants there (class
 --- libraries copy declared methods into instance dictionaries and
---- subclasses). Only a library's `__newindex`, shared by both versions. A key is one when a table field of `nt` holds this file's
---- function under it, `nt[k]` shows that function, and the old table showed
---- nothing (added) - or the reverse (removed).
+--- subclasses). Only a library's `__newindex`, shared by both versions. A
+--- key is one when a table field of `nt` holds this file's function under
+--- it, `nt[k]` shows that function, and the old table's field of the same
+--- name lacks the key (added) - or the reverse (removed).
 local function find_declared(ctx, ot, nt, path)
   if not library_newindex(ctx, ot, nt) then
     return
@@ -194,7 +196,7 @@ function merge_table(ctx, ot, nt, path)
     if ov == nil and (tk == 'table' or tk == 'function') then
       -- A new object as a key may stand for an old one (a class the new
       -- version registered in its parent's `subclasses`): decided once
-      -- every table and function is matched (Match.finish).
+      -- every table and function is matched (Match.object_keys).
       if not dry then
         local d = T()
         d.t, d.k, d.v, d.path = ot, k, nv, path
