@@ -411,6 +411,33 @@ unsafe fn error_message(l: *mut lua_State) -> String {
     }
 }
 
+/// Runs `LUA_INIT_5_4` (or `LUA_INIT`) before the program, as `lua` does:
+/// `@file` runs that file, anything else runs as a chunk named `=LUA_INIT`.
+fn run_lua_init(lua: &mlua::Lua) -> Result<(), String> {
+    let (name, value) = match std::env::var_os("LUA_INIT_5_4") {
+        Some(v) => ("=LUA_INIT_5_4", v),
+        None => match std::env::var_os("LUA_INIT") {
+            Some(v) => ("=LUA_INIT", v),
+            None => return Ok(()),
+        },
+    };
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec();
+    let result = match bytes.strip_prefix(b"@") {
+        Some(file) => {
+            let path = String::from_utf8_lossy(file).into_owned();
+            lua.globals()
+                .get::<mlua::Function>("dofile")
+                .and_then(|dofile| dofile.call::<()>(path))
+        }
+        None => lua.load(bytes).set_name(name).exec(),
+    };
+    result.map_err(|e| match e {
+        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m,
+        mlua::Error::CallbackError { cause, .. } => cause.to_string(),
+        other => other.to_string(),
+    })
+}
+
 /// Runs the program's main chunk (on `configurationDone`) and ends the host
 /// with its exit code.
 pub fn run_program() -> ! {
@@ -444,6 +471,10 @@ pub fn run_program() -> ! {
     }
     // SAFETY: the main thread is live; the VM thread runs this.
     unsafe { hooks::apply_base_mask(main_state) };
+    if let Err(e) = run_lua_init(&lua) {
+        io::output("stderr", &format!("lua: {e}\n"));
+        io::finish(1);
+    }
     let mut status = ffi::LUA_OK;
     // SAFETY: the stack holds [main, args...]; we insert the message handler
     // below them, call, and clear everything we pushed.
