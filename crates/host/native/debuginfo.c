@@ -85,16 +85,19 @@ int hr_stack_depth(lua_State *L) {
  */
 void hr_sync_oldpc(lua_State *L) {
   CallInfo *ci = L->ci;
-  if (isLua(ci))
+  /* The program's own line hook keeps 'oldpc' right; moving it would make
+     that hook miss the current line. */
+  if (isLua(ci) && !(L->hr_hookmask & LUA_MASKLINE))
     L->oldpc = pcRel(ci->u.l.savedpc, ci_func(ci)->p);
 }
 
 /*
  * Which functions need line events, decided by the host (hooks.rs): called
  * by the patched luaG_tracecall (see build.rs) whenever a Lua function is
- * entered or returned to while a hook is set. Only when the line hook is the
- * thread's sole hook may a function run untraced: call, return and count
- * hooks (steps, interrupts) always see every function.
+ * entered or returned to while a hook is set. Only when the debugger's line
+ * hook is the thread's sole hook may a function run untraced: call, return
+ * and count hooks (steps, interrupts) and any hook of the program itself
+ * always see every function.
  */
 typedef int (*hr_skip_policy)(lua_State *L, const char *source, size_t len);
 static hr_skip_policy skip_policy = NULL;
@@ -148,7 +151,10 @@ static int source_skips(lua_State *L, const TString *ts) {
 static int lines_hold_breakpoint(int first, int last);
 
 int hr_skip_trace(lua_State *L, const Proto *p) {
-  if (skip_policy == NULL || L->hookmask != LUA_MASKLINE || p->source == NULL)
+  /* Never while the program hooks this thread itself: its hook must see
+     every function, as stock. */
+  if (skip_policy == NULL || L->hookmask != LUA_MASKLINE || L->hr_hookmask != 0 ||
+      p->source == NULL)
     return 0;
   if (source_skips(L, p->source))
     return 1;
@@ -187,9 +193,9 @@ static int lines_hold_breakpoint(int first, int last) {
   return 0;
 }
 
-int hr_skip_line(int line) {
+int hr_skip_line(lua_State *L, int line) {
   size_t byte;
-  if (!line_filter_on || line < 0) return 0;
+  if (!line_filter_on || line < 0 || (L->hr_hookmask & LUA_MASKLINE)) return 0;
   byte = (size_t)line / 8;
   if (byte >= line_bits_len) return 1;
   return !(line_bits[byte] & (1u << (line % 8)));
