@@ -22,6 +22,12 @@ use crate::{
 };
 use hotreload_host::reload;
 
+thread_local! {
+    /// Breakpoints whose condition failed last time (reported once).
+    static FAILED_CONDITIONS: std::cell::RefCell<std::collections::HashSet<(std::path::PathBuf, i32)>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
 /// How the program goes on after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resume {
@@ -184,7 +190,10 @@ pub unsafe fn stop_in_hook(
 ) {
     // SAFETY: per the contract above.
     unsafe {
-        let frames = inspect::capture(l, 0, None);
+        // Deep in a recursion, only the innermost frames (each level costs
+        // a walk of the stack).
+        let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
+        let frames = inspect::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
         stop_at(session, l, ar, frames, stopped_body(reason, hit_ids, None));
     }
 }
@@ -248,6 +257,8 @@ pub unsafe fn on_breakpoint(
     if let (Some(condition), Some(vm)) = (condition, session.vm.as_ref()) {
         match evaluate::run(vm, frame.first(), &condition, evaluate::Budget::Glance) {
             Ok(values) => {
+                FAILED_CONDITIONS
+                    .with_borrow_mut(|failed| failed.remove(&(path.to_path_buf(), line)));
                 let truthy = !matches!(
                     values.first(),
                     None | Some(mlua::Value::Nil) | Some(mlua::Value::Boolean(false))
@@ -256,10 +267,22 @@ pub unsafe fn on_breakpoint(
                     return;
                 }
             }
-            Err(e) => io::output(
-                "console",
-                &format!("breakpoint condition `{condition}` failed: {e}\n"),
-            ),
+            // A condition that cannot be evaluated (an error, or no room
+            // left on a stack the program filled) counts as false: the
+            // debugger never changes where the program goes. Shown once
+            // until it evaluates again.
+            Err(e) => {
+                let key = (path.to_path_buf(), line);
+                if FAILED_CONDITIONS.with_borrow_mut(|failed| failed.insert(key)) {
+                    io::output(
+                        "console",
+                        &format!(
+                            "breakpoint condition `{condition}` failed (taken as false): {e}\n"
+                        ),
+                    );
+                }
+                return;
+            }
         }
     }
     let Some(bp) = session.bps.get_mut(path, line) else {
