@@ -10,6 +10,9 @@ mod common;
 use common::{line_of, Host, Scratch};
 use serde_json::json;
 
+/// Launch arguments and breakpoints (file, lines) of one mode.
+type Mode<'a> = (serde_json::Value, Vec<(&'a str, Vec<i64>)>);
+
 /// Runs `text` as main.lua in every mode; returns (exit code, stdout,
 /// stderr) of each, after checking that nothing stopped it.
 fn run_everywhere(name: &str, text: &str) -> Vec<(i64, String, String)> {
@@ -17,7 +20,7 @@ fn run_everywhere(name: &str, text: &str) -> Vec<(i64, String, String)> {
     let program = dir.file("main.lua", text);
     let other = dir.file("other.lua", "local x = 1\nreturn x\n");
     let never = line_of(text, "-- never");
-    let modes: Vec<(serde_json::Value, Vec<(&str, Vec<i64>)>)> = vec![
+    let modes: Vec<Mode> = vec![
         (json!({"noDebug": true}), vec![]),
         (json!({}), vec![]),
         (json!({}), vec![(other.as_str(), vec![1])]),
