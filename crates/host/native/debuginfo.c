@@ -220,3 +220,27 @@ void hr_set_raise_handler(hr_raise_handler handler) {
   raise_handler = handler;
   hr_raise_hook = handler != NULL ? raised : NULL;
 }
+
+/*
+ * Whether the debugger has room to evaluate a breakpoint condition on
+ * thread L: room on its Lua stack and on the main thread's (where the
+ * host's helpers run), and C levels to spare. A program that recursed to
+ * the brink of "stack overflow" leaves none; the condition is then not
+ * evaluated rather than failing (or overflowing) itself.
+ */
+#define HR_EVAL_SLOTS 1000
+#define HR_EVAL_CCALLS 40
+
+/* Slots thread L may still grow to, measured without growing it (growing
+ * it here would move the point where the program overflows). */
+static ptrdiff_t stack_room(lua_State *L) {
+  return (ptrdiff_t)LUAI_MAXSTACK - (L->top.p - L->stack.p);
+}
+
+int hr_room_to_evaluate(lua_State *L) {
+  lua_State *main = G(L)->mainthread;
+  if (getCcalls(L) + HR_EVAL_CCALLS >= LUAI_MAXCCALLS) return 0;
+  if (stack_room(L) < HR_EVAL_SLOTS) return 0;
+  if (main != L && stack_room(main) < HR_EVAL_SLOTS) return 0;
+  return 1;
+}

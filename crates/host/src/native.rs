@@ -30,6 +30,17 @@ extern "C" {
     fn hr_track_load(l: *mut lua_State);
     fn hr_parsing(l: *mut lua_State) -> c_int;
     fn hr_all_threads(l: *mut lua_State) -> c_int;
+    fn hr_room_to_evaluate(l: *mut lua_State) -> c_int;
+}
+
+/// Whether thread `l` (and the main thread) have stack room and C levels to
+/// spare for the debugger to evaluate a condition now.
+///
+/// # Safety
+/// `l` must be the running thread, on the VM thread.
+pub unsafe fn room_to_evaluate(l: *mut lua_State) -> bool {
+    // SAFETY: per the contract above.
+    unsafe { hr_room_to_evaluate(l) != 0 }
 }
 
 /// Called by the patched `lua_resume` (native/vm_hooks.c): `entering` 1

@@ -23,8 +23,8 @@ use crate::{
 use hotreload_host::reload;
 
 thread_local! {
-    /// Breakpoints whose condition failed last time (reported once).
-    static FAILED_CONDITIONS: std::cell::RefCell<std::collections::HashSet<(std::path::PathBuf, i32)>> =
+    /// Breakpoints whose condition could not be evaluated (reported once).
+    static UNEVALUATED: std::cell::RefCell<std::collections::HashSet<(std::path::PathBuf, i32)>> =
         std::cell::RefCell::new(std::collections::HashSet::new());
 }
 
@@ -255,10 +255,21 @@ pub unsafe fn on_breakpoint(
         Vec::new()
     };
     if let (Some(condition), Some(vm)) = (condition, session.vm.as_ref()) {
+        // A program that recursed to the brink of a stack overflow leaves
+        // no room to evaluate: the condition counts as false there (said
+        // once per breakpoint), so the program goes on as it would.
+        // SAFETY: `l` is the running thread.
+        if !unsafe { native::room_to_evaluate(l) } {
+            if UNEVALUATED.with_borrow_mut(|seen| seen.insert((path.to_path_buf(), line))) {
+                io::output(
+                    "console",
+                    &format!("breakpoint condition `{condition}` not evaluated: the stack is full (taken as false)\n"),
+                );
+            }
+            return;
+        }
         match evaluate::run(vm, frame.first(), &condition, evaluate::Budget::Glance) {
             Ok(values) => {
-                FAILED_CONDITIONS
-                    .with_borrow_mut(|failed| failed.remove(&(path.to_path_buf(), line)));
                 let truthy = !matches!(
                     values.first(),
                     None | Some(mlua::Value::Nil) | Some(mlua::Value::Boolean(false))
@@ -267,22 +278,10 @@ pub unsafe fn on_breakpoint(
                     return;
                 }
             }
-            // A condition that cannot be evaluated (an error, or no room
-            // left on a stack the program filled) counts as false: the
-            // debugger never changes where the program goes. Shown once
-            // until it evaluates again.
-            Err(e) => {
-                let key = (path.to_path_buf(), line);
-                if FAILED_CONDITIONS.with_borrow_mut(|failed| failed.insert(key)) {
-                    io::output(
-                        "console",
-                        &format!(
-                            "breakpoint condition `{condition}` failed (taken as false): {e}\n"
-                        ),
-                    );
-                }
-                return;
-            }
+            Err(e) => io::output(
+                "console",
+                &format!("breakpoint condition `{condition}` failed: {e}\n"),
+            ),
         }
     }
     let Some(bp) = session.bps.get_mut(path, line) else {
