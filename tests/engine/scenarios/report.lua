@@ -78,6 +78,41 @@ return M
     },
   },
   {
+    name = 'a table a function captures is named by its path from the module, not by the upvalue',
+    files = {
+      m = [[
+local M = {}
+local Class = {}
+Class.__index = Class
+function M.a_new(v) return setmetatable({ v = v }, Class) end
+function M.b_new(v) return setmetatable({ v = v }, Class) end
+function Class:get() return self.v end
+M.Class = Class
+return M
+]],
+    },
+    run = [[ m = require('m'); obj = m.a_new(3) ]],
+    steps = {
+      {
+        'm',
+        [[
+local M = {}
+local Class = {}
+Class.__index = Class
+function M.a_new(v) return setmetatable({ v = v }, Class) end
+function M.b_new(v) return setmetatable({ v = v }, Class) end
+function Class:get() return self.v * 10 end
+function Class:twice() return self.v * 2 end
+M.Class = Class
+return M
+]],
+        changed = { 'm.Class.get' },
+        added = { 'm.Class.twice' },
+        check = [[ assert(obj:get() == 30 and obj:twice() == 6) ]],
+      },
+    },
+  },
+  {
     name = 'a key whose value changes between a C function and a Lua function takes the new value',
     files = {
       conv = [[

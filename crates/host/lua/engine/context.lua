@@ -21,6 +21,8 @@ function X.new(engine, rec)
   ctx.rec = rec
   ctx.journal = journal.new(engine.backend)
   ctx.here = T() -- function -> defined in this file (getinfo is not cheap)
+  ctx.dry = false -- true in match.plan's shadow of the context
+  ctx.same_code = engine.backend.same_code or common.same_code
   ctx:reset_matches()
   -- ctx.created: tables the new top level made (native backend), set later
   return ctx
@@ -42,6 +44,9 @@ function Ctx:reset_matches()
   ctx.declared = T() -- keys to write through a library's __newindex (match.plan)
   ctx.object_keys = T() -- new objects used as keys, decided after the matching
   ctx.needs_plan = false -- the matching met a split or a class library (match.run)
+  ctx.later = T() -- upvalue matches queued after the paths from the module
+  ctx.visits = T() -- object -> the first path the matching reached it by
+  ctx.needs_names = false -- some object has several paths, or a class shows keys
 end
 
 function Ctx:defined_here(f)

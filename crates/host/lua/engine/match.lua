@@ -21,12 +21,12 @@ local next, type, rawget, tostring, setmetatable = next, type, rawget, tostring,
 local sort = table.sort
 local getupvalue, setupvalue, upvalueid = debug.getupvalue, debug.setupvalue, debug.upvalueid
 local getmeta = debug.getmetatable
-local T, key_path, same_code, is_lua, visible =
-  common.T, common.key_path, common.same_code, common.is_lua, common.visible
+local T, key_path, is_lua, visible, has_newindex =
+  common.T, common.key_path, common.is_lua, common.visible, common.has_newindex
 
 local Match = {}
 
-local merge_table, pair
+local merge_table, pair, later
 
 ---@class EngineSuccessor
 ---@field fn function a new function found where the old one was
@@ -53,6 +53,38 @@ local function note_successor(ctx, o, n, path)
   end
 end
 
+--- The matching reached the object `v` by `path` (an upvalue's name when
+--- `by_upvalue`). An object reached again by a path from the module that is
+--- not inside the first one (a table's own `__index = t` is) may have a
+--- better name than the matching's: names.lua then names every object the
+--- same way in every run. Else the matching's path is its only one (an
+--- upvalue's name is a name of last resort).
+local function visit(ctx, v, path, by_upvalue)
+  local visits = ctx.visits
+  local first = visits[v]
+  if first == nil then
+    local tv = type(v)
+    if tv == 'function' or tv == 'table' then
+      visits[v] = by_upvalue or tostring(path)
+    end
+    return
+  end
+  if ctx.dry or ctx.needs_names then
+    return
+  elseif by_upvalue then
+    return
+  elseif first == true then
+    ctx.needs_names = true -- an upvalue first, the module's path now
+  else
+    local p = tostring(path)
+    local n = #first
+    local c = p:sub(n + 1, n + 1)
+    if p:sub(1, n) ~= first or not (c == '.' or c == '[' or c == '<') then
+      ctx.needs_names = true
+    end
+  end
+end
+
 --- The new value `nv` takes `holder[key]` as it is (a new object, or a value
 --- of another kind than before): journaled, reported, adopted.
 local function take_new(ctx, holder, key, ov, nv, path, list)
@@ -67,6 +99,7 @@ end
 --- Merges the new value `nv` at `holder[key]` (the old value `ov`), `path`
 --- naming it in the report.
 local function merge_value(ctx, holder, key, ov, nv, path)
+  visit(ctx, nv, path)
   if ov == nv or nv == nil then
     return -- same value, or nil in the new version: keep
   end
@@ -187,8 +220,13 @@ function merge_table(ctx, ot, nt, path)
   local dry = ctx.dry
   if dry then
     find_declared(ctx, ot, nt, path)
-  elseif library_newindex(ctx, ot, nt) then
-    ctx.needs_plan = true
+  else
+    if library_newindex(ctx, ot, nt) then
+      ctx.needs_plan = true
+    end
+    if has_newindex(ot) then
+      ctx.needs_names = true -- names.lua names what a class shows
+    end
   end
   for k, nv in next, nt do
     local tk = type(k)
@@ -242,6 +280,38 @@ local function upvalue_names(f)
   return names
 end
 
+--- Queues the pairing (`kind` "pair") or the merge ("table") of an old
+--- value `o` found in an upvalue named `name` with its new version `n`:
+--- done after the paths from the module (`drain`), so that what the module
+--- holds is matched by its path from the module, not by an upvalue's name.
+function later(ctx, kind, o, n, name)
+  local e = T()
+  e.kind, e.o, e.n, e.name = kind, o, n, name
+  local q = ctx.later
+  q[#q + 1] = e
+end
+
+--- Runs the queued upvalue matches, and those they queue, in order.
+local function drain(ctx)
+  local q = ctx.later
+  local i = 1
+  while q[i] ~= nil do
+    local e = q[i]
+    visit(ctx, e.n, e.name, true)
+    if e.kind == 'pair' then
+      local p = not ctx.dry and ctx.by_old[e.o]
+      if p and p.new ~= e.n then
+        ctx.needs_plan = true -- a split: match.run plans and matches again
+      end
+      pair(ctx, e.o, e.n, e.name)
+    else
+      merge_table(ctx, e.o, e.n, e.name)
+    end
+    i = i + 1
+  end
+  ctx.later = T()
+end
+
 --- Pairs the old Lua function `o` with its new version `n`, then follows
 --- upvalues of the same name.
 function pair(ctx, o, n, path)
@@ -262,7 +332,7 @@ function pair(ctx, o, n, path)
     end
     local p = T()
     p.old, p.new, p.path = o, n, path
-    p.differs = not (ctx.engine.backend.same_code or same_code)(o, n)
+    p.differs = not ctx.same_code(o, n)
     ctx.by_old[o], ctx.by_new[n] = p, p
     ctx.pairs[#ctx.pairs + 1] = p
     if p.differs then
@@ -306,13 +376,9 @@ function pair(ctx, o, n, path)
             ctx.adopt[#ctx.adopt + 1] = nv
           end
         elseif type(ov) == 'function' and ctx:defined_here(ov) and ctx:defined_here(nv) then
-          local p = not dry and ctx.by_old[ov]
-          if p and p.new ~= nv then
-            ctx.needs_plan = true
-          end
-          pair(ctx, ov, nv, name)
+          later(ctx, 'pair', ov, nv, name)
         elseif type(ov) == 'table' and ctx:mergeable(ov, nv) then
-          merge_table(ctx, ov, nv, name)
+          later(ctx, 'table', ov, nv, name)
         end
       end
     end
@@ -324,7 +390,7 @@ end
 --- paths that did not change still share the old object); then the first
 --- path in sort order.
 local function choose(ctx, old, candidates)
-  local same = ctx.engine.backend.same_code or same_code
+  local same = ctx.same_code
   local list = T()
   for _, e in next, candidates do
     e.same = same(old, e.fn)
@@ -352,7 +418,9 @@ function Match.plan(ctx, match)
   shadow.tables, shadow.tmap = T(), T()
   shadow.candidates, shadow.dry_pairs = T(), T()
   shadow.declared = T()
+  shadow.later, shadow.visits = T(), T()
   match(shadow)
+  drain(shadow)
   for old, candidates in next, shadow.candidates do
     local first = next(candidates)
     if next(candidates, first) ~= nil then
@@ -402,6 +470,7 @@ end
 function Match.run(ctx, match)
   local mark = #ctx.journal.entries
   match(ctx)
+  drain(ctx)
   if not ctx.needs_plan then
     return
   end
@@ -409,6 +478,7 @@ function Match.run(ctx, match)
   ctx:reset_matches()
   Match.plan(ctx, match)
   match(ctx)
+  drain(ctx)
 end
 
 --- After the matching: a new object used as a key stands for the old one it

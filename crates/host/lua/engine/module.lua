@@ -106,6 +106,11 @@ end
 --- (or the globals the new version wrote); a key declared through
 --- `__newindex` is named where the library shows it.
 local function module_report(ctx, rec, live, pending, target)
+  if not ctx.needs_names and ctx.declared[1] == nil then
+    -- Every object was reached by one path: the matching's paths are the
+    -- names (the usual reload, at no extra cost).
+    return ctx.report:result()
+  end
   local roots = T()
   if type(live) == 'table' and rec.name ~= nil then
     local r = T()
