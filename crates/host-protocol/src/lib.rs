@@ -87,6 +87,33 @@ pub enum HostCommand {
     Terminate,
 }
 
+impl HostCommand {
+    /// The command's name on the wire (`"variables"`, `"hotReload"`), for
+    /// messages and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HostCommand::Launch(_) => "launch",
+            HostCommand::SetBreakpoints(_) => "setBreakpoints",
+            HostCommand::SetExceptionBreakpoints(_) => "setExceptionBreakpoints",
+            HostCommand::ConfigurationDone => "configurationDone",
+            HostCommand::Threads => "threads",
+            HostCommand::Continue => "continue",
+            HostCommand::Next => "next",
+            HostCommand::StepIn => "stepIn",
+            HostCommand::StepOut => "stepOut",
+            HostCommand::Pause => "pause",
+            HostCommand::StackTrace(_) => "stackTrace",
+            HostCommand::Scopes(_) => "scopes",
+            HostCommand::Variables(_) => "variables",
+            HostCommand::Evaluate(_) => "evaluate",
+            HostCommand::SetVariable(_) => "setVariable",
+            HostCommand::Completions(_) => "completions",
+            HostCommand::HotReload(_) => "hotReload",
+            HostCommand::Terminate => "terminate",
+        }
+    }
+}
+
 /// Everything a host writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]

@@ -54,13 +54,13 @@ fn ident_start(chars: &[char], end: usize) -> usize {
 
 /// The text of line `line` (1-based) up to `column` (1-based, UTF-16 units).
 pub fn before_cursor(text: &str, line: i64, column: i64) -> String {
-    let index = usize::try_from(line.max(1) - 1).unwrap_or(0);
+    let index = usize::try_from(line.saturating_sub(1)).unwrap_or(0);
     let line_text = text.split('\n').nth(index).unwrap_or("");
     let mut units = 0i64;
     let mut out = String::new();
     for c in line_text.chars() {
         units += c.len_utf16() as i64;
-        if units > column - 1 {
+        if units > column.saturating_sub(1) {
             break;
         }
         out.push(c);
@@ -400,5 +400,9 @@ mod tests {
         assert_eq!(before_cursor("é.x", 1, 3), "é.");
         assert_eq!(before_cursor("𝄞x", 1, 3), "𝄞");
         assert_eq!(before_cursor("abc", 1, 99), "abc");
+        // Numbers from the client are untrusted: the extremes must not overflow.
+        assert_eq!(before_cursor("abc", i64::MIN, i64::MIN), "");
+        assert_eq!(before_cursor("abc", i64::MAX, i64::MAX), "");
+        assert_eq!(before_cursor("abc", 1, i64::MAX), "abc");
     }
 }

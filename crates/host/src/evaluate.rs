@@ -213,7 +213,7 @@ pub fn request(
             let variables_reference = match session.stop.as_mut() {
                 Some(stop) if inspect::expandable(&vm.lua, value) => {
                     let frame = match args.frame_id {
-                        Some(id) => usize::try_from(id - 1).ok(),
+                        Some(id) => inspect::frame_index(stop, id).ok(),
                         None => (!stop.frames.is_empty()).then_some(0),
                     };
                     stop.add(inspect::VarRef::Value(

@@ -116,18 +116,17 @@ impl StopContext {
     /// The frame a request names by DAP id (1-based; default: the top one).
     /// `None` when no id was given and the stack is empty.
     pub fn requested_frame(&self, frame_id: Option<i64>) -> Result<Option<&Frame>, String> {
-        let index = frame_id.map(|id| id - 1).unwrap_or(0);
-        match usize::try_from(index).ok().and_then(|i| self.frames.get(i)) {
-            Some(frame) => Ok(Some(frame)),
-            None if frame_id.is_none() => Ok(None),
-            None => Err(format!("no frame {}", index + 1)),
-        }
+        let Some(id) = frame_id else {
+            return Ok(self.frames.first());
+        };
+        frame_index(self, id).map(|i| self.frames.get(i))
     }
 
     /// What a reference id stands for.
     pub fn get(&self, reference: i64) -> Result<VarRef, String> {
-        usize::try_from(reference - 1)
-            .ok()
+        reference
+            .checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| self.refs.get(i).cloned())
             .ok_or_else(|| format!("no variables reference {reference}"))
     }
@@ -265,9 +264,9 @@ pub fn stack_trace(
 ) -> Result<StackTraceResponseBody, String> {
     let range = threads::stack_range(session, args.thread_id)?;
     let stop = session.stop.as_ref().ok_or("the program is not stopped")?;
-    let start = args.start_frame.unwrap_or(0).max(0) as usize;
+    let start = usize::try_from(args.start_frame.unwrap_or(0)).unwrap_or(0);
     let levels = match args.levels {
-        Some(n) if n > 0 => n as usize,
+        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
         _ => usize::MAX,
     };
     let total = range.len();
@@ -293,13 +292,13 @@ pub fn stack_trace(
 
 const FRAME_GONE: &str = "that frame is gone: ask for the stack again";
 
-fn frame_index(stop: &StopContext, frame_id: i64) -> Result<usize, String> {
-    let index = (frame_id - 1) as usize;
-    if frame_id >= 1 && index < stop.frames.len() {
-        Ok(index)
-    } else {
-        Err(format!("no frame {frame_id}"))
-    }
+/// The index of a frame named by its DAP id (1-based; any i64 from the client).
+pub fn frame_index(stop: &StopContext, frame_id: i64) -> Result<usize, String> {
+    frame_id
+        .checked_sub(1)
+        .and_then(|i| usize::try_from(i).ok())
+        .filter(|&i| i < stop.frames.len())
+        .ok_or_else(|| format!("no frame {frame_id}"))
 }
 
 /// `scopes`.
@@ -364,9 +363,9 @@ pub fn variables(
         VarRef::Value(value, eval, _) => children(lua, &value, eval.as_deref()),
         VarRef::Gone => return Err(FRAME_GONE.into()),
     };
-    let start = args.start.unwrap_or(0).max(0) as usize;
+    let start = usize::try_from(args.start.unwrap_or(0)).unwrap_or(0);
     let count = match args.count {
-        Some(n) if n > 0 => n as usize,
+        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
         _ => usize::MAX,
     };
     let variables = entries

@@ -17,6 +17,7 @@ mod interrupt;
 mod io;
 mod launch;
 mod native;
+mod panics;
 mod queue;
 mod reader;
 mod session;
@@ -49,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let input = io::setup()?;
+    panics::install_hook();
     interrupt::install()?;
     reader::spawn(input)?;
     serve_until_configured();
@@ -62,10 +64,13 @@ fn serve_until_configured() {
         let id = request.id;
         let is_done = matches!(request.command, HostCommand::ConfigurationDone);
         let outcome = SESSION.with_borrow_mut(|session| match request.command {
-            HostCommand::Launch(args) => match launch::launch(session, args) {
-                Ok(()) => Outcome::Ok(Value::Null),
-                Err(e) => Outcome::Error(e.to_string()),
-            },
+            HostCommand::Launch(args) => {
+                match panics::catch("launch", || launch::launch(session, args)) {
+                    Ok(Ok(())) => Outcome::Ok(Value::Null),
+                    Ok(Err(e)) => Outcome::Error(e.to_string()),
+                    Err(e) => Outcome::Error(e),
+                }
+            }
             HostCommand::ConfigurationDone if session.vm.is_none() => {
                 Outcome::Error("launch a program first".into())
             }

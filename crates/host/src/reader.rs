@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::interrupt;
 use crate::io;
+use crate::panics;
 use crate::queue::{self, RunState};
 
 /// Starts the reader thread on the protocol input.
@@ -20,7 +21,16 @@ pub fn spawn(input: File) -> std::io::Result<()> {
             let reader = BufReader::new(input);
             for line in reader.split(b'\n') {
                 match line {
-                    Ok(line) => handle_line(&line),
+                    Ok(line) => {
+                        // A bug here must not end the reader: nothing would
+                        // be answered any more.
+                        if let Err(e) = panics::catch("a request", || handle_line(&line)) {
+                            match request_id(&line) {
+                                Some(id) => io::respond(id, Outcome::Error(e)),
+                                None => io::output("console", &format!("hotreload-host: {e}\n")),
+                            }
+                        }
+                    }
                     Err(_) => break,
                 }
             }
@@ -36,19 +46,21 @@ fn handle_line(line: &[u8]) {
     }
     match serde_json::from_slice::<HostRequest>(line) {
         Ok(request) => route(request),
-        Err(err) => {
-            let id = serde_json::from_slice::<Value>(line)
-                .ok()
-                .and_then(|v| v.get("id").and_then(Value::as_u64));
-            match id {
-                Some(id) => io::respond(id, Outcome::Error(format!("bad request: {err}"))),
-                None => io::output(
-                    "console",
-                    &format!("hotreload-host: unreadable request: {err}\n"),
-                ),
-            }
-        }
+        Err(err) => match request_id(line) {
+            Some(id) => io::respond(id, Outcome::Error(format!("bad request: {err}"))),
+            None => io::output(
+                "console",
+                &format!("hotreload-host: unreadable request: {err}\n"),
+            ),
+        },
     }
+}
+
+/// The `id` of a request line that may not parse as a whole.
+fn request_id(line: &[u8]) -> Option<u64> {
+    serde_json::from_slice::<Value>(line)
+        .ok()
+        .and_then(|v| v.get("id").and_then(Value::as_u64))
 }
 
 fn route(request: HostRequest) {

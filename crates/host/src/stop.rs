@@ -18,7 +18,8 @@ use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, interrupt, io, native, set_variable, threads,
+    completions, coroutines, evaluate, exceptions, interrupt, io, native, panics, set_variable,
+    threads,
 };
 
 /// How the program goes on after a stop.
@@ -45,7 +46,13 @@ fn outcome<T: Serialize>(result: Result<T, String>) -> Outcome {
 }
 
 /// Serves a request that does not change the run state (stopped or not).
+/// A panic while serving it becomes its error response.
 pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
+    let name = command.name();
+    panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error)
+}
+
+fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
     let stopped = session.stop.is_some();
     match command {
         HostCommand::SetBreakpoints(args) => {

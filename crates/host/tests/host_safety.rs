@@ -1,0 +1,115 @@
+//! Untrusted input and failures inside the host: every request is answered
+//! and the host keeps serving, whatever numbers the client sends.
+
+mod common;
+
+use common::{line_of, Host, Scratch};
+use serde_json::{json, Value};
+
+const PROGRAM: &str = r#"local t = {1, 2, {x = 1}}
+local function f(a)
+  return a + #t -- stop
+end
+print(f(1))
+"#;
+
+/// The ids and counts a fuzzer or a broken client may send.
+const EXTREMES: [i64; 6] = [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX];
+
+/// Stops at the breakpoint of `PROGRAM`.
+fn stopped_host(dir: &Scratch) -> (Host, String) {
+    let program = dir.file("main.lua", PROGRAM);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(PROGRAM, "stop")])],
+    );
+    host.stopped("breakpoint");
+    (host, program)
+}
+
+/// Sends a request and requires an answer (success or error), never silence.
+fn answered(host: &mut Host, command: &str, arguments: Value) -> Result<Value, String> {
+    host.request(command, Some(arguments))
+}
+
+/// The host still serves real requests and the program still ends normally.
+fn still_serving(host: &mut Host) {
+    let locals = host.scope(1, "Locals");
+    let vars = host.variables(locals);
+    assert!(vars.iter().any(|v| v.0 == "a" && v.1 == "1"), "{vars:?}");
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "4\n");
+}
+
+#[test]
+fn extreme_references_and_frame_ids_are_answered_with_errors() {
+    let dir = Scratch::new("safety-ids");
+    let (mut host, _) = stopped_host(&dir);
+    for n in EXTREMES {
+        let e = answered(&mut host, "variables", json!({"variablesReference": n}));
+        assert!(
+            e.as_ref()
+                .is_err_and(|e| e.contains("no variables reference")),
+            "variables {n}: {e:?}"
+        );
+        let e = answered(&mut host, "scopes", json!({"frameId": n}));
+        assert!(
+            e.as_ref().is_err_and(|e| e.contains("no frame")),
+            "scopes {n}: {e:?}"
+        );
+        let e = answered(
+            &mut host,
+            "evaluate",
+            json!({"expression": "1", "frameId": n, "context": "watch"}),
+        );
+        assert!(
+            e.as_ref().is_err_and(|e| e.contains("no frame")),
+            "evaluate {n}: {e:?}"
+        );
+        let e = answered(
+            &mut host,
+            "setVariable",
+            json!({"variablesReference": n, "name": "a", "value": "2"}),
+        );
+        assert!(e.is_err(), "setVariable {n}: {e:?}");
+        // Counts and positions: an answer either way, never a panic.
+        let body = answered(
+            &mut host,
+            "stackTrace",
+            json!({"threadId": n, "startFrame": n, "levels": n}),
+        );
+        assert!(body.is_ok() || body.is_err(), "stackTrace {n}");
+        let _ = answered(
+            &mut host,
+            "completions",
+            json!({"text": "t.", "line": n, "column": n, "frameId": 1}),
+        );
+    }
+    // Paging a real reference with extreme start and count.
+    let locals = host.scope(1, "Locals");
+    for n in EXTREMES {
+        let body = answered(
+            &mut host,
+            "variables",
+            json!({"variablesReference": locals, "start": n, "count": n}),
+        );
+        assert!(body.is_ok(), "paging {n}: {body:?}");
+    }
+    still_serving(&mut host);
+}
+
+#[test]
+fn requests_that_do_not_parse_are_answered_and_serving_goes_on() {
+    let dir = Scratch::new("safety-parse");
+    let (mut host, _) = stopped_host(&dir);
+    // A reference beyond i64 and a missing argument: refused with the id.
+    host.send_raw(r#"{"id": 900, "command": "variables", "arguments": {"variablesReference": 99999999999999999999}}"#);
+    let e = host.response(900);
+    assert!(e.is_err_and(|e| e.contains("bad request")));
+    host.send_raw(r#"{"id": 901, "command": "scopes"}"#);
+    assert!(host.response(901).is_err());
+    still_serving(&mut host);
+}
