@@ -16,6 +16,7 @@ mod inspect;
 mod interrupt;
 mod io;
 mod launch;
+mod memory;
 mod native;
 mod panics;
 mod queue;

@@ -18,8 +18,8 @@ use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, interrupt, io, native, panics, set_variable,
-    threads,
+    completions, coroutines, evaluate, exceptions, interrupt, io, memory, native, panics,
+    set_variable, threads,
 };
 
 /// How the program goes on after a stop.
@@ -353,6 +353,32 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
     }
 }
 
+/// An uncaught "not enough memory" error ended the program's main chunk.
+/// Lua calls no message handler for memory errors (running Lua code then
+/// could need memory), so the failing stack is gone: this prints the error
+/// as `lua` does and stops with reason `exception` and no frames (globals
+/// can still be inspected) under the same rules as `on_error`.
+fn report_memory_error() {
+    let message = "not enough memory";
+    if memory::take_limit_hit() {
+        io::output(
+            "console",
+            "hotreload-host: the program reached its memoryLimit\n",
+        );
+    }
+    io::output("stderr", &format!("{message}\n"));
+    if queue::no_debug() {
+        return;
+    }
+    SESSION.with_borrow_mut(|session| {
+        if session.exceptions.uncaught {
+            session.stop = Some(StopContext::new(Vec::new()));
+            let body = stopped_body("exception", Vec::new(), Some(message.into()));
+            serve_stopped(session, body);
+        }
+    });
+}
+
 /// Frames shown at most for an error raised deep in a recursion (a stack
 /// overflow leaves some 200000 frames, too many to walk one by one).
 const DEEP_ERROR_FRAMES: usize = 1000;
@@ -475,6 +501,9 @@ pub fn run_program() -> ! {
     if let Err(e) = ran {
         io::output("stderr", &format!("hotreload-host: {e}\n"));
         io::finish(1);
+    }
+    if status == ffi::LUA_ERRMEM {
+        report_memory_error();
     }
     io::finish(if status == ffi::LUA_OK { 0 } else { 1 })
 }

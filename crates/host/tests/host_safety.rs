@@ -113,3 +113,91 @@ fn requests_that_do_not_parse_are_answered_and_serving_goes_on() {
     assert!(host.response(901).is_err());
     still_serving(&mut host);
 }
+
+const GROW: &str = r#"local function grow()
+  local t = {}
+  while true do t[#t + 1] = {} end
+end
+local ok, err = pcall(grow)
+print('caught', ok, err)
+collectgarbage()
+grow() -- uncaught
+"#;
+
+#[test]
+fn memory_limit_is_a_catchable_error_and_an_exception_stop_when_uncaught() {
+    let dir = Scratch::new("safety-memory");
+    let program = dir.file("main.lua", GROW);
+    let mut host = Host::spawn();
+    host.start(&program, json!({"memoryLimit": 32_000_000}), &[]);
+    host.wait_output("stdout", "caught");
+    assert_eq!(host.output("stdout"), "caught\tfalse\tnot enough memory\n");
+    let stop = host.stopped("exception");
+    assert_eq!(stop["text"], "not enough memory", "{stop}");
+    // Lua unwinds a memory error without a message handler: no frames, but
+    // the debugger still answers and evaluates.
+    assert!(host.stack().is_empty());
+    let sum = host.request("evaluate", Some(json!({"expression": "1 + 1"})));
+    assert_eq!(sum.map(|v| v["result"].clone()), Ok(json!("2")));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 1);
+    assert!(host.output("stderr").contains("not enough memory"));
+    assert!(host.output("console").contains("memoryLimit"));
+}
+
+#[test]
+fn a_refused_system_allocation_is_lua_s_error_not_an_abort() {
+    let dir = Scratch::new("safety-rlimit");
+    let program = dir.file(
+        "main.lua",
+        "print(pcall(string.rep, 'x', 1 << 30))\nprint('still here')\n",
+    );
+    // An address-space limit makes the system refuse the 1 GiB string at
+    // once, without touching memory.
+    let mut host = Host::spawn_with(|cmd| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe and touches nothing else.
+        unsafe {
+            cmd.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 768 << 20,
+                    rlim_max: 768 << 20,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    host.start(&program, json!({}), &[]);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(
+        host.output("stdout"),
+        "false\tnot enough memory\nstill here\n"
+    );
+}
+
+#[test]
+fn a_memory_limit_too_small_to_start_fails_the_launch_and_a_retry_works() {
+    let dir = Scratch::new("safety-memory-small");
+    let program = dir.file("main.lua", "print('ran')\n");
+    let mut host = Host::spawn();
+    let e = host.request(
+        "launch",
+        Some(json!({"program": program, "memoryLimit": 1000})),
+    );
+    assert!(
+        e.as_ref()
+            .is_err_and(|e| e.contains("memoryLimit 1000 bytes is too small")),
+        "{e:?}"
+    );
+    let e = host.request(
+        "launch",
+        Some(json!({"program": program, "memoryLimit": -5})),
+    );
+    assert!(e.is_err_and(|e| e.contains("bad request")));
+    host.start(&program, json!({"memoryLimit": 64_000_000}), &[]);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "ran\n");
+}
