@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::os::raw::c_int;
+use std::time::{Duration, Instant};
 
 use dap::types::{EvaluateArguments, EvaluateResponseBody};
 use mlua::{Function, MultiValue, Table, Value};
 
+use crate::inflight::{self, Interruption};
 use crate::inspect::{self, Frame};
 use crate::session::{Session, Vm};
 
@@ -43,6 +45,15 @@ impl Budget {
         }
     }
 
+    /// Wall-clock time an evaluation may take (only the instruction count
+    /// bounds the REPL: `cancel` and `pause` stop it).
+    pub fn time_limit(self) -> Option<Duration> {
+        match self {
+            Budget::Glance => Some(Duration::from_secs(1)),
+            Budget::Repl => None,
+        }
+    }
+
     /// The budget for a DAP `evaluate` context.
     pub fn for_context(context: Option<&str>) -> Budget {
         match context {
@@ -52,12 +63,14 @@ impl Budget {
     }
 }
 
-/// Instructions between two checks of the budget.
-const BUDGET_STEP: u32 = 100_000;
+/// Instructions between two checks of the budget, the clock and `cancel`
+/// (dense enough that a loop around slow C functions still sees the clock).
+const BUDGET_STEP: u32 = 10_000;
 
 /// Calls `chunk` in a thread of its own whose count hook stops it once it
-/// has used up `budget` (hooks of the stopped thread are off while the
-/// debugger serves requests, so the budget needs a thread of its own). The
+/// has used up `budget` (instructions or time), or when `cancel` or `pause`
+/// asks (see `inflight`). Hooks of the stopped thread are off while the
+/// debugger serves requests, so the budget needs a thread of its own; the
 /// thread is also why breakpoints never fire inside an evaluation.
 fn call_bounded(
     lua: &mlua::Lua,
@@ -68,10 +81,20 @@ fn call_bounded(
     let thread = lua.create_thread(chunk)?;
     let limit = budget.instructions();
     let used = std::cell::Cell::new(0u64);
+    let time_limit = budget.time_limit();
+    let deadline = time_limit.map(|l| Instant::now() + l);
     thread.set_hook(
         mlua::HookTriggers::new().every_nth_instruction(BUDGET_STEP),
         move |_, _| {
-            used.set(used.get() + u64::from(BUDGET_STEP));
+            used.set(used.get().saturating_add(u64::from(BUDGET_STEP)));
+            if let Some(why) = inflight::interruption() {
+                return Err(mlua::Error::runtime(why.message(time_limit)));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(mlua::Error::runtime(
+                    Interruption::TimedOut.message(time_limit),
+                ));
+            }
             if used.get() > limit {
                 Err(mlua::Error::runtime(format!(
                     "evaluation stopped after {} million instructions",

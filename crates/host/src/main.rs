@@ -2,7 +2,8 @@
 //! the JSON-lines host protocol (`host_protocol`) on its stdin and stdout.
 //!
 //! Threads: the VM thread (this one) owns the Lua VM; a reader thread parses
-//! requests and interrupts the VM when it runs; two forwarders turn what lands
+//! requests and interrupts the VM when it runs; a watchdog answers for an
+//! evaluation stuck in a C call (`inflight`); two forwarders turn what lands
 //! on fds 1 and 2 into `output` events.
 
 mod breakpoints;
@@ -12,6 +13,7 @@ mod evaluate;
 mod exceptions;
 mod format;
 mod hooks;
+mod inflight;
 mod inspect;
 mod interrupt;
 mod io;
@@ -53,6 +55,7 @@ fn main() -> anyhow::Result<()> {
     let input = io::setup()?;
     panics::install_hook();
     interrupt::install()?;
+    inflight::spawn_watchdog()?;
     reader::spawn(input)?;
     serve_until_configured();
     stop::run_program()
@@ -64,6 +67,7 @@ fn serve_until_configured() {
         let request = queue::pop_blocking();
         let id = request.id;
         let is_done = matches!(request.command, HostCommand::ConfigurationDone);
+        inflight::begin(id, stop::time_limit(&request.command));
         let outcome = SESSION.with_borrow_mut(|session| match request.command {
             HostCommand::Launch(args) => {
                 match panics::catch("launch", || launch::launch(session, args)) {
@@ -80,7 +84,9 @@ fn serve_until_configured() {
             command => stop::handle(session, command),
         });
         let configured = is_done && matches!(outcome, Outcome::Ok(_));
-        io::respond(id, outcome);
+        if inflight::end() {
+            io::respond(id, outcome);
+        }
         if configured {
             return;
         }

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use host_protocol::{HostCommand, HostRequest, Outcome};
 use serde_json::Value;
 
+use crate::inflight::{self, Interruption};
 use crate::interrupt;
 use crate::io;
 use crate::panics;
@@ -70,6 +71,31 @@ fn route(request: HostRequest) {
             io::respond(id, Outcome::Ok(Value::Null));
             io::exit_now();
         }
+        (HostCommand::Cancel(args), _) => {
+            let target = args.request_id;
+            if let Some(waiting) = queue::remove(target) {
+                io::respond(waiting.id, Outcome::Error("cancelled".into()));
+            } else {
+                inflight::interrupt(Some(target), Interruption::Cancelled);
+            }
+            io::respond(id, Outcome::Ok(Value::Null));
+        }
+        (HostCommand::Threads, _) if inflight::busy() => {
+            io::respond(id, Outcome::Ok(inflight::last_threads()));
+        }
+        (HostCommand::Pause, state) if inflight::busy() && !queue::no_debug() => {
+            inflight::interrupt(None, Interruption::Paused);
+            match state {
+                // Already stopped: stopping the evaluation is all.
+                RunState::Stopped | RunState::Idle => io::respond(id, Outcome::Ok(Value::Null)),
+                // Then stop the program too, once the evaluation has ended.
+                RunState::Running => {
+                    if inflight::push_unless_stuck(request).is_some() {
+                        interrupt::request();
+                    }
+                }
+            }
+        }
         (HostCommand::Pause, _) if queue::no_debug() => io::respond(
             id,
             Outcome::Error("pause is not available: the program runs with noDebug".into()),
@@ -89,13 +115,14 @@ fn route(request: HostRequest) {
                 io::respond(id, Outcome::Error("the program is already running".into()))
             }
             _ => {
-                queue::push(request);
-                interrupt::request();
+                if inflight::push_unless_stuck(request).is_some() {
+                    interrupt::request();
+                }
             }
         },
         _ => {
             // The VM may have started running since we looked.
-            if queue::push(request) == RunState::Running {
+            if inflight::push_unless_stuck(request) == Some(RunState::Running) {
                 interrupt::request();
             }
         }

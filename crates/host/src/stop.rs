@@ -7,7 +7,7 @@ use std::os::raw::c_int;
 use std::path::Path;
 
 use dap::types::{ContinuedEventBody, StoppedEventBody};
-use host_protocol::{HostCommand, HostEvent, Outcome};
+use host_protocol::{HostCommand, HostEvent, HostRequest, Outcome};
 use mlua::ffi::{self, lua_Debug, lua_State};
 use serde::Serialize;
 use serde_json::Value;
@@ -18,7 +18,7 @@ use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, interrupt, io, memory, native, panics,
+    completions, coroutines, evaluate, exceptions, inflight, interrupt, io, memory, native, panics,
     set_variable, threads,
 };
 
@@ -45,6 +45,26 @@ fn outcome<T: Serialize>(result: Result<T, String>) -> Outcome {
     }
 }
 
+/// Serves `request` and answers it, unless someone answered for it while
+/// it ran (see `inflight`).
+pub fn serve(session: &mut Session, request: HostRequest) {
+    inflight::begin(request.id, time_limit(&request.command));
+    let outcome = handle(session, request.command);
+    if inflight::end() {
+        io::respond(request.id, outcome);
+    }
+}
+
+/// The wall-clock limit of a request: watch and hover evaluations.
+pub fn time_limit(command: &HostCommand) -> Option<std::time::Duration> {
+    match command {
+        HostCommand::Evaluate(args) => {
+            evaluate::Budget::for_context(args.context.as_deref()).time_limit()
+        }
+        _ => None,
+    }
+}
+
 /// Serves a request that does not change the run state (stopped or not).
 /// A panic while serving it becomes its error response.
 pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
@@ -61,7 +81,15 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
             outcome(result)
         }
         HostCommand::SetExceptionBreakpoints(args) => ok(exceptions::set(session, &args)),
-        HostCommand::Threads => ok(threads::list(session)),
+        HostCommand::Threads => {
+            let body = ok(threads::list(session));
+            if let Outcome::Ok(threads) = &body {
+                inflight::remember_threads(threads);
+            }
+            body
+        }
+        // The reader thread answers `cancel`; nothing is left to do here.
+        HostCommand::Cancel(_) => Outcome::Ok(Value::Null),
         HostCommand::StackTrace(args) if stopped => outcome(inspect::stack_trace(session, &args)),
         HostCommand::Scopes(args) if stopped => outcome(inspect::scopes(session, &args)),
         HostCommand::Variables(args) if stopped => outcome(inspect::variables(session, &args)),
@@ -122,9 +150,8 @@ fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
             HostCommand::StepIn => Some(Resume::Step(StepKind::In)),
             HostCommand::StepOut => Some(Resume::Step(StepKind::Out)),
             HostCommand::Pause => None,
-            command => {
-                let result = handle(session, command);
-                io::respond(request.id, result);
+            _ => {
+                serve(session, request);
                 continue;
             }
         };
@@ -293,10 +320,7 @@ pub unsafe fn serve_interrupt(
                 io::respond(request.id, Outcome::Ok(Value::Null));
             }
             HostCommand::Continue => io::respond(request.id, Outcome::Ok(Value::Null)),
-            command => {
-                let result = handle(session, command);
-                io::respond(request.id, result);
-            }
+            _ => serve(session, request),
         }
     }
     if pause && !queue::no_debug() {

@@ -22,6 +22,8 @@ pub struct Host {
     /// Everything received, for failure messages.
     pub log: Vec<Value>,
     events: VecDeque<Value>,
+    /// Responses that arrived while waiting for another one.
+    responses: Vec<Value>,
     next_id: u64,
 }
 
@@ -105,6 +107,7 @@ impl Host {
             rx,
             log: Vec::new(),
             events: VecDeque::new(),
+            responses: Vec::new(),
             next_id: 0,
         }
     }
@@ -157,10 +160,20 @@ impl Host {
     /// Waits for the response to `id`: Ok(payload) or Err(message).
     pub fn response(&mut self, id: u64) -> Result<Value, String> {
         let deadline = Instant::now() + TIMEOUT;
+        let early = self.responses.iter().position(|v| v["id"] == id);
+        let mut early = early.map(|i| self.responses.remove(i));
         loop {
-            let Some(v) = self.receive(deadline) else {
-                self.fail(&format!("no response to request {id}"));
+            let v = match early.take() {
+                Some(v) => v,
+                None => match self.receive(deadline) {
+                    Some(v) => v,
+                    None => self.fail(&format!("no response to request {id}")),
+                },
             };
+            if v["kind"] == "response" && v["id"] != id {
+                self.responses.push(v);
+                continue;
+            }
             if v["kind"] == "response" && v["id"] == id {
                 if let Some(ok) = v.get("ok") {
                     return Ok(ok.clone());
