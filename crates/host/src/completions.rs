@@ -13,6 +13,7 @@ use mlua::{Lua, Table, Value};
 
 use crate::format::is_identifier;
 use crate::inspect::{self, Frame};
+use crate::routing::Refusal;
 use crate::session::Session;
 
 const KEYWORDS: &[&str] = &[
@@ -345,7 +346,10 @@ pub fn request(
     session: &mut Session,
     args: &CompletionsArguments,
 ) -> Result<CompletionsResponseBody, String> {
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
     let frame = match &session.stop {
         Some(stop) => stop.requested_frame(args.frame_id)?,
         None => None,

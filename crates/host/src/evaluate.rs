@@ -10,6 +10,7 @@ use mlua::{Function, MultiValue, Table, Value};
 
 use crate::inflight::{self, Interruption};
 use crate::inspect::{self, Frame};
+use crate::routing::Refusal;
 use crate::session::{Session, Vm};
 
 /// The user-facing message of a Lua error, without mlua's traceback.
@@ -212,7 +213,10 @@ pub fn request(
     session: &mut Session,
     args: &EvaluateArguments,
 ) -> Result<EvaluateResponseBody, String> {
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
     let values = {
         let frame = match &session.stop {
             Some(stop) => stop.requested_frame(args.frame_id)?,

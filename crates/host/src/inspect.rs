@@ -15,6 +15,7 @@ use mlua::{Function, Lua, Table, Value};
 use crate::breakpoints::canonical;
 use crate::coroutines;
 use crate::format::{key_label, key_order, quote};
+use crate::routing::Refusal;
 use crate::session::{Session, Vm};
 use crate::threads;
 
@@ -263,7 +264,10 @@ pub fn stack_trace(
     args: &StackTraceArguments,
 ) -> Result<StackTraceResponseBody, String> {
     let range = threads::stack_range(session, args.thread_id)?;
-    let stop = session.stop.as_ref().ok_or("the program is not stopped")?;
+    let stop = session
+        .stop
+        .as_ref()
+        .ok_or_else(|| Refusal::not_stopped().to_string())?;
     let start = usize::try_from(args.start_frame.unwrap_or(0)).unwrap_or(0);
     let levels = match args.levels {
         Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
@@ -303,8 +307,14 @@ pub fn frame_index(stop: &StopContext, frame_id: i64) -> Result<usize, String> {
 
 /// `scopes`.
 pub fn scopes(session: &mut Session, args: &ScopesArguments) -> Result<ScopesResponseBody, String> {
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
-    let stop = session.stop.as_mut().ok_or("the program is not stopped")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+    let stop = session
+        .stop
+        .as_mut()
+        .ok_or_else(|| Refusal::not_stopped().to_string())?;
     let index = frame_index(stop, args.frame_id)?;
     let mut scopes = Vec::new();
     if stop.frames[index].is_lua {
@@ -339,8 +349,14 @@ pub fn variables(
     session: &mut Session,
     args: &VariablesArguments,
 ) -> Result<VariablesResponseBody, String> {
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
-    let stop = session.stop.as_mut().ok_or("the program is not stopped")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+    let stop = session
+        .stop
+        .as_mut()
+        .ok_or_else(|| Refusal::not_stopped().to_string())?;
     let r = stop.get(args.variables_reference)?;
     let frame = r.frame();
     let lua = &vm.lua;

@@ -23,16 +23,20 @@ mod native;
 mod panics;
 mod queue;
 mod reader;
+mod routing;
 mod session;
 mod set_variable;
 mod stop;
 mod threads;
 
-use host_protocol::{HostCommand, Outcome, PROTOCOL_VERSION};
+use host_protocol::{HostCommand, HostRequest, Outcome, PROTOCOL_VERSION};
 use hotreload_host::reload;
 use serde_json::Value;
 
+use crate::queue::RunState;
+use crate::routing::Refusal;
 use crate::session::SESSION;
+use crate::stop::Taken;
 
 /// The Lua release this host embeds (from build.rs).
 const LUA_RELEASE: &str = env!("HOTRELOAD_LUA_RELEASE");
@@ -65,30 +69,34 @@ fn main() -> anyhow::Result<()> {
 fn serve_until_configured() {
     loop {
         let request = queue::pop_blocking();
-        let id = request.id;
-        let is_done = matches!(request.command, HostCommand::ConfigurationDone);
-        inflight::begin(id, stop::time_limit(&request.command));
-        let outcome = SESSION.with_borrow_mut(|session| match request.command {
-            HostCommand::Launch(args) => {
-                match panics::catch("launch", || launch::launch(session, args)) {
-                    Ok(Ok(())) => Outcome::Ok(Value::Null),
-                    Ok(Err(e)) => Outcome::Error(e.to_string()),
-                    Err(e) => Outcome::Error(e),
-                }
+        let taken = SESSION.with_borrow_mut(|session| stop::take(session, request, RunState::Idle));
+        if let Taken::Configure(request) = taken {
+            if configure(request) {
+                return;
             }
-            HostCommand::ConfigurationDone if session.vm.is_none() => {
-                Outcome::Error("launch a program first".into())
-            }
-            HostCommand::ConfigurationDone => Outcome::Ok(Value::Null),
-            HostCommand::Pause => Outcome::Error("the program is not running".into()),
-            command => stop::handle(session, command),
-        });
-        let configured = is_done && matches!(outcome, Outcome::Ok(_));
-        if inflight::end() {
-            io::respond(id, outcome);
-        }
-        if configured {
-            return;
         }
     }
+}
+
+/// Answers `launch` or `configurationDone`; true once the program may start.
+fn configure(request: HostRequest) -> bool {
+    let id = request.id;
+    let is_done = matches!(request.command, HostCommand::ConfigurationDone);
+    inflight::begin(id, None);
+    let outcome = SESSION.with_borrow_mut(|session| match request.command {
+        HostCommand::Launch(args) => {
+            match panics::catch("launch", || launch::launch(session, args)) {
+                Ok(Ok(())) => Outcome::Ok(Value::Null),
+                Ok(Err(e)) => Outcome::Error(e.to_string()),
+                Err(e) => Outcome::Error(e),
+            }
+        }
+        _ if session.vm.is_none() => Outcome::Error(Refusal::NotLaunched.to_string()),
+        _ => Outcome::Ok(Value::Null),
+    });
+    let configured = is_done && matches!(outcome, Outcome::Ok(_));
+    if inflight::end() {
+        io::respond(id, outcome);
+    }
+    configured
 }

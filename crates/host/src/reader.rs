@@ -1,11 +1,11 @@
-//! The protocol reader thread: parses requests from the session, answers the
-//! ones that need no VM, queues the rest, and interrupts a running program so
-//! it serves them. End of input ends the host.
+//! The protocol reader thread: parses requests from the session, routes them
+//! (`routing`): answers the ones that need no VM, queues the rest, and
+//! interrupts a running program so it serves them. End of input ends the host.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
-use host_protocol::{HostCommand, HostRequest, Outcome};
+use host_protocol::{HostRequest, Outcome};
 use serde_json::Value;
 
 use crate::inflight::{self, Interruption};
@@ -13,6 +13,7 @@ use crate::interrupt;
 use crate::io;
 use crate::panics;
 use crate::queue::{self, RunState};
+use crate::routing::{self, Refusal, Route, Situation};
 
 /// Starts the reader thread on the protocol input.
 pub fn spawn(input: File) -> std::io::Result<()> {
@@ -66,13 +67,18 @@ fn request_id(line: &[u8]) -> Option<u64> {
 
 fn route(request: HostRequest) {
     let id = request.id;
-    match (&request.command, queue::state()) {
-        (HostCommand::Terminate, _) => {
+    let state = queue::state();
+    let situation = Situation {
+        state,
+        no_debug: queue::no_debug(),
+        busy: inflight::busy(),
+    };
+    match routing::route(situation, &request.command) {
+        Route::Terminate => {
             io::respond(id, Outcome::Ok(Value::Null));
             io::exit_now();
         }
-        (HostCommand::Cancel(args), _) => {
-            let target = args.request_id;
+        Route::Cancel(target) => {
             if let Some(waiting) = queue::remove(target) {
                 io::respond(waiting.id, Outcome::Error("cancelled".into()));
             } else {
@@ -80,51 +86,31 @@ fn route(request: HostRequest) {
             }
             io::respond(id, Outcome::Ok(Value::Null));
         }
-        (HostCommand::Threads, _) if inflight::busy() => {
-            io::respond(id, Outcome::Ok(inflight::last_threads()));
-        }
-        (HostCommand::Pause, state) if inflight::busy() && !queue::no_debug() => {
+        Route::LastThreads => io::respond(id, Outcome::Ok(inflight::last_threads())),
+        Route::PauseEvaluation => {
             inflight::interrupt(None, Interruption::Paused);
-            match state {
-                // Already stopped: stopping the evaluation is all.
-                RunState::Stopped | RunState::Idle => io::respond(id, Outcome::Ok(Value::Null)),
-                // Then stop the program too, once the evaluation has ended.
-                RunState::Running => {
-                    if inflight::push_unless_stuck(request).is_some() {
-                        interrupt::request();
-                    }
-                }
-            }
+            // The pause itself waits its turn: it may follow a `continue`.
+            enqueue(request);
         }
-        (HostCommand::Pause, _) if queue::no_debug() => io::respond(
-            id,
-            Outcome::Error("pause is not available: the program runs with noDebug".into()),
-        ),
-        (command, RunState::Running) => match command {
-            HostCommand::Continue => io::respond(id, Outcome::Ok(Value::Null)),
-            HostCommand::Next
-            | HostCommand::StepIn
-            | HostCommand::StepOut
-            | HostCommand::StackTrace(_)
-            | HostCommand::Scopes(_)
-            | HostCommand::Variables(_) => io::respond(
-                id,
-                Outcome::Error("the program is running; pause it first".into()),
-            ),
-            HostCommand::Launch(_) | HostCommand::ConfigurationDone => {
-                io::respond(id, Outcome::Error("the program is already running".into()))
-            }
-            _ => {
-                if inflight::push_unless_stuck(request).is_some() {
-                    interrupt::request();
-                }
-            }
-        },
-        _ => {
-            // The VM may have started running since we looked.
-            if inflight::push_unless_stuck(request) == Some(RunState::Running) {
-                interrupt::request();
-            }
+        // The state the VM is in decides anything else; while it runs, it
+        // reaches its queue only through an interrupt, so decide here.
+        Route::Acknowledge if state == RunState::Running => {
+            io::respond(id, Outcome::Ok(Value::Null));
         }
+        Route::Refuse(refusal) if state == RunState::Running => {
+            io::respond(id, Outcome::Error(refusal.to_string()));
+        }
+        Route::Refuse(refusal @ Refusal::PauseWithoutDebug) => {
+            io::respond(id, Outcome::Error(refusal.to_string()));
+        }
+        _ => enqueue(request),
+    }
+}
+
+/// Queues a request for the VM thread and interrupts it if it runs (it may
+/// have started running since we looked).
+fn enqueue(request: HostRequest) {
+    if inflight::push_unless_stuck(request) == Some(RunState::Running) {
+        interrupt::request();
     }
 }

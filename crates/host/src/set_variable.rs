@@ -7,6 +7,7 @@ use mlua::Value;
 
 use crate::evaluate::{self, Budget};
 use crate::inspect::{self, VarRef};
+use crate::routing::Refusal;
 use crate::session::Session;
 
 /// `setVariable` (only while stopped).
@@ -14,8 +15,14 @@ pub fn request(
     session: &mut Session,
     args: &SetVariableArguments,
 ) -> Result<SetVariableResponseBody, String> {
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
-    let stop = session.stop.as_mut().ok_or("the program is not stopped")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+    let stop = session
+        .stop
+        .as_mut()
+        .ok_or_else(|| Refusal::not_stopped().to_string())?;
     let target = stop.get(args.variables_reference)?;
     let frame_index = target.frame();
     let frame = frame_index.and_then(|i| stop.frames.get(i));

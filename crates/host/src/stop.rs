@@ -16,6 +16,7 @@ use crate::breakpoints::{hit_matches, parse_log_message, LogPart};
 use crate::hooks::{self, Step, StepKind};
 use crate::inspect::{self, StopContext};
 use crate::queue::{self, RunState};
+use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
     completions, coroutines, evaluate, exceptions, inflight, interrupt, io, memory, native, panics,
@@ -43,6 +44,51 @@ fn outcome<T: Serialize>(result: Result<T, String>) -> Outcome {
         Ok(body) => ok(body),
         Err(e) => Outcome::Error(e),
     }
+}
+
+/// What a request the VM thread took leaves for its loop to do.
+#[derive(Debug)]
+pub enum Taken {
+    /// Answered; nothing else.
+    Answered,
+    /// `launch` or `configurationDone`, for the loop before the program runs.
+    Configure(HostRequest),
+    /// Resume the stopped program (the request is answered).
+    Resume(Resume),
+    /// Stop the running program (the request is answered).
+    Pause,
+}
+
+/// Routes a request the VM thread took from its queue in `state` (see
+/// `routing`), answers it, serving it when it is routed so, and hands back
+/// what only the caller's loop can do.
+pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Taken {
+    let situation = Situation {
+        state,
+        no_debug: queue::no_debug(),
+        busy: false,
+    };
+    let id = request.id;
+    let acknowledge = || io::respond(id, Outcome::Ok(Value::Null));
+    match routing::route(situation, &request.command) {
+        Route::Serve | Route::LastThreads => serve(session, request),
+        Route::Acknowledge | Route::Cancel(_) | Route::PauseEvaluation => acknowledge(),
+        Route::Refuse(refusal) => io::respond(id, Outcome::Error(refusal.to_string())),
+        Route::Terminate => {
+            acknowledge();
+            io::exit_now();
+        }
+        Route::Configure => return Taken::Configure(request),
+        Route::Resume(resume) => {
+            acknowledge();
+            return Taken::Resume(resume);
+        }
+        Route::Pause => {
+            acknowledge();
+            return Taken::Pause;
+        }
+    }
+    Taken::Answered
 }
 
 /// Serves `request` and answers it, unless someone answered for it while
@@ -73,7 +119,6 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
 }
 
 fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
-    let stopped = session.stop.is_some();
     match command {
         HostCommand::SetBreakpoints(args) => {
             let result = session.bps.set(&args);
@@ -88,20 +133,14 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
             }
             body
         }
-        // The reader thread answers `cancel`; nothing is left to do here.
-        HostCommand::Cancel(_) => Outcome::Ok(Value::Null),
-        HostCommand::StackTrace(args) if stopped => outcome(inspect::stack_trace(session, &args)),
-        HostCommand::Scopes(args) if stopped => outcome(inspect::scopes(session, &args)),
-        HostCommand::Variables(args) if stopped => outcome(inspect::variables(session, &args)),
-        HostCommand::SetVariable(args) if stopped => {
+        HostCommand::StackTrace(args) => outcome(inspect::stack_trace(session, &args)),
+        HostCommand::Scopes(args) => outcome(inspect::scopes(session, &args)),
+        HostCommand::Variables(args) => outcome(inspect::variables(session, &args)),
+        HostCommand::SetVariable(args) => {
             let result = set_variable::request(session, &args);
             forget_other_threads(session);
             outcome(result)
         }
-        HostCommand::StackTrace(_)
-        | HostCommand::Scopes(_)
-        | HostCommand::Variables(_)
-        | HostCommand::SetVariable(_) => Outcome::Error("the program is not stopped".into()),
         HostCommand::Completions(args) => outcome(completions::request(session, &args)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
@@ -114,20 +153,25 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
                     Ok(body) => ok(body),
                     Err(e) => Outcome::Error(e.to_string()),
                 },
-                None => Outcome::Error("no program is launched".into()),
+                None => Outcome::Error(Refusal::NotLaunched.to_string()),
             };
             forget_other_threads(session);
             result
         }
-        HostCommand::Launch(_) => Outcome::Error("a program is already launched".into()),
-        HostCommand::ConfigurationDone => Outcome::Error("the program already started".into()),
-        // The reader thread answers `terminate` itself; this is never reached.
-        HostCommand::Terminate => io::exit_now(),
-        HostCommand::Continue
+        // `routing` never sends these here (they change the run state or
+        // are answered by the reader thread).
+        command @ (HostCommand::Launch(_)
+        | HostCommand::ConfigurationDone
+        | HostCommand::Continue
         | HostCommand::Next
         | HostCommand::StepIn
         | HostCommand::StepOut
-        | HostCommand::Pause => Outcome::Error("the program is not stopped".into()),
+        | HostCommand::Pause
+        | HostCommand::Terminate
+        | HostCommand::Cancel(_)) => Outcome::Error(format!(
+            "internal error: {} is not served in this state",
+            command.name()
+        )),
     }
 }
 
@@ -144,19 +188,8 @@ fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
     io::event(HostEvent::Stopped(body));
     let resume = loop {
         let request = queue::pop_blocking();
-        let resume = match request.command {
-            HostCommand::Continue => Some(Resume::Continue),
-            HostCommand::Next => Some(Resume::Step(StepKind::Over)),
-            HostCommand::StepIn => Some(Resume::Step(StepKind::In)),
-            HostCommand::StepOut => Some(Resume::Step(StepKind::Out)),
-            HostCommand::Pause => None,
-            _ => {
-                serve(session, request);
-                continue;
-            }
-        };
-        io::respond(request.id, Outcome::Ok(Value::Null));
-        if let Some(resume) = resume {
+        // `launch`, `configurationDone` and `pause` are answered in `take`.
+        if let Taken::Resume(resume) = take(session, request, RunState::Stopped) {
             break resume;
         }
     };
@@ -314,16 +347,11 @@ pub unsafe fn serve_interrupt(
 ) -> bool {
     let mut pause = false;
     while let Some(request) = queue::try_pop() {
-        match request.command {
-            HostCommand::Pause => {
-                pause = true;
-                io::respond(request.id, Outcome::Ok(Value::Null));
-            }
-            HostCommand::Continue => io::respond(request.id, Outcome::Ok(Value::Null)),
-            _ => serve(session, request),
+        if let Taken::Pause = take(session, request, RunState::Running) {
+            pause = true;
         }
     }
-    if pause && !queue::no_debug() {
+    if pause {
         // SAFETY: per the contract above.
         unsafe { stop_in_hook(session, l, ar, "pause", Vec::new()) };
         return true;
