@@ -11,10 +11,11 @@ use dap::types::{CompletionItem, CompletionsArguments, CompletionsResponseBody};
 use mlua::ffi;
 use mlua::{Lua, Table, Value};
 
-use crate::format::is_identifier;
-use crate::inspect::{self, Frame};
+use crate::display::format::is_identifier;
+use crate::frames::Frame;
 use crate::routing::Refusal;
 use crate::session::Session;
+use crate::slots;
 
 const KEYWORDS: &[&str] = &[
     "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
@@ -217,13 +218,13 @@ impl Scope {
         let Some(frame) = frame.filter(|f| f.is_lua) else {
             return scope;
         };
-        scope.locals = inspect::locals(lua, frame)
+        scope.locals = slots::locals(lua, frame)
             .into_iter()
             .filter(|(_, _, slot)| *slot > 0)
             .map(|(name, value, _)| (name, value))
             .collect();
-        if let Some(f) = inspect::frame_function(lua, frame) {
-            for (name, value, _) in inspect::upvalues(lua, &f) {
+        if let Some(f) = slots::frame_function(lua, frame) {
+            for (name, value, _) in slots::upvalues(lua, &f) {
                 if name == "_ENV" {
                     scope.env = value;
                 } else {

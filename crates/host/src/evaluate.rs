@@ -8,10 +8,13 @@ use std::time::{Duration, Instant};
 use dap::types::{EvaluateArguments, EvaluateResponseBody};
 use mlua::{Function, MultiValue, Table, Value};
 
+use crate::display;
+use crate::frames::Frame;
 use crate::inflight::{self, Interruption};
-use crate::inspect::{self, Frame};
+use crate::references::{frame_index, VarRef};
 use crate::routing::Refusal;
 use crate::session::{Session, Vm};
+use crate::slots;
 
 /// The user-facing message of a Lua error, without mlua's traceback.
 pub fn clean_error(error: &mlua::Error) -> String {
@@ -135,7 +138,7 @@ pub fn run(
 
     if let Some(frame) = frame.filter(|f| f.is_lua) {
         // Later locals with the same name shadow earlier ones.
-        for (name, value, slot) in inspect::locals(lua, frame) {
+        for (name, value, slot) in slots::locals(lua, frame) {
             if slot < 0 {
                 varargs.push(value);
             } else {
@@ -145,8 +148,8 @@ pub fn run(
                 local_slots.insert(name, slot);
             }
         }
-        if let Some(f) = inspect::frame_function(lua, frame) {
-            for (name, value, index) in inspect::upvalues(lua, &f) {
+        if let Some(f) = slots::frame_function(lua, frame) {
+            for (name, value, index) in slots::upvalues(lua, &f) {
                 if name == "_ENV" {
                     globals = value.clone();
                 }
@@ -178,7 +181,7 @@ pub fn run(
             let (name, _) = pair.map_err(fail)?;
             if let Some(&slot) = local_slots.get(&name) {
                 let value = unsentinel(locals.raw_get(name.as_str()).map_err(fail)?);
-                inspect::set_local(lua, frame, slot, value)?;
+                slots::set_local(lua, frame, slot, value)?;
             }
         }
     }
@@ -187,7 +190,7 @@ pub fn run(
             let (name, _) = pair.map_err(fail)?;
             if let Some(&index) = upvalue_slots.get(&name) {
                 let value = unsentinel(upvalues.raw_get(name.as_str()).map_err(fail)?);
-                inspect::set_upvalue(lua, f, index, value)?;
+                slots::set_upvalue(lua, f, index, value)?;
             }
         }
     }
@@ -200,7 +203,7 @@ pub fn interpolate(vm: &Vm, frame: Option<&Frame>, expr: &str) -> String {
         Ok(values) if values.is_empty() => "nil".into(),
         Ok(values) => values
             .iter()
-            .map(|v| inspect::safe_tostring(vm, v))
+            .map(|v| display::safe_tostring(vm, v))
             .collect::<Vec<_>>()
             .join(", "),
         Err(e) => format!("<error: {e}>"),
@@ -236,14 +239,14 @@ pub fn request(
             variables_reference: 0,
         }),
         [value] => {
-            let (text, type_name) = inspect::describe(vm, value);
+            let (text, type_name) = display::describe(vm, value);
             let variables_reference = match session.stop.as_mut() {
-                Some(stop) if inspect::expandable(&vm.lua, value) => {
+                Some(stop) if display::expandable(&vm.lua, value) => {
                     let frame = match args.frame_id {
-                        Some(id) => inspect::frame_index(stop, id).ok(),
+                        Some(id) => frame_index(stop, id).ok(),
                         None => (!stop.frames.is_empty()).then_some(0),
                     };
-                    stop.add(inspect::VarRef::Value(
+                    stop.add(VarRef::Value(
                         value.clone(),
                         Some(format!("({})", args.expression)),
                         frame,
@@ -260,7 +263,7 @@ pub fn request(
         many => Ok(EvaluateResponseBody {
             result: many
                 .iter()
-                .map(|v| inspect::describe(vm, v).0)
+                .map(|v| display::describe(vm, v).0)
                 .collect::<Vec<_>>()
                 .join(", "),
             type_: None,

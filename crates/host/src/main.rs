@@ -9,9 +9,10 @@
 mod breakpoints;
 mod completions;
 mod coroutines;
+mod display;
 mod evaluate;
 mod exceptions;
-mod format;
+mod frames;
 mod hooks;
 mod inflight;
 mod inspect;
@@ -23,9 +24,11 @@ mod native;
 mod panics;
 mod queue;
 mod reader;
+mod references;
 mod routing;
 mod session;
 mod set_variable;
+mod slots;
 mod stop;
 mod threads;
 

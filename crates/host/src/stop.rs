@@ -13,9 +13,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::breakpoints::{hit_matches, parse_log_message, LogPart};
+use crate::frames::{self, Frame};
 use crate::hooks::{self, Step, StepKind};
-use crate::inspect::{self, StopContext};
+use crate::inspect;
 use crate::queue::{self, RunState};
+use crate::references::StopContext;
 use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
@@ -230,7 +232,7 @@ pub unsafe fn stop_in_hook(
 ) {
     // SAFETY: per the contract above.
     unsafe {
-        let frames = inspect::capture(l, 0, None);
+        let frames = frames::capture(l, 0, None);
         stop_at(session, l, ar, frames, stopped_body(reason, hit_ids, None));
     }
 }
@@ -244,7 +246,7 @@ pub unsafe fn stop_at(
     session: &mut Session,
     l: *mut lua_State,
     ar: *mut lua_Debug,
-    frames: Vec<inspect::Frame>,
+    frames: Vec<Frame>,
     body: StoppedEventBody,
 ) {
     session.stop = Some(StopContext::new(frames));
@@ -287,7 +289,7 @@ pub unsafe fn on_breakpoint(
     let needs_frame = condition.is_some() || log.is_some();
     // SAFETY: per the contract above.
     let frame = if needs_frame {
-        unsafe { inspect::capture(l, 0, Some(1)) }
+        unsafe { frames::capture(l, 0, Some(1)) }
     } else {
         Vec::new()
     };
@@ -441,11 +443,11 @@ const DEEP_ERROR_FRAMES: usize = 1000;
 ///
 /// # Safety
 /// `l` is the running thread.
-pub unsafe fn error_frames(l: *mut lua_State, first_level: c_int) -> Vec<inspect::Frame> {
+pub unsafe fn error_frames(l: *mut lua_State, first_level: c_int) -> Vec<Frame> {
     // SAFETY: per the contract above.
     let frames = unsafe {
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
-        inspect::capture(l, first_level, deep.then_some(DEEP_ERROR_FRAMES))
+        frames::capture(l, first_level, deep.then_some(DEEP_ERROR_FRAMES))
     };
     let skip = frames.iter().take_while(|f| !f.is_lua).count();
     if skip < frames.len() {

@@ -9,7 +9,7 @@ use dap::types::{Thread, ThreadsResponseBody};
 use mlua::thread::ThreadStatus;
 
 use crate::coroutines;
-use crate::inspect;
+use crate::frames;
 use crate::routing::Refusal;
 use crate::session::{Session, Vm};
 
@@ -78,7 +78,7 @@ pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, Strin
     if thread.status() == ThreadStatus::Resumable {
         // SAFETY: the thread is alive (we hold it, and keep holding it in
         // `others` while stopped) and suspended, so its frames stay put.
-        let frames = unsafe { inspect::capture_thread(thread.state()) };
+        let frames = unsafe { frames::capture_thread(thread.state()) };
         stop.frames.extend(frames);
     }
     let range = start..stop.frames.len();
