@@ -58,11 +58,43 @@ fn handle_line(line: &[u8]) {
     }
 }
 
-/// The `id` of a request line that may not parse as a whole.
+/// The `id` of a request line that may not parse as a whole: from the
+/// JSON when it is JSON, else from a leading `{"id":N` (how the session
+/// writes every request), so even a line with a broken string is answered.
 fn request_id(line: &[u8]) -> Option<u64> {
-    serde_json::from_slice::<Value>(line)
-        .ok()
-        .and_then(|v| v.get("id").and_then(Value::as_u64))
+    if let Ok(value) = serde_json::from_slice::<Value>(line) {
+        return value.get("id").and_then(Value::as_u64);
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest
+        .strip_prefix("\"id\"")?
+        .trim_start()
+        .strip_prefix(':')?;
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id;
+
+    #[test]
+    fn ids_of_lines_that_do_not_parse() {
+        assert_eq!(request_id(br#"{"id": 7, "command": "threads"}"#), Some(7));
+        assert_eq!(
+            request_id(br#"{"id":8,"command":"evaluate","arguments":{"expression":"\ud800"}}"#),
+            Some(8)
+        );
+        assert_eq!(request_id(br#"{"id":9,"command":"#), Some(9));
+        assert_eq!(request_id(br#"{"command":"x","id":3"#), None);
+        assert_eq!(request_id(b"\xff\xfe"), None);
+        assert_eq!(request_id(br#"{"id":99999999999999999999999,"#), None);
+    }
 }
 
 fn route(request: HostRequest) {

@@ -389,17 +389,21 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
         // The `all` filter already stopped where this error was raised.
         let stopped_at_raise = exceptions::take_raise_stop();
         if !queue::no_debug() && !stopped_at_raise {
-            SESSION.with(|cell| {
-                let Ok(mut session) = cell.try_borrow_mut() else {
-                    return;
-                };
-                if !session.exceptions.uncaught {
-                    return;
-                }
-                let frames = error_frames(l, 1);
-                session.stop = Some(StopContext::new(frames));
-                let body = stopped_body("exception", Vec::new(), Some(message));
-                serve_stopped(&mut session, body);
+            // A panic must not unwind into Lua's C frames; the panic hook
+            // has reported it, and the error goes on as if not stopped.
+            let _ = panics::catch("an exception stop", || {
+                SESSION.with(|cell| {
+                    let Ok(mut session) = cell.try_borrow_mut() else {
+                        return;
+                    };
+                    if !session.exceptions.uncaught {
+                        return;
+                    }
+                    let frames = error_frames(l, 1);
+                    session.stop = Some(StopContext::new(frames));
+                    let body = stopped_body("exception", Vec::new(), Some(message));
+                    serve_stopped(&mut session, body);
+                })
             });
         }
         ffi::lua_pushvalue(l, 1);

@@ -201,3 +201,140 @@ fn a_memory_limit_too_small_to_start_fails_the_launch_and_a_retry_works() {
     assert_eq!(host.exited(), 0);
     assert_eq!(host.output("stdout"), "ran\n");
 }
+
+/// A small deterministic generator (xorshift), so a failure replays.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        let i = usize::try_from(self.next() % items.len() as u64).unwrap_or(0);
+        items[i].clone()
+    }
+    fn number(&mut self) -> Value {
+        match self.next() % 4 {
+            0 => json!(self.pick(&EXTREMES)),
+            1 => json!(self.next() % 8),
+            2 => json!(-((self.next() % 8) as i64)),
+            _ => self.pick(&[
+                json!(null),
+                json!("7"),
+                json!(1.5),
+                json!([]),
+                json!(u64::MAX),
+            ]),
+        }
+    }
+}
+
+/// Expressions that end quickly, valid or not.
+const SNIPPETS: &[&str] = &[
+    "1",
+    "a",
+    "t",
+    "t[3]",
+    "nil + 1",
+    "x.y.z",
+    "(",
+    "",
+    "a = a",
+    "\u{1F600}",
+    "local",
+    "string.rep('x', 100)",
+    "error({})",
+    "error(setmetatable({}, {__tostring = error}))",
+    "coroutine.wrap(function() error('in') end)()",
+    "#t",
+    "t.",
+    "obj:",
+    "return 1, 2, 3",
+];
+
+/// One generated request line (any command that does not resume or end
+/// the program), with `id`.
+fn generated_request(g: &mut Gen, id: u64, program: &str) -> String {
+    let text = g.pick(SNIPPETS);
+    let (command, arguments) = match g.next() % 13 {
+        0 => (
+            "variables",
+            json!({"variablesReference": g.number(), "start": g.number(), "count": g.number()}),
+        ),
+        1 => ("scopes", json!({"frameId": g.number()})),
+        2 => (
+            "stackTrace",
+            json!({"threadId": g.number(), "startFrame": g.number(), "levels": g.number()}),
+        ),
+        3 => (
+            "evaluate",
+            json!({"expression": text, "frameId": g.number(), "context": g.pick(&["repl", "watch", "hover", "variables", "x"])}),
+        ),
+        4 => (
+            "setVariable",
+            json!({"variablesReference": g.number(), "name": g.pick(&["a", "[1]", "x", ""]), "value": text}),
+        ),
+        5 => (
+            "completions",
+            json!({"text": text, "column": g.number(), "line": g.number(), "frameId": g.number()}),
+        ),
+        6 => ("threads", Value::Null),
+        7 => ("pause", Value::Null),
+        8 => ("launch", json!({"program": program})),
+        9 => ("configurationDone", Value::Null),
+        10 => (
+            "setBreakpoints",
+            json!({"source": {"path": "/nonexistent/x.lua"}, "breakpoints": [{"line": g.number()}]}),
+        ),
+        11 => ("hotReload", json!({"module": text})),
+        _ => ("cancel", json!({"requestId": g.number()})),
+    };
+    let mut body = json!({"command": command});
+    if !arguments.is_null() {
+        body["arguments"] = arguments;
+    }
+    // The id first, as the session writes it (so even a cut line has one).
+    let line = format!("{{\"id\":{id},{}", &body.to_string()[1..]);
+    match g.next() % 20 {
+        // Framing intact, body broken: cut short, or arguments of the wrong kind.
+        0 => {
+            let mut cut = line.len() / 2;
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            line[..cut].to_string()
+        }
+        1 => json!({"id": id, "command": command, "arguments": "oops"}).to_string(),
+        _ => line,
+    }
+}
+
+#[test]
+fn generated_requests_to_a_stopped_program_are_all_answered() {
+    // HOTRELOAD_FUZZ_REQUESTS raises the count for a long run.
+    let count: u64 = std::env::var("HOTRELOAD_FUZZ_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000);
+    let dir = Scratch::new("safety-generated");
+    let (mut host, program) = stopped_host(&dir);
+    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    let first = 1000;
+    for id in first..first + count {
+        let line = generated_request(&mut g, id, &program);
+        host.send_raw(&line);
+    }
+    for id in first..first + count {
+        // Any answer will do; silence fails inside `response`.
+        let _ = host.response(id);
+    }
+    // Generated assignments may have changed the program's values: reset
+    // them, then it must run on as before.
+    if let Err(e) = host.eval("a = 1 t = {1, 2, {x = 1}}", 1) {
+        host.fail(&format!("reset: {e}"));
+    }
+    still_serving(&mut host);
+}

@@ -2,7 +2,7 @@
 //! Every failure message lists everything that arrived from the host.
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -22,8 +22,8 @@ pub struct Host {
     /// Everything received, for failure messages.
     pub log: Vec<Value>,
     events: VecDeque<Value>,
-    /// Responses that arrived while waiting for another one.
-    responses: Vec<Value>,
+    /// Responses that arrived while waiting for another one, by id.
+    responses: HashMap<u64, Value>,
     next_id: u64,
 }
 
@@ -107,7 +107,7 @@ impl Host {
             rx,
             log: Vec::new(),
             events: VecDeque::new(),
-            responses: Vec::new(),
+            responses: HashMap::new(),
             next_id: 0,
         }
     }
@@ -160,8 +160,7 @@ impl Host {
     /// Waits for the response to `id`: Ok(payload) or Err(message).
     pub fn response(&mut self, id: u64) -> Result<Value, String> {
         let deadline = Instant::now() + TIMEOUT;
-        let early = self.responses.iter().position(|v| v["id"] == id);
-        let mut early = early.map(|i| self.responses.remove(i));
+        let mut early = self.responses.remove(&id);
         loop {
             let v = match early.take() {
                 Some(v) => v,
@@ -171,7 +170,9 @@ impl Host {
                 },
             };
             if v["kind"] == "response" && v["id"] != id {
-                self.responses.push(v);
+                if let Some(other) = v["id"].as_u64() {
+                    self.responses.insert(other, v);
+                }
                 continue;
             }
             if v["kind"] == "response" && v["id"] == id {
