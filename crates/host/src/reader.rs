@@ -79,24 +79,6 @@ fn request_id(line: &[u8]) -> Option<u64> {
     digits.parse().ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::request_id;
-
-    #[test]
-    fn ids_of_lines_that_do_not_parse() {
-        assert_eq!(request_id(br#"{"id": 7, "command": "threads"}"#), Some(7));
-        assert_eq!(
-            request_id(br#"{"id":8,"command":"evaluate","arguments":{"expression":"\ud800"}}"#),
-            Some(8)
-        );
-        assert_eq!(request_id(br#"{"id":9,"command":"#), Some(9));
-        assert_eq!(request_id(br#"{"command":"x","id":3"#), None);
-        assert_eq!(request_id(b"\xff\xfe"), None);
-        assert_eq!(request_id(br#"{"id":99999999999999999999999,"#), None);
-    }
-}
-
 fn route(request: HostRequest) {
     let id = request.id;
     let state = queue::state();
@@ -144,5 +126,23 @@ fn route(request: HostRequest) {
 fn enqueue(request: HostRequest) {
     if inflight::push_unless_stuck(request) == Some(RunState::Running) {
         interrupt::request();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id;
+
+    #[test]
+    fn ids_of_lines_that_do_not_parse() {
+        assert_eq!(request_id(br#"{"id": 7, "command": "threads"}"#), Some(7));
+        assert_eq!(
+            request_id(br#"{"id":8,"command":"evaluate","arguments":{"expression":"\ud800"}}"#),
+            Some(8)
+        );
+        assert_eq!(request_id(br#"{"id":9,"command":"#), Some(9));
+        assert_eq!(request_id(br#"{"command":"x","id":3"#), None);
+        assert_eq!(request_id(b"\xff\xfe"), None);
+        assert_eq!(request_id(br#"{"id":99999999999999999999999,"#), None);
     }
 }
