@@ -60,6 +60,9 @@ static INTERRUPT: AtomicU8 = AtomicU8::new(0);
 
 struct Current {
     id: u64,
+    /// It runs Lua code under an evaluation's count hook, which `cancel`
+    /// and `pause` can stop; anything else finishes normally.
+    interruptible: bool,
     limit: Option<Duration>,
     /// When the watchdog answers for it if it has not ended by then.
     give_up: Option<(Instant, Interruption)>,
@@ -92,12 +95,26 @@ pub fn spawn_watchdog() -> std::io::Result<()> {
     Ok(())
 }
 
-/// The VM thread starts serving request `id`, with a time limit if any.
-pub fn begin(id: u64, limit: Option<Duration>) {
+/// How the VM thread serves a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serving {
+    /// Runs to its end (cancel and pause do not stop it).
+    ToTheEnd,
+    /// An evaluation: cancel and pause stop it, and so does its time limit.
+    Evaluation(Option<Duration>),
+}
+
+/// The VM thread starts serving request `id`.
+pub fn begin(id: u64, serving: Serving) {
+    let (interruptible, limit) = match serving {
+        Serving::ToTheEnd => (false, None),
+        Serving::Evaluation(limit) => (true, limit),
+    };
     let mut state = lock();
     INTERRUPT.store(0, Ordering::SeqCst);
     state.current = Some(Current {
         id,
+        interruptible,
         limit,
         give_up: limit.map(|l| (Instant::now() + l + GRACE, Interruption::TimedOut)),
         answered: false,
@@ -139,7 +156,7 @@ pub fn interrupt(id: Option<u64>, why: Interruption) -> bool {
     let Some(current) = state.current.as_mut() else {
         return false;
     };
-    if id.is_some_and(|id| id != current.id) || current.answered {
+    if id.is_some_and(|id| id != current.id) || current.answered || !current.interruptible {
         return false;
     }
     INTERRUPT.store(why as u8, Ordering::SeqCst);

@@ -85,7 +85,7 @@ fn serve_until_configured() {
 fn configure(request: HostRequest) -> bool {
     let id = request.id;
     let is_done = matches!(request.command, HostCommand::ConfigurationDone);
-    inflight::begin(id, None);
+    inflight::begin(id, inflight::Serving::ToTheEnd);
     let outcome = SESSION.with_borrow_mut(|session| match request.command {
         HostCommand::Launch(args) => {
             match panics::catch("launch", || launch::launch(session, args)) {

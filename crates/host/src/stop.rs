@@ -96,20 +96,22 @@ pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Tak
 /// Serves `request` and answers it, unless someone answered for it while
 /// it ran (see `inflight`).
 pub fn serve(session: &mut Session, request: HostRequest) {
-    inflight::begin(request.id, time_limit(&request.command));
+    inflight::begin(request.id, serving(&request.command));
     let outcome = handle(session, request.command);
     if inflight::end() {
         io::respond(request.id, outcome);
     }
 }
 
-/// The wall-clock limit of a request: watch and hover evaluations.
-pub fn time_limit(command: &HostCommand) -> Option<std::time::Duration> {
+/// Whether `cancel` and `pause` can stop a request, and its time limit
+/// (watch and hover evaluations).
+fn serving(command: &HostCommand) -> inflight::Serving {
     match command {
-        HostCommand::Evaluate(args) => {
-            evaluate::Budget::for_context(args.context.as_deref()).time_limit()
-        }
-        _ => None,
+        HostCommand::Evaluate(args) => inflight::Serving::Evaluation(
+            evaluate::Budget::for_context(args.context.as_deref()).time_limit(),
+        ),
+        HostCommand::SetVariable(_) => inflight::Serving::Evaluation(None),
+        _ => inflight::Serving::ToTheEnd,
     }
 }
 

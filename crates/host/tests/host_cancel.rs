@@ -154,3 +154,33 @@ fn cancel_answers_a_repl_evaluation_stuck_in_a_blocking_c_call() {
     assert!(!refusals.is_empty(), "busy while the call runs");
     finishes_normally(&mut host);
 }
+
+#[test]
+fn cancel_leaves_a_hot_reload_to_finish() {
+    let dir = Scratch::new("cancel-reload");
+    let module = dir.file("mod.lua", "return {f = function() return 1 end}\n");
+    let main = format!(
+        "package.path = '{}/?.lua;' .. package.path\nlocal m = require('mod')\nprint(m.f()) -- stop\n",
+        dir.dir.display()
+    );
+    let program = dir.file("main.lua", &main);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(&main, "stop")])],
+    );
+    host.stopped("breakpoint");
+    // The new top level takes a while in a C call; a cancel must not cut
+    // the reload short or answer for it.
+    let source = "io.stderr:write('reloading\\n') os.execute('sleep 2') return {f = function() return 2 end}\n";
+    let id = host.send("hotReload", Some(json!({"path": module, "source": source})));
+    host.wait_output("stderr", "reloading");
+    host.ok("cancel", Some(json!({"requestId": id})));
+    let body = host.response(id);
+    assert!(body.is_ok(), "{body:?}");
+    let v = host.eval("m.f()", 1).map(|v| v["result"].clone());
+    assert_eq!(v, Ok(json!("2")));
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+}
