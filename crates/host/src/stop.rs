@@ -24,6 +24,13 @@ use crate::{
     completions, coroutines, evaluate, exceptions, inflight, interrupt, io, memory, native, panics,
     set_variable, threads,
 };
+use hotreload_host::reload;
+
+thread_local! {
+    /// Breakpoints whose condition could not be evaluated (reported once).
+    static UNEVALUATED: std::cell::RefCell<std::collections::HashSet<(std::path::PathBuf, i32)>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
 
 /// How the program goes on after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +160,10 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
         }
         HostCommand::HotReload(args) => {
             let result = match session.vm.as_mut() {
-                Some(vm) => match vm.engine.reload(&vm.lua, &args) {
+                Some(vm) => match refresh_threads(&vm.lua)
+                    .map_err(reload::ReloadError::from)
+                    .and_then(|()| vm.engine.reload(&vm.lua, &args))
+                {
                     Ok(body) => ok(body),
                     Err(e) => Outcome::Error(e.to_string()),
                 },
@@ -179,6 +189,21 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
     }
 }
 
+/// Hands the engine every coroutine alive now (found by the VM, not by
+/// wrapping `coroutine.create`), so a reload sees all running frames.
+fn refresh_threads(lua: &mlua::Lua) -> mlua::Result<()> {
+    let tracking: mlua::Table = lua.named_registry_value("hotreload.tracking")?;
+    let Some(threads) = tracking.raw_get::<Option<mlua::Table>>(7)? else {
+        return Ok(());
+    };
+    // SAFETY: a C function that only reads the collector's list.
+    let all: mlua::Table = unsafe { lua.create_c_function(native::ALL_THREADS)? }.call(())?;
+    for thread in all.sequence_values::<mlua::Thread>() {
+        threads.raw_set(thread?, true)?;
+    }
+    Ok(())
+}
+
 fn forget_other_threads(session: &mut Session) {
     if let Some(stop) = session.stop.as_mut() {
         stop.forget_other_threads();
@@ -189,6 +214,8 @@ fn forget_other_threads(session: &mut Session) {
 fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
     exceptions::note_stop();
     queue::set_state(RunState::Stopped);
+    // Everything the program wrote before the stop reaches the client first.
+    io::drain();
     io::event(HostEvent::Stopped(body));
     let resume = loop {
         let request = queue::pop_blocking();
@@ -234,7 +261,10 @@ pub unsafe fn stop_in_hook(
 ) {
     // SAFETY: per the contract above.
     unsafe {
-        let frames = frames::capture(l, 0, None);
+        // Deep in a recursion, only the innermost frames (each level costs
+        // a walk of the stack).
+        let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
+        let frames = frames::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
         stop_at(session, l, ar, frames, stopped_body(reason, hit_ids, None));
     }
 }
@@ -296,6 +326,19 @@ pub unsafe fn on_breakpoint(
         Vec::new()
     };
     if let (Some(condition), Some(vm)) = (condition, session.vm.as_ref()) {
+        // A program that recursed to the brink of a stack overflow leaves
+        // no room to evaluate: the condition counts as false there (said
+        // once per breakpoint), so the program goes on as it would.
+        // SAFETY: `l` is the running thread.
+        if !unsafe { native::room_to_evaluate(l) } {
+            if UNEVALUATED.with_borrow_mut(|seen| seen.insert((path.to_path_buf(), line))) {
+                io::output(
+                    "console",
+                    &format!("breakpoint condition `{condition}` not evaluated: the stack is full (taken as false)\n"),
+                );
+            }
+            return;
+        }
         match evaluate::run(vm, frame.first(), &condition, evaluate::Budget::Glance) {
             Ok(values) => {
                 let truthy = !matches!(
@@ -368,25 +411,30 @@ pub unsafe fn serve_interrupt(
     false
 }
 
-/// Message handler of the program's outermost call, as in `lua.c`: prints
-/// the traceback to stderr and stops with reason `exception` (unless
-/// `noDebug`, the `uncaught` filter is off, or the `all` filter stopped at
-/// this raise already) while the failing stack is still there.
+/// Message handler of the program's outermost call. It returns what
+/// `lua.c`'s handler returns (the message with a traceback), which a
+/// program sees only where `load` catches an error raised while parsing
+/// (a failing reader): those pass through untouched. Any other error ends
+/// the program: print the traceback to stderr and stop with reason
+/// `exception` (unless `noDebug`, the `uncaught` filter is off, or the `all`
+/// filter stopped at this raise already) while the failing stack is there.
 ///
 /// # Safety
 /// Called by Lua only, as a message handler.
 pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
     // SAFETY: Lua calls us with the error object at index 1.
     unsafe {
+        if ffi::lua_checkstack(l, 4) == 0 {
+            ffi::lua_pushvalue(l, 1);
+            return 1;
+        }
+        if native::parsing(l) {
+            return lua_c_message(l);
+        }
         let message = error_message(l);
-        let traceback = {
-            let bytes = message.as_bytes();
-            ffi::lua_pushlstring(l, bytes.as_ptr() as *const _, bytes.len());
-            ffi::luaL_traceback(l, l, ffi::lua_tostring(l, -1), 1);
-            let text = lossy(ffi::lua_tostring(l, -1));
-            ffi::lua_pop(l, 2);
-            text
-        };
+        lua_c_message(l);
+        let traceback = lossy(ffi::lua_tostring(l, -1));
+        io::drain();
         io::output("stderr", &format!("{traceback}\n"));
         // The `all` filter already stopped where this error was raised.
         let stopped_at_raise = exceptions::take_raise_stop();
@@ -408,7 +456,6 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
                 })
             });
         }
-        ffi::lua_pushvalue(l, 1);
         1
     }
 }
@@ -472,6 +519,30 @@ unsafe fn lossy(p: *const std::os::raw::c_char) -> String {
     }
 }
 
+/// Pushes what `lua.c`'s message handler returns for the error at index 1:
+/// its `__tostring` result for a non-string with one, else the message
+/// with a traceback. Returns 1 (one result).
+///
+/// # Safety
+/// Called from a message handler with room for 4 slots.
+unsafe fn lua_c_message(l: *mut lua_State) -> c_int {
+    // SAFETY: per the contract above.
+    unsafe {
+        let mut msg = ffi::lua_tostring(l, 1);
+        if msg.is_null() {
+            if ffi::luaL_callmeta(l, 1, c"__tostring".as_ptr()) != 0
+                && ffi::lua_type(l, -1) == ffi::LUA_TSTRING
+            {
+                return 1;
+            }
+            let name = ffi::lua_typename(l, ffi::lua_type(l, 1));
+            msg = ffi::lua_pushfstring(l, c"(error object is a %s value)".as_ptr(), name);
+        }
+        ffi::luaL_traceback(l, l, msg, 1);
+        1
+    }
+}
+
 /// The error object as text, like `lua.c`'s message handler.
 unsafe fn error_message(l: *mut lua_State) -> String {
     // SAFETY: index 1 holds the error object.
@@ -502,6 +573,33 @@ unsafe fn error_message(l: *mut lua_State) -> String {
             }
         }
     }
+}
+
+/// Runs `LUA_INIT_5_4` (or `LUA_INIT`) before the program, as `lua` does:
+/// `@file` runs that file, anything else runs as a chunk named `=LUA_INIT`.
+fn run_lua_init(lua: &mlua::Lua) -> Result<(), String> {
+    let (name, value) = match std::env::var_os("LUA_INIT_5_4") {
+        Some(v) => ("=LUA_INIT_5_4", v),
+        None => match std::env::var_os("LUA_INIT") {
+            Some(v) => ("=LUA_INIT", v),
+            None => return Ok(()),
+        },
+    };
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec();
+    let result = match bytes.strip_prefix(b"@") {
+        Some(file) => {
+            let path = String::from_utf8_lossy(file).into_owned();
+            lua.globals()
+                .get::<mlua::Function>("dofile")
+                .and_then(|dofile| dofile.call::<()>(path))
+        }
+        None => lua.load(bytes).set_name(name).exec(),
+    };
+    result.map_err(|e| match e {
+        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m,
+        mlua::Error::CallbackError { cause, .. } => cause.to_string(),
+        other => other.to_string(),
+    })
 }
 
 /// Runs the program's main chunk (on `configurationDone`) and ends the host
@@ -537,6 +635,10 @@ pub fn run_program() -> ! {
     }
     // SAFETY: the main thread is live; the VM thread runs this.
     unsafe { hooks::apply_base_mask(main_state) };
+    if let Err(e) = run_lua_init(&lua) {
+        io::output("stderr", &format!("lua: {e}\n"));
+        io::finish(1);
+    }
     let mut status = ffi::LUA_OK;
     // SAFETY: the stack holds [main, args...]; we insert the message handler
     // below them, call, and clear everything we pushed.
