@@ -49,6 +49,18 @@ impl Budget {
         }
     }
 
+    /// Instructions between two checks of the budget, the clock and
+    /// `cancel`: each check costs some microseconds, so the REPL checks
+    /// every 100000 (about a millisecond of a busy loop, as before the
+    /// clock existed), a glance densely enough that a loop around slow C
+    /// functions still sees its clock.
+    fn check_every(self) -> u32 {
+        match self {
+            Budget::Glance => 1_000,
+            Budget::Repl => 100_000,
+        }
+    }
+
     /// Wall-clock time an evaluation may take (only the instruction count
     /// bounds the REPL: `cancel` and `pause` stop it).
     pub fn time_limit(self) -> Option<Duration> {
@@ -67,10 +79,6 @@ impl Budget {
     }
 }
 
-/// Instructions between two checks of the budget, the clock and `cancel`
-/// (dense enough that a loop around slow C functions still sees the clock).
-const BUDGET_STEP: u32 = 10_000;
-
 /// Calls `chunk` in a thread of its own whose count hook stops it once it
 /// has used up `budget` (instructions or time), or when `cancel` or `pause`
 /// asks (see `inflight`). Hooks of the stopped thread are off while the
@@ -86,11 +94,12 @@ fn call_bounded(
     let limit = budget.instructions();
     let used = std::cell::Cell::new(0u64);
     let time_limit = budget.time_limit();
+    let step = budget.check_every();
     let deadline = time_limit.map(|l| Instant::now() + l);
     thread.set_hook(
-        mlua::HookTriggers::new().every_nth_instruction(BUDGET_STEP),
+        mlua::HookTriggers::new().every_nth_instruction(step),
         move |_, _| {
-            used.set(used.get().saturating_add(u64::from(BUDGET_STEP)));
+            used.set(used.get().saturating_add(u64::from(step)));
             if let Some(why) = inflight::interruption() {
                 return Err(mlua::Error::runtime(why.message(time_limit)));
             }
