@@ -11,16 +11,11 @@ use dap::types::{CompletionItem, CompletionsArguments, CompletionsResponseBody};
 use mlua::ffi;
 use mlua::{Lua, Table, Value};
 
-use crate::display::format::is_identifier;
+use crate::display::format::{is_identifier, KEYWORDS};
 use crate::frames::Frame;
 use crate::routing::Refusal;
 use crate::session::Session;
 use crate::slots;
-
-const KEYWORDS: &[&str] = &[
-    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
-    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
-];
 
 /// How many `__index` tables are followed (a cycle must end).
 const MAX_INDEX_DEPTH: usize = 16;
