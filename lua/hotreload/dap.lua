@@ -10,16 +10,21 @@ local M = {}
 M.listener_id = 'hotreload'
 
 --- The adapter factory nvim-dap calls for a `type = 'hotreload'` session:
---- starts the in-process server on first use and yields its pipe.
+--- starts the in-process server on first use and yields its pipe. nvim-dap
+--- calls it inside a coroutine; the server starts on the main thread and
+--- the callback follows from there (nvim-dap accepts a later callback).
 ---@param callback fun(adapter: table)
 ---@param _ table the configuration (unused: the session reads it on launch)
 function M.adapter(callback, _)
-  local ok, info = pcall(require('hotreload.native').start_server)
-  if not ok then
-    vim.notify(tostring(info), vim.log.levels.ERROR, { title = 'hotreload' })
-    return
-  end
-  callback({ type = 'pipe', pipe = info.pipe })
+  local native = require('hotreload.native')
+  native.on_main_thread(function()
+    local ok, info = pcall(native.start_server)
+    if not ok then
+      vim.notify(tostring(info), vim.log.levels.ERROR, { title = 'hotreload' })
+      return
+    end
+    callback({ type = 'pipe', pipe = info.pipe })
+  end)
 end
 
 --- Asks for arguments; works inside nvim-dap's configuration coroutine.
