@@ -66,7 +66,7 @@ function M.reload(path, on_done, opts)
       report.failure(path, message, target.root)
       on_done(false, message)
     else
-      report.success(path, body or {})
+      report.success(path, body or {}, target.root)
       on_done(true, body or {})
     end
   end)
