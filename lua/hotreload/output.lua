@@ -58,11 +58,16 @@ function M.buffer()
 end
 
 --- Shows the buffer in a split (per `output.split`) unless a window has it.
-function M.open()
+--- `force` opens it even with `output.split = 'none'` (below then).
+---@param force boolean|nil
+function M.open(force)
   local b = M.buffer()
   local split = config.options.output.split
-  if split == 'none' or #vim.fn.win_findbuf(b) > 0 then
+  if #vim.fn.win_findbuf(b) > 0 or (split == 'none' and not force) then
     return
+  end
+  if split == 'none' then
+    split = 'below'
   end
   local vertical = split == 'left' or split == 'right'
   local win = vim.api.nvim_open_win(b, false, {
@@ -74,6 +79,11 @@ function M.open()
   vim.wo[win].number = false
   vim.wo[win].relativenumber = false
   vim.wo[win].wrap = false
+  -- Keeps its size when other windows open or close.
+  vim.wo[win].winfixheight = not vertical
+  vim.wo[win].winfixwidth = vertical
+  -- Show the newest lines; the window follows them until scrolled up.
+  vim.api.nvim_win_set_cursor(win, { vim.api.nvim_buf_line_count(b), 0 })
 end
 
 --- Empties the buffer (a new run starts).

@@ -82,6 +82,14 @@ local function resolve_file(file, root, fallback)
   if file == '' then
     return fallback
   end
+  if vim.startswith(file, '...') then
+    -- Lua shortens long chunk names to their tail: find the file it ends.
+    local tail = file:sub(4)
+    local found = vim.fs.find(function(name, dir)
+      return vim.endswith(dir .. '/' .. name, tail)
+    end, { path = root or vim.fn.getcwd(), type = 'file', limit = 1 })[1]
+    return found and vim.fs.normalize(found) or fallback
+  end
   local candidates = { file }
   if root and not vim.startswith(file, '/') then
     table.insert(candidates, 1, root .. '/' .. file)
@@ -95,11 +103,55 @@ local function resolve_file(file, root, fallback)
 end
 M.resolve_file = resolve_file
 
+-- The program is stopped on an error we located: a good reload (often
+-- answered after that stop) leaves it shown until the program runs again.
+local program_error_shown = false
+
 local function clear_problems()
+  program_error_shown = false
   vim.diagnostic.reset(M.ns)
   local qf = vim.fn.getqflist({ title = 0 })
   if qf.title == M.qf_title then
     vim.fn.setqflist({}, 'r', { title = M.qf_title, items = {} })
+  end
+end
+
+--- The program stopped on an uncaught error (at start, or in reloaded
+--- code): a diagnostic and a quickfix entry at its location, as for a failed
+--- reload, without the reload events.
+---@param message string `file:line: reason` when the runtime knows it
+---@param root string|nil the program's root, to resolve relative locations
+function M.program_error(message, root)
+  local loc = M.parse_location(tostring(message))
+  if not loc or not config.options.diagnostics then
+    return
+  end
+  local file = resolve_file(loc.file, root, '')
+  if file == '' then
+    return
+  end
+  clear_problems()
+  program_error_shown = true
+  vim.diagnostic.set(M.ns, vim.fn.bufadd(file), {
+    {
+      lnum = loc.line - 1,
+      col = 0,
+      severity = vim.diagnostic.severity.ERROR,
+      source = 'hotreload',
+      message = 'program error: ' .. loc.reason,
+    },
+  })
+  local qf = vim.fn.getqflist({ title = 0 })
+  vim.fn.setqflist({}, qf.title == M.qf_title and 'r' or ' ', {
+    title = M.qf_title,
+    items = { { filename = file, lnum = loc.line, text = loc.reason, type = 'E' } },
+  })
+end
+
+--- The program runs again: its error's diagnostic and quickfix entry go.
+function M.clear_program_error()
+  if program_error_shown then
+    clear_problems()
   end
 end
 
@@ -120,7 +172,9 @@ function M.success(path, body, root)
     path = resolve_file(type(body.path) == 'string' and body.path or '', root, path),
   })
   M.last = { ok = true, path = path, body = body, time = os.time() }
-  clear_problems()
+  if not program_error_shown then
+    clear_problems()
+  end
   if config.options.notify then
     vim.notify(M.summary(body), vim.log.levels.INFO, { title = 'hotreload' })
     for _, w in ipairs(body.warnings or {}) do
