@@ -88,6 +88,8 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
         HostCommand::ConfigurationDone => Outcome::Error("the program already started".into()),
         // The reader thread answers `terminate` itself; this is never reached.
         HostCommand::Terminate => io::exit_now(),
+        // Nothing here runs long enough to cancel: it finishes normally.
+        HostCommand::Cancel(_) => Outcome::Ok(Value::Null),
         HostCommand::Continue
         | HostCommand::Next
         | HostCommand::StepIn
