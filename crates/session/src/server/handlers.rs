@@ -70,16 +70,17 @@ impl Default for Bases {
 
 impl Bases {
     /// `completions` arguments with 1-based line and column, as the runtime takes them.
+    /// (Client numbers are untrusted: saturating, never overflowing.)
     fn to_runtime(self, mut args: CompletionsArguments) -> CompletionsArguments {
-        args.column += 1 - self.column;
-        args.line = args.line.map(|l| l + 1 - self.line);
+        args.column = args.column.saturating_add(1 - self.column);
+        args.line = args.line.map(|l| l.saturating_add(1 - self.line));
         args
     }
 
     /// The runtime's 1-based item columns in the client's base.
     fn to_client(self, mut body: CompletionsResponseBody) -> CompletionsResponseBody {
         for item in &mut body.targets {
-            item.start = item.start.map(|s| s - 1 + self.column);
+            item.start = item.start.map(|s| s.saturating_add(self.column - 1));
         }
         body
     }
@@ -237,7 +238,9 @@ impl Session {
     async fn call<C: Command>(&self, seq: i64, args: C::Arguments) -> Result<C::Reply, String> {
         let runtime = self.runtime()?;
         let id = runtime.next_call();
-        self.inflight.calling(seq, runtime.clone(), id);
+        if !self.inflight.calling(seq, runtime.clone(), id) {
+            return Err("cancelled".into());
+        }
         runtime::call::<C>(&*runtime, id, args)
             .await
             .map_err(|e| e.to_string())
@@ -322,8 +325,12 @@ impl Session {
             self.hold.subscribe(),
         ));
         let id = runtime.next_call();
-        self.inflight.calling(request.seq, runtime.clone(), id);
-        match runtime::call::<c::Launch>(&*runtime, id, args).await {
+        let launched = if self.inflight.calling(request.seq, runtime.clone(), id) {
+            runtime::call::<c::Launch>(&*runtime, id, args).await
+        } else {
+            Err(RuntimeError::Failed("cancelled".into()))
+        };
+        match launched {
             Ok(()) => {
                 if let Ok(mut slot) = self.forwarder.lock() {
                     *slot = Some(forwarder);
@@ -335,6 +342,9 @@ impl Session {
                     *slot = None;
                 }
                 runtime.terminate().await;
+                // The runtime may hold the events' sender: let the events end.
+                self.inflight.finish(request.seq);
+                drop(runtime);
                 // Let the host's last words (stderr) through before answering.
                 let mut forwarder = forwarder;
                 if tokio::time::timeout(FLUSH_GRACE, &mut forwarder)

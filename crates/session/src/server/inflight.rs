@@ -9,8 +9,16 @@ use std::sync::{Arc, Mutex};
 use crate::runtime::{CallId, DebugRuntime};
 
 enum State {
-    Queued { command: String, cancelled: bool },
-    Running(Option<(Arc<dyn DebugRuntime>, CallId)>),
+    Queued {
+        command: String,
+        cancelled: bool,
+    },
+    /// Started; `call` once it waits for the runtime. `cancelled` when a
+    /// cancel came before the call: the call is then not made.
+    Running {
+        call: Option<(Arc<dyn DebugRuntime>, CallId)>,
+        cancelled: bool,
+    },
 }
 
 /// What `cancel` found.
@@ -46,7 +54,11 @@ impl InFlight {
     /// Marks `seq` as running; false when it was cancelled (and answered)
     /// while queued.
     pub(super) fn start(&self, seq: i64) -> bool {
-        self.with(|r| match r.insert(seq, State::Running(None)) {
+        let running = State::Running {
+            call: None,
+            cancelled: false,
+        };
+        self.with(|r| match r.insert(seq, running) {
             Some(State::Queued {
                 cancelled: true, ..
             }) => {
@@ -58,11 +70,26 @@ impl InFlight {
         .unwrap_or(true)
     }
 
-    /// Records the runtime call a running request waits for.
-    pub(super) fn calling(&self, seq: i64, runtime: Arc<dyn DebugRuntime>, call: CallId) {
+    /// Records the runtime call a running request is about to wait for;
+    /// false when the request was cancelled already (make no call then).
+    pub(super) fn calling(&self, seq: i64, runtime: Arc<dyn DebugRuntime>, call: CallId) -> bool {
         self.with(|r| {
-            r.insert(seq, State::Running(Some((runtime, call))));
-        });
+            if let Some(State::Running {
+                cancelled: true, ..
+            }) = r.get(&seq)
+            {
+                return false;
+            }
+            r.insert(
+                seq,
+                State::Running {
+                    call: Some((runtime, call)),
+                    cancelled: false,
+                },
+            );
+            true
+        })
+        .unwrap_or(true)
     }
 
     pub(super) fn finish(&self, seq: i64) {
@@ -90,8 +117,18 @@ impl InFlight {
             Some(State::Queued {
                 cancelled: true, ..
             }) => Cancel::Nothing,
-            Some(State::Running(Some((runtime, call)))) => Cancel::Call(runtime.clone(), *call),
-            Some(State::Running(None)) | None => Cancel::Nothing,
+            Some(State::Running {
+                call: Some((runtime, call)),
+                ..
+            }) => Cancel::Call(runtime.clone(), *call),
+            Some(State::Running {
+                call: None,
+                cancelled,
+            }) => {
+                *cancelled = true;
+                Cancel::Nothing
+            }
+            None => Cancel::Nothing,
         })
         .unwrap_or(Cancel::Nothing)
     }

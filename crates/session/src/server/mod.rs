@@ -183,9 +183,12 @@ async fn read_loop<R: AsyncRead + Unpin>(
                             let Ok(permit) = beside.clone().acquire_owned().await else {
                                 continue;
                             };
+                            session.inflight.queued(request.seq, &request.command);
                             let session = session.clone();
                             tokio::spawn(async move {
-                                run(&session, request).await;
+                                if session.inflight.start(request.seq) {
+                                    run(&session, request).await;
+                                }
                                 drop(permit);
                             });
                         }
