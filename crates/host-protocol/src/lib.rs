@@ -176,3 +176,33 @@ pub enum HostEvent {
     /// The program ended with this exit code; the host exits right after.
     Exited(ExitedEventBody),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_wire_names() {
+        let commands = [
+            HostCommand::Launch(LaunchArguments::default()),
+            HostCommand::SetBreakpoints(SetBreakpointsArguments::default()),
+            HostCommand::ConfigurationDone,
+            HostCommand::Threads,
+            HostCommand::StepIn,
+            HostCommand::Variables(VariablesArguments::default()),
+            HostCommand::HotReload(HotReloadArguments::default()),
+            HostCommand::Cancel(CancelArguments { request_id: 3 }),
+        ];
+        for command in commands {
+            let wire = serde_json::to_value(&command).expect("serializable");
+            assert_eq!(wire["command"], command.name(), "{wire}");
+        }
+        let cancel: HostRequest =
+            serde_json::from_str(r#"{"id":9,"command":"cancel","arguments":{"requestId":4}}"#)
+                .expect("cancel parses");
+        assert_eq!(
+            cancel.command,
+            HostCommand::Cancel(CancelArguments { request_id: 4 })
+        );
+    }
+}

@@ -85,16 +85,19 @@ int hr_stack_depth(lua_State *L) {
  */
 void hr_sync_oldpc(lua_State *L) {
   CallInfo *ci = L->ci;
-  if (isLua(ci))
+  /* The program's own line hook keeps 'oldpc' right; moving it would make
+     that hook miss the current line. */
+  if (isLua(ci) && !(L->hr_hookmask & LUA_MASKLINE))
     L->oldpc = pcRel(ci->u.l.savedpc, ci_func(ci)->p);
 }
 
 /*
  * Which functions need line events, decided by the host (hooks.rs): called
  * by the patched luaG_tracecall (see build.rs) whenever a Lua function is
- * entered or returned to while a hook is set. Only when the line hook is the
- * thread's sole hook may a function run untraced: call, return and count
- * hooks (steps, interrupts) always see every function.
+ * entered or returned to while a hook is set. Only when the debugger's line
+ * hook is the thread's sole hook may a function run untraced: call, return
+ * and count hooks (steps, interrupts) and any hook of the program itself
+ * always see every function.
  */
 typedef int (*hr_skip_policy)(lua_State *L, const char *source, size_t len);
 static hr_skip_policy skip_policy = NULL;
@@ -148,7 +151,10 @@ static int source_skips(lua_State *L, const TString *ts) {
 static int lines_hold_breakpoint(int first, int last);
 
 int hr_skip_trace(lua_State *L, const Proto *p) {
-  if (skip_policy == NULL || L->hookmask != LUA_MASKLINE || p->source == NULL)
+  /* Never while the program hooks this thread itself: its hook must see
+     every function, as stock. */
+  if (skip_policy == NULL || L->hookmask != LUA_MASKLINE || L->hr_hookmask != 0 ||
+      p->source == NULL)
     return 0;
   if (source_skips(L, p->source))
     return 1;
@@ -187,9 +193,9 @@ static int lines_hold_breakpoint(int first, int last) {
   return 0;
 }
 
-int hr_skip_line(int line) {
+int hr_skip_line(lua_State *L, int line) {
   size_t byte;
-  if (!line_filter_on || line < 0) return 0;
+  if (!line_filter_on || line < 0 || (L->hr_hookmask & LUA_MASKLINE)) return 0;
   byte = (size_t)line / 8;
   if (byte >= line_bits_len) return 1;
   return !(line_bits[byte] & (1u << (line % 8)));
@@ -213,4 +219,28 @@ static void raised(lua_State *L) {
 void hr_set_raise_handler(hr_raise_handler handler) {
   raise_handler = handler;
   hr_raise_hook = handler != NULL ? raised : NULL;
+}
+
+/*
+ * Whether the debugger has room to evaluate a breakpoint condition on
+ * thread L: room on its Lua stack and on the main thread's (where the
+ * host's helpers run), and C levels to spare. A program that recursed to
+ * the brink of "stack overflow" leaves none; the condition is then not
+ * evaluated rather than failing (or overflowing) itself.
+ */
+#define HR_EVAL_SLOTS 1000
+#define HR_EVAL_CCALLS 40
+
+/* Slots thread L may still grow to, measured without growing it (growing
+ * it here would move the point where the program overflows). */
+static ptrdiff_t stack_room(lua_State *L) {
+  return (ptrdiff_t)LUAI_MAXSTACK - (L->top.p - L->stack.p);
+}
+
+int hr_room_to_evaluate(lua_State *L) {
+  lua_State *main = G(L)->mainthread;
+  if (getCcalls(L) + HR_EVAL_CCALLS >= LUAI_MAXCCALLS) return 0;
+  if (stack_room(L) < HR_EVAL_SLOTS) return 0;
+  if (main != L && stack_room(main) < HR_EVAL_SLOTS) return 0;
+  return 1;
 }

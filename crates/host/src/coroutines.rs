@@ -1,7 +1,8 @@
 //! Which Lua thread runs: the resume chain from the main thread to the
-//! running coroutine. `coroutine.resume` and `coroutine.wrap` are wrapped (in
-//! `internals.lua`) to call [`enter`] and [`leave`] around each resume, since
-//! hooks and interrupts are per thread and must reach the one that runs.
+//! running coroutine. The patched `lua_resume` tells us ([`on_resume`])
+//! before a coroutine runs and when it hands control back, since hooks and
+//! interrupts are per thread and must reach the one that runs; the
+//! program's `coroutine` functions stay the stock ones.
 
 use std::cell::RefCell;
 use std::os::raw::c_int;
@@ -50,32 +51,33 @@ pub fn among_first(l: *mut ffi::lua_State, count: usize) -> bool {
     CHAIN.with_borrow(|c| c.iter().take(count).any(|&t| t == l as usize))
 }
 
-/// `enter(co)`: `co` is about to be resumed.
-pub unsafe extern "C-unwind" fn enter(l: *mut ffi::lua_State) -> c_int {
-    // SAFETY: called by Lua with a valid state; lua_tothread only reads.
-    let co = unsafe { ffi::lua_tothread(l, 1) };
-    if !co.is_null() {
+/// The resume notification of the patched VM (native/vm_hooks.c): every
+/// `lua_resume`, from `coroutine.resume`, `coroutine.wrap` or C code.
+///
+/// # Safety
+/// Called by the VM only, with live threads (`from` may be null).
+pub unsafe extern "C-unwind" fn on_resume(
+    co: *mut ffi::lua_State,
+    from: *mut ffi::lua_State,
+    entering: c_int,
+) {
+    if entering != 0 {
         RESUMES.set(RESUMES.get() + 1);
         CHAIN.with_borrow_mut(|c| c.push(co as usize));
         interrupt::set_current(co);
-        // SAFETY: `co` is a live thread (it is an argument on our stack).
+        // SAFETY: `co` is about to run.
         unsafe { hooks::apply_base_mask(co) };
+        return;
     }
-    0
-}
-
-/// `leave(...)`: the resume called from thread `l` returned; returns its
-/// arguments unchanged.
-pub unsafe extern "C-unwind" fn leave(l: *mut ffi::lua_State) -> c_int {
     CHAIN.with_borrow_mut(|c| {
-        while c.len() > 1 && c.last() != Some(&(l as usize)) {
-            c.pop();
+        if let Some(i) = c.iter().rposition(|&t| t == co as usize) {
+            c.truncate(i.max(1));
         }
     });
-    interrupt::set_current(l);
-    // SAFETY: `l` is the running thread; lua_gettop only reads.
-    unsafe {
-        hooks::apply_base_mask(l);
-        ffi::lua_gettop(l)
+    if from.is_null() {
+        return;
     }
+    interrupt::set_current(from);
+    // SAFETY: `from` runs again.
+    unsafe { hooks::apply_base_mask(from) };
 }

@@ -54,11 +54,34 @@ pub fn note_stop() {
     STOPS.set(STOPS.get().wrapping_add(1));
 }
 
-/// Whether a raise in the host's own Lua (its `coroutine.wrap` handing a
-/// coroutine's error to the resumer) re-raises the error of the previous
-/// stop: that error was shown already, where it happened.
-fn is_re_raise(internal: bool, text: &str) -> bool {
-    internal
+/// The C function behind every `coroutine.wrap` function (`auxwrap`).
+static WRAP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Learns which C function `coroutine.wrap` returns, so that its re-raise of
+/// a coroutine's error is recognised.
+pub fn remember_wrap(lua: &mlua::Lua) -> mlua::Result<()> {
+    let wrapped: mlua::Function = lua
+        .load("return coroutine.wrap(function() end)")
+        .set_name("=[hotreload]")
+        .call(())?;
+    // SAFETY: reads the C function pointer of a value we hold on the stack.
+    let address = unsafe {
+        lua.exec_raw::<usize>(wrapped, |s| {
+            let f = ffi::lua_tocfunction(s, -1);
+            let address = f.map_or(0, |f| f as usize);
+            ffi::lua_settop(s, 0);
+            ffi::lua_pushinteger(s, address as ffi::lua_Integer);
+        })?
+    };
+    WRAP.store(address, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+/// Whether a raise by `coroutine.wrap` (handing a coroutine's error to the
+/// resumer) re-raises the error of the previous stop: that error was shown
+/// already, where it happened.
+fn is_re_raise(by_wrap: bool, text: &str) -> bool {
+    by_wrap
         && LAST_RAISE.with_borrow(|last| {
             last.as_ref()
                 .is_some_and(|(after, last)| *after == STOPS.get() && text.ends_with(last.as_str()))
@@ -152,7 +175,7 @@ unsafe fn raise(l: *mut lua_State) {
                 return;
             }
             let text = error_text(l, ffi::lua_gettop(l));
-            if is_re_raise(raised_by_host(l), &text) {
+            if is_re_raise(raised_by_wrap(l), &text) {
                 // Shown already; the uncaught stop would repeat it too.
                 RAISE_STOP.set(true);
                 return;
@@ -167,22 +190,24 @@ unsafe fn raise(l: *mut lua_State) {
     });
 }
 
-/// Whether the innermost Lua function running on `l` is the host's own.
+/// Whether the function raising on `l` is a `coroutine.wrap` function.
 ///
 /// # Safety
-/// `l` is the running thread.
-unsafe fn raised_by_host(l: *mut lua_State) -> bool {
-    // SAFETY: frames of the running thread, read while they are live.
+/// `l` is the running thread, with room for one more slot.
+unsafe fn raised_by_wrap(l: *mut lua_State) -> bool {
+    let wrap = WRAP.load(std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: reads the running frame; pushes and pops one value.
     unsafe {
         let mut ar: lua_Debug = std::mem::zeroed();
-        let mut level = 0;
-        while ffi::lua_getstack(l, level, &mut ar) != 0 {
-            if let Some(source) = native::frame_source(&ar) {
-                return source.starts_with(b"=[hotreload]");
-            }
-            level += 1;
+        if wrap == 0 || ffi::lua_getstack(l, 0, &mut ar) == 0 {
+            return false;
         }
-        false
+        if ffi::lua_getinfo(l, c"f".as_ptr(), &mut ar) == 0 {
+            return false;
+        }
+        let f = ffi::lua_tocfunction(l, -1);
+        ffi::lua_pop(l, 1);
+        f.is_some_and(|f| f as usize == wrap)
     }
 }
 

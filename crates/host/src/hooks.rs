@@ -205,7 +205,9 @@ impl SourceEntry {
     }
 }
 
-/// Sets thread `l`'s mask (keeping a pending interrupt armed).
+/// Sets the debugger's mask on thread `l` (keeping a pending interrupt
+/// armed). The program's own hook on `l` is never touched: the VM calls
+/// both (native/vm_hooks.c).
 ///
 /// # Safety
 /// `l` must be a live thread of the VM, on the VM thread.
@@ -215,14 +217,12 @@ pub unsafe fn set_mask(l: *mut lua_State, mut mask: c_int) {
     }
     // SAFETY: per the contract above.
     unsafe {
-        if ffi::lua_gethookmask(l) != mask {
-            let count = if mask & ffi::LUA_MASKCOUNT != 0 { 1 } else { 0 };
-            let func: Option<ffi::lua_Hook> = if mask == 0 { None } else { Some(hook) };
-            ffi::lua_sethook(l, func, mask, count);
+        if native::debug_gethookmask(l) != mask {
+            native::debug_sethook(l, mask);
         }
         // SIGURG may have armed the count hook while we overwrote the mask.
         if mask & ffi::LUA_MASKCOUNT == 0 && interrupt::pending() {
-            ffi::lua_sethook(l, Some(hook), mask | ffi::LUA_MASKCOUNT, 1);
+            native::debug_sethook(l, mask | ffi::LUA_MASKCOUNT);
         }
     }
 }
@@ -339,13 +339,13 @@ pub unsafe fn mask_for(
             // A C function has no lines: keep the caller's state and save two
             // lua_sethook calls (each walks the stack) per C call.
             // SAFETY: `l` is live.
-            None => line = unsafe { ffi::lua_gethookmask(l) } & ffi::LUA_MASKLINE != 0,
+            None => line = unsafe { native::debug_gethookmask(l) } & ffi::LUA_MASKLINE != 0,
         }
     }
     base | if line { ffi::LUA_MASKLINE } else { 0 }
 }
 
-/// The one hook function of every thread.
+/// The debugger's hook function, for every thread (its second hook slot).
 ///
 /// # Safety
 /// Called by Lua only.

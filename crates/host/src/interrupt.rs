@@ -23,7 +23,8 @@ static VM_THREAD: AtomicU64 = AtomicU64::new(0);
 pub fn install() -> std::io::Result<()> {
     // SAFETY: pthread_self has no preconditions; the sigaction struct is fully
     // initialised before use and the handler is async-signal-safe (atomics and
-    // lua_sethook, which Lua documents as callable from a signal handler).
+    // the debugger's hook setter, which writes fields as lua_sethook does,
+    // which Lua documents as callable from a signal handler).
     unsafe {
         VM_THREAD.store(libc::pthread_self() as u64, Ordering::SeqCst);
         let mut action: libc::sigaction = std::mem::zeroed();
@@ -77,9 +78,9 @@ extern "C" fn on_signal(_signal: libc::c_int) {
         return;
     }
     // SAFETY: we are on the VM thread (the signal targets it), `l` is the
-    // live running thread, and lua_sethook is safe from a signal handler.
+    // live running thread, and setting a hook is safe from a signal handler.
     unsafe {
-        let mask = ffi::lua_gethookmask(l);
-        ffi::lua_sethook(l, Some(crate::hooks::hook), mask | ffi::LUA_MASKCOUNT, 1);
+        let mask = crate::native::debug_gethookmask(l);
+        crate::native::debug_sethook(l, mask | ffi::LUA_MASKCOUNT);
     }
 }

@@ -3,11 +3,20 @@
 //! At startup the protocol streams move to private descriptors (close-on-exec,
 //! so the debuggee's child processes never see them), fd 0 reads /dev/null,
 //! and fds 1 and 2 become pipes whose bytes are forwarded as `output` events:
-//! whatever C code or child processes write still reaches the client.
+//! whatever C code or child processes write still reaches the client. The C
+//! streams `stdout` and `stderr` hand their bytes to us directly
+//! (native/output.c), so what the program writes through them keeps its
+//! order across both streams; the Lua libraries keep their stock functions.
+//!
+//! Every output event is sent under one lock ([`OUTPUT`]), and whoever takes
+//! it first forwards what already waits in the pipes: bytes keep the order
+//! in which they were written, and a stop is announced only after every
+//! byte written before it ([`drain`]).
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::FromRawFd;
+use std::os::raw::{c_char, c_int};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -22,6 +31,118 @@ static WRITER: Mutex<Option<File>> = Mutex::new(None);
 static FORWARDERS: Mutex<usize> = Mutex::new(0);
 static FORWARDERS_DONE: Condvar = Condvar::new();
 static DEV_NULL: AtomicI32 = AtomicI32::new(-1);
+/// Held while program output is read and sent: keeps bytes in order.
+static OUTPUT: Mutex<[Pipe; 2]> = Mutex::new([Pipe::new("stdout"), Pipe::new("stderr")]);
+
+/// The read end of the pipe behind fd 1 or 2, and the bytes of a UTF-8
+/// sequence split across two reads.
+struct Pipe {
+    fd: i32,
+    category: &'static str,
+    pending: Vec<u8>,
+}
+
+impl Pipe {
+    const fn new(category: &'static str) -> Pipe {
+        Pipe {
+            fd: -1,
+            category,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Reads and sends what the pipe holds now, without blocking. False at
+    /// end of file or on an error.
+    fn forward_available(&mut self) -> bool {
+        if self.fd < 0 {
+            return false;
+        }
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            // SAFETY: reads into a buffer of the given size; the fd is ours.
+            let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                self.pending.extend_from_slice(&buf[..n as usize]);
+                let cut = complete_utf8_prefix(&self.pending);
+                if cut > 0 {
+                    output(
+                        self.category,
+                        &String::from_utf8_lossy(&self.pending[..cut]),
+                    );
+                    self.pending.drain(..cut);
+                }
+                continue;
+            }
+            if n == 0 {
+                self.flush_pending();
+                return false;
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return true,
+                _ => {
+                    self.flush_pending();
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn flush_pending(&mut self) {
+        if !self.pending.is_empty() {
+            output(self.category, &String::from_utf8_lossy(&self.pending));
+            self.pending.clear();
+        }
+    }
+}
+
+/// Sends what waits in both pipes (the caller holds [`OUTPUT`]).
+fn forward_pipes(pipes: &mut [Pipe; 2]) {
+    for pipe in pipes.iter_mut() {
+        pipe.forward_available();
+    }
+}
+
+/// Bytes the C streams hand over (native/output.c), sent at once in order.
+/// A split UTF-8 sequence is kept for the next write of the same stream.
+static STREAM_PENDING: Mutex<[Vec<u8>; 2]> = Mutex::new([Vec::new(), Vec::new()]);
+
+extern "C" {
+    fn hr_capture_stdio(write: unsafe extern "C" fn(c_int, *const c_char, usize) -> isize)
+        -> c_int;
+}
+
+unsafe extern "C" fn stream_write(category: c_int, buf: *const c_char, len: usize) -> isize {
+    // SAFETY: stdio passes a buffer of `len` bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };
+    let (index, name) = if category == 2 {
+        (1, "stderr")
+    } else {
+        (0, "stdout")
+    };
+    let mut pipes = lock(&OUTPUT);
+    forward_pipes(&mut pipes);
+    let mut pending = lock(&STREAM_PENDING);
+    let held = &mut pending[index];
+    held.extend_from_slice(bytes);
+    let cut = complete_utf8_prefix(held);
+    if cut > 0 {
+        output(name, &String::from_utf8_lossy(&held[..cut]));
+        held.drain(..cut);
+    }
+    len as isize
+}
+
+/// Sends everything the program wrote so far: C streams flushed, pipes
+/// emptied. Call before announcing a stop or the end.
+pub fn drain() {
+    // SAFETY: fflush(NULL) flushes every C stream; our streams call back
+    // into `stream_write`, which takes the locks itself.
+    unsafe { libc::fflush(std::ptr::null_mut()) };
+    let mut pipes = lock(&OUTPUT);
+    forward_pipes(&mut pipes);
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -51,42 +172,54 @@ pub fn setup() -> io::Result<File> {
         check(libc::dup2(null, 0), "redirect stdin")?;
         DEV_NULL.store(null, Ordering::SeqCst);
         *lock(&WRITER) = Some(File::from_raw_fd(proto_out));
-        for (fd, category) in [(1, "stdout"), (2, "stderr")] {
+        for (index, fd) in [(0usize, 1), (1, 2)] {
             let mut ends = [0; 2];
-            check(libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC), "pipe")?;
+            check(
+                libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK),
+                "pipe",
+            )?;
+            // Only our end is non-blocking: the program's writes block as
+            // on any pipe.
+            let flags = check(libc::fcntl(ends[1], libc::F_GETFL), "pipe flags")?;
+            check(
+                libc::fcntl(ends[1], libc::F_SETFL, flags & !libc::O_NONBLOCK),
+                "pipe flags",
+            )?;
             check(libc::dup2(ends[1], fd), "redirect output")?;
             libc::close(ends[1]);
-            let reader = File::from_raw_fd(ends[0]);
+            lock(&OUTPUT)[index].fd = ends[0];
             *lock(&FORWARDERS) += 1;
             std::thread::Builder::new()
-                .name(format!("forward-{category}"))
-                .spawn(move || forward(reader, category))?;
+                .name(format!("forward-{fd}"))
+                .spawn(move || forward(index, ends[0]))?;
+        }
+        if hr_capture_stdio(stream_write) != 0 {
+            return Err(io::Error::other("cannot capture the C standard streams"));
         }
         Ok(File::from_raw_fd(proto_in))
     }
 }
 
-/// Forwards raw bytes from a pipe as output events until every writer closed it.
-fn forward(mut reader: File, category: &'static str) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut pending: Vec<u8> = Vec::new();
+/// Forwards what the program writes to one pipe as output events, until
+/// every writer closed it. Waits without the lock, reads and sends with it.
+fn forward(index: usize, fd: i32) {
     loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                pending.extend_from_slice(&buf[..n]);
-                let cut = complete_utf8_prefix(&pending);
-                if cut > 0 {
-                    output(category, &String::from_utf8_lossy(&pending[..cut]));
-                    pending.drain(..cut);
-                }
+        let mut poll = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut poll, 1, -1) };
+        if ready < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
+            break;
         }
-    }
-    if !pending.is_empty() {
-        output(category, &String::from_utf8_lossy(&pending));
+        if !lock(&OUTPUT)[index].forward_available() {
+            break;
+        }
     }
     *lock(&FORWARDERS) -= 1;
     FORWARDERS_DONE.notify_all();
@@ -138,6 +271,8 @@ pub fn event(event: HostEvent) {
 }
 
 /// Sends program or host text as an `output` event (nothing for empty text).
+/// Program output goes through [`OUTPUT`]; the host's own notes may be sent
+/// directly.
 pub fn output(category: &str, text: &str) {
     if text.is_empty() {
         return;
@@ -152,6 +287,13 @@ pub fn output(category: &str, text: &str) {
 /// Ends the program: flushes C stdio, lets the forwarders drain what the
 /// program wrote to fds 1 and 2, reports `exited` and exits the process.
 pub fn finish(code: i64) -> ! {
+    report_exit(code);
+    // SAFETY: the process ends here on purpose; the VM is not unwound.
+    unsafe { libc::_exit((code & 0xff) as libc::c_int) }
+}
+
+/// Flushes and forwards all output, then sends `exited`.
+fn report_exit(code: i64) {
     // SAFETY: flushing all C streams and pointing fds 1 and 2 at /dev/null so
     // the pipes' write ends close and the forwarders see end of file.
     unsafe {
@@ -177,8 +319,28 @@ pub fn finish(code: i64) -> ! {
     }
     drop(live);
     event(HostEvent::Exited(ExitedEventBody { exit_code: code }));
-    // SAFETY: the process ends here on purpose; the VM is not unwound.
-    unsafe { libc::_exit((code & 0xff) as libc::c_int) }
+}
+
+extern "C" {
+    fn on_exit(
+        function: extern "C" fn(c_int, *mut std::ffi::c_void),
+        arg: *mut std::ffi::c_void,
+    ) -> c_int;
+}
+
+extern "C" fn exiting(status: c_int, _arg: *mut std::ffi::c_void) {
+    report_exit(i64::from(status));
+}
+
+/// Reports the exit of a program that calls the C `exit` (the stock
+/// `os.exit`, or C code) with its status, after all its output.
+pub fn report_exit_on_exit() -> io::Result<()> {
+    // SAFETY: registers a handler that runs once, on the VM thread, as the
+    // process exits.
+    if unsafe { on_exit(exiting, std::ptr::null_mut()) } != 0 {
+        return Err(io::Error::other("cannot register the exit handler"));
+    }
+    Ok(())
 }
 
 /// Ends the host at once (session gone or `terminate`).

@@ -1,6 +1,7 @@
-//! `launch`: environment, working directory, the VM with our output routing
-//! and coroutine tracking, the engine, `package.path`, `arg`, and the
-//! compiled program (it runs on `configurationDone`).
+//! `launch`: environment, working directory, the VM (with the stock
+//! libraries untouched: output, coroutines, loads and exits are followed
+//! below Lua), the engine, `package.path`, `arg`, and the compiled program
+//! (it runs on `configurationDone`).
 
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
@@ -10,7 +11,7 @@ use dap::types::LaunchArguments;
 use mlua::{ffi, Function, Lua, Table, Value};
 
 use crate::session::{Helpers, Session, Vm};
-use crate::{coroutines, hooks, io, native, queue, reload};
+use crate::{coroutines, exceptions, hooks, io, memory, native, queue, reload};
 
 /// Why a launch failed; `Display` is the message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,9 @@ pub enum LaunchError {
     /// Setting up the VM failed.
     #[error("cannot prepare the Lua VM: {0}")]
     Lua(#[from] mlua::Error),
+    /// The VM does not fit in `memoryLimit`.
+    #[error("memoryLimit {0} bytes is too small to start the program")]
+    MemoryLimit(u64),
     /// The reload engine refused to install.
     #[error("cannot install the hot reload engine: {0}")]
     Engine(#[from] reload::ReloadError),
@@ -58,18 +62,37 @@ pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), Launch
         std::env::set_var(key, value);
     }
     let program = resolve_program(&args.program)?;
+    let limit = args.memory_limit;
+    prepare(session, args, program).map_err(|e| match limit {
+        Some(limit) if memory::take_limit_hit() => LaunchError::MemoryLimit(limit),
+        _ => e,
+    })
+}
 
+fn prepare(
+    session: &mut Session,
+    args: LaunchArguments,
+    program: PathBuf,
+) -> Result<(), LaunchError> {
     // SAFETY: unsafe_new only means "all standard libraries, C modules
     // allowed", which is what a debuggee expects from plain `lua`.
     let lua = unsafe { Lua::unsafe_new() };
+    memory::install(&lua, args.memory_limit)?;
     let main_state = main_thread(&lua)?;
     let helpers = install_internals(&lua)?;
-    install_exit(&lua)?;
     prepend_paths(&lua, args.lua_path.as_deref(), args.lua_cpath.as_deref())?;
     set_arg_table(&lua, &program, &args.args)?;
     let main = load_file(&lua, &program)?;
+    // The engine finds this table and lets the VM fill it (see
+    // native/tracking.c); the program's loaders stay the stock ones.
+    lua.set_named_registry_value("hotreload.tracking", lua.create_table()?)?;
     let mut engine = reload::Engine::install(&lua)?;
     engine.set_program(&program);
+    native::track_loads();
+    native::set_debug_hook(hooks::hook);
+    native::set_resume_hook(coroutines::on_resume);
+    exceptions::remember_wrap(&lua)?;
+    io::report_exit_on_exit().map_err(|e| mlua::Error::runtime(e.to_string()))?;
 
     coroutines::reset(main_state);
     native::set_skip_policy(hooks::skip_policy);
@@ -123,17 +146,10 @@ fn main_thread(lua: &Lua) -> Result<*mut ffi::lua_State, LaunchError> {
 }
 
 fn install_internals(lua: &Lua) -> Result<Helpers, LaunchError> {
-    let emit = lua.create_function(|_, (category, text): (mlua::LuaString, mlua::LuaString)| {
-        io::output(&category.to_string_lossy(), &text.to_string_lossy());
-        Ok(())
-    })?;
-    // SAFETY: both are plain C functions that follow the Lua calling convention.
-    let enter = unsafe { lua.create_c_function(coroutines::enter)? };
-    let leave = unsafe { lua.create_c_function(coroutines::leave)? };
     let module: Table = lua
         .load(include_str!("internals.lua"))
         .set_name("=[hotreload]")
-        .call((emit, enter, leave))?;
+        .call(())?;
     Ok(Helpers {
         thread_ids: module.get("thread_ids")?,
         nil: module.get("NIL")?,
@@ -141,23 +157,6 @@ fn install_internals(lua: &Lua) -> Result<Helpers, LaunchError> {
         compile: module.get("compile")?,
         safe_tostring: module.get("safe_tostring")?,
     })
-}
-
-/// `os.exit` flushes the program's output and reports the exit code first.
-fn install_exit(lua: &Lua) -> Result<(), LaunchError> {
-    let exit = lua.create_function(|_, (code, _close): (Value, Value)| -> mlua::Result<()> {
-        let code = match code {
-            Value::Nil | Value::Boolean(true) => 0,
-            Value::Boolean(false) => 1,
-            Value::Integer(n) => n,
-            Value::Number(n) => n as i64,
-            _ => 0,
-        };
-        io::finish(code)
-    })?;
-    let os: Table = lua.globals().get("os")?;
-    os.set("exit", exit)?;
-    Ok(())
 }
 
 fn prepend_paths(lua: &Lua, path: Option<&str>, cpath: Option<&str>) -> Result<(), LaunchError> {

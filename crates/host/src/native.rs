@@ -5,7 +5,7 @@ use std::os::raw::{c_char, c_int};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use mlua::ffi::{lua_Debug, lua_State};
+use mlua::ffi::{self, lua_Debug, lua_State};
 
 extern "C" {
     fn hr_code_lines(
@@ -22,6 +22,96 @@ extern "C" {
     fn hr_set_line_filter(on: c_int, bits: *const u8, len: usize);
     fn hr_forget_skips();
     fn hr_set_raise_handler(handler: Option<RaiseHandler>);
+    fn hr_set_debug_hook(hook: Option<ffi::lua_Hook>);
+    fn hr_debug_sethook(l: *mut lua_State, mask: c_int);
+    fn hr_debug_gethookmask(l: *mut lua_State) -> c_int;
+    fn hr_set_resume_hook(hook: Option<ResumeHook>);
+    fn hr_set_load_hook(hook: Option<unsafe extern "C-unwind" fn(*mut lua_State)>);
+    fn hr_track_load(l: *mut lua_State);
+    fn hr_parsing(l: *mut lua_State) -> c_int;
+    fn hr_all_threads(l: *mut lua_State) -> c_int;
+    fn hr_room_to_evaluate(l: *mut lua_State) -> c_int;
+}
+
+/// Whether thread `l` (and the main thread) have stack room and C levels to
+/// spare for the debugger to evaluate a condition now.
+///
+/// # Safety
+/// `l` must be the running thread, on the VM thread.
+pub unsafe fn room_to_evaluate(l: *mut lua_State) -> bool {
+    // SAFETY: per the contract above.
+    unsafe { hr_room_to_evaluate(l) != 0 }
+}
+
+/// Called by the patched `lua_resume` (native/vm_hooks.c): `entering` 1
+/// before coroutine `co` runs, resumed from `from` (may be null), 0 when the
+/// resume returns to `from`.
+pub type ResumeHook =
+    unsafe extern "C-unwind" fn(co: *mut lua_State, from: *mut lua_State, entering: c_int);
+
+/// Installs the debugger's hook function: the VM calls it, for each thread,
+/// on the events of the debugger's mask for that thread
+/// ([`debug_sethook`]), besides any hook the program set itself.
+pub fn set_debug_hook(hook: ffi::lua_Hook) {
+    // SAFETY: stores a function pointer; the VM thread calls it later.
+    unsafe { hr_set_debug_hook(Some(hook)) }
+}
+
+/// Sets the debugger's mask on thread `l` (count events come every
+/// instruction). The program's own hook of `l` is untouched.
+///
+/// # Safety
+/// `l` must be a live thread of the VM; safe from the VM thread's signal
+/// handler as `lua_sethook` is.
+pub unsafe fn debug_sethook(l: *mut lua_State, mask: c_int) {
+    // SAFETY: per the contract above.
+    unsafe { hr_debug_sethook(l, mask) }
+}
+
+/// The debugger's mask on thread `l`.
+///
+/// # Safety
+/// `l` must be a live thread of the VM.
+pub unsafe fn debug_gethookmask(l: *mut lua_State) -> c_int {
+    // SAFETY: per the contract above.
+    unsafe { hr_debug_gethookmask(l) }
+}
+
+/// Installs the resume notification.
+pub fn set_resume_hook(hook: ResumeHook) {
+    // SAFETY: stores a function pointer; the VM thread calls it later.
+    unsafe { hr_set_resume_hook(Some(hook)) }
+}
+
+/// Makes the VM report every chunk loaded from a file to the tracking
+/// tables (native/load_tracking.c) the engine set up.
+pub fn track_loads() {
+    // SAFETY: stores a function pointer; the VM thread calls it later.
+    unsafe { hr_set_load_hook(Some(hr_track_load_unwind)) }
+}
+
+unsafe extern "C-unwind" fn hr_track_load_unwind(l: *mut lua_State) {
+    // SAFETY: forwarded from the VM with its arguments.
+    unsafe { hr_track_load(l) }
+}
+
+/// Whether thread `l` is parsing a chunk right now (an error raised now is
+/// caught by `lua_load`).
+///
+/// # Safety
+/// `l` must be a live thread of the VM.
+pub unsafe fn parsing(l: *mut lua_State) -> bool {
+    // SAFETY: per the contract above.
+    unsafe { hr_parsing(l) > 0 }
+}
+
+/// A Lua C function returning an array of every thread of the VM but the
+/// main one (found on the collector's list: no wrapper needed).
+pub const ALL_THREADS: ffi::lua_CFunction = all_threads;
+
+unsafe extern "C-unwind" fn all_threads(l: *mut lua_State) -> c_int {
+    // SAFETY: called by Lua as a C function.
+    unsafe { hr_all_threads(l) }
 }
 
 /// Called by the patched VM where an error is raised, with the error object

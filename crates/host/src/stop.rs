@@ -7,19 +7,30 @@ use std::os::raw::c_int;
 use std::path::Path;
 
 use dap::types::{ContinuedEventBody, StoppedEventBody};
-use host_protocol::{HostCommand, HostEvent, Outcome};
+use host_protocol::{HostCommand, HostEvent, HostRequest, Outcome};
 use mlua::ffi::{self, lua_Debug, lua_State};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::breakpoints::{hit_matches, parse_log_message, LogPart};
+use crate::frames::{self, Frame};
 use crate::hooks::{self, Step, StepKind};
-use crate::inspect::{self, StopContext};
+use crate::inspect;
 use crate::queue::{self, RunState};
+use crate::references::StopContext;
+use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, interrupt, io, native, set_variable, threads,
+    completions, coroutines, evaluate, exceptions, inflight, interrupt, io, memory, native, panics,
+    set_variable, threads,
 };
+use hotreload_host::reload;
+
+thread_local! {
+    /// Breakpoints whose condition could not be evaluated (reported once).
+    static UNEVALUATED: std::cell::RefCell<std::collections::HashSet<(std::path::PathBuf, i32)>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
 
 /// How the program goes on after a stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +55,81 @@ fn outcome<T: Serialize>(result: Result<T, String>) -> Outcome {
     }
 }
 
+/// What a request the VM thread took leaves for its loop to do.
+#[derive(Debug)]
+pub enum Taken {
+    /// Answered; nothing else.
+    Answered,
+    /// `launch` or `configurationDone`, for the loop before the program runs.
+    Configure(HostRequest),
+    /// Resume the stopped program (the request is answered).
+    Resume(Resume),
+    /// Stop the running program (the request is answered).
+    Pause,
+}
+
+/// Routes a request the VM thread took from its queue in `state` (see
+/// `routing`), answers it, serving it when it is routed so, and hands back
+/// what only the caller's loop can do.
+pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Taken {
+    let situation = Situation {
+        state,
+        no_debug: queue::no_debug(),
+        busy: false,
+    };
+    let id = request.id;
+    let acknowledge = || io::respond(id, Outcome::Ok(Value::Null));
+    match routing::route(situation, &request.command) {
+        Route::Serve | Route::LastThreads => serve(session, request),
+        Route::Acknowledge | Route::Cancel(_) | Route::PauseEvaluation => acknowledge(),
+        Route::Refuse(refusal) => io::respond(id, Outcome::Error(refusal.to_string())),
+        Route::Terminate => {
+            acknowledge();
+            io::exit_now();
+        }
+        Route::Configure => return Taken::Configure(request),
+        Route::Resume(resume) => {
+            acknowledge();
+            return Taken::Resume(resume);
+        }
+        Route::Pause => {
+            acknowledge();
+            return Taken::Pause;
+        }
+    }
+    Taken::Answered
+}
+
+/// Serves `request` and answers it, unless someone answered for it while
+/// it ran (see `inflight`).
+pub fn serve(session: &mut Session, request: HostRequest) {
+    inflight::begin(request.id, serving(&request.command));
+    let outcome = handle(session, request.command);
+    if inflight::end() {
+        io::respond(request.id, outcome);
+    }
+}
+
+/// Whether `cancel` and `pause` can stop a request, and its time limit
+/// (watch and hover evaluations).
+fn serving(command: &HostCommand) -> inflight::Serving {
+    match command {
+        HostCommand::Evaluate(args) => inflight::Serving::Evaluation(
+            evaluate::Budget::for_context(args.context.as_deref()).time_limit(),
+        ),
+        HostCommand::SetVariable(_) => inflight::Serving::Evaluation(None),
+        _ => inflight::Serving::ToTheEnd,
+    }
+}
+
 /// Serves a request that does not change the run state (stopped or not).
+/// A panic while serving it becomes its error response.
 pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
-    let stopped = session.stop.is_some();
+    let name = command.name();
+    panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error)
+}
+
+fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
     match command {
         HostCommand::SetBreakpoints(args) => {
             let result = session.bps.set(&args);
@@ -54,19 +137,21 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
             outcome(result)
         }
         HostCommand::SetExceptionBreakpoints(args) => ok(exceptions::set(session, &args)),
-        HostCommand::Threads => ok(threads::list(session)),
-        HostCommand::StackTrace(args) if stopped => outcome(inspect::stack_trace(session, &args)),
-        HostCommand::Scopes(args) if stopped => outcome(inspect::scopes(session, &args)),
-        HostCommand::Variables(args) if stopped => outcome(inspect::variables(session, &args)),
-        HostCommand::SetVariable(args) if stopped => {
+        HostCommand::Threads => {
+            let body = ok(threads::list(session));
+            if let Outcome::Ok(threads) = &body {
+                inflight::remember_threads(threads);
+            }
+            body
+        }
+        HostCommand::StackTrace(args) => outcome(inspect::stack_trace(session, &args)),
+        HostCommand::Scopes(args) => outcome(inspect::scopes(session, &args)),
+        HostCommand::Variables(args) => outcome(inspect::variables(session, &args)),
+        HostCommand::SetVariable(args) => {
             let result = set_variable::request(session, &args);
             forget_other_threads(session);
             outcome(result)
         }
-        HostCommand::StackTrace(_)
-        | HostCommand::Scopes(_)
-        | HostCommand::Variables(_)
-        | HostCommand::SetVariable(_) => Outcome::Error("the program is not stopped".into()),
         HostCommand::Completions(args) => outcome(completions::request(session, &args)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
@@ -75,27 +160,48 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
         }
         HostCommand::HotReload(args) => {
             let result = match session.vm.as_mut() {
-                Some(vm) => match vm.engine.reload(&vm.lua, &args) {
+                Some(vm) => match refresh_threads(&vm.lua)
+                    .map_err(reload::ReloadError::from)
+                    .and_then(|()| vm.engine.reload(&vm.lua, &args))
+                {
                     Ok(body) => ok(body),
                     Err(e) => Outcome::Error(e.to_string()),
                 },
-                None => Outcome::Error("no program is launched".into()),
+                None => Outcome::Error(Refusal::NotLaunched.to_string()),
             };
             forget_other_threads(session);
             result
         }
-        HostCommand::Launch(_) => Outcome::Error("a program is already launched".into()),
-        HostCommand::ConfigurationDone => Outcome::Error("the program already started".into()),
-        // The reader thread answers `terminate` itself; this is never reached.
-        HostCommand::Terminate => io::exit_now(),
-        // Nothing here runs long enough to cancel: it finishes normally.
-        HostCommand::Cancel(_) => Outcome::Ok(Value::Null),
-        HostCommand::Continue
+        // `routing` never sends these here (they change the run state or
+        // are answered by the reader thread).
+        command @ (HostCommand::Launch(_)
+        | HostCommand::ConfigurationDone
+        | HostCommand::Continue
         | HostCommand::Next
         | HostCommand::StepIn
         | HostCommand::StepOut
-        | HostCommand::Pause => Outcome::Error("the program is not stopped".into()),
+        | HostCommand::Pause
+        | HostCommand::Terminate
+        | HostCommand::Cancel(_)) => Outcome::Error(format!(
+            "internal error: {} is not served in this state",
+            command.name()
+        )),
     }
+}
+
+/// Hands the engine every coroutine alive now (found by the VM, not by
+/// wrapping `coroutine.create`), so a reload sees all running frames.
+fn refresh_threads(lua: &mlua::Lua) -> mlua::Result<()> {
+    let tracking: mlua::Table = lua.named_registry_value("hotreload.tracking")?;
+    let Some(threads) = tracking.raw_get::<Option<mlua::Table>>(7)? else {
+        return Ok(());
+    };
+    // SAFETY: a C function that only reads the collector's list.
+    let all: mlua::Table = unsafe { lua.create_c_function(native::ALL_THREADS)? }.call(())?;
+    for thread in all.sequence_values::<mlua::Thread>() {
+        threads.raw_set(thread?, true)?;
+    }
+    Ok(())
 }
 
 fn forget_other_threads(session: &mut Session) {
@@ -108,23 +214,13 @@ fn forget_other_threads(session: &mut Session) {
 fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
     exceptions::note_stop();
     queue::set_state(RunState::Stopped);
+    // Everything the program wrote before the stop reaches the client first.
+    io::drain();
     io::event(HostEvent::Stopped(body));
     let resume = loop {
         let request = queue::pop_blocking();
-        let resume = match request.command {
-            HostCommand::Continue => Some(Resume::Continue),
-            HostCommand::Next => Some(Resume::Step(StepKind::Over)),
-            HostCommand::StepIn => Some(Resume::Step(StepKind::In)),
-            HostCommand::StepOut => Some(Resume::Step(StepKind::Out)),
-            HostCommand::Pause => None,
-            command => {
-                let result = handle(session, command);
-                io::respond(request.id, result);
-                continue;
-            }
-        };
-        io::respond(request.id, Outcome::Ok(Value::Null));
-        if let Some(resume) = resume {
+        // `launch`, `configurationDone` and `pause` are answered in `take`.
+        if let Taken::Resume(resume) = take(session, request, RunState::Stopped) {
             break resume;
         }
     };
@@ -165,7 +261,10 @@ pub unsafe fn stop_in_hook(
 ) {
     // SAFETY: per the contract above.
     unsafe {
-        let frames = inspect::capture(l, 0, None);
+        // Deep in a recursion, only the innermost frames (each level costs
+        // a walk of the stack).
+        let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
+        let frames = frames::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
         stop_at(session, l, ar, frames, stopped_body(reason, hit_ids, None));
     }
 }
@@ -179,7 +278,7 @@ pub unsafe fn stop_at(
     session: &mut Session,
     l: *mut lua_State,
     ar: *mut lua_Debug,
-    frames: Vec<inspect::Frame>,
+    frames: Vec<Frame>,
     body: StoppedEventBody,
 ) {
     session.stop = Some(StopContext::new(frames));
@@ -222,11 +321,24 @@ pub unsafe fn on_breakpoint(
     let needs_frame = condition.is_some() || log.is_some();
     // SAFETY: per the contract above.
     let frame = if needs_frame {
-        unsafe { inspect::capture(l, 0, Some(1)) }
+        unsafe { frames::capture(l, 0, Some(1)) }
     } else {
         Vec::new()
     };
     if let (Some(condition), Some(vm)) = (condition, session.vm.as_ref()) {
+        // A program that recursed to the brink of a stack overflow leaves
+        // no room to evaluate: the condition counts as false there (said
+        // once per breakpoint), so the program goes on as it would.
+        // SAFETY: `l` is the running thread.
+        if !unsafe { native::room_to_evaluate(l) } {
+            if UNEVALUATED.with_borrow_mut(|seen| seen.insert((path.to_path_buf(), line))) {
+                io::output(
+                    "console",
+                    &format!("breakpoint condition `{condition}` not evaluated: the stack is full (taken as false)\n"),
+                );
+            }
+            return;
+        }
         match evaluate::run(vm, frame.first(), &condition, evaluate::Budget::Glance) {
             Ok(values) => {
                 let truthy = !matches!(
@@ -282,19 +394,11 @@ pub unsafe fn serve_interrupt(
 ) -> bool {
     let mut pause = false;
     while let Some(request) = queue::try_pop() {
-        match request.command {
-            HostCommand::Pause => {
-                pause = true;
-                io::respond(request.id, Outcome::Ok(Value::Null));
-            }
-            HostCommand::Continue => io::respond(request.id, Outcome::Ok(Value::Null)),
-            command => {
-                let result = handle(session, command);
-                io::respond(request.id, result);
-            }
+        if let Taken::Pause = take(session, request, RunState::Running) {
+            pause = true;
         }
     }
-    if pause && !queue::no_debug() {
+    if pause {
         // SAFETY: per the contract above.
         unsafe { stop_in_hook(session, l, ar, "pause", Vec::new()) };
         return true;
@@ -307,45 +411,79 @@ pub unsafe fn serve_interrupt(
     false
 }
 
-/// Message handler of the program's outermost call, as in `lua.c`: prints
-/// the traceback to stderr and stops with reason `exception` (unless
-/// `noDebug`, the `uncaught` filter is off, or the `all` filter stopped at
-/// this raise already) while the failing stack is still there.
+/// Message handler of the program's outermost call. It returns what
+/// `lua.c`'s handler returns (the message with a traceback), which a
+/// program sees only where `load` catches an error raised while parsing
+/// (a failing reader): those pass through untouched. Any other error ends
+/// the program: print the traceback to stderr and stop with reason
+/// `exception` (unless `noDebug`, the `uncaught` filter is off, or the `all`
+/// filter stopped at this raise already) while the failing stack is there.
 ///
 /// # Safety
 /// Called by Lua only, as a message handler.
 pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
     // SAFETY: Lua calls us with the error object at index 1.
     unsafe {
+        if ffi::lua_checkstack(l, 4) == 0 {
+            ffi::lua_pushvalue(l, 1);
+            return 1;
+        }
+        if native::parsing(l) {
+            return lua_c_message(l);
+        }
         let message = error_message(l);
-        let traceback = {
-            let bytes = message.as_bytes();
-            ffi::lua_pushlstring(l, bytes.as_ptr() as *const _, bytes.len());
-            ffi::luaL_traceback(l, l, ffi::lua_tostring(l, -1), 1);
-            let text = lossy(ffi::lua_tostring(l, -1));
-            ffi::lua_pop(l, 2);
-            text
-        };
+        lua_c_message(l);
+        let traceback = lossy(ffi::lua_tostring(l, -1));
+        io::drain();
         io::output("stderr", &format!("{traceback}\n"));
         // The `all` filter already stopped where this error was raised.
         let stopped_at_raise = exceptions::take_raise_stop();
         if !queue::no_debug() && !stopped_at_raise {
-            SESSION.with(|cell| {
-                let Ok(mut session) = cell.try_borrow_mut() else {
-                    return;
-                };
-                if !session.exceptions.uncaught {
-                    return;
-                }
-                let frames = error_frames(l, 1);
-                session.stop = Some(StopContext::new(frames));
-                let body = stopped_body("exception", Vec::new(), Some(message));
-                serve_stopped(&mut session, body);
+            // A panic must not unwind into Lua's C frames; the panic hook
+            // has reported it, and the error goes on as if not stopped.
+            let _ = panics::catch("an exception stop", || {
+                SESSION.with(|cell| {
+                    let Ok(mut session) = cell.try_borrow_mut() else {
+                        return;
+                    };
+                    if !session.exceptions.uncaught {
+                        return;
+                    }
+                    let frames = error_frames(l, 1);
+                    session.stop = Some(StopContext::new(frames));
+                    let body = stopped_body("exception", Vec::new(), Some(message));
+                    serve_stopped(&mut session, body);
+                })
             });
         }
-        ffi::lua_pushvalue(l, 1);
         1
     }
+}
+
+/// An uncaught "not enough memory" error ended the program's main chunk.
+/// Lua calls no message handler for memory errors (running Lua code then
+/// could need memory), so the failing stack is gone: this prints the error
+/// as `lua` does and stops with reason `exception` and no frames (globals
+/// can still be inspected) under the same rules as `on_error`.
+fn report_memory_error() {
+    let message = "not enough memory";
+    if memory::take_limit_hit() {
+        io::output(
+            "console",
+            "hotreload-host: the program reached its memoryLimit\n",
+        );
+    }
+    io::output("stderr", &format!("{message}\n"));
+    if queue::no_debug() {
+        return;
+    }
+    SESSION.with_borrow_mut(|session| {
+        if session.exceptions.uncaught {
+            session.stop = Some(StopContext::new(Vec::new()));
+            let body = stopped_body("exception", Vec::new(), Some(message.into()));
+            serve_stopped(session, body);
+        }
+    });
 }
 
 /// Frames shown at most for an error raised deep in a recursion (a stack
@@ -358,11 +496,11 @@ const DEEP_ERROR_FRAMES: usize = 1000;
 ///
 /// # Safety
 /// `l` is the running thread.
-pub unsafe fn error_frames(l: *mut lua_State, first_level: c_int) -> Vec<inspect::Frame> {
+pub unsafe fn error_frames(l: *mut lua_State, first_level: c_int) -> Vec<Frame> {
     // SAFETY: per the contract above.
     let frames = unsafe {
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
-        inspect::capture(l, first_level, deep.then_some(DEEP_ERROR_FRAMES))
+        frames::capture(l, first_level, deep.then_some(DEEP_ERROR_FRAMES))
     };
     let skip = frames.iter().take_while(|f| !f.is_lua).count();
     if skip < frames.len() {
@@ -378,6 +516,30 @@ unsafe fn lossy(p: *const std::os::raw::c_char) -> String {
     } else {
         // SAFETY: Lua strings are NUL-terminated.
         unsafe { CStr::from_ptr(p).to_string_lossy().into_owned() }
+    }
+}
+
+/// Pushes what `lua.c`'s message handler returns for the error at index 1:
+/// its `__tostring` result for a non-string with one, else the message
+/// with a traceback. Returns 1 (one result).
+///
+/// # Safety
+/// Called from a message handler with room for 4 slots.
+unsafe fn lua_c_message(l: *mut lua_State) -> c_int {
+    // SAFETY: per the contract above.
+    unsafe {
+        let mut msg = ffi::lua_tostring(l, 1);
+        if msg.is_null() {
+            if ffi::luaL_callmeta(l, 1, c"__tostring".as_ptr()) != 0
+                && ffi::lua_type(l, -1) == ffi::LUA_TSTRING
+            {
+                return 1;
+            }
+            let name = ffi::lua_typename(l, ffi::lua_type(l, 1));
+            msg = ffi::lua_pushfstring(l, c"(error object is a %s value)".as_ptr(), name);
+        }
+        ffi::luaL_traceback(l, l, msg, 1);
+        1
     }
 }
 
@@ -413,6 +575,33 @@ unsafe fn error_message(l: *mut lua_State) -> String {
     }
 }
 
+/// Runs `LUA_INIT_5_4` (or `LUA_INIT`) before the program, as `lua` does:
+/// `@file` runs that file, anything else runs as a chunk named `=LUA_INIT`.
+fn run_lua_init(lua: &mlua::Lua) -> Result<(), String> {
+    let (name, value) = match std::env::var_os("LUA_INIT_5_4") {
+        Some(v) => ("=LUA_INIT_5_4", v),
+        None => match std::env::var_os("LUA_INIT") {
+            Some(v) => ("=LUA_INIT", v),
+            None => return Ok(()),
+        },
+    };
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec();
+    let result = match bytes.strip_prefix(b"@") {
+        Some(file) => {
+            let path = String::from_utf8_lossy(file).into_owned();
+            lua.globals()
+                .get::<mlua::Function>("dofile")
+                .and_then(|dofile| dofile.call::<()>(path))
+        }
+        None => lua.load(bytes).set_name(name).exec(),
+    };
+    result.map_err(|e| match e {
+        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m,
+        mlua::Error::CallbackError { cause, .. } => cause.to_string(),
+        other => other.to_string(),
+    })
+}
+
 /// Runs the program's main chunk (on `configurationDone`) and ends the host
 /// with its exit code.
 pub fn run_program() -> ! {
@@ -446,6 +635,10 @@ pub fn run_program() -> ! {
     }
     // SAFETY: the main thread is live; the VM thread runs this.
     unsafe { hooks::apply_base_mask(main_state) };
+    if let Err(e) = run_lua_init(&lua) {
+        io::output("stderr", &format!("lua: {e}\n"));
+        io::finish(1);
+    }
     let mut status = ffi::LUA_OK;
     // SAFETY: the stack holds [main, args...]; we insert the message handler
     // below them, call, and clear everything we pushed.
@@ -470,6 +663,9 @@ pub fn run_program() -> ! {
     if let Err(e) = ran {
         io::output("stderr", &format!("hotreload-host: {e}\n"));
         io::finish(1);
+    }
+    if status == ffi::LUA_ERRMEM {
+        report_memory_error();
     }
     io::finish(if status == ffi::LUA_OK { 0 } else { 1 })
 }

@@ -1,22 +1,63 @@
 //! Coroutines as DAP threads. Id 1 is the main thread, whose stack is the
 //! stopped stack across the resume chain (the running coroutine's frames
-//! first, then its resumers'); every coroutine gets an id at its first
-//! resume, and a suspended one shows where it waits.
+//! first, then its resumers'); a suspended one shows where it waits. The
+//! coroutines come from the VM's own list (nothing wraps
+//! `coroutine.create`); each gets an id the first time the debugger sees it
+//! started (running, or suspended in a yield).
 
 use std::ops::Range;
 
 use dap::types::{Thread, ThreadsResponseBody};
 use mlua::thread::ThreadStatus;
 
+use mlua::ffi;
+
 use crate::coroutines;
-use crate::inspect;
+use crate::frames;
+use crate::native;
+use crate::routing::Refusal;
 use crate::session::{Session, Vm};
 
 /// At most this many coroutines are listed.
 const MAX_LISTED: usize = 1000;
 
+thread_local! {
+    static LAST_ID: std::cell::Cell<i64> = const { std::cell::Cell::new(1) };
+}
+
+/// Gives an id to every started coroutine that has none yet.
+fn assign_ids(vm: &Vm) {
+    let ids = &vm.helpers.thread_ids;
+    // SAFETY: a C function that only reads the collector's list.
+    let all = unsafe { vm.lua.create_c_function(native::ALL_THREADS) }
+        .and_then(|f| f.call::<mlua::Table>(()));
+    let Ok(all) = all else {
+        return;
+    };
+    // The collector's list holds the newest first: older coroutines get
+    // the smaller ids.
+    let threads: Vec<mlua::Thread> = all.sequence_values().filter_map(Result::ok).collect();
+    for thread in threads.into_iter().rev() {
+        if ids.raw_get::<Option<i64>>(&thread).ok().flatten().is_some() {
+            continue;
+        }
+        let state = thread.state();
+        // SAFETY: the thread is alive (we hold it); lua_status only reads.
+        let started = unsafe { ffi::lua_status(state) } == ffi::LUA_YIELD
+            || coroutines::position(state).is_some();
+        if started {
+            let id = LAST_ID.get() + 1;
+            LAST_ID.set(id);
+            let _ = ids.raw_set(thread, id);
+        }
+    }
+}
+
 /// `threads`: the main thread and the live coroutines, by id.
 pub fn list(session: &Session) -> ThreadsResponseBody {
+    if let Some(vm) = &session.vm {
+        assign_ids(vm);
+    }
     let mut threads = vec![Thread {
         id: 1,
         name: "main".into(),
@@ -44,6 +85,7 @@ pub fn list(session: &Session) -> ThreadsResponseBody {
 }
 
 fn find(vm: &Vm, id: i64) -> Option<mlua::Thread> {
+    assign_ids(vm);
     vm.helpers
         .thread_ids
         .pairs::<mlua::Thread, i64>()
@@ -55,14 +97,20 @@ fn find(vm: &Vm, id: i64) -> Option<mlua::Thread> {
 /// stack for the main thread and the coroutines in the resume chain, the
 /// waiting frames for a suspended coroutine (captured on first request).
 pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, String> {
-    let stop = session.stop.as_mut().ok_or("the program is not stopped")?;
+    let stop = session
+        .stop
+        .as_mut()
+        .ok_or_else(|| Refusal::not_stopped().to_string())?;
     if id <= 1 {
         return Ok(0..stop.stopped_len);
     }
     if let Some((_, range, _)) = stop.others.iter().find(|(tid, ..)| *tid == id) {
         return Ok(range.clone());
     }
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
     let thread = find(vm, id).ok_or_else(|| format!("no thread {id}"))?;
     if coroutines::position(thread.state()).is_some() {
         return Ok(0..stop.stopped_len);
@@ -71,7 +119,7 @@ pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, Strin
     if thread.status() == ThreadStatus::Resumable {
         // SAFETY: the thread is alive (we hold it, and keep holding it in
         // `others` while stopped) and suspended, so its frames stay put.
-        let frames = unsafe { inspect::capture_thread(thread.state()) };
+        let frames = unsafe { frames::capture_thread(thread.state()) };
         stop.frames.extend(frames);
     }
     let range = start..stop.frames.len();

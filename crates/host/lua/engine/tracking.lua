@@ -1,21 +1,85 @@
--- What the program loads and runs, seen by wrapping the loaders at install
--- time: which file each `require`d module came from, the files run with
--- dofile/loadfile, and every coroutine (so that a reload can see which
--- functions are running on any stack without a heap walk).
-local _, parts = ...
+-- What the program loads and runs: which file each `require`d module came
+-- from, the files run with dofile/loadfile, and every coroutine (so that a
+-- reload can see which functions are running on any stack).
+--
+-- In the host, the VM reports these itself and nothing the program can see
+-- is wrapped: the host puts a table in the registry field
+-- "hotreload.tracking" before the engine installs, and native/tracking.c
+-- records into the engine's tables through it (the layout is documented
+-- there). Elsewhere (Neovim, LuaJIT), the loaders are wrapped at install.
+local debug, parts = ...
 local common = parts.common
 
-local type, ipairs, error = type, ipairs, error
+local type, ipairs, error, pcall, rawget = type, ipairs, error, pcall, rawget
+local select, unpack = select, table.unpack or unpack
+local insert, remove = table.insert, table.remove
 local package = package
+local getupvalue, getregistry = debug.getupvalue, debug.getregistry
 local is_lua, globals = common.is_lua, common.globals
 
 local Tracking = {}
+
+--- The host's tracking table, when the VM reports loads itself.
+local function host_tracking()
+  if type(getregistry) ~= 'function' then
+    return nil
+  end
+  local ok, registry = pcall(getregistry)
+  local t = ok and type(registry) == 'table' and rawget(registry, 'hotreload.tracking') or nil
+  return type(t) == 'table' and t or nil
+end
+
+local function pack(...)
+  return { n = select('#', ...), ... }
+end
+
+--- While a reload runs (and only then), a first searcher finds the module
+--- being reloaded (`engine.hiding`) as its live value, so that its new top
+--- level can `require` itself.
+local function hide_during_reload(engine)
+  local reload = engine.reload
+  engine.reload = function(self, ...)
+    local searchers = package.searchers
+    local function hidden(name)
+      local hiding = self.hiding
+      if hiding ~= nil and hiding.name == name then
+        return function()
+          return hiding.value
+        end, ':hotreload:'
+      end
+      return nil
+    end
+    if type(searchers) == 'table' then
+      insert(searchers, 1, hidden)
+    end
+    local results = pack(pcall(reload, self, ...))
+    if type(searchers) == 'table' then
+      for i = #searchers, 1, -1 do
+        if searchers[i] == hidden then
+          remove(searchers, i)
+        end
+      end
+    end
+    if not results[1] then
+      error(results[2], 0)
+    end
+    return unpack(results, 2, results.n)
+  end
+end
 
 --- Wraps the searchers: a module found in a Lua file is recorded in
 --- `engine.modules`; the module being reloaded (`engine.hiding`) is found
 --- as its live value while its new top level runs.
 function Tracking.require(engine)
   local modules = engine.modules
+  local host = host_tracking()
+  if host then
+    local searchers = package.searchers
+    host[1] = type(searchers) == 'table' and searchers[2] or nil -- the Lua-file searcher
+    host[4] = modules
+    hide_during_reload(engine)
+    return
+  end
   local searchers = package.searchers or package.loaders
   for i, searcher in ipairs(searchers) do
     searchers[i] = function(name, ...)
@@ -44,6 +108,25 @@ function Tracking.files(engine)
   local G = globals()
   local loadfile_c = G.loadfile
   if type(loadfile_c) ~= 'function' then
+    return
+  end
+  local host = host_tracking()
+  if host then
+    host[2], host[3], host[5] = loadfile_c, G.dofile, files
+    -- A file's environment is what loadfile gave its chunk (set after the
+    -- load, so read when asked): the chunk's `_ENV` unless it is the globals.
+    host[6] = {
+      __index = function(rec, key)
+        if key ~= 'env' or not is_lua(rawget(rec, 'chunk')) then
+          return nil
+        end
+        local name, env = getupvalue(rawget(rec, 'chunk'), 1)
+        if name == '_ENV' and env ~= globals() then
+          return env
+        end
+        return nil
+      end,
+    }
     return
   end
   local function record(path, chunk, env)
@@ -77,6 +160,11 @@ end
 --- key of `engine.threads` (weak).
 function Tracking.threads(engine)
   local threads = engine.threads
+  local host = host_tracking()
+  if host then
+    host[7] = threads -- filled by the host before each reload
+    return
+  end
   local create, resume, close = coroutine.create, coroutine.resume, coroutine.close
   coroutine.create = function(f)
     local co = create(f)

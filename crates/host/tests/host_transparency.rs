@@ -1,0 +1,225 @@
+//! The debugger never changes what a program does: the standard functions
+//! stay the stock C functions, the program's own hooks see the stock events,
+//! errors that `load` catches stay caught, and output keeps its order. Each
+//! program runs with `noDebug`, in debug mode, with a breakpoint in a file it
+//! never loads, and with one in its own file that never fires; the expected
+//! output is what the stock `lua` 5.4 prints for the same program.
+
+mod common;
+
+use common::{line_of, Host, Scratch};
+use serde_json::json;
+
+/// Launch arguments and breakpoints (file, lines) of one mode.
+type Mode<'a> = (serde_json::Value, Vec<(&'a str, Vec<i64>)>);
+
+/// Runs `text` as main.lua in every mode; returns (exit code, stdout,
+/// stderr) of each, after checking that nothing stopped it.
+fn run_everywhere(name: &str, text: &str) -> Vec<(i64, String, String)> {
+    let dir = Scratch::new(name);
+    let program = dir.file("main.lua", text);
+    let other = dir.file("other.lua", "local x = 1\nreturn x\n");
+    let never = line_of(text, "-- never");
+    let modes: Vec<Mode> = vec![
+        (json!({"noDebug": true}), vec![]),
+        (json!({}), vec![]),
+        (json!({}), vec![(other.as_str(), vec![1])]),
+        (json!({}), vec![(program.as_str(), vec![never])]),
+    ];
+    let mut results = Vec::new();
+    for (extra, bps) in modes {
+        let mut host = Host::spawn();
+        let bps: Vec<(&str, &[i64])> = bps.iter().map(|(f, l)| (*f, l.as_slice())).collect();
+        host.start(&program, extra.clone(), &bps);
+        let code = host.exited();
+        assert!(
+            !host.log.iter().any(|v| v["event"] == "stopped"),
+            "{extra}: the program stopped: {:?}",
+            host.log
+        );
+        results.push((code, host.output("stdout"), host.output("stderr")));
+    }
+    results
+}
+
+fn assert_stock(name: &str, text: &str, stdout: &str) {
+    for (i, (code, out, err)) in run_everywhere(name, text).into_iter().enumerate() {
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, stdout, ""),
+            "mode {i}"
+        );
+    }
+}
+
+#[test]
+fn standard_functions_stay_the_stock_c_functions() {
+    let text = r##"
+local whats = {}
+for _, fn in ipairs({ print, io.write, io.stdout.write, coroutine.wrap, coroutine.resume,
+  coroutine.create, load, loadfile, dofile, require, os.exit, package.searchers[2] }) do
+  whats[#whats + 1] = debug.getinfo(fn, "S").what
+end
+print(table.concat(whats, " "))
+print(pcall(string.dump, print))
+print(pcall(debug.upvaluejoin, print, 1, function() return print end, 1))
+print("still", "works")
+local function unused()
+  return 1 -- never
+end
+"##;
+    assert_stock(
+        "stock-functions",
+        text,
+        "C C C C C C C C C C C C\n\
+         false\tunable to dump given function\n\
+         false\tbad argument #2 to 'debug.upvaluejoin' (invalid upvalue index)\n\
+         still\tworks\n",
+    );
+}
+
+#[test]
+fn the_programs_own_hooks_see_the_stock_events() {
+    let text = r##"local lines = {}
+local function f(a)
+  local b = a + 1
+  return b
+end
+debug.sethook(function(_, l) lines[#lines + 1] = l end, "l")
+local x = f(1)
+debug.sethook()
+print(table.concat(lines, " "), x)
+local co = coroutine.create(function(a)
+  local y = a
+  coroutine.yield(y)
+  return y + 1
+end)
+local ev = {}
+local function h(e, l) ev[#ev + 1] = e .. (l and (":" .. l) or "") end
+debug.sethook(co, h, "clr")
+print(debug.gethook(co) == h, debug.gethook())
+coroutine.resume(co, 1)
+coroutine.resume(co)
+print(table.concat(ev, " "))
+local count = 0
+debug.sethook(function() count = count + 1 end, "", 1)
+local s = 0
+for i = 1, 10 do s = s + i end
+debug.sethook()
+print(s, count > 0)
+local function unused()
+  return 1 -- never
+end
+"##;
+    assert_stock(
+        "program-hooks",
+        text,
+        "7 3 4 8\t2\n\
+         true\tnil\n\
+         call line:11 line:12 call return line:13 return\n\
+         55\ttrue\n",
+    );
+}
+
+#[test]
+fn errors_that_load_catches_stay_caught() {
+    let text = r##"local f, msg = load(function() return true end)
+print(f, (msg:gsub("^.-:%d+: ", ""):gsub("\n.*", "")))
+f, msg = load(function() error("boom") end)
+print(f, (msg:gsub("^.-:%d+: ", ""):gsub("\n.*", "")))
+f, msg = load(string.rep("(", 1000) .. "1" .. string.rep(")", 1000))
+print(f, msg ~= nil)
+print(select("#", load("return 1")))
+local function unused()
+  return 1 -- never
+end
+"##;
+    // With the default `uncaught` filter: nothing printed, nothing stopped.
+    assert_stock(
+        "load-errors",
+        text,
+        "nil\treader function must return a string\nnil\tboom\nnil\ttrue\n1\n",
+    );
+}
+
+#[test]
+fn the_io_and_coroutine_libraries_behave_as_stock() {
+    let text = r##"local f = io.tmpfile()
+io.output(f)
+f:close()
+print(pcall(io.write, "x"))
+io.output(io.stdout)
+local co = coroutine.wrap(function()
+  local x <close> = setmetatable({}, { __close = function() error("in close") end })
+  error("body")
+end)
+local ok, err = pcall(co)
+print(ok, (err:gsub("^.-:%d+: ", "")))
+print(io.stdout:seek())
+local function unused()
+  return 1 -- never
+end
+"##;
+    assert_stock(
+        "libraries",
+        text,
+        "false\tdefault output file is closed\nfalse\tin close\nnil\tIllegal seek\t29\n",
+    );
+}
+
+#[test]
+fn output_written_before_a_stop_arrives_before_the_stopped_event() {
+    let dir = Scratch::new("output-before-stop");
+    let text = "io.write('partial')\nio.stderr:write('err')\nlocal x = 1 -- stop\nprint(x)\n";
+    let program = dir.file("main.lua", text);
+    let mut host = Host::spawn();
+    host.start(
+        &program,
+        json!({}),
+        &[(&program, &[line_of(text, "-- stop")])],
+    );
+    host.stopped("breakpoint");
+    let order: Vec<String> = host
+        .log
+        .iter()
+        .filter(|v| v["event"] == "output" || v["event"] == "stopped")
+        .map(|v| match v["body"]["output"].as_str() {
+            Some(text) => text.to_string(),
+            None => "<stopped>".to_string(),
+        })
+        .collect();
+    // As on a terminal: stdout is line buffered, stderr is not; both reach
+    // the client before the stop.
+    assert_eq!(order, ["err", "partial", "<stopped>"]);
+    host.ok("continue", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(host.output("stdout"), "partial1\n");
+}
+
+#[test]
+fn a_condition_that_overflows_the_stack_does_not_hang_the_program() {
+    let dir = Scratch::new("overflow-condition");
+    // Recursion through pcall fills the C stack within 200 levels (the same
+    // happens with plain recursion filling the Lua stack, 200000 levels:
+    // too slow for a debug build): near the limit, evaluating the condition
+    // fails for lack of room.
+    let text = "local depth = 0\nlocal function f(n)\n  depth = n -- here\n  local ok, err = pcall(f, n + 1)\n  if not ok then error(err, 0) end\nend\nlocal ok, err = pcall(f, 1)\nprint(ok, err, depth > 100)\nprint('done')\n";
+    let program = dir.file("main.lua", text);
+    let mut host = Host::spawn();
+    host.ok("launch", Some(json!({"program": program})));
+    let line = line_of(text, "-- here");
+    host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program},
+                    "breakpoints": [{"line": line, "condition": "n < 0"}]})),
+    );
+    host.ok("configurationDone", None);
+    assert_eq!(host.exited(), 0);
+    assert_eq!(
+        host.output("stdout"),
+        "false\tC stack overflow\ttrue\ndone\n"
+    );
+    assert!(!host.log.iter().any(|v| v["event"] == "stopped"));
+    // The failure is reported once, not once per level.
+    assert_eq!(host.output("console").matches("taken as false").count(), 1);
+}
