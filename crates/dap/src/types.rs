@@ -112,6 +112,16 @@ pub struct LaunchArguments {
     /// fail with Lua's catchable "not enough memory" error. No limit when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<u64>,
+    /// Honour V3 source maps of the Lua files (inline or `<file>.map`
+    /// beside): breakpoints, stacks, steps and messages at source lines.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_maps: bool,
+    /// For compiled programs: the Lua host the compiled code runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The LuaNext compiler (default `luanext` on `PATH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub luanext_path: Option<String>,
 }
 
 /// One requested breakpoint.

@@ -11,6 +11,7 @@ mod server;
 
 pub mod host;
 pub mod runtime;
+pub mod sourcemaps;
 
 pub use host::{HostFactory, HostProcess};
 pub use log::TranscriptLog;

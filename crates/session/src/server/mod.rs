@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use crate::host::HostFactory;
 use crate::log::{note, TranscriptLog};
 use crate::runtime::RuntimeFactory;
+use crate::sourcemaps::SourceMapFactory;
 use crate::{SessionConfig, SessionError};
 use handlers::{Reply, Session};
 use outbox::{event, write_loop, Outbox, Outgoing};
@@ -55,8 +56,12 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let factory = Arc::new(HostFactory {
-        host_dir: config.host_dir,
+    // Source maps wrap every host: the layer passes all through unless
+    // `launch` asks for `sourceMaps`.
+    let factory = Arc::new(SourceMapFactory {
+        inner: Arc::new(HostFactory {
+            host_dir: config.host_dir,
+        }),
     });
     serve_with(reader, writer, factory, config.log).await
 }
