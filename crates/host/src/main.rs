@@ -74,7 +74,7 @@ fn serve_until_configured() {
         let request = queue::pop_blocking();
         let taken = SESSION.with_borrow_mut(|session| stop::take(session, request, RunState::Idle));
         if let Taken::Configure(request) = taken {
-            if configure(request) {
+            if configure(*request) {
                 return;
             }
         }

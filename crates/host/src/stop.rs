@@ -61,7 +61,8 @@ pub enum Taken {
     /// Answered; nothing else.
     Answered,
     /// `launch` or `configurationDone`, for the loop before the program runs.
-    Configure(HostRequest),
+    /// (Boxed: launch arguments are large beside the other variants.)
+    Configure(Box<HostRequest>),
     /// Resume the stopped program (the request is answered).
     Resume(Resume),
     /// Stop the running program (the request is answered).
@@ -87,7 +88,7 @@ pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Tak
             acknowledge();
             io::exit_now();
         }
-        Route::Configure => return Taken::Configure(request),
+        Route::Configure => return Taken::Configure(Box::new(request)),
         Route::Resume(resume) => {
             acknowledge();
             return Taken::Resume(resume);

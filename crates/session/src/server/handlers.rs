@@ -312,7 +312,7 @@ impl Session {
         let (events_tx, events_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let runtime = self
             .factory
-            .start(args.runtime.as_deref(), events_tx)
+            .start(crate::sourcemaps::host_runtime(&args), events_tx)
             .await
             .map_err(|e| e.to_string())?;
         // Stored before the first await so a concurrent disconnect finds it.

@@ -100,6 +100,27 @@ impl MapIndex {
         loaded
     }
 
+    /// Forgets what is known of `lua` and reads its map again (after its
+    /// source was recompiled, its lines moved).
+    pub fn refresh(&mut self, lua: &Path) {
+        self.by_lua.remove(lua);
+        for luas in self.by_source.values_mut() {
+            luas.retain(|l| l != lua);
+        }
+        self.by_source.retain(|_, luas| !luas.is_empty());
+        self.load(lua);
+    }
+
+    /// Loads the maps of the Lua files under `dir` (compiler output).
+    pub fn add_dir(&mut self, dir: &Path) {
+        let mut found = Vec::new();
+        collect_lua(dir, 0, &mut found);
+        for lua in found {
+            let lua = self.absolute(&lua);
+            self.refresh(&lua);
+        }
+    }
+
     /// The map of a Lua file as the host names it (relative, absolute, or
     /// Lua's `...tail` for long chunk names), loading it on first sight.
     pub fn map_of(&mut self, lua: &str) -> Option<(PathBuf, Arc<LoadedMap>)> {

@@ -9,6 +9,7 @@
 //! knows: it sees Lua coordinates only.
 
 mod index;
+pub mod luanext;
 mod rewrite;
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,6 +28,8 @@ use tokio::sync::mpsc;
 
 use crate::runtime::{CallId, DebugRuntime, RuntimeError, RuntimeEvent, RuntimeFactory};
 pub use index::MapIndex;
+pub use luanext::host_runtime;
+use luanext::Compiler;
 pub use rewrite::rewrite_locations;
 
 /// Events buffered between the inner runtime and the session.
@@ -89,6 +92,8 @@ struct State {
     step: Option<Step>,
     /// The thread of the last stop, whose top frame a step starts from.
     stopped_thread: i64,
+    /// For a LuaNext program: how it was compiled, to recompile on reload.
+    compiler: Option<Arc<Compiler>>,
 }
 
 struct Shared {
@@ -172,7 +177,7 @@ impl SourceMapped {
         crate::runtime::call::<C>(&*self.inner, self.inner.next_call(), arguments).await
     }
 
-    fn start_maps(&self, args: &LaunchArguments) {
+    fn start_maps(&self, args: &LaunchArguments, compiled: Option<&Path>) {
         let base = std::env::current_dir().unwrap_or_default();
         let base = match args.cwd.as_deref().filter(|c| !c.is_empty()) {
             Some(cwd) => base.join(cwd),
@@ -183,6 +188,7 @@ impl SourceMapped {
         if let Some(dir) = program.parent() {
             roots.push(dir.to_path_buf());
         }
+        roots.extend(compiled.map(Path::to_path_buf));
         let index = MapIndex::scan(base, &roots);
         for problem in &index.problems {
             // Best effort: a full channel means the client is gone anyway.
@@ -196,6 +202,33 @@ impl SourceMapped {
                 }));
         }
         self.shared.state().index = Some(index);
+    }
+
+    fn absolute(&self, path: &Path) -> PathBuf {
+        match self.shared.state().index.as_ref() {
+            Some(index) => index.absolute(path),
+            None => path.to_path_buf(),
+        }
+    }
+
+    /// Reads the map of `lua` again: its source was recompiled.
+    fn refresh(&self, lua: &Path) {
+        if let Some(index) = self.shared.state().index.as_mut() {
+            index.refresh(lua);
+        }
+    }
+
+    /// Sends the breakpoints kept for `lua` again, placed by its new map.
+    async fn rebind_breakpoints(&self, lua: &Path) {
+        let list = {
+            let mut state = self.shared.state();
+            if !state.breakpoints.contains_key(lua) {
+                return;
+            }
+            self.host_list(&mut state, lua, Path::new("")).0
+        };
+        // A failure leaves the old placement; the next setBreakpoints redoes it.
+        let _ = self.send_lua(lua, list).await;
     }
 
     async fn set_breakpoints(
@@ -371,7 +404,18 @@ impl SourceMapped {
     async fn hot_reload(&self, call: CallId, args: Value) -> Result<Value, RuntimeError> {
         let mut args: HotReloadArguments = from_value(args)?;
         let mut asked_source = None;
-        if let Some(path) = args.path.clone() {
+        let compiler = self.shared.state().compiler.clone();
+        if let (Some(path), Some(compiler)) = (args.path.clone(), compiler) {
+            if path.ends_with(".luax") {
+                let source = self.absolute(Path::new(&path));
+                compiler.compile(std::slice::from_ref(&source)).await?;
+                let lua = compiler.output_of(&source);
+                asked_source = Some(path);
+                args.path = Some(lua.to_string_lossy().into_owned());
+                args.source = None;
+            }
+        }
+        if let (None, Some(path)) = (&asked_source, args.path.clone()) {
             let luas = match self.shared.state().index.as_ref() {
                 Some(index) => index.luas_of(Path::new(&path)),
                 None => Vec::new(),
@@ -393,11 +437,18 @@ impl SourceMapped {
                 }
             }
         }
+        let lua = args.path.as_deref().map(|p| self.absolute(Path::new(p)));
+        if let Some(lua) = &lua {
+            self.refresh(lua);
+        }
         let reply = self
             .inner
             .request(call, commands::HotReload::NAME, to_value(&args)?)
             .await
             .map_err(|e| self.shared.rewrite_error(e))?;
+        if let Some(lua) = &lua {
+            self.rebind_breakpoints(lua).await;
+        }
         let mut body: HotReloadResponseBody =
             serde_json::from_value(reply).map_err(|e| RuntimeError::Protocol(e.to_string()))?;
         if let Some(source) = asked_source {
@@ -512,10 +563,15 @@ impl DebugRuntime for SourceMapped {
         arguments: Value,
     ) -> Result<Value, RuntimeError> {
         if command == commands::Launch::NAME {
-            let args: LaunchArguments = from_value(arguments.clone())?;
-            if args.source_maps {
-                self.start_maps(&args);
+            let mut args: LaunchArguments = from_value(arguments)?;
+            if luanext::is_luanext(&args) {
+                let compiler = Compiler::launch(&mut args).await?;
+                self.start_maps(&args, Some(&compiler.out_dir));
+                self.shared.state().compiler = Some(Arc::new(compiler));
+            } else if args.source_maps {
+                self.start_maps(&args, None);
             }
+            return self.inner.request(call, command, to_value(&args)?).await;
         }
         if !self.shared.enabled() {
             return self.inner.request(call, command, arguments).await;
