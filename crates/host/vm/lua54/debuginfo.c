@@ -13,6 +13,8 @@
 #include "lstate.h"
 #include "ldebug.h"
 
+#include "hotreload_vm.h"
+
 static void collect_lines(const Proto *p, int *out, int cap, int *n) {
   int pc;
   /* A vararg function's first instruction (VARARGPREP) has no line of its
@@ -93,13 +95,12 @@ void hr_sync_oldpc(lua_State *L) {
 
 /*
  * Which functions need line events, decided by the host (hooks.rs): called
- * by the patched luaG_tracecall (see build.rs) whenever a Lua function is
+ * by the patched luaG_tracecall (see patches.rs) whenever a Lua function is
  * entered or returned to while a hook is set. Only when the debugger's line
  * hook is the thread's sole hook may a function run untraced: call, return
  * and count hooks (steps, interrupts) and any hook of the program itself
  * always see every function.
  */
-typedef int (*hr_skip_policy)(lua_State *L, const char *source, size_t len);
 static hr_skip_policy skip_policy = NULL;
 
 void hr_set_skip_policy(hr_skip_policy policy) {
@@ -203,12 +204,11 @@ int hr_skip_line(lua_State *L, int line) {
 
 /*
  * Stopping where an error is raised (the `all` exception filter): the
- * patched luaG_errormsg (see build.rs) calls hr_raise_hook, when set, with
+ * patched luaG_errormsg (see patches.rs) calls hr_raise_hook, when set, with
  * the error object on top of the stack, before the message handler runs and
  * before the stack unwinds. NULL (the filter is off) keeps the VM stock.
  * Errors raised inside a hook (allowhook off) never reach the host.
  */
-typedef void (*hr_raise_handler)(lua_State *L);
 static hr_raise_handler raise_handler = NULL;
 void (*hr_raise_hook)(lua_State *L) = NULL;
 

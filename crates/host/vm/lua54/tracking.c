@@ -3,7 +3,7 @@
  * exist, without wrapping anything the program can see (see
  * lua/engine/tracking.lua for the tables):
  *
- * - hr_track_load: the patched lua_load (native/vm_hooks.c) calls it after a
+ * - hr_track_load: the patched lua_load (vm_hooks.c) calls it after a
  *   chunk named '@file' loaded. When the function that called lua_load is
  *   the stock Lua-file searcher of `require`, the chunk is module
  *   <its first argument>; when it is the stock loadfile or dofile, a file
@@ -22,7 +22,7 @@
 #include "lgc.h"
 #include "lobject.h"
 
-int hr_call_unhooked (lua_State *L, lua_CFunction f, int nargs);
+#include "hotreload_vm.h"
 
 #define TRACKING "hotreload.tracking"
 

@@ -1,5 +1,5 @@
 /*
- * The VM side of the host's transparency (see build.rs for the patches that
+ * The VM side of the host's transparency (see patches.rs for the patches that
  * call into this file). The debugger never replaces a standard function and
  * never takes the program's hook slot:
  *
@@ -26,6 +26,8 @@
  */
 #include "lua.h"
 #include "lstate.h"
+
+#include "hotreload_vm.h"
 
 /* The stock lua_sethook & co. of ldebug.c, renamed by the patch. */
 void hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);
