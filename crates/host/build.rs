@@ -43,6 +43,7 @@ fn main() {
     );
     let vm_root = manifest_dir.join("vm");
     let vm_folder = vm_root.join(vm.folder);
+    let vm_shared = vm_root.join("shared");
     let native = manifest_dir.join("native");
     let out = PathBuf::from(env("OUT_DIR"));
 
@@ -74,11 +75,12 @@ fn main() {
     let mut ours = cc::Build::new();
     ours.include(&lua_copy)
         .include(&vm_root)
+        .include(&vm_shared)
         .include(&vm_folder)
         .warnings(true)
         .extra_warnings(true)
         .warnings_into_errors(true);
-    for dir in [&native, &vm_folder] {
+    for dir in [&native, &vm_shared, &vm_folder] {
         for path in c_files(dir) {
             ours.file(&path);
             println!("cargo:rerun-if-changed={}", path.display());

@@ -46,7 +46,7 @@ pub unsafe fn room_to_evaluate(l: *mut lua_State) -> bool {
     unsafe { hr_room_to_evaluate(l) != 0 }
 }
 
-/// Called by the patched `lua_resume` (vm/<vm>/vm_hooks.c): `entering` 1
+/// Called by the patched `lua_resume` (vm/shared/vm_hooks.c): `entering` 1
 /// before coroutine `co` runs, resumed from `from` (may be null), 0 when the
 /// resume returns to `from`.
 pub type ResumeHook =
@@ -87,7 +87,7 @@ pub fn set_resume_hook(hook: ResumeHook) {
 }
 
 /// Makes the VM report every chunk loaded from a file to the tracking
-/// tables (vm/<vm>/tracking.c) the engine set up.
+/// tables (vm/shared/tracking.c) the engine set up.
 pub fn track_loads() {
     // SAFETY: stores a function pointer; the VM thread calls it later.
     unsafe { hr_set_load_hook(Some(hr_track_load_unwind)) }
