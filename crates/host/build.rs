@@ -10,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "vm/lua53/vm.rs"]
+mod lua53;
 #[path = "vm/lua54/vm.rs"]
 mod lua54;
 
@@ -25,12 +27,15 @@ pub struct Vm {
     release: &'static str,
     /// Preprocessor symbols for Lua and for our C alike (they shape luaconf.h).
     defines: &'static [&'static str],
+    /// Whether the folder has the reload engine's native backend
+    /// (`hotreload_native_backend`); without it the engine walks in Lua.
+    native_backend: bool,
     /// The edits of one source file of the VM, by file name.
     edits: fn(&str) -> &'static [(&'static str, &'static str)],
 }
 
 /// Every VM with a folder; adding one is a new folder and a line here.
-const VMS: &[Vm] = &[lua54::VM];
+const VMS: &[Vm] = &[lua53::VM, lua54::VM];
 
 fn main() {
     let vm = selected_vm();
@@ -109,6 +114,10 @@ fn main() {
         lua_dir.display()
     );
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
+    println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
+    if vm.native_backend {
+        println!("cargo:rustc-cfg=hr_native_backend");
+    }
     println!("cargo:rerun-if-changed=build.rs");
 }
 

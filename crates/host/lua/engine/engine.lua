@@ -11,7 +11,7 @@
 --   backend.find_chunk(chunkname) -> fn   the main chunk closure of a file
 --   backend.mark() -> boundary            where the engine's own frames start
 --
--- The native backend (native/reload*.c) does all of that; a pure-Lua
+-- The native backend (vm/lua54/reload_*.c) does all of that; a pure-Lua
 -- backend built from walker.lua (lua_backend.lua) does what plain Lua can
 -- (no in-place swap, no nested closures), which is what LuaJIT and Neovim
 -- get later.

@@ -7,6 +7,7 @@ pub const VM: Vm = Vm {
     sources: "lua-5.4.9",
     release: "5.4.9",
     defines: &["LUA_USE_LINUX", "LUA_COMPAT_5_3"],
+    native_backend: true,
     edits,
 };
 
