@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{fixture, Client};
+use support::{fixture, with_runtime, Client};
 
 /// The 1-based line of `marker` in fixture `name`.
 fn line_of(client: &Client, name: &str, marker: &str) -> i64 {
@@ -24,7 +24,7 @@ fn start(client: &mut Client, name: &str, filters: &[&str]) -> Value {
         "initialize",
         json!({"adapterID": "hotreload", "clientID": "test"}),
     );
-    client.ok("launch", json!({"program": fixture(name)}));
+    client.ok("launch", with_runtime(json!({"program": fixture(name)})));
     client.wait_event("initialized");
     let body = client.ok("setExceptionBreakpoints", json!({"filters": filters}));
     let answers = body["breakpoints"].as_array().cloned().unwrap_or_default();

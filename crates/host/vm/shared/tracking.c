@@ -31,7 +31,8 @@ static void set_field (lua_State *L, int rec, const char *k, int value) {
 static int record (lua_State *L) {
   lua_Debug caller, chunk;
   int module;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, TRACKING) != LUA_TTABLE) return 0;  /* 2 */
+  lua_getfield(L, LUA_REGISTRYINDEX, TRACKING);  /* 2 */
+  if (!lua_istable(L, 2)) return 0;
   if (!lua_getstack(L, 1, &caller) || !lua_getinfo(L, "f", &caller)) return 0;  /* 3 */
   lua_rawgeti(L, 2, 1);  /* 4: searcher */
   lua_rawgeti(L, 2, 2);  /* 5: loadfile */
@@ -53,7 +54,8 @@ static int record (lua_State *L) {
     lua_rawgeti(L, 2, 4);  /* 6: modules */
     if (!lua_istable(L, 6)) return 0;
     lua_pushvalue(L, 5);
-    if (lua_rawget(L, 6) != LUA_TTABLE) {  /* 7: its record */
+    lua_rawget(L, 6);  /* 7: its record */
+    if (!lua_istable(L, 7)) {
       lua_pop(L, 1);
       lua_createtable(L, 0, 4);
       lua_pushvalue(L, 5);

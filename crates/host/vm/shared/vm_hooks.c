@@ -29,8 +29,17 @@
 
 #include "hotreload_vm.h"
 
+/* lua_sethook returns int (always 1) up to Lua 5.2, nothing since 5.3. */
+#if LUA_VERSION_NUM <= 502
+#define SETHOOK_RESULT int
+#define SETHOOK_DONE return 1
+#else
+#define SETHOOK_RESULT void
+#define SETHOOK_DONE return
+#endif
+
 /* The stock lua_sethook & co. of ldebug.c, renamed by the patch. */
-void hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);
+SETHOOK_RESULT hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);
 
 static lua_Hook debug_hook = NULL;
 
@@ -80,7 +89,7 @@ static void update (lua_State *L, int was_program_count) {
 }
 
 /* The public API: the program's slot, as stock lua_sethook documents it. */
-LUA_API void lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {
+LUA_API SETHOOK_RESULT lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {
   if (func == NULL || mask == 0) {
     mask = 0;
     func = NULL;
@@ -90,6 +99,7 @@ LUA_API void lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {
   L->hr_hookleft = count;
   L->hr_hookmask = mask;
   update(L, 0);
+  SETHOOK_DONE;
 }
 
 LUA_API lua_Hook lua_gethook (lua_State *L) {
