@@ -106,6 +106,10 @@ pub struct LaunchArguments {
     /// Prepended to `package.cpath`.
     #[serde(default, rename = "luaCPath", skip_serializing_if = "Option::is_none")]
     pub lua_cpath: Option<String>,
+    /// Most bytes the program's Lua heap may hold; beyond it allocations
+    /// fail with Lua's catchable "not enough memory" error. No limit when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<u64>,
 }
 
 /// One requested breakpoint.

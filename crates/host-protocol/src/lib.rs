@@ -59,7 +59,8 @@ pub enum HostCommand {
     /// Step out. Reply: `null`.
     StepOut,
     /// Stop as soon as possible, also inside a long-running loop. Reply: `null`,
-    /// then a `stopped` event with reason `pause`.
+    /// then a `stopped` event with reason `pause`. A running evaluation
+    /// stops first, with the error `evaluation paused`.
     Pause,
     /// Only while stopped. Reply: `dap::types::StackTraceResponseBody`.
     StackTrace(StackTraceArguments),
@@ -68,6 +69,9 @@ pub enum HostCommand {
     /// Only while stopped. Reply: `dap::types::VariablesResponseBody`.
     Variables(VariablesArguments),
     /// In the given frame while stopped; in the global scope while running.
+    /// Contexts other than `repl` (watch, hover, variables, ...) stop after
+    /// 1 s or 10 million instructions; `repl` after 2 billion instructions,
+    /// or on `cancel` or `pause`.
     /// Reply: `dap::types::EvaluateResponseBody`.
     Evaluate(EvaluateArguments),
     /// Only while stopped: assign the child `name` of a variables reference
@@ -85,6 +89,49 @@ pub enum HostCommand {
     HotReload(HotReloadArguments),
     /// End the program; the host exits after replying. Reply: `null`.
     Terminate,
+    /// Cancel request `requestId` (a host request id): one still queued is
+    /// answered `cancelled` at once; a running evaluation stops with the
+    /// error `cancelled` (also when it is inside a C call that cannot be
+    /// interrupted: then the host answers `busy` until the call returns).
+    /// Anything else finishes normally. Answered at once, in any state.
+    /// Reply: `null`.
+    Cancel(CancelArguments),
+}
+
+/// Arguments of [`HostCommand::Cancel`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelArguments {
+    /// The host request id to cancel.
+    pub request_id: u64,
+}
+
+impl HostCommand {
+    /// The command's name on the wire (`"variables"`, `"hotReload"`), for
+    /// messages and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HostCommand::Launch(_) => "launch",
+            HostCommand::SetBreakpoints(_) => "setBreakpoints",
+            HostCommand::SetExceptionBreakpoints(_) => "setExceptionBreakpoints",
+            HostCommand::ConfigurationDone => "configurationDone",
+            HostCommand::Threads => "threads",
+            HostCommand::Continue => "continue",
+            HostCommand::Next => "next",
+            HostCommand::StepIn => "stepIn",
+            HostCommand::StepOut => "stepOut",
+            HostCommand::Pause => "pause",
+            HostCommand::StackTrace(_) => "stackTrace",
+            HostCommand::Scopes(_) => "scopes",
+            HostCommand::Variables(_) => "variables",
+            HostCommand::Evaluate(_) => "evaluate",
+            HostCommand::SetVariable(_) => "setVariable",
+            HostCommand::Completions(_) => "completions",
+            HostCommand::HotReload(_) => "hotReload",
+            HostCommand::Terminate => "terminate",
+            HostCommand::Cancel(_) => "cancel",
+        }
+    }
 }
 
 /// Everything a host writes.
@@ -126,4 +173,34 @@ pub enum HostEvent {
     Thread(ThreadEventBody),
     /// The program ended with this exit code; the host exits right after.
     Exited(ExitedEventBody),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_wire_names() {
+        let commands = [
+            HostCommand::Launch(LaunchArguments::default()),
+            HostCommand::SetBreakpoints(SetBreakpointsArguments::default()),
+            HostCommand::ConfigurationDone,
+            HostCommand::Threads,
+            HostCommand::StepIn,
+            HostCommand::Variables(VariablesArguments::default()),
+            HostCommand::HotReload(HotReloadArguments::default()),
+            HostCommand::Cancel(CancelArguments { request_id: 3 }),
+        ];
+        for command in commands {
+            let wire = serde_json::to_value(&command).expect("serializable");
+            assert_eq!(wire["command"], command.name(), "{wire}");
+        }
+        let cancel: HostRequest =
+            serde_json::from_str(r#"{"id":9,"command":"cancel","arguments":{"requestId":4}}"#)
+                .expect("cancel parses");
+        assert_eq!(
+            cancel.command,
+            HostCommand::Cancel(CancelArguments { request_id: 4 })
+        );
+    }
 }

@@ -11,14 +11,11 @@ use dap::types::{CompletionItem, CompletionsArguments, CompletionsResponseBody};
 use mlua::ffi;
 use mlua::{Lua, Table, Value};
 
-use crate::format::is_identifier;
-use crate::inspect::{self, Frame};
+use crate::display::format::{is_identifier, KEYWORDS};
+use crate::frames::Frame;
+use crate::routing::Refusal;
 use crate::session::Session;
-
-const KEYWORDS: &[&str] = &[
-    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
-    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
-];
+use crate::slots;
 
 /// How many `__index` tables are followed (a cycle must end).
 const MAX_INDEX_DEPTH: usize = 16;
@@ -54,13 +51,13 @@ fn ident_start(chars: &[char], end: usize) -> usize {
 
 /// The text of line `line` (1-based) up to `column` (1-based, UTF-16 units).
 pub fn before_cursor(text: &str, line: i64, column: i64) -> String {
-    let index = usize::try_from(line.max(1) - 1).unwrap_or(0);
+    let index = usize::try_from(line.saturating_sub(1)).unwrap_or(0);
     let line_text = text.split('\n').nth(index).unwrap_or("");
     let mut units = 0i64;
     let mut out = String::new();
     for c in line_text.chars() {
         units += c.len_utf16() as i64;
-        if units > column - 1 {
+        if units > column.saturating_sub(1) {
             break;
         }
         out.push(c);
@@ -216,13 +213,13 @@ impl Scope {
         let Some(frame) = frame.filter(|f| f.is_lua) else {
             return scope;
         };
-        scope.locals = inspect::locals(lua, frame)
+        scope.locals = slots::locals(lua, frame)
             .into_iter()
             .filter(|(_, _, slot)| *slot > 0)
             .map(|(name, value, _)| (name, value))
             .collect();
-        if let Some(f) = inspect::frame_function(lua, frame) {
-            for (name, value, _) in inspect::upvalues(lua, &f) {
+        if let Some(f) = slots::frame_function(lua, frame) {
+            for (name, value, _) in slots::upvalues(lua, &f) {
                 if name == "_ENV" {
                     scope.env = value;
                 } else {
@@ -345,7 +342,10 @@ pub fn request(
     session: &mut Session,
     args: &CompletionsArguments,
 ) -> Result<CompletionsResponseBody, String> {
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
     let frame = match &session.stop {
         Some(stop) => stop.requested_frame(args.frame_id)?,
         None => None,
@@ -400,5 +400,9 @@ mod tests {
         assert_eq!(before_cursor("é.x", 1, 3), "é.");
         assert_eq!(before_cursor("𝄞x", 1, 3), "𝄞");
         assert_eq!(before_cursor("abc", 1, 99), "abc");
+        // Numbers from the client are untrusted: the extremes must not overflow.
+        assert_eq!(before_cursor("abc", i64::MIN, i64::MIN), "");
+        assert_eq!(before_cursor("abc", i64::MAX, i64::MAX), "");
+        assert_eq!(before_cursor("abc", 1, i64::MAX), "abc");
     }
 }

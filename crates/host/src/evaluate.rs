@@ -3,12 +3,18 @@
 
 use std::collections::HashMap;
 use std::os::raw::c_int;
+use std::time::{Duration, Instant};
 
 use dap::types::{EvaluateArguments, EvaluateResponseBody};
 use mlua::{Function, MultiValue, Table, Value};
 
-use crate::inspect::{self, Frame};
+use crate::display;
+use crate::frames::Frame;
+use crate::inflight::{self, Interruption};
+use crate::references::{frame_index, VarRef};
+use crate::routing::Refusal;
 use crate::session::{Session, Vm};
+use crate::slots;
 
 /// The user-facing message of a Lua error, without mlua's traceback.
 pub fn clean_error(error: &mlua::Error) -> String {
@@ -43,6 +49,27 @@ impl Budget {
         }
     }
 
+    /// Instructions between two checks of the budget, the clock and
+    /// `cancel`: each check costs some microseconds, so the REPL checks
+    /// every 100000 (about a millisecond of a busy loop, as before the
+    /// clock existed), a glance densely enough that a loop around slow C
+    /// functions still sees its clock.
+    fn check_every(self) -> u32 {
+        match self {
+            Budget::Glance => 1_000,
+            Budget::Repl => 100_000,
+        }
+    }
+
+    /// Wall-clock time an evaluation may take (only the instruction count
+    /// bounds the REPL: `cancel` and `pause` stop it).
+    pub fn time_limit(self) -> Option<Duration> {
+        match self {
+            Budget::Glance => Some(Duration::from_secs(1)),
+            Budget::Repl => None,
+        }
+    }
+
     /// The budget for a DAP `evaluate` context.
     pub fn for_context(context: Option<&str>) -> Budget {
         match context {
@@ -52,12 +79,10 @@ impl Budget {
     }
 }
 
-/// Instructions between two checks of the budget.
-const BUDGET_STEP: u32 = 100_000;
-
 /// Calls `chunk` in a thread of its own whose count hook stops it once it
-/// has used up `budget` (hooks of the stopped thread are off while the
-/// debugger serves requests, so the budget needs a thread of its own). The
+/// has used up `budget` (instructions or time), or when `cancel` or `pause`
+/// asks (see `inflight`). Hooks of the stopped thread are off while the
+/// debugger serves requests, so the budget needs a thread of its own; the
 /// thread is also why breakpoints never fire inside an evaluation.
 fn call_bounded(
     lua: &mlua::Lua,
@@ -68,10 +93,21 @@ fn call_bounded(
     let thread = lua.create_thread(chunk)?;
     let limit = budget.instructions();
     let used = std::cell::Cell::new(0u64);
+    let time_limit = budget.time_limit();
+    let step = budget.check_every();
+    let deadline = time_limit.map(|l| Instant::now() + l);
     thread.set_hook(
-        mlua::HookTriggers::new().every_nth_instruction(BUDGET_STEP),
+        mlua::HookTriggers::new().every_nth_instruction(step),
         move |_, _| {
-            used.set(used.get() + u64::from(BUDGET_STEP));
+            used.set(used.get().saturating_add(u64::from(step)));
+            if let Some(why) = inflight::interruption() {
+                return Err(mlua::Error::runtime(why.message(time_limit)));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(mlua::Error::runtime(
+                    Interruption::TimedOut.message(time_limit),
+                ));
+            }
             if used.get() > limit {
                 Err(mlua::Error::runtime(format!(
                     "evaluation stopped after {} million instructions",
@@ -111,7 +147,7 @@ pub fn run(
 
     if let Some(frame) = frame.filter(|f| f.is_lua) {
         // Later locals with the same name shadow earlier ones.
-        for (name, value, slot) in inspect::locals(lua, frame) {
+        for (name, value, slot) in slots::locals(lua, frame) {
             if slot < 0 {
                 varargs.push(value);
             } else {
@@ -121,8 +157,8 @@ pub fn run(
                 local_slots.insert(name, slot);
             }
         }
-        if let Some(f) = inspect::frame_function(lua, frame) {
-            for (name, value, index) in inspect::upvalues(lua, &f) {
+        if let Some(f) = slots::frame_function(lua, frame) {
+            for (name, value, index) in slots::upvalues(lua, &f) {
                 if name == "_ENV" {
                     globals = value.clone();
                 }
@@ -154,7 +190,7 @@ pub fn run(
             let (name, _) = pair.map_err(fail)?;
             if let Some(&slot) = local_slots.get(&name) {
                 let value = unsentinel(locals.raw_get(name.as_str()).map_err(fail)?);
-                inspect::set_local(lua, frame, slot, value)?;
+                slots::set_local(lua, frame, slot, value)?;
             }
         }
     }
@@ -163,7 +199,7 @@ pub fn run(
             let (name, _) = pair.map_err(fail)?;
             if let Some(&index) = upvalue_slots.get(&name) {
                 let value = unsentinel(upvalues.raw_get(name.as_str()).map_err(fail)?);
-                inspect::set_upvalue(lua, f, index, value)?;
+                slots::set_upvalue(lua, f, index, value)?;
             }
         }
     }
@@ -176,7 +212,7 @@ pub fn interpolate(vm: &Vm, frame: Option<&Frame>, expr: &str) -> String {
         Ok(values) if values.is_empty() => "nil".into(),
         Ok(values) => values
             .iter()
-            .map(|v| inspect::safe_tostring(vm, v))
+            .map(|v| display::safe_tostring(vm, v))
             .collect::<Vec<_>>()
             .join(", "),
         Err(e) => format!("<error: {e}>"),
@@ -189,7 +225,10 @@ pub fn request(
     session: &mut Session,
     args: &EvaluateArguments,
 ) -> Result<EvaluateResponseBody, String> {
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
     let values = {
         let frame = match &session.stop {
             Some(stop) => stop.requested_frame(args.frame_id)?,
@@ -209,14 +248,14 @@ pub fn request(
             variables_reference: 0,
         }),
         [value] => {
-            let (text, type_name) = inspect::describe(vm, value);
+            let (text, type_name) = display::describe(vm, value);
             let variables_reference = match session.stop.as_mut() {
-                Some(stop) if inspect::expandable(&vm.lua, value) => {
+                Some(stop) if display::expandable(&vm.lua, value) => {
                     let frame = match args.frame_id {
-                        Some(id) => usize::try_from(id - 1).ok(),
+                        Some(id) => frame_index(stop, id).ok(),
                         None => (!stop.frames.is_empty()).then_some(0),
                     };
-                    stop.add(inspect::VarRef::Value(
+                    stop.add(VarRef::Value(
                         value.clone(),
                         Some(format!("({})", args.expression)),
                         frame,
@@ -233,7 +272,7 @@ pub fn request(
         many => Ok(EvaluateResponseBody {
             result: many
                 .iter()
-                .map(|v| inspect::describe(vm, v).0)
+                .map(|v| display::describe(vm, v).0)
                 .collect::<Vec<_>>()
                 .join(", "),
             type_: None,

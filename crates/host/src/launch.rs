@@ -11,7 +11,7 @@ use dap::types::LaunchArguments;
 use mlua::{ffi, Function, Lua, Table, Value};
 
 use crate::session::{Helpers, Session, Vm};
-use crate::{coroutines, exceptions, hooks, io, native, queue, reload};
+use crate::{coroutines, exceptions, hooks, io, memory, native, queue, reload};
 
 /// Why a launch failed; `Display` is the message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,9 @@ pub enum LaunchError {
     /// Setting up the VM failed.
     #[error("cannot prepare the Lua VM: {0}")]
     Lua(#[from] mlua::Error),
+    /// The VM does not fit in `memoryLimit`.
+    #[error("memoryLimit {0} bytes is too small to start the program")]
+    MemoryLimit(u64),
     /// The reload engine refused to install.
     #[error("cannot install the hot reload engine: {0}")]
     Engine(#[from] reload::ReloadError),
@@ -59,10 +62,22 @@ pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), Launch
         std::env::set_var(key, value);
     }
     let program = resolve_program(&args.program)?;
+    let limit = args.memory_limit;
+    prepare(session, args, program).map_err(|e| match limit {
+        Some(limit) if memory::take_limit_hit() => LaunchError::MemoryLimit(limit),
+        _ => e,
+    })
+}
 
+fn prepare(
+    session: &mut Session,
+    args: LaunchArguments,
+    program: PathBuf,
+) -> Result<(), LaunchError> {
     // SAFETY: unsafe_new only means "all standard libraries, C modules
     // allowed", which is what a debuggee expects from plain `lua`.
     let lua = unsafe { Lua::unsafe_new() };
+    memory::install(&lua, args.memory_limit)?;
     let main_state = main_thread(&lua)?;
     let helpers = install_internals(&lua)?;
     prepend_paths(&lua, args.lua_path.as_deref(), args.lua_cpath.as_deref())?;

@@ -3,33 +3,44 @@
 //! the JSON-lines host protocol (`host_protocol`) on its stdin and stdout.
 //!
 //! Threads: the VM thread (this one) owns the Lua VM; a reader thread parses
-//! requests and interrupts the VM when it runs; two forwarders turn what lands
+//! requests and interrupts the VM when it runs; a watchdog answers for an
+//! evaluation stuck in a C call (`inflight`); two forwarders turn what lands
 //! on fds 1 and 2 into `output` events.
 
 mod breakpoints;
 mod completions;
 mod coroutines;
+mod display;
 mod evaluate;
 mod exceptions;
-mod format;
+mod frames;
 mod hooks;
+mod inflight;
 mod inspect;
 mod interrupt;
 mod io;
 mod launch;
+mod memory;
 mod native;
+mod panics;
 mod queue;
 mod reader;
+mod references;
+mod routing;
 mod session;
 mod set_variable;
+mod slots;
 mod stop;
 mod threads;
 
-use host_protocol::{HostCommand, Outcome, PROTOCOL_VERSION};
+use host_protocol::{HostCommand, HostRequest, Outcome, PROTOCOL_VERSION};
 use hotreload_host::reload;
 use serde_json::Value;
 
+use crate::queue::RunState;
+use crate::routing::Refusal;
 use crate::session::SESSION;
+use crate::stop::Taken;
 
 /// The Lua release this host embeds (from build.rs).
 const LUA_RELEASE: &str = env!("HOTRELOAD_LUA_RELEASE");
@@ -51,7 +62,9 @@ fn main() -> anyhow::Result<()> {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let input = io::setup()?;
+    panics::install_hook();
     interrupt::install()?;
+    inflight::spawn_watchdog()?;
     reader::spawn(input)?;
     serve_until_configured();
     stop::run_program()
@@ -61,24 +74,34 @@ fn main() -> anyhow::Result<()> {
 fn serve_until_configured() {
     loop {
         let request = queue::pop_blocking();
-        let id = request.id;
-        let is_done = matches!(request.command, HostCommand::ConfigurationDone);
-        let outcome = SESSION.with_borrow_mut(|session| match request.command {
-            HostCommand::Launch(args) => match launch::launch(session, args) {
-                Ok(()) => Outcome::Ok(Value::Null),
-                Err(e) => Outcome::Error(e.to_string()),
-            },
-            HostCommand::ConfigurationDone if session.vm.is_none() => {
-                Outcome::Error("launch a program first".into())
+        let taken = SESSION.with_borrow_mut(|session| stop::take(session, request, RunState::Idle));
+        if let Taken::Configure(request) = taken {
+            if configure(request) {
+                return;
             }
-            HostCommand::ConfigurationDone => Outcome::Ok(Value::Null),
-            HostCommand::Pause => Outcome::Error("the program is not running".into()),
-            command => stop::handle(session, command),
-        });
-        let configured = is_done && matches!(outcome, Outcome::Ok(_));
-        io::respond(id, outcome);
-        if configured {
-            return;
         }
     }
+}
+
+/// Answers `launch` or `configurationDone`; true once the program may start.
+fn configure(request: HostRequest) -> bool {
+    let id = request.id;
+    let is_done = matches!(request.command, HostCommand::ConfigurationDone);
+    inflight::begin(id, inflight::Serving::ToTheEnd);
+    let outcome = SESSION.with_borrow_mut(|session| match request.command {
+        HostCommand::Launch(args) => {
+            match panics::catch("launch", || launch::launch(session, args)) {
+                Ok(Ok(())) => Outcome::Ok(Value::Null),
+                Ok(Err(e)) => Outcome::Error(e.to_string()),
+                Err(e) => Outcome::Error(e),
+            }
+        }
+        _ if session.vm.is_none() => Outcome::Error(Refusal::NotLaunched.to_string()),
+        _ => Outcome::Ok(Value::Null),
+    });
+    let configured = is_done && matches!(outcome, Outcome::Ok(_));
+    if inflight::end() {
+        io::respond(id, outcome);
+    }
+    configured
 }

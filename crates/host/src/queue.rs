@@ -56,6 +56,13 @@ pub fn try_pop() -> Option<HostRequest> {
     lock().pop_front()
 }
 
+/// Takes request `id` out of the queue, if it still waits there.
+pub fn remove(id: u64) -> Option<HostRequest> {
+    let mut queue = lock();
+    let index = queue.iter().position(|r| r.id == id)?;
+    queue.remove(index)
+}
+
 /// The VM thread's current state.
 pub fn state() -> RunState {
     match STATE.load(Ordering::SeqCst) {

@@ -1,16 +1,19 @@
-//! The protocol reader thread: parses requests from the session, answers the
-//! ones that need no VM, queues the rest, and interrupts a running program so
-//! it serves them. End of input ends the host.
+//! The protocol reader thread: parses requests from the session, routes them
+//! (`routing`): answers the ones that need no VM, queues the rest, and
+//! interrupts a running program so it serves them. End of input ends the host.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
-use host_protocol::{HostCommand, HostRequest, Outcome};
+use host_protocol::{HostRequest, Outcome};
 use serde_json::Value;
 
+use crate::inflight::{self, Interruption};
 use crate::interrupt;
 use crate::io;
+use crate::panics;
 use crate::queue::{self, RunState};
+use crate::routing::{self, Refusal, Route, Situation};
 
 /// Starts the reader thread on the protocol input.
 pub fn spawn(input: File) -> std::io::Result<()> {
@@ -20,7 +23,16 @@ pub fn spawn(input: File) -> std::io::Result<()> {
             let reader = BufReader::new(input);
             for line in reader.split(b'\n') {
                 match line {
-                    Ok(line) => handle_line(&line),
+                    Ok(line) => {
+                        // A bug here must not end the reader: nothing would
+                        // be answered any more.
+                        if let Err(e) = panics::catch("a request", || handle_line(&line)) {
+                            match request_id(&line) {
+                                Some(id) => io::respond(id, Outcome::Error(e)),
+                                None => io::output("console", &format!("hotreload-host: {e}\n")),
+                            }
+                        }
+                    }
                     Err(_) => break,
                 }
             }
@@ -36,56 +48,101 @@ fn handle_line(line: &[u8]) {
     }
     match serde_json::from_slice::<HostRequest>(line) {
         Ok(request) => route(request),
-        Err(err) => {
-            let id = serde_json::from_slice::<Value>(line)
-                .ok()
-                .and_then(|v| v.get("id").and_then(Value::as_u64));
-            match id {
-                Some(id) => io::respond(id, Outcome::Error(format!("bad request: {err}"))),
-                None => io::output(
-                    "console",
-                    &format!("hotreload-host: unreadable request: {err}\n"),
-                ),
-            }
-        }
+        Err(err) => match request_id(line) {
+            Some(id) => io::respond(id, Outcome::Error(format!("bad request: {err}"))),
+            None => io::output(
+                "console",
+                &format!("hotreload-host: unreadable request: {err}\n"),
+            ),
+        },
     }
+}
+
+/// The `id` of a request line that may not parse as a whole: from the
+/// JSON when it is JSON, else from a leading `{"id":N` (how the session
+/// writes every request), so even a line with a broken string is answered.
+fn request_id(line: &[u8]) -> Option<u64> {
+    if let Ok(value) = serde_json::from_slice::<Value>(line) {
+        return value.get("id").and_then(Value::as_u64);
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest
+        .strip_prefix("\"id\"")?
+        .trim_start()
+        .strip_prefix(':')?;
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 fn route(request: HostRequest) {
     let id = request.id;
-    match (&request.command, queue::state()) {
-        (HostCommand::Terminate, _) => {
+    let state = queue::state();
+    let situation = Situation {
+        state,
+        no_debug: queue::no_debug(),
+        busy: inflight::busy(),
+    };
+    match routing::route(situation, &request.command) {
+        Route::Terminate => {
             io::respond(id, Outcome::Ok(Value::Null));
             io::exit_now();
         }
-        (HostCommand::Pause, _) if queue::no_debug() => io::respond(
-            id,
-            Outcome::Error("pause is not available: the program runs with noDebug".into()),
-        ),
-        (command, RunState::Running) => match command {
-            HostCommand::Continue => io::respond(id, Outcome::Ok(Value::Null)),
-            HostCommand::Next
-            | HostCommand::StepIn
-            | HostCommand::StepOut
-            | HostCommand::StackTrace(_)
-            | HostCommand::Scopes(_)
-            | HostCommand::Variables(_) => io::respond(
-                id,
-                Outcome::Error("the program is running; pause it first".into()),
-            ),
-            HostCommand::Launch(_) | HostCommand::ConfigurationDone => {
-                io::respond(id, Outcome::Error("the program is already running".into()))
+        Route::Cancel(target) => {
+            if let Some(waiting) = queue::remove(target) {
+                io::respond(waiting.id, Outcome::Error("cancelled".into()));
+            } else {
+                inflight::interrupt(Some(target), Interruption::Cancelled);
             }
-            _ => {
-                queue::push(request);
-                interrupt::request();
-            }
-        },
-        _ => {
-            // The VM may have started running since we looked.
-            if queue::push(request) == RunState::Running {
-                interrupt::request();
-            }
+            io::respond(id, Outcome::Ok(Value::Null));
         }
+        Route::LastThreads => io::respond(id, Outcome::Ok(inflight::last_threads())),
+        Route::PauseEvaluation => {
+            inflight::interrupt(None, Interruption::Paused);
+            // The pause itself waits its turn: it may follow a `continue`.
+            enqueue(request);
+        }
+        // The state the VM is in decides anything else; while it runs, it
+        // reaches its queue only through an interrupt, so decide here.
+        Route::Acknowledge if state == RunState::Running => {
+            io::respond(id, Outcome::Ok(Value::Null));
+        }
+        Route::Refuse(refusal) if state == RunState::Running => {
+            io::respond(id, Outcome::Error(refusal.to_string()));
+        }
+        Route::Refuse(refusal @ Refusal::PauseWithoutDebug) => {
+            io::respond(id, Outcome::Error(refusal.to_string()));
+        }
+        _ => enqueue(request),
+    }
+}
+
+/// Queues a request for the VM thread and interrupts it if it runs (it may
+/// have started running since we looked).
+fn enqueue(request: HostRequest) {
+    if inflight::push_unless_stuck(request) == Some(RunState::Running) {
+        interrupt::request();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id;
+
+    #[test]
+    fn ids_of_lines_that_do_not_parse() {
+        assert_eq!(request_id(br#"{"id": 7, "command": "threads"}"#), Some(7));
+        assert_eq!(
+            request_id(br#"{"id":8,"command":"evaluate","arguments":{"expression":"\ud800"}}"#),
+            Some(8)
+        );
+        assert_eq!(request_id(br#"{"id":9,"command":"#), Some(9));
+        assert_eq!(request_id(br#"{"command":"x","id":3"#), None);
+        assert_eq!(request_id(b"\xff\xfe"), None);
+        assert_eq!(request_id(br#"{"id":99999999999999999999999,"#), None);
     }
 }

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use crate::breakpoints::Breakpoints;
 use crate::exceptions::ExceptionFilters;
 use crate::hooks::SourceCache;
-use crate::inspect::StopContext;
+use crate::references::StopContext;
 use crate::reload;
 
 thread_local! {

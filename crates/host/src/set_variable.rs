@@ -5,17 +5,27 @@
 use dap::types::{SetVariableArguments, SetVariableResponseBody};
 use mlua::Value;
 
+use crate::display::format::key_label;
 use crate::evaluate::{self, Budget};
-use crate::inspect::{self, VarRef};
+use crate::inspect;
+use crate::references::{VarRef, FRAME_GONE};
+use crate::routing::Refusal;
 use crate::session::Session;
+use crate::slots;
 
 /// `setVariable` (only while stopped).
 pub fn request(
     session: &mut Session,
     args: &SetVariableArguments,
 ) -> Result<SetVariableResponseBody, String> {
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
-    let stop = session.stop.as_mut().ok_or("the program is not stopped")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+    let stop = session
+        .stop
+        .as_mut()
+        .ok_or_else(|| Refusal::not_stopped().to_string())?;
     let target = stop.get(args.variables_reference)?;
     let frame_index = target.frame();
     let frame = frame_index.and_then(|i| stop.frames.get(i));
@@ -36,9 +46,9 @@ pub fn request(
     }
     let (slot, eval) = match &target {
         VarRef::Locals(_) => {
-            let frame = frame.ok_or("that frame is gone: ask for the stack again")?;
+            let frame = frame.ok_or(FRAME_GONE)?;
             // The last local of that name is the one the code sees.
-            let (_, _, n) = inspect::locals(lua, frame)
+            let (_, _, n) = slots::locals(lua, frame)
                 .into_iter()
                 .rev()
                 .find(|(n, _, _)| n == name)
@@ -47,9 +57,9 @@ pub fn request(
             (Slot::Local(n), eval)
         }
         VarRef::Upvalues(_) => {
-            let frame = frame.ok_or("that frame is gone: ask for the stack again")?;
-            let f = inspect::frame_function(lua, frame).ok_or_else(unknown)?;
-            let (_, _, n) = inspect::upvalues(lua, &f)
+            let frame = frame.ok_or(FRAME_GONE)?;
+            let f = slots::frame_function(lua, frame).ok_or_else(unknown)?;
+            let (_, _, n) = slots::upvalues(lua, &f)
                 .into_iter()
                 .find(|(n, _, _)| n == name)
                 .ok_or_else(unknown)?;
@@ -63,9 +73,9 @@ pub fn request(
                 .pairs::<Value, Value>()
                 .filter_map(Result::ok)
                 .map(|(k, _)| k)
-                .find(|k| crate::format::key_label(k).0 == name)
+                .find(|k| key_label(k).0 == name)
                 .ok_or_else(unknown)?;
-            let suffix = crate::format::key_label(&key).1;
+            let suffix = key_label(&key).1;
             let eval = match (parent, suffix) {
                 (Some(p), Some(s)) => Some(format!("{p}{s}")),
                 _ => None,
@@ -78,16 +88,16 @@ pub fn request(
                 other.type_name()
             ))
         }
-        VarRef::Gone => return Err("that frame is gone: ask for the stack again".into()),
+        VarRef::Gone => return Err(FRAME_GONE.into()),
     };
 
     let value = evaluate::value(vm, frame, &args.value, Budget::Repl)?;
     match slot {
         Slot::Local(n) => {
-            let frame = frame.ok_or("that frame is gone: ask for the stack again")?;
-            inspect::set_local(lua, frame, n, value.clone())?;
+            let frame = frame.ok_or(FRAME_GONE)?;
+            slots::set_local(lua, frame, n, value.clone())?;
         }
-        Slot::Upvalue(f, n) => inspect::set_upvalue(lua, &f, n, value.clone())?,
+        Slot::Upvalue(f, n) => slots::set_upvalue(lua, &f, n, value.clone())?,
         // Raw: the key exists, so a plain assignment would not reach
         // `__newindex` either, and this one cannot run program code.
         Slot::Field(t, key) => t

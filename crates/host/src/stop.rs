@@ -7,18 +7,22 @@ use std::os::raw::c_int;
 use std::path::Path;
 
 use dap::types::{ContinuedEventBody, StoppedEventBody};
-use host_protocol::{HostCommand, HostEvent, Outcome};
+use host_protocol::{HostCommand, HostEvent, HostRequest, Outcome};
 use mlua::ffi::{self, lua_Debug, lua_State};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::breakpoints::{hit_matches, parse_log_message, LogPart};
+use crate::frames::{self, Frame};
 use crate::hooks::{self, Step, StepKind};
-use crate::inspect::{self, StopContext};
+use crate::inspect;
 use crate::queue::{self, RunState};
+use crate::references::StopContext;
+use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, interrupt, io, native, set_variable, threads,
+    completions, coroutines, evaluate, exceptions, inflight, interrupt, io, memory, native, panics,
+    set_variable, threads,
 };
 use hotreload_host::reload;
 
@@ -51,9 +55,81 @@ fn outcome<T: Serialize>(result: Result<T, String>) -> Outcome {
     }
 }
 
+/// What a request the VM thread took leaves for its loop to do.
+#[derive(Debug)]
+pub enum Taken {
+    /// Answered; nothing else.
+    Answered,
+    /// `launch` or `configurationDone`, for the loop before the program runs.
+    Configure(HostRequest),
+    /// Resume the stopped program (the request is answered).
+    Resume(Resume),
+    /// Stop the running program (the request is answered).
+    Pause,
+}
+
+/// Routes a request the VM thread took from its queue in `state` (see
+/// `routing`), answers it, serving it when it is routed so, and hands back
+/// what only the caller's loop can do.
+pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Taken {
+    let situation = Situation {
+        state,
+        no_debug: queue::no_debug(),
+        busy: false,
+    };
+    let id = request.id;
+    let acknowledge = || io::respond(id, Outcome::Ok(Value::Null));
+    match routing::route(situation, &request.command) {
+        Route::Serve | Route::LastThreads => serve(session, request),
+        Route::Acknowledge | Route::Cancel(_) | Route::PauseEvaluation => acknowledge(),
+        Route::Refuse(refusal) => io::respond(id, Outcome::Error(refusal.to_string())),
+        Route::Terminate => {
+            acknowledge();
+            io::exit_now();
+        }
+        Route::Configure => return Taken::Configure(request),
+        Route::Resume(resume) => {
+            acknowledge();
+            return Taken::Resume(resume);
+        }
+        Route::Pause => {
+            acknowledge();
+            return Taken::Pause;
+        }
+    }
+    Taken::Answered
+}
+
+/// Serves `request` and answers it, unless someone answered for it while
+/// it ran (see `inflight`).
+pub fn serve(session: &mut Session, request: HostRequest) {
+    inflight::begin(request.id, serving(&request.command));
+    let outcome = handle(session, request.command);
+    if inflight::end() {
+        io::respond(request.id, outcome);
+    }
+}
+
+/// Whether `cancel` and `pause` can stop a request, and its time limit
+/// (watch and hover evaluations).
+fn serving(command: &HostCommand) -> inflight::Serving {
+    match command {
+        HostCommand::Evaluate(args) => inflight::Serving::Evaluation(
+            evaluate::Budget::for_context(args.context.as_deref()).time_limit(),
+        ),
+        HostCommand::SetVariable(_) => inflight::Serving::Evaluation(None),
+        _ => inflight::Serving::ToTheEnd,
+    }
+}
+
 /// Serves a request that does not change the run state (stopped or not).
+/// A panic while serving it becomes its error response.
 pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
-    let stopped = session.stop.is_some();
+    let name = command.name();
+    panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error)
+}
+
+fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
     match command {
         HostCommand::SetBreakpoints(args) => {
             let result = session.bps.set(&args);
@@ -61,19 +137,21 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
             outcome(result)
         }
         HostCommand::SetExceptionBreakpoints(args) => ok(exceptions::set(session, &args)),
-        HostCommand::Threads => ok(threads::list(session)),
-        HostCommand::StackTrace(args) if stopped => outcome(inspect::stack_trace(session, &args)),
-        HostCommand::Scopes(args) if stopped => outcome(inspect::scopes(session, &args)),
-        HostCommand::Variables(args) if stopped => outcome(inspect::variables(session, &args)),
-        HostCommand::SetVariable(args) if stopped => {
+        HostCommand::Threads => {
+            let body = ok(threads::list(session));
+            if let Outcome::Ok(threads) = &body {
+                inflight::remember_threads(threads);
+            }
+            body
+        }
+        HostCommand::StackTrace(args) => outcome(inspect::stack_trace(session, &args)),
+        HostCommand::Scopes(args) => outcome(inspect::scopes(session, &args)),
+        HostCommand::Variables(args) => outcome(inspect::variables(session, &args)),
+        HostCommand::SetVariable(args) => {
             let result = set_variable::request(session, &args);
             forget_other_threads(session);
             outcome(result)
         }
-        HostCommand::StackTrace(_)
-        | HostCommand::Scopes(_)
-        | HostCommand::Variables(_)
-        | HostCommand::SetVariable(_) => Outcome::Error("the program is not stopped".into()),
         HostCommand::Completions(args) => outcome(completions::request(session, &args)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
@@ -89,20 +167,25 @@ pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
                     Ok(body) => ok(body),
                     Err(e) => Outcome::Error(e.to_string()),
                 },
-                None => Outcome::Error("no program is launched".into()),
+                None => Outcome::Error(Refusal::NotLaunched.to_string()),
             };
             forget_other_threads(session);
             result
         }
-        HostCommand::Launch(_) => Outcome::Error("a program is already launched".into()),
-        HostCommand::ConfigurationDone => Outcome::Error("the program already started".into()),
-        // The reader thread answers `terminate` itself; this is never reached.
-        HostCommand::Terminate => io::exit_now(),
-        HostCommand::Continue
+        // `routing` never sends these here (they change the run state or
+        // are answered by the reader thread).
+        command @ (HostCommand::Launch(_)
+        | HostCommand::ConfigurationDone
+        | HostCommand::Continue
         | HostCommand::Next
         | HostCommand::StepIn
         | HostCommand::StepOut
-        | HostCommand::Pause => Outcome::Error("the program is not stopped".into()),
+        | HostCommand::Pause
+        | HostCommand::Terminate
+        | HostCommand::Cancel(_)) => Outcome::Error(format!(
+            "internal error: {} is not served in this state",
+            command.name()
+        )),
     }
 }
 
@@ -136,20 +219,8 @@ fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
     io::event(HostEvent::Stopped(body));
     let resume = loop {
         let request = queue::pop_blocking();
-        let resume = match request.command {
-            HostCommand::Continue => Some(Resume::Continue),
-            HostCommand::Next => Some(Resume::Step(StepKind::Over)),
-            HostCommand::StepIn => Some(Resume::Step(StepKind::In)),
-            HostCommand::StepOut => Some(Resume::Step(StepKind::Out)),
-            HostCommand::Pause => None,
-            command => {
-                let result = handle(session, command);
-                io::respond(request.id, result);
-                continue;
-            }
-        };
-        io::respond(request.id, Outcome::Ok(Value::Null));
-        if let Some(resume) = resume {
+        // `launch`, `configurationDone` and `pause` are answered in `take`.
+        if let Taken::Resume(resume) = take(session, request, RunState::Stopped) {
             break resume;
         }
     };
@@ -193,7 +264,7 @@ pub unsafe fn stop_in_hook(
         // Deep in a recursion, only the innermost frames (each level costs
         // a walk of the stack).
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
-        let frames = inspect::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
+        let frames = frames::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
         stop_at(session, l, ar, frames, stopped_body(reason, hit_ids, None));
     }
 }
@@ -207,7 +278,7 @@ pub unsafe fn stop_at(
     session: &mut Session,
     l: *mut lua_State,
     ar: *mut lua_Debug,
-    frames: Vec<inspect::Frame>,
+    frames: Vec<Frame>,
     body: StoppedEventBody,
 ) {
     session.stop = Some(StopContext::new(frames));
@@ -250,7 +321,7 @@ pub unsafe fn on_breakpoint(
     let needs_frame = condition.is_some() || log.is_some();
     // SAFETY: per the contract above.
     let frame = if needs_frame {
-        unsafe { inspect::capture(l, 0, Some(1)) }
+        unsafe { frames::capture(l, 0, Some(1)) }
     } else {
         Vec::new()
     };
@@ -323,19 +394,11 @@ pub unsafe fn serve_interrupt(
 ) -> bool {
     let mut pause = false;
     while let Some(request) = queue::try_pop() {
-        match request.command {
-            HostCommand::Pause => {
-                pause = true;
-                io::respond(request.id, Outcome::Ok(Value::Null));
-            }
-            HostCommand::Continue => io::respond(request.id, Outcome::Ok(Value::Null)),
-            command => {
-                let result = handle(session, command);
-                io::respond(request.id, result);
-            }
+        if let Taken::Pause = take(session, request, RunState::Running) {
+            pause = true;
         }
     }
-    if pause && !queue::no_debug() {
+    if pause {
         // SAFETY: per the contract above.
         unsafe { stop_in_hook(session, l, ar, "pause", Vec::new()) };
         return true;
@@ -376,21 +439,51 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
         // The `all` filter already stopped where this error was raised.
         let stopped_at_raise = exceptions::take_raise_stop();
         if !queue::no_debug() && !stopped_at_raise {
-            SESSION.with(|cell| {
-                let Ok(mut session) = cell.try_borrow_mut() else {
-                    return;
-                };
-                if !session.exceptions.uncaught {
-                    return;
-                }
-                let frames = error_frames(l, 1);
-                session.stop = Some(StopContext::new(frames));
-                let body = stopped_body("exception", Vec::new(), Some(message));
-                serve_stopped(&mut session, body);
+            // A panic must not unwind into Lua's C frames; the panic hook
+            // has reported it, and the error goes on as if not stopped.
+            let _ = panics::catch("an exception stop", || {
+                SESSION.with(|cell| {
+                    let Ok(mut session) = cell.try_borrow_mut() else {
+                        return;
+                    };
+                    if !session.exceptions.uncaught {
+                        return;
+                    }
+                    let frames = error_frames(l, 1);
+                    session.stop = Some(StopContext::new(frames));
+                    let body = stopped_body("exception", Vec::new(), Some(message));
+                    serve_stopped(&mut session, body);
+                })
             });
         }
         1
     }
+}
+
+/// An uncaught "not enough memory" error ended the program's main chunk.
+/// Lua calls no message handler for memory errors (running Lua code then
+/// could need memory), so the failing stack is gone: this prints the error
+/// as `lua` does and stops with reason `exception` and no frames (globals
+/// can still be inspected) under the same rules as `on_error`.
+fn report_memory_error() {
+    let message = "not enough memory";
+    if memory::take_limit_hit() {
+        io::output(
+            "console",
+            "hotreload-host: the program reached its memoryLimit\n",
+        );
+    }
+    io::output("stderr", &format!("{message}\n"));
+    if queue::no_debug() {
+        return;
+    }
+    SESSION.with_borrow_mut(|session| {
+        if session.exceptions.uncaught {
+            session.stop = Some(StopContext::new(Vec::new()));
+            let body = stopped_body("exception", Vec::new(), Some(message.into()));
+            serve_stopped(session, body);
+        }
+    });
 }
 
 /// Frames shown at most for an error raised deep in a recursion (a stack
@@ -403,11 +496,11 @@ const DEEP_ERROR_FRAMES: usize = 1000;
 ///
 /// # Safety
 /// `l` is the running thread.
-pub unsafe fn error_frames(l: *mut lua_State, first_level: c_int) -> Vec<inspect::Frame> {
+pub unsafe fn error_frames(l: *mut lua_State, first_level: c_int) -> Vec<Frame> {
     // SAFETY: per the contract above.
     let frames = unsafe {
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
-        inspect::capture(l, first_level, deep.then_some(DEEP_ERROR_FRAMES))
+        frames::capture(l, first_level, deep.then_some(DEEP_ERROR_FRAMES))
     };
     let skip = frames.iter().take_while(|f| !f.is_lua).count();
     if skip < frames.len() {
@@ -570,6 +663,9 @@ pub fn run_program() -> ! {
     if let Err(e) = ran {
         io::output("stderr", &format!("hotreload-host: {e}\n"));
         io::finish(1);
+    }
+    if status == ffi::LUA_ERRMEM {
+        report_memory_error();
     }
     io::finish(if status == ffi::LUA_OK { 0 } else { 1 })
 }

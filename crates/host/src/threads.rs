@@ -13,8 +13,9 @@ use mlua::thread::ThreadStatus;
 use mlua::ffi;
 
 use crate::coroutines;
-use crate::inspect;
+use crate::frames;
 use crate::native;
+use crate::routing::Refusal;
 use crate::session::{Session, Vm};
 
 /// At most this many coroutines are listed.
@@ -96,14 +97,20 @@ fn find(vm: &Vm, id: i64) -> Option<mlua::Thread> {
 /// stack for the main thread and the coroutines in the resume chain, the
 /// waiting frames for a suspended coroutine (captured on first request).
 pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, String> {
-    let stop = session.stop.as_mut().ok_or("the program is not stopped")?;
+    let stop = session
+        .stop
+        .as_mut()
+        .ok_or_else(|| Refusal::not_stopped().to_string())?;
     if id <= 1 {
         return Ok(0..stop.stopped_len);
     }
     if let Some((_, range, _)) = stop.others.iter().find(|(tid, ..)| *tid == id) {
         return Ok(range.clone());
     }
-    let vm = session.vm.as_ref().ok_or("no program is launched")?;
+    let vm = session
+        .vm
+        .as_ref()
+        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
     let thread = find(vm, id).ok_or_else(|| format!("no thread {id}"))?;
     if coroutines::position(thread.state()).is_some() {
         return Ok(0..stop.stopped_len);
@@ -112,7 +119,7 @@ pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, Strin
     if thread.status() == ThreadStatus::Resumable {
         // SAFETY: the thread is alive (we hold it, and keep holding it in
         // `others` while stopped) and suspended, so its frames stay put.
-        let frames = unsafe { inspect::capture_thread(thread.state()) };
+        let frames = unsafe { frames::capture_thread(thread.state()) };
         stop.frames.extend(frames);
     }
     let range = start..stop.frames.len();

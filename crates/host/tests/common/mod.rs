@@ -2,7 +2,7 @@
 //! Every failure message lists everything that arrived from the host.
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -22,6 +22,8 @@ pub struct Host {
     /// Everything received, for failure messages.
     pub log: Vec<Value>,
     events: VecDeque<Value>,
+    /// Responses that arrived while waiting for another one, by id.
+    responses: HashMap<u64, Value>,
     next_id: u64,
 }
 
@@ -117,6 +119,7 @@ impl Host {
             rx,
             log: Vec::new(),
             events: VecDeque::new(),
+            responses: HashMap::new(),
             next_id: 0,
         }
     }
@@ -169,10 +172,21 @@ impl Host {
     /// Waits for the response to `id`: Ok(payload) or Err(message).
     pub fn response(&mut self, id: u64) -> Result<Value, String> {
         let deadline = Instant::now() + TIMEOUT;
+        let mut early = self.responses.remove(&id);
         loop {
-            let Some(v) = self.receive(deadline) else {
-                self.fail(&format!("no response to request {id}"));
+            let v = match early.take() {
+                Some(v) => v,
+                None => match self.receive(deadline) {
+                    Some(v) => v,
+                    None => self.fail(&format!("no response to request {id}")),
+                },
             };
+            if v["kind"] == "response" && v["id"] != id {
+                if let Some(other) = v["id"].as_u64() {
+                    self.responses.insert(other, v);
+                }
+                continue;
+            }
             if v["kind"] == "response" && v["id"] == id {
                 if let Some(ok) = v.get("ok") {
                     return Ok(ok.clone());

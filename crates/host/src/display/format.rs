@@ -4,7 +4,8 @@ use std::cmp::Ordering;
 
 use mlua::Value;
 
-const KEYWORDS: &[&str] = &[
+/// Lua's reserved words.
+pub const KEYWORDS: &[&str] = &[
     "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
     "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
 ];
