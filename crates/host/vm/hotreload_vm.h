@@ -59,9 +59,15 @@ int hr_parsing (lua_State *L);
 void hr_track_load (lua_State *L);
 int hr_all_threads (lua_State *L);
 
-/* ---- The reload engine's native backend (reload_backend.c) ---- */
+/* ---- The reload engine ---- */
 
-/* Pushes the backend table the engine drives (lua/engine/engine.lua). */
+/* Lua C function same_code(a, b): whether two Lua functions have the same
+   code, line numbers aside (every folder; the pure-Lua backend uses it
+   where the VM has no native backend). */
+int hotreload_same_code (lua_State *L);
+
+/* Pushes the native backend table the engine drives (lua/engine/); only in
+   folders whose vm.rs says `native_backend: true`. */
 int hotreload_native_backend (lua_State *L);
 
 #endif

@@ -56,6 +56,11 @@ extern "C-unwind" {
     fn hotreload_native_backend(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
+extern "C-unwind" {
+    /// `same_code(a, b)` of the VM folder (vm/hotreload_vm.h).
+    fn hotreload_same_code(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+}
+
 /// Why a reload did not happen. `Display` is the user-facing `file:line: reason`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -174,7 +179,18 @@ impl Engine {
                     .load(WALKER_LUA)
                     .set_name("=[hotreload] walker.lua")
                     .call(debug)?;
-                module.call_function("lua_backend", walker)?
+                let backend: Table = module.call_function("lua_backend", walker)?;
+                // Where the VM has no native backend, the pure-Lua one still
+                // compares code natively: a stripped dump keeps line numbers
+                // there, so a function that only moved would look changed.
+                // (On 5.4 the pure-Lua backend stays exactly Neovim's.)
+                if !cfg!(hr_native_backend) {
+                    // SAFETY: the function reads only the prototypes of its
+                    // two arguments (vm/<vm>/compare.c).
+                    let same = unsafe { lua.create_c_function(hotreload_same_code)? };
+                    backend.set("same_code", same)?;
+                }
+                Value::Table(backend)
             }
         };
         let engine: Table = module.call_function("new", backend)?;
