@@ -17,9 +17,11 @@ pub const VM: Vm = Vm {
 ///
 /// Breakpoints (`shared/skips.c`):
 /// - lvm.c, `traceexec`: a new line that holds no breakpoint in any
-///   file does not call the line hook (`hr_skip_line`, a bitmap), unless the
-///   program hooks lines itself. (5.2 has no per-frame `trap`: functions
-///   without breakpoints still pass through `luaG_traceexec`.)
+///   file does not call the line hook (`hr_skip_line`, a bitmap), nor does a
+///   line of a function whose file and lines hold none (`hr_skip_trace`, the
+///   decision 5.4 makes once per function), unless the program hooks lines
+///   itself. (5.2 has no per-frame `trap`: every instruction of a hooked
+///   thread still passes through `traceexec`.)
 /// - ldebug.c, `luaG_errormsg` (every raised error): calls `hr_raise_hook`
 ///   when set, before the message handler runs and the stack unwinds.
 ///
@@ -51,6 +53,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              void hr_thread_init (lua_State *L1, lua_State *L);  /* hotreload */\n\
              int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);\n\
              int hr_skip_line (lua_State *L, int line);\n\
+             int hr_skip_trace (lua_State *L, const struct Proto *p);\n\
              extern void (*hr_raise_hook) (lua_State *L);\n\
              extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
              extern void (*hr_load_hook) (lua_State *L);\n",
@@ -110,7 +113,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "lvm.c" => &[(
             "      luaD_hook(L, LUA_HOOKLINE, newline);  /* call line hook */\n",
-            "      if (!hr_skip_line(L, newline))  /* hotreload */\n\
+            "      if (!hr_skip_line(L, newline) && !hr_skip_trace(L, p))  /* hotreload */\n\
              \x20     luaD_hook(L, LUA_HOOKLINE, newline);  /* call line hook */\n",
         )],
         "lapi.c" => &[(
