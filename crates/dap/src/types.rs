@@ -51,6 +51,8 @@ pub struct Capabilities {
     #[serde(default)]
     pub supports_terminate_request: bool,
     #[serde(default)]
+    pub supports_cancel_request: bool,
+    #[serde(default)]
     pub support_terminate_debuggee: bool,
     #[serde(default)]
     pub supports_set_variable: bool,
@@ -529,6 +531,16 @@ pub struct BreakpointEventBody {
 /// Accepts and ignores any fields a client sends.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoArguments {}
+
+/// Arguments of `cancel`: the request (by its `seq`) or progress to cancel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelArguments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_id: Option<String>,
+}
 
 /// Arguments of `terminate`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
