@@ -69,7 +69,12 @@ fn debug_and_reload(compiler: Option<String>) {
     let main = path_of(&dir, "main.luax");
     let counter = path_of(&dir, "counter.luax");
     let mut client = Client::start();
-    let mut args = json!({"program": main, "cwd": dir.display().to_string()});
+    // The compiled Lua runs on the host these tests run on.
+    let mut args = json!({
+        "program": main,
+        "cwd": dir.display().to_string(),
+        "target": support::runtime(),
+    });
     if let Some(compiler) = compiler {
         args["luanextPath"] = json!(compiler);
     }

@@ -75,12 +75,20 @@ fn a_missing_host_is_a_launch_error_naming_runtime_and_path() {
     if !message.contains("cobol") {
         client.fail(&format!("unknown runtime not named: {message}"));
     }
+    // LuaNext runs on its target's host, which is just as missing.
     let message = client.err(
         "launch",
         json!({"program": fixture("hello.lua"), "runtime": "luanext"}),
     );
-    if !message.contains("'luanext' is not available") || !message.contains("lua5.4") {
-        client.fail(&format!("luanext refusal is unclear: {message}"));
+    if !message.contains("no host for runtime 'lua5.4'") || !message.contains(&expected_path) {
+        client.fail(&format!("luanext's missing host is unclear: {message}"));
+    }
+    let message = client.err(
+        "launch",
+        json!({"program": fixture("hello.luax"), "target": "luanext"}),
+    );
+    if !message.contains("set `target`") {
+        client.fail(&format!("luanext as a target is unclear: {message}"));
     }
     let _ = std::fs::remove_dir(&dir);
 }

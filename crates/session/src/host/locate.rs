@@ -14,25 +14,25 @@ pub const DEFAULT_RUNTIME: &str = "lua5.4";
 pub fn host_binary_name(runtime: &str) -> Result<&'static str, RuntimeError> {
     Ok(match runtime {
         "lua5.4" => "hotreload-host-lua54",
-        // LuaNext compiles to Lua and will run on a PUC host with its lines
-        // mapped back; until its compiler is bundled, say so plainly instead
-        // of handing .luax text to a Lua compiler.
+        // LuaNext is compiled first (session::sourcemaps::luanext) and runs
+        // on its `target` host; it is never a host of its own.
         "luanext" => {
             return Err(RuntimeError::NotAvailable {
                 runtime: runtime.to_owned(),
-                reason: "this build has no LuaNext compiler yet; compile the program to Lua and launch the .lua file with runtime lua5.4".to_owned(),
+                reason: "LuaNext runs on a Lua host: set `target` to lua5.4, lua5.3 or lua5.2"
+                    .to_owned(),
             })
         }
         "lua5.3" => "hotreload-host-lua53",
         "lua5.2" => "hotreload-host-lua52",
         // No VM folder builds these yet (crates/host/vm/): refuse plainly
         // rather than send the user to a build that cannot make them.
-        "lua5.1" | "luajit" => {
-            return Err(RuntimeError::NotAvailable {
-                runtime: runtime.to_owned(),
-                reason: "this release has no host for it yet; launch with runtime lua5.4, lua5.3 or lua5.2".to_owned(),
-            })
-        }
+        "lua5.1" | "luajit" => return Err(RuntimeError::NotAvailable {
+            runtime: runtime.to_owned(),
+            reason:
+                "this release has no host for it yet; launch with runtime lua5.4, lua5.3 or lua5.2"
+                    .to_owned(),
+        }),
         other => return Err(RuntimeError::UnknownRuntime(other.to_owned())),
     })
 }
