@@ -39,7 +39,7 @@ fn compiled_project(tstl: &Path, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotreload-ts-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for file in ["main.ts", "counter.ts", "tsconfig.json"] {
+    for file in ["main.ts", "counter.ts", "fail.ts", "tsconfig.json"] {
         let from = fixtures().join("ts").join(file);
         std::fs::copy(&from, dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
     }
@@ -204,5 +204,73 @@ fn a_breakpoint_in_a_file_no_map_names_is_refused_clearly() {
     // Nothing was lost: the program still runs to its end.
     client.ok("configurationDone", json!({}));
     client.wait_output("done", |t| t.contains("done 6"));
+    client.wait_event("terminated");
+}
+
+#[test]
+fn an_uncaught_error_stops_at_its_ts_line_with_a_ts_message() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "error");
+    let fail_ts = path_of(&dir, "fail.ts");
+    let mut client = Client::start();
+    let mut args = launch_args(&dir);
+    args["program"] = json!(dir.join("out/fail.lua").display().to_string());
+    client.launch(args);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("exception");
+    let text = stopped["text"].as_str().unwrap_or_default();
+    assert!(text.contains(&format!("{fail_ts}:6: boom 2")), "{stopped}");
+    assert!(!stopped.to_string().contains("fail.lua"), "{stopped}");
+    let frames = client.stack(&stopped["threadId"]);
+    let lua_frames: Vec<(String, i64)> = frames
+        .iter()
+        .filter(|f| f["source"]["path"].is_string())
+        .map(|f| {
+            (
+                f["source"]["path"].as_str().unwrap_or_default().to_owned(),
+                f["line"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lua_frames,
+        vec![(fail_ts.clone(), 6), (fail_ts.clone(), 11)],
+        "{frames:?}"
+    );
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_event("terminated");
+}
+
+#[test]
+fn a_logpoint_on_a_ts_line_logs_from_that_line() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "logpoint");
+    let counter_ts = path_of(&dir, "counter.ts");
+    let mut client = Client::start();
+    client.launch(launch_args(&dir));
+    let body = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": counter_ts}, "breakpoints": [{"line": 8, "logMessage": "step={step}"}]}),
+    );
+    assert_eq!(body["breakpoints"][0]["verified"], true, "{body}");
+    client.ok("configurationDone", json!({}));
+    let logged = loop {
+        let event = client.wait_event("output");
+        if event["output"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("step=1")
+        {
+            break event;
+        }
+    };
+    // The host sends logpoint output without a location today; when it
+    // carries one, it is the .ts line.
+    if !logged["source"].is_null() {
+        assert_eq!(logged["source"]["path"], counter_ts.as_str(), "{logged}");
+        assert_eq!(logged["line"], 8, "{logged}");
+    }
     client.wait_event("terminated");
 }
