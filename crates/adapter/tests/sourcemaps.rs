@@ -274,3 +274,32 @@ fn a_logpoint_on_a_ts_line_logs_from_that_line() {
     }
     client.wait_event("terminated");
 }
+
+#[test]
+fn a_malformed_map_is_reported_and_its_file_debugged_as_lua() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "badmap");
+    let map = dir.join("out/counter.lua.map");
+    std::fs::write(
+        &map,
+        r#"{"version":3,"sources":["../counter.ts"],"mappings":"AA!A"}"#,
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", map.display()));
+    let mut client = Client::start();
+    client.launch(launch_args(&dir));
+    let counter_ts = path_of(&dir, "counter.ts");
+    let placed = client.set_breakpoints(&counter_ts, &[8]);
+    assert_eq!(placed[0]["verified"], false, "{placed:?}");
+    client.ok("configurationDone", json!({}));
+    let notice = client.wait_output_of("console", "the bad map", |t| {
+        t.contains("source map ignored")
+    });
+    assert!(
+        notice.contains("counter.lua") && notice.contains("'!'"),
+        "{notice}"
+    );
+    // Nothing was lost: the program runs to its end.
+    client.wait_output("done", |t| t.contains("done 6"));
+    client.wait_event("terminated");
+}
