@@ -10,6 +10,7 @@
 //! task of its own, so even a panic in a handler ends in an error response.
 
 mod coalesce;
+mod failure;
 mod forward;
 mod handlers;
 mod inflight;
@@ -30,6 +31,7 @@ use crate::host::HostFactory;
 use crate::log::{note, TranscriptLog};
 use crate::runtime::RuntimeFactory;
 use crate::{SessionConfig, SessionError};
+use failure::{Failure, Kind};
 use handlers::{Reply, Session};
 use outbox::{event, write_loop, Outbox, Outgoing};
 
@@ -214,7 +216,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         .send(Outgoing::Response {
                             request_seq: seq,
                             command: command.unwrap_or_default(),
-                            result: Err(format!("bad request: {reason}")),
+                            result: Err(Failure::new(
+                                Kind::BadRequest,
+                                format!("bad request: {reason}"),
+                            )),
                         })
                         .await;
                 }
@@ -283,7 +288,10 @@ async fn run(session: &Arc<Session>, request: Request) {
         tokio::spawn(async move { session.dispatch(&request).await })
     };
     let reply = task.await.unwrap_or_else(|e| Reply {
-        result: Err(format!("internal error in '{}': {e}", request.command)),
+        result: Err(Failure::new(
+            Kind::Internal,
+            format!("internal error in '{}': {e}", request.command),
+        )),
         then: Vec::new(),
     });
     session.inflight.finish(request.seq);
