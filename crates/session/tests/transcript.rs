@@ -282,3 +282,28 @@ async fn a_second_launch_is_refused_and_the_first_program_kept() {
     assert_eq!(peer.started(), 1);
     peer.disconnect().await;
 }
+
+#[tokio::test]
+async fn a_cancel_behind_many_queued_requests_is_still_read() {
+    let mut peer = Peer::start(|command, _| match command {
+        "evaluate" => Step::Block,
+        _ => Step::Reply(json!({"stackFrames": []})),
+    });
+    peer.launched().await;
+    let evaluate = peer
+        .send("evaluate", json!({"expression": "slow()", "context": "repl"}))
+        .await;
+    for _ in 0..300 {
+        peer.send("stackTrace", json!({"threadId": 1})).await;
+    }
+    let cancel = peer.send("cancel", json!({"requestId": evaluate})).await;
+    let answered = peer.responses(302).await;
+    let cancelled = answered
+        .iter()
+        .find(|r| r["request_seq"] == evaluate)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(cancelled["message"], "cancelled");
+    assert!(answered.iter().any(|r| r["request_seq"] == cancel));
+    peer.disconnect().await;
+}

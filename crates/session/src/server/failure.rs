@@ -35,6 +35,8 @@ pub(super) enum Kind {
     NotRunning,
     /// Cancelled by the client.
     Cancelled,
+    /// Too much is waiting already.
+    Busy,
     /// Starting the runtime failed (unknown runtime, missing host, ...).
     Launch,
     /// The runtime sent something unexpected, or a handler panicked.
@@ -53,6 +55,7 @@ impl Kind {
             Kind::BadRequest => ("badRequest", 2002),
             Kind::NotRunning => ("notRunning", 2003),
             Kind::Cancelled => (ErrorKind::Cancelled.name(), ErrorKind::Cancelled.id()),
+            Kind::Busy => (ErrorKind::Busy.name(), ErrorKind::Busy.id()),
             Kind::Launch => ("launch", 2004),
             Kind::Internal => (ErrorKind::Internal.name(), ErrorKind::Internal.id()),
         }
