@@ -291,7 +291,10 @@ async fn a_cancel_behind_many_queued_requests_is_still_read() {
     });
     peer.launched().await;
     let evaluate = peer
-        .send("evaluate", json!({"expression": "slow()", "context": "repl"}))
+        .send(
+            "evaluate",
+            json!({"expression": "slow()", "context": "repl"}),
+        )
         .await;
     for _ in 0..300 {
         peer.send("stackTrace", json!({"threadId": 1})).await;
