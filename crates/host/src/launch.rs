@@ -84,7 +84,7 @@ fn prepare(
     set_arg_table(&lua, &program, &args.args)?;
     let main = load_file(&lua, &program)?;
     // The engine finds this table and lets the VM fill it (see
-    // native/tracking.c); the program's loaders stay the stock ones.
+    // vm/shared/tracking.c); the program's loaders stay the stock ones.
     lua.set_named_registry_value("hotreload.tracking", lua.create_table()?)?;
     let mut engine = reload::Engine::install(&lua)?;
     engine.set_program(&program);
