@@ -179,6 +179,27 @@ fn a_recompiled_module_reloads_keeping_its_state() {
     assert_eq!(body["path"], counter_ts.as_str(), "{body}");
     assert!(body["changed"].to_string().contains("describe"), "{body}");
 
+    // A version whose top level fails: a failed reload, located at the .ts
+    // line, that changes nothing.
+    let v2 = std::fs::read_to_string(&counter_ts).unwrap_or_default();
+    let error_line = v2.lines().count() + 3;
+    let broken = format!(
+        "{v2}\ndeclare function error(this: void, message: string): never;\nerror(\"bad top level\");\n"
+    );
+    std::fs::write(&counter_ts, broken).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
+    compile(&tstl, &dir);
+    let failed = client.request("hotReload", json!({"path": counter_ts}));
+    assert!(!failed.success);
+    let message = failed.message.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!("{counter_ts}:{error_line}: bad top level")),
+        "{message}"
+    );
+    let variables = failed.body.unwrap_or_default()["error"]["variables"].clone();
+    if !variables["path"].is_null() {
+        assert_eq!(variables["path"], counter_ts.as_str(), "{variables}");
+    }
+
     client.set_breakpoints(&main_ts, &[]);
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     let out = client.wait_output("done", |t| t.contains("done"));

@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dap::types::LaunchArguments;
+use host_protocol::{ErrorKind, ErrorLocation, HostError};
 
 use crate::runtime::RuntimeError;
 
@@ -172,26 +173,38 @@ impl Compiler {
         let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stdout));
         let text = text.trim();
-        let first = first_error(text)
-            .unwrap_or_else(|| format!("the LuaNext compiler failed ({})", output.status));
-        Err(RuntimeError::Failed(if text.is_empty() || first == text {
-            first
+        let first = first_error(text);
+        let summary = match &first {
+            Some((file, line, message)) => format!("{file}:{line}: {message}"),
+            None => format!("the LuaNext compiler failed ({})", output.status),
+        };
+        let message = if text.is_empty() || summary == text {
+            summary
         } else {
-            format!("{first}\n{text}")
+            format!("{summary}\n{text}")
+        };
+        // A compile error, located at the source line, like the host's own.
+        Err(RuntimeError::Host(HostError {
+            kind: ErrorKind::Compile,
+            message,
+            location: first.map(|(file, line, _)| ErrorLocation {
+                path: file,
+                line: Some(i64::from(line)),
+            }),
         }))
     }
 }
 
-/// `file:line: reason` of the first error in LuaNext's diagnostics
+/// File, line and message of the first error in LuaNext's diagnostics
 /// (`file:line:col: error: message`).
-pub fn first_error(diagnostics: &str) -> Option<String> {
+pub fn first_error(diagnostics: &str) -> Option<(String, u32, String)> {
     diagnostics.lines().find_map(|line| {
         let (location, message) = line.split_once(": error: ")?;
         let mut parts = location.rsplitn(3, ':');
         let _column = parts.next()?.parse::<u32>().ok()?;
         let line_number = parts.next()?.parse::<u32>().ok()?;
         let file = parts.next()?;
-        Some(format!("{file}:{line_number}: {message}"))
+        Some((file.to_owned(), line_number, message.to_owned()))
     })
 }
 
@@ -227,8 +240,12 @@ mod tests {
     fn first_error_reads_the_simple_diagnostic_format() {
         let text = "src/a.luax:3:7: warning: unused\nsrc/a.luax:12:5: error: Type 'string' is not assignable to 'number'\n";
         assert_eq!(
-            first_error(text).as_deref(),
-            Some("src/a.luax:12: Type 'string' is not assignable to 'number'")
+            first_error(text),
+            Some((
+                "src/a.luax".to_owned(),
+                12,
+                "Type 'string' is not assignable to 'number'".to_owned()
+            ))
         );
         assert_eq!(first_error("panic: no"), None);
         assert_eq!(first_error("a.luax:x:1: error: m"), None);

@@ -127,6 +127,17 @@ impl Shared {
     fn rewrite_error(&self, error: RuntimeError) -> RuntimeError {
         match error {
             RuntimeError::Failed(message) => RuntimeError::Failed(self.rewrite(&message)),
+            RuntimeError::Host(mut host) => {
+                host.message = self.rewrite(&host.message);
+                if let Some(location) = host.location.as_mut() {
+                    let mapped = self.to_source(&location.path, location.line.unwrap_or(1));
+                    if let Some((path, line)) = mapped {
+                        location.path = path.to_string_lossy().into_owned();
+                        location.line = location.line.map(|_| i64::from(line));
+                    }
+                }
+                RuntimeError::Host(host)
+            }
             other => other,
         }
     }
