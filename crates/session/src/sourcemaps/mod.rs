@@ -636,7 +636,7 @@ async fn translate_events(
                 }
                 // A repeated step resumes the program again: the client
                 // already knows it runs.
-                RuntimeEvent::Continued(body) if shared.state().step.is_some() => {
+                RuntimeEvent::Continued(body) => {
                     let resumed_by_repeat =
                         shared.state().step.as_ref().is_some_and(|s| s.taken > 0);
                     if resumed_by_repeat {
