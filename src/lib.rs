@@ -34,7 +34,8 @@ thread_local! {
     static SERVER: RefCell<Option<Server>> = const { RefCell::new(None) };
 }
 
-/// The module table: `version`, `start_server`, `stop_server`, `server_info`;
+/// The module table: `version`, `start_server`, `stop_server`, `server_info`,
+/// `runtimes`, `socket_dir`;
 /// [`entry::luaopen_hotreload_native`] pushes it.
 ///
 /// A failure comes back as a table `{ error = "..." }`, never as a Lua error:
@@ -49,11 +50,17 @@ fn module() -> Dictionary {
     let stop: Function<(), Object> =
         Function::from_fn(|()| answer(guarded(|| stop_server().map(Object::from))));
     let info: Function<(), Object> = Function::from_fn(|()| answer(guarded(server_info)));
+    let runtimes: Function<Object, Object> =
+        Function::from_fn(|opts: Object| answer(guarded(|| runtimes(opts))));
+    let socket_dir: Function<Object, Object> =
+        Function::from_fn(|opts: Object| answer(guarded(|| socket_dir_state(opts))));
     Dictionary::from_iter([
         ("version", Object::from(version)),
         ("start_server", Object::from(start)),
         ("stop_server", Object::from(stop)),
         ("server_info", Object::from(info)),
+        ("runtimes", Object::from(runtimes)),
+        ("socket_dir", Object::from(socket_dir)),
     ])
 }
 
@@ -129,6 +136,47 @@ fn describe(server: &Server) -> Dictionary {
         ),
         ("connections", Object::from(connections)),
     ])
+}
+
+/// `runtimes({host_dir?})` -> `{ {name=, host=?, unavailable=?}, ... }`:
+/// every runtime `launch` names, in the order users are offered them, with
+/// where its host is and, when it cannot run here, why. The session's
+/// [`session::host::runtimes`] is the one list.
+fn runtimes(opts: Object) -> Result<Object, NativeError> {
+    let opts = options(opts)?;
+    let host_dir = path_option(&opts, "host_dir")?;
+    let listed = session::host::runtimes(host_dir.as_deref())
+        .into_iter()
+        .map(|r| {
+            let mut entry = Dictionary::from_iter([("name", Object::from(r.runtime))]);
+            if let Some(host) = r.host {
+                entry.insert("host", host.to_string_lossy().into_owned());
+            }
+            if let Some(why) = r.unavailable {
+                entry.insert("unavailable", why);
+            }
+            Object::from(entry)
+        });
+    Ok(Object::from(nvim_oxi::Array::from_iter(listed)))
+}
+
+/// `socket_dir({socket_dir?})` -> `{path=, exists=, problem=?}`: the
+/// directory the server would use (the configured one, else the default)
+/// and, when it exists, why it is not private. Creates nothing.
+fn socket_dir_state(opts: Object) -> Result<Object, NativeError> {
+    let opts = options(opts)?;
+    let dir = path_option(&opts, "socket_dir")?.unwrap_or_else(socket_dir::default_dir);
+    let exists = std::fs::symlink_metadata(&dir).is_ok();
+    let mut state = Dictionary::from_iter([
+        ("path", Object::from(dir.to_string_lossy().into_owned())),
+        ("exists", Object::from(exists)),
+    ]);
+    if exists {
+        if let Err(err) = socket_dir::check_private(&dir) {
+            state.insert("problem", err.to_string());
+        }
+    }
+    Ok(Object::from(state))
 }
 
 /// `nil`, `{}` (an empty array to nvim-oxi) or a dictionary.

@@ -18,9 +18,9 @@
 ---@field dap { register: boolean } register the nvim-dap adapter and configurations
 ---@field nvim { reload_on_save: boolean } with no program running, reload saved modules Neovim loaded
 
-local M = {}
+local paths = require('hotreload.paths')
 
-M.runtimes = { 'lua5.4', 'lua5.1', 'lua5.2', 'lua5.3', 'luajit', 'luanext' }
+local M = {}
 
 ---@type hotreload.Opts
 M.defaults = {
@@ -57,7 +57,7 @@ end
 local schema = {
   reload_on_save = { 'boolean' },
   debounce_ms = { integer_from(0) },
-  runtime = { one_of(M.runtimes) },
+  runtime = { 'string' },
   host_dir = { 'string', true },
   socket_dir = { 'string', true },
   log_file = { 'string', true },
@@ -109,6 +109,37 @@ local function unknown_keys(opts, prefix, out)
   return out
 end
 
+--- The runtime must be one `launch` names and this release has a host for;
+--- the list is the native module's. A host not built yet is accepted
+--- (`:checkhealth hotreload` and the launch say how to build it).
+---@param merged hotreload.Opts
+local function check_runtime(merged)
+  local native = require('hotreload.native')
+  if not native.try_load() then
+    return -- Without the native module nothing runs; its error says why.
+  end
+  local dir = merged.host_dir and paths.absolute(merged.host_dir) or nil
+  local offered, why = {}, nil
+  for _, runtime in ipairs(native.runtimes(dir)) do
+    if runtime.host then
+      offered[#offered + 1] = runtime.name
+    end
+    if runtime.name == merged.runtime and not runtime.host then
+      why = runtime.unavailable
+    end
+  end
+  if why or not vim.tbl_contains(offered, merged.runtime) then
+    error(
+      ('(hotreload) runtime: expected one of %s, got %s%s'):format(
+        table.concat(offered, ', '),
+        vim.inspect(merged.runtime),
+        why and (' (' .. why .. ')') or ''
+      ),
+      0
+    )
+  end
+end
+
 --- Merges `opts` over the defaults and validates every key; raises an error
 --- naming the first bad key, e.g. `(hotreload) output.height: expected ...`.
 ---@param opts table|nil
@@ -133,6 +164,7 @@ function M.resolve(opts)
       error('(hotreload) ' .. tostring(err):gsub('^.-: (' .. vim.pesc(key) .. ':)', '%1'), 0)
     end
   end
+  check_runtime(merged)
   return merged
 end
 
@@ -141,24 +173,6 @@ end
 function M.set(opts)
   M.options = M.resolve(opts)
   return M.options
-end
-
---- The directory holding the server socket: `socket_dir`, else
---- `$XDG_RUNTIME_DIR/hotreload`, else `$TMPDIR/hotreload-<uid>`.
----@return string
-function M.socket_dir()
-  if M.options.socket_dir then
-    return vim.fs.normalize(M.options.socket_dir)
-  end
-  local xdg = vim.env.XDG_RUNTIME_DIR
-  if xdg and xdg ~= '' then
-    return xdg .. '/hotreload'
-  end
-  local tmp = vim.env.TMPDIR
-  if not tmp or tmp == '' then
-    tmp = '/tmp'
-  end
-  return ('%s/hotreload-%d'):format(tmp:gsub('/$', ''), vim.uv.getuid())
 end
 
 --- The plugin's root directory (where `lua/`, `bin/` and `doc/` are).
@@ -172,7 +186,7 @@ end
 ---@return string
 function M.host_dir()
   if M.options.host_dir then
-    return vim.fs.normalize(M.options.host_dir)
+    return paths.absolute(M.options.host_dir)
   end
   return M.root() .. '/bin'
 end

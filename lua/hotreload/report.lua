@@ -5,6 +5,7 @@
 --- line, a quickfix entry, an error notification, `User HotReloadFailed`.
 
 local config = require('hotreload.config')
+local paths = require('hotreload.paths')
 
 local M = {}
 
@@ -88,7 +89,7 @@ local function resolve_file(file, root, fallback)
     local found = vim.fs.find(function(name, dir)
       return vim.endswith(dir .. '/' .. name, tail)
     end, { path = root or vim.fn.getcwd(), type = 'file', limit = 1 })[1]
-    return found and vim.fs.normalize(found) or fallback
+    return found and paths.absolute(found) or fallback
   end
   local candidates = { file }
   if root and not vim.startswith(file, '/') then
@@ -96,7 +97,7 @@ local function resolve_file(file, root, fallback)
   end
   for _, candidate in ipairs(candidates) do
     if vim.fn.filereadable(candidate) == 1 then
-      return vim.fs.normalize(vim.fn.fnamemodify(candidate, ':p'))
+      return paths.absolute(candidate)
     end
   end
   return fallback

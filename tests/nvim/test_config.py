@@ -36,6 +36,33 @@ def test_a_bad_option_is_named_in_the_error(nvim, opts, key):
     assert f" {key}:" in err, f"error does not name {key}: {err}"
 
 
+def test_runtimes_come_from_the_native_module_and_only_built_ones_are_accepted(nvim):
+    listed = lua(nvim, "return require('hotreload.native').runtimes()")
+    names = [r["name"] for r in listed]
+    assert names[0] == "lua5.4" and "luajit" in names, listed
+    built = [r["name"] for r in listed if r.get("host")]
+    not_built = [r for r in listed if not r.get("host")]
+    assert built and not_built, listed
+    for name in built:
+        assert lua(nvim, SETUP, {"runtime": name})["ok"], name
+    for runtime in not_built:
+        result = lua(nvim, SETUP, {"runtime": runtime["name"]})
+        assert result["ok"] is False, runtime
+        # The refusal carries the native module's reason and offers the built ones.
+        assert runtime["unavailable"] in result["err"], result
+        assert all(name in result["err"] for name in built), result
+    assert lua(nvim, "return require('hotreload.config').options.runtime") == built[-1]
+
+
+def test_a_runtime_whose_host_is_not_built_yet_is_accepted(nvim, tmp_path):
+    result = lua(nvim, SETUP, {"runtime": "lua5.3", "host_dir": str(tmp_path)})
+    assert result["ok"], result
+    listed = lua(nvim, "return require('hotreload.native').runtimes()")
+    lua53 = next(r for r in listed if r["name"] == "lua5.3")
+    assert lua53["host"] == str(tmp_path / "hotreload-host-lua53"), lua53
+    assert lua53["unavailable"], lua53
+
+
 def test_good_options_are_merged_over_the_defaults(nvim):
     result = lua(nvim, SETUP, {"reload_on_save": True, "output": {"height": 5}})
     assert result["ok"], result
