@@ -15,6 +15,7 @@ pub mod error;
 pub mod guard;
 pub mod server;
 pub mod socket_dir;
+pub mod summary;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -35,7 +36,7 @@ thread_local! {
 }
 
 /// The module table: `version`, `start_server`, `stop_server`, `server_info`,
-/// `runtimes`, `socket_dir`;
+/// `runtimes`, `socket_dir`, `reload_summary`;
 /// [`entry::luaopen_hotreload_native`] pushes it.
 ///
 /// A failure comes back as a table `{ error = "..." }`, never as a Lua error:
@@ -54,6 +55,9 @@ fn module() -> Dictionary {
         Function::from_fn(|opts: Object| answer(guarded(|| runtimes(opts))));
     let socket_dir: Function<Object, Object> =
         Function::from_fn(|opts: Object| answer(guarded(|| socket_dir_state(opts))));
+    let reload_summary: Function<Object, Object> = Function::from_fn(|body: Object| {
+        answer(guarded(|| summary::reload_summary(body).map(Object::from)))
+    });
     Dictionary::from_iter([
         ("version", Object::from(version)),
         ("start_server", Object::from(start)),
@@ -61,6 +65,7 @@ fn module() -> Dictionary {
         ("server_info", Object::from(info)),
         ("runtimes", Object::from(runtimes)),
         ("socket_dir", Object::from(socket_dir)),
+        ("reload_summary", Object::from(reload_summary)),
     ])
 }
 

@@ -15,6 +15,7 @@ local M = {}
 ---@field server_info fun(): { pipe: string, connections: integer }|nil
 ---@field runtimes fun(opts: table): hotreload.Runtime[]|{ error: string }
 ---@field socket_dir fun(opts: table): hotreload.SocketDir|{ error: string }
+---@field reload_summary fun(body: table): string|{ error: string }
 
 ---@class hotreload.Runtime
 ---@field name string the launch argument `runtime`
@@ -152,6 +153,13 @@ end
 function M.socket_dir()
   local configured = config.options.socket_dir
   return unwrap(M.load().socket_dir({ socket_dir = configured and paths.absolute(configured) or nil }))
+end
+
+--- The session's one-line summary of a `hotReload` response body.
+---@param body table
+---@return string
+function M.reload_summary(body)
+  return unwrap(M.load().reload_summary(body))
 end
 
 --- `{ pipe, connections }` of the running server, or nil.

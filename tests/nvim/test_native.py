@@ -119,6 +119,27 @@ def test_native_errors_are_values_not_crashes(nvim):
     assert "on_message" in result[2]["error"], result
 
 
+def test_reload_summary_takes_lua_bodies_and_refuses_bad_ones_as_values(nvim):
+    result = lua(
+        nvim,
+        """
+        local m = require('hotreload_native')
+        return {
+          m.reload_summary({ module = 'a.b', changed = { 'f' }, added = {}, durationMs = 2 }),
+          m.reload_summary({ path = '/x/m.lua' }),
+          m.reload_summary({ changed = { 1 } }),
+          m.reload_summary(42),
+          m.reload_summary({ durationMs = 'slow' }),
+        }
+        """,
+    )
+    assert result[0].startswith("a.b: 1 changed, 0 added, 0 removed (2.0 ms)"), result
+    assert result[1].startswith("/x/m.lua: 0 changed"), result
+    assert "changed" in result[2]["error"], result
+    assert "body" in result[3]["error"], result
+    assert "durationMs" in result[4]["error"], result
+
+
 def test_runtimes_and_socket_dir_refuse_bad_options_as_values(nvim, tmp_path):
     result = lua(
         nvim,
