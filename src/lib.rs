@@ -1,6 +1,6 @@
 //! The cdylib Neovim loads as `require('hotreload_native')`.
 //!
-//! It serves DAP sessions in-process (see [`server`]) and exports a small
+//! It serves DAP sessions in-process (see [`socket_server`]) and exports a small
 //! table of functions to the Lua glue (`lua/hotreload/native.lua`, its only
 //! caller). Every exported function runs under [`guard::guarded`], never
 //! blocks on tokio, and returns failures as `{ error = text }` values
@@ -13,8 +13,8 @@ pub mod bridge;
 pub mod entry;
 pub mod error;
 pub mod guard;
-pub mod server;
 pub mod socket_dir;
+pub mod socket_server;
 pub mod summary;
 
 use std::cell::RefCell;
@@ -25,14 +25,14 @@ use nvim_oxi::{Dictionary, Function, Object};
 
 use crate::error::NativeError;
 use crate::guard::guarded;
-use crate::server::{Server, ServerConfig};
+use crate::socket_server::{SocketServer, SocketServerConfig};
 
 /// The crate version; the Lua glue refuses a module whose version differs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 thread_local! {
     // Exported functions only ever run on Neovim's main thread.
-    static SERVER: RefCell<Option<Server>> = const { RefCell::new(None) };
+    static SOCKET_SERVER: RefCell<Option<SocketServer>> = const { RefCell::new(None) };
 }
 
 /// The module table: `version`, `start_server`, `stop_server`, `server_info`,
@@ -102,15 +102,15 @@ fn start_server(opts: Object) -> Result<Object, NativeError> {
             })?),
         };
     bridge::set_handler(handler);
-    SERVER.with(|cell| {
+    SOCKET_SERVER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            let config = ServerConfig {
+            let config = SocketServerConfig {
                 host_dir,
                 socket_dir,
                 log,
             };
-            *slot = Some(Server::start(config, bridge::outbox()?)?);
+            *slot = Some(SocketServer::start(config, bridge::lua_sender()?)?);
         }
         Ok(Object::from(
             slot.as_ref().map(describe).unwrap_or_default(),
@@ -120,19 +120,19 @@ fn start_server(opts: Object) -> Result<Object, NativeError> {
 
 /// `stop_server()` -> whether a server was running.
 fn stop_server() -> Result<bool, NativeError> {
-    Ok(SERVER.with(|cell| cell.borrow_mut().take().map(Server::stop).is_some()))
+    Ok(SOCKET_SERVER.with(|cell| cell.borrow_mut().take().map(SocketServer::stop).is_some()))
 }
 
 /// `server_info()` -> `{pipe=..., connections=n}` or `nil`.
 fn server_info() -> Result<Object, NativeError> {
-    Ok(SERVER.with(|cell| {
+    Ok(SOCKET_SERVER.with(|cell| {
         cell.borrow()
             .as_ref()
             .map_or(Object::nil(), |s| Object::from(describe(s)))
     }))
 }
 
-fn describe(server: &Server) -> Dictionary {
+fn describe(server: &SocketServer) -> Dictionary {
     let connections = i64::try_from(server.connections()).unwrap_or(i64::MAX);
     Dictionary::from_iter([
         (

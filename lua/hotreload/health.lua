@@ -6,7 +6,7 @@ local M = {}
 
 local health = vim.health
 
--- What a PUC host without the native reload backend does not do yet.
+-- What a host without lua5.4's C reload backend (the pure-Lua walk) does not do yet.
 local pure_lua_walk = 'reloads with the pure-Lua walk: closures a factory already made,'
   .. ' and the running main program, keep their old code'
 -- Runtimes whose host reloads with the pure-Lua walk.
