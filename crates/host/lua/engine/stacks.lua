@@ -6,7 +6,7 @@ local common = parts.common
 
 local next, type, setmetatable = next, type, setmetatable
 local co_running, co_status = coroutine.running, coroutine.status
-local getinfo = debug.getinfo
+local getinfo, getlocal = debug.getinfo, debug.getlocal
 local T, INTERNAL, registry = common.T, common.INTERNAL, common.registry
 
 local Stacks = {}
@@ -82,6 +82,49 @@ function Stacks.find_main(engine, chunkname)
     f = engine.backend.find_chunk(chunkname)
   end
   return f
+end
+
+--- Calls `fn(name, value)` for each named local of the running frame of the
+--- main chunk loaded as `chunkname` (nothing when none runs): the program's
+--- local functions, which only its frame names.
+function Stacks.main_locals(chunkname, fn)
+  local main = registry[1]
+  local function scan(th)
+    local level = 0
+    while true do
+      local info
+      if th then
+        info = getinfo(th, level, 'S')
+      else
+        info = getinfo(level, 'S')
+      end
+      if info == nil then
+        return false
+      end
+      if info.what == 'main' and info.source == chunkname then
+        local i = 1
+        while true do
+          local name, value
+          if th then
+            name, value = getlocal(th, level, i)
+          else
+            name, value = getlocal(level, i)
+          end
+          if name == nil then
+            return true
+          end
+          if name:sub(1, 1) ~= '(' then
+            fn(name, value)
+          end
+          i = i + 1
+        end
+      end
+      level = level + 1
+    end
+  end
+  if not scan(nil) and type(main) == 'thread' and main ~= co_running() then
+    scan(main)
+  end
 end
 
 return Stacks
