@@ -42,6 +42,8 @@ struct Live {
     stdin: ChildStdin,
     incoming: mpsc::Receiver<Option<Message>>,
     seq: i64,
+    /// Events passed while waiting for responses.
+    events: Vec<String>,
 }
 
 /// What one live run found.
@@ -86,6 +88,7 @@ impl Live {
             stdin,
             incoming: rx,
             seq: 0,
+            events: Vec::new(),
         };
         live.call("initialize", json!({"adapterID": "fuzz"}))?;
         live.call(
@@ -119,7 +122,13 @@ impl Live {
                     let value = serde_json::to_value(&r).unwrap_or_default();
                     return Ok((value, exited));
                 }
-                Ok(Some(Message::Event(e))) if e.event == "exited" => exited = true,
+                Ok(Some(Message::Event(e))) => {
+                    exited |= e.event == "exited";
+                    if self.events.len() > 256 {
+                        self.events.drain(..128);
+                    }
+                    self.events.push(e.event);
+                }
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(format!("the adapter closed before answering {seq}")),
                 Err(_) => return Err(format!("request {seq} was never answered")),
@@ -137,6 +146,10 @@ impl Live {
     }
 
     fn wait_event(&mut self, name: &str) -> Result<(), String> {
+        if let Some(i) = self.events.iter().position(|e| e == name) {
+            self.events.remove(i);
+            return Ok(());
+        }
         loop {
             match self.incoming.recv_timeout(TIMEOUT) {
                 Ok(Some(Message::Event(e))) if e.event == name => return Ok(()),
