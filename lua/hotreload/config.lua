@@ -57,6 +57,9 @@ end
 local schema = {
   reload_on_save = { 'boolean' },
   debounce_ms = { integer_from(0) },
+  -- Which runtimes this release runs is the native module's to say, and
+  -- setup() must not load it (it may run in a coroutine): `:checkhealth`
+  -- and the launch check the name.
   runtime = { 'string' },
   host_dir = { 'string', true },
   socket_dir = { 'string', true },
@@ -109,37 +112,6 @@ local function unknown_keys(opts, prefix, out)
   return out
 end
 
---- The runtime must be one `launch` names and this release has a host for;
---- the list is the native module's. A host not built yet is accepted
---- (`:checkhealth hotreload` and the launch say how to build it).
----@param merged hotreload.Opts
-local function check_runtime(merged)
-  local native = require('hotreload.native')
-  if not native.try_load() then
-    return -- Without the native module nothing runs; its error says why.
-  end
-  local dir = merged.host_dir and paths.absolute(merged.host_dir) or nil
-  local offered, why = {}, nil
-  for _, runtime in ipairs(native.runtimes(dir)) do
-    if runtime.host then
-      offered[#offered + 1] = runtime.name
-    end
-    if runtime.name == merged.runtime and not runtime.host then
-      why = runtime.unavailable
-    end
-  end
-  if why or not vim.tbl_contains(offered, merged.runtime) then
-    error(
-      ('(hotreload) runtime: expected one of %s, got %s%s'):format(
-        table.concat(offered, ', '),
-        vim.inspect(merged.runtime),
-        why and (' (' .. why .. ')') or ''
-      ),
-      0
-    )
-  end
-end
-
 --- Merges `opts` over the defaults and validates every key; raises an error
 --- naming the first bad key, e.g. `(hotreload) output.height: expected ...`.
 ---@param opts table|nil
@@ -164,7 +136,6 @@ function M.resolve(opts)
       error('(hotreload) ' .. tostring(err):gsub('^.-: (' .. vim.pesc(key) .. ':)', '%1'), 0)
     end
   end
-  check_runtime(merged)
   return merged
 end
 

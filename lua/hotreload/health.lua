@@ -46,7 +46,23 @@ local function check_hosts()
     return
   end
   health.info('host dir: ' .. config.host_dir())
-  for _, runtime in ipairs(native.runtimes()) do
+  local runtimes = native.runtimes()
+  local configured = config.options.runtime
+  local known = vim.tbl_filter(function(r)
+    return r.name == configured
+  end, runtimes)[1]
+  if not known then
+    local names = vim.tbl_map(function(r)
+      return r.name
+    end, runtimes)
+    health.error(
+      ('runtime %s (setup) is unknown'):format(vim.inspect(configured)),
+      { 'set `runtime` to one of ' .. table.concat(names, ', ') }
+    )
+  elseif not known.host then
+    health.error(('runtime %s (setup): %s'):format(configured, known.unavailable or '?'))
+  end
+  for _, runtime in ipairs(runtimes) do
     local exe = runtime.host
     if not exe then
       health.info(('%s: not in this release (%s)'):format(runtime.name, runtime.unavailable or '?'))

@@ -27,7 +27,7 @@ local function fire(pattern, data)
 end
 
 --- The session's one-line summary (the DAP console's wording), e.g.
---- "game.player: 3 changed, 1 added, 0 removed (2.1 ms); changed: update, ...".
+--- "game.player: 3 changed, 1 added, 0 removed (changed: update, ...; 2.1 ms)".
 --- Without the native module (Neovim's own reload path needs none) only the
 --- module is named.
 ---@param body table a hotReload response body

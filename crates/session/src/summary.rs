@@ -6,21 +6,16 @@ use dap::types::HotReloadResponseBody;
 /// Names listed per kind of change; more are counted only.
 const NAMES_SHOWN: usize = 4;
 
-/// `game.player: 3 changed, 1 added, 0 removed (2.1 ms); changed: update,
-/// draw, Player.move; added: jump`, naming the module (else the path).
+/// `game.player: 3 changed, 1 added, 0 removed (changed: update, draw,
+/// Player.move; added: jump; 2.1 ms)`, naming the module (else the path);
+/// the duration always ends the line.
 pub fn reload_summary(body: &HotReloadResponseBody) -> String {
     let name = if body.module.is_empty() {
         &body.path
     } else {
         &body.module
     };
-    let mut line = format!(
-        "{name}: {} changed, {} added, {} removed ({:.1} ms)",
-        body.changed.len(),
-        body.added.len(),
-        body.removed.len(),
-        body.duration_ms
-    );
+    let mut details = String::new();
     for (kind, names) in [
         ("changed", &body.changed),
         ("added", &body.added),
@@ -40,14 +35,20 @@ pub fn reload_summary(body: &HotReloadResponseBody) -> String {
         } else {
             ""
         };
-        line.push_str(&format!("; {kind}: {shown}{more}"));
+        details.push_str(&format!("{kind}: {shown}{more}; "));
     }
     match body.warnings.len() {
         0 => {}
-        1 => line.push_str("; 1 warning"),
-        n => line.push_str(&format!("; {n} warnings")),
+        1 => details.push_str("1 warning; "),
+        n => details.push_str(&format!("{n} warnings; ")),
     }
-    line
+    format!(
+        "{name}: {} changed, {} added, {} removed ({details}{:.1} ms)",
+        body.changed.len(),
+        body.added.len(),
+        body.removed.len(),
+        body.duration_ms
+    )
 }
 
 #[cfg(test)]
@@ -74,8 +75,8 @@ mod tests {
         };
         assert_eq!(
             reload_summary(&body),
-            "game.player: 5 changed, 1 added, 0 removed (2.1 ms); \
-             changed: a, b, c, d, ...; added: f; 1 warning"
+            "game.player: 5 changed, 1 added, 0 removed \
+             (changed: a, b, c, d, ...; added: f; 1 warning; 2.1 ms)"
         );
     }
 

@@ -560,8 +560,8 @@ mod tests {
             .to_owned();
         assert_eq!(
             output,
-            "hot reload game.player: 3 changed, 1 added, 0 removed (2.1 ms); \
-             changed: a, b, c; added: d\n"
+            "hot reload game.player: 3 changed, 1 added, 0 removed \
+             (changed: a, b, c; added: d; 2.1 ms)\n"
         );
     }
 }
