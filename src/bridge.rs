@@ -1,5 +1,5 @@
 //! The only road from the server thread to Lua: one channel plus one libuv
-//! `AsyncHandle`. Tokio code calls [`Outbox::send`]; the handle's callback
+//! `AsyncHandle`. Tokio code calls [`LuaSender::send`]; the handle's callback
 //! runs on Neovim's thread, drains the channel with `try_recv` and hands the
 //! batch to `vim.schedule`, where calling Lua and the API is safe.
 
@@ -57,12 +57,12 @@ pub struct Message {
 
 /// The sending side, cheap to clone and usable from any thread.
 #[derive(Clone)]
-pub struct Outbox {
+pub struct LuaSender {
     tx: Sender<Message>,
     wake: AsyncHandle,
 }
 
-impl Outbox {
+impl LuaSender {
     /// Queues a message and wakes Neovim's loop; never blocks. If Neovim is
     /// gone the message is dropped, there is nobody to tell.
     pub fn send(&self, level: Level, text: impl Into<String>) {
@@ -82,7 +82,7 @@ type Handler = Function<(String, String), ()>;
 
 thread_local! {
     // Both live on Neovim's main thread only.
-    static OUTBOX: RefCell<Option<Outbox>> = const { RefCell::new(None) };
+    static LUA_SENDER: RefCell<Option<LuaSender>> = const { RefCell::new(None) };
     static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
 }
 
@@ -91,21 +91,21 @@ pub fn set_handler(handler: Option<Handler>) {
     HANDLER.with(|h| *h.borrow_mut() = handler);
 }
 
-/// The outbox, creating the channel and the libuv handle on first use. Must
+/// The sender to Lua, creating the channel and the libuv handle on first use. Must
 /// be called on Neovim's thread.
-pub fn outbox() -> Result<Outbox, NativeError> {
-    OUTBOX.with(|cell| {
-        if let Some(outbox) = cell.borrow().as_ref() {
-            return Ok(outbox.clone());
+pub fn lua_sender() -> Result<LuaSender, NativeError> {
+    LUA_SENDER.with(|cell| {
+        if let Some(sender) = cell.borrow().as_ref() {
+            return Ok(sender.clone());
         }
         let (tx, rx) = mpsc::channel::<Message>();
         let wake = AsyncHandle::new(move || {
             drain(&rx);
             Ok::<(), std::convert::Infallible>(())
         })?;
-        let outbox = Outbox { tx, wake };
-        *cell.borrow_mut() = Some(outbox.clone());
-        Ok(outbox)
+        let sender = LuaSender { tx, wake };
+        *cell.borrow_mut() = Some(sender.clone());
+        Ok(sender)
     })
 }
 

@@ -1,6 +1,6 @@
 //! The cdylib Neovim loads as `require('hotreload_native')`.
 //!
-//! It serves DAP sessions in-process (see [`server`]) and exports a small
+//! It serves DAP sessions in-process (see [`socket_server`]) and exports a small
 //! table of functions to the Lua glue (`lua/hotreload/native.lua`, its only
 //! caller). Every exported function runs under [`guard::guarded`], never
 //! blocks on tokio, and returns failures as `{ error = text }` values
@@ -13,8 +13,9 @@ pub mod bridge;
 pub mod entry;
 pub mod error;
 pub mod guard;
-pub mod server;
 pub mod socket_dir;
+pub mod socket_server;
+pub mod summary;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -24,17 +25,18 @@ use nvim_oxi::{Dictionary, Function, Object};
 
 use crate::error::NativeError;
 use crate::guard::guarded;
-use crate::server::{Server, ServerConfig};
+use crate::socket_server::{SocketServer, SocketServerConfig};
 
 /// The crate version; the Lua glue refuses a module whose version differs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 thread_local! {
     // Exported functions only ever run on Neovim's main thread.
-    static SERVER: RefCell<Option<Server>> = const { RefCell::new(None) };
+    static SOCKET_SERVER: RefCell<Option<SocketServer>> = const { RefCell::new(None) };
 }
 
-/// The module table: `version`, `start_server`, `stop_server`, `server_info`;
+/// The module table: `version`, `start_server`, `stop_server`, `server_info`,
+/// `runtimes`, `socket_dir`, `reload_summary`;
 /// [`entry::luaopen_hotreload_native`] pushes it.
 ///
 /// A failure comes back as a table `{ error = "..." }`, never as a Lua error:
@@ -49,11 +51,21 @@ fn module() -> Dictionary {
     let stop: Function<(), Object> =
         Function::from_fn(|()| answer(guarded(|| stop_server().map(Object::from))));
     let info: Function<(), Object> = Function::from_fn(|()| answer(guarded(server_info)));
+    let runtimes: Function<Object, Object> =
+        Function::from_fn(|opts: Object| answer(guarded(|| runtimes(opts))));
+    let socket_dir: Function<Object, Object> =
+        Function::from_fn(|opts: Object| answer(guarded(|| socket_dir_state(opts))));
+    let reload_summary: Function<Object, Object> = Function::from_fn(|body: Object| {
+        answer(guarded(|| summary::reload_summary(body).map(Object::from)))
+    });
     Dictionary::from_iter([
         ("version", Object::from(version)),
         ("start_server", Object::from(start)),
         ("stop_server", Object::from(stop)),
         ("server_info", Object::from(info)),
+        ("runtimes", Object::from(runtimes)),
+        ("socket_dir", Object::from(socket_dir)),
+        ("reload_summary", Object::from(reload_summary)),
     ])
 }
 
@@ -90,15 +102,15 @@ fn start_server(opts: Object) -> Result<Object, NativeError> {
             })?),
         };
     bridge::set_handler(handler);
-    SERVER.with(|cell| {
+    SOCKET_SERVER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            let config = ServerConfig {
+            let config = SocketServerConfig {
                 host_dir,
                 socket_dir,
                 log,
             };
-            *slot = Some(Server::start(config, bridge::outbox()?)?);
+            *slot = Some(SocketServer::start(config, bridge::lua_sender()?)?);
         }
         Ok(Object::from(
             slot.as_ref().map(describe).unwrap_or_default(),
@@ -108,19 +120,19 @@ fn start_server(opts: Object) -> Result<Object, NativeError> {
 
 /// `stop_server()` -> whether a server was running.
 fn stop_server() -> Result<bool, NativeError> {
-    Ok(SERVER.with(|cell| cell.borrow_mut().take().map(Server::stop).is_some()))
+    Ok(SOCKET_SERVER.with(|cell| cell.borrow_mut().take().map(SocketServer::stop).is_some()))
 }
 
 /// `server_info()` -> `{pipe=..., connections=n}` or `nil`.
 fn server_info() -> Result<Object, NativeError> {
-    Ok(SERVER.with(|cell| {
+    Ok(SOCKET_SERVER.with(|cell| {
         cell.borrow()
             .as_ref()
             .map_or(Object::nil(), |s| Object::from(describe(s)))
     }))
 }
 
-fn describe(server: &Server) -> Dictionary {
+fn describe(server: &SocketServer) -> Dictionary {
     let connections = i64::try_from(server.connections()).unwrap_or(i64::MAX);
     Dictionary::from_iter([
         (
@@ -129,6 +141,47 @@ fn describe(server: &Server) -> Dictionary {
         ),
         ("connections", Object::from(connections)),
     ])
+}
+
+/// `runtimes({host_dir?})` -> `{ {name=, host=?, unavailable=?}, ... }`:
+/// every runtime `launch` names, in the order users are offered them, with
+/// where its host is and, when it cannot run here, why. The session's
+/// [`session::host::runtimes`] is the one list.
+fn runtimes(opts: Object) -> Result<Object, NativeError> {
+    let opts = options(opts)?;
+    let host_dir = path_option(&opts, "host_dir")?;
+    let listed = session::host::runtimes(host_dir.as_deref())
+        .into_iter()
+        .map(|r| {
+            let mut entry = Dictionary::from_iter([("name", Object::from(r.runtime))]);
+            if let Some(host) = r.host {
+                entry.insert("host", host.to_string_lossy().into_owned());
+            }
+            if let Some(why) = r.unavailable {
+                entry.insert("unavailable", why);
+            }
+            Object::from(entry)
+        });
+    Ok(Object::from(nvim_oxi::Array::from_iter(listed)))
+}
+
+/// `socket_dir({socket_dir?})` -> `{path=, exists=, problem=?}`: the
+/// directory the server would use (the configured one, else the default)
+/// and, when it exists, why it is not private. Creates nothing.
+fn socket_dir_state(opts: Object) -> Result<Object, NativeError> {
+    let opts = options(opts)?;
+    let dir = path_option(&opts, "socket_dir")?.unwrap_or_else(socket_dir::default_dir);
+    let exists = std::fs::symlink_metadata(&dir).is_ok();
+    let mut state = Dictionary::from_iter([
+        ("path", Object::from(dir.to_string_lossy().into_owned())),
+        ("exists", Object::from(exists)),
+    ]);
+    if exists {
+        if let Err(err) = socket_dir::check_private(&dir) {
+            state.insert("problem", err.to_string());
+        }
+    }
+    Ok(Object::from(state))
 }
 
 /// `nil`, `{}` (an empty array to nvim-oxi) or a dictionary.

@@ -21,8 +21,7 @@ fn current_uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
-/// Creates `dir` with mode 0700 if missing, then checks that it is a real
-/// directory owned by the user that nobody else can enter.
+/// Creates `dir` with mode 0700 if missing, then [`check_private`].
 pub fn ensure_private(dir: &Path) -> Result<(), NativeError> {
     DirBuilder::new()
         .recursive(true)
@@ -33,6 +32,12 @@ pub fn ensure_private(dir: &Path) -> Result<(), NativeError> {
             path: dir.to_owned(),
             source,
         })?;
+    check_private(dir)
+}
+
+/// Checks, without creating anything, that `dir` is a real directory owned
+/// by the user that nobody else can enter.
+pub fn check_private(dir: &Path) -> Result<(), NativeError> {
     let meta = std::fs::symlink_metadata(dir).map_err(|source| NativeError::Io {
         what: "cannot inspect socket dir",
         path: dir.to_owned(),

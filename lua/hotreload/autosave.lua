@@ -50,7 +50,7 @@ local function reload_later(path)
 end
 
 local function on_write(ev)
-  local path = vim.fs.normalize(vim.fn.fnamemodify(ev.match, ':p'))
+  local path = require('hotreload.paths').absolute(ev.match)
   if wanted(path) then
     reload_later(path)
   end

@@ -18,9 +18,9 @@
 ---@field dap { register: boolean } register the nvim-dap adapter and configurations
 ---@field nvim { reload_on_save: boolean } with no program running, reload saved modules Neovim loaded
 
-local M = {}
+local paths = require('hotreload.paths')
 
-M.runtimes = { 'lua5.4', 'lua5.1', 'lua5.2', 'lua5.3', 'luajit', 'luanext' }
+local M = {}
 
 ---@type hotreload.Opts
 M.defaults = {
@@ -57,7 +57,10 @@ end
 local schema = {
   reload_on_save = { 'boolean' },
   debounce_ms = { integer_from(0) },
-  runtime = { one_of(M.runtimes) },
+  -- Which runtimes this release runs is the native module's to say, and
+  -- setup() must not load it (it may run in a coroutine): `:checkhealth`
+  -- and the launch check the name.
+  runtime = { 'string' },
   host_dir = { 'string', true },
   socket_dir = { 'string', true },
   log_file = { 'string', true },
@@ -143,24 +146,6 @@ function M.set(opts)
   return M.options
 end
 
---- The directory holding the server socket: `socket_dir`, else
---- `$XDG_RUNTIME_DIR/hotreload`, else `$TMPDIR/hotreload-<uid>`.
----@return string
-function M.socket_dir()
-  if M.options.socket_dir then
-    return vim.fs.normalize(M.options.socket_dir)
-  end
-  local xdg = vim.env.XDG_RUNTIME_DIR
-  if xdg and xdg ~= '' then
-    return xdg .. '/hotreload'
-  end
-  local tmp = vim.env.TMPDIR
-  if not tmp or tmp == '' then
-    tmp = '/tmp'
-  end
-  return ('%s/hotreload-%d'):format(tmp:gsub('/$', ''), vim.uv.getuid())
-end
-
 --- The plugin's root directory (where `lua/`, `bin/` and `doc/` are).
 ---@return string
 function M.root()
@@ -172,7 +157,7 @@ end
 ---@return string
 function M.host_dir()
   if M.options.host_dir then
-    return vim.fs.normalize(M.options.host_dir)
+    return paths.absolute(M.options.host_dir)
   end
   return M.root() .. '/bin'
 end

@@ -33,11 +33,27 @@ local function ask_args()
   return vim.split(line, '%s+', { trimempty = true })
 end
 
+--- The runtimes whose host is installed (the native module's list).
+---@return string[]
+local function installed_runtimes()
+  local names = {}
+  for _, runtime in ipairs(require('hotreload.native').runtimes()) do
+    if not runtime.unavailable then
+      names[#names + 1] = runtime.name
+    end
+  end
+  return names
+end
+
 --- Picks a runtime with `vim.ui.select`. Returns a suspended thread, the
 --- form nvim-dap resumes with its own coroutine and waits on for a value.
 local function pick_runtime()
   return coroutine.create(function(dap_co)
-    vim.ui.select(config.runtimes, { prompt = 'Lua runtime' }, function(choice)
+    local ok, offered = pcall(installed_runtimes)
+    if not ok or #offered == 0 then
+      offered = { config.options.runtime }
+    end
+    vim.ui.select(offered, { prompt = 'Lua runtime' }, function(choice)
       coroutine.resume(dap_co, choice or config.options.runtime)
     end)
   end)

@@ -6,24 +6,11 @@ local M = {}
 
 local health = vim.health
 
----@class hotreload.HealthHost
----@field runtime string the launch argument `runtime`
----@field suffix string host binary suffix (`hotreload-host-<suffix>`)
----@field built boolean whether `scripts/build` builds it
----@field limits string|nil what this runtime's host does not do yet
-
--- What a PUC host without the native reload backend does not do yet.
+-- What a host without lua5.4's C reload backend (the pure-Lua walk) does not do yet.
 local pure_lua_walk = 'reloads with the pure-Lua walk: closures a factory already made,'
   .. ' and the running main program, keep their old code'
-
----@type hotreload.HealthHost[]
-local hosts = {
-  { runtime = 'lua5.4', suffix = 'lua54', built = true },
-  { runtime = 'lua5.3', suffix = 'lua53', built = true, limits = pure_lua_walk },
-  { runtime = 'lua5.2', suffix = 'lua52', built = true, limits = pure_lua_walk },
-  { runtime = 'lua5.1', suffix = 'lua51', built = false },
-  { runtime = 'luajit', suffix = 'luajit', built = false },
-}
+-- Runtimes whose host reloads with the pure-Lua walk.
+local limits = { ['lua5.3'] = pure_lua_walk, ['lua5.2'] = pure_lua_walk }
 
 local build_fix = 'run :Lazy build hotreload.nvim (or scripts/build --release in the plugin directory)'
 
@@ -53,28 +40,48 @@ end
 
 local function check_hosts()
   health.start('hotreload: host binaries')
-  local dir = config.host_dir()
-  health.info('host dir: ' .. dir)
-  for _, h in ipairs(hosts) do
-    local exe = ('%s/hotreload-host-%s'):format(dir, h.suffix)
-    if vim.fn.executable(exe) == 1 then
+  local native = require('hotreload.native')
+  if not native.try_load() then
+    health.error('cannot list the runtimes without the native module', { build_fix })
+    return
+  end
+  health.info('host dir: ' .. config.host_dir())
+  local runtimes = native.runtimes()
+  local configured = config.options.runtime
+  local known = vim.tbl_filter(function(r)
+    return r.name == configured
+  end, runtimes)[1]
+  if not known then
+    local names = vim.tbl_map(function(r)
+      return r.name
+    end, runtimes)
+    health.error(
+      ('runtime %s (setup) is unknown'):format(vim.inspect(configured)),
+      { 'set `runtime` to one of ' .. table.concat(names, ', ') }
+    )
+  elseif not known.host then
+    health.error(('runtime %s (setup): %s'):format(configured, known.unavailable or '?'))
+  end
+  for _, runtime in ipairs(runtimes) do
+    local exe = runtime.host
+    if not exe then
+      health.info(('%s: not in this release (%s)'):format(runtime.name, runtime.unavailable or '?'))
+    elseif vim.fn.executable(exe) == 1 then
       local ok, result = pcall(function()
         return vim.system({ exe, '--version' }, { text = true }):wait(3000)
       end)
       if ok and result.code == 0 then
         local out = vim.trim((result.stdout or '') .. (result.stderr or ''))
-        health.ok(('%s: %s'):format(h.runtime, (out:gsub('\n', ' '))))
-        if h.limits then
-          health.info(('%s: %s'):format(h.runtime, h.limits))
+        health.ok(('%s: %s'):format(runtime.name, (out:gsub('\n', ' '))))
+        if limits[runtime.name] then
+          health.info(('%s: %s'):format(runtime.name, limits[runtime.name]))
         end
       else
         local why = ok and ('exit code %s: %s'):format(result.code, vim.trim(result.stderr or '')) or tostring(result)
-        health.error(('%s: %s --version failed (%s)'):format(h.runtime, exe, why), { build_fix })
+        health.error(('%s: %s --version failed (%s)'):format(runtime.name, exe, why), { build_fix })
       end
-    elseif h.built then
-      health.error(('%s: %s not found'):format(h.runtime, exe), { build_fix })
     else
-      health.info(('%s: no host in this release yet'):format(h.runtime))
+      health.error(('%s: %s not found'):format(runtime.name, exe), { build_fix })
     end
   end
 end
@@ -97,31 +104,18 @@ end
 
 local function check_socket_dir()
   health.start('hotreload: socket directory')
-  local dir = config.socket_dir()
-  local stat = vim.uv.fs_stat(dir)
-  if not stat then
-    health.ok(dir .. ' does not exist yet; it will be created with mode 0700')
+  local native = require('hotreload.native')
+  if not native.try_load() then
+    health.error('cannot check the socket directory without the native module', { build_fix })
     return
   end
-  if stat.type ~= 'directory' then
-    health.error(dir .. ' is not a directory', { 'remove it or set `socket_dir` in setup()' })
-    return
-  end
-  local mode = bit.band(stat.mode, 511)
-  local problems = {}
-  if stat.uid ~= vim.uv.getuid() then
-    problems[#problems + 1] = ('owned by uid %d, not you'):format(stat.uid)
-  end
-  if bit.band(mode, 63) ~= 0 then
-    problems[#problems + 1] = ('mode %o lets others in'):format(mode)
-  end
-  if #problems == 0 then
-    health.ok(('%s is private (mode %o)'):format(dir, mode))
+  local dir = native.socket_dir()
+  if not dir.exists then
+    health.ok(dir.path .. ' does not exist yet; it will be created with mode 0700')
+  elseif dir.problem then
+    health.error(dir.problem, { 'set `socket_dir` in setup() to a directory only you can open' })
   else
-    health.error(dir .. ': ' .. table.concat(problems, '; '), {
-      ('chmod 700 %s'):format(dir),
-      'or set `socket_dir` in setup() to a directory only you can open',
-    })
+    health.ok(dir.path .. ' is private')
   end
 end
 

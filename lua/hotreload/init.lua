@@ -22,10 +22,6 @@ function M.setup(opts)
   require('hotreload.autosave').set(config.options.reload_on_save)
 end
 
-local function abspath(path)
-  return vim.fs.normalize(vim.fn.fnamemodify(vim.fn.expand(path), ':p'))
-end
-
 --- What the host answers for a file the program has not loaded (yet).
 local NOT_LOADED = 'not a module or file the running program loaded'
 
@@ -53,7 +49,7 @@ function M.reload(path, on_done, opts)
       return on_done(false, 'no file')
     end
   end
-  path = abspath(path)
+  path = require('hotreload.paths').absolute(vim.fn.expand(path))
   local target = sessions.target()
   if not target then
     -- No program: a Lua module Neovim itself loaded reloads into Neovim.

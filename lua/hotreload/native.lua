@@ -4,6 +4,7 @@
 --- Rust would abort Neovim); this module turns them into Lua errors.
 
 local config = require('hotreload.config')
+local paths = require('hotreload.paths')
 
 local M = {}
 
@@ -12,6 +13,19 @@ local M = {}
 ---@field start_server fun(opts: table): { pipe: string, connections: integer }|{ error: string }
 ---@field stop_server fun(): boolean|{ error: string }
 ---@field server_info fun(): { pipe: string, connections: integer }|nil
+---@field runtimes fun(opts: table): hotreload.Runtime[]|{ error: string }
+---@field socket_dir fun(opts: table): hotreload.SocketDir|{ error: string }
+---@field reload_summary fun(body: table): string|{ error: string }
+
+---@class hotreload.Runtime
+---@field name string the launch argument `runtime`
+---@field host string|nil where its host binary is or would be; nil: no host in this release
+---@field unavailable string|nil why it cannot run here; nil when its host binary exists
+
+---@class hotreload.SocketDir
+---@field path string the directory the server socket lives in
+---@field exists boolean
+---@field problem string|nil why it is not private (when it exists)
 
 ---@type hotreload.NativeModule|nil
 local loaded = nil
@@ -101,8 +115,8 @@ function M.start_server()
   local mod = M.load()
   local info = unwrap(mod.start_server({
     host_dir = config.host_dir(),
-    socket_dir = config.socket_dir(),
-    log_file = config.options.log_file and vim.fs.normalize(config.options.log_file) or nil,
+    socket_dir = config.options.socket_dir and paths.absolute(config.options.socket_dir) or nil,
+    log_file = config.options.log_file and paths.absolute(config.options.log_file) or nil,
     on_message = on_message,
   }))
   if not leave_autocmd then
@@ -124,6 +138,28 @@ function M.stop_server()
     return false
   end
   return unwrap(loaded.stop_server()) == true
+end
+
+--- Every runtime `launch` names, in the order offered, with its host under
+--- `host_dir` (default: the configured one) and why it cannot run.
+---@param host_dir string|nil
+---@return hotreload.Runtime[]
+function M.runtimes(host_dir)
+  return unwrap(M.load().runtimes({ host_dir = host_dir or config.host_dir() }))
+end
+
+--- The server's socket directory (configured, else the default) and its state.
+---@return hotreload.SocketDir
+function M.socket_dir()
+  local configured = config.options.socket_dir
+  return unwrap(M.load().socket_dir({ socket_dir = configured and paths.absolute(configured) or nil }))
+end
+
+--- The session's one-line summary of a `hotReload` response body.
+---@param body table
+---@return string
+function M.reload_summary(body)
+  return unwrap(M.load().reload_summary(body))
 end
 
 --- `{ pipe, connections }` of the running server, or nil.

@@ -31,9 +31,7 @@ local engine = nil
 ---@field name string the module name, e.g. `myplug.util`
 ---@field path string the file
 
-local function realpath(path)
-  return vim.uv.fs_realpath(path) or vim.fs.normalize(path)
-end
+local realpath = require('hotreload.paths').canonical
 
 --- The directory holding `walker.lua` and `engine/`.
 ---@return string

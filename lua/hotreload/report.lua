@@ -5,6 +5,7 @@
 --- line, a quickfix entry, an error notification, `User HotReloadFailed`.
 
 local config = require('hotreload.config')
+local paths = require('hotreload.paths')
 
 local M = {}
 
@@ -25,33 +26,18 @@ local function fire(pattern, data)
   vim.api.nvim_exec_autocmds('User', { pattern = pattern, data = data, modeline = false })
 end
 
-local function display(path)
-  return vim.fn.fnamemodify(path, ':~:.')
-end
-
--- Names shown per kind of change; more are counted only.
-local NAMES_SHOWN = 4
-
---- "game/player.lua: 3 changed (update, draw, Player.move), 1 added (jump)"
---- (or "no changes").
+--- The session's one-line summary (the DAP console's wording), e.g.
+--- "game.player: 3 changed, 1 added, 0 removed (changed: update, ...; 2.1 ms)".
+--- Without the native module (Neovim's own reload path needs none) only the
+--- module is named.
 ---@param body table a hotReload response body
 ---@return string
 function M.summary(body)
-  local parts = {}
-  for _, key in ipairs({ 'changed', 'added', 'removed' }) do
-    local names = type(body[key]) == 'table' and body[key] or {}
-    if #names > 0 then
-      local shown = vim.list_slice(names, 1, NAMES_SHOWN)
-      local more = #names > NAMES_SHOWN and ', ...' or ''
-      parts[#parts + 1] = ('%d %s (%s%s)'):format(#names, key, table.concat(shown, ', '), more)
-    end
+  local native = require('hotreload.native')
+  if native.try_load() then
+    return native.reload_summary(body)
   end
-  local warnings = type(body.warnings) == 'table' and #body.warnings or 0
-  if warnings > 0 then
-    parts[#parts + 1] = ('%d warning%s'):format(warnings, warnings == 1 and '' or 's')
-  end
-  local name = body.path and body.path ~= '' and display(body.path) or tostring(body.module)
-  return ('%s: %s'):format(name, #parts > 0 and table.concat(parts, ', ') or 'no changes')
+  return ('%s: reloaded'):format(body.module or body.path or '?')
 end
 
 --- Splits `file:line: reason`; returns nil when the message has no location.
@@ -88,7 +74,7 @@ local function resolve_file(file, root, fallback)
     local found = vim.fs.find(function(name, dir)
       return vim.endswith(dir .. '/' .. name, tail)
     end, { path = root or vim.fn.getcwd(), type = 'file', limit = 1 })[1]
-    return found and vim.fs.normalize(found) or fallback
+    return found and paths.absolute(found) or fallback
   end
   local candidates = { file }
   if root and not vim.startswith(file, '/') then
@@ -96,7 +82,7 @@ local function resolve_file(file, root, fallback)
   end
   for _, candidate in ipairs(candidates) do
     if vim.fn.filereadable(candidate) == 1 then
-      return vim.fs.normalize(vim.fn.fnamemodify(candidate, ':p'))
+      return paths.absolute(candidate)
     end
   end
   return fallback

@@ -8,6 +8,7 @@ local client = require('hotreload.client')
 local config = require('hotreload.config')
 local native = require('hotreload.native')
 local output = require('hotreload.output')
+local paths = require('hotreload.paths')
 local sessions = require('hotreload.sessions')
 
 local M = {}
@@ -86,7 +87,7 @@ function M.default_program()
   local current = vim.api.nvim_buf_get_name(0)
   local last = M.last
   if last then
-    local file = vim.fs.normalize(vim.fn.fnamemodify(current, ':p'))
+    local file = paths.absolute(current)
     local root = last.root:gsub('/$', '') .. '/'
     if current == '' or (file ~= last.file and file:sub(1, #root) == root) then
       return last.file, last.opts
@@ -111,7 +112,7 @@ function M.run(file, opts)
     notify('no file to run: give a path or open a Lua file', vim.log.levels.WARN)
     return
   end
-  file = vim.fn.fnamemodify(vim.fn.expand(file), ':p')
+  file = paths.absolute(vim.fn.expand(file))
   if vim.fn.filereadable(file) ~= 1 then
     notify('cannot read ' .. file, vim.log.levels.ERROR)
     return
@@ -125,7 +126,7 @@ function M.run(file, opts)
     return
   end
   local cwd = opts.cwd or vim.fs.dirname(file)
-  M.last = { file = vim.fs.normalize(file), opts = vim.deepcopy(opts), root = sessions.root_of(file, cwd) }
+  M.last = { file = file, opts = vim.deepcopy(opts), root = sessions.root_of(file, cwd) }
   ---@type hotreload.Run
   local run = {
     kind = 'run',

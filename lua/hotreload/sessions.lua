@@ -15,9 +15,7 @@ local M = {}
 ---@type hotreload.Target|nil the program started by `:HotReload run`
 M.own = nil
 
-local function abspath(path)
-  return vim.fs.normalize(vim.fn.fnamemodify(path, ':p'))
-end
+local abspath = require('hotreload.paths').absolute
 
 --- The directory a program's files live under: its `cwd`, else its own dir.
 ---@param program string

@@ -119,6 +119,45 @@ def test_native_errors_are_values_not_crashes(nvim):
     assert "on_message" in result[2]["error"], result
 
 
+def test_reload_summary_takes_lua_bodies_and_refuses_bad_ones_as_values(nvim):
+    result = lua(
+        nvim,
+        """
+        local m = require('hotreload_native')
+        return {
+          m.reload_summary({ module = 'a.b', changed = { 'f' }, added = {}, durationMs = 2 }),
+          m.reload_summary({ path = '/x/m.lua' }),
+          m.reload_summary({ changed = { 1 } }),
+          m.reload_summary(42),
+          m.reload_summary({ durationMs = 'slow' }),
+        }
+        """,
+    )
+    assert result[0].startswith("a.b: 1 changed, 0 added, 0 removed (") and "f" in result[0], result
+    assert result[1].startswith("/x/m.lua: 0 changed"), result
+    assert "changed" in result[2]["error"], result
+    assert "body" in result[3]["error"], result
+    assert "durationMs" in result[4]["error"], result
+
+
+def test_runtimes_and_socket_dir_refuse_bad_options_as_values(nvim, tmp_path):
+    result = lua(
+        nvim,
+        """
+        local m = require('hotreload_native')
+        return { m.runtimes(42), m.runtimes({ host_dir = '' }), m.socket_dir({ socket_dir = 5 }),
+                 m.socket_dir({ socket_dir = ... }) }
+        """,
+        str(tmp_path / "missing"),
+    )
+    assert "opts" in result[0]["error"], result
+    assert "host_dir" in result[1]["error"], result
+    assert "socket_dir" in result[2]["error"], result
+    # Asking about a directory creates nothing.
+    assert result[3] == {"path": str(tmp_path / "missing"), "exists": False}, result
+    assert not (tmp_path / "missing").exists()
+
+
 def test_nvim_dap_gets_an_adapter_factory_and_configurations(nvim):
     lua(nvim, FAKE_DAP)
     kind = lua(nvim, "return type(package.loaded.dap.adapters.hotreload)")
@@ -187,7 +226,7 @@ def test_the_pick_a_runtime_configuration_asks_with_vim_ui_select(nvim):
         """
         vim.ui.select = function(items, opts, on_choice)
           _G.test_offered = items
-          on_choice('luajit')
+          on_choice(items[#items])
         end
         local cfg
         for _, c in ipairs(package.loaded.dap.configurations.lua) do
@@ -207,5 +246,7 @@ def test_the_pick_a_runtime_configuration_asks_with_vim_ui_select(nvim):
         return { result = result, offered = _G.test_offered }
         """,
     )
-    assert picked["result"] == "luajit", picked
-    assert "lua5.4" in picked["offered"] and "luanext" in picked["offered"], picked
+    installed = lua(nvim, "return require('hotreload.native').runtimes()")
+    installed = [r["name"] for r in installed if not r.get("unavailable")]
+    assert picked["offered"] == installed and "lua5.4" in installed, picked
+    assert picked["result"] == installed[-1], picked

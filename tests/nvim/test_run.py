@@ -100,7 +100,8 @@ def test_a_saved_edit_reloads_with_state_kept(nvim, ticker):
     assert any(name.endswith("step") for name in body["changed"]), body
     assert "durationMs" in body, body
     notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
-    assert any(re.search(r"counter\.lua: 1 changed", n) for n in notes), notes
+    summary = lua(nvim, "return require('hotreload_native').reload_summary(...)", body)
+    assert summary in notes, (summary, notes)
     status = lua(nvim, "return require('hotreload').status()")
     assert status["running"] and status["last"]["ok"], status
 
@@ -288,3 +289,27 @@ def test_reload_on_save_through_an_nvim_dap_session(nvim, ticker):
     post = [e for e in lua(nvim, "return _G.test_events") if e["pattern"] == "HotReloadPost"]
     assert post and post[0]["data"]["module"] == "counter", describe(nvim)
     lua(nvim, "package.loaded.dap.session().client:request('disconnect', { terminateDebuggee = true })")
+
+
+def test_reloading_the_running_main_program_names_the_local_function_that_changed(nvim, tmp_path):
+    main = tmp_path / "main.lua"
+    main.write_text(
+        "local function label(n)\n"
+        "  return ('v1 n=%d'):format(n)\n"
+        "end\n"
+        "for n = 1, 2000 do\n"
+        "  print(label(n))\n"
+        "  io.stdout:flush()\n"
+        "  os.execute('sleep 0.05')\n"
+        "end\n"
+    )
+    nvim.command(f"HotReload run {main}")
+    wait_until(nvim, has_line("^v1 n=3"), what="the loop's third line")
+    set_line(nvim, main, 2, "  return ('v2 n=%d'):format(n)")
+    nvim.command("write")
+    nvim.command("HotReload")
+    wait_until(nvim, "#vim.tbl_filter(function(e) return e.pattern == 'HotReloadPost' end, _G.test_events) > 0",
+               what="the reload")
+    wait_until(nvim, has_line("^v2 n="), what="the loop calling the new code")
+    post = [e for e in lua(nvim, "return _G.test_events") if e["pattern"] == "HotReloadPost"]
+    assert post[0]["data"]["changed"] == ["label"], post

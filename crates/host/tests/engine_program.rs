@@ -40,6 +40,12 @@ fn functions_of_the_running_main_program_get_new_code_and_state_stays() {
         .unwrap_or_else(|e| panic!("program failed: {e}"));
     let changed: Vec<String> = vm.eval("result.changed");
     assert!(changed.iter().any(|n| n == "tick"), "{changed:?}");
+    // Functions only the running top level names (its locals, and those in
+    // its local tables) changed too and ran their new code.
+    for name in ["helper", "handlers.on_hit"] {
+        assert!(changed.iter().any(|n| n == name), "{name}: {changed:?}");
+    }
+    assert!(!changed.iter().any(|n| n == "use_helper"), "{changed:?}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 mod log;
 mod server;
+mod summary;
 
 pub mod host;
 pub mod runtime;
@@ -17,6 +18,7 @@ pub use host::{HostFactory, HostProcess};
 pub use log::TranscriptLog;
 pub use runtime::{call, CallId, DebugRuntime, RuntimeError, RuntimeEvent, RuntimeFactory};
 pub use server::{serve, serve_with};
+pub use summary::reload_summary;
 
 /// How a session finds and starts hosts.
 #[derive(Debug, Clone, Default)]

@@ -33,15 +33,20 @@ function Program.reload(engine, ctx, source)
   end
   local boundary = engine.backend.mark()
   local before = T()
+  -- The program's functions by name: globals, then the running top
+  -- level's locals (each function once), and functions in their tables.
   local function each_function(fn)
-    for k, v in next, G do
-      if type(v) == 'function' and ctx:defined_here(v) then
+    local named = T()
+    local function visit(k, v)
+      if type(v) == 'function' and ctx:defined_here(v) and not named[v] then
+        named[v] = true
         fn(k, v)
       elseif type(v) == 'table' and getmeta(v) ~= INTERNAL and v ~= G then
-        -- Names only: a global holding a big data table is not scanned whole.
+        -- Names only: a big data table is not scanned whole.
         local seen = 0
         for k2, v2 in next, v do
-          if type(v2) == 'function' and ctx:defined_here(v2) then
+          if type(v2) == 'function' and ctx:defined_here(v2) and not named[v2] then
+            named[v2] = true
             fn(key_path(k, k2), v2)
           end
           seen = seen + 1
@@ -51,6 +56,10 @@ function Program.reload(engine, ctx, source)
         end
       end
     end
+    for k, v in next, G do
+      visit(k, v)
+    end
+    stacks.main_locals(rec.chunkname, visit)
   end
   each_function(function(name, f)
     before[name] = stripped(f)

@@ -10,6 +10,41 @@ pub const HOST_DIR_ENV: &str = "HOTRELOAD_HOST_DIR";
 /// The runtime used when `launch` names none.
 pub const DEFAULT_RUNTIME: &str = "lua5.4";
 
+/// Every runtime `launch` names, in the order users are offered them.
+pub const RUNTIMES: [&str; 6] = ["lua5.4", "lua5.3", "lua5.2", "lua5.1", "luajit", "luanext"];
+
+/// One runtime and whether this installation can run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeAvailability {
+    /// The `launch` argument `runtime`.
+    pub runtime: &'static str,
+    /// Where its host binary is, or would be.
+    pub host: Option<PathBuf>,
+    /// Why it cannot run here: no host in this release, or the binary is
+    /// missing; `None` when the host binary exists.
+    pub unavailable: Option<String>,
+}
+
+/// [`RUNTIMES`] with their availability, looking for hosts as [`find_host`]
+/// does.
+pub fn runtimes(configured: Option<&Path>) -> Vec<RuntimeAvailability> {
+    RUNTIMES
+        .iter()
+        .map(|&runtime| {
+            let host = host_binary_name(runtime).ok().map(|name| {
+                host_dir(configured)
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join(name)
+            });
+            RuntimeAvailability {
+                runtime,
+                host,
+                unavailable: find_host(runtime, configured).err().map(|e| e.to_string()),
+            }
+        })
+        .collect()
+}
+
 /// The binary name serving `runtime` (`lua5.4` -> `hotreload-host-lua54`).
 pub fn host_binary_name(runtime: &str) -> Result<&'static str, RuntimeError> {
     Ok(match runtime {
@@ -101,6 +136,35 @@ mod tests {
                 "{err:?}"
             );
         }
+    }
+
+    #[test]
+    fn listing_names_every_runtime_and_why_it_cannot_run() {
+        if std::env::var_os(HOST_DIR_ENV).is_some() {
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("hotreload-locate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        std::fs::write(dir.join("hotreload-host-lua53"), "").ok();
+        let listed = runtimes(Some(&dir));
+        let names: Vec<_> = listed.iter().map(|r| r.runtime).collect();
+        assert_eq!(names, RUNTIMES);
+        let by_name = |n: &str| listed.iter().find(|r| r.runtime == n).cloned();
+        let lua53 = by_name("lua5.3");
+        assert_eq!(lua53.as_ref().and_then(|r| r.unavailable.clone()), None);
+        assert_eq!(
+            lua53.and_then(|r| r.host),
+            Some(dir.join("hotreload-host-lua53"))
+        );
+        let lua54 = by_name("lua5.4")
+            .and_then(|r| r.unavailable)
+            .unwrap_or_default();
+        assert!(lua54.contains("hotreload-host-lua54"), "{lua54}");
+        let luajit = by_name("luajit");
+        assert_eq!(luajit.as_ref().and_then(|r| r.host.clone()), None);
+        let why = luajit.and_then(|r| r.unavailable).unwrap_or_default();
+        assert!(why.contains("no host"), "{why}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

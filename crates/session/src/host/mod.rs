@@ -7,5 +7,8 @@ mod client;
 pub mod locate;
 pub mod process;
 
-pub use locate::{find_host, host_binary_name, host_dir, DEFAULT_RUNTIME, HOST_DIR_ENV};
+pub use locate::{
+    find_host, host_binary_name, host_dir, runtimes, RuntimeAvailability, DEFAULT_RUNTIME,
+    HOST_DIR_ENV, RUNTIMES,
+};
 pub use process::{HostFactory, HostProcess, PROTOCOL_VERSION_ENV};

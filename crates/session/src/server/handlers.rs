@@ -475,13 +475,7 @@ fn reload_events(body: &HotReloadResponseBody) -> Vec<Outgoing> {
             areas: vec!["all".into()],
             thread_id: None,
         }),
-        console(format!(
-            "hot reload {name}: {} changed, {} added, {} removed ({:.1} ms)\n",
-            body.changed.len(),
-            body.added.len(),
-            body.removed.len(),
-            body.duration_ms
-        )),
+        console(format!("hot reload {}\n", crate::reload_summary(body))),
     ];
     out.extend(
         body.warnings
@@ -566,7 +560,8 @@ mod tests {
             .to_owned();
         assert_eq!(
             output,
-            "hot reload game.player: 3 changed, 1 added, 0 removed (2.1 ms)\n"
+            "hot reload game.player: 3 changed, 1 added, 0 removed \
+             (changed: a, b, c; added: d; 2.1 ms)\n"
         );
     }
 }

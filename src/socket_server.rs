@@ -2,7 +2,7 @@
 //! connections on a private Unix socket; each connection is one debug session.
 //!
 //! Nothing here touches Neovim's API: everything meant for Lua goes through
-//! the [`Outbox`]. Starting binds the socket synchronously (so errors reach
+//! the [`LuaSender`]. Starting binds the socket synchronously (so errors reach
 //! the caller); stopping only signals the thread and never waits for it.
 
 use std::os::unix::fs::PermissionsExt;
@@ -14,16 +14,16 @@ use std::time::Duration;
 use session::SessionConfig;
 use tokio::sync::oneshot;
 
-use crate::bridge::{Level, Outbox};
+use crate::bridge::{Level, LuaSender};
 use crate::error::NativeError;
 use crate::socket_dir;
 
 /// How long sessions get to end their hosts when the server stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// What [`Server::start`] needs.
+/// What [`SocketServer::start`] needs.
 #[derive(Debug, Clone)]
-pub struct ServerConfig {
+pub struct SocketServerConfig {
     /// Where the host binaries are; `None` lets the session decide.
     pub host_dir: Option<PathBuf>,
     /// The private directory for the socket.
@@ -32,16 +32,19 @@ pub struct ServerConfig {
     pub log: Option<session::TranscriptLog>,
 }
 
-/// A running server; dropping it does not stop it, [`Server::stop`] does.
-pub struct Server {
+/// A running server; dropping it does not stop it, [`SocketServer::stop`] does.
+pub struct SocketServer {
     pipe: PathBuf,
     connections: Arc<AtomicUsize>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-impl Server {
+impl SocketServer {
     /// Binds the socket and starts the server thread.
-    pub fn start(config: ServerConfig, outbox: Outbox) -> Result<Server, NativeError> {
+    pub fn start(
+        config: SocketServerConfig,
+        to_lua: LuaSender,
+    ) -> Result<SocketServer, NativeError> {
         socket_dir::ensure_private(&config.socket_dir)?;
         socket_dir::remove_stale_sockets(&config.socket_dir);
         let pipe = socket_path(&config.socket_dir);
@@ -65,14 +68,14 @@ impl Server {
                 host_dir: config.host_dir,
                 log: config.log,
             },
-            outbox,
+            to_lua,
             connections: Arc::clone(&connections),
         };
         std::thread::Builder::new()
             .name("hotreload-server".into())
             .spawn(move || task.run(runtime, listener, shutdown_rx))
             .map_err(|e| unlink_on_error(NativeError::Start(e.to_string())))?;
-        Ok(Server {
+        Ok(SocketServer {
             pipe,
             connections,
             shutdown: Some(shutdown),
@@ -147,7 +150,7 @@ fn client_hung_up(err: &session::SessionError) -> bool {
 struct AcceptLoop {
     pipe: PathBuf,
     session: SessionConfig,
-    outbox: Outbox,
+    to_lua: LuaSender,
     connections: Arc<AtomicUsize>,
 }
 
@@ -159,18 +162,18 @@ impl AcceptLoop {
         shutdown: oneshot::Receiver<()>,
     ) {
         let pipe = self.pipe.clone();
-        let outbox = self.outbox.clone();
+        let to_lua = self.to_lua.clone();
         runtime.block_on(self.accept(listener, shutdown));
         runtime.shutdown_timeout(SHUTDOWN_GRACE);
         match std::fs::remove_file(&pipe) {
-            Err(err) if err.kind() != std::io::ErrorKind::NotFound => outbox.send(
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => to_lua.send(
                 Level::Debug,
                 format!("cannot remove {}: {err}", pipe.display()),
             ),
             // Removed, or `stop` already did.
             _ => {}
         }
-        outbox.send(Level::Debug, "server stopped");
+        to_lua.send(Level::Debug, "server stopped");
     }
 
     async fn accept(
@@ -181,7 +184,7 @@ impl AcceptLoop {
         let listener = match tokio::net::UnixListener::from_std(listener) {
             Ok(listener) => listener,
             Err(err) => {
-                self.outbox
+                self.to_lua
                     .send(Level::Error, format!("server cannot listen: {err}"));
                 return;
             }
@@ -192,7 +195,7 @@ impl AcceptLoop {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => self.spawn_session(stream),
                     Err(err) => {
-                        self.outbox.send(Level::Warn, format!("accept failed: {err}"));
+                        self.to_lua.send(Level::Warn, format!("accept failed: {err}"));
                         // Out of descriptors and the like: do not spin.
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
@@ -204,21 +207,21 @@ impl AcceptLoop {
     fn spawn_session(&self, stream: tokio::net::UnixStream) {
         let (reader, writer) = stream.into_split();
         let config = self.session.clone();
-        let outbox = self.outbox.clone();
+        let to_lua = self.to_lua.clone();
         let connections = Arc::clone(&self.connections);
         let n = connections.fetch_add(1, Ordering::Relaxed) + 1;
-        outbox.send(Level::Debug, format!("client connected ({n} open)"));
+        to_lua.send(Level::Debug, format!("client connected ({n} open)"));
         tokio::spawn(async move {
             let result = session::serve(reader, writer, config).await;
             let left = connections
                 .fetch_sub(1, Ordering::Relaxed)
                 .saturating_sub(1);
             match result {
-                Ok(()) => outbox.send(Level::Debug, format!("client left ({left} open)")),
+                Ok(()) => to_lua.send(Level::Debug, format!("client left ({left} open)")),
                 Err(err) if client_hung_up(&err) => {
-                    outbox.send(Level::Debug, format!("client left ({left} open): {err}"))
+                    to_lua.send(Level::Debug, format!("client left ({left} open): {err}"))
                 }
-                Err(err) => outbox.send(Level::Error, format!("session ended: {err}")),
+                Err(err) => to_lua.send(Level::Error, format!("session ended: {err}")),
             }
         });
     }
