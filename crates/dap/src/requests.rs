@@ -101,6 +101,24 @@ requests! {
     Disconnect = "disconnect", DisconnectArguments => ();
     /// `terminate`: end the debuggee; the session stays until `disconnect`.
     Terminate = "terminate", TerminateArguments => ();
+    /// `exceptionInfo`: the error of an exception stop.
+    ExceptionInfo = "exceptionInfo",
+        crate::types::ExceptionInfoArguments => crate::types::ExceptionInfoResponseBody;
+    /// `setFunctionBreakpoints`: replace the function breakpoints.
+    SetFunctionBreakpoints = "setFunctionBreakpoints",
+        crate::types::SetFunctionBreakpointsArguments => SetBreakpointsResponseBody;
+    /// `loadedSources`: every file and chunk the program has run.
+    LoadedSources = "loadedSources", NoArguments => crate::types::LoadedSourcesResponseBody;
+    /// `source`: the text of a chunk without a file (`load`).
+    SourceText = "source", crate::types::SourceArguments => crate::types::SourceResponseBody;
+    /// `restartFrame`: run a stopped function again from its first line.
+    RestartFrame = "restartFrame", crate::types::RestartFrameArguments => ();
+    /// `dataBreakpointInfo`: whether a variable can be watched, and its id.
+    DataBreakpointInfo = "dataBreakpointInfo",
+        crate::types::DataBreakpointInfoArguments => crate::types::DataBreakpointInfoResponseBody;
+    /// `setDataBreakpoints`: replace the data breakpoints.
+    SetDataBreakpoints = "setDataBreakpoints",
+        crate::types::SetDataBreakpointsArguments => SetBreakpointsResponseBody;
 }
 
 #[cfg(test)]
