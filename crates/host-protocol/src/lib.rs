@@ -10,6 +10,7 @@
 //! them to private descriptors at startup, points fd 0 at /dev/null and
 //! forwards whatever lands on fds 1 and 2 as `output` events.
 
+use dap::types::ExceptionInfoArguments;
 use dap::types::{
     CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,
     HotReloadArguments, LaunchArguments, OutputEventBody, ScopesArguments, SetBreakpointsArguments,
@@ -96,6 +97,10 @@ pub enum HostCommand {
     /// Anything else finishes normally. Answered at once, in any state.
     /// Reply: `null`.
     Cancel(CancelArguments),
+    /// Only while stopped: the error of an exception stop (an error when
+    /// the stop is not one).
+    /// Reply: `dap::types::ExceptionInfoResponseBody`.
+    ExceptionInfo(ExceptionInfoArguments),
 }
 
 /// Arguments of [`HostCommand::Cancel`].
@@ -130,6 +135,7 @@ impl HostCommand {
             HostCommand::HotReload(_) => "hotReload",
             HostCommand::Terminate => "terminate",
             HostCommand::Cancel(_) => "cancel",
+            HostCommand::ExceptionInfo(_) => "exceptionInfo",
         }
     }
 }
@@ -190,6 +196,7 @@ mod tests {
             HostCommand::Variables(VariablesArguments::default()),
             HostCommand::HotReload(HotReloadArguments::default()),
             HostCommand::Cancel(CancelArguments { request_id: 3 }),
+            HostCommand::ExceptionInfo(ExceptionInfoArguments::default()),
         ];
         for command in commands {
             let wire = serde_json::to_value(&command).expect("serializable");

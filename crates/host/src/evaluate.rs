@@ -246,6 +246,7 @@ pub fn request(
             result: String::new(),
             type_: None,
             variables_reference: 0,
+            ..Default::default()
         }),
         [value] => {
             let (text, type_name) = display::describe(vm, value);
@@ -267,6 +268,7 @@ pub fn request(
                 result: text,
                 type_: Some(type_name),
                 variables_reference,
+                ..Default::default()
             })
         }
         many => Ok(EvaluateResponseBody {
@@ -277,6 +279,7 @@ pub fn request(
                 .join(", "),
             type_: None,
             variables_reference: 0,
+            ..Default::default()
         }),
     }
 }

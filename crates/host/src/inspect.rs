@@ -161,5 +161,6 @@ pub fn make_variable(
         type_: Some(type_name),
         variables_reference,
         evaluate_name: eval,
+        ..Default::default()
     }
 }

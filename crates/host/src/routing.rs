@@ -125,9 +125,14 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
         (Stopped, C::Next) => Route::Resume(Resume::Step(StepKind::Over)),
         (Stopped, C::StepIn) => Route::Resume(Resume::Step(StepKind::In)),
         (Stopped, C::StepOut) => Route::Resume(Resume::Step(StepKind::Out)),
-        (Stopped, C::StackTrace(_) | C::Scopes(_) | C::Variables(_) | C::SetVariable(_)) => {
-            Route::Serve
-        }
+        (
+            Stopped,
+            C::StackTrace(_)
+            | C::Scopes(_)
+            | C::Variables(_)
+            | C::SetVariable(_)
+            | C::ExceptionInfo(_),
+        ) => Route::Serve,
         (
             _,
             C::Continue
@@ -137,7 +142,8 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::StackTrace(_)
             | C::Scopes(_)
             | C::Variables(_)
-            | C::SetVariable(_),
+            | C::SetVariable(_)
+            | C::ExceptionInfo(_),
         ) => Route::Refuse(Refusal::NotStopped(state)),
         (
             _,

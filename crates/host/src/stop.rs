@@ -153,6 +153,7 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
             outcome(result)
         }
         HostCommand::Completions(args) => outcome(completions::request(session, &args)),
+        HostCommand::ExceptionInfo(_) => outcome(exceptions::info(session)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
             forget_other_threads(session);
@@ -265,12 +266,13 @@ pub unsafe fn stop_in_hook(
         // a walk of the stack).
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
         let frames = frames::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
-        stop_at(session, l, ar, frames, stopped_body(reason, hit_ids, None));
+        let body = stopped_body(reason, hit_ids, None);
+        stop_at(session, l, ar, StopContext::new(frames), body);
     }
 }
 
-/// Stops showing `frames` of thread `l`, serves requests, then arms the
-/// hooks for the way the program resumes from frame `ar` (level 0).
+/// Stops showing `stop` (frames of thread `l`), serves requests, then arms
+/// the hooks for the way the program resumes from frame `ar` (level 0).
 ///
 /// # Safety
 /// `l` is the running thread and `ar` describes its level 0.
@@ -278,10 +280,10 @@ pub unsafe fn stop_at(
     session: &mut Session,
     l: *mut lua_State,
     ar: *mut lua_Debug,
-    frames: Vec<Frame>,
+    stop: StopContext,
     body: StoppedEventBody,
 ) {
-    session.stop = Some(StopContext::new(frames));
+    session.stop = Some(stop);
     let resume = serve_stopped(session, body);
     let mut config = hooks::config();
     config.any_bps = session.bps.any();
@@ -432,6 +434,7 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
             return lua_c_message(l);
         }
         let message = error_message(l);
+        let type_name = lossy(ffi::lua_typename(l, ffi::lua_type(l, 1)));
         lua_c_message(l);
         let traceback = lossy(ffi::lua_tostring(l, -1));
         io::drain();
@@ -450,7 +453,14 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
                         return;
                     }
                     let frames = error_frames(l, 1);
-                    session.stop = Some(StopContext::new(frames));
+                    let exception = exceptions::ExceptionStop {
+                        id: exceptions::ERROR_ID,
+                        break_mode: "unhandled",
+                        message: message.clone(),
+                        type_name,
+                        traceback: Some(traceback),
+                    };
+                    session.stop = Some(StopContext::new(frames).with_exception(exception));
                     let body = stopped_body("exception", Vec::new(), Some(message));
                     serve_stopped(&mut session, body);
                 })
@@ -479,7 +489,14 @@ fn report_memory_error() {
     }
     SESSION.with_borrow_mut(|session| {
         if session.exceptions.uncaught {
-            session.stop = Some(StopContext::new(Vec::new()));
+            let exception = exceptions::ExceptionStop {
+                id: exceptions::MEMORY_ID,
+                break_mode: "unhandled",
+                message: message.into(),
+                type_name: "string".into(),
+                traceback: None,
+            };
+            session.stop = Some(StopContext::new(Vec::new()).with_exception(exception));
             let body = stopped_body("exception", Vec::new(), Some(message.into()));
             serve_stopped(session, body);
         }

@@ -12,6 +12,7 @@ use dap::types::{
     StackTraceArguments, StackTraceResponseBody, StoppedEventBody, ThreadEventBody,
     ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
 };
+use serde_json::Value;
 
 /// Why a runtime call failed. `Display` is what the client shows the user.
 #[derive(Debug, thiserror::Error)]
@@ -138,4 +139,17 @@ pub trait DebugRuntime: Send + Sync {
     /// Ends the program. When this returns the runtime is gone (its process
     /// reaped); calling it again is harmless.
     async fn terminate(&self);
+    /// Sends a host command as it is and waits for its reply payload; the
+    /// debugger's later requests (`exceptionInfo`, ...) go this way, typed
+    /// by [`forward`].
+    async fn forward(&self, command: host_protocol::HostCommand) -> Result<Value, RuntimeError>;
+}
+
+/// [`DebugRuntime::forward`] with the reply read as `T`.
+pub async fn forward<T: serde::de::DeserializeOwned>(
+    runtime: &dyn DebugRuntime,
+    command: host_protocol::HostCommand,
+) -> Result<T, RuntimeError> {
+    let value = runtime.forward(command).await?;
+    serde_json::from_value(value).map_err(|e| RuntimeError::Protocol(e.to_string()))
 }

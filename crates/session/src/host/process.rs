@@ -306,6 +306,10 @@ impl DebugRuntime for HostProcess {
         self.call(HostCommand::HotReload(args)).await
     }
 
+    async fn forward(&self, command: HostCommand) -> Result<Value, RuntimeError> {
+        self.request(command).await
+    }
+
     async fn terminate(&self) {
         if self.is_done() {
             return;

@@ -20,8 +20,9 @@ use tokio::task::JoinHandle;
 use super::outbox::{event, Outbox, Outgoing};
 use super::{CHANNEL_CAPACITY, FLUSH_GRACE};
 use crate::host::{find_host, HostProcess, DEFAULT_RUNTIME};
-use crate::runtime::{DebugRuntime, RuntimeError, RuntimeEvent};
+use crate::runtime::{forward, DebugRuntime, RuntimeError, RuntimeEvent};
 use crate::SessionConfig;
+use host_protocol::HostCommand;
 
 /// A handler's answer: the response, then events to send after it.
 pub(super) struct Reply {
@@ -95,6 +96,7 @@ fn capabilities() -> Capabilities {
         supports_set_variable: true,
         supports_completions_request: true,
         completion_trigger_characters: Some(vec![".".into(), ":".into()]),
+        supports_exception_info_request: true,
         exception_breakpoint_filters: vec![
             ExceptionBreakpointsFilter {
                 filter: "uncaught".into(),
@@ -111,6 +113,7 @@ fn capabilities() -> Capabilities {
                 default: false,
             },
         ],
+        ..Capabilities::default()
     }
 }
 
@@ -225,6 +228,12 @@ impl Session {
                 self.call::<r::Completions, _, _>(request, |rt, args| async move {
                     let body = rt.completions(bases.to_runtime(args)).await?;
                     Ok(bases.to_client(body))
+                })
+                .await
+            }
+            r::ExceptionInfo::COMMAND => {
+                self.call::<r::ExceptionInfo, _, _>(request, |rt, args| async move {
+                    forward(&*rt, HostCommand::ExceptionInfo(args)).await
                 })
                 .await
             }
