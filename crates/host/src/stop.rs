@@ -212,8 +212,14 @@ fn forget_other_threads(session: &mut Session) {
 }
 
 /// Reports the stop and serves requests until one resumes the program.
-fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
+fn serve_stopped(session: &mut Session, mut body: StoppedEventBody) -> Resume {
     exceptions::note_stop();
+    // Reported on the thread that was running: its innermost frame's.
+    let thread_id = match session.stop.as_ref().and_then(|s| s.frames.first()) {
+        Some(frame) => threads::id_of(session, frame.state),
+        None => 1,
+    };
+    body.thread_id = Some(thread_id);
     queue::set_state(RunState::Stopped);
     // Everything the program wrote before the stop reaches the client first.
     io::drain();
@@ -230,7 +236,7 @@ fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
         interrupt::mark_pending();
     }
     io::event(HostEvent::Continued(ContinuedEventBody {
-        thread_id: 1,
+        thread_id,
         all_threads_continued: true,
     }));
     resume
