@@ -264,11 +264,14 @@ pub fn request(
                 }
                 _ => 0,
             };
+            let counts =
+                display::paging::counts(&vm.lua, value).filter(|_| variables_reference != 0);
             Ok(EvaluateResponseBody {
                 result: text,
                 type_: Some(type_name),
                 variables_reference,
-                ..Default::default()
+                indexed_variables: counts.map(|c| c.indexed as i64),
+                named_variables: counts.map(|c| c.named as i64),
             })
         }
         many => Ok(EvaluateResponseBody {
