@@ -101,6 +101,16 @@ pub enum HostCommand {
     /// the stop is not one).
     /// Reply: `dap::types::ExceptionInfoResponseBody`.
     ExceptionInfo(ExceptionInfoArguments),
+    /// Every source loaded so far. Allowed while running.
+    /// Reply: `dap::types::LoadedSourcesResponseBody`.
+    LoadedSources,
+    /// The text of a `load` chunk (by `sourceReference`) or of a loaded
+    /// file. Allowed while running. Reply: `dap::types::SourceResponseBody`.
+    Source(dap::types::SourceArguments),
+    /// Replace the function breakpoints (bound now where a definition is
+    /// loaded, later where one loads). Allowed while running.
+    /// Reply: `dap::types::SetBreakpointsResponseBody`.
+    SetFunctionBreakpoints(dap::types::SetFunctionBreakpointsArguments),
 }
 
 /// Arguments of [`HostCommand::Cancel`].
@@ -136,6 +146,9 @@ impl HostCommand {
             HostCommand::Terminate => "terminate",
             HostCommand::Cancel(_) => "cancel",
             HostCommand::ExceptionInfo(_) => "exceptionInfo",
+            HostCommand::LoadedSources => "loadedSources",
+            HostCommand::Source(_) => "source",
+            HostCommand::SetFunctionBreakpoints(_) => "setFunctionBreakpoints",
         }
     }
 }
@@ -179,6 +192,11 @@ pub enum HostEvent {
     Thread(ThreadEventBody),
     /// The program ended with this exit code; the host exits right after.
     Exited(ExitedEventBody),
+    /// The program loaded a source (a file, or a `load` chunk first met).
+    LoadedSource(dap::types::LoadedSourceEventBody),
+    /// A breakpoint changed by itself (bound when its code loaded, moved by
+    /// a reload).
+    Breakpoint(dap::types::BreakpointEventBody),
 }
 
 #[cfg(test)]
@@ -197,6 +215,9 @@ mod tests {
             HostCommand::HotReload(HotReloadArguments::default()),
             HostCommand::Cancel(CancelArguments { request_id: 3 }),
             HostCommand::ExceptionInfo(ExceptionInfoArguments::default()),
+            HostCommand::LoadedSources,
+            HostCommand::Source(dap::types::SourceArguments::default()),
+            HostCommand::SetFunctionBreakpoints(Default::default()),
         ];
         for command in commands {
             let wire = serde_json::to_value(&command).expect("serializable");

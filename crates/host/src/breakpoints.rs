@@ -21,12 +21,19 @@ pub struct Bp {
     pub log_message: Option<String>,
     /// How many times the line was reached with the condition true.
     pub hits: u64,
+    /// A function breakpoint: stop only in the function defined on this
+    /// line (not in the chunk defining it, which may share the line).
+    pub function_line: Option<i32>,
 }
 
 /// All breakpoints of the session.
 #[derive(Debug, Default)]
 pub struct Breakpoints {
     by_file: HashMap<PathBuf, BTreeMap<i32, Bp>>,
+    /// Where function breakpoints are bound, per file and first line.
+    functions: HashMap<PathBuf, BTreeMap<i32, Bp>>,
+    /// The function breakpoints as requested.
+    pub wanted: Vec<crate::function_breakpoints::Wanted>,
     /// Every line that holds a breakpoint in some file: a cheap first test.
     lines: LineSet,
     next_id: i64,
@@ -75,8 +82,7 @@ impl Breakpoints {
         let mut placed = BTreeMap::new();
         let mut answers = Vec::new();
         for want in &requested {
-            self.next_id += 1;
-            let id = self.next_id;
+            let id = self.next_id();
             let line = match &code {
                 Err(message) => Err(message.clone()),
                 Ok(lines) => place(lines, want.line)
@@ -90,6 +96,7 @@ impl Breakpoints {
                         hit_condition: non_empty(&want.hit_condition),
                         log_message: non_empty(&want.log_message),
                         hits: 0,
+                        function_line: None,
                     });
                     Breakpoint {
                         id: Some(id),
@@ -113,11 +120,57 @@ impl Breakpoints {
         } else {
             self.by_file.insert(path, placed);
         }
-        self.lines = LineSet::from_lines(self.by_file.values().flat_map(|m| m.keys().copied()));
-        self.generation += 1;
+        self.changed();
         Ok(SetBreakpointsResponseBody {
             breakpoints: answers,
         })
+    }
+
+    fn changed(&mut self) {
+        self.lines = LineSet::from_lines(
+            self.by_file
+                .values()
+                .chain(self.functions.values())
+                .flat_map(|m| m.keys().copied()),
+        );
+        self.generation += 1;
+    }
+
+    /// A fresh breakpoint id.
+    pub fn next_id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Drops every function breakpoint.
+    pub fn clear_functions(&mut self) {
+        self.wanted.clear();
+        self.functions.clear();
+        self.changed();
+    }
+
+    /// Binds function breakpoint `w` at `entry` of `path`, for the function
+    /// defined on line `def`.
+    pub fn add_function(
+        &mut self,
+        path: &Path,
+        entry: i32,
+        def: i32,
+        w: &crate::function_breakpoints::Wanted,
+    ) {
+        self.functions
+            .entry(path.to_path_buf())
+            .or_default()
+            .entry(entry)
+            .or_insert(Bp {
+                id: w.id,
+                condition: w.condition.clone(),
+                hit_condition: w.hit_condition.clone(),
+                log_message: None,
+                hits: 0,
+                function_line: Some(def),
+            });
+        self.changed();
     }
 
     /// Whether any breakpoint exists.
@@ -137,12 +190,20 @@ impl Breakpoints {
 
     /// Whether the file has breakpoints.
     pub fn has_file(&self, path: &Path) -> bool {
-        self.by_file.contains_key(path)
+        self.by_file.contains_key(path) || self.functions.contains_key(path)
     }
 
-    /// The breakpoint at `line` of `path`.
+    /// The breakpoint at `line` of `path` (a line breakpoint before a
+    /// function breakpoint on the same line).
     pub fn get_mut(&mut self, path: &Path, line: i32) -> Option<&mut Bp> {
-        self.by_file.get_mut(path)?.get_mut(&line)
+        if self
+            .by_file
+            .get(path)
+            .is_some_and(|m| m.contains_key(&line))
+        {
+            return self.by_file.get_mut(path)?.get_mut(&line);
+        }
+        self.functions.get_mut(path)?.get_mut(&line)
     }
 }
 

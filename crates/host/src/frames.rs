@@ -133,10 +133,12 @@ unsafe fn collect(
                 source_reference: None,
             })
         } else {
+            // SAFETY: getinfo "S" set `source` to the prototype's string.
+            let bytes = unsafe { CStr::from_ptr(ar.source).to_bytes() };
             Some(Source {
+                source_reference: crate::sources::chunk_reference(bytes, &short_src),
                 name: Some(short_src),
                 path: None,
-                source_reference: None,
             })
         };
         out.push(Frame {

@@ -13,6 +13,7 @@ mod display;
 mod evaluate;
 mod exceptions;
 mod frames;
+mod function_breakpoints;
 mod hooks;
 mod inflight;
 mod inspect;
@@ -29,6 +30,7 @@ mod routing;
 mod session;
 mod set_variable;
 mod slots;
+mod sources;
 mod stop;
 mod threads;
 

@@ -152,7 +152,10 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::Threads
             | C::Evaluate(_)
             | C::Completions(_)
-            | C::HotReload(_),
+            | C::HotReload(_)
+            | C::LoadedSources
+            | C::Source(_)
+            | C::SetFunctionBreakpoints(_),
         ) => Route::Serve,
         // Routed above, before the state matters.
         (_, C::Terminate) => Route::Terminate,

@@ -21,8 +21,8 @@ use crate::references::StopContext;
 use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, inflight, interrupt, io, memory, native, panics,
-    set_variable, threads,
+    completions, coroutines, evaluate, exceptions, function_breakpoints, inflight, interrupt, io,
+    memory, native, panics, set_variable, sources, threads,
 };
 use hotreload_host::reload;
 
@@ -126,7 +126,11 @@ fn serving(command: &HostCommand) -> inflight::Serving {
 /// A panic while serving it becomes its error response.
 pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
     let name = command.name();
-    panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error)
+    let outcome =
+        panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error);
+    // Files the debugger's own Lua loaded (a `require` in an evaluation).
+    function_breakpoints::bind_pending(session);
+    outcome
 }
 
 fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
@@ -154,6 +158,9 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
         }
         HostCommand::Completions(args) => outcome(completions::request(session, &args)),
         HostCommand::ExceptionInfo(_) => outcome(exceptions::info(session)),
+        HostCommand::LoadedSources => ok(sources::list()),
+        HostCommand::Source(args) => outcome(sources::text(&args)),
+        HostCommand::SetFunctionBreakpoints(args) => ok(function_breakpoints::set(session, &args)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
             forget_other_threads(session);
@@ -326,6 +333,16 @@ pub unsafe fn on_breakpoint(
         return;
     };
     let (id, condition, log) = (bp.id, bp.condition.clone(), bp.log_message.clone());
+    if let Some(def) = bp.function_line {
+        // SAFETY: `ar` is the hook record of the running function.
+        let defined = unsafe {
+            ffi::lua_getinfo(l, c"S".as_ptr(), ar);
+            (*ar).linedefined
+        };
+        if defined != def {
+            return;
+        }
+    }
     let needs_frame = condition.is_some() || log.is_some();
     // SAFETY: per the contract above.
     let frame = if needs_frame {

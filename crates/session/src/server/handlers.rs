@@ -97,6 +97,8 @@ fn capabilities() -> Capabilities {
         supports_completions_request: true,
         completion_trigger_characters: Some(vec![".".into(), ":".into()]),
         supports_exception_info_request: true,
+        supports_loaded_sources_request: true,
+        supports_function_breakpoints: true,
         exception_breakpoint_filters: vec![
             ExceptionBreakpointsFilter {
                 filter: "uncaught".into(),
@@ -234,6 +236,24 @@ impl Session {
             r::ExceptionInfo::COMMAND => {
                 self.call::<r::ExceptionInfo, _, _>(request, |rt, args| async move {
                     forward(&*rt, HostCommand::ExceptionInfo(args)).await
+                })
+                .await
+            }
+            r::LoadedSources::COMMAND => {
+                self.call::<r::LoadedSources, _, _>(request, |rt, _| async move {
+                    forward(&*rt, HostCommand::LoadedSources).await
+                })
+                .await
+            }
+            r::SourceText::COMMAND => {
+                self.call::<r::SourceText, _, _>(request, |rt, args| async move {
+                    forward(&*rt, HostCommand::Source(args)).await
+                })
+                .await
+            }
+            r::SetFunctionBreakpoints::COMMAND => {
+                self.call::<r::SetFunctionBreakpoints, _, _>(request, |rt, args| async move {
+                    forward(&*rt, HostCommand::SetFunctionBreakpoints(args)).await
                 })
                 .await
             }
@@ -428,6 +448,8 @@ async fn forward_events(mut events: mpsc::Receiver<RuntimeEvent>, outbox: Outbox
             RuntimeEvent::Output(body) => event::<events::Output>(&body),
             RuntimeEvent::Thread(body) => event::<events::Thread>(&body),
             RuntimeEvent::Exited(body) => event::<events::Exited>(&body),
+            RuntimeEvent::LoadedSource(body) => event::<events::LoadedSource>(&body),
+            RuntimeEvent::Breakpoint(body) => event::<events::Breakpoint>(&body),
             RuntimeEvent::Terminated => event::<events::Terminated>(&TerminatedEventBody {}),
         };
         outbox.send(out).await;
