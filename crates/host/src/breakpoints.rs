@@ -34,6 +34,9 @@ pub struct Breakpoints {
     functions: HashMap<PathBuf, BTreeMap<i32, Bp>>,
     /// The function breakpoints as requested.
     pub wanted: Vec<crate::function_breakpoints::Wanted>,
+    /// Each file's text when its breakpoints were set: what their lines
+    /// refer to (see `follow`).
+    texts: HashMap<PathBuf, String>,
     /// Every line that holds a breakpoint in some file: a cheap first test.
     lines: LineSet,
     next_id: i64,
@@ -117,7 +120,11 @@ impl Breakpoints {
         }
         if placed.is_empty() {
             self.by_file.remove(&path);
+            self.texts.remove(&path);
         } else {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                self.texts.insert(path.clone(), text);
+            }
             self.by_file.insert(path, placed);
         }
         self.changed();
@@ -134,6 +141,48 @@ impl Breakpoints {
                 .flat_map(|m| m.keys().copied()),
         );
         self.generation += 1;
+    }
+
+    /// Moves the line breakpoints of `path` from the text they were set in
+    /// to `new_text` (with code on `code_lines`); returns the ones that
+    /// moved, as the client should now show them.
+    pub fn follow(&mut self, path: &Path, new_text: &str, code_lines: &[i32]) -> Vec<Breakpoint> {
+        let (Some(old_text), Some(old)) = (self.texts.get(path), self.by_file.remove(path)) else {
+            return Vec::new();
+        };
+        let old_lines: Vec<&str> = old_text.lines().collect();
+        let new_lines: Vec<&str> = new_text.lines().collect();
+        let map = crate::follow::line_map(&old_lines, &new_lines);
+        let mut placed = BTreeMap::new();
+        let mut moved = Vec::new();
+        for (line, bp) in old {
+            let target = crate::follow::moved_line(&map, i64::from(line));
+            let new_line = place(code_lines, target).unwrap_or(target);
+            let Ok(new_line) = i32::try_from(new_line) else {
+                continue;
+            };
+            if new_line != line {
+                moved.push(Breakpoint {
+                    id: Some(bp.id),
+                    verified: true,
+                    message: None,
+                    source: Some(crate::sources::file_source(path)),
+                    line: Some(i64::from(new_line)),
+                });
+            }
+            placed.entry(new_line).or_insert(bp);
+        }
+        self.by_file.insert(path.to_path_buf(), placed);
+        self.texts.insert(path.to_path_buf(), new_text.to_string());
+        self.changed();
+        moved
+    }
+
+    /// Drops the function breakpoints bound in `path` (to bind them again).
+    pub fn unbind_functions(&mut self, path: &Path) {
+        if self.functions.remove(path).is_some() {
+            self.changed();
+        }
     }
 
     /// A fresh breakpoint id.

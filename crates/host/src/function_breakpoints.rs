@@ -249,6 +249,26 @@ pub unsafe fn on_load(l: *mut lua_State) {
     }
 }
 
+/// Binds the function breakpoints of `path` again after its text changed
+/// (a reload); returns those whose place moved.
+pub fn rebind(session: &mut Session, path: &Path) -> Vec<Breakpoint> {
+    let bps = &mut session.bps;
+    bps.unbind_functions(path);
+    let before: Vec<Option<(PathBuf, i32)>> = bps.wanted.iter().map(|w| w.bound.clone()).collect();
+    for w in bps.wanted.iter_mut() {
+        if w.bound.as_ref().is_some_and(|(p, _)| p == path) {
+            w.bound = None;
+        }
+    }
+    bind_file(bps, path);
+    bps.wanted
+        .iter()
+        .zip(before)
+        .filter(|(w, old)| w.bound.is_some() && w.bound != *old)
+        .map(|(w, _)| answer(w))
+        .collect()
+}
+
 /// Binds in files loaded while the session was busy.
 pub fn bind_pending(session: &mut Session) {
     for path in PENDING.take() {

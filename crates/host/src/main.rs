@@ -12,6 +12,7 @@ mod coroutines;
 mod display;
 mod evaluate;
 mod exceptions;
+mod follow;
 mod frames;
 mod function_breakpoints;
 mod hooks;

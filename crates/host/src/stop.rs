@@ -21,8 +21,8 @@ use crate::references::StopContext;
 use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, function_breakpoints, inflight, interrupt, io,
-    memory, native, panics, set_variable, sources, threads,
+    completions, coroutines, evaluate, exceptions, follow, function_breakpoints, inflight,
+    interrupt, io, memory, native, panics, set_variable, sources, threads,
 };
 use hotreload_host::reload;
 
@@ -172,7 +172,10 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
                     .map_err(reload::ReloadError::from)
                     .and_then(|()| vm.engine.reload(&vm.lua, &args))
                 {
-                    Ok(body) => ok(body),
+                    Ok(body) => {
+                        follow::after_reload(session, &body.path, args.source.as_deref());
+                        ok(body)
+                    }
                     Err(e) => Outcome::Error(e.to_string()),
                 },
                 None => Outcome::Error(Refusal::NotLaunched.to_string()),
