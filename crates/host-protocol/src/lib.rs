@@ -111,6 +111,13 @@ pub enum HostCommand {
     /// loaded, later where one loads). Allowed while running.
     /// Reply: `dap::types::SetBreakpointsResponseBody`.
     SetFunctionBreakpoints(dap::types::SetFunctionBreakpointsArguments),
+    /// Only while stopped: whether a child of a variables reference can be
+    /// watched for writes, and the `dataId` to watch it with.
+    /// Reply: `dap::types::DataBreakpointInfoResponseBody`.
+    DataBreakpointInfo(dap::types::DataBreakpointInfoArguments),
+    /// Replace the data breakpoints. Allowed while running.
+    /// Reply: `dap::types::SetBreakpointsResponseBody`.
+    SetDataBreakpoints(dap::types::SetDataBreakpointsArguments),
 }
 
 /// Arguments of [`HostCommand::Cancel`].
@@ -149,6 +156,8 @@ impl HostCommand {
             HostCommand::LoadedSources => "loadedSources",
             HostCommand::Source(_) => "source",
             HostCommand::SetFunctionBreakpoints(_) => "setFunctionBreakpoints",
+            HostCommand::DataBreakpointInfo(_) => "dataBreakpointInfo",
+            HostCommand::SetDataBreakpoints(_) => "setDataBreakpoints",
         }
     }
 }
@@ -218,6 +227,8 @@ mod tests {
             HostCommand::LoadedSources,
             HostCommand::Source(dap::types::SourceArguments::default()),
             HostCommand::SetFunctionBreakpoints(Default::default()),
+            HostCommand::DataBreakpointInfo(Default::default()),
+            HostCommand::SetDataBreakpoints(Default::default()),
         ];
         for command in commands {
             let wire = serde_json::to_value(&command).expect("serializable");

@@ -9,6 +9,7 @@
 mod breakpoints;
 mod completions;
 mod coroutines;
+mod data_breakpoints;
 mod display;
 mod evaluate;
 mod exceptions;

@@ -131,7 +131,8 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::Scopes(_)
             | C::Variables(_)
             | C::SetVariable(_)
-            | C::ExceptionInfo(_),
+            | C::ExceptionInfo(_)
+            | C::DataBreakpointInfo(_),
         ) => Route::Serve,
         (
             _,
@@ -143,7 +144,8 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::Scopes(_)
             | C::Variables(_)
             | C::SetVariable(_)
-            | C::ExceptionInfo(_),
+            | C::ExceptionInfo(_)
+            | C::DataBreakpointInfo(_),
         ) => Route::Refuse(Refusal::NotStopped(state)),
         (
             _,
@@ -155,7 +157,8 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::HotReload(_)
             | C::LoadedSources
             | C::Source(_)
-            | C::SetFunctionBreakpoints(_),
+            | C::SetFunctionBreakpoints(_)
+            | C::SetDataBreakpoints(_),
         ) => Route::Serve,
         // Routed above, before the state matters.
         (_, C::Terminate) => Route::Terminate,

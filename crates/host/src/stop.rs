@@ -21,8 +21,8 @@ use crate::references::StopContext;
 use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, follow, function_breakpoints, inflight,
-    interrupt, io, memory, native, panics, set_variable, sources, threads,
+    completions, coroutines, data_breakpoints, evaluate, exceptions, follow, function_breakpoints,
+    inflight, interrupt, io, memory, native, panics, set_variable, sources, threads,
 };
 use hotreload_host::reload;
 
@@ -161,6 +161,8 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
         HostCommand::LoadedSources => ok(sources::list()),
         HostCommand::Source(args) => outcome(sources::text(&args)),
         HostCommand::SetFunctionBreakpoints(args) => ok(function_breakpoints::set(session, &args)),
+        HostCommand::DataBreakpointInfo(args) => outcome(data_breakpoints::info(session, &args)),
+        HostCommand::SetDataBreakpoints(args) => ok(data_breakpoints::set(session, &args)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
             forget_other_threads(session);
@@ -283,6 +285,33 @@ pub unsafe fn stop_in_hook(
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
         let frames = frames::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
         let body = stopped_body(reason, hit_ids, None);
+        stop_at(session, l, ar, StopContext::new(frames), body);
+    }
+}
+
+/// A data breakpoint saw its value change (`text` says how): stops like a
+/// breakpoint, with reason `data breakpoint`.
+///
+/// # Safety
+/// `l` is the running thread and `ar` its hook record.
+pub unsafe fn stop_for_data(
+    session: &mut Session,
+    l: *mut lua_State,
+    ar: *mut lua_Debug,
+    id: i64,
+    text: String,
+) {
+    // SAFETY: per the contract above.
+    unsafe {
+        let frames = frames::capture(l, 0, None);
+        let body = StoppedEventBody {
+            reason: "data breakpoint".into(),
+            description: Some(text.clone()),
+            thread_id: Some(1),
+            all_threads_stopped: true,
+            hit_breakpoint_ids: vec![id],
+            text: Some(text),
+        };
         stop_at(session, l, ar, StopContext::new(frames), body);
     }
 }

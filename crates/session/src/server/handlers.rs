@@ -99,6 +99,7 @@ fn capabilities() -> Capabilities {
         supports_exception_info_request: true,
         supports_loaded_sources_request: true,
         supports_function_breakpoints: true,
+        supports_data_breakpoints: true,
         exception_breakpoint_filters: vec![
             ExceptionBreakpointsFilter {
                 filter: "uncaught".into(),
@@ -254,6 +255,18 @@ impl Session {
             r::SetFunctionBreakpoints::COMMAND => {
                 self.call::<r::SetFunctionBreakpoints, _, _>(request, |rt, args| async move {
                     forward(&*rt, HostCommand::SetFunctionBreakpoints(args)).await
+                })
+                .await
+            }
+            r::DataBreakpointInfo::COMMAND => {
+                self.call::<r::DataBreakpointInfo, _, _>(request, |rt, args| async move {
+                    forward(&*rt, HostCommand::DataBreakpointInfo(args)).await
+                })
+                .await
+            }
+            r::SetDataBreakpoints::COMMAND => {
+                self.call::<r::SetDataBreakpoints, _, _>(request, |rt, args| async move {
+                    forward(&*rt, HostCommand::SetDataBreakpoints(args)).await
                 })
                 .await
             }
