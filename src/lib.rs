@@ -10,6 +10,7 @@
 //! `lua_*` calls would bind to a vendored Lua and crash Neovim).
 
 pub mod bridge;
+pub mod entry;
 pub mod error;
 pub mod guard;
 pub mod server;
@@ -33,14 +34,14 @@ thread_local! {
     static SERVER: RefCell<Option<Server>> = const { RefCell::new(None) };
 }
 
-/// The module table: `version`, `start_server`, `stop_server`, `server_info`.
+/// The module table: `version`, `start_server`, `stop_server`, `server_info`;
+/// [`entry::luaopen_hotreload_native`] pushes it.
 ///
 /// A failure comes back as a table `{ error = "..." }`, never as a Lua error:
 /// nvim-oxi raises Lua errors by unwinding through an `extern "C"` frame,
 /// which aborts Neovim (measured with nvim 0.11.4). Arguments are taken as
 /// `Object` so no value from Lua can make argument conversion fail.
-#[nvim_oxi::plugin]
-fn hotreload_native() -> Dictionary {
+fn module() -> Dictionary {
     let version: Function<(), Object> =
         Function::from_fn(|()| answer(guarded(|| Ok(Object::from(VERSION)))));
     let start: Function<Object, Object> =

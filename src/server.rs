@@ -127,6 +127,23 @@ fn bind(pipe: &Path) -> Result<std::os::unix::net::UnixListener, NativeError> {
     Ok(listener)
 }
 
+/// Whether a session ended because its client closed the connection: the
+/// normal end of a session (nvim-dap closes its pipe as soon as it has seen
+/// `terminated`, or on `dap.close()`), not an error to show in red.
+fn client_hung_up(err: &session::SessionError) -> bool {
+    use std::io::ErrorKind;
+    match err {
+        session::SessionError::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::BrokenPipe
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
 struct AcceptLoop {
     pipe: PathBuf,
     session: SessionConfig,
@@ -198,8 +215,47 @@ impl AcceptLoop {
                 .saturating_sub(1);
             match result {
                 Ok(()) => outbox.send(Level::Debug, format!("client left ({left} open)")),
+                Err(err) if client_hung_up(&err) => {
+                    outbox.send(Level::Debug, format!("client left ({left} open): {err}"))
+                }
                 Err(err) => outbox.send(Level::Error, format!("session ended: {err}")),
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_hung_up;
+    use session::SessionError;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn a_client_that_hangs_up_is_a_normal_end() {
+        for kind in [
+            ErrorKind::BrokenPipe,
+            ErrorKind::ConnectionReset,
+            ErrorKind::ConnectionAborted,
+            ErrorKind::UnexpectedEof,
+        ] {
+            assert!(
+                client_hung_up(&SessionError::Io(Error::from(kind))),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_failures_are_still_errors() {
+        for kind in [
+            ErrorKind::PermissionDenied,
+            ErrorKind::InvalidData,
+            ErrorKind::Other,
+        ] {
+            assert!(
+                !client_hung_up(&SessionError::Io(Error::from(kind))),
+                "{kind:?}"
+            );
+        }
     }
 }

@@ -68,12 +68,36 @@ vim.cmd.write()
 
 local reloaded = wait_for('<c1:', 10000)
 pump(1500)
-vim.cmd('HotReload stop')
-pump(300)
-if reloaded then
-  say('== the tick count and sizes carried on; the creatures run the new move() and __tostring')
-  os.exit(0)
-else
+if not reloaded then
   say('== the reload did not show up in the output')
   os.exit(1)
 end
+say('== the tick count and sizes carried on; the creatures run the new move() and __tostring')
+
+--- Replaces `old` by `new` in creature.lua's buffer, then :write.
+local function edit(old, new)
+  local text = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n')
+  text = text:gsub(vim.pesc(old), (new:gsub('%%', '%%%%')))
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, vim.split(text, '\n'))
+  vim.cmd.write()
+end
+
+say('== a mistake: move() now adds self.speed, which no creature has; :write')
+edit('self.x = self.x + 10', 'self.x = self.x + self.speed')
+local failed = wait_for('failed: .*speed', 10000)
+pump(600)
+say('== fixed: every creature gets speed 10 on its first move; :write')
+edit('self.x = self.x + self.speed', 'self.speed = self.speed or 10\n  self.x = self.x + self.speed')
+local recovered = vim.wait(10000, function()
+  local lines = vim.api.nvim_buf_get_lines(output.buffer(), 0, -1, false)
+  return lines[#lines] ~= nil and lines[#lines]:find('<c1:') ~= nil
+end, 20)
+pump(1000)
+vim.cmd('HotReload stop')
+pump(300)
+if failed and recovered then
+  say('== the failed ticks were skipped; the creatures kept their sizes and places and go on with the fix')
+  os.exit(0)
+end
+say('== the mistake or its fix did not show up in the output')
+os.exit(1)

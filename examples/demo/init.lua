@@ -12,6 +12,7 @@ require('hotreload').setup({ reload_on_save = true, output = { split = 'below', 
 vim.cmd.edit(vim.fn.fnameescape(game .. '/creature.lua'))
 vim.cmd('HotReload run ' .. vim.fn.fnameescape(game .. '/main.lua'))
 vim.notify(
-  'hotreload demo: edit creature.lua or world.lua and :write — the game keeps running with the new code',
+  'hotreload demo: edit creature.lua or world.lua and :write — the game keeps running with the new code.'
+    .. ' Save a mistake: the failed ticks are reported and skipped; save the fix and it goes on.',
   vim.log.levels.INFO
 )

@@ -11,8 +11,15 @@ local delay = tonumber(os.getenv('GAME_TICK_SECONDS') or '0.5')
 
 local w = world.new(3)
 for tick = 1, ticks do
-  world.step(w)
-  print(world.describe(w, tick))
+  -- Like a real game loop, a tick that fails (a mistake saved into
+  -- creature.lua) is reported and skipped: the world and its creatures
+  -- stay, and once the fix is saved the game goes on from there.
+  local ok, err = pcall(world.step, w)
+  if ok then
+    print(world.describe(w, tick))
+  else
+    print(('tick %d failed: %s'):format(tick, err))
+  end
   if delay > 0 then
     os.execute('sleep ' .. delay)
   end

@@ -20,33 +20,45 @@ local M = {}
 ---@field private seq integer
 ---@field private pending table<integer, fun(err: hotreload.DapError|nil, body: any)>
 ---@field private handlers hotreload.ClientHandlers
+---@field private buffer string received bytes not yet a whole frame
+---@field private inbox table<integer, string|{ close: string }> received, not yet handled
+---@field private inbox_head integer
+---@field private inbox_tail integer
+---@field private inbox_bytes integer
+---@field private draining boolean
+---@field private paused boolean reading stopped until the inbox drains
+---@field private on_read fun(err: string|nil, chunk: string|nil)
 ---@field closed boolean
 local Client = {}
 Client.__index = Client
 
 --- Splits complete `Content-Length` frames off `buffer`; returns the bodies
 --- and the unconsumed rest. Header names are matched case-insensitively.
+--- Walks by position: a chunk holding many frames costs one pass, not one
+--- copy of the rest per frame.
 ---@param buffer string
 ---@return string[] bodies, string rest, string|nil err
 function M.split_frames(buffer)
   local bodies = {}
+  local pos = 1
   while true do
-    local header_end = buffer:find('\r\n\r\n', 1, true)
+    local header_end = buffer:find('\r\n\r\n', pos, true)
     if not header_end then
-      return bodies, buffer
+      break
     end
-    local header = buffer:sub(1, header_end - 1)
+    local header = buffer:sub(pos, header_end - 1)
     local length = tonumber(header:lower():match('content%-length:%s*(%d+)'))
     if not length then
       return bodies, '', 'bad header: ' .. header
     end
     local body_start = header_end + 4
     if #buffer < body_start + length - 1 then
-      return bodies, buffer
+      break
     end
     bodies[#bodies + 1] = buffer:sub(body_start, body_start + length - 1)
-    buffer = buffer:sub(body_start + length)
+    pos = body_start + length
   end
+  return bodies, pos == 1 and buffer or buffer:sub(pos)
 end
 
 --- Connects to `path`; `on_connect(err, client)` runs on the main loop.
@@ -75,46 +87,95 @@ function M.connect(path, handlers, on_connect)
   end)
 end
 
--- Past this many received but unhandled messages, stop reading until the
--- main loop catches up: a program flooding its output then waits on its
--- pipe instead of the editor drowning in queued callbacks.
+-- Past this many received but unhandled messages (or bytes), stop reading
+-- until the main loop catches up: a program flooding its output then waits
+-- on its pipe instead of the editor drowning in queued messages.
 local HIGH_WATER, LOW_WATER = 2000, 200
+local HIGH_BYTES = 4 * 1024 * 1024
+-- Messages are handled in slices of about this many milliseconds per
+-- main-loop turn, so input and RPC requests get their turn in between.
+local SLICE_MS = 4
 
 function Client:_read()
-  self.buffer = self.buffer or ''
-  self.backlog = self.backlog or 0
+  self.buffer = ''
+  self.inbox = {} ---@type table<integer, string|{ close: string }>
+  self.inbox_head, self.inbox_tail, self.inbox_bytes = 1, 0, 0
   self.paused = false
-  self.pipe:read_start(function(err, chunk)
+  self.on_read = function(err, chunk)
     if err or not chunk then
-      vim.schedule(function()
-        self:close(err or 'connection closed')
-      end)
+      -- After the messages already received.
+      self:_enqueue({ close = err or 'connection closed' })
       return
     end
     local bodies, rest, bad = M.split_frames(self.buffer .. chunk)
     self.buffer = rest
-    if #bodies > 0 then
-      self.backlog = self.backlog + #bodies
-      if self.backlog > HIGH_WATER and not self.paused then
-        self.paused = true
-        self.pipe:read_stop()
-      end
-      vim.schedule(function()
-        for _, body in ipairs(bodies) do
-          self:_dispatch(body)
-        end
-        self.backlog = self.backlog - #bodies
-        if self.paused and self.backlog < LOW_WATER and not self.closed then
-          self:_read()
-        end
-      end)
+    for _, body in ipairs(bodies) do
+      self:_enqueue(body)
     end
     if bad then
-      vim.schedule(function()
-        self:close(bad)
-      end)
+      self:_enqueue({ close = bad })
     end
-  end)
+    if not self.paused and self:_backlog_high() then
+      self.paused = true
+      self.pipe:read_stop()
+    end
+  end
+  self.pipe:read_start(self.on_read)
+end
+
+function Client:_backlog_high()
+  return self.inbox_tail - self.inbox_head + 1 > HIGH_WATER or self.inbox_bytes > HIGH_BYTES
+end
+
+---@param item string|{ close: string }
+function Client:_enqueue(item)
+  self.inbox_tail = self.inbox_tail + 1
+  self.inbox[self.inbox_tail] = item
+  if type(item) == 'string' then
+    self.inbox_bytes = self.inbox_bytes + #item
+  end
+  if not self.draining then
+    self.draining = true
+    vim.schedule(function()
+      self:_drain()
+    end)
+  end
+end
+
+--- Handles queued messages in arrival order for one slice of time, then
+--- lets the main loop breathe and continues on its next turn.
+function Client:_drain()
+  local deadline = vim.uv.hrtime() + SLICE_MS * 1e6
+  while self.inbox_head <= self.inbox_tail do
+    local item = self.inbox[self.inbox_head]
+    self.inbox[self.inbox_head] = nil
+    self.inbox_head = self.inbox_head + 1
+    if type(item) == 'table' then
+      self:close(item.close)
+    else
+      self.inbox_bytes = self.inbox_bytes - #item
+      if not self.closed then
+        self:_dispatch(item)
+      end
+    end
+    if self.inbox_head <= self.inbox_tail and vim.uv.hrtime() > deadline then
+      vim.schedule(function()
+        self:_drain()
+      end)
+      self:_maybe_resume()
+      return
+    end
+  end
+  self.draining = false
+  self:_maybe_resume()
+end
+
+function Client:_maybe_resume()
+  local backlog = self.inbox_tail - self.inbox_head + 1
+  if self.paused and not self.closed and backlog < LOW_WATER and self.inbox_bytes < HIGH_BYTES / 4 then
+    self.paused = false
+    self.pipe:read_start(self.on_read)
+  end
 end
 
 function Client:_dispatch(text)

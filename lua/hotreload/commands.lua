@@ -1,8 +1,8 @@
 ---@mod hotreload.commands `:HotReload {subcommand}` from a table, with completion.
 ---
 --- `:HotReload` reloads the current buffer, `:HotReload {path}` a file; the
---- subcommands are `run [file]`, `stop`, `status`, `auto [on|off]`. A file
---- named like a subcommand is reached as `./run`.
+--- subcommands are `run [file]`, `continue`, `stop`, `output`, `status`,
+--- `auto [on|off]`. A file named like a subcommand is reached as `./run`.
 
 local M = {}
 
@@ -10,8 +10,11 @@ local function notify(msg, level)
   vim.notify(msg, level or vim.log.levels.INFO, { title = 'hotreload' })
 end
 
+--- Lua files and directories (to descend into) matching `arglead`.
 local function complete_files(arglead)
-  return vim.fn.getcompletion(arglead, 'file')
+  return vim.tbl_filter(function(path)
+    return path:match('/$') or path:match('%.luax?$')
+  end, vim.fn.getcompletion(arglead, 'file'))
 end
 
 local function format_status(s)
@@ -58,6 +61,18 @@ M.subcommands = {
       return complete_files(arglead)
     end,
   },
+  continue = {
+    impl = function()
+      if not require('hotreload.runner').continue() then
+        notify('hotreload: no stopped program to continue', vim.log.levels.WARN)
+      end
+    end,
+  },
+  output = {
+    impl = function()
+      require('hotreload.output').open(true)
+    end,
+  },
   stop = {
     impl = function()
       if not require('hotreload').stop() then
@@ -102,11 +117,16 @@ function M.run(opts)
     sub.impl(vim.list_slice(args, 2))
   elseif #args == 0 then
     require('hotreload').reload()
-  elseif #args == 1 then
+  elseif #args == 1 and vim.fn.filereadable(vim.fn.expand(args[1])) == 1 then
     require('hotreload').reload(args[1])
   else
+    local names = vim.tbl_keys(M.subcommands)
+    table.sort(names)
     notify(
-      ('hotreload: unknown subcommand %q; use run, stop, status, auto or a file path'):format(args[1]),
+      ('hotreload: unknown subcommand or file %q; use %s or the path of a Lua file'):format(
+        args[1],
+        table.concat(names, ', ')
+      ),
       vim.log.levels.ERROR
     )
   end

@@ -10,16 +10,21 @@ local M = {}
 M.listener_id = 'hotreload'
 
 --- The adapter factory nvim-dap calls for a `type = 'hotreload'` session:
---- starts the in-process server on first use and yields its pipe.
+--- starts the in-process server on first use and yields its pipe. nvim-dap
+--- calls it inside a coroutine; the server starts on the main thread and
+--- the callback follows from there (nvim-dap accepts a later callback).
 ---@param callback fun(adapter: table)
 ---@param _ table the configuration (unused: the session reads it on launch)
 function M.adapter(callback, _)
-  local ok, info = pcall(require('hotreload.native').start_server)
-  if not ok then
-    vim.notify(tostring(info), vim.log.levels.ERROR, { title = 'hotreload' })
-    return
-  end
-  callback({ type = 'pipe', pipe = info.pipe })
+  local native = require('hotreload.native')
+  native.on_main_thread(function()
+    local ok, info = pcall(native.start_server)
+    if not ok then
+      vim.notify(tostring(info), vim.log.levels.ERROR, { title = 'hotreload' })
+      return
+    end
+    callback({ type = 'pipe', pipe = info.pipe })
+  end)
 end
 
 --- Asks for arguments; works inside nvim-dap's configuration coroutine.
@@ -75,18 +80,91 @@ function M.configurations(filetype)
   }
 end
 
+--- Refetches what a stopped session shows after a reload: nvim-dap ignores
+--- the `invalidated` event, so its threads, the stopped thread's frames (new
+--- code may have moved lines) and the selected frame's scopes stay stale.
+--- Uses the session methods nvim-dap's own stop handling uses.
+---@param session table an nvim-dap session
+local function refresh(session)
+  local thread_id = session.stopped_thread_id
+  if not thread_id or session.closed then
+    return
+  end
+  local function frames()
+    session:request('stackTrace', { threadId = thread_id, startFrame = 0 }, function(err, resp)
+      local thread = session.threads and session.threads[thread_id]
+      if err or not resp or not thread or session.stopped_thread_id ~= thread_id then
+        return
+      end
+      -- Keep the user's selected frame: same position in the new stack.
+      local index = 1
+      for i, frame in ipairs(thread.frames or {}) do
+        if session.current_frame and frame.id == session.current_frame.id then
+          index = i
+        end
+      end
+      thread.frames = resp.stackFrames
+      local frame = resp.stackFrames[index] or resp.stackFrames[1]
+      if frame then
+        session.current_frame = frame
+        if type(session._request_scopes) == 'function' then
+          session:_request_scopes(frame)
+        end
+      end
+    end)
+  end
+  if type(session.update_threads) == 'function' then
+    session:update_threads(function(err)
+      if not err then
+        frames()
+      end
+    end)
+  else
+    frames()
+  end
+end
+
 --- A reload that reached a session some other way (the REPL, another
 --- plugin): refresh what a stopped session shows.
 local function on_hot_reloaded(session, body)
-  if session.current_frame and type(session._request_scopes) == 'function' then
-    pcall(session._request_scopes, session, session.current_frame)
-  end
+  refresh(session)
+  local root = session.config and session.config.cwd
+  local path = body and body.path or ''
   require('hotreload.report').last = {
     ok = true,
-    path = body and body.path or '',
+    path = path ~= '' and require('hotreload.report').resolve_file(path, root, path) or '',
     body = body,
     time = os.time(),
   }
+end
+
+--- nvim-dap's REPL continues its last line with each output event. Our
+--- console lines (reload summaries) start on a line of their own instead of
+--- being glued to the previous result ("1003hot reload mod: ...").
+---@param body table an output event body
+local function on_output(_, body)
+  if body.category == 'telemetry' then
+    return
+  end
+  local ok, repl = pcall(require, 'dap.repl')
+  if not ok then
+    return
+  end
+  local text = body.output or ''
+  if body.category == 'console' then
+    for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+      if vim.api.nvim_buf_is_loaded(buf) and vim.bo[buf].filetype == 'dap-repl' then
+        -- The last line above the prompt.
+        local above = vim.api.nvim_buf_line_count(buf) - 1
+        local last = above > 0 and vim.api.nvim_buf_get_lines(buf, above - 1, above, false)[1] or ''
+        if last ~= '' then
+          text = '\n' .. text
+        end
+        break
+      end
+    end
+  end
+  repl.append(text, '$', { newline = false })
 end
 
 --- Registers the adapter, the configurations and the listeners in `dap`.
@@ -107,6 +185,10 @@ function M.register(dap)
       end
     end
     dap.configurations[ft] = list
+  end
+  -- Only where the user set no output handler of their own.
+  if type(dap.defaults) == 'table' and dap.defaults.hotreload.on_output == nil then
+    dap.defaults.hotreload.on_output = on_output
   end
   if type(dap.listeners) == 'table' and type(dap.listeners.after) == 'table' then
     local after = dap.listeners.after

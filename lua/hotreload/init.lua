@@ -11,6 +11,11 @@ local M = {}
 function M.setup(opts)
   local config = require('hotreload.config')
   config.set(opts)
+  if vim.fn.exists(':HotReload') ~= 2 then
+    -- A config that never sourced plugin/ (`-u NONE`, a manual rtp).
+    vim.g.loaded_hotreload = nil
+    dofile(config.root() .. '/plugin/hotreload.lua')
+  end
   if config.options.dap.register then
     require('hotreload.dap').setup()
   end
@@ -66,7 +71,7 @@ function M.reload(path, on_done, opts)
       report.failure(path, message, target.root)
       on_done(false, message)
     else
-      report.success(path, body or {})
+      report.success(path, body or {}, target.root)
       on_done(true, body or {})
     end
   end)

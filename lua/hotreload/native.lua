@@ -35,6 +35,11 @@ function M.try_load()
   if not ok then
     return nil, ('native module not found or not loadable (%s); %s'):format(tostring(mod):match('^[^\n]*'), fix_hint())
   end
+  if type(mod) == 'table' and mod.error then
+    -- The module could not set itself up; it says why.
+    package.loaded.hotreload_native = nil
+    return nil, tostring(mod.error)
+  end
   local want = require('hotreload.version')
   local vok, have = pcall(mod.version)
   if not vok or type(have) ~= 'string' then
@@ -45,6 +50,20 @@ function M.try_load()
   end
   loaded = mod
   return loaded
+end
+
+--- Runs `fn` on Neovim's main thread: now when called there, else on the
+--- next main-loop turn. Callers such as nvim-dap run our code inside
+--- coroutines that are collected later; the native module is loaded (and
+--- its server started) on the main thread, so nothing depends on them.
+---@param fn fun()
+function M.on_main_thread(fn)
+  local co, is_main = coroutine.running()
+  if co and not is_main then
+    vim.schedule(fn)
+  else
+    fn()
+  end
 end
 
 --- Like `try_load` but raises.

@@ -10,7 +10,8 @@
 --- on first use and run in the same order and with the same calling
 --- convention as the host does: one source of truth. Neovim gets the
 --- portable pure-Lua backend (walker.lua): no prototype swap in place, so
---- closures made inside functions (not at the top level) keep their code.
+--- closures made inside functions (not at the top level) keep their code;
+--- `hotreload.nested` names them in the report's warnings.
 
 local M = {}
 
@@ -195,6 +196,8 @@ function M.reload(path, opts, on_done)
   local source, rerr = source_of(path, opts.bufnr)
   local eng, lerr = load_engine()
   local result, err
+  local nested = require('hotreload.nested')
+  local snapshot = nested.snapshot(package.loaded[target.name], target.name)
   if not source then
     err = rerr
   elseif not eng then
@@ -210,6 +213,9 @@ function M.reload(path, opts, on_done)
   local warnings = {}
   for i, message in ipairs(result.warnings or {}) do
     warnings[i] = { message = tostring(message) }
+  end
+  for _, message in ipairs(nested.warnings(snapshot, package.loaded[target.name], target.name, path)) do
+    warnings[#warnings + 1] = { message = message }
   end
   local body = {
     module = target.name,

@@ -29,15 +29,21 @@ local function display(path)
   return vim.fn.fnamemodify(path, ':~:.')
 end
 
---- "game/player.lua: 3 changed, 1 added" (or "no changes").
+-- Names shown per kind of change; more are counted only.
+local NAMES_SHOWN = 4
+
+--- "game/player.lua: 3 changed (update, draw, Player.move), 1 added (jump)"
+--- (or "no changes").
 ---@param body table a hotReload response body
 ---@return string
 function M.summary(body)
   local parts = {}
   for _, key in ipairs({ 'changed', 'added', 'removed' }) do
-    local n = type(body[key]) == 'table' and #body[key] or 0
-    if n > 0 then
-      parts[#parts + 1] = ('%d %s'):format(n, key)
+    local names = type(body[key]) == 'table' and body[key] or {}
+    if #names > 0 then
+      local shown = vim.list_slice(names, 1, NAMES_SHOWN)
+      local more = #names > NAMES_SHOWN and ', ...' or ''
+      parts[#parts + 1] = ('%d %s (%s%s)'):format(#names, key, table.concat(shown, ', '), more)
     end
   end
   local warnings = type(body.warnings) == 'table' and #body.warnings or 0
@@ -64,29 +70,88 @@ function M.parse_location(message)
   return { file = file:gsub('^@', ''), line = tonumber(line), reason = reason }
 end
 
---- The real file a location names: as is if readable, else relative to the
---- program's root, else the file being reloaded.
+--- The real file a location names, absolute and normalised: relative to
+--- the program's root first (the host names files as the program opened
+--- them, e.g. `./mod.lua`), else to Neovim's directory, else the file being
+--- reloaded.
+---@param file string
+---@param root string|nil
+---@param fallback string
+---@return string
 local function resolve_file(file, root, fallback)
   if file == '' then
     return fallback
   end
-  if vim.fn.filereadable(file) == 1 then
-    return vim.fn.fnamemodify(file, ':p')
+  if vim.startswith(file, '...') then
+    -- Lua shortens long chunk names to their tail: find the file it ends.
+    local tail = file:sub(4)
+    local found = vim.fs.find(function(name, dir)
+      return vim.endswith(dir .. '/' .. name, tail)
+    end, { path = root or vim.fn.getcwd(), type = 'file', limit = 1 })[1]
+    return found and vim.fs.normalize(found) or fallback
   end
-  if root then
-    local candidate = root .. '/' .. file
+  local candidates = { file }
+  if root and not vim.startswith(file, '/') then
+    table.insert(candidates, 1, root .. '/' .. file)
+  end
+  for _, candidate in ipairs(candidates) do
     if vim.fn.filereadable(candidate) == 1 then
-      return candidate
+      return vim.fs.normalize(vim.fn.fnamemodify(candidate, ':p'))
     end
   end
   return fallback
 end
+M.resolve_file = resolve_file
+
+-- The program is stopped on an error we located: a good reload (often
+-- answered after that stop) leaves it shown until the program runs again.
+local program_error_shown = false
 
 local function clear_problems()
+  program_error_shown = false
   vim.diagnostic.reset(M.ns)
   local qf = vim.fn.getqflist({ title = 0 })
   if qf.title == M.qf_title then
     vim.fn.setqflist({}, 'r', { title = M.qf_title, items = {} })
+  end
+end
+
+--- The program stopped on an uncaught error (at start, or in reloaded
+--- code): a diagnostic and a quickfix entry at its location, as for a failed
+--- reload, without the reload events.
+---@param message string `file:line: reason` when the runtime knows it
+---@param root string|nil the program's root, to resolve relative locations
+function M.program_error(message, root)
+  local loc = M.parse_location(tostring(message))
+  if not loc or not config.options.diagnostics then
+    return
+  end
+  local file = resolve_file(loc.file, root, '')
+  if file == '' then
+    return
+  end
+  clear_problems()
+  program_error_shown = true
+  vim.diagnostic.set(M.ns, vim.fn.bufadd(file), {
+    {
+      lnum = loc.line - 1,
+      col = 0,
+      severity = vim.diagnostic.severity.ERROR,
+      source = 'hotreload',
+      message = 'program error: ' .. loc.reason,
+    },
+  })
+  local qf = vim.fn.getqflist({ title = 0 })
+  vim.fn.setqflist({}, qf.title == M.qf_title and 'r' or ' ', {
+    title = M.qf_title,
+    items = { { filename = file, lnum = loc.line, text = loc.reason, type = 'E' } },
+  })
+end
+
+--- The program runs again: its error's diagnostic and quickfix entry go.
+function M.clear_program_error()
+  if program_error_shown then
+    clear_problems()
   end
 end
 
@@ -100,10 +165,16 @@ end
 --- added, removed, warnings, durationMs).
 ---@param path string
 ---@param body table
-function M.success(path, body)
-  body = vim.tbl_extend('keep', body or {}, { path = path })
+---@param root string|nil the program's root, to resolve a relative `body.path`
+function M.success(path, body, root)
+  body = body or {}
+  body = vim.tbl_extend('force', body, {
+    path = resolve_file(type(body.path) == 'string' and body.path or '', root, path),
+  })
   M.last = { ok = true, path = path, body = body, time = os.time() }
-  clear_problems()
+  if not program_error_shown then
+    clear_problems()
+  end
   if config.options.notify then
     vim.notify(M.summary(body), vim.log.levels.INFO, { title = 'hotreload' })
     for _, w in ipairs(body.warnings or {}) do

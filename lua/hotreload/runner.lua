@@ -16,6 +16,12 @@ local M = {}
 ---@field client hotreload.Client|nil
 ---@field state 'starting'|'running'|'stopped'|'exited'
 ---@field exit_code integer|nil
+---@field thread_id integer|nil the thread that stopped
+---@field detached boolean|nil stopped by the user: its late events are not shown
+
+--- The last program run (file and options), for `run` without a program.
+---@type { file: string, opts: table, root: string }|nil
+M.last = nil
 
 local function notify(msg, level)
   vim.notify('hotreload: ' .. msg, level or vim.log.levels.INFO, { title = 'hotreload' })
@@ -23,19 +29,33 @@ end
 
 local function on_event(run, event, body)
   body = body or {}
+  if run.detached then
+    -- A program the user stopped: its last output and exit code would land
+    -- in the next run's buffer (and a killed program reports code 0).
+    if event == 'terminated' then
+      M.finish(run)
+    end
+    return
+  end
   if event == 'output' then
     if body.category ~= 'telemetry' then
       output.append(body.output or '')
     end
   elseif event == 'stopped' then
     run.state = 'stopped'
+    run.thread_id = body.threadId or run.thread_id
     local text = body.text or body.description or ''
     output.note(('stopped (%s)%s'):format(body.reason or '?', text ~= '' and (': ' .. text) or ''))
     if body.reason == 'exception' then
-      notify(('program stopped on an error: %s'):format(text), vim.log.levels.ERROR)
+      require('hotreload.report').program_error(text, run.root)
+      notify(
+        ('program stopped on an error: %s (fix it, save, then :HotReload continue)'):format(text),
+        vim.log.levels.ERROR
+      )
     end
   elseif event == 'continued' then
     run.state = 'running'
+    require('hotreload.report').clear_program_error()
   elseif event == 'exited' then
     run.exit_code = body.exitCode
     output.note(('program exited with code %s'):format(tostring(body.exitCode)))
@@ -58,12 +78,35 @@ function M.finish(run)
   end
 end
 
---- Runs `file` (default: the current buffer's file).
+--- What `run` without a file runs: the current buffer, unless it is another
+--- file of the last program's directory (a module of it): then that program
+--- again, with its arguments.
+---@return string file, table|nil opts
+function M.default_program()
+  local current = vim.api.nvim_buf_get_name(0)
+  local last = M.last
+  if last then
+    local file = vim.fs.normalize(vim.fn.fnamemodify(current, ':p'))
+    local root = last.root:gsub('/$', '') .. '/'
+    if current == '' or (file ~= last.file and file:sub(1, #root) == root) then
+      return last.file, last.opts
+    end
+  end
+  return current, nil
+end
+
+--- Runs `file` (default: |M.default_program()|).
 ---@param file string|nil
 ---@param opts { runtime: string|nil, args: string[]|nil, cwd: string|nil }|nil
 function M.run(file, opts)
   opts = opts or {}
-  file = file and file ~= '' and file or vim.api.nvim_buf_get_name(0)
+  if not file or file == '' then
+    local last_opts
+    file, last_opts = M.default_program()
+    if last_opts and #(opts.args or {}) == 0 then
+      opts = last_opts
+    end
+  end
   if file == '' then
     notify('no file to run: give a path or open a Lua file', vim.log.levels.WARN)
     return
@@ -82,6 +125,7 @@ function M.run(file, opts)
     return
   end
   local cwd = opts.cwd or vim.fs.dirname(file)
+  M.last = { file = vim.fs.normalize(file), opts = vim.deepcopy(opts), root = sessions.root_of(file, cwd) }
   ---@type hotreload.Run
   local run = {
     kind = 'run',
@@ -99,6 +143,7 @@ function M.run(file, opts)
     run.client:request(command, args, cb)
   end
   sessions.own = run
+  require('hotreload.report').clear_program_error()
   output.clear()
   output.open()
   output.note('running ' .. vim.fn.fnamemodify(file, ':~:.'))
@@ -181,6 +226,7 @@ function M.stop()
   end
   ---@cast run hotreload.Run
   sessions.own = nil
+  run.detached = true
   local c = run.client
   if c and not c.closed then
     c:request('disconnect', { terminateDebuggee = true }, function()
@@ -194,6 +240,34 @@ function M.stop()
   output.note('stopped by :HotReload stop')
   run.state = 'exited'
   return true
+end
+
+--- Resumes the program started by `run` after a stop (an error in reloaded
+--- code, a pause); falls back to an nvim-dap session of ours. Returns
+--- whether there was a stopped program.
+---@return boolean
+function M.continue()
+  local run = sessions.own
+  if run then
+    ---@cast run hotreload.Run
+    if run.state ~= 'stopped' then
+      return false
+    end
+    run.request('continue', { threadId = run.thread_id or 1 }, function(err)
+      if err then
+        notify('continue failed: ' .. err.message, vim.log.levels.ERROR)
+      end
+    end)
+    return true
+  end
+  local dap = package.loaded['dap']
+  local target = sessions.target()
+  local session = target and target.kind == 'dap' and dap.session and dap.session()
+  if session and session.stopped_thread_id and type(dap.continue) == 'function' then
+    dap.continue()
+    return true
+  end
+  return false
 end
 
 return M

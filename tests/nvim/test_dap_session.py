@@ -52,7 +52,7 @@ def test_reload_goes_to_the_dap_session_and_reports_success(nvim, tmp_path):
     reqs = lua(nvim, "return _G.test_requests")
     assert reqs == [{"command": "hotReload", "args": {"path": str(player)}}], reqs
     notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
-    assert "game/player.lua: 3 changed, 1 added" in notes, notes
+    assert "game/player.lua: 3 changed (update, draw, Player.move), 1 added (jump)" in notes, notes
     events = lua(nvim, "return _G.test_events")
     assert [e["pattern"] for e in events] == ["HotReloadPre", "HotReloadPost"], events
     assert events[0]["data"] == {"path": str(player)}

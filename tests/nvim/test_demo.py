@@ -41,3 +41,15 @@ def test_headless_demo_reloads_the_edited_module(env, tmp_path):
     assert len(xs) >= 2, out
     assert xs[0] in (last_x + 1, last_x + 10), out
     assert all(b - a == 10 for a, b in zip(xs, xs[1:])), out
+
+    # Act two: a mistake saved into creature.lua fails the ticks (the game
+    # loop reports and skips them, state kept); the fix saved, it goes on.
+    failed = [line for line in out.splitlines() if re.search(r"tick \d+ failed: .*speed", line)]
+    assert failed, out
+    head, _, tail = out.partition("== fixed:")
+    good_before = re.findall(r"<c1:(\d+):", head)
+    good_after = re.findall(r"<c1:(\d+):", tail)
+    assert good_before and good_after, out
+    # Failed ticks moved nobody; the first fixed tick moves 10 on from there.
+    assert int(good_after[0]) - int(good_before[-1]) in (10, 20), out
+    assert "go on with the fix" in out, out

@@ -90,3 +90,37 @@ def test_commands_options_and_events_are_documented(nvim):
         assert f"*{event}*" in text
     for plug in ("<Plug>(HotReload)", "<Plug>(HotReloadToggleAuto)"):
         assert f"*{plug}*" in text
+
+
+def test_help_hotreload_lands_at_the_top(nvim, docdir):
+    nvim.command(f"helptags {docdir}")
+    nvim.command(f"set rtp^={docdir.parent}")
+    nvim.command("help hotreload")
+    assert nvim.eval("expand('%:t')") == "hotreload.txt"
+    assert nvim.eval("line('.')") <= 3
+
+
+LAZY_SPEC = re.compile(r'\{\s*\n\s*"hotreload/hotreload\.nvim",.*?\n\s*\}', re.S)
+
+
+def test_the_documented_lazy_spec_is_one_lazy_never_kills_and_keeps_health_working():
+    for path in (REPO / "README.md", DOC):
+        spec = LAZY_SPEC.search(path.read_text())
+        assert spec, f"no lazy.nvim spec in {path.name}"
+        text = spec.group(0)
+        # A build command string is a process lazy kills after 120 s.
+        assert not re.search(r"^\s*build\s*=", text, re.M), (path.name, text)
+        # cmd/ft would keep the plugin off 'runtimepath' (no health, no help).
+        assert "lazy = false" in text and "cmd =" not in text and "ft =" not in text, (path.name, text)
+
+
+def test_troubleshooting_quotes_messages_the_plugin_prints():
+    quoted = re.findall(r'^(?:A reload fails with )?"([^"]+)" ~$', DOC.read_text(), re.M)
+    assert quoted
+    sources = "\n".join(p.read_text() for p in list((REPO / "lua").rglob("*.lua"))
+                        + [p for p in (REPO / "crates").rglob("*.rs") if "/src/" in str(p)]
+                        + list((REPO / "src").rglob("*.rs")))
+    for message in quoted:
+        pieces = [p for p in re.split(r"\.\.\.|\bX\b|\bY\b", message) if p.strip()]
+        for piece in pieces:
+            assert piece.strip() in sources, f"troubleshooting quotes {message!r}; {piece.strip()!r} is printed nowhere"

@@ -83,6 +83,23 @@ def test_a_stale_native_module_says_how_to_rebuild(nvim):
     assert lua(nvim, "return vim.fn.getpid() > 0")
 
 
+def test_a_native_module_that_could_not_set_itself_up_says_why(nvim):
+    # What `luaopen_hotreload_native` returns when it finds no main thread.
+    result = lua(
+        nvim,
+        """
+        package.loaded.hotreload_native = { error = "hotreload_native: cannot find Neovim's main Lua thread: x" }
+        local ok, err = pcall(require('hotreload.native').start_server)
+        return { ok, err, package.loaded.hotreload_native == nil }
+        """,
+    )
+    assert result[0] is False
+    assert "cannot find Neovim's main Lua thread: x" in result[1], result[1]
+    assert result[2] is True, "the broken module must not stay cached"
+    nvim.command("HotReload run")  # must report, not crash
+    assert lua(nvim, "return vim.fn.getpid() > 0")
+
+
 def test_native_version_equals_the_lua_glue(nvim):
     assert lua(nvim, "return require('hotreload_native').version()") == lua(
         nvim, "return require('hotreload.version')"

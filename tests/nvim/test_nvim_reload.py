@@ -212,3 +212,33 @@ def test_with_a_program_running_reloads_go_to_the_program(nvim, plug, tmp_path):
     )
     assert greet(nvim) == "hello v1 #1"
     assert not lua(nvim, "return package.loaded['hotreload.nvim_reload'] ~= nil")
+
+
+def warnings_of_last_reload(nv):
+    post = events(nv, "HotReloadPost")
+    assert post, describe(nv)
+    return [w["message"] for w in post[-1]["data"]["warnings"]]
+
+
+def test_a_closure_made_inside_setup_that_cannot_get_new_code_is_named(nvim, plug):
+    init = plug / "init.lua"
+    nvim.command(f"edit {init}")
+    edit(nvim, init, "_G.myplug_last = M.greet()", "_G.myplug_last = 'inline ' .. M.greet()")
+    nvim.command("HotReload")
+    warnings = warnings_of_last_reload(nvim)
+    line = line_of(nvim, "nvim_create_user_command('MyPlugGreet'")
+    assert any("closures already made by myplug.setup keep their old code" in w
+               and f"init.lua:{line}" in w for w in warnings), warnings
+    # Said, not hidden: the command Neovim holds still runs the old closure.
+    assert greet(nvim).startswith("hello v1")
+
+
+def test_moved_lines_and_top_level_edits_raise_no_closure_warning(nvim, plug):
+    init = plug / "init.lua"
+    nvim.command(f"edit {init}")
+    edit(nvim, init, "local M = {}\n", "local M = {}\n\n\n")  # moves every line
+    edit(nvim, init, "'hello v1 #'", "'hello v2 #'")
+    nvim.command("HotReload")
+    warnings = warnings_of_last_reload(nvim)
+    assert not any("closures already made" in w for w in warnings), warnings
+    assert greet(nvim).startswith("hello v2")

@@ -21,3 +21,6 @@ mod flow;
 
 #[path = "reload_rules/failures.rs"]
 mod failures;
+
+#[path = "reload_rules/classes.rs"]
+mod classes;

@@ -121,21 +121,6 @@ fn a_frame_without_command_gets_an_error_response_and_the_session_goes_on() {
 }
 
 #[test]
-fn bad_json_without_a_seq_closes_the_session_and_ends_the_host() {
-    let mut client = Client::start();
-    client.run(json!({"program": fixture("busy.lua")}));
-    let host = client.host_pid();
-    client.send_raw(b"Content-Length: 9\r\n\r\n{not json");
-    if !client.drain_until_closed(Duration::from_secs(10)) {
-        client.fail("the adapter kept its stdout open after bad JSON");
-    }
-    client.wait_exit(Duration::from_secs(5));
-    if !wait_gone(host, Duration::from_secs(5)) {
-        client.fail(&format!("host {host} still alive after the session closed"));
-    }
-}
-
-#[test]
 fn a_bad_header_closes_the_session() {
     let mut client = Client::start_with_env(&[]);
     client.ok("initialize", json!({"adapterID": "hotreload"}));

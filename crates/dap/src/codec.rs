@@ -130,21 +130,84 @@ fn content_length(header: &[u8]) -> Result<usize, CodecError> {
 }
 
 fn parse_body(body: &[u8]) -> Result<Message, CodecError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| CodecError::BadMessage {
-        seq: None,
-        command: None,
-        reason: format!("invalid JSON: {e}"),
-    })?;
-    let seq = value.get("seq").and_then(Value::as_i64);
-    let command = value
-        .get("command")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(e) => {
+            // Not UTF-8 or a lone surrogate escape: still answer the request
+            // when its `seq` can be read from a repaired copy.
+            let repaired = repair(body);
+            let (seq, command) = serde_json::from_str::<Value>(&repaired)
+                .map(|v| (seq_of(&v), command_of(&v)))
+                .unwrap_or((None, None));
+            return Err(CodecError::BadMessage {
+                seq,
+                command,
+                reason: format!("invalid JSON: {e}"),
+            });
+        }
+    };
+    let seq = seq_of(&value);
+    let command = command_of(&value);
     serde_json::from_value(value).map_err(|e| CodecError::BadMessage {
         seq,
         command,
         reason: format!("not a DAP message: {e}"),
     })
+}
+
+fn seq_of(value: &Value) -> Option<i64> {
+    value.get("seq").and_then(Value::as_i64)
+}
+
+fn command_of(value: &Value) -> Option<String> {
+    value
+        .get("command")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The body as text with invalid UTF-8 replaced and `\u` escapes of
+/// unpaired surrogates turned into `\ufffd`, only to read `seq` from.
+fn repair(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut last = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match surrogate_at(bytes, i) {
+            Some(0xD800..=0xDBFF)
+                if matches!(surrogate_at(bytes, i + 6), Some(0xDC00..=0xDFFF)) =>
+            {
+                i += 12;
+            }
+            Some(_) => {
+                out.push_str(&text[last..i]);
+                out.push_str("\\ufffd");
+                i += 6;
+                last = i;
+            }
+            // Any other escape: skip the escaped character (it may be `\\`).
+            None => i += 2,
+        }
+    }
+    out.push_str(&text[last.min(text.len())..]);
+    out
+}
+
+/// The surrogate code unit of a `\uXXXX` escape starting at `at`, if it is one.
+fn surrogate_at(bytes: &[u8], at: usize) -> Option<u32> {
+    let escape = bytes.get(at..at.checked_add(6)?)?;
+    if escape[0] != b'\\' || escape[1] != b'u' {
+        return None;
+    }
+    let hex = std::str::from_utf8(&escape[2..]).ok()?;
+    let unit = u32::from_str_radix(hex, 16).ok()?;
+    (0xD800..=0xDFFF).contains(&unit).then_some(unit)
 }
 
 #[cfg(test)]
@@ -256,6 +319,50 @@ mod tests {
         );
         assert_eq!(out[1], Ok(request(2, "b")));
         assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn bodies_that_are_not_utf8_or_hold_lone_surrogates_keep_their_seq() {
+        let mut bytes =
+            br#"{"seq":5,"type":"request","command":"evaluate","arguments":{"expression":""#
+                .to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        bytes.extend_from_slice(br#""}}"#);
+        let mut input = format!("Content-Length: {}\r\n\r\n", bytes.len()).into_bytes();
+        input.extend_from_slice(&bytes);
+        input.extend(frame(
+            r#"{"seq":6,"type":"request","command":"evaluate","arguments":{"expression":"\ud800 \\ud800 \ud83d\ude00"}}"#,
+        ));
+        input.extend(frame(r#"{"type":"request","command":"x","s":"\udc00"}"#));
+        input.extend(frame(r#"{"seq":8,"type":"request","command":"threads"}"#));
+        let (out, rest) = feed_bytewise(&input);
+        let seqs: Vec<_> = out
+            .iter()
+            .map(|r| match r {
+                Err(CodecError::BadMessage { seq, command, .. }) => (false, *seq, command.clone()),
+                Ok(Message::Request(r)) => (true, Some(r.seq), Some(r.command.clone())),
+                other => panic!("unexpected: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            seqs,
+            [
+                (false, Some(5), Some("evaluate".into())),
+                (false, Some(6), Some("evaluate".into())),
+                (false, None, Some("x".into())),
+                (true, Some(8), Some("threads".into())),
+            ]
+        );
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn repair_keeps_pairs_and_escaped_backslashes() {
+        assert_eq!(repair(br#""\ud83d\ude00""#), r#""\ud83d\ude00""#);
+        assert_eq!(repair(br#""\\ud800""#), r#""\\ud800""#);
+        assert_eq!(repair(br#""a\ud800b""#), r#""a\ufffdb""#);
+        assert_eq!(repair(br#""\udc00\ud800""#), r#""\ufffd\ufffd""#);
+        assert_eq!(repair(b"\\"), "\\");
     }
 
     #[test]

@@ -6,10 +6,10 @@ use serde::{Deserialize as _, Serialize};
 
 use crate::envelope;
 use crate::types::{
-    Capabilities, CompletionsArguments, CompletionsResponseBody, ContinueResponseBody,
-    DisconnectArguments, EvaluateArguments, EvaluateResponseBody, HotReloadArguments,
-    HotReloadResponseBody, InitializeArguments, LaunchArguments, NoArguments, ScopesArguments,
-    ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
+    CancelArguments, Capabilities, CompletionsArguments, CompletionsResponseBody,
+    ContinueResponseBody, DisconnectArguments, EvaluateArguments, EvaluateResponseBody,
+    HotReloadArguments, HotReloadResponseBody, InitializeArguments, LaunchArguments, NoArguments,
+    ScopesArguments, ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
     SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody, SetVariableArguments,
     SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody, TerminateArguments,
     ThreadArguments, ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
@@ -101,6 +101,9 @@ requests! {
     Disconnect = "disconnect", DisconnectArguments => ();
     /// `terminate`: end the debuggee; the session stays until `disconnect`.
     Terminate = "terminate", TerminateArguments => ();
+    /// `cancel`: stop working on an earlier request, which then fails with
+    /// the message `cancelled`.
+    Cancel = "cancel", CancelArguments => ();
     /// `exceptionInfo`: the error of an exception stop.
     ExceptionInfo = "exceptionInfo",
         crate::types::ExceptionInfoArguments => crate::types::ExceptionInfoResponseBody;
@@ -111,8 +114,6 @@ requests! {
     LoadedSources = "loadedSources", NoArguments => crate::types::LoadedSourcesResponseBody;
     /// `source`: the text of a chunk without a file (`load`).
     SourceText = "source", crate::types::SourceArguments => crate::types::SourceResponseBody;
-    /// `restartFrame`: run a stopped function again from its first line.
-    RestartFrame = "restartFrame", crate::types::RestartFrameArguments => ();
     /// `dataBreakpointInfo`: whether a variable can be watched, and its id.
     DataBreakpointInfo = "dataBreakpointInfo",
         crate::types::DataBreakpointInfoArguments => crate::types::DataBreakpointInfoResponseBody;

@@ -51,6 +51,8 @@ pub struct Capabilities {
     #[serde(default)]
     pub supports_terminate_request: bool,
     #[serde(default)]
+    pub supports_cancel_request: bool,
+    #[serde(default)]
     pub support_terminate_debuggee: bool,
     #[serde(default)]
     pub supports_set_variable: bool,
@@ -70,8 +72,6 @@ pub struct Capabilities {
     pub supports_function_breakpoints: bool,
     #[serde(default)]
     pub supports_loaded_sources_request: bool,
-    #[serde(default)]
-    pub supports_restart_frame: bool,
     #[serde(default)]
     pub supports_data_breakpoints: bool,
 }
@@ -550,6 +550,16 @@ pub struct BreakpointEventBody {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoArguments {}
 
+/// Arguments of `cancel`: the request (by its `seq`) or progress to cancel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelArguments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_id: Option<String>,
+}
+
 /// Arguments of `terminate`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -654,13 +664,6 @@ pub struct SourceResponseBody {
     pub content: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mime_type: Option<String>,
-}
-
-/// Arguments of `restartFrame`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestartFrameArguments {
-    pub frame_id: i64,
 }
 
 /// Arguments of `dataBreakpointInfo`: the child `name` of a variables

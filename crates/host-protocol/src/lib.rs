@@ -10,6 +10,8 @@
 //! them to private descriptors at startup, points fd 0 at /dev/null and
 //! forwards whatever lands on fds 1 and 2 as `output` events.
 
+pub mod commands;
+
 use dap::types::ExceptionInfoArguments;
 use dap::types::{
     CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,

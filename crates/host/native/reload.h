@@ -11,6 +11,7 @@
 **   reload_lookup.c   tables a new top level created; a file's main chunk
 **   reload_pair.c     pair the nested functions of two versions
 **   reload_heap.c     the reference pass over allgc, finobj and tobefnz
+**   reload_compare.c  same code, line numbers aside
 **
 ** The garbage collector is stopped by the caller (lua/engine/engine.lua);
 ** every write that can make a black object point to a white one goes
@@ -210,5 +211,6 @@ HR_HIDDEN int hr_gc_mark(lua_State *L);
 HR_HIDDEN int hr_created_since(lua_State *L);
 HR_HIDDEN int hr_find_chunk(lua_State *L);
 HR_HIDDEN int hr_walk(lua_State *L);
+HR_HIDDEN int hr_same_code(lua_State *L);
 
 #endif

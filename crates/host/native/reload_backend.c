@@ -19,6 +19,7 @@
 **               (reload_frames.c)
 **   hr_gc_mark, hr_created_since   which tables a new top level created
 **   hr_find_chunk  the live main-chunk closure of a file (reload_lookup.c)
+**   hr_same_code   same code, line numbers aside (reload_compare.c)
 */
 
 #include "reload.h"
@@ -33,6 +34,7 @@ int hotreload_native_backend(lua_State *L) {
       {"walk", hr_walk},       {"mark", hr_mark},
       {"find_chunk", hr_find_chunk}, {"active", hr_active},
       {"gc_mark", hr_gc_mark},       {"created_since", hr_created_since},
+      {"same_code", hr_same_code},
       {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_pushboolean(L, 1);

@@ -1,62 +1,9 @@
 //! Rules about state: upvalues, tables, scalars, removed keys, type changes,
-//! several reloads in a row, and the report.
+//! several reloads in a row, and the report. More state scenarios, run on both
+//! backends and under LuaJIT, are data: tests/engine/scenarios/state.lua.
 
 mod engine_common;
 use engine_common::*;
-
-#[test]
-fn upvalues_keep_their_values_and_a_shared_cell_stays_shared() {
-    let v1 = r#"
-        local M = {}
-        local count = 0
-        function M.inc() count = count + 1 return count end
-        function M.get() return count end
-        return M
-    "#;
-    let v2 = r#"
-        local M = {}
-        local count = 0
-        local step = 10                     -- a new upvalue: starts at 10
-        function M.inc() count = count + step return count end
-        function M.get() return count end
-        function M.reset() count = 0 end    -- new function, same shared cell
-        return M
-    "#;
-    let vm = Vm::new(&[("c", v1)]);
-    vm.run("c = require('c'); inc, get = c.inc, c.get; inc(); inc(); inc()");
-    vm.reload_ok("c", v2);
-    vm.run(
-        r#"
-        assert(get() == 3, "value kept: " .. get())
-        assert(inc() == 13, "new code with the new upvalue's initial value")
-        assert(c.get() == 13, "one shared cell")
-        c.reset()
-        assert(get() == 0 and inc() == 10, "a new function shares the same cell")
-        "#,
-    );
-}
-
-#[test]
-fn local_helpers_are_matched_by_name() {
-    let v1 = r#"
-        local M = {}
-        local function helper(x) return x + 1 end
-        function M.f(x) return helper(x) end
-        return M
-    "#;
-    let v2 = r#"
-        local M = {}
-        local function helper(x) return x + 2 end
-        local function other(x) return x * 3 end
-        function M.f(x) return other(helper(x)) end
-        return M
-    "#;
-    let vm = Vm::new(&[("h", v1)]);
-    vm.run("h = require('h'); assert(h.f(1) == 2)");
-    let body = vm.reload_ok("h", v2);
-    assert!(body.changed.iter().any(|n| n == "helper"), "{body:?}");
-    vm.run("assert(h.f(1) == 9, h.f(1))");
-}
 
 #[test]
 fn tables_keep_identity_and_gain_keys_scalars_keep_running_values() {

@@ -1,7 +1,8 @@
 //! The debug session: serves DAP on any byte stream and drives a
-//! [`DebugRuntime`]. The Neovim cdylib and the `hotreload-dap` adapter both
-//! call [`serve`]; the only runtime today is [`HostProcess`], a child process
-//! running `hotreload-host-<runtime>`.
+//! [`DebugRuntime`] made by a [`RuntimeFactory`]. The Neovim cdylib and the
+//! `hotreload-dap` adapter both call [`serve`], whose factory is
+//! [`HostFactory`] (a child process running `hotreload-host-<runtime>`);
+//! tests and other runtimes call [`serve_with`] with a factory of their own.
 
 use std::path::PathBuf;
 
@@ -11,10 +12,10 @@ mod server;
 pub mod host;
 pub mod runtime;
 
-pub use host::HostProcess;
+pub use host::{HostFactory, HostProcess};
 pub use log::TranscriptLog;
-pub use runtime::{DebugRuntime, RuntimeError, RuntimeEvent};
-pub use server::serve;
+pub use runtime::{call, CallId, DebugRuntime, RuntimeError, RuntimeEvent, RuntimeFactory};
+pub use server::{serve, serve_with};
 
 /// How a session finds and starts hosts.
 #[derive(Debug, Clone, Default)]

@@ -1,18 +1,18 @@
-//! The `DebugRuntime` trait: what the session needs from wherever the
-//! debuggee's VM lives. The session never knows whether it is a child
-//! process, a thread or something else.
+//! The seam between the session and wherever the debuggee's VM lives: a
+//! [`RuntimeFactory`] starts a [`DebugRuntime`], which takes host commands
+//! (`host_protocol::commands`) as JSON and reports [`RuntimeEvent`]s. The
+//! session never knows whether it is a child process, an agent over a
+//! socket or a script in a test.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use dap::types::{
-    CompletionsArguments, CompletionsResponseBody, ContinuedEventBody, EvaluateArguments,
-    EvaluateResponseBody, ExitedEventBody, HotReloadArguments, HotReloadResponseBody,
-    LaunchArguments, OutputEventBody, ScopesArguments, ScopesResponseBody, SetBreakpointsArguments,
-    SetBreakpointsResponseBody, SetExceptionBreakpointsArguments,
-    SetExceptionBreakpointsResponseBody, SetVariableArguments, SetVariableResponseBody,
-    StackTraceArguments, StackTraceResponseBody, StoppedEventBody, ThreadEventBody,
-    ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
+    ContinuedEventBody, ExitedEventBody, OutputEventBody, StoppedEventBody, ThreadEventBody,
 };
+use host_protocol::commands::{self, Command};
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 /// Why a runtime call failed. `Display` is what the client shows the user.
 #[derive(Debug, thiserror::Error)]
@@ -72,88 +72,63 @@ pub enum RuntimeEvent {
     Exited(ExitedEventBody),
     /// A source was loaded.
     LoadedSource(dap::types::LoadedSourceEventBody),
-    /// A breakpoint changed by itself.
+    /// A breakpoint changed by itself (bound when its code loaded, moved
+    /// by a reload).
     Breakpoint(dap::types::BreakpointEventBody),
     /// The runtime is gone for good; always the last event.
     Terminated,
 }
 
+/// Names one call to a runtime, so that it can be cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallId(pub u64);
+
 /// One debuggee, driven by the session. Methods take `&self` so that a
-/// `terminate` can run while another request waits for the program.
+/// `terminate`, `pause` or `cancel` can run while another call waits for the
+/// program.
 #[async_trait]
 pub trait DebugRuntime: Send + Sync {
-    /// Prepares the program (paths, args, env, cwd) without running it.
-    async fn launch(&self, args: LaunchArguments) -> Result<(), RuntimeError>;
-    /// Replaces the breakpoints of one source; allowed while running.
-    async fn set_breakpoints(
+    /// A fresh id for the next [`DebugRuntime::request`].
+    fn next_call(&self) -> CallId;
+    /// Sends one host command (a name of `host_protocol::commands`) with its
+    /// arguments (`Null` for none) and waits for the reply payload. Use the
+    /// typed [`call`] instead.
+    async fn request(
         &self,
-        args: SetBreakpointsArguments,
-    ) -> Result<SetBreakpointsResponseBody, RuntimeError>;
-    /// Chooses which errors stop the program (`uncaught`, `all`); allowed
-    /// while running. One answer per filter, unknown ones unverified.
-    async fn set_exception_breakpoints(
-        &self,
-        args: SetExceptionBreakpointsArguments,
-    ) -> Result<SetExceptionBreakpointsResponseBody, RuntimeError>;
-    /// Starts running the program.
-    async fn configuration_done(&self) -> Result<(), RuntimeError>;
-    /// The main thread and live coroutines.
-    async fn threads(&self) -> Result<ThreadsResponseBody, RuntimeError>;
-    /// Resumes.
-    async fn continue_(&self) -> Result<(), RuntimeError>;
-    /// Steps over.
-    async fn next(&self) -> Result<(), RuntimeError>;
-    /// Steps into.
-    async fn step_in(&self) -> Result<(), RuntimeError>;
-    /// Steps out.
-    async fn step_out(&self) -> Result<(), RuntimeError>;
-    /// Stops as soon as possible; a `Stopped` event follows.
-    async fn pause(&self) -> Result<(), RuntimeError>;
-    /// Frames of the stopped program.
-    async fn stack_trace(
-        &self,
-        args: StackTraceArguments,
-    ) -> Result<StackTraceResponseBody, RuntimeError>;
-    /// Scopes of a frame.
-    async fn scopes(&self, args: ScopesArguments) -> Result<ScopesResponseBody, RuntimeError>;
-    /// Children of a variables reference.
-    async fn variables(
-        &self,
-        args: VariablesArguments,
-    ) -> Result<VariablesResponseBody, RuntimeError>;
-    /// Evaluates an expression in a frame (stopped) or the global scope (running).
-    async fn evaluate(&self, args: EvaluateArguments)
-        -> Result<EvaluateResponseBody, RuntimeError>;
-    /// Assigns a variable of the stopped program the value of an expression
-    /// evaluated in the variable's frame; on failure nothing changed.
-    async fn set_variable(
-        &self,
-        args: SetVariableArguments,
-    ) -> Result<SetVariableResponseBody, RuntimeError>;
-    /// REPL completions; `line`, `column` and the items' `start` are 1-based.
-    async fn completions(
-        &self,
-        args: CompletionsArguments,
-    ) -> Result<CompletionsResponseBody, RuntimeError>;
-    /// Reloads a module; on failure the program is exactly as before.
-    async fn hot_reload(
-        &self,
-        args: HotReloadArguments,
-    ) -> Result<HotReloadResponseBody, RuntimeError>;
+        call: CallId,
+        command: &'static str,
+        arguments: Value,
+    ) -> Result<Value, RuntimeError>;
+    /// Asks the runtime to give up `call` early; the call still gets its
+    /// answer (usually the error `cancelled`). Unknown or finished calls are
+    /// ignored.
+    async fn cancel(&self, call: CallId);
     /// Ends the program. When this returns the runtime is gone (its process
     /// reaped); calling it again is harmless.
     async fn terminate(&self);
-    /// Sends a host command as it is and waits for its reply payload; the
-    /// debugger's later requests (`exceptionInfo`, ...) go this way, typed
-    /// by [`forward`].
-    async fn forward(&self, command: host_protocol::HostCommand) -> Result<Value, RuntimeError>;
 }
 
-/// [`DebugRuntime::forward`] with the reply read as `T`.
-pub async fn forward<T: serde::de::DeserializeOwned>(
+/// One typed call: `C`'s arguments in, `C`'s reply out.
+pub async fn call<C: Command>(
     runtime: &dyn DebugRuntime,
-    command: host_protocol::HostCommand,
-) -> Result<T, RuntimeError> {
-    let value = runtime.forward(command).await?;
-    serde_json::from_value(value).map_err(|e| RuntimeError::Protocol(e.to_string()))
+    id: CallId,
+    arguments: C::Arguments,
+) -> Result<C::Reply, RuntimeError> {
+    let arguments =
+        serde_json::to_value(arguments).map_err(|e| RuntimeError::Protocol(e.to_string()))?;
+    let value = runtime.request(id, C::NAME, arguments).await?;
+    commands::reply::<C>(value).map_err(|e| RuntimeError::Protocol(e.to_string()))
+}
+
+/// Starts runtimes for a session; `launch` asks it for one.
+#[async_trait]
+pub trait RuntimeFactory: Send + Sync {
+    /// Starts the runtime named by the `runtime` launch argument (`None`: the
+    /// default). Its events, ending with [`RuntimeEvent::Terminated`], go to
+    /// `events`; a full channel must slow the runtime down, not grow memory.
+    async fn start(
+        &self,
+        runtime: Option<&str>,
+        events: mpsc::Sender<RuntimeEvent>,
+    ) -> Result<Arc<dyn DebugRuntime>, RuntimeError>;
 }

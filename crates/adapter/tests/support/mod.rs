@@ -69,6 +69,8 @@ pub struct Client {
     output: Vec<(String, String)>,
     /// Names of all events received, in arrival order.
     event_names: Vec<String>,
+    /// Every message received, as `event:<name>` or `response:<command>`.
+    arrivals: Vec<String>,
     closed: bool,
 }
 
@@ -136,6 +138,7 @@ impl Client {
             events: VecDeque::new(),
             output: Vec::new(),
             event_names: Vec::new(),
+            arrivals: Vec::new(),
             closed: false,
         }
     }
@@ -210,8 +213,12 @@ impl Client {
                     serde_json::to_string(&message).unwrap_or_default()
                 ));
                 match message {
-                    Message::Response(r) => self.responses.push(r),
+                    Message::Response(r) => {
+                        self.arrivals.push(format!("response:{}", r.command));
+                        self.responses.push(r);
+                    }
                     Message::Event(e) => {
+                        self.arrivals.push(format!("event:{}", e.event));
                         self.event_names.push(e.event.clone());
                         if e.event == "output" {
                             let body = e.body.clone().unwrap_or(Value::Null);
@@ -304,6 +311,12 @@ impl Client {
         }
     }
 
+    /// Every message received so far, in arrival order, as `event:<name>`
+    /// or `response:<command>`.
+    pub fn arrivals(&self) -> &[String] {
+        &self.arrivals
+    }
+
     /// Names of all events received so far, in arrival order.
     pub fn event_names(&self) -> &[String] {
         &self.event_names
@@ -360,6 +373,15 @@ impl Client {
             .filter(|(c, _)| c == category)
             .map(|(_, t)| t.as_str())
             .collect()
+    }
+
+    /// A program in a fresh temporary file, for cases no fixture covers.
+    pub fn temp_program(name: &str, source: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("hotreload-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let path = dir.join(name);
+        std::fs::write(&path, source).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        path.display().to_string()
     }
 
     /// Reads everything until the adapter closes stdout (or `timeout`).
@@ -549,4 +571,17 @@ pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     true
+}
+
+/// Every process below `root` (children, their children, ...).
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(pid) = frontier.pop() {
+        for child in children_of(pid) {
+            found.push(child);
+            frontier.push(child);
+        }
+    }
+    found
 }

@@ -51,11 +51,134 @@ function C.key_path(path, k)
   return (path or '') .. '[' .. tostring(k) .. ']'
 end
 
---- The function's code without debug information (nil for C functions):
---- equal strings mean the code did not change.
+local byte, sub, concat = string.byte, string.sub, table.concat
+
+-- Lua 5.4's binary chunks keep `linedefined`/`lastlinedefined` even when
+-- stripped, so a function moved by an inserted line would differ. This
+-- rewrites a stripped 5.4 dump without them (and without the source name
+-- and the empty debug lists); nil when `s` is not a 5.4 dump it can read.
+local function dump54_without_lines(s)
+  if sub(s, 1, 5) ~= '\27Lua\84' then
+    return nil
+  end
+  local isize, nsize = byte(s, 14), byte(s, 15) -- Instruction is byte 13
+  local at = 16 + isize + nsize + 1 -- after LUAC_INT, LUAC_NUM, nupvalues
+  local out, n = {}, 0
+  local function size()
+    local x = 0
+    repeat
+      local b = byte(s, at)
+      if b == nil then
+        error('truncated dump')
+      end
+      at = at + 1
+      x = x * 128 + b % 128
+    until b >= 128
+    return x
+  end
+  local function skip_string()
+    local len = size()
+    if len > 0 then -- the size counts a terminating byte that is not dumped
+      at = at + len - 1
+    end
+  end
+  local function copy(from, to)
+    n = n + 1
+    out[n] = sub(s, from, to - 1)
+  end
+  local function fn()
+    skip_string() -- source
+    size() -- linedefined
+    size() -- lastlinedefined
+    local start = at
+    at = at + 3 -- numparams, is_vararg, maxstacksize
+    local ncode = size() -- code (`at + size()` would read `at` first)
+    at = at + ncode * byte(s, 13)
+    for _ = 1, size() do -- constants
+      local t = byte(s, at)
+      at = at + 1
+      if t == 3 then
+        at = at + isize
+      elseif t == 19 then
+        at = at + nsize
+      elseif t == 4 or t == 20 then
+        skip_string()
+      end
+    end
+    local nup = size() -- upvalue descriptions
+    at = at + 3 * nup
+    copy(start, at)
+    local nprotos = size()
+    n = n + 1
+    out[n] = '#' .. nprotos
+    for _ = 1, nprotos do
+      fn()
+    end
+    -- debug lists: empty in a stripped dump, still read to stay in step
+    local nlines = size() -- lineinfo
+    at = at + nlines
+    for _ = 1, size() do -- abslineinfo
+      size()
+      size()
+    end
+    for _ = 1, size() do -- locvars
+      skip_string()
+      size()
+      size()
+    end
+    for _ = 1, size() do -- upvalue names
+      skip_string()
+    end
+  end
+  local ok = pcall(fn)
+  if not ok then
+    return nil
+  end
+  return concat(out)
+end
+
+--- The function's code without debug information and line numbers (nil for
+--- C functions): equal strings mean the code did not change, wherever in
+--- the file it moved. (LuaJIT's stripped dumps have no line numbers.)
 function C.stripped(f)
   local ok, s = pcall(dump, f, true)
-  return ok and s or nil
+  if not ok then
+    return nil
+  end
+  return dump54_without_lines(s) or s
+end
+
+--- True when the Lua functions `a` and `b` have the same code, line
+--- numbers aside (a cheap comparison first: most unchanged functions did
+--- not move either).
+function C.same_code(a, b)
+  local oka, da = pcall(dump, a, true)
+  local okb, db = pcall(dump, b, true)
+  if not (oka and okb) then
+    return false
+  end
+  if da == db then
+    return true
+  end
+  return (dump54_without_lines(da) or da) == (dump54_without_lines(db) or db)
+end
+
+--- `t[k]` through metamethods, or nil when reading it fails.
+function C.visible(t, k)
+  local ok, v = pcall(function()
+    return t[k]
+  end)
+  if ok then
+    return v
+  end
+  return nil
+end
+
+--- True when `t` has a metatable with a function `__newindex` (a class of a
+--- class library keeps its invariants there).
+function C.has_newindex(t)
+  local mt = getmeta(t)
+  return type(mt) == 'table' and type(rawget(mt, '__newindex')) == 'function'
 end
 
 --- The text of an error value, as the user sees it.

@@ -20,6 +20,17 @@ function X.new(engine, rec)
   ctx.engine = engine
   ctx.rec = rec
   ctx.journal = journal.new(engine.backend)
+  ctx.here = T() -- function -> defined in this file (getinfo is not cheap)
+  ctx.dry = false -- true in match.plan's shadow of the context
+  ctx.same_code = engine.backend.same_code or common.same_code
+  ctx:reset_matches()
+  -- ctx.created: tables the new top level made (native backend), set later
+  return ctx
+end
+
+--- Forgets what the matching found and reported (before it runs again).
+function Ctx:reset_matches()
+  local ctx = self
   ctx.report = report.new()
   ctx.pairs = T() -- { old, new, path } per matched Lua function
   ctx.by_old = T() -- old function -> pair
@@ -29,12 +40,22 @@ function X.new(engine, rec)
   ctx.cellmap = T() -- new upvalue cell id -> { fn, index } of the old cell
   ctx.adopt = T() -- new values placed into the live program
   ctx.removed_fns = T() -- old functions removed from the module
-  -- ctx.created: tables the new top level made (native backend), set later
-  return ctx
+  ctx.successor = T() -- old function split by the new version -> the new one it keeps
+  ctx.declared = T() -- keys to write through a library's __newindex (match.plan)
+  ctx.object_keys = T() -- new objects used as keys, decided after the matching
+  ctx.needs_plan = false -- the matching met a split or a class library (match.run)
+  ctx.later = T() -- upvalue matches queued after the paths from the module
+  ctx.visits = T() -- object -> the first path the matching reached it by
+  ctx.needs_names = false -- some object has several paths, or a class shows keys
 end
 
 function Ctx:defined_here(f)
-  return is_lua(f) and getinfo(f, 'S').source == self.rec.chunkname
+  local here = self.here[f]
+  if here == nil then
+    here = is_lua(f) and getinfo(f, 'S').source == self.rec.chunkname
+    self.here[f] = here
+  end
+  return here
 end
 
 -- May the new table `nv` be merged into the old table `ov`? Not when `nv`

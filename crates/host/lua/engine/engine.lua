@@ -1,20 +1,10 @@
 -- The engine installed in one VM: it tracks what the program loads, resolves
 -- a request to a module, file or the program, and runs one reload with the
 -- collector stopped. Work that needs the VM's insides goes through a
--- backend:
---
---   backend.swap(entries) -> results      give old closures new code in place
---   backend.restore(old, clone)           undo one swap
---   backend.walk(refmap, rootpairs, skip, active, boundary) -> stats
---                                         replace references, retarget
---                                         closures of changed nested functions
---   backend.find_chunk(chunkname) -> fn   the main chunk closure of a file
---   backend.mark() -> boundary            where the engine's own frames start
---
--- The native backend (native/reload*.c) does all of that; a pure-Lua
--- backend built from walker.lua (lua_backend.lua) does what plain Lua can
--- (no in-place swap, no nested closures), which is what LuaJIT and Neovim
--- get later.
+-- backend (`EngineBackend` in contract.lua): the native backend
+-- (native/reload_*.c) does all of it; a pure-Lua backend built from
+-- walker.lua (lua_backend.lua) does what plain Lua can (no in-place swap,
+-- no nested closures), which is what LuaJIT and Neovim get.
 local _, parts = ...
 local common, context, tracking = parts.common, parts.context, parts.tracking
 local module_reload, program_reload = parts.module.reload, parts.program.reload

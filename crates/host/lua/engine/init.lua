@@ -8,11 +8,46 @@
 local debug = (...) or debug
 local chunks = select(2, ...)
 
+-- What the engine needs from the VM; a VM without it (Lua 5.1 has no
+-- upvalue identity) is refused here, before anything is installed.
+local NEEDS = {
+  'getinfo',
+  'getlocal',
+  'setlocal',
+  'getupvalue',
+  'setupvalue',
+  'upvalueid',
+  'upvaluejoin',
+  'getmetatable',
+  'setmetatable',
+  'getregistry',
+}
+local missing = {}
+for _, name in ipairs(NEEDS) do
+  if type(debug) ~= 'table' or type(debug[name]) ~= 'function' then
+    missing[#missing + 1] = 'debug.' .. name
+  end
+end
+if type(string.dump) ~= 'function' then
+  missing[#missing + 1] = 'string.dump'
+end
+if #missing > 0 then
+  local vm = rawget(_G, 'jit') and jit.version or _VERSION
+  error(
+    ('hot reload engine: cannot serve %s: it has no %s (the engine needs Lua 5.2, 5.3, 5.4 or LuaJIT 2.1)'):format(
+      vm,
+      table.concat(missing, ', ')
+    ),
+    0
+  )
+end
+
 local ORDER = {
   'common', -- the marker of the engine's tables, small shared helpers
   'journal', -- every write of a reload, and its undo
   'report', -- what changed, was added or removed; warnings
   'context', -- one reload's state: the record, the matches so far
+  'names', -- the report's names: shortest paths from the module table
   'match', -- merge rules and pairing by path and upvalue name
   'relink', -- new closures share old cells; references point at old objects
   'stacks', -- what is running on the program's stacks

@@ -148,12 +148,43 @@ function Journal:snapshot_reachable(roots, name, defined_here)
   end
 end
 
---- Replays the records backwards; the journal is empty afterwards.
-function Journal:rollback()
+--- Snapshots every table reachable from `root` through tables (keys,
+--- values, metatables; not functions, nor the shared namespaces): what a
+--- library's `__newindex` may write when the merge writes through it.
+function Journal:snapshot_graph(root)
+  local seen = T()
+  seen[registry], seen[globals()], seen[loaded_modules] = true, true, true
+  local stack, n = T(), 0
+  local function push(v)
+    if type(v) == 'table' and not seen[v] and getmeta(v) ~= INTERNAL then
+      seen[v] = true
+      n = n + 1
+      stack[n] = v
+    end
+  end
+  push(root)
+  while n > 0 do
+    local t = stack[n]
+    stack[n] = nil
+    n = n - 1
+    self:snapshot_table(t)
+    for k, v in next, t do
+      push(k)
+      push(v)
+    end
+    push(getmeta(t))
+  end
+end
+
+--- Replays the records backwards down to record `mark` (exclusive; all of
+--- them when nil); the journal keeps the records up to `mark`.
+function Journal:rollback(mark)
+  mark = mark or 0
   local backend = self.backend
   local journal = self.entries
-  for i = #journal, 1, -1 do
+  for i = #journal, mark + 1, -1 do
     local j = journal[i]
+    journal[i] = nil
     if j.kind == 'set' then
       rawset(j.t, j.k, j.v)
     elseif j.kind == 'meta' then
@@ -199,7 +230,6 @@ function Journal:rollback()
       j.t[j.k] = j.v
     end
   end
-  self.entries = T()
 end
 
 return J

@@ -10,6 +10,7 @@ local upvaluejoin = debug.upvaluejoin
 local LuaBackend = {}
 
 function LuaBackend.new(walker)
+  ---@type EngineBackend
   local b = {}
   -- The frames under the reload (the caller of mark), for the walker.
   function b.mark()

@@ -4,13 +4,14 @@
 -- changed functions their new code, then `__on_reload(old)`. Any failure
 -- replays the journal: the program is exactly as before.
 local debug, parts = ...
-local common, match, relink, apply, transaction =
-  parts.common, parts.match, parts.relink, parts.apply, parts.transaction
+local common, match, relink, apply, transaction, names =
+  parts.common, parts.match, parts.relink, parts.apply, parts.transaction, parts.names
 
-local next, type, rawget, rawset, pcall, setmetatable, load = next, type, rawget, rawset, pcall, setmetatable, load
+local next, type, rawget, rawset, pcall, setmetatable, load, tostring =
+  next, type, rawget, rawset, pcall, setmetatable, load, tostring
 local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local T, INTERNAL, loaded_modules, globals = common.T, common.INTERNAL, common.loaded, common.globals
-local error_text = common.error_text
+local error_text, key_path = common.error_text, common.key_path
 local NIL = transaction.NIL
 
 local Module = {}
@@ -21,6 +22,124 @@ local function shallow_copy(t)
     c[k] = v
   end
   return c
+end
+
+--- Matches the new version's values (`new`, what the top level returned;
+--- `pending`, the globals it wrote to `target`) to the live ones (`live`):
+--- run twice by the caller, first without writing (`ctx.dry`).
+local function match_module(ctx, rec, live, new, pending, target)
+  local dry = ctx.dry
+  if type(live) == 'table' and type(new) == 'table' then
+    match.table(ctx, live, new, rec.name)
+  elseif type(live) == 'function' and type(new) == 'function' then
+    if ctx:defined_here(live) and ctx:defined_here(new) then
+      match.pair(ctx, live, new, rec.name)
+    end
+  elseif dry then
+    return
+  elseif new == true and type(live) == 'table' and next(pending) == nil then
+    ctx.report:warn(rec.path .. ': the new version returned nothing: no keys were added or removed')
+  elseif new ~= true and type(live) ~= type(new) then
+    ctx.journal:set(loaded_modules, rec.name, new)
+    ctx.report:note('changed', rec.name)
+    ctx.adopt[#ctx.adopt + 1] = new
+  end
+
+  -- Globals the new top level wrote (global-style modules).
+  for k, v in next, pending do
+    if v ~= NIL then
+      match.value(ctx, target, k, rawget(target, k), v, k)
+    end
+  end
+  if not dry and type(new) ~= 'table' and type(new) ~= 'function' then
+    for k, v in next, target do
+      -- Another global holding a function the new version still defines
+      -- (an alias) stays.
+      if
+        type(k) == 'string'
+        and pending[k] == nil
+        and type(v) == 'function'
+        and not ctx.by_old[v]
+        and ctx:defined_here(v)
+      then
+        ctx.journal:set(target, k, nil)
+        ctx.report:note('removed', k)
+        ctx.removed_fns[#ctx.removed_fns + 1] = v
+      end
+    end
+  end
+end
+
+--- Writes the keys the new version declared through a library's
+--- `__newindex` (match.plan) through it on the old tables, so that the
+--- library keeps its invariants (a method added to a class reaches its
+--- subclasses and their instances). What the library writes is undone if
+--- the reload fails later. A table whose `__newindex` refuses the write (a
+--- read-only proxy) keeps what the merge put into its fields, with a
+--- warning.
+local function write_declared(ctx)
+  for _, d in next, ctx.declared do
+    local v = d.v
+    if v ~= nil then
+      v = relink.canonical(ctx, v) or v
+    end
+    ctx.journal:snapshot_graph(d.t)
+    local ok, err = pcall(function()
+      d.t[d.k] = v
+    end)
+    if not ok then
+      ctx.report:warn(
+        tostring(d.path)
+          .. ': its table refused the write through __newindex ('
+          .. error_text(err, ctx.rec.path)
+          .. '); only its fields were merged'
+      )
+    elseif v ~= nil then
+      ctx.report:note_slot('added', d.t, d.k, d.path, v)
+    else
+      ctx.report:note_slot('removed', d.t, d.k, d.path, d.old)
+    end
+  end
+end
+
+--- The report, each value named by its shortest path from the module table
+--- (or the globals the new version wrote); a key declared through
+--- `__newindex` is named where the library shows it.
+local function module_report(ctx, rec, live, pending, target)
+  if not ctx.needs_names and ctx.declared[1] == nil then
+    -- Every object was reached by one path: the matching's paths are the
+    -- names (the usual reload, at no extra cost).
+    return ctx.report:result()
+  end
+  local roots = T()
+  if type(live) == 'table' and rec.name ~= nil then
+    local r = T()
+    r[1], r[2] = live, rec.name
+    roots[#roots + 1] = r
+  end
+  -- Globals the new version wrote, by their own names (not other globals
+  -- that alias them).
+  for k, v in next, pending do
+    if v ~= NIL and type(k) == 'string' then
+      local r = T()
+      r[1], r[2] = rawget(target, k), k
+      roots[#roots + 1] = r
+    end
+  end
+  local found = names.build(ctx, roots, ctx.report:objects())
+  local preferred = T()
+  for _, d in next, ctx.declared do
+    local base = found[d.t]
+    local path = base and key_path(base, d.k) or d.path
+    if d.v ~= nil then
+      preferred[relink.canonical(ctx, d.v) or d.v] = path
+      preferred[d.v] = path
+    end
+    if d.old ~= nil then
+      preferred[d.old] = path
+    end
+  end
+  return ctx.report:result(found, preferred, key_path)
 end
 
 --- Reloads `ctx.rec` from `source`. Returns the report table, or nil and
@@ -96,49 +215,19 @@ function Module.reload(engine, ctx, source)
     new = true
   end
   local old_copy = type(live) == 'table' and shallow_copy(live) or live
-  if type(live) == 'table' and type(new) == 'table' then
-    match.table(ctx, live, new, rec.name)
-  elseif type(live) == 'function' and type(new) == 'function' then
-    if ctx:defined_here(live) and ctx:defined_here(new) then
-      match.pair(ctx, live, new, rec.name)
-    end
-  elseif new == true and type(live) == 'table' and next(pending) == nil then
-    ctx.report:warn(rec.path .. ': the new version returned nothing: no keys were added or removed')
-  elseif new ~= true and type(live) ~= type(new) then
-    ctx.journal:set(loaded, rec.name, new)
-    ctx.report:note('changed', rec.name)
-    ctx.adopt[#ctx.adopt + 1] = new
+  local function match_all(c)
+    match_module(c, rec, live, new, pending, target)
   end
-
-  -- Globals the new top level wrote (global-style modules).
-  for k, v in next, pending do
-    if v ~= NIL then
-      match.value(ctx, target, k, rawget(target, k), v, k)
-    end
-  end
-  if type(new) ~= 'table' and type(new) ~= 'function' then
-    for k, v in next, target do
-      -- Another global holding a function the new version still defines
-      -- (an alias) stays.
-      if
-        type(k) == 'string'
-        and pending[k] == nil
-        and type(v) == 'function'
-        and not ctx.by_old[v]
-        and ctx:defined_here(v)
-      then
-        ctx.journal:set(target, k, nil)
-        ctx.report:note('removed', k)
-        ctx.removed_fns[#ctx.removed_fns + 1] = v
-      end
-    end
-  end
+  match.run(ctx, match_all)
+  match.object_keys(ctx)
 
   relink.cells(ctx)
   apply.functions(ctx, chunk, rec.chunk, boundary)
   relink.canonicalize(ctx)
   ctx.journal:field(rec, 'chunk')
   rec.chunk = chunk
+  write_declared(ctx)
+  local report = module_report(ctx, rec, live, pending, target)
 
   -- `__on_reload(old)` last; an error in it undoes everything.
   local hook
@@ -167,7 +256,7 @@ function Module.reload(engine, ctx, source)
       return nil, error_text(herr, rec.path)
     end
   end
-  return ctx.report:result()
+  return report
 end
 
 return Module

@@ -78,7 +78,6 @@ function Program.reload(engine, ctx, source)
   if stats and stats.added and stats.added > 0 then
     ctx.report:warn(stats.added .. ' new function(s) in the main program take effect when the program restarts')
   end
-  sort(ctx.report.changed)
   return ctx.report:result()
 end
 

@@ -18,13 +18,40 @@ function R.new()
   return self
 end
 
+---@class EngineReportEntry
+---@field name? string a name given as is
+---@field holder? table the table holding the value ...
+---@field key? any ... under this key
+---@field value? any the value (functions and tables are named by where they are)
+---@field old? function for a changed function: the old closure
+---@field path? string the path the matching took, when nothing better is known
+
 --- Adds `name` (when not nil) to the list `list` ("changed", "added",
 --- "removed").
 function Report:note(list, name)
   if name ~= nil then
     local l = self[list]
-    l[#l + 1] = name
+    local e = T()
+    e.name = name
+    l[#l + 1] = e
   end
+end
+
+--- Adds the value at `holder[key]` (`value`: the new one, or the removed
+--- one) to `list`; `path` is how the matching reached it.
+function Report:note_slot(list, holder, key, path, value)
+  local l = self[list]
+  local e = T()
+  e.holder, e.key, e.path, e.value = holder, key, path, value
+  l[#l + 1] = e
+end
+
+--- Adds a changed function (`old` and its new version `new`) to `list`.
+function Report:note_fn(list, old, new, path)
+  local l = self[list]
+  local e = T()
+  e.old, e.value, e.path = old, new, path
+  l[#l + 1] = e
 end
 
 function Report:warn(message)
@@ -75,13 +102,73 @@ function Report:walk_warnings(stats, path)
   end
 end
 
---- The report table: sorted lists.
-function Report:result()
-  sort(self.changed)
-  sort(self.added)
-  sort(self.removed)
+--- The objects the entries name: what `Report:result` looks up.
+function Report:objects()
+  local set = T()
+  for _, list in ipairs({ 'changed', 'added', 'removed' }) do
+    for _, e in ipairs(self[list]) do
+      if e.value ~= nil then
+        set[e.value] = true
+      end
+      if e.old ~= nil then
+        set[e.old] = true
+      end
+    end
+  end
+  return set
+end
+
+local function is_object(v)
+  local tv = type(v)
+  return tv == 'table' or tv == 'function'
+end
+
+--- The name of one entry: a function or table by its shortest path from the
+--- module (`names`, see names.lua), else its holder's path and key, else
+--- the path the matching took. `preferred` names values a library's
+--- `__newindex` shows at a shorter path.
+local function entry_name(list, e, names, preferred, key_path)
+  if e.name ~= nil then
+    return e.name
+  end
+  local v = e.value
+  if preferred and v ~= nil and preferred[v] then
+    return preferred[v]
+  end
+  if names then
+    if list ~= 'removed' and is_object(v) then
+      local n = (e.old and names[e.old]) or names[v]
+      if n then
+        return n
+      end
+    elseif e.old and names[e.old] then
+      return names[e.old]
+    end
+    if e.holder and names[e.holder] then
+      return key_path(names[e.holder], e.key)
+    end
+  end
+  return e.path
+end
+
+--- The report table: sorted lists of names, each once. `names` and
+--- `preferred` (optional) map objects to their paths; `key_path` builds a
+--- path.
+function Report:result(names, preferred, key_path)
   local r = T()
-  r.changed, r.added, r.removed, r.warnings = self.changed, self.added, self.removed, self.warnings
+  for _, list in ipairs({ 'changed', 'added', 'removed' }) do
+    local out, seen = T(), T()
+    for _, e in ipairs(self[list]) do
+      local name = entry_name(list, e, names, preferred, key_path)
+      if name ~= nil and not seen[name] then
+        seen[name] = true
+        out[#out + 1] = name
+      end
+    end
+    sort(out)
+    r[list] = out
+  end
+  r.warnings = self.warnings
   return r
 end
 

@@ -29,6 +29,7 @@ const ENGINE_PARTS: &[(&str, &str)] = &[
     ("journal", include_str!("../../lua/engine/journal.lua")),
     ("report", include_str!("../../lua/engine/report.lua")),
     ("context", include_str!("../../lua/engine/context.lua")),
+    ("names", include_str!("../../lua/engine/names.lua")),
     ("match", include_str!("../../lua/engine/match.lua")),
     ("relink", include_str!("../../lua/engine/relink.lua")),
     ("stacks", include_str!("../../lua/engine/stacks.lua")),

@@ -1,7 +1,11 @@
-//! The child-process runtime: finding a host binary and talking to it.
+//! The child-process runtime: finding a host binary ([`locate`]), running it
+//! (`child`: spawn, process group, reaping) and talking to it (`client`: the
+//! JSON-lines protocol), joined in [`HostProcess`].
 
+mod child;
+mod client;
 pub mod locate;
 pub mod process;
 
 pub use locate::{find_host, host_binary_name, host_dir, DEFAULT_RUNTIME, HOST_DIR_ENV};
-pub use process::HostProcess;
+pub use process::{HostFactory, HostProcess, PROTOCOL_VERSION_ENV};

@@ -1,7 +1,6 @@
 //! Request handlers: each DAP request becomes a `DebugRuntime` call, and the
 //! runtime's events become DAP events.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -10,19 +9,19 @@ use dap::requests::{self, Request as _};
 use dap::types::{
     Capabilities, CompletionsArguments, CompletionsResponseBody, ContinueResponseBody,
     ExceptionBreakpointsFilter, HotReloadResponseBody, InvalidatedEventBody, OutputEventBody,
-    TerminatedEventBody,
 };
 use dap::Request;
+use host_protocol::commands::{self as c, Command};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::forward::forward_events;
+use super::inflight::{Cancel, InFlight};
 use super::outbox::{event, Outbox, Outgoing};
 use super::{CHANNEL_CAPACITY, FLUSH_GRACE};
-use crate::host::{find_host, HostProcess, DEFAULT_RUNTIME};
-use crate::runtime::{forward, DebugRuntime, RuntimeError, RuntimeEvent};
-use crate::SessionConfig;
-use host_protocol::HostCommand;
+use crate::log::TranscriptLog;
+use crate::runtime::{self, DebugRuntime, RuntimeError, RuntimeFactory};
 
 /// A handler's answer: the response, then events to send after it.
 pub(super) struct Reply {
@@ -40,7 +39,8 @@ impl From<Result<Option<Value>, String>> for Reply {
 }
 
 pub(super) struct Session {
-    pub(super) config: SessionConfig,
+    pub(super) factory: Arc<dyn RuntimeFactory>,
+    pub(super) log: Option<TranscriptLog>,
     pub(super) outbox: Outbox,
     pub(super) runtime: Mutex<Option<Arc<dyn DebugRuntime>>>,
     /// Forwards the runtime's events to the client.
@@ -49,6 +49,10 @@ pub(super) struct Session {
     pub(super) closing: AtomicBool,
     /// The client's line and column bases from `initialize` (default 1).
     pub(super) bases: Mutex<Bases>,
+    /// Accepted requests not yet answered, for `cancel`.
+    pub(super) inflight: InFlight,
+    /// True while `exited`/`terminated` must wait (see `forward`).
+    pub(super) hold: watch::Sender<bool>,
 }
 
 /// Where the client's lines and columns start (DAP: 1 unless it says 0).
@@ -66,16 +70,17 @@ impl Default for Bases {
 
 impl Bases {
     /// `completions` arguments with 1-based line and column, as the runtime takes them.
+    /// (Client numbers are untrusted: saturating, never overflowing.)
     fn to_runtime(self, mut args: CompletionsArguments) -> CompletionsArguments {
-        args.column += 1 - self.column;
-        args.line = args.line.map(|l| l + 1 - self.line);
+        args.column = args.column.saturating_add(1 - self.column);
+        args.line = args.line.map(|l| l.saturating_add(1 - self.line));
         args
     }
 
     /// The runtime's 1-based item columns in the client's base.
     fn to_client(self, mut body: CompletionsResponseBody) -> CompletionsResponseBody {
         for item in &mut body.targets {
-            item.start = item.start.map(|s| s - 1 + self.column);
+            item.start = item.start.map(|s| s.saturating_add(self.column - 1));
         }
         body
     }
@@ -87,6 +92,7 @@ fn capabilities() -> Capabilities {
         supports_configuration_done_request: true,
         supports_evaluate_for_hovers: true,
         supports_terminate_request: true,
+        supports_cancel_request: true,
         supports_conditional_breakpoints: true,
         supports_hit_conditional_breakpoints: true,
         supports_log_points: true,
@@ -97,8 +103,8 @@ fn capabilities() -> Capabilities {
         supports_completions_request: true,
         completion_trigger_characters: Some(vec![".".into(), ":".into()]),
         supports_exception_info_request: true,
-        supports_loaded_sources_request: true,
         supports_function_breakpoints: true,
+        supports_loaded_sources_request: true,
         supports_data_breakpoints: true,
         exception_breakpoint_filters: vec![
             ExceptionBreakpointsFilter {
@@ -116,7 +122,6 @@ fn capabilities() -> Capabilities {
                 default: false,
             },
         ],
-        ..Capabilities::default()
     }
 }
 
@@ -126,9 +131,38 @@ fn parse<R: requests::Request>(request: &Request) -> Result<R::Arguments, String
 }
 
 impl Session {
+    pub(super) fn new(
+        factory: Arc<dyn RuntimeFactory>,
+        log: Option<TranscriptLog>,
+        outbox: Outbox,
+    ) -> Session {
+        Session {
+            factory,
+            log,
+            outbox,
+            runtime: Mutex::new(None),
+            forwarder: Mutex::new(None),
+            closing: AtomicBool::new(false),
+            bases: Mutex::new(Bases::default()),
+            inflight: InFlight::default(),
+            hold: watch::channel(false).0,
+        }
+    }
+
+    /// Answers one request (any but `disconnect`, `terminate`, `cancel`).
     pub(super) async fn dispatch(&self, request: &Request) -> Reply {
+        match request.command.as_str() {
+            requests::Launch::COMMAND => self.launch(request).await,
+            requests::HotReload::COMMAND => self.hot_reload(request).await,
+            _ => self.answer(request).await.into(),
+        }
+    }
+
+    /// Requests answered with a response and nothing after it.
+    async fn answer(&self, request: &Request) -> Result<Option<Value>, String> {
         use requests as r;
-        let result = match request.command.as_str() {
+        let seq = request.seq;
+        match request.command.as_str() {
             r::Initialize::COMMAND => parse::<r::Initialize>(request).map(|args| {
                 if let Ok(mut bases) = self.bases.lock() {
                     *bases = Bases {
@@ -146,133 +180,76 @@ impl Session {
                 }
                 requests::body::<r::Initialize>(&capabilities())
             }),
-            r::Launch::COMMAND => return self.launch(request).await,
-            r::HotReload::COMMAND => return self.hot_reload(request).await,
             r::SetBreakpoints::COMMAND => {
-                self.call::<r::SetBreakpoints, _, _>(request, |rt, args| async move {
-                    rt.set_breakpoints(args).await
-                })
-                .await
+                self.forward::<r::SetBreakpoints, c::SetBreakpoints>(request)
+                    .await
             }
             r::SetExceptionBreakpoints::COMMAND => {
-                self.call::<r::SetExceptionBreakpoints, _, _>(request, |rt, args| async move {
-                    rt.set_exception_breakpoints(args).await
-                })
-                .await
+                self.forward::<r::SetExceptionBreakpoints, c::SetExceptionBreakpoints>(request)
+                    .await
             }
             r::ConfigurationDone::COMMAND => {
-                self.call::<r::ConfigurationDone, _, _>(request, |rt, _| async move {
-                    rt.configuration_done().await
-                })
-                .await
+                self.forward_unit::<r::ConfigurationDone, c::ConfigurationDone>(request)
+                    .await
             }
             r::Threads::COMMAND => {
-                self.call::<r::Threads, _, _>(request, |rt, _| async move { rt.threads().await })
-                    .await
+                parse::<r::Threads>(request)?;
+                let body = self.call::<c::Threads>(seq, ()).await?;
+                Ok(requests::body::<r::Threads>(&body))
             }
             r::Continue::COMMAND => {
-                self.call::<r::Continue, _, _>(request, |rt, _| async move {
-                    rt.continue_().await?;
-                    Ok(ContinueResponseBody {
-                        all_threads_continued: true,
-                    })
-                })
-                .await
+                parse::<r::Continue>(request)?;
+                self.call::<c::Continue>(seq, ()).await?;
+                Ok(requests::body::<r::Continue>(&ContinueResponseBody {
+                    all_threads_continued: true,
+                }))
             }
-            r::Next::COMMAND => {
-                self.call::<r::Next, _, _>(request, |rt, _| async move { rt.next().await })
-                    .await
-            }
-            r::StepIn::COMMAND => {
-                self.call::<r::StepIn, _, _>(request, |rt, _| async move { rt.step_in().await })
-                    .await
-            }
-            r::StepOut::COMMAND => {
-                self.call::<r::StepOut, _, _>(request, |rt, _| async move { rt.step_out().await })
-                    .await
-            }
-            r::Pause::COMMAND => {
-                self.call::<r::Pause, _, _>(request, |rt, _| async move { rt.pause().await })
-                    .await
-            }
-            r::StackTrace::COMMAND => {
-                self.call::<r::StackTrace, _, _>(request, |rt, args| async move {
-                    rt.stack_trace(args).await
-                })
-                .await
-            }
-            r::Scopes::COMMAND => {
-                self.call::<r::Scopes, _, _>(
-                    request,
-                    |rt, args| async move { rt.scopes(args).await },
-                )
-                .await
-            }
-            r::Variables::COMMAND => {
-                self.call::<r::Variables, _, _>(request, |rt, args| async move {
-                    rt.variables(args).await
-                })
-                .await
-            }
-            r::Evaluate::COMMAND => {
-                self.call::<r::Evaluate, _, _>(request, |rt, args| async move {
-                    rt.evaluate(args).await
-                })
-                .await
-            }
+            r::Next::COMMAND => self.forward_unit::<r::Next, c::Next>(request).await,
+            r::StepIn::COMMAND => self.forward_unit::<r::StepIn, c::StepIn>(request).await,
+            r::StepOut::COMMAND => self.forward_unit::<r::StepOut, c::StepOut>(request).await,
+            r::Pause::COMMAND => self.forward_unit::<r::Pause, c::Pause>(request).await,
+            r::StackTrace::COMMAND => self.forward::<r::StackTrace, c::StackTrace>(request).await,
+            r::Scopes::COMMAND => self.forward::<r::Scopes, c::Scopes>(request).await,
+            r::Variables::COMMAND => self.forward::<r::Variables, c::Variables>(request).await,
+            r::Evaluate::COMMAND => self.forward::<r::Evaluate, c::Evaluate>(request).await,
             r::SetVariable::COMMAND => {
-                self.call::<r::SetVariable, _, _>(request, |rt, args| async move {
-                    rt.set_variable(args).await
-                })
-                .await
+                self.forward::<r::SetVariable, c::SetVariable>(request)
+                    .await
             }
             r::Completions::COMMAND => {
                 let bases = self.bases.lock().map(|b| *b).unwrap_or_default();
-                self.call::<r::Completions, _, _>(request, |rt, args| async move {
-                    let body = rt.completions(bases.to_runtime(args)).await?;
-                    Ok(bases.to_client(body))
-                })
-                .await
+                match parse::<r::Completions>(request) {
+                    Ok(args) => self
+                        .call::<c::Completions>(seq, bases.to_runtime(args))
+                        .await
+                        .map(|body| requests::body::<r::Completions>(&bases.to_client(body))),
+                    Err(message) => Err(message),
+                }
             }
             r::ExceptionInfo::COMMAND => {
-                self.call::<r::ExceptionInfo, _, _>(request, |rt, args| async move {
-                    forward(&*rt, HostCommand::ExceptionInfo(args)).await
-                })
-                .await
+                self.forward::<r::ExceptionInfo, c::ExceptionInfo>(request)
+                    .await
             }
             r::LoadedSources::COMMAND => {
-                self.call::<r::LoadedSources, _, _>(request, |rt, _| async move {
-                    forward(&*rt, HostCommand::LoadedSources).await
-                })
-                .await
+                parse::<r::LoadedSources>(request)?;
+                let body = self.call::<c::LoadedSources>(seq, ()).await?;
+                Ok(requests::body::<r::LoadedSources>(&body))
             }
-            r::SourceText::COMMAND => {
-                self.call::<r::SourceText, _, _>(request, |rt, args| async move {
-                    forward(&*rt, HostCommand::Source(args)).await
-                })
-                .await
-            }
+            r::SourceText::COMMAND => self.forward::<r::SourceText, c::Source>(request).await,
             r::SetFunctionBreakpoints::COMMAND => {
-                self.call::<r::SetFunctionBreakpoints, _, _>(request, |rt, args| async move {
-                    forward(&*rt, HostCommand::SetFunctionBreakpoints(args)).await
-                })
-                .await
+                self.forward::<r::SetFunctionBreakpoints, c::SetFunctionBreakpoints>(request)
+                    .await
             }
             r::DataBreakpointInfo::COMMAND => {
-                self.call::<r::DataBreakpointInfo, _, _>(request, |rt, args| async move {
-                    forward(&*rt, HostCommand::DataBreakpointInfo(args)).await
-                })
-                .await
+                self.forward::<r::DataBreakpointInfo, c::DataBreakpointInfo>(request)
+                    .await
             }
             r::SetDataBreakpoints::COMMAND => {
-                self.call::<r::SetDataBreakpoints, _, _>(request, |rt, args| async move {
-                    forward(&*rt, HostCommand::SetDataBreakpoints(args)).await
-                })
-                .await
+                self.forward::<r::SetDataBreakpoints, c::SetDataBreakpoints>(request)
+                    .await
             }
             other => Err(format!("unsupported request '{other}'")),
-        };
-        result.into()
+        }
     }
 
     fn runtime(&self) -> Result<Arc<dyn DebugRuntime>, String> {
@@ -283,18 +260,61 @@ impl Session {
             .ok_or_else(|| "no program is running (send 'launch' first)".to_owned())
     }
 
-    /// Parses `R`'s arguments, runs `call` on the runtime, and turns its
-    /// result into a response body.
-    async fn call<R, F, Fut>(&self, request: &Request, call: F) -> Result<Option<Value>, String>
-    where
-        R: requests::Request,
-        F: FnOnce(Arc<dyn DebugRuntime>, R::Arguments) -> Fut,
-        Fut: Future<Output = Result<R::Response, RuntimeError>>,
-    {
-        let args = parse::<R>(request)?;
+    /// One typed runtime call on behalf of request `seq`, cancellable by it.
+    async fn call<C: Command>(&self, seq: i64, args: C::Arguments) -> Result<C::Reply, String> {
         let runtime = self.runtime()?;
-        let body = call(runtime, args).await.map_err(|e| e.to_string())?;
-        Ok(requests::body::<R>(&body))
+        let id = runtime.next_call();
+        if !self.inflight.calling(seq, runtime.clone(), id) {
+            return Err("cancelled".into());
+        }
+        runtime::call::<C>(&*runtime, id, args)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// A request whose arguments and reply are the host command's own.
+    async fn forward<D, C>(&self, request: &Request) -> Result<Option<Value>, String>
+    where
+        D: requests::Request,
+        C: Command<Arguments = D::Arguments, Reply = D::Response>,
+    {
+        let args = parse::<D>(request)?;
+        let body = self.call::<C>(request.seq, args).await?;
+        Ok(requests::body::<D>(&body))
+    }
+
+    /// A request answered with no body by a host command without arguments.
+    async fn forward_unit<D, C>(&self, request: &Request) -> Result<Option<Value>, String>
+    where
+        D: requests::Request,
+        C: Command<Arguments = (), Reply = ()>,
+    {
+        parse::<D>(request)?;
+        self.call::<C>(request.seq, ()).await?;
+        Ok(None)
+    }
+
+    /// Handles `cancel`: a queued request will be answered `cancelled`, a
+    /// running one has its runtime call cancelled. Always succeeds (DAP:
+    /// cancelling is a hint).
+    pub(super) async fn cancel(&self, request: &Request) -> Result<Option<Value>, String> {
+        let args = parse::<requests::Cancel>(request)?;
+        if let Some(seq) = args.request_id {
+            match self.inflight.cancel(seq) {
+                Cancel::Queued(command) => {
+                    self.outbox
+                        .send(Outgoing::Response {
+                            request_seq: seq,
+                            command,
+                            result: Err("cancelled".into()),
+                        })
+                        .await;
+                }
+                Cancel::Call(runtime, call) => runtime.cancel(call).await,
+                Cancel::Nothing => {}
+            }
+        }
+        Ok(None)
     }
 
     async fn launch(&self, request: &Request) -> Reply {
@@ -315,18 +335,28 @@ impl Session {
         if self.runtime().is_ok() {
             return Err("a program is already running in this session".into());
         }
-        let runtime = args.runtime.as_deref().unwrap_or(DEFAULT_RUNTIME);
-        let path =
-            find_host(runtime, self.config.host_dir.as_deref()).map_err(|e| e.to_string())?;
         let (events_tx, events_rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let host: Arc<dyn DebugRuntime> =
-            Arc::new(HostProcess::spawn(&path, events_tx).map_err(|e| e.to_string())?);
+        let runtime = self
+            .factory
+            .start(args.runtime.as_deref(), events_tx)
+            .await
+            .map_err(|e| e.to_string())?;
         // Stored before the first await so a concurrent disconnect finds it.
         if let Ok(mut slot) = self.runtime.lock() {
-            *slot = Some(host.clone());
+            *slot = Some(runtime.clone());
         }
-        let forwarder = tokio::spawn(forward_events(events_rx, self.outbox.clone()));
-        match host.launch(args).await {
+        let forwarder = tokio::spawn(forward_events(
+            events_rx,
+            self.outbox.clone(),
+            self.hold.subscribe(),
+        ));
+        let id = runtime.next_call();
+        let launched = if self.inflight.calling(request.seq, runtime.clone(), id) {
+            runtime::call::<c::Launch>(&*runtime, id, args).await
+        } else {
+            Err(RuntimeError::Failed("cancelled".into()))
+        };
+        match launched {
             Ok(()) => {
                 if let Ok(mut slot) = self.forwarder.lock() {
                     *slot = Some(forwarder);
@@ -337,7 +367,10 @@ impl Session {
                 if let Ok(mut slot) = self.runtime.lock() {
                     *slot = None;
                 }
-                host.terminate().await;
+                runtime.terminate().await;
+                // The runtime may hold the events' sender: let the events end.
+                self.inflight.finish(request.seq);
+                drop(runtime);
                 // Let the host's last words (stderr) through before answering.
                 let mut forwarder = forwarder;
                 if tokio::time::timeout(FLUSH_GRACE, &mut forwarder)
@@ -362,28 +395,25 @@ impl Session {
             Ok(args) => args,
             Err(message) => return Err(message).into(),
         };
-        let runtime = match self.runtime() {
-            Ok(runtime) => runtime,
-            Err(message) => return Err(message).into(),
-        };
-        match runtime.hot_reload(args).await {
+        if let Err(message) = self.runtime() {
+            return Err(message).into();
+        }
+        match self.call::<c::HotReload>(request.seq, args).await {
             Ok(body) => Reply {
                 result: Ok(requests::body::<requests::HotReload>(&body)),
                 then: reload_events(&body),
             },
-            Err(error) => {
-                let message = error.to_string();
-                Reply {
-                    then: vec![console(format!("hot reload failed: {message}\n"))],
-                    result: Err(message),
-                }
-            }
+            Err(message) => Reply {
+                then: vec![console(format!("hot reload failed: {message}\n"))],
+                result: Err(message),
+            },
         }
     }
 
-    /// Handles `terminate`: ends the program; `exited` and `terminated`
-    /// follow from the runtime's events.
+    /// Handles `terminate`: ends the program and answers before the
+    /// `exited` and `terminated` that follow from the runtime's events.
     pub(super) async fn terminate(&self, request: &Request) {
+        let _held = self.hold_end();
         self.end_program().await;
         self.outbox.respond(request, Ok(None)).await;
     }
@@ -396,11 +426,24 @@ impl Session {
         }
     }
 
-    /// Ends the program and lets its last events through.
-    pub(super) async fn shutdown(&self) {
-        let runtime = self.runtime.lock().ok().and_then(|mut rt| rt.take());
-        if let Some(runtime) = runtime {
-            runtime.terminate().await;
+    /// Holds `exited` and `terminated` back until the guard is dropped.
+    pub(super) fn hold_end(&self) -> HoldEnd<'_> {
+        self.hold.send_replace(true);
+        HoldEnd(&self.hold)
+    }
+
+    /// Ends the program, sends `last_words` (the `disconnect` response)
+    /// before its `exited`/`terminated`, and lets its last events through.
+    pub(super) async fn shutdown(&self, last_words: Option<Outgoing>) {
+        {
+            let _held = self.hold_end();
+            let runtime = self.runtime.lock().ok().and_then(|mut rt| rt.take());
+            if let Some(runtime) = runtime {
+                runtime.terminate().await;
+            }
+            if let Some(out) = last_words {
+                self.outbox.send(out).await;
+            }
         }
         let forwarder = self.forwarder.lock().ok().and_then(|mut f| f.take());
         if let Some(mut forwarder) = forwarder {
@@ -411,6 +454,15 @@ impl Session {
                 forwarder.abort();
             }
         }
+    }
+}
+
+/// Releases the hold on the end events when dropped.
+pub(super) struct HoldEnd<'a>(&'a watch::Sender<bool>);
+
+impl Drop for HoldEnd<'_> {
+    fn drop(&mut self) {
+        self.0.send_replace(false);
     }
 }
 
@@ -450,23 +502,6 @@ fn console(output: String) -> Outgoing {
         output,
         ..Default::default()
     })
-}
-
-/// Runtime events become DAP events; `Terminated` becomes `terminated`.
-async fn forward_events(mut events: mpsc::Receiver<RuntimeEvent>, outbox: Outbox) {
-    while let Some(runtime_event) = events.recv().await {
-        let out = match runtime_event {
-            RuntimeEvent::Stopped(body) => event::<events::Stopped>(&body),
-            RuntimeEvent::Continued(body) => event::<events::Continued>(&body),
-            RuntimeEvent::Output(body) => event::<events::Output>(&body),
-            RuntimeEvent::Thread(body) => event::<events::Thread>(&body),
-            RuntimeEvent::Exited(body) => event::<events::Exited>(&body),
-            RuntimeEvent::LoadedSource(body) => event::<events::LoadedSource>(&body),
-            RuntimeEvent::Breakpoint(body) => event::<events::Breakpoint>(&body),
-            RuntimeEvent::Terminated => event::<events::Terminated>(&TerminatedEventBody {}),
-        };
-        outbox.send(out).await;
-    }
 }
 
 #[cfg(test)]

@@ -1,30 +1,36 @@
 //! The session loop: reads DAP requests, answers them through the runtime
 //! and forwards the runtime's events.
 //!
-//! Three tasks share the work so that events and requests interleave:
-//! a reader (this function's own loop), a worker that handles requests one at
-//! a time in arrival order, and a writer that numbers and frames everything
-//! sent. `disconnect` and `terminate` bypass the worker's queue, so they work
-//! even while another request waits for a busy program.
+//! Tasks: a reader (this function's own loop); a worker that answers
+//! requests one at a time in arrival order; short tasks for the requests
+//! that must not wait behind a busy program (`pause`, `threads`), bounded in
+//! number; a forwarder of runtime events (`forward`); and a writer that
+//! numbers and frames everything sent (`outbox`). `cancel`, `terminate` and
+//! `disconnect` are handled by the reader itself. Each request runs in a
+//! task of its own, so even a panic in a handler ends in an error response.
 
+mod coalesce;
+mod forward;
 mod handlers;
+mod inflight;
 mod outbox;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use dap::events;
 use dap::requests::{self, Request as _};
 use dap::types::OutputEventBody;
-use dap::{CodecError, Message, Request};
+use dap::{events, CodecError, Message, Request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::log::note;
+use crate::host::HostFactory;
+use crate::log::{note, TranscriptLog};
+use crate::runtime::RuntimeFactory;
 use crate::{SessionConfig, SessionError};
-use handlers::Session;
+use handlers::{Reply, Session};
 use outbox::{event, write_loop, Outbox, Outgoing};
 
 /// Messages buffered towards the client (and events from the runtime): a
@@ -32,27 +38,44 @@ use outbox::{event, write_loop, Outbox, Outgoing};
 /// growing memory.
 pub(super) const CHANNEL_CAPACITY: usize = 1024;
 
+/// Requests accepted but not yet started; a client that sends more waits.
+const QUEUE_CAPACITY: usize = 64;
+
+/// Requests running beside the queue (`pause`, `threads`) at once.
+const CONCURRENT_LIMIT: usize = 16;
+
 /// How long shutdown waits for the last events and the last write.
 pub(super) const FLUSH_GRACE: Duration = Duration::from_secs(2);
 
-/// Serves one DAP client until it disconnects or its stream ends; the host
-/// process is gone when this returns.
+/// Serves one DAP client until it disconnects or its stream ends, running
+/// programs in host processes (see [`HostFactory`]); the host process is
+/// gone when this returns.
 pub async fn serve<R, W>(reader: R, writer: W, config: SessionConfig) -> Result<(), SessionError>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let writer_task = tokio::spawn(write_loop(writer, out_rx, config.log.clone()));
-    let session = Arc::new(Session {
-        outbox: Outbox(out_tx),
-        config,
-        runtime: Mutex::new(None),
-        forwarder: Mutex::new(None),
-        closing: AtomicBool::new(false),
-        bases: Mutex::new(Default::default()),
+    let factory = Arc::new(HostFactory {
+        host_dir: config.host_dir,
     });
-    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
+    serve_with(reader, writer, factory, config.log).await
+}
+
+/// Serves one DAP client with runtimes from `factory`.
+pub async fn serve_with<R, W>(
+    reader: R,
+    writer: W,
+    factory: Arc<dyn RuntimeFactory>,
+    log: Option<TranscriptLog>,
+) -> Result<(), SessionError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let writer_task = tokio::spawn(write_loop(writer, out_rx, log.clone()));
+    let session = Arc::new(Session::new(factory, log, Outbox(out_tx)));
+    let (queue_tx, queue_rx) = mpsc::channel(QUEUE_CAPACITY);
     let worker = tokio::spawn(work(session.clone(), queue_rx));
 
     let end = read_loop(reader, &session, &queue_tx).await;
@@ -60,8 +83,26 @@ where
     drop(queue_tx);
     drain(&session, worker).await;
     session.closing.store(true, Ordering::SeqCst);
-    session.shutdown().await;
-    finish(&session, end, writer_task).await
+    let (last_words, result) = match end {
+        Ok(End::Disconnect(request)) => (
+            Some(Outgoing::Response {
+                request_seq: request.seq,
+                command: request.command,
+                result: Ok(None),
+            }),
+            Ok(()),
+        ),
+        Ok(End::Eof) => (None, Ok(())),
+        Ok(End::Fatal(error)) => (
+            Some(note_event(format!(
+                "hotreload: closing the session: {error}\n"
+            ))),
+            Err(SessionError::Protocol(error)),
+        ),
+        Err(error) => (None, Err(SessionError::Io(error))),
+    };
+    session.shutdown(last_words).await;
+    finish(&session, result, writer_task).await
 }
 
 /// Lets the worker answer what the client sent before it left; if the
@@ -82,38 +123,16 @@ async fn drain(session: &Session, mut worker: JoinHandle<()>) {
     }
 }
 
-/// Sends the session's last message (the `disconnect` response, or why it
-/// closed), flushes, and says how the session ended.
+/// Flushes and says how the session ended. Once the client said goodbye
+/// (or closed its side), a write that fails because it is gone is the
+/// normal end, not an error.
 async fn finish(
     session: &Session,
-    end: std::io::Result<End>,
+    result: Result<(), SessionError>,
     mut writer_task: JoinHandle<std::io::Result<()>>,
 ) -> Result<(), SessionError> {
-    let (last_words, result) = match end {
-        Ok(End::Disconnect(request)) => (
-            Some(Outgoing::Response {
-                request_seq: request.seq,
-                command: request.command,
-                result: Ok(None),
-            }),
-            Ok(()),
-        ),
-        Ok(End::Eof) => (None, Ok(())),
-        Ok(End::Fatal(error)) => (
-            Some(event::<events::Output>(&OutputEventBody {
-                category: Some("important".into()),
-                output: format!("hotreload: closing the session: {error}\n"),
-                ..Default::default()
-            })),
-            Err(SessionError::Protocol(error)),
-        ),
-        Err(error) => (None, Err(SessionError::Io(error))),
-    };
     // A client that stopped reading must not keep the session alive.
     let flushed = tokio::time::timeout(FLUSH_GRACE, async {
-        if let Some(out) = last_words {
-            session.outbox.send(out).await;
-        }
         session.outbox.close().await;
         (&mut writer_task).await
     })
@@ -121,11 +140,7 @@ async fn finish(
     if flushed.is_err() {
         writer_task.abort();
     }
-    match (result, flushed) {
-        (Err(e), _) => Err(e),
-        (Ok(()), Ok(Ok(Err(e)))) => Err(SessionError::Io(e)),
-        (Ok(()), _) => Ok(()),
-    }
+    result
 }
 
 /// Why the read loop stopped.
@@ -135,40 +150,65 @@ enum End {
     Fatal(CodecError),
 }
 
+/// Requests that must not wait behind a request stuck in the program.
+fn runs_beside_the_queue(command: &str) -> bool {
+    command == requests::Pause::COMMAND || command == requests::Threads::COMMAND
+}
+
 async fn read_loop<R: AsyncRead + Unpin>(
     mut reader: R,
-    session: &Session,
-    queue: &mpsc::UnboundedSender<Request>,
+    session: &Arc<Session>,
+    queue: &mpsc::Sender<Request>,
 ) -> std::io::Result<End> {
+    let beside = Arc::new(Semaphore::new(CONCURRENT_LIMIT));
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         loop {
             match dap::decode(&mut buf) {
                 Ok(Some(Message::Request(request))) => {
-                    if session.config.log.is_some() {
+                    if session.log.is_some() {
                         let text = serde_json::to_string(&request).unwrap_or_default();
-                        note(&session.config.log, "<-", &text);
+                        note(&session.log, "<-", &text);
                     }
                     match request.command.as_str() {
                         requests::Disconnect::COMMAND => return Ok(End::Disconnect(request)),
                         requests::Terminate::COMMAND => session.terminate(&request).await,
+                        requests::Cancel::COMMAND => {
+                            let result = session.cancel(&request).await;
+                            session.outbox.respond(&request, result).await;
+                        }
+                        command if runs_beside_the_queue(command) => {
+                            // Closed only when the session ends.
+                            let Ok(permit) = beside.clone().acquire_owned().await else {
+                                continue;
+                            };
+                            session.inflight.queued(request.seq, &request.command);
+                            let session = session.clone();
+                            tokio::spawn(async move {
+                                if session.inflight.start(request.seq) {
+                                    run(&session, request).await;
+                                }
+                                drop(permit);
+                            });
+                        }
                         _ => {
+                            session.inflight.queued(request.seq, &request.command);
                             // The worker lives as long as this loop runs.
-                            let _ = queue.send(request);
+                            let _ = queue.send(request).await;
                         }
                     }
                 }
                 // Clients send requests only; responses to reverse requests
                 // we never make and stray events are ignored.
-                Ok(Some(other)) => note(&session.config.log, "<- ignored", &format!("{other:?}")),
+                Ok(Some(other)) => note(&session.log, "<- ignored", &format!("{other:?}")),
                 Ok(None) => break,
                 Err(CodecError::BadMessage {
                     seq: Some(seq),
                     command,
                     reason,
                 }) => {
-                    note(&session.config.log, "<- bad", &reason);
+                    note(&session.log, "<- bad", &reason);
                     session
                         .outbox
                         .send(Outgoing::Response {
@@ -178,13 +218,28 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         })
                         .await;
                 }
+                Err(error @ CodecError::BadMessage { .. }) => {
+                    // Framing is intact: skip the message, keep serving.
+                    note(&session.log, "<- bad", &error.to_string());
+                    session
+                        .outbox
+                        .send(note_event(format!(
+                            "hotreload: ignored a message without a usable seq: {error}\n"
+                        )))
+                        .await;
+                }
                 Err(error) => {
-                    note(&session.config.log, "<- fatal", &error.to_string());
+                    note(&session.log, "<- fatal", &error.to_string());
                     return Ok(End::Fatal(error));
                 }
             }
         }
-        let n = reader.read(&mut chunk).await?;
+        let n = match reader.read(&mut chunk).await {
+            Ok(n) => n,
+            // The client vanished: the same as closing its side.
+            Err(e) if is_gone(&e) => 0,
+            Err(e) => return Err(e),
+        };
         if n == 0 {
             return Ok(End::Eof);
         }
@@ -192,13 +247,48 @@ async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
-/// Handles queued requests one at a time, in arrival order.
-async fn work(session: Arc<Session>, mut queue: mpsc::UnboundedReceiver<Request>) {
+fn is_gone(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::BrokenPipe | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+    )
+}
+
+/// A console note from the adapter itself.
+fn note_event(output: String) -> Outgoing {
+    event::<events::Output>(&OutputEventBody {
+        category: Some("console".into()),
+        output,
+        ..Default::default()
+    })
+}
+
+/// Answers queued requests one at a time, in arrival order, skipping those
+/// cancelled (and so already answered) before they started.
+async fn work(session: Arc<Session>, mut queue: mpsc::Receiver<Request>) {
     while let Some(request) = queue.recv().await {
-        let reply = session.dispatch(&request).await;
-        session.outbox.respond(&request, reply.result).await;
-        for out in reply.then {
-            session.outbox.send(out).await;
+        if session.inflight.start(request.seq) {
+            run(&session, request).await;
         }
+    }
+}
+
+/// Answers one request from a task of its own: a panic in its handler
+/// becomes an error response instead of silence.
+async fn run(session: &Arc<Session>, request: Request) {
+    let task = {
+        let session = session.clone();
+        let request = request.clone();
+        tokio::spawn(async move { session.dispatch(&request).await })
+    };
+    let reply = task.await.unwrap_or_else(|e| Reply {
+        result: Err(format!("internal error in '{}': {e}", request.command)),
+        then: Vec::new(),
+    });
+    session.inflight.finish(request.seq);
+    session.outbox.respond(&request, reply.result).await;
+    for out in reply.then {
+        session.outbox.send(out).await;
     }
 }

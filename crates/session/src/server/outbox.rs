@@ -4,10 +4,13 @@
 use dap::events;
 use dap::{Message, Request};
 use serde_json::Value;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
 use crate::log::{note, TranscriptLog};
+
+/// Bytes gathered before a write to the client.
+const WRITE_BUFFER: usize = 256 * 1024;
 
 /// Something to send to the client; the writer assigns `seq`.
 pub(super) enum Outgoing {
@@ -56,15 +59,29 @@ pub(super) fn event<E: events::Event>(body: &E::Body) -> Outgoing {
     }
 }
 
-/// Writes queued messages until `Close` or the end of the queue.
+/// Writes queued messages until `Close` or the end of the queue. Messages
+/// queued together go out in one write; the stream is flushed whenever the
+/// queue runs empty, so nothing waits in the buffer.
 pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
-    mut writer: W,
+    writer: W,
     mut outgoing: mpsc::Receiver<Outgoing>,
     log: Option<TranscriptLog>,
 ) -> std::io::Result<()> {
-    let mut seq = 0;
-    while let Some(out) = outgoing.recv().await {
-        seq += 1;
+    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
+    let mut seq: i64 = 0;
+    loop {
+        let out = match outgoing.try_recv() {
+            Ok(out) => out,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                writer.flush().await?;
+                match outgoing.recv().await {
+                    Some(out) => out,
+                    None => break,
+                }
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+        };
+        seq = seq.saturating_add(1);
         let message = match out {
             Outgoing::Response {
                 request_seq,
@@ -99,7 +116,6 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             );
         }
         writer.write_all(&dap::encode(&message)).await?;
-        writer.flush().await?;
     }
     writer.flush().await?;
     writer.shutdown().await

@@ -1,0 +1,126 @@
+---@meta
+-- The types the engine's parts share, for LuaCATS (never loaded, never
+-- embedded): the backend contract both backends implement - native
+-- (native/reload_backend.c, `hotreload_native_backend`) and pure Lua
+-- (lua_backend.lua over walker.lua) - and the records, contexts, journal
+-- entries and report entries the parts pass to each other.
+
+---@class EngineBackend
+---@field native? true set by the native backend
+--- Gives old closures new code. `entries[i] = { old, new, src, force }`:
+--- `src = { f1, i1, f2, i2, ... }` names, per upvalue slot of `new`, the
+--- closure and index whose cell it takes. `results[i]` is a clone of the old
+--- closure (the undo anchor) when swapped in place, false when not (then
+--- `new`'s cells were relinked and a reference pass must replace `old`).
+---@field swap fun(entries: table[]): (function|false)[]
+--- Undoes one in-place swap.
+---@field restore fun(old: function, clone: function)
+--- Replaces references (`refmap`: old -> new) everywhere; the native backend
+--- also gives closures of changed nested functions (`rootpairs`: { old
+--- chunk or function, new one }) their new code. `skip`: closures to leave;
+--- `active`: running closures; `boundary`: from `mark`; `internal`: the
+--- metatable of the engine's own tables; `handled`: functions matched by path.
+---@field walk fun(refmap: table, rootpairs: table, skip: table, active: table, boundary: integer, internal: table, handled?: table, nested?: boolean): EngineWalkStats
+--- Where the engine's own frames start on the running stack.
+---@field mark fun(): integer
+--- The live main chunk closure of the file loaded as `chunkname` (native).
+---@field find_chunk? fun(chunkname: string): function|nil
+--- The closures with a frame on the given threads' stacks (native).
+---@field active? fun(threads: table): table<function, true>
+--- A mark of the collector's object list, then the tables created since it
+--- (native): which tables a new top level made.
+---@field gc_mark? fun(): any
+---@field created_since? fun(mark: any): table<table, true>
+--- True when two Lua functions have the same code, line numbers aside
+--- (native; else `common.same_code` compares stripped dumps).
+---@field same_code? fun(a: function, b: function): boolean
+
+---@class EngineWalkStats
+---@field replaced? integer references replaced
+---@field running? integer closures left with old code: running
+---@field running_lines? integer[]
+---@field layout? integer closures left with old code: upvalues differ
+---@field layout_lines? integer[]
+---@field unmatched? integer closures left with old code: no partner by name
+---@field unmatched_lines? integer[]
+---@field added? integer new nested functions (main program reloads)
+---@field fresh? table<function, function> closures the pass made (old -> new)
+---@field unsupported? string why the backend could not do the pass
+
+--- What can be reloaded: a module, a file run with dofile/loadfile, or the
+--- main program.
+---@class EngineRecord
+---@field name? string the module name (modules)
+---@field path string the file
+---@field chunkname string what the file was loaded with (`@path`)
+---@field chunk? function the live main chunk closure
+---@field env? table the environment a file was loaded with
+---@field file? true a file run with dofile/loadfile
+---@field program? true the main program
+
+--- One old function matched with its new version.
+---@class EnginePair
+---@field old function
+---@field new function
+---@field path? string the path the matching took
+---@field differs boolean the code changed (line numbers aside)
+---@field inplace? true the old closure got the new code in place
+---@field clone? function the undo anchor of an in-place swap
+
+--- A key the new version declared through a library's `__newindex`.
+---@class EngineDeclared
+---@field t table the old table written through its metamethod
+---@field nt table the new table that showed the key
+---@field k string
+---@field v? function the new value (an addition)
+---@field old? function the old value (a removal)
+---@field path string
+
+--- One reload's state (context.lua).
+---@class EngineContext
+---@field engine table the engine installed in this VM
+---@field rec EngineRecord
+---@field journal EngineJournal
+---@field report table the report being built (report.lua)
+---@field pairs EnginePair[]
+---@field by_old table<function, EnginePair>
+---@field by_new table<function, EnginePair>
+---@field tables table<table, true> old tables already merged
+---@field tmap table<table, table> new table -> the old table it was merged into
+---@field cellmap table<any, table> new upvalue cell id -> { fn, index } of the old cell
+---@field adopt any[] new values placed into the live program
+---@field removed_fns function[] old functions no longer at their paths
+---@field successor table<function, function> old function split by the new version -> the new one it keeps
+---@field declared EngineDeclared[] keys to write through `__newindex`
+---@field object_keys table[] new objects used as keys, decided after matching
+---@field created? table<table, true> tables the new top level made (native)
+---@field dry? true the planning pass (match.plan): nothing is written
+
+---@class EngineJournal
+---@field backend EngineBackend
+---@field entries EngineJournalEntry[]
+
+--- One undoable write; `rollback` replays them backwards.
+---@class EngineJournalEntry
+---@field kind 'set'|'meta'|'table'|'upvalue'|'swap'|'walk'|'field'
+---@field t? table set, meta, table, field: the table written
+---@field k? any set, field: the key
+---@field v? any set, field, upvalue: the value before; meta, table: the metatable before
+---@field copy? table table: every entry before
+---@field fn? function upvalue: the closure
+---@field index? integer upvalue: the upvalue's index
+---@field old? function swap: the closure that got new code
+---@field clone? function swap: the closure that kept the old code and cells
+---@field refmap? table walk: old -> new, replayed as new -> old
+---@field rootpairs? table walk
+---@field skip? table walk
+---@field boundary? integer walk
+
+--- What a reload returns (report.lua, `Report:result`).
+---@class EngineReport
+---@field changed string[] functions whose code changed, values whose kind changed
+---@field added string[]
+---@field removed string[]
+---@field warnings string[]
+---@field module? string
+---@field path? string

@@ -1,0 +1,110 @@
+"""Run control without nvim-dap: continue after an error, rerun the last
+program, reopen the output, locations of program errors, commands that say
+what they did not understand."""
+
+import pynvim
+
+from conftest import FIXTURES, REPO, copy_fixture, lua, nvim_bin, output_lines, wait_until
+from test_run import has_line, start_ticker
+
+
+def errors(nvim):
+    return [n["msg"] for n in lua(nvim, "return _G.test_notes") if n["level"] >= 4]
+
+
+def test_an_error_in_reloaded_code_stops_and_continue_goes_on(nvim, tmp_path):
+    ticker = copy_fixture("ticker", tmp_path)
+    start_ticker(nvim, ticker)
+    counter = ticker / "counter.lua"
+    nvim.command(f"edit {counter}")
+    nvim.current.buffer[5] = "  M.count = M.count + nil"
+    nvim.command("HotReload")
+    wait_until(nvim, "require('hotreload').status().state == 'stopped'", what="the stop on the error")
+    assert any("continue" in m for m in errors(nvim)), errors(nvim)
+    # The error's location is in the quickfix list and a diagnostic.
+    qf = lua(nvim, "return vim.fn.getqflist({ title = 0, items = 0 })")
+    assert qf["title"] == "hotreload" and qf["items"][0]["lnum"] == 6, qf
+    nvim.command("HotReload continue")
+    # Uncaught, the error ends the program; nothing is stuck.
+    wait_until(nvim, "not require('hotreload').status().running", timeout=30, what="the program to go on and end")
+    assert lua(nvim, "return vim.fn.getqflist({ items = 0 }).items") == []
+
+
+def test_continue_with_nothing_stopped_says_so(nvim):
+    nvim.command("HotReload continue")
+    notes = lua(nvim, "return _G.test_notes")
+    assert any("no stopped program" in n["msg"] for n in notes), notes
+
+
+def test_a_program_that_errors_at_start_gets_a_quickfix_entry(nvim, tmp_path):
+    crash = copy_fixture("crash.lua", tmp_path)
+    nvim.command(f"HotReload run {crash}")
+    wait_until(nvim, has_line("stopped %(exception%)"), what="the stop on the error")
+    qf = lua(nvim, "return vim.fn.getqflist({ title = 0, items = 0 })")
+    assert qf["title"] == "hotreload" and len(qf["items"]) == 1, (qf, lua(nvim, "return _G.test_notes"))
+    item = qf["items"][0]
+    assert item["lnum"] == 3 and "boom from the fixture" in item["text"], item
+    assert lua(nvim, "return vim.api.nvim_buf_get_name(...)", item["bufnr"]) == str(crash)
+    diags = lua(nvim, "return vim.diagnostic.get(nil, { namespace = require('hotreload.report').ns })")
+    assert len(diags) == 1 and diags[0]["lnum"] == 2, diags
+
+
+def test_run_from_a_module_buffer_reruns_the_last_program(nvim, tmp_path):
+    ticker = copy_fixture("ticker", tmp_path)
+    start_ticker(nvim, ticker, "5")
+    wait_until(nvim, "not require('hotreload').status().running", timeout=30, what="the first run to end")
+    nvim.command(f"edit {ticker / 'counter.lua'}")
+    nvim.command("HotReload run")
+    assert lua(nvim, "return require('hotreload').status().program") == str(ticker / "main.lua")
+    wait_until(nvim, has_line("^done"), timeout=30, what="the rerun with the same arguments")
+
+
+def test_a_new_run_never_shows_the_previous_programs_exit(nvim, tmp_path):
+    ticker = copy_fixture("ticker", tmp_path)
+    start_ticker(nvim, ticker)
+    hello = copy_fixture("hello.lua", tmp_path)
+    nvim.command(f"HotReload run {hello}")
+    wait_until(nvim, has_line("program exited"), timeout=30, what="the second program's end")
+    lines = output_lines(nvim)
+    assert not any("count=" in line for line in lines), lines
+    assert sum("exited with code" in line for line in lines) == 1, lines
+
+
+def test_the_output_window_reopens_and_keeps_its_height(nvim, tmp_path):
+    hello = copy_fixture("hello.lua", tmp_path)
+    nvim.command(f"HotReload run {hello}")
+    wait_until(nvim, has_line("program exited"), what="the program's end")
+    wins = lua(nvim, "return vim.fn.win_findbuf(require('hotreload.output').buffer())")
+    assert len(wins) == 1
+    assert lua(nvim, "return vim.wo[...].winfixheight", wins[0]) is True
+    lua(nvim, "vim.api.nvim_win_close(..., true)", wins[0])
+    nvim.command("HotReload output")
+    wins = lua(nvim, "return vim.fn.win_findbuf(require('hotreload.output').buffer())")
+    assert len(wins) == 1
+    assert lua(nvim, "return vim.api.nvim_win_get_height(...)", wins[0]) == 10
+
+
+def test_completion_offers_subcommands_then_lua_files_only(nvim, tmp_path):
+    (tmp_path / "game.lua").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "sub").mkdir()
+    nvim.command(f"cd {tmp_path}")
+    words = lua(nvim, "return vim.fn.getcompletion('HotReload ', 'cmdline')")
+    assert "continue" in words and "output" in words and "game.lua" in words and "sub/" in words, words
+    assert "notes.txt" not in words, words
+
+
+def test_an_unknown_word_is_named_as_neither_subcommand_nor_file(nvim):
+    nvim.command("HotReload statuss")
+    assert any("unknown subcommand or file \"statuss\"" in m for m in errors(nvim)), errors(nvim)
+
+
+def test_setup_defines_the_command_without_the_plugin_file(env):
+    nv = pynvim.attach("child", argv=[nvim_bin(), "--embed", "--headless", "-u", "NONE",
+                                      "-n", "-i", "NONE", "--cmd", f"set rtp^={REPO}"])
+    try:
+        assert nv.eval("exists(':HotReload')") == 0
+        nv.exec_lua("require('hotreload').setup({})")
+        assert nv.eval("exists(':HotReload')") == 2
+    finally:
+        nv.close()
