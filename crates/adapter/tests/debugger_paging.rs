@@ -184,3 +184,41 @@ fn bad_pages_are_refused_or_empty_and_the_stop_goes_on() {
     client.ok("continue", json!({"threadId": 1}));
     client.wait_event("exited");
 }
+
+#[test]
+fn set_variable_invalidates_other_views_of_variables() {
+    support::require_host();
+    let mut client = Client::start();
+    let (_, locals) = stop(&mut client);
+    let small = client.variable(&locals, "small")["variablesReference"].clone();
+    client.ok(
+        "setVariable",
+        json!({"variablesReference": small, "name": "x", "value": "41 + 1"}),
+    );
+    let event = client.wait_event("invalidated");
+    if event["areas"] != json!(["variables"]) {
+        client.fail(&format!("invalidated: {event}"));
+    }
+    let before = client
+        .event_names()
+        .iter()
+        .filter(|n| *n == "invalidated")
+        .count();
+    let refused = client.err(
+        "setVariable",
+        json!({"variablesReference": small, "name": "x", "value": "("}),
+    );
+    if refused.is_empty() {
+        client.fail("a bad expression was assigned");
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let after = client
+        .event_names()
+        .iter()
+        .filter(|n| *n == "invalidated")
+        .count();
+    if after != before {
+        client.fail("a failed setVariable sent invalidated");
+    }
+}

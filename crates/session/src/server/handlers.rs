@@ -154,6 +154,19 @@ impl Session {
         match request.command.as_str() {
             requests::Launch::COMMAND => self.launch(request).await,
             requests::HotReload::COMMAND => self.hot_reload(request).await,
+            requests::SetVariable::COMMAND => {
+                let result = self.answer(request).await;
+                // Other views of the value (watches, other scopes) are stale.
+                let then = if result.is_ok() {
+                    vec![event::<events::Invalidated>(&InvalidatedEventBody {
+                        areas: vec!["variables".into()],
+                        thread_id: None,
+                    })]
+                } else {
+                    Vec::new()
+                };
+                Reply { result, then }
+            }
             _ => self.answer(request).await.into(),
         }
     }
