@@ -90,13 +90,10 @@ local function get(tbl, dotted)
   return value
 end
 
---- Validates one value with the 0.11 `vim.validate` form (name first), or
---- the table form on 0.10; returns the message on failure.
+--- Validates one value (`vim.validate`'s name-first form); returns the
+--- message on failure.
 local function check(name, value, validator, optional, desc)
-  if vim.fn.has('nvim-0.11') == 1 then
-    return pcall(vim.validate, name, value, validator, optional, desc)
-  end
-  return pcall(vim.validate, { [name] = { value, validator, desc or optional } })
+  return pcall(vim.validate, name, value, validator, optional, desc)
 end
 
 --- Lists keys the user gave that we do not know (typos).

@@ -21,10 +21,10 @@ local function check_neovim()
   health.start('hotreload: Neovim')
   local v = vim.version()
   local text = ('Neovim %d.%d.%d'):format(v.major, v.minor, v.patch)
-  if vim.fn.has('nvim-0.10') == 1 then
+  if vim.fn.has('nvim-0.11') == 1 then
     health.ok(text)
   else
-    health.error(text .. ' is too old', { 'install Neovim 0.10 or newer' })
+    health.error(text .. ' is too old', { 'install Neovim 0.11 or newer' })
   end
 end
 
