@@ -42,6 +42,9 @@ struct Live {
     stdin: ChildStdin,
     incoming: mpsc::Receiver<Option<Message>>,
     seq: i64,
+    /// `stopped` events that arrived while waiting for a response (the one
+    /// after `configurationDone` may come before its response).
+    seen: Vec<String>,
 }
 
 /// What one live run found.
@@ -86,6 +89,7 @@ impl Live {
             stdin,
             incoming: rx,
             seq: 0,
+            seen: Vec::new(),
         };
         live.call("initialize", json!({"adapterID": "fuzz"}))?;
         live.call(
@@ -120,6 +124,7 @@ impl Live {
                     return Ok((value, exited));
                 }
                 Ok(Some(Message::Event(e))) if e.event == "exited" => exited = true,
+                Ok(Some(Message::Event(e))) if e.event == "stopped" => self.seen.push(e.event),
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(format!("the adapter closed before answering {seq}")),
                 Err(_) => return Err(format!("request {seq} was never answered")),
@@ -137,6 +142,10 @@ impl Live {
     }
 
     fn wait_event(&mut self, name: &str) -> Result<(), String> {
+        if let Some(i) = self.seen.iter().position(|e| e == name) {
+            self.seen.drain(..=i);
+            return Ok(());
+        }
         loop {
             match self.incoming.recv_timeout(TIMEOUT) {
                 Ok(Some(Message::Event(e))) if e.event == name => return Ok(()),
