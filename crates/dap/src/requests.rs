@@ -117,6 +117,9 @@ requests! {
     /// `dataBreakpointInfo`: whether a variable can be watched, and its id.
     DataBreakpointInfo = "dataBreakpointInfo",
         crate::types::DataBreakpointInfoArguments => crate::types::DataBreakpointInfoResponseBody;
+    /// `breakpointLocations`: the lines of a range that hold code.
+    BreakpointLocations = "breakpointLocations",
+        crate::types::BreakpointLocationsArguments => crate::types::BreakpointLocationsResponseBody;
     /// `setDataBreakpoints`: replace the data breakpoints.
     SetDataBreakpoints = "setDataBreakpoints",
         crate::types::SetDataBreakpointsArguments => SetBreakpointsResponseBody;

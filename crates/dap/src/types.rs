@@ -74,6 +74,8 @@ pub struct Capabilities {
     pub supports_loaded_sources_request: bool,
     #[serde(default)]
     pub supports_data_breakpoints: bool,
+    #[serde(default)]
+    pub supports_breakpoint_locations_request: bool,
 }
 
 /// One exception filter the client shows as a checkbox.
@@ -711,4 +713,32 @@ pub struct DataBreakpoint {
 pub struct SetDataBreakpointsArguments {
     #[serde(default)]
     pub breakpoints: Vec<DataBreakpoint>,
+}
+
+/// Arguments of `breakpointLocations`: the lines `line..=endLine` of a source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointLocationsArguments {
+    pub source: Source,
+    pub line: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<i64>,
+}
+
+/// A place a breakpoint can be set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointLocation {
+    pub line: i64,
+}
+
+/// Body of the `breakpointLocations` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointLocationsResponseBody {
+    pub breakpoints: Vec<BreakpointLocation>,
 }

@@ -134,6 +134,9 @@ commands! {
     /// See [`crate::HostCommand::SetDataBreakpoints`].
     SetDataBreakpoints = "setDataBreakpoints",
         SetDataBreakpointsArguments => SetBreakpointsResponseBody;
+    /// See [`crate::HostCommand::BreakpointLocations`].
+    BreakpointLocations = "breakpointLocations",
+        dap::types::BreakpointLocationsArguments => dap::types::BreakpointLocationsResponseBody;
 }
 
 #[cfg(test)]
@@ -235,6 +238,10 @@ mod tests {
             (
                 line::<SetDataBreakpoints>(&Default::default()),
                 HostCommand::SetDataBreakpoints(Default::default()),
+            ),
+            (
+                line::<BreakpointLocations>(&Default::default()),
+                HostCommand::BreakpointLocations(Default::default()),
             ),
         ];
         assert_eq!(cases.len(), NAMES.len(), "a marker has no case here");

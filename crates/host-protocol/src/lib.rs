@@ -120,6 +120,9 @@ pub enum HostCommand {
     /// Replace the data breakpoints. Allowed while running.
     /// Reply: `dap::types::SetBreakpointsResponseBody`.
     SetDataBreakpoints(dap::types::SetDataBreakpointsArguments),
+    /// The lines of a range of a file that hold code. Allowed in any state.
+    /// Reply: `dap::types::BreakpointLocationsResponseBody`.
+    BreakpointLocations(dap::types::BreakpointLocationsArguments),
 }
 
 /// Arguments of [`HostCommand::Cancel`].
@@ -160,6 +163,7 @@ impl HostCommand {
             HostCommand::SetFunctionBreakpoints(_) => "setFunctionBreakpoints",
             HostCommand::DataBreakpointInfo(_) => "dataBreakpointInfo",
             HostCommand::SetDataBreakpoints(_) => "setDataBreakpoints",
+            HostCommand::BreakpointLocations(_) => "breakpointLocations",
         }
     }
 }
@@ -231,6 +235,7 @@ mod tests {
             HostCommand::SetFunctionBreakpoints(Default::default()),
             HostCommand::DataBreakpointInfo(Default::default()),
             HostCommand::SetDataBreakpoints(Default::default()),
+            HostCommand::BreakpointLocations(Default::default()),
         ];
         for command in commands {
             let wire = serde_json::to_value(&command).expect("serializable");

@@ -256,6 +256,31 @@ impl Breakpoints {
     }
 }
 
+/// `breakpointLocations`: the lines of `line..=endLine` (default: `line`)
+/// that hold code, where a breakpoint stays where it is put.
+pub fn locations(
+    args: &dap::types::BreakpointLocationsArguments,
+) -> Result<dap::types::BreakpointLocationsResponseBody, String> {
+    let Some(raw_path) = args.source.path.as_deref() else {
+        return Err("breakpointLocations needs source.path".into());
+    };
+    let path = canonical(Path::new(raw_path));
+    let last = args.end_line.unwrap_or(args.line).max(args.line);
+    let mut lines: Vec<i64> = native::code_lines(&path)?
+        .into_iter()
+        .map(i64::from)
+        .filter(|l| (args.line..=last).contains(l))
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    Ok(dap::types::BreakpointLocationsResponseBody {
+        breakpoints: lines
+            .into_iter()
+            .map(|line| dap::types::BreakpointLocation { line })
+            .collect(),
+    })
+}
+
 /// A set of line numbers with a one-instruction membership test (a bitmap
 /// for ordinary line numbers), for the line hook's hot path.
 #[derive(Debug, Default, Clone)]

@@ -158,7 +158,8 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::LoadedSources
             | C::Source(_)
             | C::SetFunctionBreakpoints(_)
-            | C::SetDataBreakpoints(_),
+            | C::SetDataBreakpoints(_)
+            | C::BreakpointLocations(_),
         ) => Route::Serve,
         // Routed above, before the state matters.
         (_, C::Terminate) => Route::Terminate,

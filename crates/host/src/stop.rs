@@ -12,7 +12,7 @@ use mlua::ffi::{self, lua_Debug, lua_State};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::breakpoints::{hit_matches, parse_log_message, LogPart};
+use crate::breakpoints::{self, hit_matches, parse_log_message, LogPart};
 use crate::frames::{self, Frame};
 use crate::hooks::{self, Step, StepKind};
 use crate::inspect;
@@ -163,6 +163,7 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
         HostCommand::SetFunctionBreakpoints(args) => ok(function_breakpoints::set(session, &args)),
         HostCommand::DataBreakpointInfo(args) => outcome(data_breakpoints::info(session, &args)),
         HostCommand::SetDataBreakpoints(args) => ok(data_breakpoints::set(session, &args)),
+        HostCommand::BreakpointLocations(args) => outcome(breakpoints::locations(&args)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
             forget_other_threads(session);

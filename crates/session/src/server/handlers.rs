@@ -106,6 +106,7 @@ fn capabilities() -> Capabilities {
         supports_function_breakpoints: true,
         supports_loaded_sources_request: true,
         supports_data_breakpoints: true,
+        supports_breakpoint_locations_request: true,
         exception_breakpoint_filters: vec![
             ExceptionBreakpointsFilter {
                 filter: "uncaught".into(),
@@ -255,6 +256,10 @@ impl Session {
             }
             r::DataBreakpointInfo::COMMAND => {
                 self.forward::<r::DataBreakpointInfo, c::DataBreakpointInfo>(request)
+                    .await
+            }
+            r::BreakpointLocations::COMMAND => {
+                self.forward::<r::BreakpointLocations, c::BreakpointLocations>(request)
                     .await
             }
             r::SetDataBreakpoints::COMMAND => {
