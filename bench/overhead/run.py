@@ -2,7 +2,8 @@
 """Debugging overhead: how much slower a program runs under hotreload-dap than
 the same host with no debugging at all, measured in the same run.
 
-    python3 bench/overhead/run.py [--adapter PATH] [--fib N] [--loop N] [--repeat K]
+    python3 bench/overhead/run.py [--adapter PATH] [--runtime lua5.3] [--fib N] [--loop N]
+                                  [--repeat K]
 
 Cases, each against the `noDebug` baseline (same host binary, no hooks):
   - debug, no breakpoints
@@ -26,6 +27,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+# The host every run launches (--runtime).
+RUNTIME = "lua5.4"
 
 
 class Dap:
@@ -99,7 +102,10 @@ class Dap:
 def start(adapter, program, args, no_debug=False, breakpoints=()):
     dap = Dap(adapter)
     dap.request("initialize", {"adapterID": "hotreload"})
-    dap.request("launch", {"program": str(program), "args": args, "noDebug": no_debug})
+    dap.request(
+        "launch",
+        {"program": str(program), "args": args, "noDebug": no_debug, "runtime": RUNTIME},
+    )
     dap.event("initialized")
     for path, line in breakpoints:
         dap.request("setBreakpoints", {"source": {"path": str(path)}, "breakpoints": [{"line": line}]})
@@ -148,14 +154,17 @@ def step_round_trip(adapter, samples):
 
 
 def main():
+    global RUNTIME
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_adapter = REPO / "bin" / "hotreload-dap"
     parser.add_argument("--adapter", default=os.environ.get("HOTRELOAD_DAP", str(default_adapter)))
+    parser.add_argument("--runtime", default="lua5.4", help="the host to measure")
     parser.add_argument("--fib", type=int, default=30)
     parser.add_argument("--loop", type=int, default=20_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", type=int, default=50)
     opts = parser.parse_args()
+    RUNTIME = opts.runtime
     if not Path(opts.adapter).exists():
         sys.exit(f"no adapter at {opts.adapter}: run scripts/build --release first")
 

@@ -262,7 +262,15 @@ fn main() {
         .get(1)
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
-    println!("hot reload of a 50-function module (Lua 5.4.9), median of several reloads per case");
+    let version: String = Lua::new()
+        .globals()
+        .get("_VERSION")
+        .unwrap_or_else(|_| "Lua ?".into());
+    let native = Backend::best() == Backend::Native;
+    println!("hot reload of a 50-function module ({version}), median of several reloads per case");
+    if !native {
+        println!("this VM has no native reload backend: only the pure-Lua walker runs");
+    }
     println!(
         "top = edit of the 45 top-level functions; factory = edit of the code inside 5 factories"
     );
@@ -276,7 +284,10 @@ fn main() {
         let results: Vec<Result<ChildResult, String>> =
             [Case::NativeTop, Case::NativeFactory, Case::WalkerTop]
                 .into_iter()
-                .map(|c| run_child(c, size))
+                .map(|c| match c {
+                    Case::NativeTop | Case::NativeFactory if !native => Err("n/a".to_owned()),
+                    _ => run_child(c, size),
+                })
                 .collect();
         let cell = |r: &Result<ChildResult, String>| match r {
             Ok(r) if r.error.is_none() => format!("{:.2}", r.median_ms),
@@ -285,6 +296,7 @@ fn main() {
                 r.median_ms,
                 r.error.clone().unwrap_or_default()
             ),
+            Err(e) if e == "n/a" => "n/a".into(),
             Err(e) => format!("failed: {e}"),
         };
         let peak = |r: &Result<ChildResult, String>| match r {
@@ -299,11 +311,12 @@ fn main() {
             (Ok(n), Ok(w)) if n.median_ms > 0.0 => format!("{:.0}x", w.median_ms / n.median_ms),
             _ => "-".into(),
         };
-        let rss = match &results[0] {
+        let rss = match &results[if native { 0 } else { 2 }] {
             Ok(r) => format!("{:.0}", r.rss_kb as f64 / 1024.0),
             Err(_) => "-".into(),
         };
-        failed |= results[..2]
+        let measured = if native { &results[..2] } else { &results[2..] };
+        failed |= measured
             .iter()
             .any(|r| !matches!(r, Ok(r) if r.error.is_none()));
         println!(

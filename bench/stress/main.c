@@ -1,7 +1,7 @@
 /*
 ** A checked build of the engine for stress runs: Lua 5.4 compiled with its
 ** internal assertions (LUAI_ASSERT, LUA_USE_APICHECK) and the sanitizers,
-** plus native/reload_*.c, driving stress.lua. See ./run.
+** plus vm/lua54/reload_*.c, driving stress.lua. See ./run.
 */
 #include <stdio.h>
 

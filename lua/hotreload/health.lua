@@ -6,13 +6,23 @@ local M = {}
 
 local health = vim.health
 
--- runtime -> host binary suffix; luanext runs on a PUC host.
+---@class hotreload.HealthHost
+---@field runtime string the launch argument `runtime`
+---@field suffix string host binary suffix (`hotreload-host-<suffix>`)
+---@field built boolean whether `scripts/build` builds it
+---@field limits string|nil what this runtime's host does not do yet
+
+-- What a PUC host without the native reload backend does not do yet.
+local pure_lua_walk = 'reloads with the pure-Lua walk: closures a factory already made,'
+  .. ' and the running main program, keep their old code'
+
+---@type hotreload.HealthHost[]
 local hosts = {
-  { runtime = 'lua5.4', suffix = 'lua54', required = true },
-  { runtime = 'lua5.1', suffix = 'lua51' },
-  { runtime = 'lua5.2', suffix = 'lua52' },
-  { runtime = 'lua5.3', suffix = 'lua53' },
-  { runtime = 'luajit', suffix = 'luajit' },
+  { runtime = 'lua5.4', suffix = 'lua54', built = true },
+  { runtime = 'lua5.3', suffix = 'lua53', built = true, limits = pure_lua_walk },
+  { runtime = 'lua5.2', suffix = 'lua52', built = true, limits = pure_lua_walk },
+  { runtime = 'lua5.1', suffix = 'lua51', built = false },
+  { runtime = 'luajit', suffix = 'luajit', built = false },
 }
 
 local build_fix = 'run :Lazy build hotreload.nvim (or scripts/build --release in the plugin directory)'
@@ -53,15 +63,18 @@ local function check_hosts()
       end)
       if ok and result.code == 0 then
         local out = vim.trim((result.stdout or '') .. (result.stderr or ''))
-        health.ok(('%s: %s'):format(h.runtime, out:gsub('\n', ' ')))
+        health.ok(('%s: %s'):format(h.runtime, (out:gsub('\n', ' '))))
+        if h.limits then
+          health.info(('%s: %s'):format(h.runtime, h.limits))
+        end
       else
         local why = ok and ('exit code %s: %s'):format(result.code, vim.trim(result.stderr or '')) or tostring(result)
         health.error(('%s: %s --version failed (%s)'):format(h.runtime, exe, why), { build_fix })
       end
-    elseif h.required then
+    elseif h.built then
       health.error(('%s: %s not found'):format(h.runtime, exe), { build_fix })
     else
-      health.info(('%s: not built (optional)'):format(h.runtime))
+      health.info(('%s: no host in this release yet'):format(h.runtime))
     end
   end
 end

@@ -21,9 +21,14 @@ def test_health_reports_every_part(nvim):
 
 def test_health_shows_each_host_version(nvim):
     report = checkhealth(nvim)
-    line = next((l for l in report.splitlines() if "lua5.4:" in l), None)
-    assert line is not None, report
-    assert "OK" in line and "not found" not in line and "failed" not in line, report
+    for runtime, release in (("lua5.4", "Lua 5.4"), ("lua5.3", "Lua 5.3"), ("lua5.2", "Lua 5.2")):
+        line = next((l for l in report.splitlines() if f"{runtime}: hotreload-host" in l), None)
+        assert line is not None, report
+        assert "OK" in line and release in line, report
+    # What a host without the native reload backend does not do is said.
+    assert "lua5.3: reloads with the pure-Lua walk" in report, report
+    assert "lua5.4: reloads with" not in report, report
+    assert "luajit: no host in this release yet" in report, report
 
 
 def test_health_names_the_fix_for_a_missing_host_and_an_open_socket_dir(nvim, tmp_path):

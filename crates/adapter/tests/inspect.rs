@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{fixture, Client};
+use support::{fixture, with_runtime, Client};
 
 /// Starts inspect.lua stopped at the breakpoint in `compute` (line 9).
 fn stopped_in_compute() -> (Client, String, Value) {
@@ -199,7 +199,7 @@ fn conditions_with(bp: Value) -> (Client, String) {
             client.fail(&format!("{cap} is not advertised"));
         }
     }
-    client.ok("launch", json!({"program": program}));
+    client.ok("launch", with_runtime(json!({"program": program})));
     client.wait_event("initialized");
     let mut bp = bp;
     bp["line"] = json!(5);

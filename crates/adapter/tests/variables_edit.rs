@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{fixture, Client};
+use support::{fixture, with_runtime, Client};
 
 /// Starts edit.lua stopped at its `stop-here` line in `step`, after an
 /// `initialize` that declares the client's column base; returns the client,
@@ -24,7 +24,7 @@ fn stopped_in_step(columns_start_at1: bool) -> (Client, Value, Value) {
         json!({"adapterID": "hotreload", "clientID": "test",
                "linesStartAt1": true, "columnsStartAt1": columns_start_at1}),
     );
-    client.ok("launch", json!({"program": program}));
+    client.ok("launch", with_runtime(json!({"program": program})));
     client.wait_event("initialized");
     let bps = client.set_breakpoints(&program, &[line]);
     if bps.first().map(|b| &b["verified"]) != Some(&json!(true)) {

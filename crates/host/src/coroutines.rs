@@ -51,7 +51,7 @@ pub fn among_first(l: *mut ffi::lua_State, count: usize) -> bool {
     CHAIN.with_borrow(|c| c.iter().take(count).any(|&t| t == l as usize))
 }
 
-/// The resume notification of the patched VM (native/vm_hooks.c): every
+/// The resume notification of the patched VM (vm/shared/vm_hooks.c): every
 /// `lua_resume`, from `coroutine.resume`, `coroutine.wrap` or C code.
 ///
 /// # Safety

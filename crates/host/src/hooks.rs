@@ -209,7 +209,7 @@ impl SourceEntry {
 
 /// Sets the debugger's mask on thread `l` (keeping a pending interrupt
 /// armed). The program's own hook on `l` is never touched: the VM calls
-/// both (native/vm_hooks.c).
+/// both (vm/shared/vm_hooks.c).
 ///
 /// # Safety
 /// `l` must be a live thread of the VM, on the VM thread.

@@ -3,7 +3,7 @@
 -- It numbers coroutines for the debugger's thread list and builds
 -- environments for evaluating in a frame. It changes nothing the program
 -- can see: output, coroutines and loaders are followed below Lua (io.rs,
--- native/vm_hooks.c).
+-- vm/shared/vm_hooks.c).
 local setmetatable, rawequal, type, pcall, load, tostring = setmetatable, rawequal, type, pcall, load, tostring
 
 -- Thread ids for the debugger (1 is the main thread), given when the

@@ -85,7 +85,7 @@ fn prepare(
     let main = load_file(&lua, &program)?;
     sources::note_file(&program);
     // The engine finds this table and lets the VM fill it (see
-    // native/tracking.c); the program's loaders stay the stock ones.
+    // vm/shared/tracking.c); the program's loaders stay the stock ones.
     lua.set_named_registry_value("hotreload.tracking", lua.create_table()?)?;
     let mut engine = reload::Engine::install(&lua)?;
     engine.set_program(&program);

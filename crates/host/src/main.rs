@@ -1,4 +1,5 @@
-//! `hotreload-host-lua54`: runs one debuggee in its own Lua 5.4 VM and speaks
+//! `hotreload-host-<vm>`: runs one debuggee in its own Lua VM (the one the
+//! build's feature picks, see `vm/`) and speaks
 //! the JSON-lines host protocol (`host_protocol`) on its stdin and stdout.
 //!
 //! Threads: the VM thread (this one) owns the Lua VM; a reader thread parses
@@ -51,7 +52,8 @@ const LUA_RELEASE: &str = env!("HOTRELOAD_LUA_RELEASE");
 fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("--version") {
         println!(
-            "hotreload-host-lua54 {} (Lua {LUA_RELEASE}, protocol {PROTOCOL_VERSION})",
+            "{} {} (Lua {LUA_RELEASE}, protocol {PROTOCOL_VERSION})",
+            env!("CARGO_BIN_NAME"),
             env!("CARGO_PKG_VERSION")
         );
         return Ok(());

@@ -1,4 +1,7 @@
-//! Bindings to `native/debuginfo.c`, the helpers that read the VM's internals.
+//! Bindings to the C of the VM folder this host is built with
+//! (`vm/<vm>/`, the contract in `vm/hotreload_vm.h`): the helpers that read
+//! and patch the VM's insides. The shared host code calls the VM only here and
+//! in `reload::` (the native backend).
 
 use std::ffi::CString;
 use std::os::raw::{c_char, c_int};
@@ -43,7 +46,7 @@ pub unsafe fn room_to_evaluate(l: *mut lua_State) -> bool {
     unsafe { hr_room_to_evaluate(l) != 0 }
 }
 
-/// Called by the patched `lua_resume` (native/vm_hooks.c): `entering` 1
+/// Called by the patched `lua_resume` (vm/shared/vm_hooks.c): `entering` 1
 /// before coroutine `co` runs, resumed from `from` (may be null), 0 when the
 /// resume returns to `from`.
 pub type ResumeHook =
@@ -84,7 +87,7 @@ pub fn set_resume_hook(hook: ResumeHook) {
 }
 
 /// Makes the VM report every chunk loaded from a file to the tracking
-/// tables (native/load_tracking.c) the engine set up.
+/// tables (vm/shared/tracking.c) the engine set up.
 pub fn track_loads() {
     // SAFETY: stores a function pointer; the VM thread calls it later.
     unsafe { hr_set_load_hook(Some(hr_track_load_unwind)) }

@@ -8,16 +8,19 @@ use serde_json::json;
 
 #[test]
 fn version_names_lua_and_protocol() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotreload-host-lua54"))
+    let out = std::process::Command::new(common::host_exe())
         .arg("--version")
         .output()
         .expect("run --version");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
+    let exe = std::path::Path::new(common::host_exe());
+    let name = exe.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+    let release = env!("HOTRELOAD_LUA_RELEASE");
     assert_eq!(
         text.trim(),
         format!(
-            "hotreload-host-lua54 {} (Lua 5.4.9, protocol 1)",
+            "{name} {} (Lua {release}, protocol 1)",
             env!("CARGO_PKG_VERSION")
         )
     );

@@ -1,7 +1,7 @@
 ---@meta
 -- The types the engine's parts share, for LuaCATS (never loaded, never
 -- embedded): the backend contract both backends implement - native
--- (native/reload_backend.c, `hotreload_native_backend`) and pure Lua
+-- (vm/lua54/reload_backend.c, `hotreload_native_backend`) and pure Lua
 -- (lua_backend.lua over walker.lua) - and the records, contexts, journal
 -- entries and report entries the parts pass to each other.
 

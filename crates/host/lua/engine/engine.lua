@@ -2,7 +2,7 @@
 -- a request to a module, file or the program, and runs one reload with the
 -- collector stopped. Work that needs the VM's insides goes through a
 -- backend (`EngineBackend` in contract.lua): the native backend
--- (native/reload_*.c) does all of it; a pure-Lua backend built from
+-- (vm/lua54/reload_*.c) does all of it; a pure-Lua backend built from
 -- walker.lua (lua_backend.lua) does what plain Lua can (no in-place swap,
 -- no nested closures), which is what LuaJIT and Neovim get.
 local _, parts = ...

@@ -4,7 +4,7 @@
 --
 -- In the host, the VM reports these itself and nothing the program can see
 -- is wrapped: the host puts a table in the registry field
--- "hotreload.tracking" before the engine installs, and native/tracking.c
+-- "hotreload.tracking" before the engine installs, and vm/shared/tracking.c
 -- records into the engine's tables through it (the layout is documented
 -- there). Elsewhere (Neovim, LuaJIT), the loaders are wrapped at install.
 local debug, parts = ...

@@ -5,7 +5,7 @@
 //!   transaction, matching old and new values by path, the undo journal,
 //!   `__on_reload`), in plain Lua so that LuaJIT and Neovim can reuse it;
 //!   one part per job, run in order by `lua/engine/init.lua`;
-//! - `native/reload_*.c`: the VM-level fast paths for Lua 5.4 (prototype
+//! - `vm/lua54/reload_*.c`: the VM-level fast paths for Lua 5.4 (prototype
 //!   swap in place, running frames, one pass over the VM's object lists
 //!   when a walk is needed);
 //! - this module: resolves the request (path or module, source from disk)
@@ -50,9 +50,15 @@ const ENGINE_PARTS: &[(&str, &str)] = &[
 
 const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
 
+#[cfg(hr_native_backend)]
 extern "C-unwind" {
-    /// Pushes the native backend table (native/reload_backend.c).
+    /// Pushes the native backend table (vm/lua54/reload_backend.c).
     fn hotreload_native_backend(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+}
+
+extern "C-unwind" {
+    /// `same_code(a, b)` of the VM folder (vm/hotreload_vm.h).
+    fn hotreload_same_code(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
 /// Why a reload did not happen. `Display` is the user-facing `file:line: reason`.
@@ -88,6 +94,23 @@ pub enum ReloadError {
     Engine(#[from] mlua::Error),
 }
 
+/// Pushes the native backend of this host's VM folder.
+#[cfg(hr_native_backend)]
+fn native_backend(lua: &Lua) -> Result<Value, ReloadError> {
+    // SAFETY: the function only uses the Lua API and the VM internals of the
+    // Lua this binary links (vm/lua54/reload_*.c).
+    let open = unsafe { lua.create_c_function(hotreload_native_backend)? };
+    Ok(open.call(())?)
+}
+
+#[cfg(not(hr_native_backend))]
+fn native_backend(_lua: &Lua) -> Result<Value, ReloadError> {
+    Err(ReloadError::Engine(mlua::Error::RuntimeError(format!(
+        "this host has no native backend for Lua {}",
+        env!("HOTRELOAD_LUA_RELEASE")
+    ))))
+}
+
 /// Which implementation of the VM-level work the engine uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -96,6 +119,18 @@ pub enum Backend {
     /// A pure-Lua reference walk (what runtimes without our C code get);
     /// no in-place swap, nested closures keep their code.
     PureLua,
+}
+
+impl Backend {
+    /// The native backend where this host's VM folder has one, else the
+    /// pure-Lua walk (correct, slower).
+    pub fn best() -> Backend {
+        if cfg!(hr_native_backend) {
+            Backend::Native
+        } else {
+            Backend::PureLua
+        }
+    }
 }
 
 /// Compiles every part of the semantic layer (chunk names `=[hotreload]
@@ -127,7 +162,7 @@ impl Engine {
     /// Installs the engine into a fresh VM, before the program runs: it starts
     /// tracking which file each `require`d module came from, and coroutines.
     pub fn install(lua: &Lua) -> Result<Engine, ReloadError> {
-        Engine::install_with(lua, Backend::Native)
+        Engine::install_with(lua, Backend::best())
     }
 
     /// Like [`Engine::install`], choosing the backend (benchmarks, tests).
@@ -138,18 +173,24 @@ impl Engine {
         let debug: Table = open_debug.call(())?;
         let module = load_engine(lua, &debug)?;
         let backend: Value = match backend {
-            Backend::Native => {
-                // SAFETY: the function only uses the Lua API and the VM
-                // internals of the Lua this binary links (native/reload_*.c).
-                let open = unsafe { lua.create_c_function(hotreload_native_backend)? };
-                open.call(())?
-            }
+            Backend::Native => native_backend(lua)?,
             Backend::PureLua => {
                 let walker: Table = lua
                     .load(WALKER_LUA)
                     .set_name("=[hotreload] walker.lua")
                     .call(debug)?;
-                module.call_function("lua_backend", walker)?
+                let backend: Table = module.call_function("lua_backend", walker)?;
+                // Where the VM has no native backend, the pure-Lua one still
+                // compares code natively: a stripped dump keeps line numbers
+                // there, so a function that only moved would look changed.
+                // (On 5.4 the pure-Lua backend stays exactly Neovim's.)
+                if !cfg!(hr_native_backend) {
+                    // SAFETY: the function reads only the prototypes of its
+                    // two arguments (vm/<vm>/compare.c).
+                    let same = unsafe { lua.create_c_function(hotreload_same_code)? };
+                    backend.set("same_code", same)?;
+                }
+                Value::Table(backend)
             }
         };
         let engine: Table = module.call_function("new", backend)?;

@@ -76,6 +76,18 @@ pub fn line_of(text: &str, marker: &str) -> i64 {
         .unwrap_or_else(|| panic!("marker {marker:?} not in the program"))
 }
 
+/// The host binary this test build made: the one of the VM feature the
+/// tests are built with (`cargo test -p hotreload-host --no-default-features
+/// --features lua53` runs them on Lua 5.3).
+pub fn host_exe() -> &'static str {
+    #[cfg(feature = "lua54")]
+    return env!("CARGO_BIN_EXE_hotreload-host-lua54");
+    #[cfg(all(feature = "lua53", not(feature = "lua54")))]
+    return env!("CARGO_BIN_EXE_hotreload-host-lua53");
+    #[cfg(all(feature = "lua52", not(any(feature = "lua54", feature = "lua53"))))]
+    return env!("CARGO_BIN_EXE_hotreload-host-lua52");
+}
+
 impl Host {
     /// Starts the host binary built by this package.
     pub fn spawn() -> Host {
@@ -84,7 +96,7 @@ impl Host {
 
     /// Starts the host after `setup` adjusts the command.
     pub fn spawn_with(setup: impl FnOnce(&mut Command)) -> Host {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotreload-host-lua54"));
+        let mut cmd = Command::new(host_exe());
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

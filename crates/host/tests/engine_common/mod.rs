@@ -26,9 +26,10 @@ pub struct Vm {
 }
 
 impl Vm {
-    /// A VM whose `package.path` finds `files` (name, source).
+    /// A VM whose `package.path` finds `files` (name, source), with the
+    /// best backend of the VM the tests are built for.
     pub fn new(files: &[(&str, &str)]) -> Vm {
-        Vm::with_backend(Backend::Native, files)
+        Vm::with_backend(Backend::best(), files)
     }
 
     /// Same, with the chosen backend.

@@ -25,8 +25,14 @@ pub fn host_binary_name(runtime: &str) -> Result<&'static str, RuntimeError> {
         }
         "lua5.3" => "hotreload-host-lua53",
         "lua5.2" => "hotreload-host-lua52",
-        "lua5.1" => "hotreload-host-lua51",
-        "luajit" => "hotreload-host-luajit",
+        // No VM folder builds these yet (crates/host/vm/): refuse plainly
+        // rather than send the user to a build that cannot make them.
+        "lua5.1" | "luajit" => {
+            return Err(RuntimeError::NotAvailable {
+                runtime: runtime.to_owned(),
+                reason: "this release has no host for it yet; launch with runtime lua5.4, lua5.3 or lua5.2".to_owned(),
+            })
+        }
         other => return Err(RuntimeError::UnknownRuntime(other.to_owned())),
     })
 }
@@ -75,13 +81,26 @@ mod tests {
             names,
             [
                 Some("hotreload-host-lua54"),
-                Some("hotreload-host-lua51"),
+                None,
                 Some("hotreload-host-lua52"),
                 Some("hotreload-host-lua53"),
-                Some("hotreload-host-luajit"),
+                None,
                 None,
             ]
         );
+    }
+
+    #[test]
+    fn runtimes_without_a_host_are_refused_with_the_ones_to_use() {
+        for runtime in ["lua5.1", "luajit"] {
+            let err = host_binary_name(runtime).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref()
+                    .is_some_and(|e| e.contains(&format!("'{runtime}'"))
+                        && e.contains("lua5.4, lua5.3 or lua5.2")),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]
@@ -97,13 +116,13 @@ mod tests {
             return;
         }
         let dir = Path::new("/nonexistent/hosts");
-        let err = find_host("lua5.1", Some(dir))
+        let err = find_host("lua5.3", Some(dir))
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("'lua5.1'"), "{err}");
+        assert!(err.contains("'lua5.3'"), "{err}");
         assert!(
-            err.contains("/nonexistent/hosts/hotreload-host-lua51"),
+            err.contains("/nonexistent/hosts/hotreload-host-lua53"),
             "{err}"
         );
     }

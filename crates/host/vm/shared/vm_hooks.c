@@ -1,5 +1,5 @@
 /*
- * The VM side of the host's transparency (see build.rs for the patches that
+ * The VM side of the host's transparency (see patches.rs for the patches that
  * call into this file). The debugger never replaces a standard function and
  * never takes the program's hook slot:
  *
@@ -27,8 +27,19 @@
 #include "lua.h"
 #include "lstate.h"
 
+#include "hotreload_vm.h"
+
+/* lua_sethook returns int (always 1) up to Lua 5.2, nothing since 5.3. */
+#if LUA_VERSION_NUM <= 502
+#define SETHOOK_RESULT int
+#define SETHOOK_DONE return 1
+#else
+#define SETHOOK_RESULT void
+#define SETHOOK_DONE return
+#endif
+
 /* The stock lua_sethook & co. of ldebug.c, renamed by the patch. */
-void hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);
+SETHOOK_RESULT hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);
 
 static lua_Hook debug_hook = NULL;
 
@@ -78,7 +89,7 @@ static void update (lua_State *L, int was_program_count) {
 }
 
 /* The public API: the program's slot, as stock lua_sethook documents it. */
-LUA_API void lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {
+LUA_API SETHOOK_RESULT lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {
   if (func == NULL || mask == 0) {
     mask = 0;
     func = NULL;
@@ -88,6 +99,7 @@ LUA_API void lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {
   L->hr_hookleft = count;
   L->hr_hookmask = mask;
   update(L, 0);
+  SETHOOK_DONE;
 }
 
 LUA_API lua_Hook lua_gethook (lua_State *L) {

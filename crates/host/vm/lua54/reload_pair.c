@@ -162,7 +162,7 @@ static void child_names(const Proto *p, ChildName *names) {
   }
   for (pc = 0; pc < p->sizecode; pc++) {
     Instruction ins = p->code[pc];
-    if (GET_OPCODE(ins) == OP_CLOSURE && GETARG_Bx(ins) < (unsigned int)p->sizep)
+    if (GET_OPCODE(ins) == OP_CLOSURE && GETARG_Bx(ins) < p->sizep)
       name_of_closure(p, pc, &names[GETARG_Bx(ins)]);
   }
   for (i = 0; i < p->sizep; i++) {

@@ -1,15 +1,14 @@
 /*
- * How the reload engine learns what the program loaded and which coroutines
- * exist, without wrapping anything the program can see (see
- * lua/engine/tracking.lua for the tables):
+ * How the reload engine learns what the program loaded, without wrapping
+ * anything the program can see (see lua/engine/tracking.lua for the tables;
+ * the coroutines come from vm/<vm>/threads.c):
  *
- * - hr_track_load: the patched lua_load (native/vm_hooks.c) calls it after a
+ * - hr_track_load: the patched lua_load (shared/vm_hooks.c) calls it after a
  *   chunk named '@file' loaded. When the function that called lua_load is
  *   the stock Lua-file searcher of `require`, the chunk is module
  *   <its first argument>; when it is the stock loadfile or dofile, a file
  *   the program ran. Recorded with both hooks off and protected: no hook of
  *   the program sees it, and a failure (out of memory) loses only the note.
- * - hr_all_threads: every thread of the VM, found on the collector's list.
  *
  * The registry field "hotreload.tracking" (set up by the host, filled by
  * tracking.lua) holds: [1] the Lua-file searcher, [2] loadfile, [3] dofile,
@@ -18,11 +17,8 @@
  */
 #include "lua.h"
 #include "lauxlib.h"
-#include "lstate.h"
-#include "lgc.h"
-#include "lobject.h"
 
-int hr_call_unhooked (lua_State *L, lua_CFunction f, int nargs);
+#include "hotreload_vm.h"
 
 #define TRACKING "hotreload.tracking"
 
@@ -35,7 +31,8 @@ static void set_field (lua_State *L, int rec, const char *k, int value) {
 static int record (lua_State *L) {
   lua_Debug caller, chunk;
   int module;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, TRACKING) != LUA_TTABLE) return 0;  /* 2 */
+  lua_getfield(L, LUA_REGISTRYINDEX, TRACKING);  /* 2 */
+  if (!lua_istable(L, 2)) return 0;
   if (!lua_getstack(L, 1, &caller) || !lua_getinfo(L, "f", &caller)) return 0;  /* 3 */
   lua_rawgeti(L, 2, 1);  /* 4: searcher */
   lua_rawgeti(L, 2, 2);  /* 5: loadfile */
@@ -57,7 +54,8 @@ static int record (lua_State *L) {
     lua_rawgeti(L, 2, 4);  /* 6: modules */
     if (!lua_istable(L, 6)) return 0;
     lua_pushvalue(L, 5);
-    if (lua_rawget(L, 6) != LUA_TTABLE) {  /* 7: its record */
+    lua_rawget(L, 6);  /* 7: its record */
+    if (!lua_istable(L, 7)) {
       lua_pop(L, 1);
       lua_createtable(L, 0, 4);
       lua_pushvalue(L, 5);
@@ -92,29 +90,4 @@ void hr_track_load (lua_State *L) {
   if (!lua_checkstack(L, 4)) return;
   lua_pushvalue(L, -1);
   hr_call_unhooked(L, record, 1);
-}
-
-/* A thread that counts: not the main one, not dead awaiting its sweep
- * (handing that out would resurrect it). */
-static int listed (global_State *g, GCObject *o) {
-  return o->tt == LUA_VTHREAD && gco2th(o) != g->mainthread && !isdead(g, o);
-}
-
-/* Lua C function: an array of every thread but the main one. */
-int hr_all_threads (lua_State *L) {
-  global_State *g = G(L);
-  GCObject *o;
-  int n = 0, i = 0;
-  for (o = g->allgc; o != NULL; o = o->next)
-    if (listed(g, o)) n++;
-  lua_createtable(L, n, 0);
-  /* No allocation below (the array part is sized): the list stays put. */
-  for (o = g->allgc; o != NULL && i < n; o = o->next) {
-    if (listed(g, o)) {
-      setthvalue2s(L, L->top.p, gco2th(o));
-      L->top.p++;
-      lua_rawseti(L, -2, ++i);
-    }
-  }
-  return 1;
 }

@@ -1,0 +1,73 @@
+/*
+ * What every VM folder (vm/<name>/) gives the host: the C functions the
+ * shared Rust code binds in src/native.rs and src/reload/mod.rs. Each
+ * folder implements all of them over its own VM's insides; build.rs
+ * compiles exactly one folder, chosen by the host's Cargo feature, with its
+ * VM's sources. See vm/README.md.
+ */
+#ifndef HOTRELOAD_VM_H
+#define HOTRELOAD_VM_H
+
+#include <stddef.h>
+
+#include "lua.h"
+
+/* ---- Line information and breakpoints (debuginfo.c) ---- */
+
+/* Writes the line of every instruction of the chunk in `path` (nested
+   functions included) into out[0..cap); returns how many there are (may
+   exceed cap), or -1 with the compiler's message in err. */
+int hr_code_lines (const char *path, int *out, int cap, char *err,
+                   size_t errlen);
+/* The source of the frame's function, unformatted. */
+const char *hr_frame_source (const lua_Debug *ar, size_t *len);
+/* How many frames thread L has. */
+int hr_stack_depth (lua_State *L);
+/* Before the line hook is switched on from a count hook: it then fires at
+   the next new line, not mid-statement. */
+void hr_sync_oldpc (lua_State *L);
+
+/* Whether a Lua function entered under a line-only hook may run untraced. */
+typedef int (*hr_skip_policy) (lua_State *L, const char *source, size_t len);
+void hr_set_skip_policy (hr_skip_policy policy);
+void hr_forget_skips (void);
+/* Lines (bit n: line n) that may call the line hook while `on`. */
+void hr_set_line_filter (int on, const unsigned char *bits, size_t len);
+
+/* Called where any error is raised, the error on top of L's stack. */
+typedef void (*hr_raise_handler) (lua_State *L);
+void hr_set_raise_handler (hr_raise_handler handler);
+/* Whether L (and the main thread) have room to evaluate a condition. */
+int hr_room_to_evaluate (lua_State *L);
+
+/* ---- The debugger's own hook slot, notifications (vm_hooks.c) ---- */
+
+void hr_set_debug_hook (lua_Hook hook);
+void hr_debug_sethook (lua_State *L, int mask);
+int hr_debug_gethookmask (lua_State *L);
+void hr_set_resume_hook (void (*hook) (lua_State *co, lua_State *from,
+                                       int entering));
+void hr_set_load_hook (void (*hook) (lua_State *L));
+/* Calls f with both hooks off, protected (an error is dropped); returns
+   lua_pcall's status. */
+int hr_call_unhooked (lua_State *L, lua_CFunction f, int nargs);
+/* The parser depth of L: > 0 while lua_load parses a chunk. */
+int hr_parsing (lua_State *L);
+
+/* ---- What the program loaded, its threads (tracking.c) ---- */
+
+void hr_track_load (lua_State *L);
+int hr_all_threads (lua_State *L);
+
+/* ---- The reload engine ---- */
+
+/* Lua C function same_code(a, b): whether two Lua functions have the same
+   code, line numbers aside (every folder; the pure-Lua backend uses it
+   where the VM has no native backend). */
+int hotreload_same_code (lua_State *L);
+
+/* Pushes the native backend table the engine drives (lua/engine/); only in
+   folders whose vm.rs says `native_backend: true`. */
+int hotreload_native_backend (lua_State *L);
+
+#endif
