@@ -42,9 +42,8 @@ struct Live {
     stdin: ChildStdin,
     incoming: mpsc::Receiver<Option<Message>>,
     seq: i64,
-    /// `stopped` events that arrived while waiting for a response (the one
-    /// after `configurationDone` may come before its response).
-    seen: Vec<String>,
+    /// Events passed while waiting for responses.
+    events: Vec<String>,
 }
 
 /// What one live run found.
@@ -89,7 +88,7 @@ impl Live {
             stdin,
             incoming: rx,
             seq: 0,
-            seen: Vec::new(),
+            events: Vec::new(),
         };
         live.call("initialize", json!({"adapterID": "fuzz"}))?;
         live.call(
@@ -123,8 +122,13 @@ impl Live {
                     let value = serde_json::to_value(&r).unwrap_or_default();
                     return Ok((value, exited));
                 }
-                Ok(Some(Message::Event(e))) if e.event == "exited" => exited = true,
-                Ok(Some(Message::Event(e))) if e.event == "stopped" => self.seen.push(e.event),
+                Ok(Some(Message::Event(e))) => {
+                    exited |= e.event == "exited";
+                    if self.events.len() > 256 {
+                        self.events.drain(..128);
+                    }
+                    self.events.push(e.event);
+                }
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(format!("the adapter closed before answering {seq}")),
                 Err(_) => return Err(format!("request {seq} was never answered")),
@@ -142,8 +146,8 @@ impl Live {
     }
 
     fn wait_event(&mut self, name: &str) -> Result<(), String> {
-        if let Some(i) = self.seen.iter().position(|e| e == name) {
-            self.seen.drain(..=i);
+        if let Some(i) = self.events.iter().position(|e| e == name) {
+            self.events.remove(i);
             return Ok(());
         }
         loop {

@@ -39,7 +39,14 @@ fn bodies_that_are_not_json_are_skipped_and_the_session_goes_on() {
     ));
     for seq in [9001, 9002] {
         let response = client.response(seq);
-        if response.success || !response.message.unwrap_or_default().contains("bad request") {
+        let kind = response
+            .body
+            .as_ref()
+            .map(|b| b["error"]["variables"]["kind"].clone());
+        if response.success
+            || !response.message.unwrap_or_default().contains("bad request")
+            || kind != Some(json!("badRequest"))
+        {
             client.fail(&format!("request {seq}: expected a 'bad request' error"));
         }
     }

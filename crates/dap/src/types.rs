@@ -552,6 +552,28 @@ pub struct BreakpointEventBody {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoArguments {}
 
+/// The `body` of a failed response: DAP's structured error, which clients
+/// such as nvim-dap render from `format` and `variables`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorResponseBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorMessage>,
+}
+
+/// A structured error: a stable `id` per kind, a `format` whose `{name}`s
+/// are filled from `variables`, and whether to show it to the user.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorMessage {
+    pub id: i64,
+    pub format: String,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub show_user: bool,
+}
+
 /// Arguments of `cancel`: the request (by its `seq`) or progress to cancel.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,6 +12,9 @@
 
 pub mod commands;
 
+#[cfg(test)]
+mod outcome_tests;
+
 use dap::types::ExceptionInfoArguments;
 use dap::types::{
     CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,
@@ -184,13 +187,93 @@ pub struct HostResponse {
     pub outcome: Outcome,
 }
 
-/// Success with a payload, or an error message meant for the user
-/// (`file:line: reason` where a location is known).
+/// Success with a payload, or an error: a message meant for the user
+/// (`file:line: reason` where a location is known), or the same as data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Outcome {
     Ok(Value),
     Error(String),
+    /// A structured error: `{"id": N, "failure": {"kind": ..., "message":
+    /// ..., "location": {"path": ..., "line": ...}}}`. Preferred over
+    /// `Error` for new code; the session accepts both.
+    Failure(HostError),
+}
+
+/// An error as data: what kind, the message for the user, and where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<ErrorLocation>,
+}
+
+/// Where an error happened: a file, and a line when known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorLocation {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+}
+
+/// What went wrong, for programs (the glue, tests) to decide on without
+/// reading the message. Kinds a reader does not know read as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorKind {
+    /// The request is not valid in the current run state.
+    Refused,
+    /// The request was cancelled (`cancel` or `pause`).
+    Cancelled,
+    /// The VM is inside a call that cannot be interrupted; try again.
+    Busy,
+    /// The arguments were malformed or named nothing that exists.
+    InvalidArguments,
+    /// Lua code did not compile.
+    Compile,
+    /// Lua code raised an error.
+    Runtime,
+    /// The module or file is not one the program loaded.
+    NotFound,
+    /// The host itself failed (a panic, an I/O error).
+    Internal,
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorKind {
+    /// The stable number of the kind, for DAP's `body.error.id`.
+    pub fn id(self) -> i64 {
+        match self {
+            ErrorKind::Refused => 1001,
+            ErrorKind::Cancelled => 1002,
+            ErrorKind::Busy => 1003,
+            ErrorKind::InvalidArguments => 1004,
+            ErrorKind::Compile => 1005,
+            ErrorKind::Runtime => 1006,
+            ErrorKind::NotFound => 1007,
+            ErrorKind::Internal => 1008,
+            ErrorKind::Other => 1099,
+        }
+    }
+
+    /// The kind's name on the wire (`"notFound"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Refused => "refused",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Busy => "busy",
+            ErrorKind::InvalidArguments => "invalidArguments",
+            ErrorKind::Compile => "compile",
+            ErrorKind::Runtime => "runtime",
+            ErrorKind::NotFound => "notFound",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Other => "other",
+        }
+    }
 }
 
 /// Things that happen in the host without being asked for.

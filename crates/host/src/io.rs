@@ -304,7 +304,13 @@ fn report_exit(code: i64) {
             libc::dup2(null, 2);
         }
     }
-    // A child process that inherited the pipes can keep them open: bounded wait.
+    // Everything the program wrote is in the pipes by now: send all of it,
+    // however slowly the session reads (no timed cut-off for the program's
+    // own output; the forwarders read under the same lock, so nothing they
+    // took is left unsent once we hold it).
+    drain();
+    // A child process that inherited the pipes can keep them open and write
+    // later: only that output gets a bounded wait.
     let deadline = Instant::now() + Duration::from_millis(500);
     let mut live = lock(&FORWARDERS);
     while *live > 0 {

@@ -49,6 +49,9 @@ pub enum RuntimeError {
     /// (`file:line: reason` where a location is known).
     #[error("{0}")]
     Failed(String),
+    /// The runtime failed the request with a structured error.
+    #[error("{}", .0.message)]
+    Host(host_protocol::HostError),
     /// The runtime went away before answering.
     #[error("the program is no longer running")]
     Gone,

@@ -243,6 +243,33 @@ async fn bad_messages_are_answered_or_noted_and_the_session_goes_on() {
 }
 
 #[tokio::test]
+async fn structured_runtime_errors_reach_the_client_as_body_error() {
+    let mut peer = Peer::start(|command, _| match command {
+        "hotReload" => Step::Error(host_protocol::HostError {
+            kind: host_protocol::ErrorKind::Compile,
+            message: "/p/m.lua:3: unexpected symbol".into(),
+            location: Some(host_protocol::ErrorLocation {
+                path: "/p/m.lua".into(),
+                line: Some(3),
+            }),
+        }),
+        "evaluate" => Step::Fail("attempt to call a nil value".into()),
+        _ => Step::Reply(Value::Null),
+    });
+    peer.launched().await;
+    let response = peer.request("hotReload", json!({"path": "/p/m.lua"})).await;
+    assert_eq!(response["message"], "/p/m.lua:3: unexpected symbol");
+    assert_eq!(
+        response["body"]["error"],
+        json!({"id": 1005, "format": "/p/m.lua:3: unexpected symbol", "showUser": true,
+            "variables": {"kind": "compile", "path": "/p/m.lua", "line": "3"}})
+    );
+    let response = peer.request("evaluate", json!({"expression": "f()"})).await;
+    assert_eq!(response["body"]["error"]["variables"]["kind"], "failed");
+    peer.disconnect().await;
+}
+
+#[tokio::test]
 async fn a_second_launch_is_refused_and_the_first_program_kept() {
     let mut peer = Peer::start(|_, _| Step::Reply(Value::Null));
     peer.launched().await;
@@ -253,5 +280,33 @@ async fn a_second_launch_is_refused_and_the_first_program_kept() {
     )
     .await;
     assert_eq!(peer.started(), 1);
+    peer.disconnect().await;
+}
+
+#[tokio::test]
+async fn a_cancel_behind_many_queued_requests_is_still_read() {
+    let mut peer = Peer::start(|command, _| match command {
+        "evaluate" => Step::Block,
+        _ => Step::Reply(json!({"stackFrames": []})),
+    });
+    peer.launched().await;
+    let evaluate = peer
+        .send(
+            "evaluate",
+            json!({"expression": "slow()", "context": "repl"}),
+        )
+        .await;
+    for _ in 0..300 {
+        peer.send("stackTrace", json!({"threadId": 1})).await;
+    }
+    let cancel = peer.send("cancel", json!({"requestId": evaluate})).await;
+    let answered = peer.responses(302).await;
+    let cancelled = answered
+        .iter()
+        .find(|r| r["request_seq"] == evaluate)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(cancelled["message"], "cancelled");
+    assert!(answered.iter().any(|r| r["request_seq"] == cancel));
     peer.disconnect().await;
 }

@@ -139,6 +139,7 @@ pub(super) async fn read_messages(
                 let result = match response.outcome {
                     Outcome::Ok(value) => Ok(value),
                     Outcome::Error(message) => Err(RuntimeError::Failed(message)),
+                    Outcome::Failure(error) => Err(RuntimeError::Host(error)),
                 };
                 client.complete(response.id, result);
             }

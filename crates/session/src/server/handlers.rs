@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::failure::{Failure, Kind};
 use super::forward::forward_events;
 use super::inflight::{Cancel, InFlight};
 use super::outbox::{event, Outbox, Outgoing};
@@ -25,12 +26,12 @@ use crate::runtime::{self, DebugRuntime, RuntimeError, RuntimeFactory};
 
 /// A handler's answer: the response, then events to send after it.
 pub(super) struct Reply {
-    pub(super) result: Result<Option<Value>, String>,
+    pub(super) result: Result<Option<Value>, Failure>,
     pub(super) then: Vec<Outgoing>,
 }
 
-impl From<Result<Option<Value>, String>> for Reply {
-    fn from(result: Result<Option<Value>, String>) -> Reply {
+impl From<Result<Option<Value>, Failure>> for Reply {
+    fn from(result: Result<Option<Value>, Failure>) -> Reply {
         Reply {
             result,
             then: Vec::new(),
@@ -126,9 +127,13 @@ fn capabilities() -> Capabilities {
     }
 }
 
-fn parse<R: requests::Request>(request: &Request) -> Result<R::Arguments, String> {
-    requests::arguments::<R>(request)
-        .map_err(|e| format!("invalid arguments for '{}': {e}", R::COMMAND))
+fn parse<R: requests::Request>(request: &Request) -> Result<R::Arguments, Failure> {
+    requests::arguments::<R>(request).map_err(|e| {
+        Failure::new(
+            Kind::InvalidArguments,
+            format!("invalid arguments for '{}': {e}", R::COMMAND),
+        )
+    })
 }
 
 impl Session {
@@ -173,7 +178,7 @@ impl Session {
     }
 
     /// Requests answered with a response and nothing after it.
-    async fn answer(&self, request: &Request) -> Result<Option<Value>, String> {
+    async fn answer(&self, request: &Request) -> Result<Option<Value>, Failure> {
         use requests as r;
         let seq = request.seq;
         match request.command.as_str() {
@@ -237,7 +242,7 @@ impl Session {
                         .call::<c::Completions>(seq, bases.to_runtime(args))
                         .await
                         .map(|body| requests::body::<r::Completions>(&bases.to_client(body))),
-                    Err(message) => Err(message),
+                    Err(failure) => Err(failure),
                 }
             }
             r::ExceptionInfo::COMMAND => {
@@ -266,32 +271,40 @@ impl Session {
                 self.forward::<r::SetDataBreakpoints, c::SetDataBreakpoints>(request)
                     .await
             }
-            other => Err(format!("unsupported request '{other}'")),
+            other => Err(Failure::new(
+                Kind::Unsupported,
+                format!("unsupported request '{other}'"),
+            )),
         }
     }
 
-    fn runtime(&self) -> Result<Arc<dyn DebugRuntime>, String> {
+    fn runtime(&self) -> Result<Arc<dyn DebugRuntime>, Failure> {
         self.runtime
             .lock()
             .ok()
             .and_then(|rt| rt.clone())
-            .ok_or_else(|| "no program is running (send 'launch' first)".to_owned())
+            .ok_or_else(|| {
+                Failure::new(
+                    Kind::NotRunning,
+                    "no program is running (send 'launch' first)",
+                )
+            })
     }
 
     /// One typed runtime call on behalf of request `seq`, cancellable by it.
-    async fn call<C: Command>(&self, seq: i64, args: C::Arguments) -> Result<C::Reply, String> {
+    async fn call<C: Command>(&self, seq: i64, args: C::Arguments) -> Result<C::Reply, Failure> {
         let runtime = self.runtime()?;
         let id = runtime.next_call();
         if !self.inflight.calling(seq, runtime.clone(), id) {
-            return Err("cancelled".into());
+            return Err(Failure::new(Kind::Cancelled, "cancelled"));
         }
         runtime::call::<C>(&*runtime, id, args)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(Failure::from)
     }
 
     /// A request whose arguments and reply are the host command's own.
-    async fn forward<D, C>(&self, request: &Request) -> Result<Option<Value>, String>
+    async fn forward<D, C>(&self, request: &Request) -> Result<Option<Value>, Failure>
     where
         D: requests::Request,
         C: Command<Arguments = D::Arguments, Reply = D::Response>,
@@ -302,7 +315,7 @@ impl Session {
     }
 
     /// A request answered with no body by a host command without arguments.
-    async fn forward_unit<D, C>(&self, request: &Request) -> Result<Option<Value>, String>
+    async fn forward_unit<D, C>(&self, request: &Request) -> Result<Option<Value>, Failure>
     where
         D: requests::Request,
         C: Command<Arguments = (), Reply = ()>,
@@ -315,7 +328,7 @@ impl Session {
     /// Handles `cancel`: a queued request will be answered `cancelled`, a
     /// running one has its runtime call cancelled. Always succeeds (DAP:
     /// cancelling is a hint).
-    pub(super) async fn cancel(&self, request: &Request) -> Result<Option<Value>, String> {
+    pub(super) async fn cancel(&self, request: &Request) -> Result<Option<Value>, Failure> {
         let args = parse::<requests::Cancel>(request)?;
         if let Some(seq) = args.request_id {
             match self.inflight.cancel(seq) {
@@ -324,7 +337,7 @@ impl Session {
                         .send(Outgoing::Response {
                             request_seq: seq,
                             command,
-                            result: Err("cancelled".into()),
+                            result: Err(Failure::new(Kind::Cancelled, "cancelled")),
                         })
                         .await;
                 }
@@ -345,20 +358,23 @@ impl Session {
         }
     }
 
-    async fn try_launch(&self, request: &Request) -> Result<(), String> {
+    async fn try_launch(&self, request: &Request) -> Result<(), Failure> {
         let args = parse::<requests::Launch>(request)?;
         if self.closing.load(Ordering::SeqCst) {
-            return Err("the session is closing".into());
+            return Err(Failure::new(Kind::Launch, "the session is closing"));
         }
         if self.runtime().is_ok() {
-            return Err("a program is already running in this session".into());
+            return Err(Failure::new(
+                Kind::Launch,
+                "a program is already running in this session",
+            ));
         }
         let (events_tx, events_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let runtime = self
             .factory
             .start(args.runtime.as_deref(), events_tx)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::from)?;
         // Stored before the first await so a concurrent disconnect finds it.
         if let Ok(mut slot) = self.runtime.lock() {
             *slot = Some(runtime.clone());
@@ -398,11 +414,16 @@ impl Session {
                     forwarder.abort();
                 }
                 Err(match error {
-                    RuntimeError::Gone => {
-                        "launch failed: the host exited during launch (see its stderr output)"
-                            .to_owned()
+                    RuntimeError::Gone => Failure::new(
+                        Kind::Launch,
+                        "launch failed: the host exited during launch (see its stderr output)",
+                    ),
+                    other => {
+                        // Keep the runtime's kind and location.
+                        let mut failure = Failure::from(other);
+                        failure.message = format!("launch failed: {}", failure.message);
+                        failure
                     }
-                    other => format!("launch failed: {other}"),
                 })
             }
         }
@@ -421,9 +442,9 @@ impl Session {
                 result: Ok(requests::body::<requests::HotReload>(&body)),
                 then: reload_events(&body),
             },
-            Err(message) => Reply {
-                then: vec![console(format!("hot reload failed: {message}\n"))],
-                result: Err(message),
+            Err(failure) => Reply {
+                then: vec![console(format!("hot reload failed: {}\n", failure.message))],
+                result: Err(failure),
             },
         }
     }

@@ -39,6 +39,24 @@ pub(super) struct InFlight {
 }
 
 impl InFlight {
+    /// How many requests wait to start.
+    pub(super) fn queued_count(&self) -> usize {
+        self.with(|r| {
+            r.values()
+                .filter(|s| {
+                    matches!(
+                        s,
+                        State::Queued {
+                            cancelled: false,
+                            ..
+                        }
+                    )
+                })
+                .count()
+        })
+        .unwrap_or(0)
+    }
+
     pub(super) fn queued(&self, seq: i64, command: &str) {
         self.with(|r| {
             r.insert(

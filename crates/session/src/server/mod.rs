@@ -10,6 +10,7 @@
 //! task of its own, so even a panic in a handler ends in an error response.
 
 mod coalesce;
+mod failure;
 mod forward;
 mod handlers;
 mod inflight;
@@ -30,6 +31,7 @@ use crate::host::HostFactory;
 use crate::log::{note, TranscriptLog};
 use crate::runtime::RuntimeFactory;
 use crate::{SessionConfig, SessionError};
+use failure::{Failure, Kind};
 use handlers::{Reply, Session};
 use outbox::{event, write_loop, Outbox, Outgoing};
 
@@ -38,10 +40,13 @@ use outbox::{event, write_loop, Outbox, Outgoing};
 /// growing memory.
 pub(super) const CHANNEL_CAPACITY: usize = 1024;
 
-/// Requests accepted but not yet started; a client that sends more waits.
-const QUEUE_CAPACITY: usize = 64;
+/// Requests accepted but not yet started; more are answered `busy` at
+/// once. (The reader never waits for room: a `cancel` behind a full queue
+/// must still be read.)
+const QUEUE_LIMIT: usize = 1024;
 
-/// Requests running beside the queue (`pause`, `threads`) at once.
+/// Requests running beside the queue (`pause`, `threads`) at once; more
+/// are answered `busy`.
 const CONCURRENT_LIMIT: usize = 16;
 
 /// How long shutdown waits for the last events and the last write.
@@ -75,7 +80,7 @@ where
     let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let writer_task = tokio::spawn(write_loop(writer, out_rx, log.clone()));
     let session = Arc::new(Session::new(factory, log, Outbox(out_tx)));
-    let (queue_tx, queue_rx) = mpsc::channel(QUEUE_CAPACITY);
+    let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let worker = tokio::spawn(work(session.clone(), queue_rx));
 
     let end = read_loop(reader, &session, &queue_tx).await;
@@ -158,7 +163,7 @@ fn runs_beside_the_queue(command: &str) -> bool {
 async fn read_loop<R: AsyncRead + Unpin>(
     mut reader: R,
     session: &Arc<Session>,
-    queue: &mpsc::Sender<Request>,
+    queue: &mpsc::UnboundedSender<Request>,
 ) -> std::io::Result<End> {
     let beside = Arc::new(Semaphore::new(CONCURRENT_LIMIT));
     let mut buf = Vec::new();
@@ -179,8 +184,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
                             session.outbox.respond(&request, result).await;
                         }
                         command if runs_beside_the_queue(command) => {
-                            // Closed only when the session ends.
-                            let Ok(permit) = beside.clone().acquire_owned().await else {
+                            let Ok(permit) = beside.clone().try_acquire_owned() else {
+                                session.outbox.respond(&request, Err(busy())).await;
                                 continue;
                             };
                             session.inflight.queued(request.seq, &request.command);
@@ -192,10 +197,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
                                 drop(permit);
                             });
                         }
+                        _ if session.inflight.queued_count() >= QUEUE_LIMIT => {
+                            session.outbox.respond(&request, Err(busy())).await;
+                        }
                         _ => {
                             session.inflight.queued(request.seq, &request.command);
                             // The worker lives as long as this loop runs.
-                            let _ = queue.send(request).await;
+                            let _ = queue.send(request);
                         }
                     }
                 }
@@ -214,7 +222,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
                         .send(Outgoing::Response {
                             request_seq: seq,
                             command: command.unwrap_or_default(),
-                            result: Err(format!("bad request: {reason}")),
+                            result: Err(Failure::new(
+                                Kind::BadRequest,
+                                format!("bad request: {reason}"),
+                            )),
                         })
                         .await;
                 }
@@ -247,6 +258,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
+fn busy() -> Failure {
+    Failure::new(
+        Kind::Busy,
+        "too many requests are waiting for the program; try again",
+    )
+}
+
 fn is_gone(error: &std::io::Error) -> bool {
     use std::io::ErrorKind;
     matches!(
@@ -266,7 +284,7 @@ fn note_event(output: String) -> Outgoing {
 
 /// Answers queued requests one at a time, in arrival order, skipping those
 /// cancelled (and so already answered) before they started.
-async fn work(session: Arc<Session>, mut queue: mpsc::Receiver<Request>) {
+async fn work(session: Arc<Session>, mut queue: mpsc::UnboundedReceiver<Request>) {
     while let Some(request) = queue.recv().await {
         if session.inflight.start(request.seq) {
             run(&session, request).await;
@@ -283,7 +301,10 @@ async fn run(session: &Arc<Session>, request: Request) {
         tokio::spawn(async move { session.dispatch(&request).await })
     };
     let reply = task.await.unwrap_or_else(|e| Reply {
-        result: Err(format!("internal error in '{}': {e}", request.command)),
+        result: Err(Failure::new(
+            Kind::Internal,
+            format!("internal error in '{}': {e}", request.command),
+        )),
         then: Vec::new(),
     });
     session.inflight.finish(request.seq);

@@ -7,6 +7,7 @@ use serde_json::Value;
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 
+use super::failure::Failure;
 use crate::log::{note, TranscriptLog};
 
 /// Bytes gathered before a write to the client.
@@ -17,7 +18,7 @@ pub(super) enum Outgoing {
     Response {
         request_seq: i64,
         command: String,
-        result: Result<Option<Value>, String>,
+        result: Result<Option<Value>, Failure>,
     },
     Event {
         event: &'static str,
@@ -37,7 +38,7 @@ impl Outbox {
         let _ = self.0.send(out).await;
     }
 
-    pub(super) async fn respond(&self, request: &Request, result: Result<Option<Value>, String>) {
+    pub(super) async fn respond(&self, request: &Request, result: Result<Option<Value>, Failure>) {
         self.send(Outgoing::Response {
             request_seq: request.seq,
             command: request.command.clone(),
@@ -90,7 +91,7 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             } => {
                 let (success, message, body) = match result {
                     Ok(body) => (true, None, body),
-                    Err(message) => (false, Some(message), None),
+                    Err(failure) => (false, Some(failure.message.clone()), failure.body()),
                 };
                 Message::Response(dap::Response {
                     seq,

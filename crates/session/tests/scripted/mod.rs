@@ -26,6 +26,8 @@ pub enum Step {
     Reply(Value),
     /// Fail with this message.
     Fail(String),
+    /// Fail with this structured error.
+    Error(host_protocol::HostError),
     /// Wait until the call is cancelled (answered `cancelled`) or the
     /// runtime ends.
     Block,
@@ -103,6 +105,7 @@ impl DebugRuntime for ScriptedRuntime {
         match (self.script)(command, &arguments) {
             Step::Reply(value) => Ok(value),
             Step::Fail(message) => Err(RuntimeError::Failed(message)),
+            Step::Error(error) => Err(RuntimeError::Host(error)),
             Step::Block => {
                 let (tx, rx) = oneshot::channel();
                 if let Ok(mut blocked) = self.blocked.lock() {
