@@ -60,4 +60,6 @@ events! {
     Invalidated = "invalidated", InvalidatedEventBody;
     /// (extension) a module was reloaded; the body is the `hotReload` response body.
     HotReloaded = "hotReloaded", HotReloadResponseBody;
+    /// A source was loaded (or changed by a reload).
+    LoadedSource = "loadedSource", crate::types::LoadedSourceEventBody;
 }

@@ -104,6 +104,25 @@ requests! {
     /// `cancel`: stop working on an earlier request, which then fails with
     /// the message `cancelled`.
     Cancel = "cancel", CancelArguments => ();
+    /// `exceptionInfo`: the error of an exception stop.
+    ExceptionInfo = "exceptionInfo",
+        crate::types::ExceptionInfoArguments => crate::types::ExceptionInfoResponseBody;
+    /// `setFunctionBreakpoints`: replace the function breakpoints.
+    SetFunctionBreakpoints = "setFunctionBreakpoints",
+        crate::types::SetFunctionBreakpointsArguments => SetBreakpointsResponseBody;
+    /// `loadedSources`: every file and chunk the program has run.
+    LoadedSources = "loadedSources", NoArguments => crate::types::LoadedSourcesResponseBody;
+    /// `source`: the text of a chunk without a file (`load`).
+    SourceText = "source", crate::types::SourceArguments => crate::types::SourceResponseBody;
+    /// `dataBreakpointInfo`: whether a variable can be watched, and its id.
+    DataBreakpointInfo = "dataBreakpointInfo",
+        crate::types::DataBreakpointInfoArguments => crate::types::DataBreakpointInfoResponseBody;
+    /// `breakpointLocations`: the lines of a range that hold code.
+    BreakpointLocations = "breakpointLocations",
+        crate::types::BreakpointLocationsArguments => crate::types::BreakpointLocationsResponseBody;
+    /// `setDataBreakpoints`: replace the data breakpoints.
+    SetDataBreakpoints = "setDataBreakpoints",
+        crate::types::SetDataBreakpointsArguments => SetBreakpointsResponseBody;
 }
 
 #[cfg(test)]

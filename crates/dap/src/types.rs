@@ -66,6 +66,16 @@ pub struct Capabilities {
     /// The exception filters `setExceptionBreakpoints` takes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exception_breakpoint_filters: Vec<ExceptionBreakpointsFilter>,
+    #[serde(default)]
+    pub supports_exception_info_request: bool,
+    #[serde(default)]
+    pub supports_function_breakpoints: bool,
+    #[serde(default)]
+    pub supports_loaded_sources_request: bool,
+    #[serde(default)]
+    pub supports_data_breakpoints: bool,
+    #[serde(default)]
+    pub supports_breakpoint_locations_request: bool,
 }
 
 /// One exception filter the client shows as a checkbox.
@@ -324,6 +334,12 @@ pub struct Variable {
     pub variables_reference: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluate_name: Option<String>,
+    /// How many indexed children (the array part `1..n`) a table has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indexed_variables: Option<i64>,
+    /// How many named children (everything else) a table has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named_variables: Option<i64>,
 }
 
 /// Body of the `variables` response.
@@ -353,6 +369,10 @@ pub struct EvaluateResponseBody {
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     pub variables_reference: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indexed_variables: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named_variables: Option<i64>,
 }
 
 /// Arguments of `setVariable`: assign `value` (an expression) to the child
@@ -586,3 +606,171 @@ pub struct TerminateArguments {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TerminatedEventBody {}
+
+/// Arguments of `exceptionInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionInfoArguments {
+    #[serde(default)]
+    pub thread_id: i64,
+}
+
+/// Body of the `exceptionInfo` response: the error of an exception stop.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionInfoResponseBody {
+    /// What kind of error: `error` (raised by the program), `not enough memory`.
+    pub exception_id: String,
+    /// The error message, as `tostring` shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `unhandled` (nothing catches it) or `always` (stopped where raised).
+    pub break_mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<ExceptionDetails>,
+}
+
+/// Details of an exception.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The Lua type of the error value (`string`, `table`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+    /// The traceback at the stop, as `debug.traceback` writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_trace: Option<String>,
+}
+
+/// One function breakpoint: a name as the user writes it (`M.update`,
+/// `Player:move`, a global).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionBreakpoint {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_condition: Option<String>,
+}
+
+/// Arguments of `setFunctionBreakpoints` (the reply is a
+/// [`SetBreakpointsResponseBody`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetFunctionBreakpointsArguments {
+    #[serde(default)]
+    pub breakpoints: Vec<FunctionBreakpoint>,
+}
+
+/// Body of the `loadedSources` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedSourcesResponseBody {
+    pub sources: Vec<Source>,
+}
+
+/// Body of the `loadedSource` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedSourceEventBody {
+    /// `new`, `changed` or `removed`.
+    pub reason: String,
+    pub source: Source,
+}
+
+/// Arguments of `source`: the text of a source without a path.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceArguments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    #[serde(default)]
+    pub source_reference: i64,
+}
+
+/// Body of the `source` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceResponseBody {
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+}
+
+/// Arguments of `dataBreakpointInfo`: the child `name` of a variables
+/// reference (a table field, a local, an upvalue).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataBreakpointInfoArguments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables_reference: Option<i64>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_id: Option<i64>,
+}
+
+/// Body of the `dataBreakpointInfo` response; no `dataId` when the variable
+/// cannot be watched (`description` says why).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataBreakpointInfoResponseBody {
+    pub data_id: Option<String>,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_persist: Option<bool>,
+}
+
+/// One data breakpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataBreakpoint {
+    pub data_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_condition: Option<String>,
+}
+
+/// Arguments of `setDataBreakpoints` (the reply is a
+/// [`SetBreakpointsResponseBody`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetDataBreakpointsArguments {
+    #[serde(default)]
+    pub breakpoints: Vec<DataBreakpoint>,
+}
+
+/// Arguments of `breakpointLocations`: the lines `line..=endLine` of a source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointLocationsArguments {
+    pub source: Source,
+    pub line: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<i64>,
+}
+
+/// A place a breakpoint can be set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointLocation {
+    pub line: i64,
+}
+
+/// Body of the `breakpointLocations` response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointLocationsResponseBody {
+    pub breakpoints: Vec<BreakpointLocation>,
+}

@@ -14,6 +14,11 @@ use dap::types::{
     SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody, ThreadsResponseBody,
     VariablesArguments, VariablesResponseBody,
 };
+use dap::types::{
+    DataBreakpointInfoArguments, DataBreakpointInfoResponseBody, ExceptionInfoArguments,
+    ExceptionInfoResponseBody, LoadedSourcesResponseBody, SetDataBreakpointsArguments,
+    SetFunctionBreakpointsArguments, SourceArguments, SourceResponseBody,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -114,6 +119,24 @@ commands! {
     Terminate = "terminate", () => ();
     /// See [`crate::HostCommand::Cancel`].
     Cancel = "cancel", CancelArguments => ();
+    /// See [`crate::HostCommand::ExceptionInfo`].
+    ExceptionInfo = "exceptionInfo", ExceptionInfoArguments => ExceptionInfoResponseBody;
+    /// See [`crate::HostCommand::LoadedSources`].
+    LoadedSources = "loadedSources", () => LoadedSourcesResponseBody;
+    /// See [`crate::HostCommand::Source`].
+    Source = "source", SourceArguments => SourceResponseBody;
+    /// See [`crate::HostCommand::SetFunctionBreakpoints`].
+    SetFunctionBreakpoints = "setFunctionBreakpoints",
+        SetFunctionBreakpointsArguments => SetBreakpointsResponseBody;
+    /// See [`crate::HostCommand::DataBreakpointInfo`].
+    DataBreakpointInfo = "dataBreakpointInfo",
+        DataBreakpointInfoArguments => DataBreakpointInfoResponseBody;
+    /// See [`crate::HostCommand::SetDataBreakpoints`].
+    SetDataBreakpoints = "setDataBreakpoints",
+        SetDataBreakpointsArguments => SetBreakpointsResponseBody;
+    /// See [`crate::HostCommand::BreakpointLocations`].
+    BreakpointLocations = "breakpointLocations",
+        dap::types::BreakpointLocationsArguments => dap::types::BreakpointLocationsResponseBody;
 }
 
 #[cfg(test)]
@@ -194,6 +217,31 @@ mod tests {
             (
                 line::<Cancel>(&CancelArguments { request_id: 3 }),
                 HostCommand::Cancel(CancelArguments { request_id: 3 }),
+            ),
+            (
+                line::<ExceptionInfo>(&Default::default()),
+                HostCommand::ExceptionInfo(Default::default()),
+            ),
+            (line::<LoadedSources>(&()), HostCommand::LoadedSources),
+            (
+                line::<Source>(&Default::default()),
+                HostCommand::Source(Default::default()),
+            ),
+            (
+                line::<SetFunctionBreakpoints>(&Default::default()),
+                HostCommand::SetFunctionBreakpoints(Default::default()),
+            ),
+            (
+                line::<DataBreakpointInfo>(&Default::default()),
+                HostCommand::DataBreakpointInfo(Default::default()),
+            ),
+            (
+                line::<SetDataBreakpoints>(&Default::default()),
+                HostCommand::SetDataBreakpoints(Default::default()),
+            ),
+            (
+                line::<BreakpointLocations>(&Default::default()),
+                HostCommand::BreakpointLocations(Default::default()),
             ),
         ];
         assert_eq!(cases.len(), NAMES.len(), "a marker has no case here");

@@ -15,6 +15,7 @@ pub mod commands;
 #[cfg(test)]
 mod outcome_tests;
 
+use dap::types::ExceptionInfoArguments;
 use dap::types::{
     CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,
     HotReloadArguments, LaunchArguments, OutputEventBody, ScopesArguments, SetBreakpointsArguments,
@@ -101,6 +102,30 @@ pub enum HostCommand {
     /// Anything else finishes normally. Answered at once, in any state.
     /// Reply: `null`.
     Cancel(CancelArguments),
+    /// Only while stopped: the error of an exception stop (an error when
+    /// the stop is not one).
+    /// Reply: `dap::types::ExceptionInfoResponseBody`.
+    ExceptionInfo(ExceptionInfoArguments),
+    /// Every source loaded so far. Allowed while running.
+    /// Reply: `dap::types::LoadedSourcesResponseBody`.
+    LoadedSources,
+    /// The text of a `load` chunk (by `sourceReference`) or of a loaded
+    /// file. Allowed while running. Reply: `dap::types::SourceResponseBody`.
+    Source(dap::types::SourceArguments),
+    /// Replace the function breakpoints (bound now where a definition is
+    /// loaded, later where one loads). Allowed while running.
+    /// Reply: `dap::types::SetBreakpointsResponseBody`.
+    SetFunctionBreakpoints(dap::types::SetFunctionBreakpointsArguments),
+    /// Only while stopped: whether a child of a variables reference can be
+    /// watched for writes, and the `dataId` to watch it with.
+    /// Reply: `dap::types::DataBreakpointInfoResponseBody`.
+    DataBreakpointInfo(dap::types::DataBreakpointInfoArguments),
+    /// Replace the data breakpoints. Allowed while running.
+    /// Reply: `dap::types::SetBreakpointsResponseBody`.
+    SetDataBreakpoints(dap::types::SetDataBreakpointsArguments),
+    /// The lines of a range of a file that hold code. Allowed in any state.
+    /// Reply: `dap::types::BreakpointLocationsResponseBody`.
+    BreakpointLocations(dap::types::BreakpointLocationsArguments),
 }
 
 /// Arguments of [`HostCommand::Cancel`].
@@ -135,6 +160,13 @@ impl HostCommand {
             HostCommand::HotReload(_) => "hotReload",
             HostCommand::Terminate => "terminate",
             HostCommand::Cancel(_) => "cancel",
+            HostCommand::ExceptionInfo(_) => "exceptionInfo",
+            HostCommand::LoadedSources => "loadedSources",
+            HostCommand::Source(_) => "source",
+            HostCommand::SetFunctionBreakpoints(_) => "setFunctionBreakpoints",
+            HostCommand::DataBreakpointInfo(_) => "dataBreakpointInfo",
+            HostCommand::SetDataBreakpoints(_) => "setDataBreakpoints",
+            HostCommand::BreakpointLocations(_) => "breakpointLocations",
         }
     }
 }
@@ -258,6 +290,11 @@ pub enum HostEvent {
     Thread(ThreadEventBody),
     /// The program ended with this exit code; the host exits right after.
     Exited(ExitedEventBody),
+    /// The program loaded a source (a file, or a `load` chunk first met).
+    LoadedSource(dap::types::LoadedSourceEventBody),
+    /// A breakpoint changed by itself (bound when its code loaded, moved by
+    /// a reload).
+    Breakpoint(dap::types::BreakpointEventBody),
 }
 
 #[cfg(test)]
@@ -275,6 +312,13 @@ mod tests {
             HostCommand::Variables(VariablesArguments::default()),
             HostCommand::HotReload(HotReloadArguments::default()),
             HostCommand::Cancel(CancelArguments { request_id: 3 }),
+            HostCommand::ExceptionInfo(ExceptionInfoArguments::default()),
+            HostCommand::LoadedSources,
+            HostCommand::Source(dap::types::SourceArguments::default()),
+            HostCommand::SetFunctionBreakpoints(Default::default()),
+            HostCommand::DataBreakpointInfo(Default::default()),
+            HostCommand::SetDataBreakpoints(Default::default()),
+            HostCommand::BreakpointLocations(Default::default()),
         ];
         for command in commands {
             let wire = serde_json::to_value(&command).expect("serializable");

@@ -21,12 +21,22 @@ pub struct Bp {
     pub log_message: Option<String>,
     /// How many times the line was reached with the condition true.
     pub hits: u64,
+    /// A function breakpoint: stop only in the function defined on this
+    /// line (not in the chunk defining it, which may share the line).
+    pub function_line: Option<i32>,
 }
 
 /// All breakpoints of the session.
 #[derive(Debug, Default)]
 pub struct Breakpoints {
     by_file: HashMap<PathBuf, BTreeMap<i32, Bp>>,
+    /// Where function breakpoints are bound, per file and first line.
+    functions: HashMap<PathBuf, BTreeMap<i32, Bp>>,
+    /// The function breakpoints as requested.
+    pub wanted: Vec<crate::function_breakpoints::Wanted>,
+    /// Each file's text when its breakpoints were set: what their lines
+    /// refer to (see `follow`).
+    texts: HashMap<PathBuf, String>,
     /// Every line that holds a breakpoint in some file: a cheap first test.
     lines: LineSet,
     next_id: i64,
@@ -75,8 +85,7 @@ impl Breakpoints {
         let mut placed = BTreeMap::new();
         let mut answers = Vec::new();
         for want in &requested {
-            self.next_id += 1;
-            let id = self.next_id;
+            let id = self.next_id();
             let line = match &code {
                 Err(message) => Err(message.clone()),
                 Ok(lines) => place(lines, want.line)
@@ -90,6 +99,7 @@ impl Breakpoints {
                         hit_condition: non_empty(&want.hit_condition),
                         log_message: non_empty(&want.log_message),
                         hits: 0,
+                        function_line: None,
                     });
                     Breakpoint {
                         id: Some(id),
@@ -110,14 +120,106 @@ impl Breakpoints {
         }
         if placed.is_empty() {
             self.by_file.remove(&path);
+            self.texts.remove(&path);
         } else {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                self.texts.insert(path.clone(), text);
+            }
             self.by_file.insert(path, placed);
         }
-        self.lines = LineSet::from_lines(self.by_file.values().flat_map(|m| m.keys().copied()));
-        self.generation += 1;
+        self.changed();
         Ok(SetBreakpointsResponseBody {
             breakpoints: answers,
         })
+    }
+
+    fn changed(&mut self) {
+        self.lines = LineSet::from_lines(
+            self.by_file
+                .values()
+                .chain(self.functions.values())
+                .flat_map(|m| m.keys().copied()),
+        );
+        self.generation += 1;
+    }
+
+    /// Moves the line breakpoints of `path` from the text they were set in
+    /// to `new_text` (with code on `code_lines`); returns the ones that
+    /// moved, as the client should now show them.
+    pub fn follow(&mut self, path: &Path, new_text: &str, code_lines: &[i32]) -> Vec<Breakpoint> {
+        let (Some(old_text), Some(old)) = (self.texts.get(path), self.by_file.remove(path)) else {
+            return Vec::new();
+        };
+        let old_lines: Vec<&str> = old_text.lines().collect();
+        let new_lines: Vec<&str> = new_text.lines().collect();
+        let map = crate::follow::line_map(&old_lines, &new_lines);
+        let mut placed = BTreeMap::new();
+        let mut moved = Vec::new();
+        for (line, bp) in old {
+            let target = crate::follow::moved_line(&map, i64::from(line));
+            let new_line = place(code_lines, target).unwrap_or(target);
+            let Ok(new_line) = i32::try_from(new_line) else {
+                continue;
+            };
+            if new_line != line {
+                moved.push(Breakpoint {
+                    id: Some(bp.id),
+                    verified: true,
+                    message: None,
+                    source: Some(crate::sources::file_source(path)),
+                    line: Some(i64::from(new_line)),
+                });
+            }
+            placed.entry(new_line).or_insert(bp);
+        }
+        self.by_file.insert(path.to_path_buf(), placed);
+        self.texts.insert(path.to_path_buf(), new_text.to_string());
+        self.changed();
+        moved
+    }
+
+    /// Drops the function breakpoints bound in `path` (to bind them again).
+    pub fn unbind_functions(&mut self, path: &Path) {
+        if self.functions.remove(path).is_some() {
+            self.changed();
+        }
+    }
+
+    /// A fresh breakpoint id.
+    pub fn next_id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Drops every function breakpoint.
+    pub fn clear_functions(&mut self) {
+        self.wanted.clear();
+        self.functions.clear();
+        self.changed();
+    }
+
+    /// Binds function breakpoint `w` at `entry` of `path`, for the function
+    /// defined on line `def`.
+    pub fn add_function(
+        &mut self,
+        path: &Path,
+        entry: i32,
+        def: i32,
+        w: &crate::function_breakpoints::Wanted,
+    ) {
+        self.functions
+            .entry(path.to_path_buf())
+            .or_default()
+            .entry(entry)
+            .or_insert(Bp {
+                id: w.id,
+                condition: w.condition.clone(),
+                hit_condition: w.hit_condition.clone(),
+                log_message: None,
+                hits: 0,
+                function_line: Some(def),
+            });
+        self.changed();
     }
 
     /// Whether any breakpoint exists.
@@ -137,13 +239,46 @@ impl Breakpoints {
 
     /// Whether the file has breakpoints.
     pub fn has_file(&self, path: &Path) -> bool {
-        self.by_file.contains_key(path)
+        self.by_file.contains_key(path) || self.functions.contains_key(path)
     }
 
-    /// The breakpoint at `line` of `path`.
+    /// The breakpoint at `line` of `path` (a line breakpoint before a
+    /// function breakpoint on the same line).
     pub fn get_mut(&mut self, path: &Path, line: i32) -> Option<&mut Bp> {
-        self.by_file.get_mut(path)?.get_mut(&line)
+        if self
+            .by_file
+            .get(path)
+            .is_some_and(|m| m.contains_key(&line))
+        {
+            return self.by_file.get_mut(path)?.get_mut(&line);
+        }
+        self.functions.get_mut(path)?.get_mut(&line)
     }
+}
+
+/// `breakpointLocations`: the lines of `line..=endLine` (default: `line`)
+/// that hold code, where a breakpoint stays where it is put.
+pub fn locations(
+    args: &dap::types::BreakpointLocationsArguments,
+) -> Result<dap::types::BreakpointLocationsResponseBody, String> {
+    let Some(raw_path) = args.source.path.as_deref() else {
+        return Err("breakpointLocations needs source.path".into());
+    };
+    let path = canonical(Path::new(raw_path));
+    let last = args.end_line.unwrap_or(args.line).max(args.line);
+    let mut lines: Vec<i64> = native::code_lines(&path)?
+        .into_iter()
+        .map(i64::from)
+        .filter(|l| (args.line..=last).contains(l))
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    Ok(dap::types::BreakpointLocationsResponseBody {
+        breakpoints: lines
+            .into_iter()
+            .map(|line| dap::types::BreakpointLocation { line })
+            .collect(),
+    })
 }
 
 /// A set of line numbers with a one-instruction membership test (a bitmap

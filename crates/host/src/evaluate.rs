@@ -246,6 +246,7 @@ pub fn request(
             result: String::new(),
             type_: None,
             variables_reference: 0,
+            ..Default::default()
         }),
         [value] => {
             let (text, type_name) = display::describe(vm, value);
@@ -263,10 +264,14 @@ pub fn request(
                 }
                 _ => 0,
             };
+            let counts =
+                display::paging::counts(&vm.lua, value).filter(|_| variables_reference != 0);
             Ok(EvaluateResponseBody {
                 result: text,
                 type_: Some(type_name),
                 variables_reference,
+                indexed_variables: counts.map(|c| c.indexed as i64),
+                named_variables: counts.map(|c| c.named as i64),
             })
         }
         many => Ok(EvaluateResponseBody {
@@ -277,6 +282,7 @@ pub fn request(
                 .join(", "),
             type_: None,
             variables_reference: 0,
+            ..Default::default()
         }),
     }
 }

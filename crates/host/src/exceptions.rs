@@ -7,10 +7,13 @@ use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use dap::types::{
-    Breakpoint, SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody,
+    Breakpoint, ExceptionDetails, ExceptionInfoResponseBody, SetExceptionBreakpointsArguments,
+    SetExceptionBreakpointsResponseBody,
 };
 use mlua::ffi::{self, lua_Debug, lua_State};
 
+use crate::references::StopContext;
+use crate::routing::Refusal;
 use crate::session::{Session, SESSION};
 use crate::{io, native, queue, stop};
 
@@ -18,6 +21,48 @@ use crate::{io, native, queue, stop};
 pub const UNCAUGHT: &str = "uncaught";
 /// Filter id: stop where any error is raised, also one `pcall` catches.
 pub const ALL: &str = "all";
+
+/// `exceptionId` of an error the program raised.
+pub const ERROR_ID: &str = "error";
+/// `exceptionId` of an allocation the VM refused.
+pub const MEMORY_ID: &str = "not enough memory";
+
+/// The error an exception stop stopped for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionStop {
+    /// [`ERROR_ID`] or [`MEMORY_ID`].
+    pub id: &'static str,
+    /// `unhandled` (the `uncaught` filter) or `always` (the `all` filter).
+    pub break_mode: &'static str,
+    /// The error value as `tostring` shows it.
+    pub message: String,
+    /// The Lua type of the error value.
+    pub type_name: String,
+    /// The traceback where it stopped, when the stack was still there.
+    pub traceback: Option<String>,
+}
+
+/// `exceptionInfo`: the error of the current stop.
+pub fn info(session: &Session) -> Result<ExceptionInfoResponseBody, String> {
+    let stop = session
+        .stop
+        .as_ref()
+        .ok_or_else(|| Refusal::not_stopped().to_string())?;
+    let e = stop
+        .exception
+        .as_ref()
+        .ok_or("the program did not stop for an error")?;
+    Ok(ExceptionInfoResponseBody {
+        exception_id: e.id.to_string(),
+        description: Some(e.message.clone()),
+        break_mode: e.break_mode.to_string(),
+        details: Some(ExceptionDetails {
+            message: Some(e.message.clone()),
+            type_name: Some(e.type_name.clone()),
+            stack_trace: e.traceback.clone(),
+        }),
+    })
+}
 
 /// The filters in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,8 +226,16 @@ unsafe fn raise(l: *mut lua_State) {
                 return;
             }
             let frames = stop::error_frames(l, 0);
+            let exception = ExceptionStop {
+                id: ERROR_ID,
+                break_mode: "always",
+                message: text.clone(),
+                type_name: type_name(l, ffi::lua_gettop(l)),
+                traceback: Some(traceback(l, &text)),
+            };
             let body = stop::stopped_body("exception", Vec::new(), Some(text.clone()));
-            stop::stop_at(&mut session, l, &mut ar, frames, body);
+            let context = StopContext::new(frames).with_exception(exception);
+            stop::stop_at(&mut session, l, &mut ar, context, body);
             LAST_RAISE.set(Some((STOPS.get(), text)));
         }
         // Unless the filter went off meanwhile: then no raise hook clears it.
@@ -242,4 +295,38 @@ unsafe extern "C-unwind" fn to_string(l: *mut lua_State) -> c_int {
     // SAFETY: called through lua_pcall with one argument.
     unsafe { ffi::luaL_tolstring(l, 1, std::ptr::null_mut()) };
     1
+}
+
+/// The Lua type name of the value at `idx`.
+///
+/// # Safety
+/// `l` is a live thread and `idx` a valid index.
+unsafe fn type_name(l: *mut lua_State, idx: c_int) -> String {
+    // SAFETY: per the contract above; type names are static strings.
+    unsafe {
+        std::ffi::CStr::from_ptr(ffi::lua_typename(l, ffi::lua_type(l, idx)))
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// The traceback of `l` from the raising function, headed by `message`.
+///
+/// # Safety
+/// `l` is the running thread with room for 1 more slot.
+unsafe fn traceback(l: *mut lua_State, message: &str) -> String {
+    // SAFETY: per the contract above; the pushed string is popped.
+    unsafe {
+        let text = std::ffi::CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+        ffi::luaL_traceback(l, l, text.as_ptr(), 0);
+        let mut len = 0;
+        let p = ffi::lua_tolstring(l, -1, &mut len);
+        let out = if p.is_null() {
+            String::new()
+        } else {
+            String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, len)).into_owned()
+        };
+        ffi::lua_pop(l, 1);
+        out
+    }
 }

@@ -25,6 +25,8 @@ pub struct Frame {
     pub source: Option<Source>,
     /// Current line (0 for C).
     pub line: i64,
+    /// Its level on its thread when captured (0 = the running function).
+    pub level: c_int,
 }
 
 impl Frame {
@@ -98,6 +100,7 @@ unsafe fn collect(
         if unsafe { ffi::lua_getstack(l, level, &mut ar) } == 0 {
             break;
         }
+        let this_level = level;
         level += 1;
         unsafe { ffi::lua_getinfo(l, c"nSl".as_ptr(), &mut ar) };
         let source = unsafe { cstr(ar.source) };
@@ -133,10 +136,12 @@ unsafe fn collect(
                 source_reference: None,
             })
         } else {
+            // SAFETY: getinfo "S" set `source` to the prototype's string.
+            let bytes = unsafe { CStr::from_ptr(ar.source).to_bytes() };
             Some(Source {
+                source_reference: crate::sources::chunk_reference(bytes, &short_src),
                 name: Some(short_src),
                 path: None,
-                source_reference: None,
             })
         };
         out.push(Frame {
@@ -150,6 +155,7 @@ unsafe fn collect(
             is_lua,
             name,
             source: source_info,
+            level: this_level,
         });
     }
 }

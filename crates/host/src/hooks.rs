@@ -60,6 +60,8 @@ pub struct HookConfig {
     pub any_bps: bool,
     /// A step in progress.
     pub step: Option<Step>,
+    /// Some data breakpoint exists: every line of every function is seen.
+    pub data: bool,
 }
 
 thread_local! {
@@ -96,7 +98,7 @@ fn set_deferred(on: bool) {
 fn sync_line_filter() {
     native::forget_skips();
     let config = CONFIG.get();
-    let wanted = config.any_bps && config.step.is_none() && !DEFERRED.get();
+    let wanted = config.any_bps && config.step.is_none() && !config.data && !DEFERRED.get();
     LINE_BYTES.with_borrow(|bytes| {
         let (on, bits) = match bytes {
             Some(bits) => (wanted, bits.as_slice()),
@@ -236,7 +238,7 @@ fn base_mask(config: &HookConfig) -> c_int {
         0
     } else if config.step.is_some() {
         ffi::LUA_MASKCALL | ffi::LUA_MASKRET
-    } else if config.any_bps {
+    } else if config.any_bps || config.data {
         ffi::LUA_MASKLINE
     } else {
         0
@@ -253,7 +255,8 @@ pub unsafe extern "C" fn skip_policy(
     source: *const std::os::raw::c_char,
     len: usize,
 ) -> c_int {
-    if DEFERRED.get() || interrupt::pending() || config().step.is_some() {
+    let config = config();
+    if DEFERRED.get() || interrupt::pending() || config.step.is_some() || config.data {
         return 0;
     }
     // SAFETY: the VM passes the source string of a live prototype.
@@ -302,7 +305,7 @@ pub unsafe fn apply_base_mask(l: *mut lua_State) {
         }
         // The function that continues on `l` is unknown here; a breakpoint
         // file might be running, so keep lines on until the next event says.
-        if config.any_bps {
+        if config.any_bps || config.data {
             mask |= ffi::LUA_MASKLINE;
         }
     }
@@ -328,10 +331,11 @@ pub unsafe fn mask_for(
     if base & (ffi::LUA_MASKCALL | ffi::LUA_MASKRET) == 0 {
         return base;
     }
-    let mut line = config
-        .step
-        .as_ref()
-        .is_some_and(|s| step_wants_line(s, l, depth));
+    let mut line = config.data
+        || config
+            .step
+            .as_ref()
+            .is_some_and(|s| step_wants_line(s, l, depth));
     if !line && config.any_bps {
         // SAFETY: per the contract above.
         match unsafe { native::frame_source(frame) } {
@@ -355,6 +359,7 @@ pub unsafe extern "C-unwind" fn hook(l: *mut lua_State, ar: *mut lua_Debug) {
     let (event, line) = unsafe { ((*ar).event, (*ar).currentline) };
     if event == ffi::LUA_HOOKLINE
         && config().step.is_none()
+        && !config().data
         && !DEFERRED.get()
         && !interrupt::pending()
         && !LINES.with_borrow(|lines| lines.contains(line))
@@ -448,6 +453,10 @@ unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) 
             unsafe { stop::stop_in_hook(session, l, ar, reason, Vec::new()) };
             return;
         }
+    }
+    // SAFETY: as above.
+    if config.data && unsafe { crate::data_breakpoints::check(session, l, ar) } {
+        return;
     }
     // SAFETY: as above.
     let line = unsafe { (*ar).currentline };

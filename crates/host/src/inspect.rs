@@ -105,6 +105,45 @@ pub fn variables(
     let r = stop.get(args.variables_reference)?;
     let frame = r.frame();
     let lua = &vm.lua;
+    let start = usize::try_from(args.start.unwrap_or(0)).unwrap_or(0);
+    let count = match args.count {
+        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => usize::MAX,
+    };
+    let filter = match args.filter.as_deref() {
+        None => None,
+        Some(f @ ("indexed" | "named")) => Some(f),
+        Some(other) => {
+            return Err(format!(
+                "unknown variables filter '{other}' (known: indexed, named)"
+            ))
+        }
+    };
+    // A table with an array part, paged: only the page is read.
+    if let (VarRef::Value(value, eval, _), Some(filter)) = (&r, filter) {
+        let page = match (filter, value) {
+            ("indexed", Value::Table(t)) => {
+                display::paging::indexed(t, eval.as_deref(), start, count)
+            }
+            ("indexed", _) => Vec::new(),
+            _ => display::paging::named(lua, value, eval.as_deref())
+                .into_iter()
+                .skip(start)
+                .take(count)
+                .collect(),
+        };
+        let variables = page
+            .into_iter()
+            .map(|(name, value, eval)| make_variable(vm, stop, name, value, eval, frame))
+            .collect();
+        return Ok(VariablesResponseBody { variables });
+    }
+    if filter == Some("indexed") {
+        // Scopes have named children only.
+        return Ok(VariablesResponseBody {
+            variables: Vec::new(),
+        });
+    }
     // (name, value, expression naming it)
     let entries: Vec<(String, Value, Option<String>)> = match r {
         VarRef::Locals(i) => slots::locals(lua, stop.frames.get(i).ok_or(FRAME_GONE)?)
@@ -126,11 +165,6 @@ pub fn variables(
         VarRef::Value(value, eval, _) => display::children(lua, &value, eval.as_deref()),
         VarRef::Gone => return Err(FRAME_GONE.into()),
     };
-    let start = usize::try_from(args.start.unwrap_or(0)).unwrap_or(0);
-    let count = match args.count {
-        Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
-        _ => usize::MAX,
-    };
     let variables = entries
         .into_iter()
         .skip(start)
@@ -150,6 +184,7 @@ pub fn make_variable(
     frame: Option<usize>,
 ) -> Variable {
     let (text, type_name) = display::describe(vm, &value);
+    let counts = display::paging::counts(&vm.lua, &value);
     let variables_reference = if display::expandable(&vm.lua, &value) {
         stop.add(VarRef::Value(value, eval.clone(), frame))
     } else {
@@ -161,5 +196,7 @@ pub fn make_variable(
         type_: Some(type_name),
         variables_reference,
         evaluate_name: eval,
+        indexed_variables: counts.map(|c| c.indexed as i64),
+        named_variables: counts.map(|c| c.named as i64),
     }
 }

@@ -11,7 +11,7 @@ use dap::types::LaunchArguments;
 use mlua::{ffi, Function, Lua, Table, Value};
 
 use crate::session::{Helpers, Session, Vm};
-use crate::{coroutines, exceptions, hooks, io, memory, native, queue, reload};
+use crate::{coroutines, exceptions, hooks, io, memory, native, queue, reload, sources};
 
 /// Why a launch failed; `Display` is the message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,7 @@ fn prepare(
     prepend_paths(&lua, args.lua_path.as_deref(), args.lua_cpath.as_deref())?;
     set_arg_table(&lua, &program, &args.args)?;
     let main = load_file(&lua, &program)?;
+    sources::note_file(&program);
     // The engine finds this table and lets the VM fill it (see
     // vm/shared/tracking.c); the program's loaders stay the stock ones.
     lua.set_named_registry_value("hotreload.tracking", lua.create_table()?)?;

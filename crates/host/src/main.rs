@@ -10,10 +10,13 @@
 mod breakpoints;
 mod completions;
 mod coroutines;
+mod data_breakpoints;
 mod display;
 mod evaluate;
 mod exceptions;
+mod follow;
 mod frames;
+mod function_breakpoints;
 mod hooks;
 mod inflight;
 mod inspect;
@@ -30,6 +33,7 @@ mod routing;
 mod session;
 mod set_variable;
 mod slots;
+mod sources;
 mod stop;
 mod threads;
 

@@ -95,7 +95,11 @@ pub fn track_loads() {
 
 unsafe extern "C-unwind" fn hr_track_load_unwind(l: *mut lua_State) {
     // SAFETY: forwarded from the VM with its arguments.
-    unsafe { hr_track_load(l) }
+    unsafe {
+        hr_track_load(l);
+        // The debugger's sources and function breakpoints.
+        crate::function_breakpoints::on_load(l);
+    }
 }
 
 /// Whether thread `l` is parsing a chunk right now (an error raised now is

@@ -49,6 +49,8 @@ pub struct StopContext {
     pub others: Vec<(i64, std::ops::Range<usize>, mlua::Thread)>,
     /// `coroutines::resumes()` when the frames were taken.
     resumes: u64,
+    /// The error of an exception stop (for `exceptionInfo`).
+    pub exception: Option<crate::exceptions::ExceptionStop>,
 }
 
 impl StopContext {
@@ -60,7 +62,14 @@ impl StopContext {
             refs: Vec::new(),
             others: Vec::new(),
             resumes: coroutines::resumes(),
+            exception: None,
         }
+    }
+
+    /// The same stop, for an error.
+    pub fn with_exception(mut self, exception: crate::exceptions::ExceptionStop) -> StopContext {
+        self.exception = Some(exception);
+        self
     }
 
     /// Forgets the frames of other coroutines if Lua code run while stopped

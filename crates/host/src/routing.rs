@@ -125,9 +125,15 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
         (Stopped, C::Next) => Route::Resume(Resume::Step(StepKind::Over)),
         (Stopped, C::StepIn) => Route::Resume(Resume::Step(StepKind::In)),
         (Stopped, C::StepOut) => Route::Resume(Resume::Step(StepKind::Out)),
-        (Stopped, C::StackTrace(_) | C::Scopes(_) | C::Variables(_) | C::SetVariable(_)) => {
-            Route::Serve
-        }
+        (
+            Stopped,
+            C::StackTrace(_)
+            | C::Scopes(_)
+            | C::Variables(_)
+            | C::SetVariable(_)
+            | C::ExceptionInfo(_)
+            | C::DataBreakpointInfo(_),
+        ) => Route::Serve,
         (
             _,
             C::Continue
@@ -137,7 +143,9 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::StackTrace(_)
             | C::Scopes(_)
             | C::Variables(_)
-            | C::SetVariable(_),
+            | C::SetVariable(_)
+            | C::ExceptionInfo(_)
+            | C::DataBreakpointInfo(_),
         ) => Route::Refuse(Refusal::NotStopped(state)),
         (
             _,
@@ -146,7 +154,12 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::Threads
             | C::Evaluate(_)
             | C::Completions(_)
-            | C::HotReload(_),
+            | C::HotReload(_)
+            | C::LoadedSources
+            | C::Source(_)
+            | C::SetFunctionBreakpoints(_)
+            | C::SetDataBreakpoints(_)
+            | C::BreakpointLocations(_),
         ) => Route::Serve,
         // Routed above, before the state matters.
         (_, C::Terminate) => Route::Terminate,

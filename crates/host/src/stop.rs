@@ -12,7 +12,7 @@ use mlua::ffi::{self, lua_Debug, lua_State};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::breakpoints::{hit_matches, parse_log_message, LogPart};
+use crate::breakpoints::{self, hit_matches, parse_log_message, LogPart};
 use crate::frames::{self, Frame};
 use crate::hooks::{self, Step, StepKind};
 use crate::inspect;
@@ -21,8 +21,8 @@ use crate::references::StopContext;
 use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
-    completions, coroutines, evaluate, exceptions, inflight, interrupt, io, memory, native, panics,
-    set_variable, threads,
+    completions, coroutines, data_breakpoints, evaluate, exceptions, follow, function_breakpoints,
+    inflight, interrupt, io, memory, native, panics, set_variable, sources, threads,
 };
 use hotreload_host::reload;
 
@@ -127,7 +127,11 @@ fn serving(command: &HostCommand) -> inflight::Serving {
 /// A panic while serving it becomes its error response.
 pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
     let name = command.name();
-    panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error)
+    let outcome =
+        panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error);
+    // Files the debugger's own Lua loaded (a `require` in an evaluation).
+    function_breakpoints::bind_pending(session);
+    outcome
 }
 
 fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
@@ -154,6 +158,13 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
             outcome(result)
         }
         HostCommand::Completions(args) => outcome(completions::request(session, &args)),
+        HostCommand::ExceptionInfo(_) => outcome(exceptions::info(session)),
+        HostCommand::LoadedSources => ok(sources::list()),
+        HostCommand::Source(args) => outcome(sources::text(&args)),
+        HostCommand::SetFunctionBreakpoints(args) => ok(function_breakpoints::set(session, &args)),
+        HostCommand::DataBreakpointInfo(args) => outcome(data_breakpoints::info(session, &args)),
+        HostCommand::SetDataBreakpoints(args) => ok(data_breakpoints::set(session, &args)),
+        HostCommand::BreakpointLocations(args) => outcome(breakpoints::locations(&args)),
         HostCommand::Evaluate(args) => {
             let result = evaluate::request(session, &args);
             forget_other_threads(session);
@@ -165,7 +176,10 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
                     .map_err(reload::ReloadError::from)
                     .and_then(|()| vm.engine.reload(&vm.lua, &args))
                 {
-                    Ok(body) => ok(body),
+                    Ok(body) => {
+                        follow::after_reload(session, &body.path, args.source.as_deref());
+                        ok(body)
+                    }
                     Err(e) => Outcome::Error(e.to_string()),
                 },
                 None => Outcome::Error(Refusal::NotLaunched.to_string()),
@@ -212,8 +226,14 @@ fn forget_other_threads(session: &mut Session) {
 }
 
 /// Reports the stop and serves requests until one resumes the program.
-fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
+fn serve_stopped(session: &mut Session, mut body: StoppedEventBody) -> Resume {
     exceptions::note_stop();
+    // Reported on the thread that was running: its innermost frame's.
+    let thread_id = match session.stop.as_ref().and_then(|s| s.frames.first()) {
+        Some(frame) => threads::id_of(session, frame.state),
+        None => 1,
+    };
+    body.thread_id = Some(thread_id);
     queue::set_state(RunState::Stopped);
     // Everything the program wrote before the stop reaches the client first.
     io::drain();
@@ -230,7 +250,7 @@ fn serve_stopped(session: &mut Session, body: StoppedEventBody) -> Resume {
         interrupt::mark_pending();
     }
     io::event(HostEvent::Continued(ContinuedEventBody {
-        thread_id: 1,
+        thread_id,
         all_threads_continued: true,
     }));
     resume
@@ -266,12 +286,40 @@ pub unsafe fn stop_in_hook(
         // a walk of the stack).
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
         let frames = frames::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
-        stop_at(session, l, ar, frames, stopped_body(reason, hit_ids, None));
+        let body = stopped_body(reason, hit_ids, None);
+        stop_at(session, l, ar, StopContext::new(frames), body);
     }
 }
 
-/// Stops showing `frames` of thread `l`, serves requests, then arms the
-/// hooks for the way the program resumes from frame `ar` (level 0).
+/// A data breakpoint saw its value change (`text` says how): stops like a
+/// breakpoint, with reason `data breakpoint`.
+///
+/// # Safety
+/// `l` is the running thread and `ar` its hook record.
+pub unsafe fn stop_for_data(
+    session: &mut Session,
+    l: *mut lua_State,
+    ar: *mut lua_Debug,
+    id: i64,
+    text: String,
+) {
+    // SAFETY: per the contract above.
+    unsafe {
+        let frames = frames::capture(l, 0, None);
+        let body = StoppedEventBody {
+            reason: "data breakpoint".into(),
+            description: Some(text.clone()),
+            thread_id: Some(1),
+            all_threads_stopped: true,
+            hit_breakpoint_ids: vec![id],
+            text: Some(text),
+        };
+        stop_at(session, l, ar, StopContext::new(frames), body);
+    }
+}
+
+/// Stops showing `stop` (frames of thread `l`), serves requests, then arms
+/// the hooks for the way the program resumes from frame `ar` (level 0).
 ///
 /// # Safety
 /// `l` is the running thread and `ar` describes its level 0.
@@ -279,10 +327,10 @@ pub unsafe fn stop_at(
     session: &mut Session,
     l: *mut lua_State,
     ar: *mut lua_Debug,
-    frames: Vec<Frame>,
+    stop: StopContext,
     body: StoppedEventBody,
 ) {
-    session.stop = Some(StopContext::new(frames));
+    session.stop = Some(stop);
     let resume = serve_stopped(session, body);
     let mut config = hooks::config();
     config.any_bps = session.bps.any();
@@ -319,6 +367,16 @@ pub unsafe fn on_breakpoint(
         return;
     };
     let (id, condition, log) = (bp.id, bp.condition.clone(), bp.log_message.clone());
+    if let Some(def) = bp.function_line {
+        // SAFETY: `ar` is the hook record of the running function.
+        let defined = unsafe {
+            ffi::lua_getinfo(l, c"S".as_ptr(), ar);
+            (*ar).linedefined
+        };
+        if defined != def {
+            return;
+        }
+    }
     let needs_frame = condition.is_some() || log.is_some();
     // SAFETY: per the contract above.
     let frame = if needs_frame {
@@ -433,6 +491,7 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
             return lua_c_message(l);
         }
         let message = error_message(l);
+        let type_name = lossy(ffi::lua_typename(l, ffi::lua_type(l, 1)));
         lua_c_message(l);
         let traceback = lossy(ffi::lua_tostring(l, -1));
         io::drain();
@@ -451,7 +510,14 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
                         return;
                     }
                     let frames = error_frames(l, 1);
-                    session.stop = Some(StopContext::new(frames));
+                    let exception = exceptions::ExceptionStop {
+                        id: exceptions::ERROR_ID,
+                        break_mode: "unhandled",
+                        message: message.clone(),
+                        type_name,
+                        traceback: Some(traceback),
+                    };
+                    session.stop = Some(StopContext::new(frames).with_exception(exception));
                     let body = stopped_body("exception", Vec::new(), Some(message));
                     serve_stopped(&mut session, body);
                 })
@@ -480,7 +546,14 @@ fn report_memory_error() {
     }
     SESSION.with_borrow_mut(|session| {
         if session.exceptions.uncaught {
-            session.stop = Some(StopContext::new(Vec::new()));
+            let exception = exceptions::ExceptionStop {
+                id: exceptions::MEMORY_ID,
+                break_mode: "unhandled",
+                message: message.into(),
+                type_name: "string".into(),
+                traceback: None,
+            };
+            session.stop = Some(StopContext::new(Vec::new()).with_exception(exception));
             let body = stopped_body("exception", Vec::new(), Some(message.into()));
             serve_stopped(session, body);
         }

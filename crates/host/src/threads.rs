@@ -1,9 +1,10 @@
-//! Coroutines as DAP threads. Id 1 is the main thread, whose stack is the
-//! stopped stack across the resume chain (the running coroutine's frames
-//! first, then its resumers'); a suspended one shows where it waits. The
-//! coroutines come from the VM's own list (nothing wraps
-//! `coroutine.create`); each gets an id the first time the debugger sees it
-//! started (running, or suspended in a yield).
+//! Coroutines as DAP threads. Id 1 is the main thread. A stop inside a
+//! coroutine is reported on that coroutine's id; the stack of a thread in
+//! the resume chain is its own frames followed by those of the threads that
+//! resumed it (so the main thread shows only its own), and a suspended one
+//! shows where it waits. The coroutines come from the VM's own list
+//! (nothing wraps `coroutine.create`); each gets an id the first time the
+//! debugger sees it started (running, or suspended in a yield).
 
 use std::ops::Range;
 
@@ -84,6 +85,30 @@ pub fn list(session: &Session) -> ThreadsResponseBody {
     ThreadsResponseBody { threads }
 }
 
+/// The id of thread `l` (1 for the main thread), giving it one if it has
+/// none yet.
+pub fn id_of(session: &Session, l: *mut ffi::lua_State) -> i64 {
+    let Some(vm) = &session.vm else {
+        return 1;
+    };
+    if l as usize == vm.main_state {
+        return 1;
+    }
+    let known = |vm: &Vm| {
+        vm.helpers
+            .thread_ids
+            .pairs::<mlua::Thread, i64>()
+            .filter_map(Result::ok)
+            .find_map(|(thread, id)| (thread.state() == l).then_some(id))
+    };
+    known(vm)
+        .or_else(|| {
+            assign_ids(vm);
+            known(vm)
+        })
+        .unwrap_or(1)
+}
+
 fn find(vm: &Vm, id: i64) -> Option<mlua::Thread> {
     assign_ids(vm);
     vm.helpers
@@ -101,9 +126,6 @@ pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, Strin
         .stop
         .as_mut()
         .ok_or_else(|| Refusal::not_stopped().to_string())?;
-    if id <= 1 {
-        return Ok(0..stop.stopped_len);
-    }
     if let Some((_, range, _)) = stop.others.iter().find(|(tid, ..)| *tid == id) {
         return Ok(range.clone());
     }
@@ -111,12 +133,29 @@ pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, Strin
         .vm
         .as_ref()
         .ok_or_else(|| Refusal::NotLaunched.to_string())?;
-    let thread = find(vm, id).ok_or_else(|| format!("no thread {id}"))?;
-    if coroutines::position(thread.state()).is_some() {
-        return Ok(0..stop.stopped_len);
+    let (state, thread) = if id == 1 {
+        (vm.main_state as *mut ffi::lua_State, None)
+    } else {
+        let thread = find(vm, id).ok_or_else(|| format!("no thread {id}"))?;
+        (thread.state(), Some(thread))
+    };
+    // A thread of the stopped stack: from its innermost frame on, through
+    // the threads that resumed it.
+    if let Some(first) = stop.frames[..stop.stopped_len]
+        .iter()
+        .position(|f| f.state == state)
+    {
+        return Ok(first..stop.stopped_len);
     }
+    let Some(thread) = thread else {
+        // The main thread has no frame in a stop taken without one.
+        return Ok(stop.stopped_len..stop.stopped_len);
+    };
     let start = stop.frames.len();
-    if thread.status() == ThreadStatus::Resumable {
+    // Suspended, or waiting in a resume below the stopped stack's frames
+    // (a stop that showed only the innermost ones): stable while stopped.
+    let waiting = coroutines::position(state).is_some();
+    if waiting || thread.status() == ThreadStatus::Resumable {
         // SAFETY: the thread is alive (we hold it, and keep holding it in
         // `others` while stopped) and suspended, so its frames stay put.
         let frames = unsafe { frames::capture_thread(thread.state()) };

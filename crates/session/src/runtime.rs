@@ -73,6 +73,11 @@ pub enum RuntimeEvent {
     Thread(ThreadEventBody),
     /// The program ended with this exit code.
     Exited(ExitedEventBody),
+    /// A source was loaded.
+    LoadedSource(dap::types::LoadedSourceEventBody),
+    /// A breakpoint changed by itself (bound when its code loaded, moved
+    /// by a reload).
+    Breakpoint(dap::types::BreakpointEventBody),
     /// The runtime is gone for good; always the last event.
     Terminated,
 }

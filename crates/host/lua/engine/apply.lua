@@ -14,13 +14,16 @@ local Apply = {}
 --- Applies the pairs of `ctx` whose code differs; `new_chunk`/`old_chunk`
 --- are the two versions' main chunks (their nested functions are paired
 --- structurally), `boundary` the backend's mark of the engine's frames.
+--- Pairs whose code only moved (`p.moved`) get the new code too, so that
+--- their line numbers match the new text (breakpoints); they are not
+--- reported as changed.
 function Apply.functions(ctx, new_chunk, old_chunk, boundary)
   local backend = ctx.engine.backend
   local active = stacks.active(ctx.engine)
   local entries = T()
   local todo = T()
   for _, p in next, ctx.pairs do
-    if p.differs then
+    if p.differs or p.moved then
       local src = T()
       for i = 1, 255 do
         local name = getupvalue(p.new, i)
@@ -39,7 +42,7 @@ function Apply.functions(ctx, new_chunk, old_chunk, boundary)
       e[1], e[2], e[3], e[4] = p.old, p.new, src, active[p.old] and true or false
       entries[#entries + 1] = e
       todo[#todo + 1] = p
-      if active[p.old] then
+      if active[p.old] and p.differs then
         local info = getinfo(p.old, 'S')
         ctx.report:warn(
           (p.path or 'function')

@@ -21,6 +21,7 @@ local next, type, rawget, tostring, setmetatable = next, type, rawget, tostring,
 local sort = table.sort
 local getupvalue, setupvalue, upvalueid = debug.getupvalue, debug.setupvalue, debug.upvalueid
 local getmeta = debug.getmetatable
+local getinfo = debug.getinfo
 local T, key_path, is_lua, visible, has_newindex =
   common.T, common.key_path, common.is_lua, common.visible, common.has_newindex
 
@@ -333,6 +334,12 @@ function pair(ctx, o, n, path)
     local p = T()
     p.old, p.new, p.path = o, n, path
     p.differs = not ctx.same_code(o, n)
+    -- For the debugger: same code at other lines still takes the new
+    -- prototype (apply.lua), so breakpoints at the new lines are hit.
+    if not p.differs then
+      local oi, ni = getinfo(o, 'S'), getinfo(n, 'S')
+      p.moved = oi.linedefined ~= ni.linedefined or oi.lastlinedefined ~= ni.lastlinedefined
+    end
     ctx.by_old[o], ctx.by_new[n] = p, p
     ctx.pairs[#ctx.pairs + 1] = p
     if p.differs then

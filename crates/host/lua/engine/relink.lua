@@ -104,7 +104,7 @@ function Relink.canonical(ctx, v)
     return t
   end
   local p = ctx.by_new[v]
-  if p and (p.inplace or not p.differs) then
+  if p and (p.inplace or not (p.differs or p.moved)) then
     return p.old
   end
   return nil

@@ -3,6 +3,7 @@
 //! and order) are in `format`.
 
 pub mod format;
+pub mod paging;
 
 use mlua::ffi;
 use mlua::{Function, Lua, Table, Value};

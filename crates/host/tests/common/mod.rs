@@ -25,6 +25,8 @@ pub struct Host {
     /// Responses that arrived while waiting for another one, by id.
     responses: HashMap<u64, Value>,
     next_id: u64,
+    /// The thread of the last `stopped` event (the one `stack` shows).
+    pub stopped_thread: i64,
 }
 
 /// A scratch directory with the test's Lua files.
@@ -121,6 +123,7 @@ impl Host {
             events: VecDeque::new(),
             responses: HashMap::new(),
             next_id: 0,
+            stopped_thread: 1,
         }
     }
 
@@ -219,6 +222,9 @@ impl Host {
         loop {
             if let Some(i) = self.events.iter().position(|e| e["event"] == name) {
                 let e = self.events.remove(i).expect("event present");
+                if name == "stopped" {
+                    self.stopped_thread = e["body"]["threadId"].as_i64().unwrap_or(1);
+                }
                 return e["body"].clone();
             }
             match self.receive(deadline) {
@@ -292,9 +298,10 @@ impl Host {
         )
     }
 
-    /// The stack of the current stop.
+    /// The stack of the current stop (of the thread it stopped on).
     pub fn stack(&mut self) -> Vec<Value> {
-        let body = self.ok("stackTrace", Some(json!({"threadId": 1})));
+        let thread = self.stopped_thread;
+        let body = self.ok("stackTrace", Some(json!({"threadId": thread})));
         body["stackFrames"].as_array().cloned().unwrap_or_default()
     }
 

@@ -173,5 +173,7 @@ fn runtime_event(event: HostEvent) -> RuntimeEvent {
         HostEvent::Output(body) => RuntimeEvent::Output(body),
         HostEvent::Thread(body) => RuntimeEvent::Thread(body),
         HostEvent::Exited(body) => RuntimeEvent::Exited(body),
+        HostEvent::LoadedSource(body) => RuntimeEvent::LoadedSource(body),
+        HostEvent::Breakpoint(body) => RuntimeEvent::Breakpoint(body),
     }
 }

@@ -58,6 +58,8 @@ pub(super) async fn forward_events(
             RuntimeEvent::Stopped(body) => (event::<events::Stopped>(&body), false),
             RuntimeEvent::Continued(body) => (event::<events::Continued>(&body), false),
             RuntimeEvent::Thread(body) => (event::<events::Thread>(&body), false),
+            RuntimeEvent::LoadedSource(body) => (event::<events::LoadedSource>(&body), false),
+            RuntimeEvent::Breakpoint(body) => (event::<events::Breakpoint>(&body), false),
             RuntimeEvent::Exited(body) => (event::<events::Exited>(&body), true),
             RuntimeEvent::Terminated => {
                 (event::<events::Terminated>(&TerminatedEventBody {}), true)

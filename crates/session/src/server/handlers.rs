@@ -103,6 +103,11 @@ fn capabilities() -> Capabilities {
         supports_set_variable: true,
         supports_completions_request: true,
         completion_trigger_characters: Some(vec![".".into(), ":".into()]),
+        supports_exception_info_request: true,
+        supports_function_breakpoints: true,
+        supports_loaded_sources_request: true,
+        supports_data_breakpoints: true,
+        supports_breakpoint_locations_request: true,
         exception_breakpoint_filters: vec![
             ExceptionBreakpointsFilter {
                 filter: "uncaught".into(),
@@ -155,6 +160,19 @@ impl Session {
         match request.command.as_str() {
             requests::Launch::COMMAND => self.launch(request).await,
             requests::HotReload::COMMAND => self.hot_reload(request).await,
+            requests::SetVariable::COMMAND => {
+                let result = self.answer(request).await;
+                // Other views of the value (watches, other scopes) are stale.
+                let then = if result.is_ok() {
+                    vec![event::<events::Invalidated>(&InvalidatedEventBody {
+                        areas: vec!["variables".into()],
+                        thread_id: None,
+                    })]
+                } else {
+                    Vec::new()
+                };
+                Reply { result, then }
+            }
             _ => self.answer(request).await.into(),
         }
     }
@@ -226,6 +244,32 @@ impl Session {
                         .map(|body| requests::body::<r::Completions>(&bases.to_client(body))),
                     Err(failure) => Err(failure),
                 }
+            }
+            r::ExceptionInfo::COMMAND => {
+                self.forward::<r::ExceptionInfo, c::ExceptionInfo>(request)
+                    .await
+            }
+            r::LoadedSources::COMMAND => {
+                parse::<r::LoadedSources>(request)?;
+                let body = self.call::<c::LoadedSources>(seq, ()).await?;
+                Ok(requests::body::<r::LoadedSources>(&body))
+            }
+            r::SourceText::COMMAND => self.forward::<r::SourceText, c::Source>(request).await,
+            r::SetFunctionBreakpoints::COMMAND => {
+                self.forward::<r::SetFunctionBreakpoints, c::SetFunctionBreakpoints>(request)
+                    .await
+            }
+            r::DataBreakpointInfo::COMMAND => {
+                self.forward::<r::DataBreakpointInfo, c::DataBreakpointInfo>(request)
+                    .await
+            }
+            r::BreakpointLocations::COMMAND => {
+                self.forward::<r::BreakpointLocations, c::BreakpointLocations>(request)
+                    .await
+            }
+            r::SetDataBreakpoints::COMMAND => {
+                self.forward::<r::SetDataBreakpoints, c::SetDataBreakpoints>(request)
+                    .await
             }
             other => Err(Failure::new(
                 Kind::Unsupported,
