@@ -6,7 +6,7 @@
 //! blocks on tokio, and returns failures as `{ error = text }` values
 //! carrying the [`error::NativeError`] text.
 //!
-//! Architecture invariant: this crate never links mlua (DESIGN.md: nvim-oxi's
+//! Architecture invariant: this crate never links mlua (ARCHITECTURE.md: nvim-oxi's
 //! `lua_*` calls would bind to a vendored Lua and crash Neovim).
 
 pub mod bridge;

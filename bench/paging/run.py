@@ -11,7 +11,7 @@ a named key and a metatable), then times, median of K round trips each:
   - the first indexed page of `big` (filter indexed, start 0, count 100)
   - a page at the end (start 999900, count 100)
   - the named children of `big` (filter named)
-Goal (issue 14): the first page in at most 2 ms.
+Goal: the first page in at most 2 ms.
 """
 
 import argparse

@@ -1,4 +1,4 @@
-//! Every rule of a hot reload (DESIGN.md "Reload semantics", issue 4), each
+//! Every rule of a hot reload (README.md "Reload semantics"), each
 //! proved end to end the way a user meets it: a fixture program of
 //! `tests/fixtures/rules/` runs under the real `hotreload-dap` and host, the
 //! test sends `hotReload` with new source text while the program runs (or is

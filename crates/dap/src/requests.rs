@@ -62,7 +62,7 @@ macro_rules! requests {
 requests! {
     /// `initialize`: capability exchange.
     Initialize = "initialize", InitializeArguments => Capabilities;
-    /// `launch`: start the debuggee (see the contract in DESIGN.md).
+    /// `launch`: start the debuggee (README.md "Launch arguments").
     Launch = "launch", LaunchArguments => ();
     /// `setBreakpoints`: replace the breakpoints of one source.
     SetBreakpoints = "setBreakpoints", SetBreakpointsArguments => SetBreakpointsResponseBody;

@@ -93,7 +93,7 @@ pub struct ExceptionBreakpointsFilter {
     pub default: bool,
 }
 
-/// Arguments of `launch`: the public contract of DESIGN.md.
+/// Arguments of `launch`: the public contract (README.md "Launch arguments").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LaunchArguments {
