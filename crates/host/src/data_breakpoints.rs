@@ -20,7 +20,6 @@ use mlua::{Function, Lua, Table, Value};
 
 use crate::breakpoints::hit_matches;
 use crate::references::VarRef;
-use crate::routing::Refusal;
 use crate::session::{Session, Vm};
 use crate::{display, hooks, native, slots, stop};
 
@@ -83,14 +82,7 @@ pub fn info(
     session: &mut Session,
     args: &DataBreakpointInfoArguments,
 ) -> Result<DataBreakpointInfoResponseBody, String> {
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
-    let stop = session
-        .stop
-        .as_ref()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
+    let (vm, stop) = session.stopped()?;
     let Some(reference) = args.variables_reference.filter(|r| *r > 0) else {
         return Ok(refused(
             "only variables shown under a scope or a table can be watched",

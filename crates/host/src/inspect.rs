@@ -52,14 +52,7 @@ pub fn stack_trace(
 
 /// `scopes`.
 pub fn scopes(session: &mut Session, args: &ScopesArguments) -> Result<ScopesResponseBody, String> {
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
-    let stop = session
-        .stop
-        .as_mut()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
+    let (vm, stop) = session.stopped()?;
     let index = frame_index(stop, args.frame_id)?;
     let mut scopes = Vec::new();
     if stop.frames[index].is_lua {
@@ -94,14 +87,7 @@ pub fn variables(
     session: &mut Session,
     args: &VariablesArguments,
 ) -> Result<VariablesResponseBody, String> {
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
-    let stop = session
-        .stop
-        .as_mut()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
+    let (vm, stop) = session.stopped()?;
     let r = stop.get(args.variables_reference)?;
     let frame = r.frame();
     let lua = &vm.lua;

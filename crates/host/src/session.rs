@@ -11,6 +11,7 @@ use crate::exceptions::ExceptionFilters;
 use crate::hooks::SourceCache;
 use crate::references::StopContext;
 use crate::reload;
+use crate::routing::Refusal;
 
 thread_local! {
     /// The one session of this host.
@@ -30,6 +31,22 @@ pub struct Session {
     pub stop: Option<StopContext>,
     /// Which errors stop the program.
     pub exceptions: ExceptionFilters,
+}
+
+impl Session {
+    /// The VM and the stop context that requests about a stopped program
+    /// need, or the refusal they answer with.
+    pub fn stopped(&mut self) -> Result<(&Vm, &mut StopContext), String> {
+        let vm = self
+            .vm
+            .as_ref()
+            .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+        let stop = self
+            .stop
+            .as_mut()
+            .ok_or_else(|| Refusal::not_stopped().to_string())?;
+        Ok((vm, stop))
+    }
 }
 
 /// The debuggee's VM and what the debugger keeps in it.

@@ -9,7 +9,6 @@ use crate::display::format::key_label;
 use crate::evaluate::{self, Budget};
 use crate::inspect;
 use crate::references::{VarRef, FRAME_GONE};
-use crate::routing::Refusal;
 use crate::session::Session;
 use crate::slots;
 
@@ -18,14 +17,7 @@ pub fn request(
     session: &mut Session,
     args: &SetVariableArguments,
 ) -> Result<SetVariableResponseBody, String> {
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
-    let stop = session
-        .stop
-        .as_mut()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
+    let (vm, stop) = session.stopped()?;
     let target = stop.get(args.variables_reference)?;
     let frame_index = target.frame();
     let frame = frame_index.and_then(|i| stop.frames.get(i));
