@@ -9,10 +9,11 @@ use crate::types::{
     CancelArguments, Capabilities, CompletionsArguments, CompletionsResponseBody,
     ContinueResponseBody, DisconnectArguments, EvaluateArguments, EvaluateResponseBody,
     HotReloadArguments, HotReloadResponseBody, InitializeArguments, LaunchArguments, NoArguments,
-    ScopesArguments, ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
-    SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody, SetVariableArguments,
-    SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody, TerminateArguments,
-    ThreadArguments, ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
+    RestartFrameArguments, ScopesArguments, ScopesResponseBody, SetBreakpointsArguments,
+    SetBreakpointsResponseBody, SetExceptionBreakpointsArguments,
+    SetExceptionBreakpointsResponseBody, SetVariableArguments, SetVariableResponseBody,
+    StackTraceArguments, StackTraceResponseBody, TerminateArguments, ThreadArguments,
+    ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
 };
 
 /// A DAP request: its command name, arguments and response body.
@@ -93,6 +94,8 @@ requests! {
     Evaluate = "evaluate", EvaluateArguments => EvaluateResponseBody;
     /// `setVariable`: assign a local, upvalue, global or table field while stopped.
     SetVariable = "setVariable", SetVariableArguments => SetVariableResponseBody;
+    /// `restartFrame`: run a stopped function again from its first line.
+    RestartFrame = "restartFrame", RestartFrameArguments => ();
     /// `completions`: REPL completions in a frame.
     Completions = "completions", CompletionsArguments => CompletionsResponseBody;
     /// `hotReload` (extension): reload a module while the program runs or is stopped.

@@ -57,6 +57,8 @@ pub struct Capabilities {
     #[serde(default)]
     pub supports_set_variable: bool,
     #[serde(default)]
+    pub supports_restart_frame: bool,
+    #[serde(default)]
     pub supports_delayed_stack_trace_loading: bool,
     #[serde(default)]
     pub supports_completions_request: bool,
@@ -606,6 +608,13 @@ pub struct TerminateArguments {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TerminatedEventBody {}
+
+/// Arguments of `restartFrame`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestartFrameArguments {
+    pub frame_id: i64,
+}
 
 /// Arguments of `exceptionInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@
 
 use dap::types::{
     CompletionsArguments, CompletionsResponseBody, EvaluateArguments, EvaluateResponseBody,
-    HotReloadArguments, HotReloadResponseBody, LaunchArguments, ScopesArguments,
-    ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
+    HotReloadArguments, HotReloadResponseBody, LaunchArguments, RestartFrameArguments,
+    ScopesArguments, ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
     SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody, SetVariableArguments,
     SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody, ThreadsResponseBody,
     VariablesArguments, VariablesResponseBody,
@@ -111,6 +111,8 @@ commands! {
     Evaluate = "evaluate", EvaluateArguments => EvaluateResponseBody;
     /// See [`crate::HostCommand::SetVariable`].
     SetVariable = "setVariable", SetVariableArguments => SetVariableResponseBody;
+    /// See [`crate::HostCommand::RestartFrame`].
+    RestartFrame = "restartFrame", RestartFrameArguments => ();
     /// See [`crate::HostCommand::Completions`].
     Completions = "completions", CompletionsArguments => CompletionsResponseBody;
     /// See [`crate::HostCommand::HotReload`].
@@ -204,6 +206,10 @@ mod tests {
             (
                 line::<SetVariable>(&Default::default()),
                 HostCommand::SetVariable(Default::default()),
+            ),
+            (
+                line::<RestartFrame>(&Default::default()),
+                HostCommand::RestartFrame(Default::default()),
             ),
             (
                 line::<Completions>(&Default::default()),

@@ -18,9 +18,9 @@ mod outcome_tests;
 use dap::types::ExceptionInfoArguments;
 use dap::types::{
     CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,
-    HotReloadArguments, LaunchArguments, OutputEventBody, ScopesArguments, SetBreakpointsArguments,
-    SetExceptionBreakpointsArguments, SetVariableArguments, StackTraceArguments, StoppedEventBody,
-    ThreadEventBody, VariablesArguments,
+    HotReloadArguments, LaunchArguments, OutputEventBody, RestartFrameArguments, ScopesArguments,
+    SetBreakpointsArguments, SetExceptionBreakpointsArguments, SetVariableArguments,
+    StackTraceArguments, StoppedEventBody, ThreadEventBody, VariablesArguments,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -84,6 +84,11 @@ pub enum HostCommand {
     /// the value of an expression evaluated in the reference's frame.
     /// Reply: `dap::types::SetVariableResponseBody`.
     SetVariable(SetVariableArguments),
+    /// Only while stopped at a line: run the top frame's function again
+    /// from its first line, with the code a hot reload gave it and its
+    /// parameters' current values; a `stopped` event with reason `restart`
+    /// follows. Reply: `null`, or the reason it cannot be restarted.
+    RestartFrame(RestartFrameArguments),
     /// REPL completions in a frame (stopped) or the global scope (running).
     /// `line` and `column` are 1-based here (the session converts from the
     /// client's base), `column` in UTF-16 code units; so is `start` in the
@@ -156,6 +161,7 @@ impl HostCommand {
             HostCommand::Variables(_) => "variables",
             HostCommand::Evaluate(_) => "evaluate",
             HostCommand::SetVariable(_) => "setVariable",
+            HostCommand::RestartFrame(_) => "restartFrame",
             HostCommand::Completions(_) => "completions",
             HostCommand::HotReload(_) => "hotReload",
             HostCommand::Terminate => "terminate",

@@ -36,6 +36,8 @@ pub enum StepKind {
     Out,
     /// First line of the program (`stopOnEntry`).
     Entry,
+    /// First line of a restarted frame (`restartFrame`): like `In`.
+    Restart,
 }
 
 /// A step in progress.
@@ -277,7 +279,7 @@ pub unsafe extern "C" fn skip_policy(
 /// Whether a step wants line events on thread `l` at stack depth `depth`.
 fn step_wants_line(step: &Step, l: *mut lua_State, depth: impl FnOnce() -> i32) -> bool {
     match step.kind {
-        StepKind::In | StepKind::Entry => true,
+        StepKind::In | StepKind::Entry | StepKind::Restart => true,
         StepKind::Over if l == step.thread => depth() <= step.depth,
         StepKind::Out if l == step.thread => depth() < step.depth,
         _ => coroutines::among_first(l, step.chain_pos),
@@ -297,8 +299,10 @@ pub unsafe fn apply_base_mask(l: *mut lua_State) {
     }
     if mask != 0 {
         if let Some(step) = &config.step {
-            if matches!(step.kind, StepKind::In | StepKind::Entry)
-                || (l != step.thread && coroutines::among_first(l, step.chain_pos))
+            if matches!(
+                step.kind,
+                StepKind::In | StepKind::Entry | StepKind::Restart
+            ) || (l != step.thread && coroutines::among_first(l, step.chain_pos))
             {
                 mask |= ffi::LUA_MASKLINE;
             }
@@ -444,10 +448,10 @@ unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) 
     if let Some(step) = &config.step {
         // SAFETY: `l` is the running thread.
         if step_wants_line(step, l, || unsafe { native::stack_depth(l) }) {
-            let reason = if step.kind == StepKind::Entry {
-                "entry"
-            } else {
-                "step"
+            let reason = match step.kind {
+                StepKind::Entry => "entry",
+                StepKind::Restart => "restart",
+                _ => "step",
             };
             // SAFETY: as above.
             unsafe { stop::stop_in_hook(session, l, ar, reason, Vec::new()) };

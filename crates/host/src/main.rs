@@ -29,6 +29,7 @@ mod panics;
 mod queue;
 mod reader;
 mod references;
+mod restart;
 mod routing;
 mod session;
 mod set_variable;

@@ -34,6 +34,24 @@ extern "C" {
     fn hr_parsing(l: *mut lua_State) -> c_int;
     fn hr_all_threads(l: *mut lua_State) -> c_int;
     fn hr_room_to_evaluate(l: *mut lua_State) -> c_int;
+    fn hr_restart_request(l: *mut lua_State, err: *mut c_char, errlen: usize) -> c_int;
+}
+
+/// Asks the VM to restart the running frame of thread `l` from its first
+/// line when the hook returns (vm/<vm>/restart.c); the refusal otherwise.
+///
+/// # Safety
+/// `l` must be the thread stopped in the debugger's line or count hook.
+pub unsafe fn restart_request(l: *mut lua_State) -> Result<(), String> {
+    let mut err = [0 as c_char; 256];
+    // SAFETY: per the contract above; `err` has the size we pass.
+    let status = unsafe { hr_restart_request(l, err.as_mut_ptr(), err.len()) };
+    if status == 0 {
+        return Ok(());
+    }
+    // SAFETY: the C side wrote a NUL-terminated string (snprintf).
+    let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
+    Err(msg.to_string_lossy().into_owned())
 }
 
 /// Whether thread `l` (and the main thread) have stack room and C levels to

@@ -41,6 +41,9 @@ pub enum Route {
     Serve,
     /// Resume the stopped program.
     Resume(Resume),
+    /// Restart a frame of the stopped program, then resume it (stopping at
+    /// the frame's first line), unless the frame cannot be restarted.
+    Restart,
     /// Stop the running program.
     Pause,
 }
@@ -125,6 +128,7 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
         (Stopped, C::Next) => Route::Resume(Resume::Step(StepKind::Over)),
         (Stopped, C::StepIn) => Route::Resume(Resume::Step(StepKind::In)),
         (Stopped, C::StepOut) => Route::Resume(Resume::Step(StepKind::Out)),
+        (Stopped, C::RestartFrame(_)) => Route::Restart,
         (
             Stopped,
             C::StackTrace(_)
@@ -140,6 +144,7 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::Next
             | C::StepIn
             | C::StepOut
+            | C::RestartFrame(_)
             | C::StackTrace(_)
             | C::Scopes(_)
             | C::Variables(_)

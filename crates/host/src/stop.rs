@@ -22,7 +22,7 @@ use crate::routing::{self, Refusal, Route, Situation};
 use crate::session::{Session, SESSION};
 use crate::{
     completions, coroutines, data_breakpoints, evaluate, exceptions, follow, function_breakpoints,
-    inflight, interrupt, io, memory, native, panics, set_variable, sources, threads,
+    inflight, interrupt, io, memory, native, panics, restart, set_variable, sources, threads,
 };
 use hotreload_host::reload;
 
@@ -92,6 +92,18 @@ pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Tak
         Route::Resume(resume) => {
             acknowledge();
             return Taken::Resume(resume);
+        }
+        Route::Restart => {
+            let HostCommand::RestartFrame(args) = &request.command else {
+                unreachable!("only restartFrame routes to Restart")
+            };
+            match panics::catch("restartFrame", || restart::request(session, args)) {
+                Ok(Ok(())) => {
+                    acknowledge();
+                    return Taken::Resume(Resume::Step(StepKind::Restart));
+                }
+                Ok(Err(e)) | Err(e) => io::respond(id, Outcome::Error(e)),
+            }
         }
         Route::Pause => {
             acknowledge();
@@ -195,6 +207,7 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
         | HostCommand::Next
         | HostCommand::StepIn
         | HostCommand::StepOut
+        | HostCommand::RestartFrame(_)
         | HostCommand::Pause
         | HostCommand::Terminate
         | HostCommand::Cancel(_)) => Outcome::Error(format!(

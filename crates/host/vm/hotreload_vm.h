@@ -40,6 +40,13 @@ void hr_set_raise_handler (hr_raise_handler handler);
 /* Whether L (and the main thread) have room to evaluate a condition. */
 int hr_room_to_evaluate (lua_State *L);
 
+/* ---- Restarting a frame (restart.c) ---- */
+
+/* From the line hook: restart L's running frame from its first line (with
+   the closure a hot reload gave it, if any) when the hook returns. Returns
+   0, or -1 with the reason in err and nothing changed. */
+int hr_restart_request (lua_State *L, char *err, size_t errlen);
+
 /* ---- The debugger's own hook slot, notifications (vm_hooks.c) ---- */
 
 void hr_set_debug_hook (lua_Hook hook);

@@ -44,6 +44,10 @@
 #define HR_HIDDEN
 #endif
 
+/* restart.c: `new_idx` replaces the running closure at `old_idx`. */
+HR_HIDDEN void hr_restart_note(lua_State *L, int old_idx, int new_idx);
+HR_HIDDEN extern const Table *hr_restart_map;
+
 /* ------------------------------------------------------------------------
 ** A small open-addressing map from pointers to pointers.
 */
@@ -179,6 +183,7 @@ typedef struct {
   PtrMap parents; /* new nested Proto -> the new Proto that encloses it */
   PtrMap roots;   /* new root Proto -> its new closure (whose cells are live) */
   PtrMap fresh;   /* old LClosure -> new LClosure made for it (fallback) */
+  PtrMap restart; /* running LClosure -> new LClosure a restartFrame runs */
   PtrVec retarget; /* closures to give new protos after the pass */
   PtrVec moves;    /* (table, old key) pairs to rekey after the pass */
   const Table *internal;

@@ -22,6 +22,7 @@ static void visit_table(Walk *w, Table *h) {
   int changed = 0;
   unsigned int i, asize;
   if (w->internal != NULL && h->metatable == w->internal) return;
+  if (h == hr_restart_map) return;  /* restart.c: old closures stay keys */
   asize = luaH_realasize(h);
   for (i = 0; i < asize; i++) changed |= replace_value(w, &h->array[i]);
   if (!isdummy(h)) {
@@ -156,6 +157,9 @@ static void retarget(Walk *w, LClosure *cl) {
   int i;
   if (np == NULL) return;
   if (pm_get(&w->active, cl) != NULL) {
+    /* keeps its code; restart.c can move its frame to this closure */
+    LClosure *nc = (void *)np == UNMATCHED ? NULL : fresh_closure(w, cl, np);
+    if (nc != NULL && !pm_put(&w->restart, cl, nc)) w->oom = 1;
     w->running++;
     note_line(w->running_lines, &w->n_running_lines, cl->p->linedefined);
     return;
@@ -199,6 +203,7 @@ static void walk_free(Walk *w) {
   pm_free(&w->parents);
   pm_free(&w->roots);
   pm_free(&w->fresh);
+  pm_free(&w->restart);
   free(w->retarget.items);
   free(w->moves.items);
 }
@@ -303,7 +308,7 @@ int hr_walk(lua_State *L) {
   lua_settop(L, 8);
   ok = pm_init(&w.refs, 16) && pm_init(&w.protos, 16) && pm_init(&w.handled, 16) &&
        pm_init(&w.skip, 16) && pm_init(&w.active, 16) && pm_init(&w.parents, 16) &&
-       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16);
+       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16) && pm_init(&w.restart, 4);
   ok = ok && fill_set(L, 1, &w.refs, 1) && fill_set(L, 3, &w.skip, 0) &&
        fill_set(L, 4, &w.active, 0);
   if (ok && lua_type(L, 7) == LUA_TTABLE) {
@@ -359,6 +364,17 @@ int hr_walk(lua_State *L) {
     }
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "walked");
+  }
+  if (!w.oom) {
+    size_t k;
+    luaL_checkstack(L, 6, "hot reload");
+    for (k = 0; k <= w.restart.mask; k++) {
+      if (w.restart.slots[k].k == NULL) continue;
+      push_lclosure(L, (LClosure *)w.restart.slots[k].k);
+      push_lclosure(L, (LClosure *)w.restart.slots[k].v);
+      hr_restart_note(L, -2, -1);
+      lua_pop(L, 2);
+    }
   }
   push_fresh(L, &w);
   if (w.internal != NULL) {

@@ -93,6 +93,13 @@ int hr_swap(lua_State *L) {
         luaC_objbarrier(L, nw, cells[at + k]);
       }
     } else {
+      if (old != NULL && old != nw && force) {  /* running: restartFrame can move it */
+        luaL_checkstack(L, 6, "hot reload");
+        push_lclosure(L, old);
+        push_lclosure(L, nw);
+        hr_restart_note(L, -2, -1);
+        lua_pop(L, 2);
+      }
       for (k = 0; k < nup; k++) {
         nw->upvals[k] = cells[at + k];
         luaC_objbarrier(L, nw, cells[at + k]);

@@ -45,6 +45,12 @@ pub const VM: Vm = Vm {
 /// - lapi.c, `lua_load`: calls `hr_load_hook` after a chunk named `@file`
 ///   loaded, with its closure on top of the stack.
 ///
+/// Restarting a frame (restart.c):
+/// - lvm.c, `vmfetch`: when the hook just returned into the frame the host
+///   asked to restart (`hr_restart_ci`), `hr_restart_apply` resets it and
+///   the interpreter re-reads pc, base and constants as after a return
+///   (`goto returning`): its local `pc` would otherwise ignore the change.
+///
 /// The edits of source file `name`: (anchor, replacement), the replacement
 /// keeping the anchor where needed.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
@@ -137,6 +143,22 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 L->hr_parsing--;  /* hotreload */\n",
             ),
         ],
+        "lvm.c" => &[(
+            "/* fetch an instruction and prepare its execution */\n\
+             #define vmfetch()\t{ \\\n\
+             \x20 if (l_unlikely(trap)) {  /* stack reallocation or hooks? */ \\\n\
+             \x20   trap = luaG_traceexec(L, pc);  /* handle hooks */ \\\n\
+             \x20   updatebase(ci);  /* correct stack */ \\\n",
+            "extern CallInfo *hr_restart_ci;  /* hotreload: restart.c */\n\
+             void hr_restart_apply (lua_State *L, CallInfo *ci);\n\
+             /* fetch an instruction and prepare its execution */\n\
+             #define vmfetch()\t{ \\\n\
+             \x20 if (l_unlikely(trap)) {  /* stack reallocation or hooks? */ \\\n\
+             \x20   trap = luaG_traceexec(L, pc);  /* handle hooks */ \\\n\
+             \x20   updatebase(ci);  /* correct stack */ \\\n\
+             \x20   if (l_unlikely(hr_restart_ci == ci)) {  /* hotreload */ \\\n\
+             \x20     hr_restart_apply(L, ci); goto returning; } \\\n",
+        )],
         "lapi.c" => &[(
             "      luaC_barrier(L, f->upvals[0], gt);\n    }\n",
             "      luaC_barrier(L, f->upvals[0], gt);\n    }\n\

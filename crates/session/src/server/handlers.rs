@@ -101,6 +101,8 @@ fn capabilities() -> Capabilities {
         // disconnect always ends the program: the client has no choice.
         support_terminate_debuggee: false,
         supports_set_variable: true,
+        // Lua 5.4 hosts; the others refuse each request with the reason.
+        supports_restart_frame: true,
         supports_completions_request: true,
         completion_trigger_characters: Some(vec![".".into(), ":".into()]),
         supports_exception_info_request: true,
@@ -231,6 +233,10 @@ impl Session {
             r::Scopes::COMMAND => self.forward::<r::Scopes, c::Scopes>(request).await,
             r::Variables::COMMAND => self.forward::<r::Variables, c::Variables>(request).await,
             r::Evaluate::COMMAND => self.forward::<r::Evaluate, c::Evaluate>(request).await,
+            r::RestartFrame::COMMAND => {
+                self.forward::<r::RestartFrame, c::RestartFrame>(request)
+                    .await
+            }
             r::SetVariable::COMMAND => {
                 self.forward::<r::SetVariable, c::SetVariable>(request)
                     .await

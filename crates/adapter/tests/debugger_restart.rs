@@ -1,0 +1,184 @@
+//! `restartFrame` through `hotreload-dap` and the real host: stopped in a
+//! function, reload a fixed version of its module, restart the frame; the
+//! function runs its new code from its first line with its arguments, and
+//! the program goes on with its state. Frames that cannot be restarted are
+//! refused with the reason, and the program runs on unharmed.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use support::Client;
+
+const MODULE_V1: &str = "local M = {}\nfunction M.scale(n)\n  calls = calls + 1 -- first\n  return n * 2 -- bp-here\nend\nreturn M\n";
+
+/// The fix: triple, not double.
+const MODULE_V2: &str = "local M = {}\nfunction M.scale(n)\n  calls = calls + 1 -- first\n  return n * 3 -- bp-here\nend\nreturn M\n";
+
+const MAIN: &str = "calls = 0 -- main-bp\nlocal m = require('mod')\nlocal total = 0\nfor i = 1, 2 do\n  local _, v = pcall(m.scale, i)\n  total = total + v\nend\nprint('total ' .. total .. ' calls ' .. calls)\n";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotreload-restart-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    std::fs::write(dir.join("main.lua"), MAIN).expect("main.lua");
+    std::fs::write(dir.join("mod.lua"), MODULE_V1).expect("mod.lua");
+    dir
+}
+
+fn line_in(text: &str, marker: &str) -> i64 {
+    text.lines()
+        .position(|l| l.contains(marker))
+        .map(|i| i as i64 + 1)
+        .unwrap_or(0)
+}
+
+/// Launched with a breakpoint at `marker` of `file` (in `text`).
+fn start(client: &mut Client, dir: &Path, file: &str, text: &str, marker: &str) {
+    client.launch(json!({
+        "program": dir.join("main.lua").display().to_string(),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    let path = dir.join(file).display().to_string();
+    client.set_breakpoints(&path, &[line_in(text, marker)]);
+    client.ok("configurationDone", json!({}));
+}
+
+/// The frames of the stop, top first.
+fn frames(client: &mut Client) -> Vec<Value> {
+    client.stack(&json!(1))
+}
+
+fn clear_and_finish(client: &mut Client, dir: &Path, file: &str) -> String {
+    let path = dir.join(file).display().to_string();
+    client.set_breakpoints(&path, &[]);
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    client.stdout_text()
+}
+
+#[test]
+fn a_restarted_frame_runs_the_reloaded_code_from_its_first_line() {
+    support::require_host();
+    let dir = scratch("restart");
+    let mut client = Client::start();
+    start(&mut client, &dir, "mod.lua", MODULE_V1, "bp-here");
+    client.wait_stopped("breakpoint");
+    client.ok("hotReload", json!({"module": "mod", "source": MODULE_V2}));
+    let top = frames(&mut client)[0]["id"].clone();
+    if support::runtime() != "lua5.4" {
+        let refused = client.err("restartFrame", json!({"frameId": top}));
+        if !refused.contains("not supported on this runtime") {
+            client.fail(&format!("refusal: {refused}"));
+        }
+        // Still stopped where it was: the old code finishes the call.
+        let out = clear_and_finish(&mut client, &dir, "mod.lua");
+        if !out.contains("total 8 calls 2") {
+            client.fail(&format!("output: {out:?}"));
+        }
+        return;
+    }
+    client.ok("restartFrame", json!({"frameId": top}));
+    client.wait_stopped("restart");
+    let stack = frames(&mut client);
+    if stack[0]["line"] != line_in(MODULE_V2, "first") {
+        client.fail(&format!("restarted at line {}", stack[0]["line"]));
+    }
+    // Same argument; the counter kept (the first run already counted).
+    let n = client.evaluate("n", Some(&stack[0]["id"]), "watch");
+    let calls = client.evaluate("calls", Some(&stack[0]["id"]), "watch");
+    if n != "1" || calls != "1" {
+        client.fail(&format!("after restart n = {n}, calls = {calls}"));
+    }
+    // The restarted call triples (3), then the next call too (6); the
+    // restarted call counted twice.
+    let out = clear_and_finish(&mut client, &dir, "mod.lua");
+    if !out.contains("total 9 calls 3") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn frames_that_cannot_be_restarted_are_refused_and_nothing_is_lost() {
+    support::require_host();
+    if support::runtime() != "lua5.4" {
+        eprintln!("skipped: restartFrame needs Lua 5.4");
+        return;
+    }
+    let dir = scratch("refused");
+    let mut client = Client::start();
+    start(&mut client, &dir, "mod.lua", MODULE_V1, "bp-here");
+    client.wait_stopped("breakpoint");
+    let stack = frames(&mut client);
+    // [scale, pcall, main chunk]
+    let refusals = [
+        (json!(stack[1]["id"].clone()), "C function"),
+        (json!(stack[2]["id"].clone()), "innermost frame"),
+        (json!(999), "no frame 999"),
+        (json!(-1), "no frame -1"),
+        (json!(i64::MAX), "no frame"),
+    ];
+    for (id, expected) in refusals {
+        let refused = client.err("restartFrame", json!({ "frameId": id }));
+        if !refused.contains(expected) {
+            client.fail(&format!("frame {id}: {refused:?}, expected {expected:?}"));
+        }
+    }
+    let bad = client.err("restartFrame", json!({"frameId": "one"}));
+    if bad.is_empty() {
+        client.fail("a frame id that is not a number was accepted");
+    }
+    // Still stopped in the first call, nothing changed.
+    let n = client.evaluate("n", Some(&stack[0]["id"]), "watch");
+    if n != "1" {
+        client.fail(&format!("n = {n} after the refusals"));
+    }
+    let out = clear_and_finish(&mut client, &dir, "mod.lua");
+    if !out.contains("total 6 calls 2") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_main_chunk_is_refused() {
+    support::require_host();
+    if support::runtime() != "lua5.4" {
+        eprintln!("skipped: restartFrame needs Lua 5.4");
+        return;
+    }
+    let dir = scratch("main");
+    let mut client = Client::start();
+    start(&mut client, &dir, "main.lua", MAIN, "main-bp");
+    client.wait_stopped("breakpoint");
+    let top = frames(&mut client)[0]["id"].clone();
+    let refused = client.err("restartFrame", json!({"frameId": top}));
+    if !refused.contains("main chunk") {
+        client.fail(&format!("refusal: {refused:?}"));
+    }
+    let out = clear_and_finish(&mut client, &dir, "main.lua");
+    if !out.contains("total 6 calls 2") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn restart_while_running_is_refused() {
+    support::require_host();
+    let dir = scratch("running");
+    let mut client = Client::start();
+    client.launch(json!({
+        "program": dir.join("main.lua").display().to_string(),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    let refused = client.err("restartFrame", json!({"frameId": 1}));
+    if !refused.contains("not stopped") {
+        client.fail(&format!("refusal: {refused:?}"));
+    }
+    client.ok("configurationDone", json!({}));
+    client.wait_event("exited");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,38 @@
+//! `restartFrame`: run the function the program stopped in again from its
+//! first line, with the code a hot reload gave it (edit and continue). The
+//! VM does the work when the stop's hook returns (vm/<vm>/restart.c); here,
+//! which frames can be restarted.
+//!
+//! The arguments are the parameters' current values (capturing every call's
+//! arguments would cost every call): a parameter the function assigned
+//! before the stop restarts with its new value.
+
+use dap::types::RestartFrameArguments;
+
+use crate::references::frame_index;
+use crate::session::Session;
+
+/// Asks the VM to restart the frame `args` names when the program resumes;
+/// the reason when it cannot be (nothing changed then).
+pub fn request(session: &mut Session, args: &RestartFrameArguments) -> Result<(), String> {
+    let (_, stop) = session.stopped()?;
+    let index = frame_index(stop, args.frame_id)?;
+    if stop.exception.is_some() {
+        return Err("the program stopped on an error, which unwinds the frame: \
+                    set a breakpoint in the function and run it again"
+            .into());
+    }
+    let frame = stop
+        .frames
+        .get(index)
+        .ok_or_else(|| format!("no frame {}", args.frame_id))?;
+    if !frame.is_lua {
+        return Err("a C function cannot be restarted".into());
+    }
+    if index != 0 || frame.level != 0 {
+        return Err("only the innermost frame can be restarted: step out to it first".into());
+    }
+    // SAFETY: the program is stopped in the debugger's hook on this thread
+    // (the frames of a stop are taken there), and its level 0 is this frame.
+    unsafe { crate::native::restart_request(frame.state) }
+}
