@@ -182,3 +182,74 @@ fn restart_while_running_is_refused() {
     client.wait_event("exited");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A program with a breakpoint at `marker` of its only file, stopped there.
+fn stopped_in(name: &str, program: &str, marker: &str) -> (Client, PathBuf) {
+    let dir = scratch(name);
+    std::fs::write(dir.join("main.lua"), program).expect("main.lua");
+    let mut client = Client::start();
+    start(&mut client, &dir, "main.lua", program, marker);
+    client.wait_stopped("breakpoint");
+    (client, dir)
+}
+
+#[test]
+fn a_vararg_function_restarts_with_its_varargs() {
+    support::require_host();
+    if support::runtime() != "lua5.4" {
+        eprintln!("skipped: restartFrame needs Lua 5.4");
+        return;
+    }
+    let program = "runs = 0\nlocal function count(a, ...)\n  runs = runs + 1\n  local n = a + select('#', ...) -- bp-here\n  return n\nend\nprint('n ' .. count(10, 'x', 'y') .. ' runs ' .. runs)\n";
+    let (mut client, dir) = stopped_in("vararg", program, "bp-here");
+    let top = frames(&mut client)[0]["id"].clone();
+    client.ok("restartFrame", json!({ "frameId": top }));
+    client.wait_stopped("restart");
+    let stack = frames(&mut client);
+    if stack[0]["line"] != 3 {
+        client.fail(&format!("restarted at line {}", stack[0]["line"]));
+    }
+    let out = clear_and_finish(&mut client, &dir, "main.lua");
+    if !out.contains("n 12 runs 2") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_coroutines_first_function_and_open_to_be_closed_variables_are_refused() {
+    support::require_host();
+    if support::runtime() != "lua5.4" {
+        eprintln!("skipped: restartFrame needs Lua 5.4");
+        return;
+    }
+    let program = "local co = coroutine.wrap(function(x)\n  local y = x + 1 -- co-bp\n  return y\nend)\nlocal function guarded()\n  local h <close> = setmetatable({}, {__close = function() print('closed') end})\n  local z = 5 -- tbc-bp\n  return z\nend\nprint('co ' .. co(1) .. ' guarded ' .. guarded())\n";
+    let dir = scratch("refusals");
+    std::fs::write(dir.join("main.lua"), program).expect("main.lua");
+    let mut client = Client::start();
+    client.launch(json!({
+        "program": dir.join("main.lua").display().to_string(),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    let path = dir.join("main.lua").display().to_string();
+    client.set_breakpoints(
+        &path,
+        &[line_in(program, "co-bp"), line_in(program, "tbc-bp")],
+    );
+    client.ok("configurationDone", json!({}));
+    for expected in ["first function of a coroutine", "to-be-closed"] {
+        let stopped = client.wait_stopped("breakpoint");
+        let top = client.stack(&stopped["threadId"])[0]["id"].clone();
+        let refused = client.err("restartFrame", json!({ "frameId": top }));
+        if !refused.contains(expected) {
+            client.fail(&format!("refusal: {refused:?}, expected {expected:?}"));
+        }
+        client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    }
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("closed\nco 2 guarded 5") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
