@@ -253,3 +253,27 @@ fn a_coroutines_first_function_and_open_to_be_closed_variables_are_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn after_two_reloads_the_restart_runs_the_latest_code() {
+    support::require_host();
+    if support::runtime() != "lua5.4" {
+        eprintln!("skipped: restartFrame needs Lua 5.4");
+        return;
+    }
+    let dir = scratch("twice");
+    let mut client = Client::start();
+    start(&mut client, &dir, "mod.lua", MODULE_V1, "bp-here");
+    client.wait_stopped("breakpoint");
+    client.ok("hotReload", json!({"module": "mod", "source": MODULE_V2}));
+    let v3 = MODULE_V2.replace("n * 3", "n * 4");
+    client.ok("hotReload", json!({"module": "mod", "source": v3}));
+    let top = frames(&mut client)[0]["id"].clone();
+    client.ok("restartFrame", json!({ "frameId": top }));
+    client.wait_stopped("restart");
+    let out = clear_and_finish(&mut client, &dir, "mod.lua");
+    if !out.contains("total 12 calls 3") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
