@@ -1,5 +1,6 @@
 /*
- * Lua 5.3: debugger helpers that need the VM's internal headers: the lines that hold
+ * Lua 5.3 (and 5.2, which includes this file; see lua52/debuginfo.c):
+ * debugger helpers that need the VM's internal headers: the lines that hold
  * code in a chunk (all nested prototypes), the source of a frame's function
  * without formatting `short_src`, and a frame's stack depth. The debugger
  * calls these from hooks, so they allocate nothing in the debuggee's VM.
@@ -15,6 +16,11 @@
 
 #include "hotreload_vm.h"
 #include "skips.h"
+
+/* How a string's length is read: the one difference Lua 5.2 has here. */
+#ifndef HR_SOURCE_LEN
+#define HR_SOURCE_LEN(ts) tsslen(ts)
+#endif
 
 static void collect_lines(const Proto *p, int *out, int cap, int *n) {
   int pc;
@@ -67,7 +73,7 @@ const char *hr_frame_source(const lua_Debug *ar, size_t *len) {
   if (!ttisLclosure(fn)) return NULL;
   p = clLvalue(fn)->p;
   if (p->source == NULL) return NULL;
-  *len = tsslen(p->source);
+  *len = HR_SOURCE_LEN(p->source);
   return getstr(p->source);
 }
 
@@ -126,7 +132,7 @@ int hr_skip_trace(lua_State *L, const Proto *p) {
   if (!hr_has_skip_policy() || L->hookmask != LUA_MASKLINE || L->hr_hookmask != 0 ||
       p->source == NULL)
     return 0;
-  if (hr_source_skips(L, p->source, getstr(p->source), tsslen(p->source)))
+  if (hr_source_skips(L, p->source, getstr(p->source), HR_SOURCE_LEN(p->source)))
     return 1;
   return p->linedefined > 0 && !hr_lines_hold_breakpoint(p->linedefined, p->lastlinedefined);
 }
