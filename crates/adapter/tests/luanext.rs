@@ -139,17 +139,11 @@ fn a_luax_program_stops_steps_and_reloads_at_its_own_lines() {
     debug_and_reload(Some(stand_in()));
 }
 
+/// The real compiler is on no registry CI reaches: run with `--ignored`
+/// where `luanext` is on PATH (reported as ignored, never as a pass).
 #[test]
+#[ignore = "needs the real `luanext` compiler on PATH"]
 fn the_real_luanext_compiler_when_installed() {
-    let found = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join("luanext").is_file())
-    });
-    if !found {
-        eprintln!(
-            "SKIPPED: `luanext` is not on PATH; the stand-in compiler's test covers the flow"
-        );
-        return;
-    }
     debug_and_reload(None);
 }
 
