@@ -277,3 +277,30 @@ fn after_two_reloads_the_restart_runs_the_latest_code() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A reload that fails after its code swap (`__on_reload` raises) changes
+/// nothing: a restart afterwards runs the function's current code, never
+/// the failed version's.
+#[test]
+fn a_failed_reload_leaves_nothing_for_a_restart_to_run() {
+    support::require_host();
+    let dir = scratch("failed");
+    let mut client = Client::start();
+    start(&mut client, &dir, "mod.lua", MODULE_V1, "bp-here");
+    client.wait_stopped("breakpoint");
+    let failing = MODULE_V2.replace("n * 3", "n * 5").replace(
+        "return M\n",
+        "function M.__on_reload() error('no') end\nreturn M\n",
+    );
+    client.err("hotReload", json!({"module": "mod", "source": failing}));
+    let top = frames(&mut client)[0]["id"].clone();
+    let restarted = client.request("restartFrame", json!({"frameId": top}));
+    if restarted.success {
+        client.wait_stopped("restart");
+    }
+    let out = clear_and_finish(&mut client, &dir, "mod.lua");
+    // v1 doubles (1*2 + 2*2); the failed version's `n * 5` must never run.
+    if !out.contains("total 6 ") {
+        client.fail(&format!("the failed version ran: {out:?}"));
+    }
+}
