@@ -232,14 +232,22 @@ impl Breakpoints {
         self.lines.contains(line)
     }
 
+    /// Each file's lines that hold a breakpoint (line or function), sorted.
+    pub fn lines_by_file(&self) -> HashMap<PathBuf, Vec<i32>> {
+        let mut files: HashMap<PathBuf, Vec<i32>> = HashMap::new();
+        for (path, bps) in self.by_file.iter().chain(self.functions.iter()) {
+            files.entry(path.clone()).or_default().extend(bps.keys());
+        }
+        for lines in files.values_mut() {
+            lines.sort_unstable();
+            lines.dedup();
+        }
+        files
+    }
+
     /// The lines holding a breakpoint in some file.
     pub fn line_set(&self) -> &LineSet {
         &self.lines
-    }
-
-    /// Whether the file has breakpoints.
-    pub fn has_file(&self, path: &Path) -> bool {
-        self.by_file.contains_key(path) || self.functions.contains_key(path)
     }
 
     /// The breakpoint at `line` of `path` (a line breakpoint before a
@@ -320,15 +328,6 @@ impl LineSet {
         } else {
             self.large.contains(&line)
         }
-    }
-
-    /// The set as a byte bitmap (bit `l % 8` of byte `l / 8`), or `None`
-    /// when a line lies outside the bitmap's range.
-    pub fn to_bytes(&self) -> Option<Vec<u8>> {
-        if !self.large.is_empty() {
-            return None;
-        }
-        Some(self.bits.iter().flat_map(|w| w.to_le_bytes()).collect())
     }
 
     /// No line at all.
@@ -442,9 +441,6 @@ mod tests {
             assert!(!set.contains(line), "{line}");
         }
         assert!(LineSet::from_lines([]).is_empty() && !set.is_empty());
-        assert_eq!(set.to_bytes(), None, "line 1 << 20 does not fit");
-        let bytes = LineSet::from_lines([1, 10]).to_bytes().unwrap_or_default();
-        assert_eq!(&bytes[..2], &[0b10, 0b100]);
     }
 
     #[test]

@@ -370,7 +370,7 @@ pub unsafe fn check(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug
         display::describe(vm, &new).0
     );
     // SAFETY: per the contract above.
-    unsafe { stop::stop_for_data(session, l, ar, id, text) };
+    unsafe { stop::stop_for_data(session, l, id, text) };
     true
 }
 

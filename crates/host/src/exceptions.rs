@@ -235,7 +235,7 @@ unsafe fn raise(l: *mut lua_State) {
             };
             let body = stop::stopped_body("exception", Vec::new(), Some(text.clone()));
             let context = StopContext::new(frames).with_exception(exception);
-            stop::stop_at(&mut session, l, &mut ar, context, body);
+            stop::stop_at(&mut session, l, context, body);
             LAST_RAISE.set(Some((STOPS.get(), text)));
         }
         // Unless the filter went off meanwhile: then no raise hook clears it.

@@ -1,19 +1,19 @@
 //! The debug hook: which events each Lua thread gets, breakpoints, steps.
 //!
 //! Cost rules:
-//! - no breakpoint and no step: no hook at all;
-//! - breakpoints only: the line hook alone, and the patched VM (build.rs)
-//!   asks [`skip_policy`] on each function entry, so functions of files
-//!   without breakpoints run untraced, and skips the hook call on lines that
-//!   hold no breakpoint anywhere (a bitmap, [`sync_line_filter`]);
+//! - no step, no data breakpoint: no hook at all. Breakpoints are traps in
+//!   the code of the functions that hold their lines (vm/shared/traps.c):
+//!   a trap reached calls [`hook`] with a line event, code without one runs
+//!   at full speed ([`sync_traps`], [`on_load`] for chunks loaded later);
 //! - a step: call and return hooks follow the depth and switch the line hook
-//!   on where the step can end or a breakpoint file runs ([`mask_for`]);
+//!   on where the step can end ([`mask_for`]); traps report breakpoints
+//!   elsewhere;
 //! - an interrupt: a count hook of 1 arms the line hook, and the requests are
 //!   served at the next line (between statements).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::os::raw::c_int;
+use std::os::raw::{c_char, c_int};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -70,8 +70,12 @@ thread_local! {
     static CONFIG: Cell<HookConfig> = Cell::new(HookConfig::default());
     /// Mirror of the breakpoint lines, for the line hook's first test.
     static LINES: RefCell<LineSet> = RefCell::new(LineSet::default());
-    /// The same lines as the bitmap the VM reads (`None`: too large for one).
-    static LINE_BYTES: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    /// The breakpoint lines of each file, for the VM placing traps.
+    static TRAP_LINES: RefCell<HashMap<PathBuf, Vec<i32>>> = RefCell::new(HashMap::new());
+    /// Chunk sources seen by the trap placement, and their file.
+    static TRAP_PATHS: RefCell<HashMap<Box<[u8]>, Option<PathBuf>>> = RefCell::new(HashMap::new());
+    /// The VM's main thread (null before `launch`) and whether it debugs.
+    static TRAP_VM: Cell<(usize, bool)> = const { Cell::new((0, false)) };
     /// An interrupt arrived: serve it at the next line event, i.e. between
     /// statements, so an evaluation or reload never lands inside one (a
     /// count hook can fire between reading and writing a variable).
@@ -86,46 +90,102 @@ pub fn config() -> HookConfig {
 /// Replaces the hook configuration (threads pick it up on their next event).
 pub fn set_config(config: HookConfig) {
     CONFIG.set(config);
-    sync_line_filter();
 }
 
 fn set_deferred(on: bool) {
     DEFERRED.set(on);
-    sync_line_filter();
 }
 
-/// Lets the VM skip line events on lines without breakpoints while only
-/// breakpoints need lines (no step, no interrupt waiting for a line), and
-/// makes it ask the skip policy afresh.
-fn sync_line_filter() {
-    native::forget_skips();
-    let config = CONFIG.get();
-    let wanted = config.any_bps && config.step.is_none() && !config.data && !DEFERRED.get();
-    LINE_BYTES.with_borrow(|bytes| {
-        let (on, bits) = match bytes {
-            Some(bits) => (wanted, bits.as_slice()),
-            None => (false, &[][..]),
-        };
-        // SAFETY: the bitmap lives in LINE_BYTES until replaced, and it is
-        // replaced only through `breakpoints_changed`, which calls us again.
-        unsafe { native::set_line_filter(on, bits) };
-    });
-}
-
-/// Takes a new set of breakpoints into account.
+/// Takes a new set of breakpoints into account: the line hook's mirror and
+/// the traps in the VM's code.
 pub fn breakpoints_changed(bps: &Breakpoints) {
     LINES.set(bps.line_set().clone());
-    // Turn the VM's filter off before the old bitmap goes away.
-    // SAFETY: an empty filter that is off reads nothing.
-    unsafe { native::set_line_filter(false, &[]) };
-    LINE_BYTES.set(bps.line_set().to_bytes());
+    TRAP_LINES.set(bps.lines_by_file());
     let mut config = config();
     config.any_bps = bps.any();
     set_config(config);
+    sync_traps();
 }
 
-/// Which sources have breakpoints, keyed by the address of the source string
-/// (verified by content, so a reused address cannot fool it).
+/// The VM whose code holds the traps (`launch`): its main thread, and
+/// whether it is debugged at all (`noDebug` sets none).
+pub fn set_vm(main_state: *mut lua_State, debug: bool) {
+    TRAP_VM.set((main_state as usize, debug));
+    native::set_trap_lines(trap_lines);
+    sync_traps();
+}
+
+/// Puts the traps where the breakpoints are now, in every function of the
+/// VM (one pass over its objects).
+fn sync_traps() {
+    let (main, debug) = TRAP_VM.get();
+    if main == 0 {
+        return;
+    }
+    if !debug || TRAP_LINES.with_borrow(HashMap::is_empty) {
+        native::clear_traps();
+        return;
+    }
+    // SAFETY: the main thread of the live VM, on the VM thread; the
+    // callback reads only this module's thread-locals.
+    unsafe { native::sync_traps(main as *mut lua_State) };
+}
+
+/// A chunk was loaded (`l` has it on top): traps its breakpoint lines.
+///
+/// # Safety
+/// Called from the VM's load notification only.
+pub unsafe fn on_load(l: *mut lua_State) {
+    let (main, debug) = TRAP_VM.get();
+    if main != 0 && debug && !TRAP_LINES.with_borrow(HashMap::is_empty) {
+        // SAFETY: per the contract above.
+        unsafe { native::traps_loaded(l) };
+    }
+}
+
+/// Asked by the VM, for each chunk, which of its lines hold breakpoints.
+unsafe extern "C" fn trap_lines(
+    source: *const c_char,
+    len: usize,
+    out: *mut c_int,
+    cap: c_int,
+) -> c_int {
+    // SAFETY: the VM passes a live prototype's source and a buffer of
+    // `cap` ints.
+    let source = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
+    let lines = catch_unwind(AssertUnwindSafe(|| {
+        let path = TRAP_PATHS.with_borrow_mut(|paths| {
+            if paths.len() > 4096 {
+                paths.clear();
+            }
+            paths
+                .entry(source.into())
+                .or_insert_with(|| source_path(source))
+                .clone()
+        })?;
+        TRAP_LINES.with_borrow(|files| files.get(&path).cloned())
+    }));
+    let Ok(Some(lines)) = lines else {
+        return 0;
+    };
+    let cap = usize::try_from(cap).unwrap_or(0);
+    for (k, line) in lines.iter().take(cap).enumerate() {
+        // SAFETY: `k < cap`, the buffer's size.
+        unsafe { *out.add(k) = *line };
+    }
+    c_int::try_from(lines.len()).unwrap_or(c_int::MAX)
+}
+
+/// The canonical file of an `@file` chunk source.
+fn source_path(source: &[u8]) -> Option<PathBuf> {
+    let path = source.strip_prefix(b"@")?;
+    Some(breakpoints::canonical(Path::new(
+        std::ffi::OsStr::from_bytes(path),
+    )))
+}
+
+/// What the debugger knows about chunk sources, keyed by the address of the
+/// source string (verified by content, so a reused address cannot fool it).
 #[derive(Default)]
 pub struct SourceCache {
     entries: HashMap<usize, SourceEntry, AddressHash>,
@@ -168,13 +228,11 @@ pub struct SourceEntry {
     pub path: Option<Rc<PathBuf>>,
     /// A chunk of the host itself (never shown, never stepped into).
     pub internal: bool,
-    generation: u64,
-    has_bps: bool,
 }
 
 impl SourceCache {
-    /// The entry for a source string, its breakpoint flag up to date.
-    pub fn lookup(&mut self, source: &[u8], bps: &Breakpoints) -> &SourceEntry {
+    /// The entry for a source string.
+    pub fn lookup(&mut self, source: &[u8]) -> &SourceEntry {
         if self.entries.len() > 4096 {
             self.entries.clear();
         }
@@ -185,26 +243,16 @@ impl SourceCache {
         if *entry.bytes != *source {
             *entry = SourceEntry::new(source);
         }
-        if entry.generation != bps.generation {
-            entry.generation = bps.generation;
-            entry.has_bps = entry.path.as_deref().is_some_and(|p| bps.has_file(p));
-        }
         entry
     }
 }
 
 impl SourceEntry {
     fn new(source: &[u8]) -> SourceEntry {
-        let path = source.strip_prefix(b"@").map(|p| {
-            let p = Path::new(std::ffi::OsStr::from_bytes(p));
-            Rc::new(breakpoints::canonical(p))
-        });
         SourceEntry {
             bytes: source.into(),
-            path,
+            path: source_path(source).map(Rc::new),
             internal: source.starts_with(b"=[hotreload]"),
-            generation: u64::MAX,
-            has_bps: false,
         }
     }
 }
@@ -231,49 +279,19 @@ pub unsafe fn set_mask(l: *mut lua_State, mut mask: c_int) {
     }
 }
 
-/// The mask every thread starts from. Breakpoints alone need only the line
-/// hook: the patched VM (see `skip_policy`) leaves functions of files
-/// without breakpoints untraced. Steps need call and return events to follow
-/// depth.
+/// The mask every thread starts from. Breakpoints need none (their traps
+/// call the hook); steps need call and return events to follow depth, data
+/// breakpoints every line.
 fn base_mask(config: &HookConfig) -> c_int {
     if config.no_debug {
         0
     } else if config.step.is_some() {
         ffi::LUA_MASKCALL | ffi::LUA_MASKRET
-    } else if config.any_bps || config.data {
+    } else if config.data {
         ffi::LUA_MASKLINE
     } else {
         0
     }
-}
-
-/// Asked by the VM on entering (or returning to) a Lua function while the
-/// line hook is a thread's only hook: 1 lets the function run untraced.
-///
-/// # Safety
-/// Called by the VM only, with the function's source bytes.
-pub unsafe extern "C" fn skip_policy(
-    _l: *mut lua_State,
-    source: *const std::os::raw::c_char,
-    len: usize,
-) -> c_int {
-    let config = config();
-    if DEFERRED.get() || interrupt::pending() || config.step.is_some() || config.data {
-        return 0;
-    }
-    // SAFETY: the VM passes the source string of a live prototype.
-    let source = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
-    let decided = catch_unwind(AssertUnwindSafe(|| {
-        SESSION.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut guard) => {
-                let session = &mut *guard;
-                !session.sources.lookup(source, &session.bps).has_bps
-            }
-            // The debugger runs Lua itself: hooks do nothing now anyway.
-            Err(_) => true,
-        })
-    }));
-    c_int::from(decided.unwrap_or(false))
 }
 
 /// Whether a step wants line events on thread `l` at stack depth `depth`.
@@ -307,9 +325,7 @@ pub unsafe fn apply_base_mask(l: *mut lua_State) {
                 mask |= ffi::LUA_MASKLINE;
             }
         }
-        // The function that continues on `l` is unknown here; a breakpoint
-        // file might be running, so keep lines on until the next event says.
-        if config.any_bps || config.data {
+        if config.data {
             mask |= ffi::LUA_MASKLINE;
         }
     }
@@ -317,16 +333,8 @@ pub unsafe fn apply_base_mask(l: *mut lua_State) {
     unsafe { set_mask(l, mask) };
 }
 
-/// The mask for thread `l` while the function of `frame` runs at `depth`.
-///
-/// # Safety
-/// `frame` must describe a live frame of `l`.
-pub unsafe fn mask_for(
-    session: &mut Session,
-    l: *mut lua_State,
-    frame: *const lua_Debug,
-    depth: impl FnOnce() -> i32,
-) -> c_int {
+/// The mask for thread `l` while its running function is at `depth`.
+pub fn mask_for(l: *mut lua_State, depth: impl FnOnce() -> i32) -> c_int {
     let config = config();
     let base = base_mask(&config);
     if DEFERRED.get() {
@@ -335,21 +343,11 @@ pub unsafe fn mask_for(
     if base & (ffi::LUA_MASKCALL | ffi::LUA_MASKRET) == 0 {
         return base;
     }
-    let mut line = config.data
+    let line = config.data
         || config
             .step
             .as_ref()
             .is_some_and(|s| step_wants_line(s, l, depth));
-    if !line && config.any_bps {
-        // SAFETY: per the contract above.
-        match unsafe { native::frame_source(frame) } {
-            Some(source) => line = session.sources.lookup(source, &session.bps).has_bps,
-            // A C function has no lines: keep the caller's state and save two
-            // lua_sethook calls (each walks the stack) per C call.
-            // SAFETY: `l` is live.
-            None => line = unsafe { native::debug_gethookmask(l) } & ffi::LUA_MASKLINE != 0,
-        }
-    }
     base | if line { ffi::LUA_MASKLINE } else { 0 }
 }
 
@@ -400,7 +398,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
             // SAFETY: `ar` describes the running frame; we are in its hook.
             unsafe {
                 native::sync_oldpc(l);
-                set_mask(l, mask_for(session, l, ar, || native::stack_depth(l)));
+                set_mask(l, mask_for(l, || native::stack_depth(l)));
             }
             return;
         }
@@ -408,7 +406,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     if event == ffi::LUA_HOOKLINE && DEFERRED.get() {
         set_deferred(false);
         // SAFETY: `ar` describes the running frame.
-        if unsafe { stop::serve_interrupt(session, l, ar) } {
+        if unsafe { stop::serve_interrupt(session, l) } {
             return;
         }
     }
@@ -416,13 +414,13 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     unsafe {
         match event {
             ffi::LUA_HOOKCALL | ffi::LUA_HOOKTAILCALL => {
-                let mask = mask_for(session, l, ar, || native::stack_depth(l));
+                let mask = mask_for(l, || native::stack_depth(l));
                 set_mask(l, mask);
             }
             ffi::LUA_HOOKRET => {
                 let mut caller: lua_Debug = std::mem::zeroed();
                 let mask = if ffi::lua_getstack(l, 1, &mut caller) != 0 {
-                    mask_for(session, l, &caller, || native::stack_depth(l) - 1)
+                    mask_for(l, || native::stack_depth(l) - 1)
                 } else {
                     base_mask(&config())
                 };
@@ -440,7 +438,7 @@ unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) 
     let Some(source) = (unsafe { native::frame_source(ar) }) else {
         return;
     };
-    let entry = session.sources.lookup(source, &session.bps);
+    let entry = session.sources.lookup(source);
     if entry.internal {
         return;
     }
@@ -454,7 +452,7 @@ unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) 
                 _ => "step",
             };
             // SAFETY: as above.
-            unsafe { stop::stop_in_hook(session, l, ar, reason, Vec::new()) };
+            unsafe { stop::stop_in_hook(session, l, reason, Vec::new()) };
             return;
         }
     }

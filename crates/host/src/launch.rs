@@ -96,8 +96,8 @@ fn prepare(
     io::report_exit_on_exit().map_err(|e| mlua::Error::runtime(e.to_string()))?;
 
     coroutines::reset(main_state);
-    native::set_skip_policy(hooks::skip_policy);
     queue::set_no_debug(args.no_debug);
+    hooks::set_vm(main_state, !args.no_debug);
     session.vm = Some(Vm {
         lua,
         engine,

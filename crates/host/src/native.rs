@@ -21,9 +21,10 @@ extern "C" {
     fn hr_frame_source(ar: *const lua_Debug, len: *mut usize) -> *const c_char;
     fn hr_stack_depth(l: *mut lua_State) -> c_int;
     fn hr_sync_oldpc(l: *mut lua_State);
-    fn hr_set_skip_policy(policy: Option<SkipPolicy>);
-    fn hr_set_line_filter(on: c_int, bits: *const u8, len: usize);
-    fn hr_forget_skips();
+    fn hr_set_trap_lines(lines: Option<TrapLines>);
+    fn hr_traps_sync(l: *mut lua_State) -> c_int;
+    fn hr_traps_loaded(l: *mut lua_State);
+    fn hr_traps_clear();
     fn hr_set_raise_handler(handler: Option<RaiseHandler>);
     fn hr_set_debug_hook(hook: Option<ffi::lua_Hook>);
     fn hr_debug_sethook(l: *mut lua_State, mask: c_int);
@@ -115,6 +116,8 @@ unsafe extern "C-unwind" fn hr_track_load_unwind(l: *mut lua_State) {
     // SAFETY: forwarded from the VM with its arguments.
     unsafe {
         hr_track_load(l);
+        // Breakpoints in the new chunk's code.
+        crate::hooks::on_load(l);
         // The debugger's sources and function breakpoints.
         crate::function_breakpoints::on_load(l);
     }
@@ -150,31 +153,43 @@ pub fn set_raise_handler(handler: Option<RaiseHandler>) {
     unsafe { hr_set_raise_handler(handler) }
 }
 
-/// Lets the VM call the line hook only for lines set in `bits` (while `on`).
+/// Writes the breakpoint lines of the chunk named by the source bytes
+/// (`source`, `len`) into `out[..cap]`; returns how many there are.
+pub type TrapLines =
+    unsafe extern "C" fn(source: *const c_char, len: usize, out: *mut c_int, cap: c_int) -> c_int;
+
+/// Installs the function the VM asks, for each chunk, which lines to trap.
+pub fn set_trap_lines(lines: TrapLines) {
+    // SAFETY: stores a function pointer; the VM thread calls it later.
+    unsafe { hr_set_trap_lines(Some(lines)) }
+}
+
+/// Removes every trap, then traps the breakpoint lines of every function
+/// of the VM; returns how many traps are set.
 ///
 /// # Safety
-/// `bits` must stay alive and unchanged until the next call.
-pub unsafe fn set_line_filter(on: bool, bits: &[u8]) {
+/// `l` must be a live thread of the VM, on the VM thread, outside the
+/// trap-lines callback.
+pub unsafe fn sync_traps(l: *mut lua_State) -> usize {
     // SAFETY: per the contract above.
-    unsafe { hr_set_line_filter(c_int::from(on), bits.as_ptr(), bits.len()) }
+    let n = unsafe { hr_traps_sync(l) };
+    usize::try_from(n).unwrap_or(0)
 }
 
-/// Decides whether a Lua function entered under a line-only hook may run
-/// untraced (non-zero) given its chunk source (see `hr_skip_trace`).
-pub type SkipPolicy =
-    unsafe extern "C" fn(l: *mut lua_State, source: *const c_char, len: usize) -> c_int;
-
-/// Drops the VM's cached answers of the skip policy: call whenever what the
-/// policy decides on (breakpoints, steps, deferred interrupts) changes.
-pub fn forget_skips() {
-    // SAFETY: bumps a counter the VM thread reads; called on the VM thread.
-    unsafe { hr_forget_skips() }
+/// Traps the breakpoint lines of the chunk on top of `l`'s stack (just
+/// loaded) and of its nested functions.
+///
+/// # Safety
+/// `l` must be the running thread with a function on top of its stack.
+pub unsafe fn traps_loaded(l: *mut lua_State) {
+    // SAFETY: per the contract above.
+    unsafe { hr_traps_loaded(l) }
 }
 
-/// Installs the policy the patched VM asks on every traced function entry.
-pub fn set_skip_policy(policy: SkipPolicy) {
-    // SAFETY: stores a function pointer; the VM thread calls it later.
-    unsafe { hr_set_skip_policy(Some(policy)) }
+/// Removes every trap: the code is as compiled again.
+pub fn clear_traps() {
+    // SAFETY: restores instructions of live prototypes; on the VM thread.
+    unsafe { hr_traps_clear() }
 }
 
 /// The sorted lines of `path` that hold code (in any nested function), or

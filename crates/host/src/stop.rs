@@ -281,15 +281,14 @@ pub fn stopped_body(reason: &str, hit_ids: Vec<i64>, text: Option<String>) -> St
     }
 }
 
-/// Stops in a hook on thread `l` (frame `ar` is level 0), serves requests,
-/// then arms the hooks for the way the program resumes.
+/// Stops in a hook (or a trap) on thread `l`, serves requests, then arms
+/// the hooks for the way the program resumes.
 ///
 /// # Safety
-/// `l` is the running thread and `ar` its hook record.
+/// `l` is the running thread, in the debugger's hook.
 pub unsafe fn stop_in_hook(
     session: &mut Session,
     l: *mut lua_State,
-    ar: *mut lua_Debug,
     reason: &str,
     hit_ids: Vec<i64>,
 ) {
@@ -300,7 +299,7 @@ pub unsafe fn stop_in_hook(
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
         let frames = frames::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
         let body = stopped_body(reason, hit_ids, None);
-        stop_at(session, l, ar, StopContext::new(frames), body);
+        stop_at(session, l, StopContext::new(frames), body);
     }
 }
 
@@ -308,14 +307,8 @@ pub unsafe fn stop_in_hook(
 /// breakpoint, with reason `data breakpoint`.
 ///
 /// # Safety
-/// `l` is the running thread and `ar` its hook record.
-pub unsafe fn stop_for_data(
-    session: &mut Session,
-    l: *mut lua_State,
-    ar: *mut lua_Debug,
-    id: i64,
-    text: String,
-) {
+/// `l` is the running thread, in the debugger's hook.
+pub unsafe fn stop_for_data(session: &mut Session, l: *mut lua_State, id: i64, text: String) {
     // SAFETY: per the contract above.
     unsafe {
         let frames = frames::capture(l, 0, None);
@@ -327,19 +320,18 @@ pub unsafe fn stop_for_data(
             hit_breakpoint_ids: vec![id],
             text: Some(text),
         };
-        stop_at(session, l, ar, StopContext::new(frames), body);
+        stop_at(session, l, StopContext::new(frames), body);
     }
 }
 
 /// Stops showing `stop` (frames of thread `l`), serves requests, then arms
-/// the hooks for the way the program resumes from frame `ar` (level 0).
+/// the hooks for the way the program resumes from its running frame.
 ///
 /// # Safety
-/// `l` is the running thread and `ar` describes its level 0.
+/// `l` is the running thread, stopped in a hook or a trap.
 pub unsafe fn stop_at(
     session: &mut Session,
     l: *mut lua_State,
-    ar: *mut lua_Debug,
     stop: StopContext,
     body: StoppedEventBody,
 ) {
@@ -358,9 +350,9 @@ pub unsafe fn stop_at(
         }),
     };
     hooks::set_config(config);
-    // SAFETY: `ar` still describes level 0 of `l`.
+    // SAFETY: `l` is the running thread.
     unsafe {
-        let mask = hooks::mask_for(session, l, ar, || native::stack_depth(l));
+        let mask = hooks::mask_for(l, || native::stack_depth(l));
         hooks::set_mask(l, mask);
     }
 }
@@ -450,7 +442,7 @@ pub unsafe fn on_breakpoint(
     }
     drop(frame);
     // SAFETY: per the contract above.
-    unsafe { stop_in_hook(session, l, ar, "breakpoint", vec![id]) };
+    unsafe { stop_in_hook(session, l, "breakpoint", vec![id]) };
 }
 
 /// Serves the requests queued while the program ran (at a line event),
@@ -458,12 +450,8 @@ pub unsafe fn on_breakpoint(
 /// normal mask.
 ///
 /// # Safety
-/// `l` is the running thread and `ar` its hook record.
-pub unsafe fn serve_interrupt(
-    session: &mut Session,
-    l: *mut lua_State,
-    ar: *mut lua_Debug,
-) -> bool {
+/// `l` is the running thread, in the debugger's hook.
+pub unsafe fn serve_interrupt(session: &mut Session, l: *mut lua_State) -> bool {
     let mut pause = false;
     while let Some(request) = queue::try_pop() {
         if let Taken::Pause = take(session, request, RunState::Running) {
@@ -472,12 +460,12 @@ pub unsafe fn serve_interrupt(
     }
     if pause {
         // SAFETY: per the contract above.
-        unsafe { stop_in_hook(session, l, ar, "pause", Vec::new()) };
+        unsafe { stop_in_hook(session, l, "pause", Vec::new()) };
         return true;
     }
     // SAFETY: per the contract above.
     unsafe {
-        let mask = hooks::mask_for(session, l, ar, || native::stack_depth(l));
+        let mask = hooks::mask_for(l, || native::stack_depth(l));
         hooks::set_mask(l, mask);
     }
     false

@@ -223,3 +223,99 @@ fn a_condition_that_overflows_the_stack_does_not_hang_the_program() {
     // The failure is reported once, not once per level.
     assert_eq!(host.output("console").matches("taken as false").count(), 1);
 }
+
+/// Runs `text` as main.lua with `condition` on every line marked `-- trap`
+/// (the breakpoints' traps run there and the program goes on); returns
+/// (exit code, stdout, stderr), after checking that nothing stopped it.
+fn run_trapped(dir: &Scratch, text: &str, condition: Option<&str>) -> (i64, String, String) {
+    let program = dir.file("main.lua", text);
+    let bps: Vec<serde_json::Value> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("-- trap"))
+        .map(|(i, _)| match condition {
+            Some(c) => json!({"line": i + 1, "condition": c}),
+            None => json!({"line": i + 1, "logMessage": "hit"}),
+        })
+        .collect();
+    let mut host = Host::spawn();
+    host.ok("launch", Some(json!({"program": program})));
+    let body = host.ok(
+        "setBreakpoints",
+        Some(json!({"source": {"path": program}, "breakpoints": bps})),
+    );
+    for bp in body["breakpoints"].as_array().cloned().unwrap_or_default() {
+        assert_eq!(bp["verified"], true, "{body}");
+    }
+    host.ok("configurationDone", None);
+    let code = host.exited();
+    assert!(
+        !host.log.iter().any(|v| v["event"] == "stopped"),
+        "the program stopped: {:?}",
+        host.log
+    );
+    (code, host.output("stdout"), host.output("stderr"))
+}
+
+#[test]
+fn code_with_breakpoint_traps_behaves_as_compiled() {
+    // Each `-- trap` line starts with an instruction the VM also reads as
+    // data: a metamethod's fallback, the generic for's prologue, an error
+    // message naming a variable, string.dump, finishing an instruction after
+    // a yield in a metamethod.
+    let text = r##"local V = setmetatable({}, { __add = function(a, b) return 42 end })
+local function arith(v)
+  local r = v + 1 -- trap
+  return r
+end
+print(arith(V))
+local t = {}
+for k, v in pairs({ a = 1 }) do -- trap
+  t[#t + 1] = k .. v
+end
+print(table.concat(t))
+local s = 0
+for i = 1, 3 do s = s + i end -- trap
+print(s)
+local ok, err = pcall(function()
+  local missing
+  return missing.field -- trap
+end)
+print(ok, (err:gsub("^.-:%d+: ", "")))
+local function dumped(a, b)
+  return a * b + 1 -- trap
+end
+print(dumped(2, 3))
+local d = string.dump(dumped, true)
+local sum = 0
+for i = 1, #d do sum = (sum * 31 + d:byte(i)) % 1000000007 end
+print(#d, sum, load(d)(4, 5))
+local co = coroutine.wrap(function(x)
+  local y = coroutine.yield(x + 1) -- trap
+  return y * 2
+end)
+print(co(1), co(5))
+local Y = setmetatable({}, { __index = function(_, k) return coroutine.yield(k) end })
+local co2 = coroutine.wrap(function()
+  local v = Y.key -- trap
+  return v
+end)
+print(co2(), co2("resumed"))
+"##;
+    let dir = Scratch::new("traps-as-compiled");
+    let program = dir.file("main.lua", text);
+    let mut host = Host::spawn();
+    host.start(&program, json!({"noDebug": true}), &[]);
+    assert_eq!(host.exited(), 0, "{:?}", host.log);
+    let stock = host.output("stdout");
+    assert!(
+        stock.starts_with("42\na1\n6\nfalse\tattempt to index a nil value (local 'missing')\n7\n"),
+        "{stock}"
+    );
+    assert!(stock.ends_with("21\n2\t10\nkey\tresumed\n"), "{stock}");
+    let (code, out, err) = run_trapped(&dir, text, Some("false"));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, stock.as_str(), ""));
+    // Logpoints print and go on: the same output, with "hit" on the console.
+    let (code, out, _) = run_trapped(&dir, text, None);
+    assert_eq!((code, out.as_str()), (0, stock.as_str()));
+}

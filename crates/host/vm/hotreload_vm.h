@@ -27,12 +27,25 @@ int hr_stack_depth (lua_State *L);
    the next new line, not mid-statement. */
 void hr_sync_oldpc (lua_State *L);
 
-/* Whether a Lua function entered under a line-only hook may run untraced. */
-typedef int (*hr_skip_policy) (lua_State *L, const char *source, size_t len);
-void hr_set_skip_policy (hr_skip_policy policy);
-void hr_forget_skips (void);
-/* Lines (bit n: line n) that may call the line hook while `on`. */
-void hr_set_line_filter (int on, const unsigned char *bits, size_t len);
+/* ---- Breakpoint traps (shared/traps.c over vm/<vm>/traps.c) ----
+   A breakpoint is a trap in the code of every prototype that holds its
+   line: code without one runs with no hook at all. A trap reached calls
+   the debugger's hook (hr_set_debug_hook) with a line event, unless the
+   debugger's line hook runs on that thread (it sees the line itself). */
+
+/* Writes the breakpoint lines of the chunk named `source` into
+   out[0..cap); returns how many there are (0: none; may exceed cap). */
+typedef int (*hr_trap_lines) (const char *source, size_t len, int *out,
+                              int cap);
+void hr_set_trap_lines (hr_trap_lines lines);
+/* Removes every trap, then traps the breakpoint lines of every function
+   of L's VM; returns how many traps are set. */
+int hr_traps_sync (lua_State *L);
+/* Traps the breakpoint lines of the function on top of L's stack (a chunk
+   just loaded) and of the functions nested in it. */
+void hr_traps_loaded (lua_State *L);
+/* Removes every trap: the code is stock again. */
+void hr_traps_clear (void);
 
 /* Called where any error is raised, the error on top of L's stack. */
 typedef void (*hr_raise_handler) (lua_State *L);

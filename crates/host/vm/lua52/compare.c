@@ -40,8 +40,7 @@ static int same_proto (const Proto *a, const Proto *b, int depth) {
       a->sizek != b->sizek || a->sizeupvalues != b->sizeupvalues ||
       a->sizep != b->sizep)
     return 0;
-  if (memcmp(a->code, b->code, sizeof(Instruction) * (size_t)a->sizecode) != 0)
-    return 0;
+  if (!hr_code_equal(a, b)) return 0; /* without breakpoint traps */
   for (i = 0; i < a->sizek; i++)
     if (!same_constant(&a->k[i], &b->k[i])) return 0;
   for (i = 0; i < a->sizeupvalues; i++) {

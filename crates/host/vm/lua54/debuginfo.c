@@ -14,7 +14,6 @@
 #include "ldebug.h"
 
 #include "hotreload_vm.h"
-#include "skips.h"
 
 static void collect_lines(const Proto *p, int *out, int cap, int *n) {
   int pc;
@@ -92,23 +91,6 @@ void hr_sync_oldpc(lua_State *L) {
      that hook miss the current line. */
   if (isLua(ci) && !(L->hr_hookmask & LUA_MASKLINE))
     L->oldpc = pcRel(ci->u.l.savedpc, ci_func(ci)->p);
-}
-
-/* Called by the patched luaG_tracecall (see vm.rs) on every traced function
- * entry and return-to: whether the function may run untraced. */
-int hr_skip_trace(lua_State *L, const Proto *p) {
-  /* Never while the program hooks this thread itself: its hook must see
-     every function, as stock. */
-  if (!hr_has_skip_policy() || L->hookmask != LUA_MASKLINE || L->hr_hookmask != 0 ||
-      p->source == NULL)
-    return 0;
-  if (hr_source_skips(L, p->source, getstr(p->source), tsslen(p->source)))
-    return 1;
-  /* A function of a file with breakpoints still runs untraced when none of
-   * its lines (nested functions' included) holds a breakpoint in any file.
-   * Only while the line filter is on: steps and deferred interrupts need
-   * every line. The main chunk (linedefined 0) covers the whole file. */
-  return p->linedefined > 0 && !hr_lines_hold_breakpoint(p->linedefined, p->lastlinedefined);
 }
 
 /*

@@ -36,8 +36,7 @@ static int proto_same(const Proto *a, const Proto *b) {
       a->sizecode != b->sizecode || a->sizek != b->sizek ||
       a->sizep != b->sizep || a->sizeupvalues != b->sizeupvalues)
     return 0;
-  if (memcmp(a->code, b->code, sizeof(Instruction) * (size_t)a->sizecode) != 0)
-    return 0;
+  if (!hr_code_equal(a, b)) return 0; /* without breakpoint traps */
   for (i = 0; i < a->sizek; i++)
     if (!luaV_rawequalobj(&a->k[i], &b->k[i]) ||
         ttypetag(&a->k[i]) != ttypetag(&b->k[i]))
@@ -99,7 +98,7 @@ static TString *short_key(const Proto *f, int k) {
 }
 
 static void name_of_closure(const Proto *p, int pc, ChildName *out) {
-  int a = GETARG_A(p->code[pc]);
+  int a = GETARG_A(hr_code_at(p, pc));
   Instruction next;
   out->kind = NK_NONE;
   out->n = 0;
@@ -109,7 +108,7 @@ static void name_of_closure(const Proto *p, int pc, ChildName *out) {
     return;
   }
   if (pc + 1 >= p->sizecode) return;
-  next = p->code[pc + 1];
+  next = hr_code_at(p, pc + 1);
   switch (GET_OPCODE(next)) {
     case OP_SETFIELD:
     case OP_SETTABUP:
@@ -161,7 +160,7 @@ static void child_names(const Proto *p, ChildName *names) {
     names[i].n = 0;
   }
   for (pc = 0; pc < p->sizecode; pc++) {
-    Instruction ins = p->code[pc];
+    Instruction ins = hr_code_at(p, pc);
     if (GET_OPCODE(ins) == OP_CLOSURE && GETARG_Bx(ins) < p->sizep)
       name_of_closure(p, pc, &names[GETARG_Bx(ins)]);
   }

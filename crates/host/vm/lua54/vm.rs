@@ -13,20 +13,23 @@ pub const VM: Vm = Vm {
 
 /// Our changes to Lua 5.4's sources, each a few lines that call into this
 /// folder's C files. Without
-/// the host switching them on (no skip policy, no raise handler, no debugger
+/// the host switching them on (no trap, no raise handler, no debugger
 /// hook, no resume or load notification), Lua behaves as stock.
 ///
-/// Breakpoints cost only where they are (debuginfo.c):
-/// - ldebug.c, `luaG_tracecall` (function entry and return-to): a function
-///   whose source holds no breakpoint runs with its frame's `trap` off
-///   (`hr_skip_trace`) while the debugger's line hook is the thread's only
-///   hook, so it pays nothing for breakpoints elsewhere.
-/// - ldo.c, `rethook`: a returning frame hands `trap` on as set, so the
-///   caller always passes through `luaG_tracecall` and decides for itself
-///   (OP_RETURN copies the callee's `trap` before jumping to the caller).
-/// - ldebug.c, `luaG_traceexec`: a new line that holds no breakpoint in any
-///   file does not call the line hook (`hr_skip_line`, a bitmap), unless
-///   the program hooks lines itself.
+/// Breakpoints are traps in the code (shared/traps.c, traps.c): code
+/// without one runs with no hook and no check at all.
+/// - lobject.h: a prototype gets `hr_traps` (its traps and the instructions
+///   they stand for); lfunc.c starts it empty and frees it with the
+///   prototype.
+/// - lvm.c: OP_EXTRAARG, which stock Lua never executes, is the trap: it
+///   calls `hr_trap_hit` (the debugger's hook with a line event), then
+///   dispatches the original instruction (`hr_dispatch`), or restarts the
+///   frame if the stop asked to.
+/// - Everything that reads code as data reads the original through
+///   `hr_code_at`: lvm.c's metamethod fallbacks (`OP_MMBIN*`), the
+///   generic for's prologue, `luaV_finishOp`; ldebug.c's variable and
+///   function names and `luaG_traceexec`'s top check; ldump.c's
+///   `string.dump`.
 /// - ldebug.c, `luaG_errormsg` (every raised error): calls `hr_raise_hook`
 ///   when set, before the message handler runs and the stack unwinds, so
 ///   the `all` exception filter stops where the error happens.
@@ -65,6 +68,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 int hr_hookleft;\n\
              \x20 int hr_dmask;  /* the debugger's mask */\n\
              \x20 int hr_parsing;  /* parser depth */\n\
+             \x20 const Instruction *hr_seenpc;  /* the debugger's last line event (traps.c) */\n\
              };\n\
              void hr_thread_init (lua_State *L1, lua_State *L);  /* hotreload */\n\
              void hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);\n\
@@ -83,18 +87,65 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 hr_thread_init(L1, L);  /* hotreload: both hook slots */\n",
             ),
         ],
-        "ldebug.c" => &[
+        "lobject.h" => &[(
+            "  TString  *source;  /* used for debug information */\n  GCObject *gclist;\n} Proto;\n",
+            "  TString  *source;  /* used for debug information */\n  GCObject *gclist;\n\
+             \x20 struct HrTraps *hr_traps;  /* hotreload: breakpoint traps (traps.c) */\n\
+             } Proto;\n\
+             Instruction hr_code_at (const Proto *p, int pc);  /* hotreload */\n\
+             int hr_code_equal (const Proto *a, const Proto *b);\n\
+             Instruction hr_trap_hit (lua_State *L, const Proto *p, const Instruction *at);\n\
+             void hr_traps_free (Proto *p);\n",
+        )],
+        "lfunc.c" => &[
             (
-                "int luaG_tracecall (lua_State *L) {\n  CallInfo *ci = L->ci;\n  Proto *p = ci_func(ci)->p;\n",
-                "int hr_skip_trace (lua_State *L, const Proto *p);  /* hotreload */\n\
-                 int hr_skip_line (lua_State *L, int line);  /* hotreload */\n\
-                 int luaG_tracecall (lua_State *L) {\n  CallInfo *ci = L->ci;\n  Proto *p = ci_func(ci)->p;\n\
-                 \x20 if (hr_skip_trace(L, p)) { ci->u.l.trap = 0; return 0; }  /* hotreload */\n",
+                "  f->source = NULL;\n",
+                "  f->source = NULL;\n  f->hr_traps = NULL;  /* hotreload */\n",
             ),
             (
-                "      luaD_hook(L, LUA_HOOKLINE, newline, 0, 0);  /* call line hook */\n",
-                "      if (!hr_skip_line(L, newline))  /* hotreload */\n\
-                 \x20     luaD_hook(L, LUA_HOOKLINE, newline, 0, 0);  /* call line hook */\n",
+                "void luaF_freeproto (lua_State *L, Proto *f) {\n",
+                "void luaF_freeproto (lua_State *L, Proto *f) {\n  hr_traps_free(f);  /* hotreload */\n",
+            ),
+        ],
+        "ldump.c" => &[(
+            "  dumpVector(D, f->code, f->sizecode);\n",
+            "  if (f->hr_traps == NULL)\n    dumpVector(D, f->code, f->sizecode);\n\
+             \x20 else {  /* hotreload: the code as compiled, without traps */\n\
+             \x20   int pc;\n\
+             \x20   for (pc = 0; pc < f->sizecode; pc++) {\n\
+             \x20     Instruction i = hr_code_at(f, pc);\n\
+             \x20     dumpVar(D, i);\n\
+             \x20   }\n\
+             \x20 }\n",
+        )],
+        "ldebug.c" => &[
+            (
+                "  if (testMMMode(GET_OPCODE(p->code[lastpc])))\n",
+                "  if (testMMMode(GET_OPCODE(hr_code_at(p, lastpc))))  /* hotreload */\n",
+            ),
+            (
+                "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = p->code[pc];\n",
+                "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
+            ),
+            (
+                "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = p->code[pc];\n",
+                "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
+            ),
+            (
+                "GETARG_Ax(p->code[pc + 1])",
+                "GETARG_Ax(hr_code_at(p, pc + 1))",
+            ),
+            (
+                "  else if (lastpc != -1) {  /* could find instruction? */\n    Instruction i = p->code[lastpc];\n",
+                "  else if (lastpc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, lastpc);  /* hotreload */\n",
+            ),
+            (
+                "  Instruction i = p->code[pc];  /* calling instruction */\n",
+                "  Instruction i = hr_code_at(p, pc);  /* calling instruction (hotreload) */\n",
+            ),
+            (
+                "  if (!isIT(*(ci->u.l.savedpc - 1)))  /* top not being used? */\n",
+                "  if (!isIT(hr_code_at(p, pcRel(ci->u.l.savedpc, p))))  /* top not being used? (hotreload) */\n",
             ),
             (
                 "l_noret luaG_errormsg (lua_State *L) {\n",
@@ -121,11 +172,6 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "ldo.c" => &[
             (
-                "static void rethook (lua_State *L, CallInfo *ci, int nres) {\n",
-                "static void rethook (lua_State *L, CallInfo *ci, int nres) {\n\
-                 \x20 if (isLua(ci)) ci->u.l.trap = 1;  /* hotreload: caller re-decides */\n",
-            ),
-            (
                 "  status = luaD_rawrunprotected(L, resume, &nargs);\n",
                 "  if (hr_resume_hook) hr_resume_hook(L, from, 1);  /* hotreload */\n\
                  \x20 status = luaD_rawrunprotected(L, resume, &nargs);\n",
@@ -143,22 +189,73 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 L->hr_parsing--;  /* hotreload */\n",
             ),
         ],
-        "lvm.c" => &[(
-            "/* fetch an instruction and prepare its execution */\n\
-             #define vmfetch()\t{ \\\n\
-             \x20 if (l_unlikely(trap)) {  /* stack reallocation or hooks? */ \\\n\
-             \x20   trap = luaG_traceexec(L, pc);  /* handle hooks */ \\\n\
-             \x20   updatebase(ci);  /* correct stack */ \\\n",
-            "extern CallInfo *hr_restart_ci;  /* hotreload: restart.c */\n\
-             void hr_restart_apply (lua_State *L, CallInfo *ci);\n\
-             /* fetch an instruction and prepare its execution */\n\
-             #define vmfetch()\t{ \\\n\
-             \x20 if (l_unlikely(trap)) {  /* stack reallocation or hooks? */ \\\n\
-             \x20   trap = luaG_traceexec(L, pc);  /* handle hooks */ \\\n\
-             \x20   updatebase(ci);  /* correct stack */ \\\n\
-             \x20   if (l_unlikely(hr_restart_ci == ci)) {  /* hotreload */ \\\n\
-             \x20     hr_restart_apply(L, ci); goto returning; } \\\n",
-        )],
+        "lvm.c" => &[
+            (
+                "/* fetch an instruction and prepare its execution */\n\
+                 #define vmfetch()\t{ \\\n\
+                 \x20 if (l_unlikely(trap)) {  /* stack reallocation or hooks? */ \\\n\
+                 \x20   trap = luaG_traceexec(L, pc);  /* handle hooks */ \\\n\
+                 \x20   updatebase(ci);  /* correct stack */ \\\n",
+                "extern CallInfo *hr_restart_ci;  /* hotreload: restart.c */\n\
+                 void hr_restart_apply (lua_State *L, CallInfo *ci);\n\
+                 /* fetch an instruction and prepare its execution */\n\
+                 #define vmfetch()\t{ \\\n\
+                 \x20 if (l_unlikely(trap)) {  /* stack reallocation or hooks? */ \\\n\
+                 \x20   trap = luaG_traceexec(L, pc);  /* handle hooks */ \\\n\
+                 \x20   updatebase(ci);  /* correct stack */ \\\n\
+                 \x20   if (l_unlikely(hr_restart_ci == ci)) {  /* hotreload */ \\\n\
+                 \x20     hr_restart_apply(L, ci); goto returning; } \\\n",
+            ),
+            (
+                "    vmdispatch (GET_OPCODE(i)) {\n      vmcase(OP_MOVE) {\n",
+                "   hr_dispatch:  /* hotreload: a trap's original instruction */\n\
+                 \x20   vmdispatch (GET_OPCODE(i)) {\n      vmcase(OP_MOVE) {\n",
+            ),
+            (
+                "      vmcase(OP_EXTRAARG) {\n        lua_assert(0);\n        vmbreak;\n      }\n",
+                "      vmcase(OP_EXTRAARG) {\n\
+                 \x20       /* hotreload: stock Lua never runs EXTRAARG; a breakpoint trap */\n\
+                 \x20       savepc(L);\n\
+                 \x20       i = hr_trap_hit(L, cl->p, pc - 1);\n\
+                 \x20       updatetrap(ci);\n\
+                 \x20       updatebase(ci);\n\
+                 \x20       if (l_unlikely(hr_restart_ci == ci)) {\n\
+                 \x20         hr_restart_apply(L, ci);\n\
+                 \x20         trap = 1;\n\
+                 \x20         goto returning;\n\
+                 \x20       }\n\
+                 \x20       if (GET_OPCODE(i) == OP_EXTRAARG) vmbreak;  /* no trap */\n\
+                 \x20       goto hr_dispatch;\n\
+                 \x20     }\n",
+            ),
+            (
+                "      vmcase(OP_MMBIN) {\n        StkId ra = RA(i);\n        Instruction pi = *(pc - 2);",
+                "      vmcase(OP_MMBIN) {\n        StkId ra = RA(i);\n        Instruction pi = hr_code_at(cl->p, pcRel(pc, cl->p) - 1);",
+            ),
+            (
+                "      vmcase(OP_MMBINI) {\n        StkId ra = RA(i);\n        Instruction pi = *(pc - 2);",
+                "      vmcase(OP_MMBINI) {\n        StkId ra = RA(i);\n        Instruction pi = hr_code_at(cl->p, pcRel(pc, cl->p) - 1);",
+            ),
+            (
+                "      vmcase(OP_MMBINK) {\n        StkId ra = RA(i);\n        Instruction pi = *(pc - 2);",
+                "      vmcase(OP_MMBINK) {\n        StkId ra = RA(i);\n        Instruction pi = hr_code_at(cl->p, pcRel(pc, cl->p) - 1);",
+            ),
+            (
+                "        pc += GETARG_Bx(i);\n        i = *(pc++);  /* go to next instruction */\n",
+                "        pc += GETARG_Bx(i);\n\
+                 \x20       i = hr_code_at(cl->p, cast_int(pc - cl->p->code));  /* hotreload */\n\
+                 \x20       pc++;  /* go to next instruction */\n",
+            ),
+            (
+                "  Instruction inst = *(ci->u.l.savedpc - 1);  /* interrupted instruction */\n",
+                "  const Proto *hr_p = ci_func(ci)->p;  /* hotreload: traps */\n\
+                 \x20 Instruction inst = hr_code_at(hr_p, pcRel(ci->u.l.savedpc, hr_p));  /* interrupted instruction */\n",
+            ),
+            (
+                "      setobjs2s(L, base + GETARG_A(*(ci->u.l.savedpc - 2)), --L->top.p);\n",
+                "      setobjs2s(L, base + GETARG_A(hr_code_at(hr_p, pcRel(ci->u.l.savedpc, hr_p) - 1)), --L->top.p);\n",
+            ),
+        ],
         "lapi.c" => &[(
             "      luaC_barrier(L, f->upvals[0], gt);\n    }\n",
             "      luaC_barrier(L, f->upvals[0], gt);\n    }\n\

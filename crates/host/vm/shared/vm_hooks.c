@@ -28,6 +28,7 @@
 #include "lstate.h"
 
 #include "hotreload_vm.h"
+#include "traps.h"
 
 /* lua_sethook returns int (always 1) up to Lua 5.2, nothing since 5.3. */
 #if LUA_VERSION_NUM <= 502
@@ -52,12 +53,26 @@ static int event_bit (int event) {
   }
 }
 
+/* The debugger's line hook saw the instruction about to run: a breakpoint
+ * trap there must not report the same line again (traps.c). */
+static void note_line (lua_State *L, const lua_Debug *ar) {
+  if (ar->event == LUA_HOOKLINE && ar->i_ci != NULL)
+    L->hr_seenpc = ar->i_ci->u.l.savedpc;
+}
+
+/* The debugger alone hooks this thread. */
+static void debugger (lua_State *L, lua_Debug *ar) {
+  note_line(L, ar);
+  if (debug_hook != NULL) debug_hook(L, ar);
+}
+
 /* Both parties hook this thread: each gets the events it asked for. While
  * the debugger counts (every instruction), the program's count is kept here. */
 static void merged (lua_State *L, lua_Debug *ar) {
   int bit = event_bit(ar->event);
   if ((L->hr_dmask & bit) && debug_hook != NULL) {
     lua_Debug copy = *ar;  /* the program's hook gets a record untouched */
+    note_line(L, ar);
     debug_hook(L, &copy);
   }
   if (!(L->hr_hookmask & bit) || L->hr_hook == NULL) return;
@@ -81,7 +96,7 @@ static void update (lua_State *L, int was_program_count) {
   if (dm == 0)
     hr_vm_sethook(L, L->hr_hook, pm, L->hr_basehookcount);
   else if (pm == 0)
-    hr_vm_sethook(L, debug_hook, dm, (dm & LUA_MASKCOUNT) ? 1 : 0);
+    hr_vm_sethook(L, debugger, dm, (dm & LUA_MASKCOUNT) ? 1 : 0);
   else
     hr_vm_sethook(L, merged, pm | dm,
                   (dm & LUA_MASKCOUNT) ? 1 : L->hr_basehookcount);
@@ -119,6 +134,17 @@ void hr_set_debug_hook (lua_Hook hook) {
   debug_hook = hook;
 }
 
+lua_Hook hr_debug_hook (void) {
+  return debug_hook;
+}
+
+/* What `update` puts in L->hook for the slots as they are now. */
+lua_Hook hr_union_hook (lua_State *L) {
+  if (L->hr_dmask == 0) return L->hr_hookmask != 0 ? L->hr_hook : NULL;
+  if (L->hr_hookmask == 0) return debugger;
+  return merged;
+}
+
 void hr_debug_sethook (lua_State *L, int mask) {
   int was = program_counts(L);
   L->hr_dmask = mask;
@@ -154,6 +180,7 @@ void hr_thread_init (lua_State *L1, lua_State *L) {
     L1->hr_dmask = L->hr_dmask;
   }
   L1->hr_parsing = 0;
+  L1->hr_seenpc = NULL;
 }
 
 /* Resume notification: `entering` 1 before coroutine L runs (resumed from

@@ -1,0 +1,222 @@
+/*
+ * Breakpoint traps, the same for every VM: a breakpoint's line becomes, in
+ * every prototype that holds it, an OP_EXTRAARG instruction (which stock
+ * Lua never executes: it is only read as the argument of the instruction
+ * before it) whose Ax indexes the prototype's trap list. The patched
+ * interpreter runs hr_trap_hit there, then the original instruction. Code
+ * without a trap runs with no hook and no check at all.
+ *
+ * The original instructions stay readable: everything in the VM that reads
+ * code as data (error messages naming variables, string.dump, the
+ * metamethod fallbacks, finishing an instruction after a yield) reads it
+ * through hr_code_at, and the reload engine compares code through
+ * hr_code_equal. Trap lists live outside the Lua heap (malloc: the
+ * program's memoryLimit does not see them) and die with their prototype
+ * (luaF_freeproto calls hr_traps_free).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua.h"
+#include "lobject.h"
+#include "lopcodes.h"
+#include "lstate.h"
+
+#include "hotreload_vm.h"
+#include "traps.h"
+
+typedef struct HrTrap {
+  int pc;
+  int line;
+  Instruction orig;
+} HrTrap;
+
+struct HrTraps {
+  Proto *p;
+  struct HrTraps *prev, *next;  /* every prototype with traps */
+  int n;
+  HrTrap t[1];  /* n of them, by pc */
+};
+
+static struct HrTraps *all_traps = NULL;
+static hr_trap_lines trap_lines = NULL;
+
+void hr_set_trap_lines (hr_trap_lines lines) {
+  trap_lines = lines;
+}
+
+/* The trap that instruction `pc` of p stands for, if it is one. */
+static const HrTrap *trap_at (const Proto *p, int pc) {
+  const struct HrTraps *ts = p->hr_traps;
+  Instruction i;
+  int index;
+  if (ts == NULL) return NULL;
+  i = p->code[pc];
+  if (GET_OPCODE(i) != OP_EXTRAARG) return NULL;
+  index = GETARG_Ax(i);
+  if (index >= ts->n || ts->t[index].pc != pc) return NULL;
+  return &ts->t[index];
+}
+
+Instruction hr_code_at (const Proto *p, int pc) {
+  const HrTrap *t = trap_at(p, pc);
+  return t != NULL ? t->orig : p->code[pc];
+}
+
+int hr_code_equal (const Proto *a, const Proto *b) {
+  int pc;
+  if (a->sizecode != b->sizecode) return 0;
+  if (a->hr_traps == NULL && b->hr_traps == NULL)
+    return memcmp(a->code, b->code, sizeof(Instruction) * (size_t)a->sizecode) == 0;
+  for (pc = 0; pc < a->sizecode; pc++)
+    if (hr_code_at(a, pc) != hr_code_at(b, pc)) return 0;
+  return 1;
+}
+
+Instruction hr_trap_hit (lua_State *L, const Proto *p, const Instruction *at) {
+  int pc = (int)(at - p->code);
+  const HrTrap *t = trap_at(p, pc);
+  Instruction orig;
+  int line;
+  lua_Hook hook = hr_debug_hook();
+  if (t == NULL) return *at;  /* a real OP_EXTRAARG: as stock, skipped */
+  /* The hook may remove this very trap (new breakpoints): copy first. */
+  orig = t->orig;
+  line = t->line;
+  /* The debugger's line hook, when on, sees this line itself, as it did
+     if it reported this very instruction before it ran (a step ended
+     here); nothing runs inside a hook (as stock: no hook fires there). */
+  if (L->hr_seenpc == at + 1) {
+    L->hr_seenpc = NULL;
+    return orig;
+  }
+  if (hook != NULL && L->allowhook && !(L->hr_dmask & LUA_MASKLINE))
+    hr_vm_line_event(L, hook, orig, line);
+  return orig;
+}
+
+static void unlink_traps (struct HrTraps *ts) {
+  if (ts->prev != NULL) ts->prev->next = ts->next;
+  else all_traps = ts->next;
+  if (ts->next != NULL) ts->next->prev = ts->prev;
+}
+
+void hr_traps_free (Proto *p) {
+  struct HrTraps *ts = p->hr_traps;
+  if (ts == NULL) return;
+  unlink_traps(ts);
+  p->hr_traps = NULL;
+  free(ts);
+}
+
+void hr_traps_clear (void) {
+  while (all_traps != NULL) {
+    struct HrTraps *ts = all_traps;
+    Proto *p = ts->p;
+    int k;
+    for (k = 0; k < ts->n; k++) p->code[ts->t[k].pc] = ts->t[k].orig;
+    hr_traps_free(p);
+  }
+}
+
+static int by_pc (const void *a, const void *b) {
+  return ((const HrTrap *)a)->pc - ((const HrTrap *)b)->pc;
+}
+
+#define LINES_HERE 64
+
+/* Traps p's instructions where the breakpoint lines of its chunk start. */
+static void place (Proto *p, void *ud) {
+  int here[LINES_HERE], *lines = here;
+  int nlines, k, n = 0, cap = 0;
+  size_t len;
+  const char *source;
+  HrTrap *found = NULL;
+  struct HrTraps *ts;
+  int *counted = (int *)ud;
+  if (trap_lines == NULL || p->hr_traps != NULL || p->sizecode == 0) return;
+  source = hr_vm_source(p, &len);
+  if (source == NULL) return;
+  nlines = trap_lines(source, len, here, LINES_HERE);
+  if (nlines <= 0) return;
+  if (nlines > LINES_HERE) {
+    lines = (int *)malloc(sizeof(int) * (size_t)nlines);
+    if (lines == NULL) return;
+    nlines = trap_lines(source, len, lines, nlines);
+  }
+  for (k = 0; k < nlines; k++) {
+    int line = lines[k], m, want;
+    /* A nested function's code lies within its definition's lines. */
+    if (p->linedefined > 0 && (line < p->linedefined || line > p->lastlinedefined))
+      continue;
+    want = hr_vm_line_events(p, line, NULL, 0);
+    if (want <= 0) continue;
+    if (n + want > cap) {
+      int ncap = (n + want) * 2;
+      HrTrap *grown = (HrTrap *)realloc(found, sizeof(HrTrap) * (size_t)ncap);
+      if (grown == NULL) break;
+      found = grown;
+      cap = ncap;
+    }
+    {
+      int pcs[LINES_HERE], *pp = pcs;
+      if (want > LINES_HERE) pp = (int *)malloc(sizeof(int) * (size_t)want);
+      if (pp == NULL) break;
+      hr_vm_line_events(p, line, pp, want);
+      for (m = 0; m < want; m++) {
+        found[n].pc = pp[m];
+        found[n].line = line;
+        found[n].orig = p->code[pp[m]];
+        n++;
+      }
+      if (pp != pcs) free(pp);
+    }
+  }
+  if (lines != here) free(lines);
+  if (n == 0 || n > MAXARG_Ax) {
+    free(found);
+    return;
+  }
+  qsort(found, (size_t)n, sizeof(HrTrap), by_pc);
+  ts = (struct HrTraps *)malloc(sizeof(struct HrTraps) + sizeof(HrTrap) * (size_t)n);
+  if (ts == NULL) {
+    free(found);
+    return;
+  }
+  ts->p = p;
+  ts->n = 0;
+  for (k = 0; k < n; k++) {  /* two lines' events can share a pc: keep one */
+    if (ts->n > 0 && ts->t[ts->n - 1].pc == found[k].pc) continue;
+    ts->t[ts->n++] = found[k];
+  }
+  free(found);
+  for (k = 0; k < ts->n; k++) p->code[ts->t[k].pc] = CREATE_Ax(OP_EXTRAARG, k);
+  ts->prev = NULL;
+  ts->next = all_traps;
+  if (all_traps != NULL) all_traps->prev = ts;
+  all_traps = ts;
+  p->hr_traps = ts;
+  if (counted != NULL) *counted += ts->n;
+}
+
+int hr_traps_sync (lua_State *L) {
+  int counted = 0;
+  hr_traps_clear();
+  if (trap_lines != NULL) hr_vm_each_proto(L, place, &counted);
+  return counted;
+}
+
+static void place_tree (Proto *p, int depth) {
+  int k;
+  if (depth > 200) return;  /* the parser's own nesting limit is lower */
+  place(p, NULL);
+  for (k = 0; k < p->sizep; k++) place_tree(p->p[k], depth + 1);
+}
+
+void hr_traps_loaded (lua_State *L) {
+  const LClosure *cl;
+  if (trap_lines == NULL || lua_type(L, -1) != LUA_TFUNCTION || lua_iscfunction(L, -1))
+    return;
+  cl = (const LClosure *)lua_topointer(L, -1);
+  place_tree(cl->p, 0);
+}
