@@ -127,3 +127,61 @@ fn a_thread_that_does_not_exist_is_refused() {
     client.ok("continue", json!({"threadId": 1}));
     client.wait_event("exited");
 }
+
+#[test]
+fn coroutines_that_become_threads_start_and_exit() {
+    support::require_host();
+    let mut client = Client::start();
+    let program = fixture(PROGRAM);
+    client.launch(json!({"program": program}));
+    client.set_breakpoints(&program, &[line_of("co-yield"), line_of("main-done")]);
+    client.ok("configurationDone", json!({}));
+    // The producer stops twice at its yield (on its thread), then ends.
+    let producer = client.wait_stopped("breakpoint")["threadId"].clone();
+    client.ok("continue", json!({"threadId": producer}));
+    let again = client.wait_stopped("breakpoint")["threadId"].clone();
+    if again != producer {
+        client.fail(&format!(
+            "the producer's second stop on {again}, not {producer}"
+        ));
+    }
+    client.ok("continue", json!({"threadId": producer}));
+    client.wait_stopped("breakpoint");
+    let mut events = Vec::new();
+    while let Some(e) = client.wait_event_for("thread", std::time::Duration::from_millis(200)) {
+        events.push((
+            e["reason"].as_str().unwrap_or("").to_string(),
+            e["threadId"].clone(),
+        ));
+    }
+    let started: Vec<&Value> = events
+        .iter()
+        .filter(|(r, _)| r == "started")
+        .map(|(_, t)| t)
+        .collect();
+    let exited: Vec<&Value> = events
+        .iter()
+        .filter(|(r, _)| r == "exited")
+        .map(|(_, t)| t)
+        .collect();
+    // The idle coroutine (suspended for good) and the producer started;
+    // only the producer ended. Each thread is reported once.
+    if started.len() != 2 || !started.contains(&&producer) || exited != vec![&producer] {
+        client.fail(&format!("thread events: {events:?} (producer {producer})"));
+    }
+    if started.iter().any(|t| **t == json!(1)) {
+        client.fail(&format!("the main thread has no thread events: {events:?}"));
+    }
+    let idle = started.iter().find(|t| ***t != producer).cloned().cloned();
+    let threads = client.ok("threads", json!({}));
+    let listed: Vec<Value> = threads["threads"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    if listed.contains(&producer) || idle.is_none_or(|i| !listed.contains(&i)) {
+        client.fail(&format!("threads after the producer ended: {threads}"));
+    }
+}

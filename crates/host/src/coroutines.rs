@@ -9,7 +9,7 @@ use std::os::raw::c_int;
 
 use mlua::ffi;
 
-use crate::{hooks, interrupt};
+use crate::{hooks, interrupt, threads};
 
 thread_local! {
     /// `[main, coroutine resumed by main, its resumee, ...]`: the last runs.
@@ -62,6 +62,10 @@ pub unsafe extern "C-unwind" fn on_resume(
     entering: c_int,
 ) {
     if entering != 0 {
+        // SAFETY: `co` is live; lua_status only reads.
+        if unsafe { ffi::lua_status(co) } == ffi::LUA_OK {
+            threads::starting(co);
+        }
         RESUMES.set(RESUMES.get() + 1);
         CHAIN.with_borrow_mut(|c| c.push(co as usize));
         interrupt::set_current(co);
@@ -74,6 +78,8 @@ pub unsafe extern "C-unwind" fn on_resume(
             c.truncate(i.max(1));
         }
     });
+    // SAFETY: `co` is live; lua_status only reads.
+    threads::after_resume(co, unsafe { ffi::lua_status(co) });
     if from.is_null() {
         return;
     }

@@ -6,6 +6,7 @@
 //! (nothing wraps `coroutine.create`); each gets an id the first time the
 //! debugger sees it started (running, or suspended in a yield).
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use dap::types::{Thread, ThreadsResponseBody};
@@ -24,6 +25,53 @@ const MAX_LISTED: usize = 1000;
 
 thread_local! {
     static LAST_ID: std::cell::Cell<i64> = const { std::cell::Cell::new(1) };
+    /// Ids of the coroutines that became threads (yielded once), by state,
+    /// until they end: their `thread` events and the ids the list uses.
+    static LIVE: std::cell::RefCell<HashMap<usize, i64>> = std::cell::RefCell::new(HashMap::new());
+}
+
+fn next_id() -> i64 {
+    let id = LAST_ID.get() + 1;
+    LAST_ID.set(id);
+    id
+}
+
+/// A coroutine's resume returned (`status` is `lua_status` now): the first
+/// yield makes it a thread (`started`), its end (return or error) ends one
+/// (`exited`). A coroutine that ends without ever yielding was a call,
+/// never a thread the client could see: no event.
+pub fn after_resume(co: *mut ffi::lua_State, status: std::os::raw::c_int) {
+    if crate::queue::no_debug() {
+        return;
+    }
+    let key = co as usize;
+    if status == ffi::LUA_YIELD {
+        let known = LIVE.with_borrow(|live| live.contains_key(&key));
+        if !known {
+            let id = next_id();
+            LIVE.with_borrow_mut(|live| live.insert(key, id));
+            thread_event("started", id);
+        }
+    } else if let Some(id) = LIVE.with_borrow_mut(|live| live.remove(&key)) {
+        thread_event("exited", id);
+    }
+}
+
+/// A coroutine starts (its first resume): a state still known here was a
+/// collected coroutine whose memory the new one reuses.
+pub fn starting(co: *mut ffi::lua_State) {
+    if let Some(id) = LIVE.with_borrow_mut(|live| live.remove(&(co as usize))) {
+        thread_event("exited", id);
+    }
+}
+
+fn thread_event(reason: &str, thread_id: i64) {
+    crate::io::event(host_protocol::HostEvent::Thread(
+        dap::types::ThreadEventBody {
+            reason: reason.into(),
+            thread_id,
+        },
+    ));
 }
 
 /// Gives an id to every started coroutine that has none yet.
@@ -47,8 +95,14 @@ fn assign_ids(vm: &Vm) {
         let started = unsafe { ffi::lua_status(state) } == ffi::LUA_YIELD
             || coroutines::position(state).is_some();
         if started {
-            let id = LAST_ID.get() + 1;
-            LAST_ID.set(id);
+            let known = LIVE.with_borrow(|live| live.get(&(state as usize)).copied());
+            let id = known.unwrap_or_else(|| {
+                // Seen running before its first yield (a stop inside it).
+                let id = next_id();
+                LIVE.with_borrow_mut(|live| live.insert(state as usize, id));
+                thread_event("started", id);
+                id
+            });
             let _ = ids.raw_set(thread, id);
         }
     }

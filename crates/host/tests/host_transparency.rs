@@ -308,10 +308,12 @@ print(co2(), co2("resumed"))
     host.start(&program, json!({"noDebug": true}), &[]);
     assert_eq!(host.exited(), 0, "{:?}", host.log);
     let stock = host.output("stdout");
+    // (Lua 5.2 words the error otherwise, naming the variable all the same.)
     assert!(
-        stock.starts_with("42\na1\n6\nfalse\tattempt to index a nil value (local 'missing')\n7\n"),
+        stock.starts_with("42\na1\n6\nfalse\tattempt to index "),
         "{stock}"
     );
+    assert!(stock.contains("local 'missing'"), "{stock}");
     assert!(stock.ends_with("21\n2\t10\nkey\tresumed\n"), "{stock}");
     let (code, out, err) = run_trapped(&dir, text, Some("false"));
     assert_eq!((code, out.as_str(), err.as_str()), (0, stock.as_str(), ""));

@@ -15,13 +15,18 @@ pub const VM: Vm = Vm {
 /// `vm/shared/` and this folder's C files. Without the host switching them
 /// on, Lua behaves as stock.
 ///
-/// Breakpoints (`shared/skips.c`):
-/// - lvm.c, `traceexec`: a new line that holds no breakpoint in any
-///   file does not call the line hook (`hr_skip_line`, a bitmap), nor does a
-///   line of a function whose file and lines hold none (`hr_skip_trace`, the
-///   decision 5.4 makes once per function), unless the program hooks lines
-///   itself. (5.2 has no per-frame `trap`: every instruction of a hooked
-///   thread still passes through `traceexec`.)
+/// Breakpoints are traps in the code (`shared/traps.c`, `traps.c`), as on
+/// 5.4: code without one runs with no hook at all.
+/// - lobject.h: a prototype gets `hr_traps`; lfunc.c starts it empty and
+///   frees it with the prototype.
+/// - lvm.c: OP_EXTRAARG, which stock Lua never executes, is the trap: it
+///   calls `hr_trap_hit` (the debugger's hook with a line event), then
+///   dispatches the original instruction (`hr_dispatch`).
+/// - What reads code as data reads the original through `hr_code_at`:
+///   lvm.c's `luaV_finishOp`, ldebug.c's variable and function names,
+///   ldump.c's `string.dump`.
+/// - lstate.h: `hr_seenpc`, the debugger's last line event, so a trap does
+///   not report a line the line hook just reported.
 /// - ldebug.c, `luaG_errormsg` (every raised error): calls `hr_raise_hook`
 ///   when set, before the message handler runs and the stack unwinds.
 ///
@@ -49,15 +54,71 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 int hr_hookleft;\n\
              \x20 int hr_dmask;  /* the debugger's mask */\n\
              \x20 int hr_parsing;  /* parser depth */\n\
+             \x20 const Instruction *hr_seenpc;  /* the debugger's last line event (traps.c) */\n\
              };\n\
              void hr_thread_init (lua_State *L1, lua_State *L);  /* hotreload */\n\
              int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);\n\
-             int hr_skip_line (lua_State *L, int line);\n\
-             int hr_skip_trace (lua_State *L, const struct Proto *p);\n\
              extern void (*hr_raise_hook) (lua_State *L);\n\
              extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
              extern void (*hr_load_hook) (lua_State *L);\n",
         )],
+        "lobject.h" => &[(
+            "  GCObject *gclist;\n  lu_byte numparams;  /* number of fixed parameters */\n",
+            "  GCObject *gclist;\n\
+             \x20 struct HrTraps *hr_traps;  /* hotreload: breakpoint traps (traps.c) */\n\
+             \x20 lu_byte numparams;  /* number of fixed parameters */\n",
+        ), (
+            "} Proto;\n",
+            "} Proto;\n\
+             Instruction hr_code_at (const Proto *p, int pc);  /* hotreload */\n\
+             int hr_code_equal (const Proto *a, const Proto *b);\n\
+             Instruction hr_trap_hit (lua_State *L, const Proto *p, const Instruction *at);\n\
+             void hr_traps_free (Proto *p);\n",
+        )],
+        "lfunc.c" => &[
+            (
+                "  f->source = NULL;\n",
+                "  f->source = NULL;\n  f->hr_traps = NULL;  /* hotreload */\n",
+            ),
+            (
+                "void luaF_freeproto (lua_State *L, Proto *f) {\n",
+                "void luaF_freeproto (lua_State *L, Proto *f) {\n  hr_traps_free(f);  /* hotreload */\n",
+            ),
+        ],
+        "ldump.c" => &[(
+            "#define DumpCode(f,D)\t DumpVector(f->code,f->sizecode,sizeof(Instruction),D)\n",
+            "static void DumpCode (const Proto *f, DumpState *D) {  /* hotreload */\n\
+             \x20 int pc;\n\
+             \x20 DumpInt(f->sizecode, D);\n\
+             \x20 for (pc = 0; pc < f->sizecode; pc++) {  /* the code as compiled, without traps */\n\
+             \x20   Instruction i = hr_code_at(f, pc);\n\
+             \x20   DumpVar(i, D);\n\
+             \x20 }\n\
+             }\n",
+        )],
+        "lvm.c" => &[
+            (
+                "    lua_assert(base <= L->top && L->top < L->stack + L->stacksize);\n    vmdispatch (GET_OPCODE(i)) {\n",
+                "    lua_assert(base <= L->top && L->top < L->stack + L->stacksize);\n\
+                 \x20  hr_dispatch:  /* hotreload: a trap's original instruction */\n\
+                 \x20   vmdispatch (GET_OPCODE(i)) {\n",
+            ),
+            (
+                "      vmcase(OP_EXTRAARG,\n        lua_assert(0);\n      )\n",
+                "      vmcase(OP_EXTRAARG,\n\
+                 \x20       /* hotreload: stock Lua never runs EXTRAARG; a breakpoint trap */\n\
+                 \x20       Protect(i = hr_trap_hit(L, cl->p, ci->u.l.savedpc - 1));\n\
+                 \x20       if (GET_OPCODE(i) != OP_EXTRAARG) {  /* else no trap */\n\
+                 \x20         ra = RA(i);\n\
+                 \x20         goto hr_dispatch;\n\
+                 \x20       }\n\
+                 \x20     )\n",
+            ),
+            (
+                "  Instruction inst = *(ci->u.l.savedpc - 1);  /* interrupted instruction */\n",
+                "  Instruction inst = hr_code_at(clLvalue(ci->func)->p, pcRel(ci->u.l.savedpc, clLvalue(ci->func)->p));  /* interrupted instruction (hotreload) */\n",
+            ),
+        ],
         "lstate.c" => &[
             (
                 "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n",
@@ -71,6 +132,22 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             ),
         ],
         "ldebug.c" => &[
+            (
+                "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = p->code[pc];\n",
+                "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
+            ),
+            (
+                "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = p->code[pc];\n",
+                "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
+            ),
+            (
+                "GETARG_Ax(p->code[pc + 1])",
+                "GETARG_Ax(hr_code_at(p, pc + 1))",
+            ),
+            (
+                "  Instruction i = p->code[pc];  /* calling instruction */\n",
+                "  Instruction i = hr_code_at(p, pc);  /* calling instruction (hotreload) */\n",
+            ),
             (
                 "l_noret luaG_errormsg (lua_State *L) {\n",
                 "l_noret luaG_errormsg (lua_State *L) {\n\
@@ -111,11 +188,6 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 L->hr_parsing--;  /* hotreload */\n",
             ),
         ],
-        "lvm.c" => &[(
-            "      luaD_hook(L, LUA_HOOKLINE, newline);  /* call line hook */\n",
-            "      if (!hr_skip_line(L, newline) && !hr_skip_trace(L, p))  /* hotreload */\n\
-             \x20     luaD_hook(L, LUA_HOOKLINE, newline);  /* call line hook */\n",
-        )],
         "lapi.c" => &[(
             "      luaC_barrier(L, f->upvals[0], gt);\n    }\n",
             "      luaC_barrier(L, f->upvals[0], gt);\n    }\n\

@@ -15,7 +15,6 @@
 #include "ldebug.h"
 
 #include "hotreload_vm.h"
-#include "skips.h"
 
 /* How a string's length is read: the one difference Lua 5.2 has here. */
 #ifndef HR_SOURCE_LEN
@@ -120,19 +119,4 @@ int hr_room_to_evaluate(lua_State *L) {
   if (stack_room(L) < HR_EVAL_SLOTS) return 0;
   if (main != L && stack_room(main) < HR_EVAL_SLOTS) return 0;
   return 1;
-}
-
-/* Called by the patched line event for a line that holds a breakpoint in
- * some file: whether the running function's file and lines hold none, so
- * the debugger's hook need not run (the per-function decision 5.4 makes on
- * entry; this VM has no per-frame flag to keep it in). */
-int hr_skip_trace(lua_State *L, const Proto *p) {
-  /* Never while the program hooks this thread itself, nor while the
-     debugger needs every line (steps, interrupts: not a line-only hook). */
-  if (!hr_has_skip_policy() || L->hookmask != LUA_MASKLINE || L->hr_hookmask != 0 ||
-      p->source == NULL)
-    return 0;
-  if (hr_source_skips(L, p->source, getstr(p->source), HR_SOURCE_LEN(p->source)))
-    return 1;
-  return p->linedefined > 0 && !hr_lines_hold_breakpoint(p->linedefined, p->lastlinedefined);
 }

@@ -1,0 +1,90 @@
+/*
+ * Lua 5.3 (and 5.2, which includes this file; see lua52/traps.c): what
+ * breakpoint traps (shared/traps.c) need from this VM: where a line's
+ * events fire, the collector's list of prototypes, and calling the
+ * debugger's hook from a trap as luaG_traceexec calls a line hook.
+ */
+#include "lua.h"
+#include "lobject.h"
+#include "lopcodes.h"
+#include "lstate.h"
+#include "ldebug.h"
+#include "ldo.h"
+#include "lgc.h"
+
+#include "hotreload_vm.h"
+#include "traps.h"
+
+/* What Lua 5.2 spells otherwise (lua52/traps.c defines these). */
+#ifndef HR_SOURCE_LEN
+#define HR_SOURCE_LEN(ts) tsslen(ts)
+#define HR_GC_NEXT(o) ((o)->next)
+#define HR_GC_TYPE(o) ((o)->tt)
+#endif
+
+/* The instruction control reaches from pc by a jump (-1: none). */
+static int jump_target (Instruction i, int pc) {
+  switch (GET_OPCODE(i)) {
+    case OP_JMP: case OP_FORLOOP: case OP_TFORLOOP:
+      return pc + 1 + GETARG_sBx(i);
+    default: return -1;
+  }
+}
+
+/* Whether the interpreter reads the instruction at pc as data (the jump
+   after a test, the argument after LOADKX/SETLIST, the TFORLOOP after
+   TFORCALL): no trap may stand there. */
+static int read_as_data (const Proto *p, int pc) {
+  OpCode prev;
+  if (GET_OPCODE(p->code[pc]) == OP_EXTRAARG) return 1;
+  if (pc == 0) return 0;
+  prev = GET_OPCODE(p->code[pc - 1]);
+  return testTMode(prev) || prev == OP_TFORCALL;
+}
+
+/* Whether Lua's line hook fires for pc's line when pc runs: the first
+   instruction, one on a new line, or the target of a backward jump or of
+   a jump from another line. */
+static int line_event (const Proto *p, int pc, int line) {
+  int from;
+  if (pc == 0 || getfuncline(p, pc - 1) != line) return 1;
+  for (from = 0; from < p->sizecode; from++) {
+    if (jump_target(p->code[from], from) != pc) continue;
+    if (pc <= from || getfuncline(p, from) != line) return 1;
+  }
+  return 0;
+}
+
+int hr_vm_line_events (const Proto *p, int line, int *pcs, int cap) {
+  int pc, n = 0;
+  if (p->lineinfo == NULL) return 0;
+  for (pc = 0; pc < p->sizecode; pc++) {
+    if (getfuncline(p, pc) != line || read_as_data(p, pc)) continue;
+    if (!line_event(p, pc, line)) continue;
+    if (n < cap) pcs[n] = pc;
+    n++;
+  }
+  return n;
+}
+
+void hr_vm_each_proto (lua_State *L, void (*f) (Proto *p, void *ud), void *ud) {
+  GCObject *o;
+  for (o = G(L)->allgc; o != NULL; o = HR_GC_NEXT(o))
+    if (HR_GC_TYPE(o) == LUA_TPROTO) f(gco2p(o), ud);
+}
+
+const char *hr_vm_source (const Proto *p, size_t *len) {
+  if (p->source == NULL) return NULL;
+  *len = HR_SOURCE_LEN(p->source);
+  return getstr(p->source);
+}
+
+void hr_vm_line_event (lua_State *L, lua_Hook hook, Instruction orig, int line) {
+  CallInfo *ci = L->ci;
+  (void)orig;  /* this VM's line hook leaves top alone */
+  L->hook = hook;  /* luaD_hook calls L->hook: the debugger's alone */
+  luaD_hook(L, LUA_HOOKLINE, line);
+  L->hook = hr_union_hook(L);  /* as the hook left the slots */
+  /* This line was seen: a line hook switched on now fires at the next. */
+  L->oldpc = ci->u.l.savedpc;
+}
