@@ -9,6 +9,8 @@ Cases, each against the `noDebug` baseline (same host binary, no hooks):
   - debug, no breakpoints
   - debug, one breakpoint in a file the program never loads
   - debug, one breakpoint in the same file, on a line that never runs
+  - a breakpoint inside the hot loop whose condition is always false
+    (a shorter loop: `--cond-loop`)
 and the round trip of one step as a client does it (next, stopped,
 stackTrace, scopes, variables), median of many.
 Programs time themselves with os.clock(), so start-up is not counted.
@@ -56,7 +58,12 @@ class Dap:
                 name, _, value = line.partition(b":")
                 if name.lower() == b"content-length":
                     length = int(value)
-            self.inbox.put(json.loads(out.read(length)))
+            body = out.read(length)
+            try:
+                self.inbox.put(json.loads(body))
+            except ValueError:  # cut short: the adapter was killed
+                self.inbox.put(None)
+                return
 
     def send(self, command, arguments=None):
         self.seq += 1
@@ -99,7 +106,7 @@ class Dap:
         self.proc.wait()
 
 
-def start(adapter, program, args, no_debug=False, breakpoints=()):
+def start(adapter, program, args, no_debug=False, breakpoints=(), condition=None):
     dap = Dap(adapter)
     dap.request("initialize", {"adapterID": "hotreload"})
     dap.request(
@@ -108,7 +115,10 @@ def start(adapter, program, args, no_debug=False, breakpoints=()):
     )
     dap.event("initialized")
     for path, line in breakpoints:
-        dap.request("setBreakpoints", {"source": {"path": str(path)}, "breakpoints": [{"line": line}]})
+        bp = {"line": line}
+        if condition:
+            bp["condition"] = condition
+        dap.request("setBreakpoints", {"source": {"path": str(path)}, "breakpoints": [bp]})
     dap.request("configurationDone")
     return dap
 
@@ -161,6 +171,7 @@ def main():
     parser.add_argument("--runtime", default="lua5.4", help="the host to measure")
     parser.add_argument("--fib", type=int, default=30)
     parser.add_argument("--loop", type=int, default=20_000_000)
+    parser.add_argument("--cond-loop", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", type=int, default=50)
     opts = parser.parse_args()
@@ -190,6 +201,17 @@ def main():
                 best[i] = min(best[i], timed_run(opts.adapter, program, args, **kw))
         base, none, elsewhere, same = best
         print(f"{name:<16} {base:>12.3f} {none / base:>7.2f}x {elsewhere / base:>12.2f}x {same / base:>12.2f}x")
+    loop = HERE / "loop.lua"
+    cond_args = [str(opts.cond_loop)]
+    cases = [{"no_debug": True}, {"breakpoints": [(loop, 6)], "condition": "acc < 0"}]
+    best = [float("inf")] * len(cases)
+    for _ in range(opts.repeat):
+        for i, kw in enumerate(cases):
+            best[i] = min(best[i], timed_run(opts.adapter, loop, cond_args, **kw))
+    print(
+        f"\nloop({opts.cond_loop}) with a breakpoint in the loop, condition `acc < 0` (false): "
+        f"noDebug {best[0]:.4f} s, {best[1] / best[0]:.2f}x"
+    )
     rt = step_round_trip(opts.adapter, opts.steps)
     print(f"\nstep round trip (next + stopped + stackTrace + scopes + variables): median {rt * 1000:.2f} ms")
 
