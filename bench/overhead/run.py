@@ -10,7 +10,7 @@ Cases, each against the `noDebug` baseline (same host binary, no hooks):
   - debug, one breakpoint in a file the program never loads
   - debug, one breakpoint in the same file, on a line that never runs
   - a breakpoint inside the hot loop whose condition is always false
-    (a shorter loop: `--cond-loop`)
+    (`--cond-loop` iterations)
 and the round trip of one step as a client does it (next, stopped,
 stackTrace, scopes, variables), median of many.
 Programs time themselves with os.clock(), so start-up is not counted.
@@ -171,7 +171,7 @@ def main():
     parser.add_argument("--runtime", default="lua5.4", help="the host to measure")
     parser.add_argument("--fib", type=int, default=30)
     parser.add_argument("--loop", type=int, default=20_000_000)
-    parser.add_argument("--cond-loop", type=int, default=200_000)
+    parser.add_argument("--cond-loop", type=int, default=20_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", type=int, default=50)
     opts = parser.parse_args()

@@ -232,17 +232,35 @@ impl Breakpoints {
         self.lines.contains(line)
     }
 
-    /// Each file's lines that hold a breakpoint (line or function), sorted.
-    pub fn lines_by_file(&self) -> HashMap<PathBuf, Vec<i32>> {
-        let mut files: HashMap<PathBuf, Vec<i32>> = HashMap::new();
+    /// Each file's lines that hold a breakpoint (line or function), sorted,
+    /// with the condition a trap there may check first: the breakpoint's
+    /// own, when it is the line's only breakpoint (none when two share the
+    /// line: either may stop).
+    pub fn lines_by_file(&self) -> HashMap<PathBuf, Vec<(i32, Option<String>)>> {
+        let mut files: HashMap<PathBuf, BTreeMap<i32, Vec<Option<String>>>> = HashMap::new();
         for (path, bps) in self.by_file.iter().chain(self.functions.iter()) {
-            files.entry(path.clone()).or_default().extend(bps.keys());
-        }
-        for lines in files.values_mut() {
-            lines.sort_unstable();
-            lines.dedup();
+            let lines = files.entry(path.clone()).or_default();
+            for (line, bp) in bps {
+                lines.entry(*line).or_default().push(bp.condition.clone());
+            }
         }
         files
+            .into_iter()
+            .map(|(path, lines)| {
+                let lines = lines
+                    .into_iter()
+                    .map(|(line, mut conds)| {
+                        let cond = if conds.len() == 1 {
+                            conds.pop().flatten()
+                        } else {
+                            None
+                        };
+                        (line, cond)
+                    })
+                    .collect();
+                (path, lines)
+            })
+            .collect()
     }
 
     /// The lines holding a breakpoint in some file.

@@ -13,6 +13,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::ffi::CString;
 use std::os::raw::{c_char, c_int};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -70,8 +71,10 @@ thread_local! {
     static CONFIG: Cell<HookConfig> = Cell::new(HookConfig::default());
     /// Mirror of the breakpoint lines, for the line hook's first test.
     static LINES: RefCell<LineSet> = RefCell::new(LineSet::default());
-    /// The breakpoint lines of each file, for the VM placing traps.
-    static TRAP_LINES: RefCell<HashMap<PathBuf, Vec<i32>>> = RefCell::new(HashMap::new());
+    /// The breakpoint lines of each file and the condition the trap checks,
+    /// for the VM placing traps.
+    static TRAP_LINES: RefCell<HashMap<PathBuf, Vec<(i32, Option<CString>)>>> =
+        RefCell::new(HashMap::new());
     /// Chunk sources seen by the trap placement, and their file.
     static TRAP_PATHS: RefCell<HashMap<Box<[u8]>, Option<PathBuf>>> = RefCell::new(HashMap::new());
     /// The VM's main thread (null before `launch`) and whether it debugs.
@@ -100,7 +103,18 @@ fn set_deferred(on: bool) {
 /// the traps in the VM's code.
 pub fn breakpoints_changed(bps: &Breakpoints) {
     LINES.set(bps.line_set().clone());
-    TRAP_LINES.set(bps.lines_by_file());
+    TRAP_LINES.set(
+        bps.lines_by_file()
+            .into_iter()
+            .map(|(path, lines)| {
+                let lines = lines
+                    .into_iter()
+                    .map(|(line, cond)| (line, cond.and_then(|c| CString::new(c).ok())))
+                    .collect();
+                (path, lines)
+            })
+            .collect(),
+    );
     let mut config = config();
     config.any_bps = bps.any();
     set_config(config);
@@ -143,17 +157,21 @@ pub unsafe fn on_load(l: *mut lua_State) {
     }
 }
 
-/// Asked by the VM, for each chunk, which of its lines hold breakpoints.
+/// Asked by the VM, for each chunk, which of its lines hold breakpoints
+/// and with which condition (the texts live in `TRAP_LINES` until the
+/// breakpoints change, which never happens while the VM places traps).
 unsafe extern "C" fn trap_lines(
     source: *const c_char,
     len: usize,
     out: *mut c_int,
+    conds: *mut *const c_char,
     cap: c_int,
 ) -> c_int {
-    // SAFETY: the VM passes a live prototype's source and a buffer of
-    // `cap` ints.
+    // SAFETY: the VM passes a live prototype's source and two buffers of
+    // `cap` entries.
     let source = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
-    let lines = catch_unwind(AssertUnwindSafe(|| {
+    let cap = usize::try_from(cap).unwrap_or(0);
+    let written = catch_unwind(AssertUnwindSafe(|| {
         let path = TRAP_PATHS.with_borrow_mut(|paths| {
             if paths.len() > 4096 {
                 paths.clear();
@@ -163,17 +181,23 @@ unsafe extern "C" fn trap_lines(
                 .or_insert_with(|| source_path(source))
                 .clone()
         })?;
-        TRAP_LINES.with_borrow(|files| files.get(&path).cloned())
+        TRAP_LINES.with_borrow(|files| {
+            let lines = files.get(&path)?;
+            for (k, (line, cond)) in lines.iter().take(cap).enumerate() {
+                // SAFETY: `k < cap`, the buffers' size; the condition's
+                // text stays in TRAP_LINES.
+                unsafe {
+                    *out.add(k) = *line;
+                    *conds.add(k) = cond.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+                }
+            }
+            Some(lines.len())
+        })
     }));
-    let Ok(Some(lines)) = lines else {
-        return 0;
-    };
-    let cap = usize::try_from(cap).unwrap_or(0);
-    for (k, line) in lines.iter().take(cap).enumerate() {
-        // SAFETY: `k < cap`, the buffer's size.
-        unsafe { *out.add(k) = *line };
+    match written {
+        Ok(Some(n)) => c_int::try_from(n).unwrap_or(c_int::MAX),
+        _ => 0,
     }
-    c_int::try_from(lines.len()).unwrap_or(c_int::MAX)
 }
 
 /// The canonical file of an `@file` chunk source.

@@ -154,9 +154,15 @@ pub fn set_raise_handler(handler: Option<RaiseHandler>) {
 }
 
 /// Writes the breakpoint lines of the chunk named by the source bytes
-/// (`source`, `len`) into `out[..cap]`; returns how many there are.
-pub type TrapLines =
-    unsafe extern "C" fn(source: *const c_char, len: usize, out: *mut c_int, cap: c_int) -> c_int;
+/// (`source`, `len`) into `out[..cap]` and their conditions (or null)
+/// into `conds[..cap]`; returns how many there are.
+pub type TrapLines = unsafe extern "C" fn(
+    source: *const c_char,
+    len: usize,
+    out: *mut c_int,
+    conds: *mut *const c_char,
+    cap: c_int,
+) -> c_int;
 
 /// Installs the function the VM asks, for each chunk, which lines to trap.
 pub fn set_trap_lines(lines: TrapLines) {

@@ -34,9 +34,12 @@ void hr_sync_oldpc (lua_State *L);
    debugger's line hook runs on that thread (it sees the line itself). */
 
 /* Writes the breakpoint lines of the chunk named `source` into
-   out[0..cap); returns how many there are (0: none; may exceed cap). */
+   out[0..cap), and into conds[0..cap) each one's condition (NULL: none; the
+   text stays valid until the next call); returns how many there are (0:
+   none; may exceed cap). A condition in the subset cond.c compiles is
+   checked at the trap: the hook is called only when it may be true. */
 typedef int (*hr_trap_lines) (const char *source, size_t len, int *out,
-                              int cap);
+                              const char **conds, int cap);
 void hr_set_trap_lines (hr_trap_lines lines);
 /* Removes every trap, then traps the breakpoint lines of every function
    of L's VM; returns how many traps are set. */

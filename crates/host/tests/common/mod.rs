@@ -235,6 +235,30 @@ impl Host {
         }
     }
 
+    /// Waits for the next event named one of `names`: (its name, its body).
+    pub fn event_of(&mut self, names: &[&str]) -> (String, Value) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(i) = self
+                .events
+                .iter()
+                .position(|e| names.iter().any(|n| e["event"] == *n))
+            {
+                let e = self.events.remove(i).expect("event present");
+                let name = e["event"].as_str().unwrap_or("").to_string();
+                if name == "stopped" {
+                    self.stopped_thread = e["body"]["threadId"].as_i64().unwrap_or(1);
+                }
+                return (name, e["body"].clone());
+            }
+            match self.receive(deadline) {
+                Some(v) if v["kind"] == "event" => self.events.push_back(v),
+                Some(_) => {}
+                None => self.fail(&format!("no {names:?} event")),
+            }
+        }
+    }
+
     /// Waits for a `stopped` event and checks its reason.
     pub fn stopped(&mut self, reason: &str) -> Value {
         let body = self.event("stopped");

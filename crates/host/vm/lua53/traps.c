@@ -88,3 +88,120 @@ void hr_vm_line_event (lua_State *L, lua_Hook hook, Instruction orig, int line) 
   /* This line was seen: a line hook switched on now fires at the next. */
   L->oldpc = ci->u.l.savedpc;
 }
+
+/* ---- Values for breakpoint conditions (shared/cond.c) ---- */
+
+#include "ltable.h"
+#include "lstring.h"
+#include "lfunc.h"
+
+/* What Lua 5.2 spells otherwise (lua52/traps.c defines these). */
+#ifndef HR_TOP_STRING
+#define HR_STRING(o) tsvalue(o)
+#define HR_TOP_STRING(L) tsvalue((L)->top - 1)
+#define HR_SHORT_KEY(ts) 1
+#endif
+
+static void to_val (const TValue *o, HrVal *v) {
+  v->p = NULL;
+  v->i = 0;
+  switch (ttype(o)) {
+    case LUA_TNIL: v->t = HV_NIL; break;
+    case LUA_TBOOLEAN: v->t = HV_BOOL; v->i = bvalue(o) != 0; break;
+#ifdef LUA_TNUMINT
+    case LUA_TNUMINT: v->t = HV_INT; v->i = ivalue(o); break;
+    case LUA_TNUMFLT: v->t = HV_FLT; v->n = fltvalue(o); break;
+#else
+    case LUA_TNUMBER: v->t = HV_FLT; v->n = nvalue(o); break;
+#endif
+    case LUA_TSHRSTR: case LUA_TLNGSTR: v->t = HV_STR; v->p = HR_STRING(o); break;
+    case LUA_TTABLE: v->t = HV_TAB; v->p = hvalue(o); break;
+    case LUA_TLIGHTUSERDATA: v->t = HV_OTHER; v->i = LUA_TLIGHTUSERDATA; v->p = pvalue(o); break;
+    case LUA_TLCF: v->t = HV_OTHER; v->i = LUA_TLCF; v->p = (const void *)(size_t)fvalue(o); break;
+    default: v->t = HV_OTHER; v->i = ttype(o); v->p = gcvalue(o); break;
+  }
+}
+
+/* The register is one the condition was compiled for at this trap, in
+   the running Lua frame: within the frame by construction. */
+int hr_vm_local (lua_State *L, int reg, HrVal *out) {
+  to_val(L->ci->u.l.base + reg, out);
+  return 1;
+}
+
+int hr_vm_upvalue (lua_State *L, int idx, HrVal *out) {
+  LClosure *cl;
+  if (!isLua(L->ci)) return 0;
+  cl = clLvalue(L->ci->func);
+  if (idx >= cl->nupvalues || cl->upvals[idx] == NULL) return 0;
+  to_val(cl->upvals[idx]->v, out);
+  return 1;
+}
+
+const char *hr_vm_upvalue_name (const Proto *p, int idx) {
+  TString *name = p->upvalues[idx].name;
+  return name != NULL ? getstr(name) : NULL;
+}
+
+int hr_vm_field (const HrVal *t, const HrVal *key, HrVal *out) {
+  Table *h;
+  const TValue *r;
+  if (t->t != HV_TAB) return 0;  /* strings and userdata: metatables */
+  h = (Table *)t->p;
+  if (key->t == HV_STR && HR_SHORT_KEY((TString *)key->p))
+    r = luaH_getstr(h, (TString *)key->p);
+  else if (key->t == HV_INT && key->i >= 1 && key->i <= 0x7fffffff)
+    r = luaH_getint(h, (int)key->i);
+  else return 0;
+  if (ttisnil(r)) {
+    if (h->metatable != NULL) return 0;  /* __index could answer */
+    out->t = HV_NIL;
+    out->p = NULL;
+    return 1;
+  }
+  to_val(r, out);
+  return 1;
+}
+
+int hr_vm_len (const HrVal *v, HrVal *out) {
+  if (v->t == HV_STR) {
+    out->i = (lua_Integer)HR_SOURCE_LEN((TString *)v->p);
+  }
+  else if (v->t == HV_TAB && ((Table *)v->p)->metatable == NULL) {
+    out->i = (lua_Integer)luaH_getn((Table *)v->p);
+  }
+  else return 0;
+  out->t = HV_INT;
+  out->p = NULL;
+  return 1;
+}
+
+const char *hr_vm_string (const void *ts, size_t *len) {
+  *len = HR_SOURCE_LEN((const TString *)ts);
+  return getstr((const TString *)ts);
+}
+
+#define KEPT_STRINGS "hotreload.condition_strings"
+
+const void *hr_vm_keep_string (lua_State *L, const char *s, size_t len) {
+  const void *ts;
+  if (!lua_checkstack(L, 3)) return NULL;
+  lua_getfield(L, LUA_REGISTRYINDEX, KEPT_STRINGS);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, KEPT_STRINGS);
+  }
+  lua_pushlstring(L, s, len);
+  ts = HR_TOP_STRING(L);
+  lua_rawseti(L, -2, (int)lua_rawlen(L, -2) + 1);
+  lua_pop(L, 1);
+  return ts;
+}
+
+void hr_vm_forget_strings (lua_State *L) {
+  if (!lua_checkstack(L, 1)) return;
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, KEPT_STRINGS);
+}

@@ -29,6 +29,7 @@ typedef struct HrTrap {
   int pc;
   int line;
   Instruction orig;
+  struct HrCond *cond;  /* checked before the hook (NULL: none) */
 } HrTrap;
 
 struct HrTraps {
@@ -40,6 +41,7 @@ struct HrTraps {
 
 static struct HrTraps *all_traps = NULL;
 static hr_trap_lines trap_lines = NULL;
+static lua_State *placing = NULL;  /* the thread placing traps now */
 
 void hr_set_trap_lines (hr_trap_lines lines) {
   trap_lines = lines;
@@ -74,25 +76,27 @@ int hr_code_equal (const Proto *a, const Proto *b) {
 }
 
 Instruction hr_trap_hit (lua_State *L, const Proto *p, const Instruction *at) {
-  int pc = (int)(at - p->code);
-  const HrTrap *t = trap_at(p, pc);
-  Instruction orig;
-  int line;
-  lua_Hook hook = hr_debug_hook();
+  const HrTrap *t = trap_at(p, (int)(at - p->code));
+  lua_Hook hook;
   if (t == NULL) return *at;  /* a real OP_EXTRAARG: as stock, skipped */
-  /* The hook may remove this very trap (new breakpoints): copy first. */
-  orig = t->orig;
-  line = t->line;
   /* The debugger's line hook, when on, sees this line itself, as it did
      if it reported this very instruction before it ran (a step ended
      here); nothing runs inside a hook (as stock: no hook fires there). */
   if (L->hr_seenpc == at + 1) {
     L->hr_seenpc = NULL;
+    return t->orig;
+  }
+  if ((L->hr_dmask & LUA_MASKLINE) || !L->allowhook) return t->orig;
+  /* A condition surely false here: go on without asking the debugger. */
+  if (t->cond != NULL && hr_cond_false(L, t->cond)) return t->orig;
+  hook = hr_debug_hook();
+  if (hook != NULL) {
+    /* The hook may remove this very trap (new breakpoints): copy first. */
+    Instruction orig = t->orig;
+    hr_vm_line_event(L, hook, orig, t->line);
     return orig;
   }
-  if (hook != NULL && L->allowhook && !(L->hr_dmask & LUA_MASKLINE))
-    hr_vm_line_event(L, hook, orig, line);
-  return orig;
+  return t->orig;
 }
 
 static void unlink_traps (struct HrTraps *ts) {
@@ -103,8 +107,10 @@ static void unlink_traps (struct HrTraps *ts) {
 
 void hr_traps_free (Proto *p) {
   struct HrTraps *ts = p->hr_traps;
+  int k;
   if (ts == NULL) return;
   unlink_traps(ts);
+  for (k = 0; k < ts->n; k++) hr_cond_free(ts->t[k].cond);
   p->hr_traps = NULL;
   free(ts);
 }
@@ -128,6 +134,7 @@ static int by_pc (const void *a, const void *b) {
 /* Traps p's instructions where the breakpoint lines of its chunk start. */
 static void place (Proto *p, void *ud) {
   int here[LINES_HERE], *lines = here;
+  const char *conds_here[LINES_HERE], **conds = conds_here;
   int nlines, k, n = 0, cap = 0;
   size_t len;
   const char *source;
@@ -137,12 +144,17 @@ static void place (Proto *p, void *ud) {
   if (trap_lines == NULL || p->hr_traps != NULL || p->sizecode == 0) return;
   source = hr_vm_source(p, &len);
   if (source == NULL) return;
-  nlines = trap_lines(source, len, here, LINES_HERE);
+  nlines = trap_lines(source, len, here, conds_here, LINES_HERE);
   if (nlines <= 0) return;
   if (nlines > LINES_HERE) {
     lines = (int *)malloc(sizeof(int) * (size_t)nlines);
-    if (lines == NULL) return;
-    nlines = trap_lines(source, len, lines, nlines);
+    conds = (const char **)malloc(sizeof(const char *) * (size_t)nlines);
+    if (lines == NULL || conds == NULL) {
+      free(lines);
+      free(conds);
+      return;
+    }
+    nlines = trap_lines(source, len, lines, conds, nlines);
   }
   for (k = 0; k < nlines; k++) {
     int line = lines[k], m, want;
@@ -167,26 +179,37 @@ static void place (Proto *p, void *ud) {
         found[n].pc = pp[m];
         found[n].line = line;
         found[n].orig = p->code[pp[m]];
+        found[n].cond = conds[k] != NULL && placing != NULL
+                            ? hr_cond_compile(placing, p, pp[m], conds[k])
+                            : NULL;
         n++;
       }
       if (pp != pcs) free(pp);
     }
   }
-  if (lines != here) free(lines);
+  if (lines != here) {
+    free(lines);
+    free(conds);
+  }
   if (n == 0 || n > MAXARG_Ax) {
+    for (k = 0; k < n; k++) hr_cond_free(found[k].cond);
     free(found);
     return;
   }
   qsort(found, (size_t)n, sizeof(HrTrap), by_pc);
   ts = (struct HrTraps *)malloc(sizeof(struct HrTraps) + sizeof(HrTrap) * (size_t)n);
   if (ts == NULL) {
+    for (k = 0; k < n; k++) hr_cond_free(found[k].cond);
     free(found);
     return;
   }
   ts->p = p;
   ts->n = 0;
   for (k = 0; k < n; k++) {  /* two lines' events can share a pc: keep one */
-    if (ts->n > 0 && ts->t[ts->n - 1].pc == found[k].pc) continue;
+    if (ts->n > 0 && ts->t[ts->n - 1].pc == found[k].pc) {
+      hr_cond_free(found[k].cond);
+      continue;
+    }
     ts->t[ts->n++] = found[k];
   }
   free(found);
@@ -199,10 +222,27 @@ static void place (Proto *p, void *ud) {
   if (counted != NULL) *counted += ts->n;
 }
 
+/* Placing traps walks the collector's list and may allocate (the
+   conditions' strings): the collector waits meanwhile. */
+static int pause_collector (lua_State *L) {
+  int running = lua_gc(L, LUA_GCISRUNNING, 0);
+  if (running) lua_gc(L, LUA_GCSTOP, 0);
+  placing = L;
+  return running;
+}
+
+static void resume_collector (lua_State *L, int running) {
+  placing = NULL;
+  if (running) lua_gc(L, LUA_GCRESTART, 0);
+}
+
 int hr_traps_sync (lua_State *L) {
-  int counted = 0;
+  int counted = 0, running;
   hr_traps_clear();
+  running = pause_collector(L);
+  hr_vm_forget_strings(L);
   if (trap_lines != NULL) hr_vm_each_proto(L, place, &counted);
+  resume_collector(L, running);
   return counted;
 }
 
@@ -215,8 +255,11 @@ static void place_tree (Proto *p, int depth) {
 
 void hr_traps_loaded (lua_State *L) {
   const LClosure *cl;
+  int running;
   if (trap_lines == NULL || lua_type(L, -1) != LUA_TFUNCTION || lua_iscfunction(L, -1))
     return;
   cl = (const LClosure *)lua_topointer(L, -1);
+  running = pause_collector(L);
   place_tree(cl->p, 0);
+  resume_collector(L, running);
 }

@@ -30,6 +30,38 @@ const char *hr_vm_source (const Proto *p, size_t *len);
 void hr_vm_line_event (lua_State *L, lua_Hook hook, Instruction orig,
                        int line);
 
+/* A value as breakpoint conditions see it (cond.c). */
+typedef struct HrVal {
+  int t;
+  lua_Integer i;  /* HV_BOOL, HV_INT */
+  lua_Number n;  /* HV_FLT */
+  const void *p;  /* HV_STR: TString; HV_TAB: Table; HV_OTHER: identity */
+} HrVal;
+enum { HV_NIL, HV_BOOL, HV_INT, HV_FLT, HV_STR, HV_TAB, HV_OTHER };
+
+/* Register `reg` of L's running frame; upvalue `idx` of its closure. */
+int hr_vm_local (lua_State *L, int reg, HrVal *out);
+int hr_vm_upvalue (lua_State *L, int idx, HrVal *out);
+const char *hr_vm_upvalue_name (const Proto *p, int idx);
+/* t[key] without metamethods; 0 when a metamethod could answer. */
+int hr_vm_field (const HrVal *t, const HrVal *key, HrVal *out);
+/* #v without metamethods; 0 when a metamethod could answer. */
+int hr_vm_len (const HrVal *v, HrVal *out);
+const char *hr_vm_string (const void *ts, size_t *len);
+/* A string of L's VM, kept alive until hr_vm_forget_strings. */
+const void *hr_vm_keep_string (lua_State *L, const char *s, size_t len);
+void hr_vm_forget_strings (lua_State *L);
+
+/* ---- Shared (cond.c) ---- */
+
+struct HrCond;
+/* The condition `text` at instruction pc of p, or NULL outside the subset. */
+struct HrCond *hr_cond_compile (lua_State *L, const Proto *p, int pc,
+                                const char *text);
+void hr_cond_free (struct HrCond *c);
+/* 1 when the condition is surely false in L's running frame. */
+int hr_cond_false (lua_State *L, const struct HrCond *c);
+
 /* ---- Shared (vm_hooks.c) ---- */
 
 /* The debugger's hook function (NULL: none). */
