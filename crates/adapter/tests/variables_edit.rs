@@ -195,3 +195,45 @@ fn completion_columns_follow_a_zero_based_client() {
     client.ok("continue", json!({"threadId": 1}));
     client.wait_event("terminated");
 }
+
+#[test]
+fn set_expression_assigns_locals_upvalues_globals_and_fields() {
+    let (mut client, caps, top) = stopped_in_step(true);
+    if caps["supportsSetExpression"] != true {
+        client.fail(&format!("capabilities: {caps}"));
+    }
+    let set_expr = |client: &mut Client, expression: &str, value: &str| {
+        client.request(
+            "setExpression",
+            json!({"expression": expression, "value": value, "frameId": top}),
+        )
+    };
+    // What cannot be assigned is refused and changes nothing.
+    for bad in ["bonus + 1", "Account.new(1)", "bonus = 3; x", ""] {
+        let reply = set_expr(&mut client, bad, "99");
+        if reply.success {
+            client.fail(&format!("`{bad}` was assigned: {:?}", reply.body));
+        }
+    }
+    if client.evaluate("bonus", Some(&top), "watch") != "10" {
+        client.fail("a refused setExpression changed bonus");
+    }
+    for (expression, value, shown) in [
+        ("bonus", "100", "100"),
+        ("count", "count + 1", "12"),
+        ("level", "5", "5"),
+        ("settings.inner.depth", "bonus - 93", "7"),
+    ] {
+        let reply = set_expr(&mut client, expression, value);
+        let body = reply.body.clone().unwrap_or_default();
+        if !reply.success || body["value"] != shown {
+            client.fail(&format!("{expression} = {value}: {:?}", reply.body));
+        }
+    }
+    client.wait_event("invalidated");
+    client.ok("continue", json!({"threadId": 1}));
+    let out = client.wait_output("the result", |o| o.contains("result"));
+    if !out.contains("result\t124\tcalls\t0") {
+        client.fail(&format!("the program did not see the assignments: {out:?}"));
+    }
+}

@@ -11,9 +11,10 @@ use crate::types::{
     HotReloadArguments, HotReloadResponseBody, InitializeArguments, LaunchArguments, NoArguments,
     RestartFrameArguments, ScopesArguments, ScopesResponseBody, SetBreakpointsArguments,
     SetBreakpointsResponseBody, SetExceptionBreakpointsArguments,
-    SetExceptionBreakpointsResponseBody, SetVariableArguments, SetVariableResponseBody,
-    StackTraceArguments, StackTraceResponseBody, TerminateArguments, ThreadArguments,
-    ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
+    SetExceptionBreakpointsResponseBody, SetExpressionArguments, SetExpressionResponseBody,
+    SetVariableArguments, SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody,
+    TerminateArguments, ThreadArguments, ThreadsResponseBody, VariablesArguments,
+    VariablesResponseBody,
 };
 
 /// A DAP request: its command name, arguments and response body.
@@ -94,6 +95,8 @@ requests! {
     Evaluate = "evaluate", EvaluateArguments => EvaluateResponseBody;
     /// `setVariable`: assign a local, upvalue, global or table field while stopped.
     SetVariable = "setVariable", SetVariableArguments => SetVariableResponseBody;
+    /// `setExpression`: assign an assignable expression in a frame while stopped.
+    SetExpression = "setExpression", SetExpressionArguments => SetExpressionResponseBody;
     /// `restartFrame`: run a stopped function again from its first line.
     RestartFrame = "restartFrame", RestartFrameArguments => ();
     /// `completions`: REPL completions in a frame.

@@ -56,6 +56,9 @@ pub struct Capabilities {
     pub support_terminate_debuggee: bool,
     #[serde(default)]
     pub supports_set_variable: bool,
+    /// `setExpression`.
+    #[serde(default)]
+    pub supports_set_expression: bool,
     #[serde(default)]
     pub supports_restart_frame: bool,
     #[serde(default)]
@@ -385,6 +388,30 @@ pub struct SetVariableArguments {
     pub variables_reference: i64,
     pub name: String,
     pub value: String,
+}
+
+/// Arguments of `setExpression`: assign `value` (an expression) to the
+/// assignable expression `expression` (a local, upvalue, global, field),
+/// evaluated in frame `frame_id` (default: the top frame).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetExpressionArguments {
+    pub expression: String,
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_id: Option<i64>,
+}
+
+/// Body of the `setExpression` response: the new value, shown like
+/// `evaluate`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetExpressionResponseBody {
+    pub value: String,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    #[serde(default)]
+    pub variables_reference: i64,
 }
 
 /// Body of the `setVariable` response: the new value, shown like `variables`.

@@ -10,9 +10,9 @@ use dap::types::{
     CompletionsArguments, CompletionsResponseBody, EvaluateArguments, EvaluateResponseBody,
     HotReloadArguments, HotReloadResponseBody, LaunchArguments, RestartFrameArguments,
     ScopesArguments, ScopesResponseBody, SetBreakpointsArguments, SetBreakpointsResponseBody,
-    SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody, SetVariableArguments,
-    SetVariableResponseBody, StackTraceArguments, StackTraceResponseBody, ThreadsResponseBody,
-    VariablesArguments, VariablesResponseBody,
+    SetExceptionBreakpointsArguments, SetExceptionBreakpointsResponseBody, SetExpressionArguments,
+    SetExpressionResponseBody, SetVariableArguments, SetVariableResponseBody, StackTraceArguments,
+    StackTraceResponseBody, ThreadsResponseBody, VariablesArguments, VariablesResponseBody,
 };
 use dap::types::{
     DataBreakpointInfoArguments, DataBreakpointInfoResponseBody, ExceptionInfoArguments,
@@ -111,6 +111,8 @@ commands! {
     Evaluate = "evaluate", EvaluateArguments => EvaluateResponseBody;
     /// See [`crate::HostCommand::SetVariable`].
     SetVariable = "setVariable", SetVariableArguments => SetVariableResponseBody;
+    /// See [`crate::HostCommand::SetExpression`].
+    SetExpression = "setExpression", SetExpressionArguments => SetExpressionResponseBody;
     /// See [`crate::HostCommand::RestartFrame`].
     RestartFrame = "restartFrame", RestartFrameArguments => ();
     /// See [`crate::HostCommand::Completions`].
@@ -206,6 +208,10 @@ mod tests {
             (
                 line::<SetVariable>(&Default::default()),
                 HostCommand::SetVariable(Default::default()),
+            ),
+            (
+                line::<SetExpression>(&Default::default()),
+                HostCommand::SetExpression(Default::default()),
             ),
             (
                 line::<RestartFrame>(&Default::default()),

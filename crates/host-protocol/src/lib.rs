@@ -19,8 +19,9 @@ use dap::types::ExceptionInfoArguments;
 use dap::types::{
     CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,
     HotReloadArguments, LaunchArguments, OutputEventBody, RestartFrameArguments, ScopesArguments,
-    SetBreakpointsArguments, SetExceptionBreakpointsArguments, SetVariableArguments,
-    StackTraceArguments, StoppedEventBody, ThreadEventBody, VariablesArguments,
+    SetBreakpointsArguments, SetExceptionBreakpointsArguments, SetExpressionArguments,
+    SetVariableArguments, StackTraceArguments, StoppedEventBody, ThreadEventBody,
+    VariablesArguments,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -84,6 +85,10 @@ pub enum HostCommand {
     /// the value of an expression evaluated in the reference's frame.
     /// Reply: `dap::types::SetVariableResponseBody`.
     SetVariable(SetVariableArguments),
+    /// Only while stopped: assign the assignable expression `expression`
+    /// (a local, upvalue, global or field) the value of `value`, both in
+    /// frame `frame_id`. Reply: `dap::types::SetExpressionResponseBody`.
+    SetExpression(SetExpressionArguments),
     /// Only while stopped at a line: run the top frame's function again
     /// from its first line, with the code a hot reload gave it and its
     /// parameters' current values; a `stopped` event with reason `restart`
@@ -161,6 +166,7 @@ impl HostCommand {
             HostCommand::Variables(_) => "variables",
             HostCommand::Evaluate(_) => "evaluate",
             HostCommand::SetVariable(_) => "setVariable",
+            HostCommand::SetExpression(_) => "setExpression",
             HostCommand::RestartFrame(_) => "restartFrame",
             HostCommand::Completions(_) => "completions",
             HostCommand::HotReload(_) => "hotReload",

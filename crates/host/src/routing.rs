@@ -135,6 +135,7 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::Scopes(_)
             | C::Variables(_)
             | C::SetVariable(_)
+            | C::SetExpression(_)
             | C::ExceptionInfo(_)
             | C::DataBreakpointInfo(_),
         ) => Route::Serve,
@@ -149,6 +150,7 @@ fn by_state(state: RunState, command: &HostCommand) -> Route {
             | C::Scopes(_)
             | C::Variables(_)
             | C::SetVariable(_)
+            | C::SetExpression(_)
             | C::ExceptionInfo(_)
             | C::DataBreakpointInfo(_),
         ) => Route::Refuse(Refusal::NotStopped(state)),

@@ -1,8 +1,12 @@
-//! `setVariable`: assign a local, an upvalue, a global or a table field of
-//! the stopped program. The new value is an expression evaluated in the frame
-//! the variable belongs to, within the REPL's instruction budget.
+//! `setVariable` and `setExpression`: assign a local, an upvalue, a global
+//! or a table field of the stopped program. The new value is an expression
+//! evaluated in the frame the variable belongs to, within the REPL's
+//! instruction budget.
 
-use dap::types::{SetVariableArguments, SetVariableResponseBody};
+use dap::types::{
+    EvaluateArguments, SetExpressionArguments, SetExpressionResponseBody, SetVariableArguments,
+    SetVariableResponseBody,
+};
 use mlua::Value;
 
 use crate::display::format::key_label;
@@ -101,5 +105,69 @@ pub fn request(
         value: variable.value,
         type_: variable.type_,
         variables_reference: variable.variables_reference,
+    })
+}
+
+/// `setExpression` (only while stopped): `expression = value` in the frame
+/// `frame_id` (default: the top one), where `expression` is one assignable
+/// expression (a name or a field); answers the new value as `evaluate`
+/// shows it.
+pub fn set_expression(
+    session: &mut Session,
+    args: &SetExpressionArguments,
+) -> Result<SetExpressionResponseBody, String> {
+    let target = args.expression.trim();
+    if target.is_empty() {
+        return Err("setExpression needs an expression to assign to".into());
+    }
+    if args.value.trim().is_empty() {
+        return Err("the new value is empty: write a Lua expression".into());
+    }
+    {
+        let (vm, stop) = session.stopped()?;
+        let frame = stop.requested_frame(args.frame_id)?;
+        // One expression (`return (...)` compiles), and assignable (the
+        // assignment compiles): nothing else runs, a bad target changes
+        // nothing.
+        let (_, error): (Option<mlua::Function>, Option<String>) = vm
+            .helpers
+            .compile
+            .call((
+                format!("({target}\n)"),
+                vm.lua.create_table().map_err(|e| e.to_string())?,
+            ))
+            .map_err(|e| evaluate::clean_error(&e))?;
+        if let Some(error) = error {
+            return Err(format!("`{target}` is not an expression: {error}"));
+        }
+        if vm
+            .lua
+            .load(format!("{target} = nil"))
+            .into_function()
+            .is_err()
+        {
+            return Err(format!(
+                "`{target}` cannot be assigned: set a local, an upvalue, a global or a field"
+            ));
+        }
+        evaluate::run(
+            vm,
+            frame,
+            &format!("{target} = ({}\n)", args.value),
+            Budget::Repl,
+        )?;
+    }
+    let shown = evaluate::request(
+        session,
+        &EvaluateArguments {
+            expression: target.to_string(),
+            frame_id: args.frame_id,
+            context: Some("watch".into()),
+        },
+    )?;
+    Ok(SetExpressionResponseBody {
+        value: shown.result,
+        type_: shown.type_,
+        variables_reference: shown.variables_reference,
     })
 }

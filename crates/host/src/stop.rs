@@ -130,7 +130,9 @@ fn serving(command: &HostCommand) -> inflight::Serving {
         HostCommand::Evaluate(args) => inflight::Serving::Evaluation(
             evaluate::Budget::for_context(args.context.as_deref()).time_limit(),
         ),
-        HostCommand::SetVariable(_) => inflight::Serving::Evaluation(None),
+        HostCommand::SetVariable(_) | HostCommand::SetExpression(_) => {
+            inflight::Serving::Evaluation(None)
+        }
         _ => inflight::Serving::ToTheEnd,
     }
 }
@@ -166,6 +168,11 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
         HostCommand::Variables(args) => outcome(inspect::variables(session, &args)),
         HostCommand::SetVariable(args) => {
             let result = set_variable::request(session, &args);
+            forget_other_threads(session);
+            outcome(result)
+        }
+        HostCommand::SetExpression(args) => {
+            let result = set_variable::set_expression(session, &args);
             forget_other_threads(session);
             outcome(result)
         }

@@ -101,6 +101,7 @@ fn capabilities() -> Capabilities {
         // disconnect always ends the program: the client has no choice.
         support_terminate_debuggee: false,
         supports_set_variable: true,
+        supports_set_expression: true,
         // Lua 5.4 hosts; the others refuse each request with the reason.
         supports_restart_frame: true,
         supports_completions_request: true,
@@ -162,7 +163,7 @@ impl Session {
         match request.command.as_str() {
             requests::Launch::COMMAND => self.launch(request).await,
             requests::HotReload::COMMAND => self.hot_reload(request).await,
-            requests::SetVariable::COMMAND => {
+            requests::SetVariable::COMMAND | requests::SetExpression::COMMAND => {
                 let result = self.answer(request).await;
                 // Other views of the value (watches, other scopes) are stale.
                 let then = if result.is_ok() {
@@ -239,6 +240,10 @@ impl Session {
             }
             r::SetVariable::COMMAND => {
                 self.forward::<r::SetVariable, c::SetVariable>(request)
+                    .await
+            }
+            r::SetExpression::COMMAND => {
+                self.forward::<r::SetExpression, c::SetExpression>(request)
                     .await
             }
             r::Completions::COMMAND => {
