@@ -304,3 +304,116 @@ fn a_failed_reload_leaves_nothing_for_a_restart_to_run() {
         client.fail(&format!("the failed version ran: {out:?}"));
     }
 }
+
+/// Fails on a missing field: the most common hot-reload mistake.
+const TICK_V1: &str = "local M = {}\nfunction M.tick(n)\n  ticks = ticks + 1 -- tick-first\n  return n.value * 2 -- tick-fails\nend\nreturn M\n";
+const TICK_V2: &str = "local M = {}\nfunction M.tick(n)\n  ticks = ticks + 1 -- tick-first\n  return (n.value or 0) * 2 -- tick-fails\nend\nreturn M\n";
+const TICK_MAIN: &str = "ticks = 0\nlocal m = require('tick')\nlocal results = {}\nfor i = 1, 3 do\n  results[i] = m.tick({ value = i ~= 2 and i or nil })\nend\nprint('results ' .. table.concat(results, ',') .. ' ticks ' .. ticks)\n";
+
+#[test]
+fn after_an_error_stop_the_fixed_function_is_retried_and_the_program_goes_on() {
+    support::require_host();
+    let dir = std::env::temp_dir().join(format!("hotreload-restart-error-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    std::fs::write(dir.join("main.lua"), TICK_MAIN).expect("main.lua");
+    std::fs::write(dir.join("tick.lua"), TICK_V1).expect("tick.lua");
+    let mut client = Client::start();
+    client.launch(json!({
+        "program": dir.join("main.lua").display().to_string(),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    client.ok("configurationDone", json!({}));
+    // Uncaught: the error would end the program and lose its state.
+    client.wait_stopped("exception");
+    let stack = frames(&mut client);
+    if stack[0]["line"] != line_in(TICK_V1, "tick-fails") {
+        client.fail(&format!("stopped at {}", stack[0]["line"]));
+    }
+    if support::runtime() != "lua5.4" {
+        let refused = client.err("restartFrame", json!({"frameId": stack[0]["id"]}));
+        if !refused.contains("not supported on this runtime") {
+            client.fail(&format!("refusal: {refused}"));
+        }
+        client.ok("continue", json!({"threadId": 1}));
+        client.wait_event("exited");
+        return;
+    }
+    // The main chunk cannot be retried; nothing changes.
+    let main = stack.last().map(|f| f["id"].clone()).unwrap_or_default();
+    let refused = client.err("restartFrame", json!({"frameId": main}));
+    if !refused.contains("main chunk") {
+        client.fail(&format!("main chunk: {refused}"));
+    }
+    std::fs::write(dir.join("tick.lua"), TICK_V2).expect("tick.lua v2");
+    client.ok("hotReload", json!({"module": "tick"}));
+    client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
+    client.wait_stopped("restart");
+    let again = frames(&mut client);
+    if again[0]["line"] != line_in(TICK_V2, "tick-first") {
+        client.fail(&format!("restarted at line {}", again[0]["line"]));
+    }
+    // The same argument, the state kept (the failed run counted once).
+    let ticks = client.evaluate("ticks", Some(&again[0]["id"]), "watch");
+    let value = client.evaluate("n.value", Some(&again[0]["id"]), "watch");
+    if ticks != "2" || value != "nil" {
+        client.fail(&format!("after restart ticks = {ticks}, n.value = {value}"));
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("results 2,0,6 ticks 4") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const STEP_MAIN: &str = "ticks = 0\nlocal m = require('tick')\nlocal function step(i)\n  local ok = pcall(m.tick, { value = i ~= 2 and i or nil }) -- step-first\n  return ok\nend\nlocal oks = {}\nfor i = 1, 3 do\n  oks[i] = tostring(step(i))\nend\nprint('oks ' .. table.concat(oks, ',') .. ' ticks ' .. ticks)\n";
+
+#[test]
+fn a_caller_is_retried_from_where_an_error_a_pcall_catches_was_raised() {
+    support::require_host();
+    if support::runtime() != "lua5.4" {
+        eprintln!("skipped: restartFrame needs Lua 5.4");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("hotreload-restart-raise-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    std::fs::write(dir.join("main.lua"), STEP_MAIN).expect("main.lua");
+    std::fs::write(dir.join("tick.lua"), TICK_V1).expect("tick.lua");
+    let mut client = Client::start();
+    client.launch(json!({
+        "program": dir.join("main.lua").display().to_string(),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
+    client.ok("configurationDone", json!({}));
+    // Stopped where the error is raised, before pcall catches it.
+    client.wait_stopped("exception");
+    let stack = frames(&mut client);
+    let step = stack
+        .iter()
+        .find(|f| f["name"] == "step")
+        .map(|f| f["id"].clone())
+        .unwrap_or_else(|| client.fail(&format!("no step frame: {stack:?}")));
+    std::fs::write(dir.join("tick.lua"), TICK_V2).expect("tick.lua v2");
+    client.ok("hotReload", json!({"module": "tick"}));
+    // Retry the caller: the error unwinds through the pcall to it.
+    client.ok("restartFrame", json!({"frameId": step}));
+    client.wait_stopped("restart");
+    let again = frames(&mut client);
+    if again[0]["line"] != line_in(STEP_MAIN, "step-first") || again[0]["name"] != "step" {
+        client.fail(&format!("restarted at line {}", again[0]["line"]));
+    }
+    if client.evaluate("i", Some(&again[0]["id"]), "watch") != "2" {
+        client.fail("the caller restarted with another argument");
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("oks true,true,true ticks 4") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -98,6 +98,7 @@ fn prepare(
     coroutines::reset(main_state);
     queue::set_no_debug(args.no_debug);
     hooks::set_vm(main_state, !args.no_debug);
+    native::set_error_restarts(!args.no_debug);
     session.vm = Some(Vm {
         lua,
         engine,

@@ -36,6 +36,14 @@ extern "C" {
     fn hr_all_threads(l: *mut lua_State) -> c_int;
     fn hr_room_to_evaluate(l: *mut lua_State) -> c_int;
     fn hr_restart_request(l: *mut lua_State, err: *mut c_char, errlen: usize) -> c_int;
+    fn hr_set_error_restarts(on: c_int);
+    fn hr_error_restart_request(
+        l: *mut lua_State,
+        level: c_int,
+        err: *mut c_char,
+        errlen: usize,
+    ) -> c_int;
+    fn hr_error_restart_pending(l: *mut lua_State) -> c_int;
 }
 
 /// Asks the VM to restart the running frame of thread `l` from its first
@@ -53,6 +61,40 @@ pub unsafe fn restart_request(l: *mut lua_State) -> Result<(), String> {
     // SAFETY: the C side wrote a NUL-terminated string (snprintf).
     let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
     Err(msg.to_string_lossy().into_owned())
+}
+
+/// Lets every interpreter run record where it can be re-entered, so a frame
+/// can be restarted after an error stop (Lua 5.4; a no-op elsewhere).
+pub fn set_error_restarts(on: bool) {
+    // SAFETY: sets a flag the VM thread reads.
+    unsafe { hr_set_error_restarts(c_int::from(on)) }
+}
+
+/// From an error stop on thread `l`: when the error goes on, restart the
+/// frame at `level` instead (vm/lua54/error_restart.c); the refusal
+/// otherwise, nothing changed.
+///
+/// # Safety
+/// `l` must be the thread stopped on the error, inside its stop.
+pub unsafe fn error_restart_request(l: *mut lua_State, level: i32) -> Result<(), String> {
+    let mut err = [0 as c_char; 256];
+    // SAFETY: per the contract above; `err` has the size we pass.
+    let status = unsafe { hr_error_restart_request(l, level, err.as_mut_ptr(), err.len()) };
+    if status == 0 {
+        return Ok(());
+    }
+    // SAFETY: the C side wrote a NUL-terminated string (snprintf).
+    let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
+    Err(msg.to_string_lossy().into_owned())
+}
+
+/// Whether thread `l`'s error is about to restart a frame.
+///
+/// # Safety
+/// `l` must be a live thread of the VM.
+pub unsafe fn error_restart_pending(l: *mut lua_State) -> bool {
+    // SAFETY: per the contract above.
+    unsafe { hr_error_restart_pending(l) != 0 }
 }
 
 /// Whether thread `l` (and the main thread) have stack room and C levels to

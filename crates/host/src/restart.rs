@@ -17,17 +17,26 @@ use crate::session::Session;
 pub fn request(session: &mut Session, args: &RestartFrameArguments) -> Result<(), String> {
     let (_, stop) = session.stopped()?;
     let index = frame_index(stop, args.frame_id)?;
-    if stop.exception.is_some() {
-        return Err("the program stopped on an error, which unwinds the frame: \
-                    set a breakpoint in the function and run it again"
-            .into());
-    }
     let frame = stop
         .frames
         .get(index)
         .ok_or_else(|| format!("no frame {}", args.frame_id))?;
     if !frame.is_lua {
         return Err("a C function cannot be restarted".into());
+    }
+    if stop.exception.is_some() {
+        // The error has not unwound yet: it will unwind to this frame's
+        // run instead, which starts the frame again (any frame of the
+        // erroring thread, not only the innermost: the failed call's
+        // caller can be retried too).
+        let failing = stop.frames.first().map(|f| f.state);
+        if failing != Some(frame.state) {
+            return Err(
+                "only a frame of the thread that failed can be restarted after an error".into(),
+            );
+        }
+        // SAFETY: stopped on the error of this thread, inside its stop.
+        return unsafe { crate::native::error_restart_request(frame.state, frame.level) };
     }
     if index != 0 || frame.level != 0 {
         return Err("only the innermost frame can be restarted: step out to it first".into());

@@ -498,6 +498,12 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
         if native::parsing(l) {
             return lua_c_message(l);
         }
+        // A stop where it was raised chose to restart a frame: the error
+        // does not end the program, say nothing.
+        if native::error_restart_pending(l) {
+            exceptions::take_raise_stop();
+            return lua_c_message(l);
+        }
         let message = error_message(l);
         let type_name = lossy(ffi::lua_typename(l, ffi::lua_type(l, 1)));
         lua_c_message(l);
@@ -527,12 +533,35 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
                     };
                     session.stop = Some(StopContext::new(frames).with_exception(exception));
                     let body = stopped_body("exception", Vec::new(), Some(message));
-                    serve_stopped(&mut session, body);
+                    if serve_stopped(&mut session, body) == Resume::Step(StepKind::Restart) {
+                        // `l` is the failing thread; the error unwinds to
+                        // the restarted frame, which runs on it.
+                        arm_restart_step(l);
+                    }
                 })
             });
         }
         1
     }
+}
+
+/// After an error stop that restarts a frame: the next line (the frame's
+/// first, once the error has unwound to it) stops with reason `restart`.
+///
+/// # Safety
+/// `l` is the failing thread, in its error stop.
+unsafe fn arm_restart_step(l: *mut lua_State) {
+    let mut config = hooks::config();
+    config.step = Some(Step {
+        kind: StepKind::Restart,
+        thread: l,
+        // SAFETY: per the contract above.
+        depth: unsafe { native::stack_depth(l) },
+        chain_pos: coroutines::position(l).unwrap_or(0),
+    });
+    hooks::set_config(config);
+    // SAFETY: per the contract above.
+    unsafe { hooks::set_mask(l, hooks::mask_for(l, || native::stack_depth(l))) };
 }
 
 /// An uncaught "not enough memory" error ended the program's main chunk.

@@ -62,6 +62,17 @@ int hr_room_to_evaluate (lua_State *L);
    the closure a hot reload gave it, if any) when the hook returns. Returns
    0, or -1 with the reason in err and nothing changed. */
 int hr_restart_request (lua_State *L, char *err, size_t errlen);
+/* Lua 5.4 (error_restart.c; elsewhere they refuse): while on, every
+   interpreter run records where it can be re-entered, so a frame can be
+   restarted after an error stop. */
+void hr_set_error_restarts (int on);
+/* From an error stop on L: when the error goes on, restart the frame at
+   `level` (0: L's running frame) instead of unwinding past it. Returns 0,
+   or -1 with the reason in err (nothing changed). */
+int hr_error_restart_request (lua_State *L, int level, char *err,
+                              size_t errlen);
+/* Whether L's next error restarts a frame. */
+int hr_error_restart_pending (lua_State *L);
 
 /* ---- The debugger's own hook slot, notifications (vm_hooks.c) ---- */
 

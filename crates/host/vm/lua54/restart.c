@@ -54,11 +54,11 @@ static int refuse(char *err, size_t errlen, const char *msg) {
 }
 
 /*
-** Asks to restart L's running frame (the one the hook stopped in).
-** Returns 0, or -1 with the reason in err (nothing changed).
+** Whether frame ci of L can be restarted, and with which closure (the one a
+** hot reload gave it, if any): 0 with that closure noted for
+** hr_restart_apply, or -1 with the reason in err (nothing changed).
 */
-int hr_restart_request(lua_State *L, char *err, size_t errlen) {
-  CallInfo *ci = L->ci;
+int hr_restart_target(lua_State *L, CallInfo *ci, char *err, size_t errlen) {
   LClosure *cl, *to;
   Proto *p;
   if (!isLua(ci))
@@ -92,7 +92,16 @@ int hr_restart_request(lua_State *L, char *err, size_t errlen) {
   L->top.p++;
   lua_setfield(L, LUA_REGISTRYINDEX, HR_RESTART_NEXT);
   hr_next = to;
-  hr_restart_ci = ci;
+  return 0;
+}
+
+/*
+** Asks to restart L's running frame (the one the hook stopped in).
+** Returns 0, or -1 with the reason in err (nothing changed).
+*/
+int hr_restart_request(lua_State *L, char *err, size_t errlen) {
+  if (hr_restart_target(L, L->ci, err, errlen) != 0) return -1;
+  hr_restart_ci = L->ci;
   return 0;
 }
 

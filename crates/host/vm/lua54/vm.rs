@@ -48,6 +48,14 @@ pub const VM: Vm = Vm {
 /// - lapi.c, `lua_load`: calls `hr_load_hook` after a chunk named `@file`
 ///   loaded, with its closure on top of the stack.
 ///
+/// Restarting a frame after an error stop (error_restart.c):
+/// - lvm.c: `luaV_execute` runs the interpreter through `hr_execute`, which
+///   (only while the debugger allows it) records where the run can be
+///   re-entered; ldo.c's `luaD_rawrunprotected` drops the records an error
+///   unwinds past; lstate.h/lstate.c give each thread its list.
+/// - ldo.c, `luaD_throw`: an error the debugger chose to retry unwinds to
+///   the run of the frame to restart instead (`hr_error_restart_jump`).
+///
 /// Restarting a frame (restart.c):
 /// - lvm.c, `vmfetch`: when the hook just returned into the frame the host
 ///   asked to restart (`hr_restart_ci`), `hr_restart_apply` resets it and
@@ -69,6 +77,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 int hr_dmask;  /* the debugger's mask */\n\
              \x20 int hr_parsing;  /* parser depth */\n\
              \x20 const Instruction *hr_seenpc;  /* the debugger's last line event (traps.c) */\n\
+             \x20 struct HrExec *hr_exec;  /* interpreter runs to restart after an error (error_restart.c) */\n\
              };\n\
              void hr_thread_init (lua_State *L1, lua_State *L);  /* hotreload */\n\
              void hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);\n\
@@ -79,12 +88,14 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n",
                 "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n\
-                 \x20 hr_thread_init(L, NULL);  /* hotreload */\n",
+                 \x20 hr_thread_init(L, NULL);  /* hotreload */\n\
+                 \x20 L->hr_exec = NULL;\n",
             ),
             (
                 "  L1->hook = L->hook;\n  resethookcount(L1);\n",
                 "  L1->hook = L->hook;\n  resethookcount(L1);\n\
-                 \x20 hr_thread_init(L1, L);  /* hotreload: both hook slots */\n",
+                 \x20 hr_thread_init(L1, L);  /* hotreload: both hook slots */\n\
+                 \x20 L1->hr_exec = NULL;\n",
             ),
         ],
         "lobject.h" => &[(
@@ -172,6 +183,23 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "ldo.c" => &[
             (
+                "l_noret luaD_throw (lua_State *L, int errcode) {\n",
+                "int hr_error_restart_pending (lua_State *L);  /* hotreload: error_restart.c */\n\
+                 void hr_error_restart_jump (lua_State *L, int errcode);\n\
+                 l_noret luaD_throw (lua_State *L, int errcode) {\n\
+                 \x20 if (hr_error_restart_pending(L))  /* hotreload */\n\
+                 \x20   hr_error_restart_jump(L, errcode);\n",
+            ),
+            (
+                "  l_uint32 oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n",
+                "  l_uint32 oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n\
+                 \x20 struct HrExec *hr_exec = L->hr_exec;  /* hotreload: runs an error leaves */\n",
+            ),
+            (
+                "  L->nCcalls = oldnCcalls;\n  return lj.status;\n",
+                "  L->nCcalls = oldnCcalls;\n  L->hr_exec = hr_exec;  /* hotreload */\n  return lj.status;\n",
+            ),
+            (
                 "  status = luaD_rawrunprotected(L, resume, &nargs);\n",
                 "  if (hr_resume_hook) hr_resume_hook(L, from, 1);  /* hotreload */\n\
                  \x20 status = luaD_rawrunprotected(L, resume, &nargs);\n",
@@ -190,6 +218,16 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             ),
         ],
         "lvm.c" => &[
+            (
+                "void luaV_execute (lua_State *L, CallInfo *ci) {\n",
+                "/* hotreload (error_restart.c): each run can be re-entered after an error */\n\
+                 void hr_execute (lua_State *L, CallInfo *ci, void (*run) (lua_State *, CallInfo *));\n\
+                 static void hr_run (lua_State *L, CallInfo *ci);\n\
+                 void luaV_execute (lua_State *L, CallInfo *ci) {\n\
+                 \x20 hr_execute(L, ci, hr_run);\n\
+                 }\n\
+                 static void hr_run (lua_State *L, CallInfo *ci) {\n",
+            ),
             (
                 "/* fetch an instruction and prepare its execution */\n\
                  #define vmfetch()\t{ \\\n\
