@@ -171,6 +171,7 @@ def main():
     parser.add_argument("--runtime", default="lua5.4", help="the host to measure")
     parser.add_argument("--fib", type=int, default=30)
     parser.add_argument("--loop", type=int, default=20_000_000)
+    parser.add_argument("--sort", type=int, default=300_000)
     parser.add_argument("--cond-loop", type=int, default=20_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", type=int, default=50)
@@ -183,6 +184,7 @@ def main():
     programs = [
         ("fib(%d)" % opts.fib, HERE / "fib.lua", [str(opts.fib)], 14),
         ("loop(%d)" % opts.loop, HERE / "loop.lua", [str(opts.loop)], 10),
+        ("sort(%d)" % opts.sort, HERE / "sort.lua", [str(opts.sort)], 15),
     ]
     print(f"adapter: {opts.adapter}; best of {opts.repeat} runs each; ratio = case / noDebug baseline\n")
     print(f"{'program':<16} {'noDebug (s)':>12} {'no bp':>8} {'bp elsewhere':>13} {'bp same file':>13}")
