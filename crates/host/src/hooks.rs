@@ -67,14 +67,16 @@ pub struct HookConfig {
     pub data: bool,
 }
 
+/// Each file's breakpoint lines, with the condition a trap may check.
+type TrapLineMap = HashMap<PathBuf, Vec<(i32, Option<CString>)>>;
+
 thread_local! {
     static CONFIG: Cell<HookConfig> = Cell::new(HookConfig::default());
     /// Mirror of the breakpoint lines, for the line hook's first test.
     static LINES: RefCell<LineSet> = RefCell::new(LineSet::default());
     /// The breakpoint lines of each file and the condition the trap checks,
     /// for the VM placing traps.
-    static TRAP_LINES: RefCell<HashMap<PathBuf, Vec<(i32, Option<CString>)>>> =
-        RefCell::new(HashMap::new());
+    static TRAP_LINES: RefCell<TrapLineMap> = RefCell::new(HashMap::new());
     /// Chunk sources seen by the trap placement, and their file.
     static TRAP_PATHS: RefCell<HashMap<Box<[u8]>, Option<PathBuf>>> = RefCell::new(HashMap::new());
     /// The VM's main thread (null before `launch`) and whether it debugs.
