@@ -143,8 +143,19 @@ fn sync_traps() {
         return;
     }
     // SAFETY: the main thread of the live VM, on the VM thread; the
-    // callback reads only this module's thread-locals.
-    unsafe { native::sync_traps(main as *mut lua_State) };
+    // callback reads only this module's thread-locals, whose texts stay
+    // until the next change.
+    unsafe {
+        TRAP_LINES.with_borrow(|files| {
+            let conds: Vec<&std::ffi::CStr> = files
+                .values()
+                .flatten()
+                .filter_map(|(_, c)| c.as_deref())
+                .collect();
+            native::prepare_traps(main as *mut lua_State, &conds);
+        });
+        native::sync_traps(main as *mut lua_State);
+    }
 }
 
 /// A chunk was loaded (`l` has it on top): traps its breakpoint lines.

@@ -23,6 +23,7 @@ extern "C" {
     fn hr_sync_oldpc(l: *mut lua_State);
     fn hr_set_trap_lines(lines: Option<TrapLines>);
     fn hr_traps_sync(l: *mut lua_State) -> c_int;
+    fn hr_traps_prepare(l: *mut lua_State, conds: *const *const c_char, n: c_int);
     fn hr_traps_loaded(l: *mut lua_State);
     fn hr_traps_clear();
     fn hr_set_raise_handler(handler: Option<RaiseHandler>);
@@ -210,6 +211,19 @@ pub type TrapLines = unsafe extern "C" fn(
 pub fn set_trap_lines(lines: TrapLines) {
     // SAFETY: stores a function pointer; the VM thread calls it later.
     unsafe { hr_set_trap_lines(Some(lines)) }
+}
+
+/// Removes every trap and makes the strings the breakpoint conditions
+/// `conds` name (the only allocation placing traps needs); call before
+/// [`sync_traps`] whenever the conditions change.
+///
+/// # Safety
+/// `l` must be a live thread of the VM, on the VM thread.
+pub unsafe fn prepare_traps(l: *mut lua_State, conds: &[&std::ffi::CStr]) {
+    let ptrs: Vec<*const c_char> = conds.iter().map(|c| c.as_ptr()).collect();
+    let n = c_int::try_from(ptrs.len()).unwrap_or(c_int::MAX);
+    // SAFETY: per the contract above; the strings outlive the call.
+    unsafe { hr_traps_prepare(l, ptrs.as_ptr(), n) }
 }
 
 /// Removes every trap, then traps the breakpoint lines of every function

@@ -41,6 +41,10 @@ void hr_sync_oldpc (lua_State *L);
 typedef int (*hr_trap_lines) (const char *source, size_t len, int *out,
                               const char **conds, int cap);
 void hr_set_trap_lines (hr_trap_lines lines);
+/* Removes every trap and makes, in L's VM, the strings that the
+   conditions `conds[0..n)` name (the only allocation trap placement needs):
+   call before hr_traps_sync whenever the conditions change. */
+void hr_traps_prepare (lua_State *L, const char *const *conds, int n);
 /* Removes every trap, then traps the breakpoint lines of every function
    of L's VM; returns how many traps are set. */
 int hr_traps_sync (lua_State *L);

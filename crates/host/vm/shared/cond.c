@@ -140,11 +140,49 @@ static int emit (Parser *P, int op, int arg) {
   return P->c->n++;
 }
 
+/* The strings the conditions name, made before traps are placed (placing
+   them then allocates nothing in the VM: the collector's list it walks
+   stays as it is). */
+typedef struct Prepared {
+  size_t len;
+  const void *ts;
+  char text[64];
+} Prepared;
+
+static Prepared *prepared = NULL;
+static int nprepared = 0, prepared_cap = 0;
+
+static const void *prepared_string (const char *s, size_t len) {
+  int k;
+  for (k = 0; k < nprepared; k++)
+    if (prepared[k].len == len && memcmp(prepared[k].text, s, len) == 0)
+      return prepared[k].ts;
+  return NULL;
+}
+
+static void prepare_string (lua_State *L, const char *s, size_t len) {
+  const void *ts;
+  if (len >= sizeof(prepared[0].text) || prepared_string(s, len) != NULL) return;
+  if (nprepared == prepared_cap) {
+    int cap = prepared_cap ? prepared_cap * 2 : 32;
+    Prepared *grown = (Prepared *)realloc(prepared, sizeof(Prepared) * (size_t)cap);
+    if (grown == NULL) return;
+    prepared = grown;
+    prepared_cap = cap;
+  }
+  ts = hr_vm_keep_string(L, s, len);
+  if (ts == NULL) return;
+  prepared[nprepared].len = len;
+  prepared[nprepared].ts = ts;
+  memcpy(prepared[nprepared].text, s, len);
+  nprepared++;
+}
+
 static void emit_string (Parser *P, int op) {
   int at = emit(P, op, 0);
   const void *ts;
   if (P->failed) return;
-  ts = hr_vm_keep_string(P->L, P->tok, (size_t)P->toklen);
+  ts = prepared_string(P->tok, (size_t)P->toklen);
   if (ts == NULL) { P->failed = 1; return; }
   P->c->ops[at].k.t = HV_STR;
   P->c->ops[at].k.p = ts;
@@ -288,6 +326,22 @@ static void expr (Parser *P) {
     conjunction(P);
     if (!P->failed) P->c->ops[jump].arg = P->c->n;
   }
+}
+
+void hr_cond_prepare (lua_State *L, const char *const *texts, int n) {
+  int k;
+  nprepared = 0;
+  hr_vm_forget_strings(L);
+  for (k = 0; k < n; k++) {
+    Parser P;
+    if (texts[k] == NULL) continue;
+    P.L = L;
+    P.s = texts[k];
+    P.failed = 0;
+    for (next(&P); !P.failed && P.kind != T_END; next(&P))
+      if (P.kind == 'n' || P.kind == 's') prepare_string(L, P.tok, (size_t)P.toklen);
+  }
+  prepare_string(L, "_ENV", 4);
 }
 
 struct HrCond *hr_cond_compile (lua_State *L, const Proto *p, int pc, const char *text) {

@@ -222,8 +222,8 @@ static void place (Proto *p, void *ud) {
   if (counted != NULL) *counted += ts->n;
 }
 
-/* Placing traps walks the collector's list and may allocate (the
-   conditions' strings): the collector waits meanwhile. */
+/* Placing traps walks the collector's list: the collector waits meanwhile
+   (placing allocates nothing in the VM: see hr_traps_prepare). */
 static int pause_collector (lua_State *L) {
   int running = lua_gc(L, LUA_GCISRUNNING, 0);
   if (running) lua_gc(L, LUA_GCSTOP, 0);
@@ -236,11 +236,15 @@ static void resume_collector (lua_State *L, int running) {
   if (running) lua_gc(L, LUA_GCRESTART, 0);
 }
 
+void hr_traps_prepare (lua_State *L, const char *const *conds, int n) {
+  hr_traps_clear();  /* no trap keeps a condition naming the old strings */
+  hr_cond_prepare(L, conds, n);
+}
+
 int hr_traps_sync (lua_State *L) {
   int counted = 0, running;
   hr_traps_clear();
   running = pause_collector(L);
-  hr_vm_forget_strings(L);
   if (trap_lines != NULL) hr_vm_each_proto(L, place, &counted);
   resume_collector(L, running);
   return counted;

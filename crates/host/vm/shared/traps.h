@@ -48,14 +48,19 @@ int hr_vm_field (const HrVal *t, const HrVal *key, HrVal *out);
 /* #v without metamethods; 0 when a metamethod could answer. */
 int hr_vm_len (const HrVal *v, HrVal *out);
 const char *hr_vm_string (const void *ts, size_t *len);
-/* A string of L's VM, kept alive until hr_vm_forget_strings. */
+/* A string of L's VM, kept alive until hr_vm_forget_strings (only from
+   hr_cond_prepare: it allocates). */
 const void *hr_vm_keep_string (lua_State *L, const char *s, size_t len);
 void hr_vm_forget_strings (lua_State *L);
 
 /* ---- Shared (cond.c) ---- */
 
 struct HrCond;
-/* The condition `text` at instruction pc of p, or NULL outside the subset. */
+/* Makes the strings the conditions `texts` name (allocating in L's VM),
+   dropping those made before: compiling then allocates nothing. */
+void hr_cond_prepare (lua_State *L, const char *const *texts, int n);
+/* The condition `text` at instruction pc of p, or NULL outside the subset
+   (or naming a string hr_cond_prepare did not make). */
 struct HrCond *hr_cond_compile (lua_State *L, const Proto *p, int pc,
                                 const char *text);
 void hr_cond_free (struct HrCond *c);
