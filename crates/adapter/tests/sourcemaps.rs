@@ -39,7 +39,7 @@ fn compiled_project(tstl: &Path, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotreload-ts-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for file in ["main.ts", "counter.ts", "fail.ts", "tsconfig.json"] {
+    for file in ["main.ts", "counter.ts", "fail.ts", "names.ts", "tsconfig.json"] {
         let from = fixtures().join("ts").join(file);
         std::fs::copy(&from, dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
     }
@@ -322,5 +322,72 @@ fn a_malformed_map_is_reported_and_its_file_debugged_as_lua() {
     );
     // Nothing was lost: the program runs to its end.
     client.wait_output("done", |t| t.contains("done 6"));
+    client.wait_event("terminated");
+}
+
+#[test]
+fn variables_show_the_names_the_ts_source_used() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "names");
+    let names_ts = path_of(&dir, "names.ts");
+    let mut client = Client::start();
+    let mut args = launch_args(&dir);
+    args["program"] = json!(dir.join("out/names.lua").display().to_string());
+    client.launch(args);
+    // `return repeat;`: the Lua says `return ____repeat`.
+    let placed = client.set_breakpoints(&names_ts, &[6]);
+    assert_eq!(placed[0]["verified"], true, "{placed:?}");
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    let frame = frames[0]["id"].clone();
+    let scopes = client.ok("scopes", json!({"frameId": frame}));
+    let locals = scopes["scopes"][0]["variablesReference"].clone();
+    let shown: Vec<(String, String)> = client
+        .variables(&locals)
+        .into_iter()
+        .map(|(name, v)| (name, v["value"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    for (name, value) in [("end", "2"), ("local", "3"), ("repeat", "6")] {
+        assert!(
+            shown.contains(&(name.to_owned(), value.to_owned())),
+            "{name} = {value} missing from {shown:?}"
+        );
+    }
+    assert!(
+        !shown.iter().any(|(name, _)| name.starts_with("____")),
+        "{shown:?}"
+    );
+    // Typed with the source's names: hover, watch, the REPL, assignment.
+    assert_eq!(client.evaluate("end * local", Some(&frame), "hover"), "6");
+    assert_eq!(
+        client.evaluate("'end' .. end", Some(&frame), "repl"),
+        "\"end2\""
+    );
+    let set = client.ok(
+        "setVariable",
+        json!({"variablesReference": locals, "name": "repeat", "value": "end + 5"}),
+    );
+    assert_eq!(set["value"], "7", "{set}");
+    // A name the source never had is still an error, not a guess.
+    let error = client.err(
+        "evaluate",
+        json!({"expression": "nope.x", "frameId": frame, "context": "repl"}),
+    );
+    assert!(error.contains("nope"), "{error}");
+
+    // Loaded sources are the .ts files, not their Lua.
+    let loaded = client.ok("loadedSources", json!({}));
+    let paths: Vec<&str> = loaded["sources"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["path"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(paths.contains(&names_ts.as_str()), "{loaded}");
+    assert!(!paths.iter().any(|p| p.ends_with("names.lua")), "{loaded}");
+
+    client.set_breakpoints(&names_ts, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_output("the assigned result", |t| t.contains("area 7"));
     client.wait_event("terminated");
 }

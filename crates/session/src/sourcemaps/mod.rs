@@ -10,6 +10,7 @@
 
 mod index;
 pub mod luanext;
+mod names;
 mod rewrite;
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,9 +19,11 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
 use dap::types::{
-    Breakpoint, HotReloadArguments, HotReloadResponseBody, LaunchArguments, OutputEventBody,
-    SetBreakpointsArguments, SetBreakpointsResponseBody, Source, SourceBreakpoint,
-    StackTraceArguments, StackTraceResponseBody, StoppedEventBody,
+    Breakpoint, EvaluateArguments, HotReloadArguments, HotReloadResponseBody, LaunchArguments,
+    LoadedSourceEventBody, LoadedSourcesResponseBody, OutputEventBody, ScopesArguments,
+    SetBreakpointsArguments, SetBreakpointsResponseBody, SetVariableArguments, Source,
+    SourceBreakpoint, StackTraceArguments, StackTraceResponseBody, StoppedEventBody,
+    VariablesArguments,
 };
 use host_protocol::commands::{self, Command};
 use serde_json::Value;
@@ -94,6 +97,13 @@ struct State {
     stopped_thread: i64,
     /// For a LuaNext program: how it was compiled, to recompile on reload.
     compiler: Option<Arc<Compiler>>,
+    /// The Lua file (as the host names it) of each frame shown since the
+    /// last stop, for the names of its scopes.
+    frames: HashMap<i64, String>,
+    /// The Lua file of the top frame of the last full stack.
+    top_lua: Option<String>,
+    /// Variables references of Locals and Upvalues scopes -> their Lua file.
+    scopes: HashMap<i64, String>,
 }
 
 struct Shared {
@@ -109,6 +119,27 @@ impl Shared {
 
     fn enabled(&self) -> bool {
         self.state().index.is_some()
+    }
+
+    /// Identifiers `lua` spells differently from its source (Lua -> source).
+    fn renames(&self, lua: &str) -> BTreeMap<String, String> {
+        let mut state = self.state();
+        let Some(index) = state.index.as_mut() else {
+            return BTreeMap::new();
+        };
+        index
+            .map_of(lua)
+            .map(|(_, map)| map.renames.clone())
+            .unwrap_or_default()
+    }
+
+    /// The sources `source` (a Lua file) was generated from; `None` when
+    /// it has no map.
+    fn sources_of(&self, source: &Source) -> Option<Vec<Source>> {
+        let path = source.path.as_deref()?;
+        let mut state = self.state();
+        let (_, map) = state.index.as_mut()?.map_of(path)?;
+        Some(map.sources.iter().map(|s| source_of(s)).collect())
     }
 
     /// `text` with its Lua locations in source terms.
@@ -391,13 +422,111 @@ impl SourceMapped {
 
     async fn stack_trace(&self, args: Value) -> Result<Value, RuntimeError> {
         let args: StackTraceArguments = from_value(args)?;
+        let from_top = args.start_frame.unwrap_or(0) == 0;
         let mut body = self.typed::<commands::StackTrace>(args).await?;
+        {
+            let mut state = self.shared.state();
+            for frame in &body.stack_frames {
+                if let Some(lua) = frame.source.as_ref().and_then(|s| s.path.clone()) {
+                    state.frames.insert(frame.id, lua);
+                }
+            }
+            if from_top {
+                state.top_lua = body
+                    .stack_frames
+                    .first()
+                    .and_then(|f| f.source.as_ref()?.path.clone());
+            }
+        }
         for frame in &mut body.stack_frames {
             if self.shared.map_source(&mut frame.source, &mut frame.line) {
                 frame.column = 1;
             }
         }
         to_value(&body)
+    }
+
+    async fn scopes(&self, args: Value) -> Result<Value, RuntimeError> {
+        let args: ScopesArguments = from_value(args)?;
+        let frame = args.frame_id;
+        let body = self.typed::<commands::Scopes>(args).await?;
+        let mut state = self.shared.state();
+        if let Some(lua) = state.frames.get(&frame).cloned() {
+            // Globals are named by the program as Lua sees them.
+            for scope in body.scopes.iter().filter(|s| s.name != "Globals") {
+                state.scopes.insert(scope.variables_reference, lua.clone());
+            }
+        }
+        to_value(&body)
+    }
+
+    /// The Lua file of the scope `reference`, when it is a frame's scope.
+    fn scope_lua(&self, reference: i64) -> Option<String> {
+        self.shared.state().scopes.get(&reference).cloned()
+    }
+
+    async fn variables(&self, args: Value) -> Result<Value, RuntimeError> {
+        let args: VariablesArguments = from_value(args)?;
+        let lua = self.scope_lua(args.variables_reference);
+        let mut body = self.typed::<commands::Variables>(args).await?;
+        if let Some(lua) = lua {
+            let renames = self.shared.renames(&lua);
+            for variable in &mut body.variables {
+                if let Some(source) = renames.get(&variable.name) {
+                    // `evaluateName` stays the Lua name the host evaluates.
+                    variable.evaluate_name.get_or_insert(variable.name.clone());
+                    variable.name = source.clone();
+                }
+            }
+        }
+        to_value(&body)
+    }
+
+    async fn set_variable(&self, args: Value) -> Result<Value, RuntimeError> {
+        let mut args: SetVariableArguments = from_value(args)?;
+        if let Some(lua) = self.scope_lua(args.variables_reference) {
+            let to_lua = names::reversed(&self.shared.renames(&lua));
+            if let Some(name) = to_lua.get(&args.name) {
+                args.name = name.clone();
+            }
+            args.value = names::to_lua_expression(&args.value, &to_lua);
+        }
+        let body = self.typed::<commands::SetVariable>(args).await?;
+        to_value(&body)
+    }
+
+    async fn evaluate(&self, args: Value) -> Result<Value, RuntimeError> {
+        let mut args: EvaluateArguments = from_value(args)?;
+        let lua = {
+            let state = self.shared.state();
+            match args.frame_id {
+                Some(frame) => state.frames.get(&frame).cloned(),
+                None => state.top_lua.clone(),
+            }
+        };
+        if let Some(lua) = lua {
+            let to_lua = names::reversed(&self.shared.renames(&lua));
+            args.expression = names::to_lua_expression(&args.expression, &to_lua);
+        }
+        let body = self.typed::<commands::Evaluate>(args).await?;
+        to_value(&body)
+    }
+
+    async fn loaded_sources(&self) -> Result<Value, RuntimeError> {
+        let body = self.typed::<commands::LoadedSources>(()).await?;
+        let mut sources: Vec<Source> = Vec::new();
+        for source in body.sources {
+            for shown in self
+                .shared
+                .sources_of(&source)
+                .unwrap_or_else(|| vec![source])
+            {
+                if !sources.contains(&shown) {
+                    sources.push(shown);
+                }
+            }
+        }
+        to_value(&LoadedSourcesResponseBody { sources })
     }
 
     async fn step(&self, command: &'static str, call: CallId) -> Result<Value, RuntimeError> {
@@ -596,6 +725,11 @@ impl DebugRuntime for SourceMapped {
             c if c == commands::Next::NAME => self.step(commands::Next::NAME, call).await,
             c if c == commands::StepIn::NAME => self.step(commands::StepIn::NAME, call).await,
             c if c == commands::HotReload::NAME => self.hot_reload(call, arguments).await,
+            c if c == commands::Scopes::NAME => self.scopes(arguments).await,
+            c if c == commands::Variables::NAME => self.variables(arguments).await,
+            c if c == commands::SetVariable::NAME => self.set_variable(arguments).await,
+            c if c == commands::Evaluate::NAME => self.evaluate(arguments).await,
+            c if c == commands::LoadedSources::NAME => self.loaded_sources().await,
             _ => self.inner.request(call, command, arguments).await,
         };
         result.map_err(|e| self.shared.rewrite_error(e))
@@ -633,6 +767,24 @@ async fn translate_events(
                         }
                     }
                     RuntimeEvent::Output(body)
+                }
+                RuntimeEvent::LoadedSource(body) => {
+                    let Some(sources) = shared.sources_of(&body.source) else {
+                        if to.send(RuntimeEvent::LoadedSource(body)).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    };
+                    for source in sources {
+                        let event = RuntimeEvent::LoadedSource(LoadedSourceEventBody {
+                            reason: body.reason.clone(),
+                            source,
+                        });
+                        if to.send(event).await.is_err() {
+                            return;
+                        }
+                    }
+                    continue;
                 }
                 // A repeated step resumes the program again: the client
                 // already knows it runs.
@@ -687,7 +839,11 @@ async fn translate_stop(
         }
     }
     {
-        let state = shared.state();
+        let mut state = shared.state();
+        // Frame and variables ids of the last stop mean nothing now.
+        state.frames.clear();
+        state.scopes.clear();
+        state.top_lua = None;
         for id in &mut body.hit_breakpoint_ids {
             if let Some(first) = state.aliases.get(id) {
                 *id = *first;
