@@ -39,7 +39,13 @@ fn compiled_project(tstl: &Path, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotreload-ts-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for file in ["main.ts", "counter.ts", "fail.ts", "names.ts", "tsconfig.json"] {
+    for file in [
+        "main.ts",
+        "counter.ts",
+        "fail.ts",
+        "names.ts",
+        "tsconfig.json",
+    ] {
         let from = fixtures().join("ts").join(file);
         std::fs::copy(&from, dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
     }
