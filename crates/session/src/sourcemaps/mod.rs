@@ -45,6 +45,9 @@ const MAX_STEPS_PER_LINE: u32 = 10_000;
 pub struct SourceMapFactory {
     /// The factory that starts the real runtimes.
     pub inner: Arc<dyn RuntimeFactory>,
+    /// Where `inner` finds its hosts, to pick the newest for a LuaNext
+    /// program that names no `target`.
+    pub host_dir: Option<PathBuf>,
 }
 
 #[async_trait]
@@ -54,10 +57,20 @@ impl RuntimeFactory for SourceMapFactory {
         runtime: Option<&str>,
         events: mpsc::Sender<RuntimeEvent>,
     ) -> Result<Arc<dyn DebugRuntime>, RuntimeError> {
+        let runtime = match runtime {
+            Some(luanext::LUANEXT) => {
+                let available = crate::host::runtimes(self.host_dir.as_deref());
+                Some(luanext::newest_host(&available)?)
+            }
+            other => other,
+        };
         let (inner_tx, inner_rx) = mpsc::channel(CHANNEL_CAPACITY);
         let inner = self.inner.start(runtime, inner_tx).await?;
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                runtime: runtime.map(str::to_owned),
+                ..State::default()
+            }),
             events: events.clone(),
         });
         tokio::spawn(translate_events(
@@ -86,6 +99,8 @@ type LuaBreakpoints = BTreeMap<PathBuf, Vec<SourceBreakpoint>>;
 
 #[derive(Default)]
 struct State {
+    /// The runtime whose host was started.
+    runtime: Option<String>,
     /// `Some` once `launch` asked for source maps.
     index: Option<MapIndex>,
     breakpoints: HashMap<PathBuf, LuaBreakpoints>,
@@ -705,7 +720,9 @@ impl DebugRuntime for SourceMapped {
         if command == commands::Launch::NAME {
             let mut args: LaunchArguments = from_value(arguments)?;
             if luanext::is_luanext(&args) {
-                let compiler = Compiler::launch(&mut args).await?;
+                let runtime = self.shared.state().runtime.clone();
+                let runtime = runtime.as_deref().unwrap_or(crate::host::DEFAULT_RUNTIME);
+                let compiler = Compiler::launch(&mut args, runtime).await?;
                 self.start_maps(&args, Some(&compiler.out_dir));
                 self.shared.state().compiler = Some(Arc::new(compiler));
             } else if args.source_maps {
