@@ -397,3 +397,128 @@ fn variables_show_the_names_the_ts_source_used() {
     client.wait_output("the assigned result", |t| t.contains("area 7"));
     client.wait_event("terminated");
 }
+
+/// A private copy of tests/fixtures/ts, not compiled, whose
+/// `node_modules/.bin/tstl` is the test's compiler (as a project that
+/// installed TypeScriptToLua has it).
+fn uncompiled_project(tstl: &Path, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotreload-ts-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bin = dir.join("node_modules/.bin");
+    std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    for file in [
+        "main.ts",
+        "counter.ts",
+        "fail.ts",
+        "names.ts",
+        "tsconfig.json",
+    ] {
+        let from = fixtures().join("ts").join(file);
+        std::fs::copy(&from, dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    }
+    let tstl = tstl.canonicalize().unwrap_or_else(|_| tstl.to_path_buf());
+    std::os::unix::fs::symlink(&tstl, bin.join("tstl"))
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    dir.canonicalize().unwrap_or(dir)
+}
+
+#[test]
+fn a_ts_program_is_compiled_at_launch_and_a_saved_module_recompiled_on_reload() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = uncompiled_project(&tstl, "recompile");
+    let main_ts = path_of(&dir, "main.ts");
+    let counter_ts = path_of(&dir, "counter.ts");
+    let mut client = Client::start();
+    // The program is the .ts file: no Lua exists yet.
+    client.launch(json!({
+        "program": "main.ts",
+        "cwd": dir.display().to_string(),
+        "sourceMaps": true,
+    }));
+    assert!(
+        dir.join("out/main.lua").is_file(),
+        "launch compiled the project"
+    );
+    client.set_breakpoints(&main_ts, &[15]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 15));
+
+    // Saved, not compiled: the reload compiles it.
+    let v1 = std::fs::read_to_string(&counter_ts).unwrap_or_default();
+    let v2 = v1.replace("\"v1 count=\"", "\"v2 count=\"");
+    std::fs::write(&counter_ts, &v2).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
+    let body = client.ok("hotReload", json!({"path": counter_ts}));
+    assert_eq!(body["path"], counter_ts.as_str(), "{body}");
+    assert!(body["changed"].to_string().contains("describe"), "{body}");
+
+    // A type error: a failed reload at the .ts line, as a compile error,
+    // and no Lua written for it.
+    let lua_before = std::fs::read_to_string(dir.join("out/counter.lua")).unwrap_or_default();
+    let broken = v2.replace(
+        "export let count: number = 0;\n",
+        "export let count: number = 0;\nexport const label: number = \"x\";\n",
+    );
+    std::fs::write(&counter_ts, &broken).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
+    let failed = client.request("hotReload", json!({"path": counter_ts}));
+    assert!(!failed.success);
+    let message = failed.message.clone().unwrap_or_default();
+    assert!(
+        message.starts_with(&format!(
+            "{counter_ts}:4: Type 'string' is not assignable to type 'number'"
+        )),
+        "{message}"
+    );
+    let variables = failed.body.unwrap_or_default()["error"]["variables"].clone();
+    assert_eq!(variables["kind"], "compile", "{variables}");
+    assert_eq!(variables["path"], counter_ts.as_str(), "{variables}");
+    assert_eq!(variables["line"], "4", "{variables}");
+    let lua_after = std::fs::read_to_string(dir.join("out/counter.lua")).unwrap_or_default();
+    assert_eq!(lua_before, lua_after, "a failed compile wrote Lua");
+
+    // Unsaved text of a compiled source is refused, not silently ignored.
+    std::fs::write(&counter_ts, &v2).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
+    let error = client.err(
+        "hotReload",
+        json!({"path": counter_ts, "source": "export const x = 1;\n"}),
+    );
+    assert!(error.contains("save it first"), "{error}");
+
+    client.set_breakpoints(&main_ts, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    let out = client.wait_output("done", |t| t.contains("done"));
+    assert!(
+        out.contains("v1 count=1\nv1 count=2\nv2 count=3\nv2 count=4\ndone 6"),
+        "the reload kept the count; the failures changed nothing: {out}"
+    );
+    client.wait_event("terminated");
+}
+
+#[test]
+fn a_ts_program_without_a_compiler_fails_launch_saying_how_to_get_one() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = uncompiled_project(&tstl, "nocompiler");
+    std::fs::remove_dir_all(dir.join("node_modules"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut client = Client::start_with_env(&[("PATH", "/usr/bin:/bin")]);
+    client.ok(
+        "initialize",
+        json!({"adapterID": "hotreload", "clientID": "test"}),
+    );
+    let error = client.err(
+        "launch",
+        json!({"program": "main.ts", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
+    );
+    assert!(error.contains("cannot run TypeScriptToLua"), "{error}");
+    assert!(error.contains("node_modules/.bin/tstl"), "{error}");
+    // A source no map names and no project compiles: said plainly.
+    let stray = dir.join("stray.luau");
+    std::fs::write(&stray, "x = 1\n").unwrap_or_else(|e| panic!("{}: {e}", stray.display()));
+    let error = client.err(
+        "launch",
+        json!({"program": "stray.luau", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
+    );
+    assert!(error.contains("no source map"), "{error}");
+}

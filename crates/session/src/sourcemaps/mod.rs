@@ -12,6 +12,7 @@ mod index;
 pub mod luanext;
 mod names;
 mod rewrite;
+pub mod tstl;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -259,6 +260,70 @@ impl SourceMapped {
                 }));
         }
         self.shared.state().index = Some(index);
+    }
+
+    /// A source named as the program (`main.ts`): run the Lua compiled
+    /// from it, compiling a TypeScript project first when its Lua is
+    /// missing or older, with that Lua's root on `package.path`.
+    async fn launch_source(&self, args: &mut LaunchArguments) -> Result<(), RuntimeError> {
+        let base = std::env::current_dir().unwrap_or_default();
+        let cwd = match args.cwd.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => base.join(c),
+            None => base,
+        };
+        let source = self.absolute(&cwd.join(&args.program));
+        let mut luas = self.luas_of(&source);
+        if luas.is_empty() && tstl::is_typescript(&source) {
+            if let Some(project) = tstl::project_of(&source) {
+                project.compile().await?;
+                // New Lua files: scan again.
+                self.start_maps(args, None);
+                luas = self.luas_of(&source);
+            }
+        }
+        let lua = match luas.as_slice() {
+            [lua] => lua.clone(),
+            [] => {
+                return Err(RuntimeError::Failed(format!(
+                    "{}: no source map of a Lua file under cwd or the program's directory names it; compile it with source maps (or launch its Lua file)",
+                    source.display()
+                )))
+            }
+            several => {
+                return Err(RuntimeError::Failed(format!(
+                    "{}: compiled into {} Lua files; launch one of them",
+                    source.display(),
+                    several.len()
+                )))
+            }
+        };
+        up_to_date(&source, &lua).await?;
+        self.refresh(&lua);
+        // `require` names modules from the compiler's root: the Lua file's
+        // directory less the source's own place under cwd.
+        let mut root = lua.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let cwd = self.absolute(&cwd);
+        if let Some(below) = source.parent().and_then(|d| d.strip_prefix(&cwd).ok()) {
+            if root.ends_with(below) {
+                for _ in below.components() {
+                    root.pop();
+                }
+            }
+        }
+        let path = format!("{}/?.lua", root.display());
+        args.lua_path = Some(match args.lua_path.take() {
+            Some(user) if !user.is_empty() => format!("{path};{user}"),
+            _ => path,
+        });
+        args.program = lua.to_string_lossy().into_owned();
+        Ok(())
+    }
+
+    fn luas_of(&self, source: &Path) -> Vec<PathBuf> {
+        match self.shared.state().index.as_ref() {
+            Some(index) => index.luas_of(source),
+            None => Vec::new(),
+        }
     }
 
     fn absolute(&self, path: &Path) -> PathBuf {
@@ -563,6 +628,7 @@ impl SourceMapped {
         if let (Some(path), Some(compiler)) = (args.path.clone(), compiler) {
             if path.ends_with(".luax") {
                 let source = self.absolute(Path::new(&path));
+                saved_only(&source, args.source.as_deref())?;
                 compiler.compile(std::slice::from_ref(&source)).await?;
                 let lua = compiler.output_of(&source);
                 asked_source = Some(path);
@@ -578,6 +644,9 @@ impl SourceMapped {
             match luas.as_slice() {
                 [] => {}
                 [lua] => {
+                    let source = self.absolute(Path::new(&path));
+                    saved_only(&source, args.source.as_deref())?;
+                    up_to_date(&source, lua).await?;
                     asked_source = Some(path);
                     args.path = Some(lua.to_string_lossy().into_owned());
                     // New text of the source is not Lua; the host reads the
@@ -613,6 +682,40 @@ impl SourceMapped {
             warning.message = self.shared.rewrite(&warning.message);
         }
         to_value(&body)
+    }
+}
+
+/// Refuses new text for a compiled source that differs from the saved
+/// file: the compiler reads files, and reloading the saved version instead
+/// would not be what the user asked for.
+fn saved_only(source: &Path, text: Option<&str>) -> Result<(), RuntimeError> {
+    let Some(text) = text else { return Ok(()) };
+    if std::fs::read_to_string(source).is_ok_and(|saved| saved == text) {
+        return Ok(());
+    }
+    Err(RuntimeError::Failed(format!(
+        "{}: save it first: its compiler reads the saved file, not unsaved text",
+        source.display()
+    )))
+}
+
+/// Brings `lua` up to date with `source`: a TypeScript project is
+/// recompiled with its TypeScriptToLua; for other languages, reloading Lua
+/// older than its source is refused (it would not hold the change).
+async fn up_to_date(source: &Path, lua: &Path) -> Result<(), RuntimeError> {
+    if !tstl::stale(source, lua) {
+        return Ok(());
+    }
+    let project = tstl::is_typescript(source)
+        .then(|| tstl::project_of(source))
+        .flatten();
+    match project {
+        Some(project) => project.compile().await,
+        None => Err(RuntimeError::Failed(format!(
+            "{}: changed after {} was compiled from it; recompile it, then reload",
+            source.display(),
+            lua.display()
+        ))),
     }
 }
 
@@ -727,6 +830,9 @@ impl DebugRuntime for SourceMapped {
                 self.shared.state().compiler = Some(Arc::new(compiler));
             } else if args.source_maps {
                 self.start_maps(&args, None);
+                if !args.program.ends_with(".lua") {
+                    self.launch_source(&mut args).await?;
+                }
             }
             return self.inner.request(call, command, to_value(&args)?).await;
         }
@@ -871,4 +977,39 @@ async fn translate_stop(
     body.text = body.text.map(|t| shared.rewrite(&t));
     body.description = body.description.map(|t| shared.rewrite(&t));
     Some(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stale_lua_of_a_language_without_a_known_compiler_is_refused() {
+        let dir = std::env::temp_dir().join(format!("hotreload-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let (source, lua) = (dir.join("a.moon"), dir.join("a.lua"));
+        std::fs::write(&lua, "return 1\n").ok();
+        assert!(
+            up_to_date(&source, &lua).await.is_ok(),
+            "no source: nothing to do"
+        );
+        std::fs::write(&source, "1\n").ok();
+        // Changed after the Lua was written.
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        let file = std::fs::File::options().write(true).open(&source);
+        assert!(file.and_then(|f| f.set_modified(later)).is_ok());
+        let error = up_to_date(&source, &lua).await.err().map(|e| e.to_string());
+        let error = error.unwrap_or_default();
+        assert!(
+            error.contains("a.moon: changed after") && error.contains("recompile it"),
+            "{error}"
+        );
+        assert!(saved_only(&source, Some("1\n")).is_ok());
+        assert!(saved_only(&source, None).is_ok());
+        let unsaved = saved_only(&source, Some("2\n"))
+            .err()
+            .map(|e| e.to_string());
+        assert!(unsaved.is_some_and(|e| e.contains("save it first")));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
