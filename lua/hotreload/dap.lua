@@ -59,10 +59,47 @@ local function pick_runtime()
   end)
 end
 
---- The configurations registered for `filetype` (`lua` or `luanext`).
+--- The filetypes that get configurations: Lua, LuaNext (compiled with
+--- `luanext` at launch) and TypeScript (TypeScriptToLua, through its source
+--- maps).
+M.filetypes = { 'lua', 'luanext', 'typescript' }
+
+--- The directory of the nearest `tsconfig.json` above the current file
+--- (TypeScriptToLua compiles from there), else the file's directory.
+---@return string
+local function typescript_project()
+  local file = vim.api.nvim_buf_get_name(0)
+  local found = vim.fs.find('tsconfig.json', { upward = true, path = vim.fs.dirname(file), type = 'file' })[1]
+  return found and vim.fs.dirname(found) or vim.fs.dirname(file)
+end
+
+--- The configurations for TypeScript: the `.ts` file is the program; the
+--- session runs the Lua compiled from it (compiling the project when that
+--- is missing or older) and shows everything at `.ts` lines.
+---@return table[]
+local function typescript_configurations()
+  return {
+    {
+      type = 'hotreload',
+      request = 'launch',
+      name = 'Launch file, TypeScriptToLua (hot reload)',
+      program = '${file}',
+      cwd = typescript_project,
+      sourceMaps = true,
+      runtime = function()
+        return config.options.runtime
+      end,
+    },
+  }
+end
+
+--- The configurations registered for `filetype` (one of |M.filetypes|).
 ---@param filetype string
 ---@return table[]
 function M.configurations(filetype)
+  if filetype == 'typescript' then
+    return typescript_configurations()
+  end
   local default_runtime = filetype == 'luanext' and 'luanext' or nil
   local function runtime()
     return default_runtime or config.options.runtime
@@ -189,7 +226,7 @@ function M.register(dap)
   dap.adapters = dap.adapters or {}
   dap.adapters.hotreload = M.adapter
   dap.configurations = dap.configurations or {}
-  for _, ft in ipairs({ 'lua', 'luanext' }) do
+  for _, ft in ipairs(M.filetypes) do
     local list = dap.configurations[ft] or {}
     local present = {}
     for _, c in ipairs(list) do
