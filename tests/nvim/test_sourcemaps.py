@@ -158,6 +158,19 @@ def test_a_ts_program_through_nvim_dap_stops_at_ts_lines_and_reloads_on_save(nvi
     frame = lua(nvim, "local f = require('dap').session().current_frame; return { f.source.path, f.line }")
     assert frame == [str(main), 8], (frame, describe(nvim))
     assert (ts_project / "out/main.lua").is_file(), "launch compiled the project"
+    # Inspected: the loop's `i` among the locals nvim-dap fetched.
+    wait_until(nvim, "(function() local f = require('dap').session().current_frame; "
+                     "return f.scopes and f.scopes[1].variables end)()", what="the locals")
+    i = lua(nvim, """
+        for _, v in ipairs(require('dap').session().current_frame.scopes[1].variables) do
+          if v.name == 'i' then return v.value end
+        end
+    """)
+    assert i == "0", describe(nvim)
+    # Stepped by .ts lines: `print(step());` (8) -> `os.execute(...)` (9).
+    lua(nvim, "local s = require('dap').session(); s:request('next', { threadId = s.stopped_thread_id })")
+    wait_until(nvim, "(function() local f = require('dap').session().current_frame; "
+                     "return f and f.line == 9 end)()", what="the step to main.ts:9")
     lua(nvim, """
         local s = require('dap').session()
         s:request('setBreakpoints', { source = { path = ... }, breakpoints = {} }, function()
@@ -200,3 +213,52 @@ def test_saving_a_ts_file_does_not_reload_into_a_program_without_source_maps(nvi
     nvim.command("write")
     lua(nvim, "vim.wait(300)")
     assert events(nvim, "HotReloadPre") == [], describe(nvim)
+
+
+def test_a_luax_program_through_nvim_dap_stops_steps_and_inspects_at_luax_lines(luanext_on_path, nvim, tmp_path):
+    ticker = copy_fixture("luax_ticker", tmp_path)
+    main, counter = ticker / "main.luax", ticker / "counter.luax"
+    lua(nvim, "package.loaded.dap = dofile(...); require('hotreload').setup({})", str(STANDIN))
+    nvim.command("filetype on")
+    nvim.command(f"edit {main}")
+    assert lua(nvim, "return vim.bo.filetype") == "luanext"
+    # `print(counter.step())` on main.luax:10.
+    lua(nvim, "require('dap').breakpoints[...] = { 10 }", str(main))
+    lua(nvim, "local dap = require('dap'); dap.run(dap.configurations[vim.bo.filetype][1])")
+    wait_until(nvim, "(function() local s = require('dap').session(); return s and s.current_frame end)()",
+               timeout=60, what="the stop at main.luax:10")
+    frame = lua(nvim, "local f = require('dap').session().current_frame; return { f.source.path, f.line }")
+    assert frame == [str(main), 10], (frame, describe(nvim))
+    lua(nvim, "local s = require('dap').session(); s:request('stepIn', { threadId = s.stopped_thread_id })")
+    wait_until(nvim, "(function() local f = require('dap').session().current_frame; "
+                     "return f and f.line == 8 end)()", what="the step into counter.luax:8")
+    frame = lua(nvim, "local f = require('dap').session().current_frame; return { f.source.path, f.line }")
+    assert frame == [str(counter), 8], (frame, describe(nvim))
+    wait_until(nvim, "(function() local f = require('dap').session().current_frame; "
+                     "return f.scopes and f.scopes[2] and f.scopes[2].variables end)()", what="the upvalues")
+    upvalues = lua(nvim, """
+        local out = {}
+        for _, v in ipairs(require('dap').session().current_frame.scopes[2].variables) do out[v.name] = v.value end
+        return out
+    """)
+    assert upvalues.get("count") == "0", upvalues
+
+    # Reloaded while stopped inside counter.step: the running call finishes
+    # with its old code (the warning names its .luax definition line), the next
+    # call runs the new code with the count kept.
+    counter.write_text(counter.read_text().replace('"v1 count="', '"v2 count="'))
+    nvim.command(f"HotReload {counter}")
+    wait_until(nvim, "#vim.tbl_filter(function(e) return e.pattern == 'HotReloadPost' end, _G.test_events) > 0",
+               what="the reload")
+    lua(nvim, """
+        local s = require('dap').session()
+        s:request('setBreakpoints', { source = { path = ... }, breakpoints = {} }, function()
+          s:request('continue', { threadId = s.stopped_thread_id })
+        end)
+    """, str(main))
+    wait_until(nvim, repl_has("^v2 count=2"), timeout=30, what="the new code counting on")
+    lines = lua(nvim, "return require('dap').repl.lines()")
+    assert counts(lines, "v1") == [1], lines
+    warnings = events(nvim, "HotReloadPost")[0]["data"]["warnings"]
+    assert warnings and f"({counter}:7)" in warnings[0]["message"], warnings
+    lua(nvim, "require('dap').terminate()")

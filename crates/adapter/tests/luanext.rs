@@ -97,6 +97,12 @@ fn debug_and_reload(compiler: Option<String>) {
     client.ok("stepIn", json!({"threadId": stopped["threadId"]}));
     let stopped = client.wait_stopped("step");
     assert_eq!(top(&mut client, &stopped), (counter.clone(), 8));
+    // Inspected: `step` is the argument, `count` the module's state.
+    let frame = client.stack(&stopped["threadId"])[0]["id"].clone();
+    let scopes = client.ok("scopes", json!({"frameId": frame}));
+    let locals = scopes["scopes"][0]["variablesReference"].clone();
+    assert_eq!(client.variable(&locals, "step")["value"], "1");
+    assert_eq!(client.evaluate("count + step", Some(&frame), "hover"), "1");
 
     let v1 = std::fs::read_to_string(&counter).unwrap_or_default();
     let v2 = v1.replace("\"v1 count=\"", "\"v2 count=\"");
