@@ -265,6 +265,15 @@ fn an_uncaught_error_stops_at_its_ts_line_with_a_ts_message() {
         vec![(fail_ts.clone(), 6), (fail_ts.clone(), 11)],
         "{frames:?}"
     );
+    let info = client.ok("exceptionInfo", json!({"threadId": stopped["threadId"]}));
+    let description = info["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains(&format!("{fail_ts}:6: boom 2")),
+        "{info}"
+    );
+    let traceback = info["details"]["stackTrace"].as_str().unwrap_or_default();
+    assert!(traceback.contains(&format!("{fail_ts}:11")), "{info}");
+    assert!(!info.to_string().contains("fail.lua"), "{info}");
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     client.wait_event("terminated");
 }
@@ -521,4 +530,91 @@ fn a_ts_program_without_a_compiler_fails_launch_saying_how_to_get_one() {
         json!({"program": "stray.luau", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
     );
     assert!(error.contains("no source map"), "{error}");
+}
+
+#[test]
+fn function_breakpoints_and_breakpoint_locations_are_at_ts_lines() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "functions");
+    let names_ts = path_of(&dir, "names.ts");
+    let mut client = Client::start();
+    let mut args = launch_args(&dir);
+    args["program"] = json!(dir.join("out/names.lua").display().to_string());
+    client.launch(args);
+
+    let body = client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": [{"name": "area"}]}),
+    );
+    let placed = &body["breakpoints"][0];
+    assert_eq!(placed["verified"], true, "{body}");
+    assert_eq!(placed["source"]["path"], names_ts.as_str(), "{body}");
+    assert_eq!(
+        placed["line"], 5,
+        "the first line of `area`'s body is names.ts:5: {body}"
+    );
+
+    // Lines with code: the function's body and the call, not the comments,
+    // the `declare` or the blank line. A client's range is taken as given.
+    let locations = client.ok(
+        "breakpointLocations",
+        json!({"source": {"path": names_ts}, "line": -5, "endLine": i64::MAX}),
+    );
+    let lines: Vec<i64> = locations["breakpoints"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|l| l["line"].as_i64()).collect())
+        .unwrap_or_default();
+    for line in [5, 6, 9] {
+        assert!(lines.contains(&line), "{line} missing: {lines:?}");
+    }
+    for line in [1, 2, 3, 8] {
+        assert!(!lines.contains(&line), "{line} has no code: {lines:?}");
+    }
+    let one = client.ok(
+        "breakpointLocations",
+        json!({"source": {"path": names_ts}, "line": 6}),
+    );
+    assert_eq!(one["breakpoints"], json!([{"line": 6}]), "{one}");
+
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let (path, line) = top(&mut client, &stopped);
+    assert_eq!(path, names_ts);
+    assert_eq!(line, 5, "stopped on entry to area");
+    client.ok("setFunctionBreakpoints", json!({"breakpoints": []}));
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_output("the result", |t| t.contains("area 6"));
+    client.wait_event("terminated");
+}
+
+#[test]
+fn a_breakpoint_bound_when_its_module_loads_is_reported_at_its_ts_line() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "bound");
+    let counter_ts = path_of(&dir, "counter.ts");
+    let mut client = Client::start();
+    client.launch(launch_args(&dir));
+    // counter.lua is not loaded yet: TypeScriptToLua names the function
+    // `____exports.bump` in Lua.
+    let body = client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": [{"name": "____exports.bump"}]}),
+    );
+    assert_eq!(body["breakpoints"][0]["verified"], false, "{body}");
+    client.ok("configurationDone", json!({}));
+    let event = client.wait_event("breakpoint");
+    let bound = &event["breakpoint"];
+    assert_eq!(bound["verified"], true, "{event}");
+    assert_eq!(bound["source"]["path"], counter_ts.as_str(), "{event}");
+    assert_eq!(
+        bound["line"], 6,
+        "bump's body starts on counter.ts:6: {event}"
+    );
+    let stopped = client.wait_stopped("breakpoint");
+    assert_eq!(top(&mut client, &stopped), (counter_ts.clone(), 6));
+    client.ok("setFunctionBreakpoints", json!({"breakpoints": []}));
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_event("terminated");
 }

@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
 use dap::types::{
-    Breakpoint, EvaluateArguments, HotReloadArguments, HotReloadResponseBody, LaunchArguments,
+    Breakpoint, BreakpointLocation, BreakpointLocationsArguments, BreakpointLocationsResponseBody,
+    EvaluateArguments, HotReloadArguments, HotReloadResponseBody, LaunchArguments,
     LoadedSourceEventBody, LoadedSourcesResponseBody, OutputEventBody, ScopesArguments,
     SetBreakpointsArguments, SetBreakpointsResponseBody, SetVariableArguments, Source,
     SourceBreakpoint, StackTraceArguments, StackTraceResponseBody, StoppedEventBody,
@@ -205,6 +206,24 @@ impl Shared {
         *source = Some(source_of(&mapped));
         *line = i64::from(mapped_line);
         true
+    }
+
+    /// A breakpoint the host reports in Lua terms, in source terms: the id
+    /// the client knows, the source place, the message's locations.
+    fn map_breakpoint(&self, breakpoint: &mut Breakpoint) {
+        if let Some(id) = breakpoint.id {
+            if let Some(first) = self.state().aliases.get(&id) {
+                breakpoint.id = Some(*first);
+            }
+        }
+        if let Some(mut line) = breakpoint.line {
+            if self.map_source(&mut breakpoint.source, &mut line) {
+                breakpoint.line = Some(line);
+            }
+        }
+        if let Some(message) = breakpoint.message.as_mut() {
+            *message = self.rewrite(message);
+        }
     }
 }
 
@@ -592,6 +611,71 @@ impl SourceMapped {
         to_value(&body)
     }
 
+    async fn exception_info(&self, args: Value) -> Result<Value, RuntimeError> {
+        let args = from_value(args)?;
+        let mut body = self.typed::<commands::ExceptionInfo>(args).await?;
+        let shared = &self.shared;
+        body.description = body.description.map(|t| shared.rewrite(&t));
+        if let Some(details) = body.details.as_mut() {
+            details.message = details.message.take().map(|t| shared.rewrite(&t));
+            details.stack_trace = details.stack_trace.take().map(|t| shared.rewrite(&t));
+        }
+        to_value(&body)
+    }
+
+    /// Function and data breakpoints bind where the host finds them, in
+    /// Lua: their places are shown at the source lines.
+    async fn other_breakpoints(
+        &self,
+        call: CallId,
+        command: &'static str,
+        args: Value,
+    ) -> Result<Value, RuntimeError> {
+        let reply = self.inner.request(call, command, args).await?;
+        let mut body: SetBreakpointsResponseBody =
+            serde_json::from_value(reply).map_err(|e| RuntimeError::Protocol(e.to_string()))?;
+        for breakpoint in &mut body.breakpoints {
+            self.shared.map_breakpoint(breakpoint);
+        }
+        to_value(&body)
+    }
+
+    /// Lines of a source that a breakpoint can bind to: those the map
+    /// gives code; a Lua file (or a source no map names) asks the host.
+    async fn breakpoint_locations(&self, call: CallId, args: Value) -> Result<Value, RuntimeError> {
+        let parsed: BreakpointLocationsArguments = from_value(args.clone())?;
+        let source = parsed.source.path.as_deref().map(Path::new);
+        let luas = source
+            .map(|s| self.luas_of(&self.absolute(s)))
+            .unwrap_or_default();
+        let (Some(source), false) = (source, luas.is_empty()) else {
+            return self
+                .inner
+                .request(call, commands::BreakpointLocations::NAME, args)
+                .await;
+        };
+        let first = i64::max(parsed.line, 1);
+        let last = parsed.end_line.unwrap_or(first).max(first);
+        let mut lines = Vec::new();
+        {
+            let mut state = self.shared.state();
+            if let Some(index) = state.index.as_mut() {
+                for lua in &luas {
+                    lines.extend(index.lines_with_code(source, lua));
+                }
+            }
+        }
+        lines.sort_unstable();
+        lines.dedup();
+        let lines: Vec<BreakpointLocation> = lines
+            .into_iter()
+            .map(i64::from)
+            .filter(|line| (first..=last).contains(line))
+            .map(|line| BreakpointLocation { line })
+            .collect();
+        to_value(&BreakpointLocationsResponseBody { breakpoints: lines })
+    }
+
     async fn loaded_sources(&self) -> Result<Value, RuntimeError> {
         let body = self.typed::<commands::LoadedSources>(()).await?;
         let mut sources: Vec<Source> = Vec::new();
@@ -853,6 +937,15 @@ impl DebugRuntime for SourceMapped {
             c if c == commands::SetVariable::NAME => self.set_variable(arguments).await,
             c if c == commands::Evaluate::NAME => self.evaluate(arguments).await,
             c if c == commands::LoadedSources::NAME => self.loaded_sources().await,
+            c if c == commands::ExceptionInfo::NAME => self.exception_info(arguments).await,
+            c if c == commands::SetFunctionBreakpoints::NAME
+                || c == commands::SetDataBreakpoints::NAME =>
+            {
+                self.other_breakpoints(call, command, arguments).await
+            }
+            c if c == commands::BreakpointLocations::NAME => {
+                self.breakpoint_locations(call, arguments).await
+            }
             _ => self.inner.request(call, command, arguments).await,
         };
         result.map_err(|e| self.shared.rewrite_error(e))
@@ -890,6 +983,10 @@ async fn translate_events(
                         }
                     }
                     RuntimeEvent::Output(body)
+                }
+                RuntimeEvent::Breakpoint(mut body) => {
+                    shared.map_breakpoint(&mut body.breakpoint);
+                    RuntimeEvent::Breakpoint(body)
                 }
                 RuntimeEvent::LoadedSource(body) => {
                     let Some(sources) = shared.sources_of(&body.source) else {
