@@ -14,18 +14,29 @@ M.listener_id = 'hotreload'
 --- calls it inside a coroutine; the server starts on the main thread and
 --- the callback follows from there (nvim-dap accepts a later callback).
 ---@param callback fun(adapter: table)
----@param _ table the configuration (unused: the session reads it on launch)
-function M.adapter(callback, _)
+---@param config table the configuration (the session reads it on launch)
+function M.adapter(callback, config)
   local native = require('hotreload.native')
+  local compiles = type(config) == 'table'
+    and require('hotreload.sessions').uses_source_maps(tostring(config.program or ''), config)
   native.on_main_thread(function()
     local ok, info = pcall(native.start_server)
     if not ok then
       vim.notify(tostring(info), vim.log.levels.ERROR, { title = 'hotreload' })
       return
     end
-    callback({ type = 'pipe', pipe = info.pipe })
+    local adapter = { type = 'pipe', pipe = info.pipe }
+    if compiles then
+      -- nvim-dap warns when `launch` is not answered within 4 s; a launch
+      -- that compiles first (LuaNext, TypeScriptToLua) may take longer.
+      adapter.options = { initialize_timeout_sec = M.compile_timeout_sec }
+    end
+    callback(adapter)
   end)
 end
+
+--- How long nvim-dap waits for a `launch` that compiles the program first.
+M.compile_timeout_sec = 60
 
 --- Asks for arguments; works inside nvim-dap's configuration coroutine.
 local function ask_args()

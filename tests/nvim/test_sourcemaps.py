@@ -262,3 +262,24 @@ def test_a_luax_program_through_nvim_dap_stops_steps_and_inspects_at_luax_lines(
     warnings = events(nvim, "HotReloadPost")[0]["data"]["warnings"]
     assert warnings and f"({counter}:7)" in warnings[0]["message"], warnings
     lua(nvim, "require('dap').terminate()")
+
+
+def test_nvim_dap_waits_longer_for_a_launch_that_compiles(nvim):
+    """nvim-dap warns "Debug adapter didn't respond" when `launch` takes
+    over 4 s; compiling a TypeScript project first can (seen with the real
+    nvim-dap on this machine)."""
+    got = lua(nvim, """
+        local dap = require('hotreload.dap')
+        local adapters = {}
+        for _, config in ipairs({
+          { program = '/p/main.ts', sourceMaps = true },
+          { program = '/p/main.luax' },
+          { program = '/p/main.lua' },
+        }) do
+          dap.adapter(function(adapter) adapters[#adapters + 1] = adapter end, config)
+        end
+        vim.wait(10000, function() return #adapters == 3 end)
+        return vim.tbl_map(function(a) return a.options or vim.NIL end, adapters)
+    """)
+    timeout = lua(nvim, "return require('hotreload.dap').compile_timeout_sec")
+    assert got[:2] == [{"initialize_timeout_sec": timeout}] * 2 and got[2] is None, got
