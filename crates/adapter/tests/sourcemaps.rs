@@ -350,10 +350,19 @@ fn variables_show_the_names_the_ts_source_used() {
     let mut args = launch_args(&dir);
     args["program"] = json!(dir.join("out/names.lua").display().to_string());
     client.launch(args);
-    // `return repeat;`: the Lua says `return ____repeat`.
-    let placed = client.set_breakpoints(&names_ts, &[6]);
-    assert_eq!(placed[0]["verified"], true, "{placed:?}");
+    // `return repeat;`: the Lua says `return ____repeat`. Its condition
+    // and the logpoint before it are written with the source's names.
+    let body = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": names_ts}, "breakpoints": [
+            {"line": 5, "logMessage": "end={end} local={local} {{end}}"},
+            {"line": 6, "condition": "end == 2 and local == 3"},
+        ]}),
+    );
+    assert_eq!(body["breakpoints"][1]["verified"], true, "{body}");
     client.ok("configurationDone", json!({}));
+    let logged = client.wait_output_of("console", "the logpoint", |t| t.contains("end="));
+    assert!(logged.contains("end=2 local=3 {end}"), "{logged}");
     let stopped = client.wait_stopped("breakpoint");
     let frames = client.stack(&stopped["threadId"]);
     let frame = frames[0]["id"].clone();
@@ -403,7 +412,8 @@ fn variables_show_the_names_the_ts_source_used() {
 
     client.set_breakpoints(&names_ts, &[]);
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
-    client.wait_output("the assigned result", |t| t.contains("area 7"));
+    let out = client.wait_output("the assigned result", |t| t.contains("area 7"));
+    assert!(!out.contains("<error"), "{out}");
     client.wait_event("terminated");
 }
 

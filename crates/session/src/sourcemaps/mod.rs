@@ -483,6 +483,13 @@ impl SourceMapped {
         let mut list = Vec::new();
         let mut origins = Vec::new();
         let by_file = state.breakpoints.get(lua).cloned().unwrap_or_default();
+        // Conditions and log messages typed with the source's names.
+        let to_lua = state
+            .index
+            .as_mut()
+            .and_then(|index| index.map_of(&lua.to_string_lossy()))
+            .map(|(_, map)| names::reversed(&map.renames))
+            .unwrap_or_default();
         for (file, bps) in by_file {
             for (i, bp) in bps.into_iter().enumerate() {
                 let origin = (file == asked).then_some(i);
@@ -494,6 +501,14 @@ impl SourceMapped {
                 let place = u32::try_from(bp.line)
                     .ok()
                     .and_then(|line| state.index.as_mut()?.to_lua(&file, lua, line));
+                let bp = SourceBreakpoint {
+                    condition: bp.condition.map(|c| names::to_lua_expression(&c, &to_lua)),
+                    hit_condition: bp.hit_condition,
+                    log_message: bp
+                        .log_message
+                        .map(|m| names::to_lua_log_message(&m, &to_lua)),
+                    ..bp
+                };
                 for line in place.map(|p| p.lua_lines).unwrap_or_default() {
                     list.push(SourceBreakpoint {
                         line: i64::from(line),

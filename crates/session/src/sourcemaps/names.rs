@@ -99,6 +99,38 @@ pub fn to_lua_expression(expression: &str, to_lua: &BTreeMap<String, String>) ->
     out
 }
 
+/// A logpoint message with the expressions in its braces turned to Lua
+/// names, read as the host reads it: `{{` and `}}` are literal braces, an
+/// expression runs to the first `}`.
+pub fn to_lua_log_message(message: &str, to_lua: &BTreeMap<String, String>) -> String {
+    if to_lua.is_empty() {
+        return message.to_owned();
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find(['{', '}']) {
+        out.push_str(&rest[..open]);
+        let brace = &rest[open..];
+        if brace.starts_with("{{") || brace.starts_with("}}") {
+            out.push_str(&brace[..2]);
+            rest = &brace[2..];
+        } else if brace.starts_with('}') {
+            out.push('}');
+            rest = &brace[1..];
+        } else if let Some(close) = brace.find('}') {
+            out.push('{');
+            out.push_str(&to_lua_expression(&brace[1..close], to_lua));
+            out.push('}');
+            rest = &brace[close + 1..];
+        } else {
+            out.push_str(brace);
+            rest = "";
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// How many `.` end the text before `at`, spaces skipped.
 fn dots_before(chars: &[char], at: usize) -> usize {
     chars[..at]
@@ -181,6 +213,20 @@ mod tests {
             assert_eq!(to_lua_expression(written, &to_lua), sent, "{written}");
         }
         assert_eq!(to_lua_expression("end", &BTreeMap::new()), "end");
+    }
+
+    #[test]
+    fn logpoint_expressions_take_lua_names_and_text_stays() {
+        let to_lua = table(&[("end", "____end")]);
+        let cases = [
+            ("end={end}", "end={____end}"),
+            ("{{end}} {end * 2}}", "{{end}} {____end * 2}}"),
+            ("open {end", "open {end"),
+            ("{t.end} {end}", "{t.end} {____end}"),
+        ];
+        for (written, sent) in cases {
+            assert_eq!(to_lua_log_message(written, &to_lua), sent, "{written}");
+        }
     }
 
     #[test]
