@@ -114,9 +114,9 @@ pub fn to_lua_log_message(message: &str, to_lua: &BTreeMap<String, String>) -> S
         if brace.starts_with("{{") || brace.starts_with("}}") {
             out.push_str(&brace[..2]);
             rest = &brace[2..];
-        } else if brace.starts_with('}') {
+        } else if let Some(after) = brace.strip_prefix('}') {
             out.push('}');
-            rest = &brace[1..];
+            rest = after;
         } else if let Some(close) = brace.find('}') {
             out.push('{');
             out.push_str(&to_lua_expression(&brace[1..close], to_lua));
