@@ -394,6 +394,20 @@ fn variables_show_the_names_the_ts_source_used() {
         json!({"variablesReference": locals, "name": "repeat", "value": "end + 5"}),
     );
     assert_eq!(set["value"], "7", "{set}");
+    // The REPL's completions offer the source's names.
+    let offered = client.ok(
+        "completions",
+        json!({"text": "", "column": 1, "frameId": frame}),
+    );
+    let labels: Vec<&str> = offered["targets"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|c| c["label"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        labels.contains(&"end") && labels.contains(&"repeat"),
+        "{offered}"
+    );
+    assert!(!labels.iter().any(|l| l.starts_with("____")), "{offered}");
     // A name the source never had is still an error, not a guess.
     let error = client.err(
         "evaluate",

@@ -21,10 +21,10 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use async_trait::async_trait;
 use dap::types::{
     Breakpoint, BreakpointLocation, BreakpointLocationsArguments, BreakpointLocationsResponseBody,
-    EvaluateArguments, HotReloadArguments, HotReloadResponseBody, LaunchArguments,
-    LoadedSourceEventBody, LoadedSourcesResponseBody, OutputEventBody, ScopesArguments,
-    SetBreakpointsArguments, SetBreakpointsResponseBody, SetVariableArguments, Source,
-    SourceBreakpoint, StackTraceArguments, StackTraceResponseBody, StoppedEventBody,
+    CompletionsArguments, EvaluateArguments, HotReloadArguments, HotReloadResponseBody,
+    LaunchArguments, LoadedSourceEventBody, LoadedSourcesResponseBody, OutputEventBody,
+    ScopesArguments, SetBreakpointsArguments, SetBreakpointsResponseBody, SetVariableArguments,
+    Source, SourceBreakpoint, StackTraceArguments, StackTraceResponseBody, StoppedEventBody,
     VariablesArguments,
 };
 use host_protocol::commands::{self, Command};
@@ -626,6 +626,31 @@ impl SourceMapped {
         to_value(&body)
     }
 
+    /// REPL completions name renamed variables as the source does.
+    async fn completions(&self, args: Value) -> Result<Value, RuntimeError> {
+        let args: CompletionsArguments = from_value(args)?;
+        let lua = {
+            let state = self.shared.state();
+            match args.frame_id {
+                Some(frame) => state.frames.get(&frame).cloned(),
+                None => state.top_lua.clone(),
+            }
+        };
+        let mut body = self.typed::<commands::Completions>(args).await?;
+        if let Some(lua) = lua {
+            let renames = self.shared.renames(&lua);
+            for target in &mut body.targets {
+                if let Some(source) = renames.get(&target.label) {
+                    if target.text.as_deref().is_none_or(|t| t == target.label) {
+                        target.text = target.text.as_ref().map(|_| source.clone());
+                    }
+                    target.label = source.clone();
+                }
+            }
+        }
+        to_value(&body)
+    }
+
     async fn exception_info(&self, args: Value) -> Result<Value, RuntimeError> {
         let args = from_value(args)?;
         let mut body = self.typed::<commands::ExceptionInfo>(args).await?;
@@ -953,6 +978,7 @@ impl DebugRuntime for SourceMapped {
             c if c == commands::Evaluate::NAME => self.evaluate(arguments).await,
             c if c == commands::LoadedSources::NAME => self.loaded_sources().await,
             c if c == commands::ExceptionInfo::NAME => self.exception_info(arguments).await,
+            c if c == commands::Completions::NAME => self.completions(arguments).await,
             c if c == commands::SetFunctionBreakpoints::NAME
                 || c == commands::SetDataBreakpoints::NAME =>
             {
