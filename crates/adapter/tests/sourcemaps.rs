@@ -642,3 +642,46 @@ fn a_breakpoint_bound_when_its_module_loads_is_reported_at_its_ts_line() {
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     client.wait_event("terminated");
 }
+
+#[test]
+fn a_source_compiled_twice_is_refused_naming_the_choice() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "twice");
+    // A second output directory whose maps name the same sources.
+    let copy = dir.join("out2");
+    std::fs::create_dir_all(&copy).unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
+    for entry in std::fs::read_dir(dir.join("out"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        std::fs::copy(entry.path(), copy.join(entry.file_name()))
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+    }
+    let mut client = Client::start();
+    client.ok(
+        "initialize",
+        json!({"adapterID": "hotreload", "clientID": "test"}),
+    );
+    let error = client.err(
+        "launch",
+        json!({"program": "main.ts", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
+    );
+    assert!(
+        error.contains("main.ts: compiled into 2 Lua files"),
+        "{error}"
+    );
+    // Nothing was lost: its Lua file launches, and reloading the shared
+    // source asks which Lua file to reload.
+    client.ok("launch", launch_args(&dir));
+    client.wait_event("initialized");
+    client.set_breakpoints(&path_of(&dir, "main.ts"), &[15]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let error = client.err("hotReload", json!({"path": path_of(&dir, "counter.ts")}));
+    assert!(error.contains("compiled into 2 Lua files"), "{error}");
+    client.set_breakpoints(&path_of(&dir, "main.ts"), &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_output("done", |t| t.contains("done 6"));
+}
