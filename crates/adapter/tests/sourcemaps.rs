@@ -685,3 +685,43 @@ fn a_source_compiled_twice_is_refused_naming_the_choice() {
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     client.wait_output("done", |t| t.contains("done 6"));
 }
+
+#[test]
+fn a_ts_program_launched_from_its_src_directory_finds_the_projects_output() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    // tsconfig.json and node_modules at the top, the sources in src/, the
+    // output in out/ beside src/: cwd (src/) does not hold the Lua.
+    let dir = uncompiled_project(&tstl, "src-layout");
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    for file in ["main.ts", "counter.ts", "fail.ts", "names.ts"] {
+        std::fs::rename(dir.join(file), src.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    // TypeScript 6 wants the root of the sources said.
+    let tsconfig = dir.join("tsconfig.json");
+    let text = std::fs::read_to_string(&tsconfig).unwrap_or_default();
+    std::fs::write(
+        &tsconfig,
+        text.replace(
+            "\"outDir\": \"out\",",
+            "\"outDir\": \"out\", \"rootDir\": \"src\",",
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", tsconfig.display()));
+    let main_ts = path_of(&src, "main.ts");
+    let mut client = Client::start();
+    client.launch(json!({
+        "program": "main.ts",
+        "cwd": src.display().to_string(),
+        "sourceMaps": true,
+    }));
+    client.set_breakpoints(&main_ts, &[15]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 15));
+    client.set_breakpoints(&main_ts, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_output("done", |t| t.contains("done 6"));
+    client.wait_event("terminated");
+}

@@ -291,14 +291,25 @@ impl SourceMapped {
             None => base,
         };
         let source = self.absolute(&cwd.join(&args.program));
+        let project = tstl::is_typescript(&source)
+            .then(|| tstl::project_of(&source))
+            .flatten();
+        // The compiler's output may be beside the project's tsconfig.json,
+        // outside cwd (a program launched from its `src/`).
+        let project_dir = project
+            .as_ref()
+            .and_then(|p| p.tsconfig.parent())
+            .map(|d| self.absolute(d));
         let mut luas = self.luas_of(&source);
-        if luas.is_empty() && tstl::is_typescript(&source) {
-            if let Some(project) = tstl::project_of(&source) {
-                project.compile().await?;
-                // New Lua files: scan again.
-                self.start_maps(args, None);
-                luas = self.luas_of(&source);
-            }
+        if luas.is_empty() && project_dir.is_some() {
+            self.start_maps(args, project_dir.as_deref());
+            luas = self.luas_of(&source);
+        }
+        if let (true, Some(project)) = (luas.is_empty(), &project) {
+            project.compile().await?;
+            // New Lua files: scan again.
+            self.start_maps(args, project_dir.as_deref());
+            luas = self.luas_of(&source);
         }
         let lua = match luas.as_slice() {
             [lua] => lua.clone(),
@@ -319,10 +330,10 @@ impl SourceMapped {
         up_to_date(&source, &lua).await?;
         self.refresh(&lua);
         // `require` names modules from the compiler's root: the Lua file's
-        // directory less the source's own place under cwd.
+        // directory less the source's own place under the project (or cwd).
         let mut root = lua.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let cwd = self.absolute(&cwd);
-        if let Some(below) = source.parent().and_then(|d| d.strip_prefix(&cwd).ok()) {
+        let top = project_dir.unwrap_or_else(|| self.absolute(&cwd));
+        if let Some(below) = source.parent().and_then(|d| d.strip_prefix(&top).ok()) {
             if root.ends_with(below) {
                 for _ in below.components() {
                     root.pop();
