@@ -55,6 +55,9 @@ int hr_error_restart_pending(lua_State *L) {
 
 void hr_execute(lua_State *L, CallInfo *ci, void (*run)(lua_State *, CallInfo *)) {
   struct HrExec rec;
+  /* What is read after a restart's longjmp lives in memory. */
+  lua_State *volatile vl = L;
+  void (*volatile vrun)(lua_State *, CallInfo *) = run;
   if (!error_restarts) {
     run(L, ci);
     return;
@@ -65,9 +68,11 @@ void hr_execute(lua_State *L, CallInfo *ci, void (*run)(lua_State *, CallInfo *)
   rec.errfunc = L->errfunc;
   rec.prev = L->hr_exec;
   L->hr_exec = &rec;
-  if (_setjmp(rec.buf) != 0) ci = L->ci;  /* restarted: hr_error_restart_jump */
-  run(L, ci);
-  L->hr_exec = rec.prev;
+  if (_setjmp(rec.buf) == 0)
+    run(L, ci);
+  else  /* restarted: hr_error_restart_jump made the frame L->ci */
+    vrun(vl, vl->ci);
+  vl->hr_exec = rec.prev;
 }
 
 /* Whether `anc` is `ci` or one of the frames that called it. */
