@@ -50,6 +50,21 @@ const ENGINE_PARTS: &[(&str, &str)] = &[
 
 const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
 
+/// Registers the modules of `package.loaded` that the engine has no record
+/// of, with the file `package.path` finds for each (see
+/// [`Engine::find_untracked_modules`]).
+const REGISTER_UNTRACKED_LUA: &str = r#"
+local engine = ...
+local searchpath, package = package.searchpath, package
+if type(searchpath) ~= 'function' or type(package.path) ~= 'string' then return end
+for name in next, package.loaded do
+  if type(name) == 'string' and rawget(engine.modules, name) == nil then
+    local path = searchpath(name, package.path)
+    if path then engine:register(name, path) end
+  end
+end
+"#;
+
 #[cfg(hr_native_backend)]
 extern "C-unwind" {
     /// Pushes the native backend table (vm/lua54/reload_backend.c).
@@ -156,6 +171,9 @@ fn load_engine(lua: &Lua, debug: &Table) -> Result<Table, ReloadError> {
 pub struct Engine {
     engine: Table,
     program: Option<PathBuf>,
+    /// Modules may be loaded without the engine seeing it (attached to a
+    /// stock VM): look them up before each reload.
+    find_untracked: Option<mlua::Function>,
 }
 
 impl Engine {
@@ -197,6 +215,7 @@ impl Engine {
         Ok(Engine {
             engine,
             program: None,
+            find_untracked: None,
         })
     }
 
@@ -213,6 +232,19 @@ impl Engine {
         self.program = Some(path.to_path_buf());
     }
 
+    /// For a VM that does not report its loads (the attach agent on a stock
+    /// VM): before each reload, the modules in `package.loaded` the engine
+    /// has no record of are registered with the file `package.path` finds
+    /// (the stock searcher's own rule, so chunk names match).
+    pub fn find_untracked_modules(&mut self, lua: &Lua) -> Result<(), ReloadError> {
+        let register = lua
+            .load(REGISTER_UNTRACKED_LUA)
+            .set_name("=[hotreload] engine/untracked.lua")
+            .into_function()?;
+        self.find_untracked = Some(register);
+        Ok(())
+    }
+
     /// Performs one reload; on error the VM is exactly as before.
     pub fn reload(
         &mut self,
@@ -220,6 +252,9 @@ impl Engine {
         args: &HotReloadArguments,
     ) -> Result<HotReloadResponseBody, ReloadError> {
         let started = Instant::now();
+        if let Some(register) = &self.find_untracked {
+            register.call::<()>(self.engine.clone())?;
+        }
         let target = self.target(args)?;
         let req = lua.create_table()?;
         match &target {
