@@ -1,0 +1,491 @@
+//! DAP `attach` through `hotreload-dap` to real programs that embed a stock
+//! Lua and load the agent (`crates/agent`): a C application built here
+//! against Debian's liblua5.4 (tests/fixtures/attach/embed.c) and the stock
+//! `lua5.4` interpreter through `LUA_INIT`. Breakpoints, evaluation, pause
+//! in a busy loop, hot reload with state kept, detaching, and the faults:
+//! wrong token, a second program, the program exiting or crashing.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{fixtures, host_dir, Client, TIMEOUT};
+
+/// counter.lua's `count = count + 1` line.
+const TICK_LINE: i64 = 6;
+
+const COUNTER_V2: &str = r#"-- The module the attach tests edit while the program runs.
+local M = {}
+local count = 0
+
+function M.tick(frame)
+  count = count + 1
+  return 'v2 count=' .. count .. ' frame=' .. frame
+end
+
+function M.count()
+  return count
+end
+
+function M.version()
+  return 'v2'
+end
+
+return M
+"#;
+
+/// Why these tests cannot run here, if they cannot: they run once (not per
+/// runtime: the program brings its own Lua) and need Debian's liblua5.4
+/// headers and interpreter (scripts/attach-env installs them).
+fn skip() -> bool {
+    if support::runtime() != "lua5.4" {
+        eprintln!(
+            "skipped on {}: attach tests run once, with lua5.4",
+            support::runtime()
+        );
+        return true;
+    }
+    if !Path::new("/usr/include/lua5.4/lua.h").exists() {
+        eprintln!("skipped: liblua5.4-dev is not installed (scripts/attach-env installs it)");
+        return true;
+    }
+    false
+}
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotreload-attach-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch dir");
+    // Sockets live in a private directory.
+    let sockets = dir.join("sock");
+    std::fs::create_dir_all(&sockets).expect("create the socket dir");
+    set_mode(&sockets, 0o700);
+    dir
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// The agent module under the name `require` looks for, and the embedding
+/// C program, built once per test binary.
+fn artifacts() -> &'static (PathBuf, PathBuf) {
+    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("hotreload-attach-{}-bin", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the build dir");
+        let agent = host_dir().join("libhotreload_agent.so");
+        assert!(
+            agent.is_file(),
+            "{} is missing: build it first with `scripts/build`",
+            agent.display()
+        );
+        std::fs::copy(&agent, dir.join("hotreload_agent.so")).expect("copy the agent");
+        let embed = dir.join("embed54");
+        let status = Command::new("cc")
+            .arg("-o")
+            .arg(&embed)
+            .arg(fixtures().join("attach/embed.c"))
+            .args(["-I/usr/include/lua5.4", "-llua5.4"])
+            .status()
+            .expect("run cc");
+        assert!(status.success(), "building embed.c failed");
+        (dir, embed)
+    })
+}
+
+/// A program under test: the C application running game.lua from `dir`.
+struct Program {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Program {
+    /// Starts embed.c on a copy of game.lua and counter.lua in `dir`, with
+    /// the agent's settings in `env`.
+    fn start(dir: &Path, env: &[(&str, &str)]) -> Program {
+        let (agent_dir, embed) = artifacts();
+        for file in ["game.lua", "counter.lua"] {
+            std::fs::copy(fixtures().join("attach").join(file), dir.join(file)).expect("copy");
+        }
+        std::fs::write(dir.join("run"), "").expect("create the run file");
+        let mut command = Command::new(embed);
+        command
+            .arg(dir.join("game.lua"))
+            .arg(dir.join("run"))
+            .current_dir(dir)
+            .env("LUA_CPATH_5_4", format!("{}/?.so;;", agent_dir.display()))
+            .env("LUA_PATH_5_4", format!("{}/?.lua;;", dir.display()))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout file"))
+            .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Program {
+            child: command.spawn().expect("start embed"),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
+    }
+
+    /// Waits until `check` holds for the program's stdout or stderr.
+    fn wait_for(&self, what: &str, check: impl Fn(&str, &str) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            if check(&self.stdout(), &self.stderr()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the program never showed {what}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+    }
+
+    /// Asks the program to end (its loop stops) and waits for its status.
+    fn finish(&mut self) -> i32 {
+        let _ = std::fs::remove_file(self.dir.join("run"));
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "the program did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn initialize(client: &mut Client) {
+    client.ok(
+        "initialize",
+        json!({"adapterID": "hotreload", "clientID": "test"}),
+    );
+}
+
+fn counter_path(dir: &Path) -> String {
+    dir.join("counter.lua").display().to_string()
+}
+
+/// Attaches with `listen` at a Unix socket and starts the program waiting
+/// for `configurationDone`; returns once the attach succeeded.
+fn attach_listening(client: &mut Client, dir: &Path) -> Program {
+    let socket = dir.join("sock/s");
+    initialize(client);
+    let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
+    let socket_text = socket.display().to_string();
+    let program = Program::start(
+        dir,
+        &[("HOTRELOAD_CONNECT", &socket_text), ("HOTRELOAD_WAIT", "1")],
+    );
+    let response = client.response(seq);
+    if !response.success {
+        client.fail(&format!("attach failed: {:?}", response.message));
+    }
+    client.wait_event("initialized");
+    program
+}
+
+#[test]
+fn attach_stops_evaluates_reloads_with_state_and_detaches() {
+    if skip() {
+        return;
+    }
+    let dir = scratch("main");
+    let mut client = Client::start();
+    let mut program = attach_listening(&mut client, &dir);
+    let counter = counter_path(&dir);
+    let bps = client.set_breakpoints(&counter, &[TICK_LINE]);
+    assert_eq!(bps[0]["verified"], true, "{bps:?}");
+    client.ok("configurationDone", json!({}));
+
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    assert_eq!(frames[0]["line"], TICK_LINE);
+    assert_eq!(frames[0]["source"]["path"], counter.as_str());
+    let frame_id = frames[0]["id"].clone();
+    assert_eq!(client.evaluate("count", Some(&frame_id), "repl"), "0");
+    assert_eq!(client.evaluate("frame", Some(&frame_id), "repl"), "1");
+
+    // Run some frames, then reload while the program runs.
+    client.set_breakpoints(&counter, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    program.wait_for("frame 50", |out, _| out.contains("v1 count=50 "));
+    let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
+    assert!(
+        body["changed"].to_string().contains("tick"),
+        "reload body: {body}"
+    );
+    let version = client.evaluate("require('counter').version()", None, "repl");
+    assert_eq!(version, "\"v2\"");
+    let count: i64 = client
+        .evaluate("require('counter').count()", None, "repl")
+        .parse()
+        .expect("a count");
+    assert!(count >= 50, "the count was reset by the reload: {count}");
+    // The running program uses the new code with its counter kept.
+    program.wait_for("v2 output", |out, _| {
+        out.lines().any(|l| {
+            l.strip_prefix("v2 count=")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|n| n > 50)
+        })
+    });
+
+    // A breakpoint again, then detach while stopped: the program goes on.
+    client.set_breakpoints(&counter, &[TICK_LINE]);
+    client.wait_stopped("breakpoint");
+    client.ok("disconnect", json!({}));
+    let lines_then = program.stdout().lines().count();
+    program.wait_for("output after the detach", |out, _| {
+        out.lines().count() > lines_then + 1
+    });
+    assert!(program.alive(), "detaching ended the program");
+    assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
+    assert!(program.stdout().contains("embed: done"));
+}
+
+#[test]
+fn the_program_ending_ends_the_session() {
+    if skip() {
+        return;
+    }
+    let dir = scratch("exit");
+    let mut client = Client::start();
+    let mut program = attach_listening(&mut client, &dir);
+    client.ok("configurationDone", json!({}));
+    program.wait_for("a few frames", |out, _| out.contains("count=50 "));
+    assert_eq!(program.finish(), 0);
+    let exited = client.wait_event("exited");
+    assert_eq!(exited["exitCode"], 0);
+    client.wait_event("terminated");
+    // The adapter is still there and says why nothing runs.
+    let message = client.err("threads", json!({}));
+    assert!(message.contains("no longer running"), "{message}");
+}
+
+#[test]
+fn a_crashed_program_ends_the_session_with_a_message() {
+    if skip() {
+        return;
+    }
+    let dir = scratch("crash");
+    let mut client = Client::start();
+    let mut program = attach_listening(&mut client, &dir);
+    client.ok("configurationDone", json!({}));
+    program.wait_for("a few frames", |out, _| out.contains("count=50 "));
+    let _ = program.child.kill();
+    let _ = program.child.wait();
+    client.wait_event("exited");
+    client.wait_event("terminated");
+    let said = client.output_of("stderr");
+    assert!(
+        said.contains("closed the connection (it exited or crashed)"),
+        "{said}"
+    );
+}
+
+/// A free loopback port (bound then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
+    if skip() {
+        return;
+    }
+    let dir = scratch("tcp");
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": address, "token": "s3cret"}));
+
+    // Without the right token: refused and logged on both sides.
+    let intruder_dir = dir.join("intruder");
+    std::fs::create_dir_all(&intruder_dir).expect("mkdir");
+    let mut intruder = Program::start(
+        &intruder_dir,
+        &[
+            ("HOTRELOAD_CONNECT", &address),
+            ("HOTRELOAD_TOKEN", "guess"),
+        ],
+    );
+    intruder.wait_for("the refusal", |_, err| err.contains("token"));
+    assert!(
+        intruder.alive(),
+        "a refused agent must leave its program running"
+    );
+    client.wait_output_of("console", "the refusal note", |t| {
+        t.contains("refused a program") && t.contains("token")
+    });
+
+    let mut program = Program::start(
+        &dir,
+        &[
+            ("HOTRELOAD_CONNECT", &address),
+            ("HOTRELOAD_TOKEN", "s3cret"),
+            ("HOTRELOAD_WAIT", "1"),
+        ],
+    );
+    let response = client.response(seq);
+    assert!(response.success, "{:?}", response.message);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    program.wait_for("frames", |out, _| out.contains("count=50 "));
+
+    // A second program while one is attached: told so, not queued.
+    let second_dir = dir.join("second");
+    std::fs::create_dir_all(&second_dir).expect("mkdir");
+    let mut second = Program::start(
+        &second_dir,
+        &[
+            ("HOTRELOAD_CONNECT", &address),
+            ("HOTRELOAD_TOKEN", "s3cret"),
+        ],
+    );
+    second.wait_for("the busy refusal", |_, err| {
+        err.contains("already attached")
+    });
+    assert!(second.alive());
+    client.wait_output_of("console", "the second program's note", |t| {
+        t.contains("refused a second program")
+    });
+    assert_eq!(second.finish(), 0);
+    assert_eq!(intruder.finish(), 0);
+    client.ok("disconnect", json!({}));
+    assert_eq!(program.finish(), 0);
+}
+
+#[test]
+fn connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    if skip() {
+        return;
+    }
+    let dir = scratch("connect");
+    let socket = dir.join("sock/agent").display().to_string();
+    // The stock interpreter, unmodified script, agent through LUA_INIT.
+    let (agent_dir, _) = artifacts();
+    let script = dir.join("busy.lua");
+    std::fs::write(
+        &script,
+        "local n = 0\nwhile true do\n  n = n + 1\n  if n % 1000000 == 0 then\n    io.stdout:write('tick\\n') io.stdout:flush()\n  end\nend\n",
+    )
+    .expect("write busy.lua");
+    let child = Command::new("lua5.4")
+        .arg(&script)
+        .env("LUA_CPATH_5_4", format!("{}/?.so;;", agent_dir.display()))
+        .env("LUA_INIT", "require('hotreload_agent').start()")
+        .env("HOTRELOAD_LISTEN", &socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start lua5.4");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(child);
+    for round in 0..2 {
+        let mut client = Client::start();
+        initialize(&mut client);
+        client.ok("attach", json!({"connect": socket, "timeout": 10}));
+        client.wait_event("initialized");
+        client.ok("configurationDone", json!({}));
+        client.ok("pause", json!({"threadId": 1}));
+        let stopped = client.wait_stopped("pause");
+        let frames = client.stack(&stopped["threadId"]);
+        assert_eq!(frames[0]["source"]["path"], script.display().to_string());
+        let n: i64 = client
+            .evaluate("n", Some(&frames[0]["id"]), "repl")
+            .parse()
+            .expect("n is a number");
+        assert!(n > 0, "round {round}: n = {n}");
+        client.ok("disconnect", json!({}));
+    }
+    assert!(
+        matches!(child.0.try_wait(), Ok(None)),
+        "detaching ended lua5.4"
+    );
+}
+
+#[test]
+fn bad_attach_arguments_are_refused_with_the_reason() {
+    if skip() {
+        return;
+    }
+    let dir = scratch("bad");
+    let mut client = Client::start();
+    initialize(&mut client);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({}), "needs 'listen'"),
+        (json!({"listen": "a", "connect": "b"}), "not both"),
+        (json!({"listen": "example.com:80"}), "not an address"),
+        (json!({"listen": "10.1.2.3:80", "token": "t"}), "loopback"),
+        (json!({"listen": "127.0.0.1:9"}), "needs a 'token'"),
+        (
+            json!({"connect": dir.join("sock/none").display().to_string()}),
+            "cannot connect",
+        ),
+        (
+            json!({"listen": "127.0.0.1:1", "token": "t", "timeout": -1}),
+            "positive",
+        ),
+    ];
+    for (args, expected) in cases {
+        let message = client.err("attach", args.clone());
+        assert!(message.contains(expected), "{args}: {message}");
+    }
+    // A socket in a directory others can enter is refused.
+    let open = dir.join("open");
+    std::fs::create_dir_all(&open).expect("mkdir");
+    set_mode(&open, 0o755);
+    let message = client.err(
+        "attach",
+        json!({"listen": open.join("s").display().to_string(), "timeout": 1}),
+    );
+    assert!(message.contains("must be private"), "{message}");
+    // Nothing connects in time: a clear message, and the session goes on.
+    let message = client.err(
+        "attach",
+        json!({"listen": dir.join("sock/late").display().to_string(), "timeout": 0.3}),
+    );
+    assert!(message.contains("no program attached"), "{message}");
+    let message = client.err("threads", json!({}));
+    assert!(message.contains("no program"), "{message}");
+}
