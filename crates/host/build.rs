@@ -117,6 +117,15 @@ fn main() {
     );
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
+    println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
+    // Lua 5.1 and LuaJIT share a C API that differs from 5.2+ in a few
+    // calls (src/lua_api.rs).
+    if ["LUA51", "LUAJIT"]
+        .iter()
+        .any(|vm| std::env::var_os(format!("CARGO_FEATURE_{vm}")).is_some())
+    {
+        println!("cargo:rustc-cfg=hr_lua51_api");
+    }
     if vm.native_backend {
         println!("cargo:rustc-cfg=hr_native_backend");
     }
