@@ -10,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "vm/lua51/vm.rs"]
+mod lua51;
 #[path = "vm/lua52/vm.rs"]
 mod lua52;
 #[path = "vm/lua53/vm.rs"]
@@ -37,7 +39,7 @@ pub struct Vm {
 }
 
 /// Every VM with a folder; adding one is a new folder and a line here.
-const VMS: &[Vm] = &[lua52::VM, lua53::VM, lua54::VM];
+const VMS: &[Vm] = &[lua51::VM, lua52::VM, lua53::VM, lua54::VM];
 
 fn main() {
     let vm = selected_vm();
