@@ -34,6 +34,9 @@ pub struct Vm {
     /// Whether the folder has the reload engine's native backend
     /// (`hotreload_native_backend`); without it the engine walks in Lua.
     native_backend: bool,
+    /// Whether the folder provides debug functions the VM's own library
+    /// lacks and the engine needs (`hotreload_debug_extras`).
+    debug_extras: bool,
     /// The edits of one source file of the VM, by file name.
     edits: fn(&str) -> &'static [(&'static str, &'static str)],
 }
@@ -130,6 +133,10 @@ fn main() {
     }
     if vm.native_backend {
         println!("cargo:rustc-cfg=hr_native_backend");
+    }
+    println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
+    if vm.debug_extras {
+        println!("cargo:rustc-cfg=hr_debug_extras");
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -78,4 +78,10 @@ int hotreload_same_code (lua_State *L);
    folders whose vm.rs says `native_backend: true`. */
 int hotreload_native_backend (lua_State *L);
 
+/* Pushes a table of the debug functions the engine needs that this VM's
+   debug library lacks (Lua 5.1: upvalueid and upvaluejoin, with 5.2's
+   meaning), for the engine's copy of the library; only in folders whose
+   vm.rs says `debug_extras: true`. */
+int hotreload_debug_extras (lua_State *L);
+
 #endif
