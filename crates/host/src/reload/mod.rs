@@ -71,6 +71,12 @@ extern "C-unwind" {
     fn hotreload_native_backend(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
+#[cfg(hr_debug_extras)]
+extern "C-unwind" {
+    /// Pushes the debug functions this VM lacks (vm/lua51/upvalues.c).
+    fn hotreload_debug_extras(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+}
+
 extern "C-unwind" {
     /// `same_code(a, b)` of the VM folder (vm/hotreload_vm.h).
     fn hotreload_same_code(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
@@ -124,6 +130,41 @@ fn native_backend(_lua: &Lua) -> Result<Value, ReloadError> {
         "this host has no native backend for Lua {}",
         env!("HOTRELOAD_LUA_RELEASE")
     ))))
+}
+
+/// The debug library the engine gets: the VM's own, or where the VM folder
+/// provides what the library lacks (Lua 5.1: `upvalueid`, `upvaluejoin`),
+/// a copy with those added. A copy, because 5.1's `luaopen_debug` returns
+/// the program's own `debug` table, which must stay stock.
+fn engine_debug_library(lua: &Lua) -> Result<Table, ReloadError> {
+    // SAFETY: luaopen_debug only builds (5.1: refills) the library table;
+    // the functions it holds are the stock ones.
+    let open_debug = unsafe { lua.create_c_function(mlua::ffi::luaopen_debug)? };
+    let debug: Table = open_debug.call(())?;
+    with_debug_extras(lua, debug)
+}
+
+#[cfg(hr_debug_extras)]
+fn with_debug_extras(lua: &Lua, debug: Table) -> Result<Table, ReloadError> {
+    let copy = lua.create_table()?;
+    for pair in debug.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        copy.raw_set(k, v)?;
+    }
+    // SAFETY: builds a table of two C functions that check their arguments
+    // as the stock debug functions do (vm/lua51/upvalues.c).
+    let open_extras = unsafe { lua.create_c_function(hotreload_debug_extras)? };
+    let extras: Table = open_extras.call(())?;
+    for pair in extras.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        copy.raw_set(k, v)?;
+    }
+    Ok(copy)
+}
+
+#[cfg(not(hr_debug_extras))]
+fn with_debug_extras(_lua: &Lua, debug: Table) -> Result<Table, ReloadError> {
+    Ok(debug)
 }
 
 /// Which implementation of the VM-level work the engine uses.
@@ -185,10 +226,7 @@ impl Engine {
 
     /// Like [`Engine::install`], choosing the backend (benchmarks, tests).
     pub fn install_with(lua: &Lua, backend: Backend) -> Result<Engine, ReloadError> {
-        // SAFETY: luaopen_debug only builds the library table; the program's
-        // globals are not touched (the table goes to the engine alone).
-        let open_debug = unsafe { lua.create_c_function(mlua::ffi::luaopen_debug)? };
-        let debug: Table = open_debug.call(())?;
+        let debug = engine_debug_library(lua)?;
         let module = load_engine(lua, &debug)?;
         let backend: Value = match backend {
             Backend::Native => native_backend(lua)?,
