@@ -43,6 +43,9 @@ struct Options {
     listen: Option<String>,
     token: Option<String>,
     wait: bool,
+    /// LuaJIT: keep the JIT compiler on (compiled code then runs past
+    /// breakpoints and pause).
+    jit: bool,
 }
 
 /// `require("hotreload_agent")`: `{ start = function, version = string }`.
@@ -102,6 +105,7 @@ unsafe fn read_options(l: *mut ffi::lua_State) -> Result<Options, String> {
         listen: None,
         token: env("HOTRELOAD_TOKEN"),
         wait: false,
+        jit: false,
     };
     // SAFETY: index 1 is read only if it is a table.
     unsafe {
@@ -115,6 +119,9 @@ unsafe fn read_options(l: *mut ffi::lua_State) -> Result<Options, String> {
                 }
                 ffi::lua_getfield(l, 1, c"wait".as_ptr());
                 options.wait = ffi::lua_toboolean(l, -1) != 0;
+                ffi::lua_pop(l, 1);
+                ffi::lua_getfield(l, 1, c"jit".as_ptr());
+                options.jit = ffi::lua_toboolean(l, -1) != 0;
                 ffi::lua_pop(l, 1);
             }
             _ => {
@@ -184,6 +191,12 @@ fn start(l: *mut ffi::lua_State, options: Options) -> Result<(), String> {
         _ => None,
     };
     install(l).map_err(|e| format!("cannot set the debugger up: {e}"))?;
+    // SAFETY: `l` is the running thread, on the VM thread.
+    if !options.jit && unsafe { hr_stock_jit_off(l) } == 0 {
+        eprintln!(
+            "hotreload-agent: LuaJIT kept its compiled traces; breakpoints in them may be missed"
+        );
+    }
     STARTED.store(true, Ordering::SeqCst);
     if let Ok(mut s) = STARTED_AS.lock() {
         *s = wanted;
@@ -349,7 +362,12 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
     // SAFETY: `l` is the live thread calling `start`; mlua keeps its state
     // in the VM's registry and does not own (close) the VM.
     let lua: Lua = unsafe { Lua::get_or_init_from_ptr(l) }.clone();
-    let main_state = main_thread(&lua).map_err(|e| e.to_string())?;
+    // SAFETY: `l` is live with room for one value.
+    // Lua 5.1's API cannot name the main thread from a coroutine (LÖVE
+    // starts the agent inside one): the calling thread stands for it.
+    let main_state = unsafe { crate::lua_api::main_thread(l) }.unwrap_or(l);
+    // SAFETY: stores the pointer for the stock C (vm/hotreload_vm.h side).
+    unsafe { hr_stock_set_main(main_state) };
     let helpers = install_internals(&lua).map_err(|e| e.to_string())?;
     // Present and never filled by the VM: the engine installs no loader
     // wrappers (transparency), and finds modules through package.loaded.
@@ -387,17 +405,12 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
     Ok(())
 }
 
-fn main_thread(lua: &Lua) -> mlua::Result<*mut ffi::lua_State> {
-    let mut main = std::ptr::null_mut();
-    // SAFETY: reads the registry's main-thread slot, pushes nothing.
-    unsafe {
-        lua.exec_raw::<()>((), |s| {
-            ffi::lua_rawgeti(s, ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_MAINTHREAD);
-            main = ffi::lua_tothread(s, -1);
-            ffi::lua_pop(s, 1);
-        })?;
-    }
-    Ok(main)
+extern "C" {
+    /// The main thread for the stock C's thread list (stock/stock_vm.c).
+    fn hr_stock_set_main(l: *mut ffi::lua_State);
+    /// LuaJIT: flushes every trace and turns the compiler off; elsewhere
+    /// nothing. 0 when LuaJIT refused.
+    fn hr_stock_jit_off(l: *mut ffi::lua_State) -> c_int;
 }
 
 fn install_internals(lua: &Lua) -> mlua::Result<Helpers> {

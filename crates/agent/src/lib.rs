@@ -51,6 +51,8 @@ mod inflight;
 mod inspect;
 #[path = "../../host/src/interrupt.rs"]
 mod interrupt;
+#[path = "../../host/src/lua_api.rs"]
+mod lua_api;
 #[path = "../../host/src/memory.rs"]
 mod memory;
 #[path = "../../host/src/native.rs"]

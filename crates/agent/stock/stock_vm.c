@@ -1,7 +1,8 @@
 /*
  * The host's VM contract (crates/host/vm/hotreload_vm.h) served by a stock
- * Lua 5.4 that we did not build: only the public C API, no internal header.
- * The program's own liblua provides every lua_* symbol at load time.
+ * VM that we did not build (Lua 5.4, or LuaJIT 2.1 with HR_STOCK_LUAJIT):
+ * only the public C API, no internal header. The program's own library
+ * provides every lua_* symbol at load time.
  *
  * What a stock VM cannot give is said here, once per function:
  * - one hook slot per thread: the debugger's hook is the VM's only hook, so a
@@ -20,6 +21,7 @@
 #include "hotreload_vm.h"
 #include "lauxlib.h"
 #include "lua.h"
+#include "lualib.h"
 
 /* The debugger's hook (the host's `hooks::hook`). */
 static lua_Hook debug_hook;
@@ -28,18 +30,67 @@ static lua_State *last_thread;
 /* Registry key of the weak set of threads seen running a hook. */
 static const char threads_key = 't';
 
+#ifdef HR_STOCK_LUAJIT
+/* luajit.h's, declared here: the headers we build against are the 5.1 API
+   ones LuaJIT ships (its luajit.h is generated at its own build). */
+LUA_API int luaJIT_setmode (lua_State *L, int idx, int mode);
+#define HR_LUAJIT_MODE_ENGINE 0
+#define HR_LUAJIT_MODE_FLUSH 0x0200
+
+/* Compiled traces run no hooks: drop them all and keep the compiler off,
+   so every line is interpreted and breakpoints, steps and pause see it.
+   Returns 0 when LuaJIT refused (a trace is being recorded). */
+int hr_stock_jit_off (lua_State *L) {
+  int flushed = luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE | HR_LUAJIT_MODE_FLUSH);
+  int off = luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE);
+  return flushed && off;
+}
+#else
+int hr_stock_jit_off (lua_State *L) {
+  (void)L;
+  return 1;
+}
+#endif
+
+/* The main thread: 5.2+ keep it in the registry; for 5.1's API the agent
+   says which thread it is (hr_stock_set_main). */
+static lua_State *main_thread_51;
+void hr_stock_set_main (lua_State *L) { main_thread_51 = L; }
+
+static lua_State *main_thread_of (lua_State *L) {
+#if LUA_VERSION_NUM >= 502
+  lua_State *main;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return main;
+#else
+  (void)L;
+  return main_thread_51;
+#endif
+}
+
+/* Pushes registry[&threads_key]; returns its type (5.1's API has neither
+   lua_rawgetp nor a typed lua_rawget). */
+static int push_threads (lua_State *L) {
+  lua_pushlightuserdata(L, (void *)&threads_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  return lua_type(L, -1);
+}
+
 /* Remembers thread L in the registry's weak set (it ran a hook). */
 static void note_thread (lua_State *L) {
   if (!lua_checkstack(L, 4)) return;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &threads_key) != LUA_TTABLE) {
+  if (push_threads(L) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_createtable(L, 0, 4);
     lua_createtable(L, 0, 1);
     lua_pushliteral(L, "k");
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &threads_key);
+    lua_pushlightuserdata(L, (void *)&threads_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
   }
   lua_pushthread(L);
   lua_pushboolean(L, 1);
@@ -47,12 +98,53 @@ static void note_thread (lua_State *L) {
   lua_pop(L, 1);
 }
 
+#ifdef HR_STOCK_LUAJIT
+/*
+ * LuaJIT finds the pc of a frame that has no frame above it from the
+ * innermost C frame: once the debugger calls into the VM (every
+ * evaluation does), the hooked function's locals would vanish. So the
+ * debugger's hook runs one level down, in a C function called by a Lua
+ * function of the debugger's own (hidden from stacks): the hooked frame
+ * then has a frame above it and LuaJIT finds its pc from that.
+ */
+static const char wrapper_key = 'w';
+static const char wrapper_lua[] = "local run, ar = ...\nrun(ar)\n";
+
+static int run_hook (lua_State *L) {
+  lua_Debug *ar = (lua_Debug *)lua_touserdata(L, 1);
+  if (ar != NULL && debug_hook != NULL) debug_hook(L, ar);
+  return 0;
+}
+
+static void call_hook (lua_State *L, lua_Debug *ar) {
+  if (!lua_checkstack(L, 4)) return;
+  lua_pushlightuserdata(L, (void *)&wrapper_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (!lua_isfunction(L, -1)) {
+    lua_pop(L, 1);
+    if (luaL_loadbuffer(L, wrapper_lua, sizeof(wrapper_lua) - 1,
+                        "=[hotreload] hook") != 0) {
+      lua_pop(L, 1);
+      return;
+    }
+    lua_pushlightuserdata(L, (void *)&wrapper_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+  }
+  lua_pushcfunction(L, run_hook);
+  lua_pushlightuserdata(L, ar);
+  if (lua_pcall(L, 2, 0, 0) != 0) lua_pop(L, 1);
+}
+#else
+static void call_hook (lua_State *L, lua_Debug *ar) { debug_hook(L, ar); }
+#endif
+
 static void trampoline (lua_State *L, lua_Debug *ar) {
   if (L != last_thread) {
     last_thread = L;
     note_thread(L);
   }
-  if (debug_hook != NULL) debug_hook(L, ar);
+  if (debug_hook != NULL) call_hook(L, ar);
 }
 
 void hr_set_debug_hook (lua_Hook hook) { debug_hook = hook; }
@@ -113,18 +205,18 @@ int hr_call_unhooked (lua_State *L, lua_CFunction f, int nargs) {
   return status;
 }
 
-/* The source of the frame's function. Any thread of the VM serves for "S"
-   (lua_getinfo reads the frame's own record), so the last hooked one does. */
-static lua_State *info_thread;
-void hr_stock_set_thread (lua_State *L) { info_thread = L; }
-
-const char *hr_frame_source (const lua_Debug *ar, size_t *len) {
+/* The source of the frame's function (its prototype's string, which
+   outlives the frame). */
+const char *hr_frame_source (lua_State *L, const lua_Debug *ar, size_t *len) {
   lua_Debug copy = *ar;
-  lua_State *L = last_thread != NULL ? last_thread : info_thread;
   if (L == NULL || !lua_getinfo(L, "S", &copy)) return NULL;
   if (copy.what != NULL && copy.what[0] == 'C') return NULL;
   if (copy.source == NULL) return NULL;
+#if LUA_VERSION_NUM >= 504
   *len = copy.srclen;
+#else
+  *len = strlen(copy.source);
+#endif
   return copy.source;
 }
 
@@ -151,12 +243,9 @@ int hr_stack_depth (lua_State *L) {
 /* Every thread but the main one that ran a hook and is still alive. */
 int hr_all_threads (lua_State *L) {
   int n = 0;
-  lua_State *main_thread;
+  lua_State *main_thread = main_thread_of(L);
   lua_newtable(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-  main_thread = lua_tothread(L, -1);
-  lua_pop(L, 1);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &threads_key) != LUA_TTABLE) {
+  if (push_threads(L) != LUA_TTABLE) {
     lua_pop(L, 1);
     return 1;
   }
@@ -173,6 +262,8 @@ int hr_all_threads (lua_State *L) {
 }
 
 /* ---- Chunk dumps: line information without the internal headers ---- */
+
+#if LUA_VERSION_NUM >= 504
 
 typedef struct {
   char *data;
@@ -385,3 +476,104 @@ int hotreload_same_code (lua_State *L) {
   lua_pushboolean(L, same);
   return 1;
 }
+
+#else /* LuaJIT 2.1 (the 5.1 API) */
+
+/* Collects the line of every bytecode of the chunk on top (nested
+   prototypes too) through jit.util, in the scratch state. */
+static const char lines_lua[] =
+    "local f = ...\n"
+    "local util = require('jit.util')\n"
+    "local out, n = {}, 0\n"
+    "local function walk(fn)\n"
+    "  local info = util.funcinfo(fn)\n"
+    "  for pc = 1, (info.bytecodes or 1) - 1 do\n"
+    "    local line = util.funcinfo(fn, pc).currentline\n"
+    "    if line and line > 0 then n = n + 1; out[n] = line end\n"
+    "  end\n"
+    "  for i = 1, info.gcconsts or 0 do\n"
+    "    local k = util.funck(fn, -i)\n"
+    "    if type(k) == 'proto' then walk(k) end\n"
+    "  end\n"
+    "end\n"
+    "walk(f)\n"
+    "return out\n";
+
+int hr_code_lines (const char *path, int *out, int cap, char *err,
+                   size_t errlen) {
+  int n = 0, i, total;
+  lua_State *L = luaL_newstate();
+  if (L == NULL) {
+    snprintf(err, errlen, "not enough memory");
+    return -1;
+  }
+  luaL_openlibs(L);
+  if (luaL_loadfile(L, path) != 0) {
+    const char *msg = lua_tostring(L, -1);
+    snprintf(err, errlen, "%s", msg ? msg : "cannot load the file");
+    lua_close(L);
+    return -1;
+  }
+  if (luaL_loadstring(L, lines_lua) != 0) {
+    snprintf(err, errlen, "%s: cannot read its line information", path);
+    lua_close(L);
+    return -1;
+  }
+  lua_insert(L, -2);
+  if (lua_pcall(L, 1, 1, 0) != 0 || !lua_istable(L, -1)) {
+    const char *msg = lua_tostring(L, -1);
+    snprintf(err, errlen, "%s: cannot read its line information (%s)", path,
+             msg ? msg : "no table");
+    lua_close(L);
+    return -1;
+  }
+  total = (int)lua_objlen(L, -1);
+  for (i = 1; i <= total; i++) {
+    lua_rawgeti(L, -1, i);
+    if (n < cap) out[n] = (int)lua_tointeger(L, -1);
+    n++;
+    lua_pop(L, 1);
+  }
+  lua_close(L);
+  return n;
+}
+
+/* same_code(a, b): equal stripped dumps (string.dump(f, true): LuaJIT's
+   dump takes `strip` only there). */
+int hotreload_same_code (lua_State *L) {
+  size_t la, lb;
+  const char *a, *b;
+  int same;
+  if (lua_type(L, 1) != LUA_TFUNCTION || lua_type(L, 2) != LUA_TFUNCTION ||
+      lua_iscfunction(L, 1) || lua_iscfunction(L, 2)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_settop(L, 2);
+  lua_getglobal(L, "string");
+  if (!lua_istable(L, -1)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_getfield(L, -1, "dump");
+  lua_pushvalue(L, 1);
+  lua_pushboolean(L, 1);
+  if (lua_pcall(L, 2, 1, 0) != 0) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_getfield(L, 3, "dump");
+  lua_pushvalue(L, 2);
+  lua_pushboolean(L, 1);
+  if (lua_pcall(L, 2, 1, 0) != 0) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  a = lua_tolstring(L, -2, &la);
+  b = lua_tolstring(L, -1, &lb);
+  same = a != NULL && b != NULL && la == lb && memcmp(a, b, la) == 0;
+  lua_pushboolean(L, same);
+  return 1;
+}
+
+#endif
