@@ -1,7 +1,8 @@
 //! DAP `attach` through `hotreload-dap` to real programs that embed a stock
-//! Lua and load the agent (`crates/agent`): a C application built here
-//! against Debian's liblua5.4 (tests/fixtures/attach/embed.c) and the stock
-//! `lua5.4` interpreter through `LUA_INIT`. Breakpoints, evaluation, pause
+//! Lua and load the agent (`crates/agent`, laid out by `scripts/build` in
+//! `agent/<vm>/`): a C application built here against Debian's liblua5.4
+//! and against libluajit-5.1 (tests/fixtures/attach/embed.c), and the
+//! stock `lua5.4` and `luajit` interpreters through `LUA_INIT`. Breakpoints, evaluation, pause
 //! in a busy loop, hot reload with state kept, detaching, and the faults:
 //! wrong token, a second program, the program exiting or crashing.
 
@@ -38,10 +39,71 @@ end
 return M
 "#;
 
+/// A stock VM the tests attach to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Vm {
+    Lua54,
+    LuaJit,
+}
+
+impl Vm {
+    fn name(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "lua5.4",
+            Vm::LuaJit => "luajit",
+        }
+    }
+
+    fn headers(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "/usr/include/lua5.4",
+            Vm::LuaJit => "/usr/include/luajit-2.1",
+        }
+    }
+
+    fn library(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "-llua5.4",
+            Vm::LuaJit => "-lluajit-5.1",
+        }
+    }
+
+    /// The environment variables its `package.cpath` and `package.path`
+    /// start from.
+    fn path_vars(self) -> (&'static str, &'static str) {
+        match self {
+            Vm::Lua54 => ("LUA_CPATH_5_4", "LUA_PATH_5_4"),
+            Vm::LuaJit => ("LUA_CPATH", "LUA_PATH"),
+        }
+    }
+
+    fn interpreter(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "lua5.4",
+            Vm::LuaJit => "luajit",
+        }
+    }
+
+    fn package(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "liblua5.4-dev",
+            Vm::LuaJit => "libluajit-5.1-dev",
+        }
+    }
+
+    /// The agent `scripts/build` laid out for this VM.
+    fn agent(self) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../agent")
+            .join(self.name())
+            .join("hotreload_agent.so")
+    }
+}
+
 /// Why these tests cannot run here, if they cannot: they run once (not per
-/// runtime: the program brings its own Lua) and need Debian's liblua5.4
-/// headers and interpreter (scripts/attach-env installs them).
-fn skip() -> bool {
+/// runtime: the program brings its own Lua) and need the VM's headers and
+/// interpreter (scripts/attach-env installs them).
+fn skip(vm: Vm) -> bool {
     if support::runtime() != "lua5.4" {
         eprintln!(
             "skipped on {}: attach tests run once, with lua5.4",
@@ -49,8 +111,11 @@ fn skip() -> bool {
         );
         return true;
     }
-    if !Path::new("/usr/include/lua5.4/lua.h").exists() {
-        eprintln!("skipped: liblua5.4-dev is not installed (scripts/attach-env installs it)");
+    if !Path::new(vm.headers()).join("lua.h").exists() {
+        eprintln!(
+            "skipped: {} is not installed (scripts/attach-env installs it)",
+            vm.package()
+        );
         return true;
     }
     false
@@ -73,29 +138,43 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
-/// The agent module under the name `require` looks for, and the embedding
-/// C program, built once per test binary.
-fn artifacts() -> &'static (PathBuf, PathBuf) {
-    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("hotreload-attach-{}-bin", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the build dir");
-        let agent = host_dir().join("libhotreload_agent.so");
+/// The directory holding the agent of `vm` and the embedding C program
+/// built against it, once per test binary.
+fn artifacts(vm: Vm) -> &'static (PathBuf, PathBuf) {
+    static LUA54: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    static LUAJIT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let cell = match vm {
+        Vm::Lua54 => &LUA54,
+        Vm::LuaJit => &LUAJIT,
+    };
+    cell.get_or_init(|| {
+        let agent = vm.agent();
         assert!(
             agent.is_file(),
             "{} is missing: build it first with `scripts/build`",
             agent.display()
         );
-        std::fs::copy(&agent, dir.join("hotreload_agent.so")).expect("copy the agent");
-        let embed = dir.join("embed54");
+        let dir = agent.parent().expect("the agent's directory").to_path_buf();
+        let build_dir = std::env::temp_dir().join(format!(
+            "hotreload-attach-{}-bin-{}",
+            std::process::id(),
+            vm.name()
+        ));
+        std::fs::create_dir_all(&build_dir).expect("create the build dir");
+        let embed = build_dir.join("embed");
         let status = Command::new("cc")
             .arg("-o")
             .arg(&embed)
             .arg(fixtures().join("attach/embed.c"))
-            .args(["-I/usr/include/lua5.4", "-llua5.4"])
+            .arg(format!("-I{}", vm.headers()))
+            .arg(vm.library())
             .status()
             .expect("run cc");
-        assert!(status.success(), "building embed.c failed");
+        assert!(
+            status.success(),
+            "building embed.c against {} failed",
+            vm.name()
+        );
         (dir, embed)
     })
 }
@@ -109,8 +188,9 @@ struct Program {
 impl Program {
     /// Starts embed.c on a copy of game.lua and counter.lua in `dir`, with
     /// the agent's settings in `env`.
-    fn start(dir: &Path, env: &[(&str, &str)]) -> Program {
-        let (agent_dir, embed) = artifacts();
+    fn start(vm: Vm, dir: &Path, env: &[(&str, &str)]) -> Program {
+        let (agent_dir, embed) = artifacts(vm);
+        let (cpath, path) = vm.path_vars();
         for file in ["game.lua", "counter.lua"] {
             std::fs::copy(fixtures().join("attach").join(file), dir.join(file)).expect("copy");
         }
@@ -120,8 +200,8 @@ impl Program {
             .arg(dir.join("game.lua"))
             .arg(dir.join("run"))
             .current_dir(dir)
-            .env("LUA_CPATH_5_4", format!("{}/?.so;;", agent_dir.display()))
-            .env("LUA_PATH_5_4", format!("{}/?.lua;;", dir.display()))
+            .env(cpath, format!("{}/?.so;;", agent_dir.display()))
+            .env(path, format!("{}/?.lua;;", dir.display()))
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout file"))
             .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"));
@@ -196,12 +276,13 @@ fn counter_path(dir: &Path) -> String {
 
 /// Attaches with `listen` at a Unix socket and starts the program waiting
 /// for `configurationDone`; returns once the attach succeeded.
-fn attach_listening(client: &mut Client, dir: &Path) -> Program {
+fn attach_listening(vm: Vm, client: &mut Client, dir: &Path) -> Program {
     let socket = dir.join("sock/s");
     initialize(client);
     let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
     let socket_text = socket.display().to_string();
     let program = Program::start(
+        vm,
         dir,
         &[("HOTRELOAD_CONNECT", &socket_text), ("HOTRELOAD_WAIT", "1")],
     );
@@ -214,13 +295,22 @@ fn attach_listening(client: &mut Client, dir: &Path) -> Program {
 }
 
 #[test]
-fn attach_stops_evaluates_reloads_with_state_and_detaches() {
-    if skip() {
+fn lua54_attach_stops_evaluates_reloads_with_state_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua54);
+}
+
+#[test]
+fn luajit_attach_stops_evaluates_reloads_with_state_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::LuaJit);
+}
+
+fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
+    if skip(vm) {
         return;
     }
-    let dir = scratch("main");
+    let dir = scratch(&format!("main-{}", vm.name()));
     let mut client = Client::start();
-    let mut program = attach_listening(&mut client, &dir);
+    let mut program = attach_listening(vm, &mut client, &dir);
     let counter = counter_path(&dir);
     let bps = client.set_breakpoints(&counter, &[TICK_LINE]);
     assert_eq!(bps[0]["verified"], true, "{bps:?}");
@@ -275,12 +365,12 @@ fn attach_stops_evaluates_reloads_with_state_and_detaches() {
 
 #[test]
 fn the_program_ending_ends_the_session() {
-    if skip() {
+    if skip(Vm::Lua54) {
         return;
     }
     let dir = scratch("exit");
     let mut client = Client::start();
-    let mut program = attach_listening(&mut client, &dir);
+    let mut program = attach_listening(Vm::Lua54, &mut client, &dir);
     client.ok("configurationDone", json!({}));
     program.wait_for("a few frames", |out, _| out.contains("count=50 "));
     assert_eq!(program.finish(), 0);
@@ -294,12 +384,12 @@ fn the_program_ending_ends_the_session() {
 
 #[test]
 fn a_crashed_program_ends_the_session_with_a_message() {
-    if skip() {
+    if skip(Vm::Lua54) {
         return;
     }
     let dir = scratch("crash");
     let mut client = Client::start();
-    let mut program = attach_listening(&mut client, &dir);
+    let mut program = attach_listening(Vm::Lua54, &mut client, &dir);
     client.ok("configurationDone", json!({}));
     program.wait_for("a few frames", |out, _| out.contains("count=50 "));
     let _ = program.child.kill();
@@ -323,7 +413,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
-    if skip() {
+    if skip(Vm::Lua54) {
         return;
     }
     let dir = scratch("tcp");
@@ -336,6 +426,7 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
     let intruder_dir = dir.join("intruder");
     std::fs::create_dir_all(&intruder_dir).expect("mkdir");
     let mut intruder = Program::start(
+        Vm::Lua54,
         &intruder_dir,
         &[
             ("HOTRELOAD_CONNECT", &address),
@@ -352,6 +443,7 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
     });
 
     let mut program = Program::start(
+        Vm::Lua54,
         &dir,
         &[
             ("HOTRELOAD_CONNECT", &address),
@@ -369,6 +461,7 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
     let second_dir = dir.join("second");
     std::fs::create_dir_all(&second_dir).expect("mkdir");
     let mut second = Program::start(
+        Vm::Lua54,
         &second_dir,
         &[
             ("HOTRELOAD_CONNECT", &address),
@@ -389,30 +482,40 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
 }
 
 #[test]
-fn connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
-    if skip() {
+fn lua54_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua54);
+}
+
+#[test]
+fn luajit_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::LuaJit);
+}
+
+fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
+    if skip(vm) {
         return;
     }
-    let dir = scratch("connect");
+    let dir = scratch(&format!("connect-{}", vm.name()));
     let socket = dir.join("sock/agent").display().to_string();
     // The stock interpreter, unmodified script, agent through LUA_INIT.
-    let (agent_dir, _) = artifacts();
+    let (agent_dir, _) = artifacts(vm);
+    let (cpath, _) = vm.path_vars();
     let script = dir.join("busy.lua");
     std::fs::write(
         &script,
         "local n = 0\nwhile true do\n  n = n + 1\n  if n % 1000000 == 0 then\n    io.stdout:write('tick\\n') io.stdout:flush()\n  end\nend\n",
     )
     .expect("write busy.lua");
-    let child = Command::new("lua5.4")
+    let child = Command::new(vm.interpreter())
         .arg(&script)
-        .env("LUA_CPATH_5_4", format!("{}/?.so;;", agent_dir.display()))
+        .env(cpath, format!("{}/?.so;;", agent_dir.display()))
         .env("LUA_INIT", "require('hotreload_agent').start()")
         .env("HOTRELOAD_LISTEN", &socket)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start lua5.4");
+        .expect("start the interpreter");
     struct Kill(std::process::Child);
     impl Drop for Kill {
         fn drop(&mut self) {
@@ -431,11 +534,13 @@ fn connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
         let stopped = client.wait_stopped("pause");
         let frames = client.stack(&stopped["threadId"]);
         assert_eq!(frames[0]["source"]["path"], script.display().to_string());
-        let n: i64 = client
-            .evaluate("n", Some(&frames[0]["id"]), "repl")
-            .parse()
-            .expect("n is a number");
-        assert!(n > 0, "round {round}: n = {n}");
+        let n_text = client.evaluate("n", Some(&frames[0]["id"]), "repl");
+        let scopes = client.ok("scopes", json!({"frameId": frames[0]["id"]}));
+        let locals = client.variables(&scopes["scopes"][0]["variablesReference"]);
+        let n: f64 = n_text.parse().unwrap_or_else(|e| {
+            panic!("n is not a number: {n_text:?} ({e}); frames {frames:?}; locals {locals:?}")
+        });
+        assert!(n > 0.0, "round {round}: n = {n}");
         client.ok("disconnect", json!({}));
     }
     assert!(
@@ -446,7 +551,7 @@ fn connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
 
 #[test]
 fn bad_attach_arguments_are_refused_with_the_reason() {
-    if skip() {
+    if skip(Vm::Lua54) {
         return;
     }
     let dir = scratch("bad");
