@@ -240,7 +240,13 @@ impl Program {
 
     /// Asks the program to end (its loop stops) and waits for its status.
     fn finish(&mut self) -> i32 {
-        let _ = std::fs::remove_file(self.dir.join("run"));
+        let run = self.dir.join("run");
+        self.finish_by(&run)
+    }
+
+    /// Removes `run_file`, which the program watches, and waits for it.
+    fn finish_by(&mut self, run_file: &Path) -> i32 {
+        let _ = std::fs::remove_file(run_file);
         let deadline = Instant::now() + TIMEOUT;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -593,4 +599,103 @@ fn bad_attach_arguments_are_refused_with_the_reason() {
     assert!(message.contains("no program attached"), "{message}");
     let message = client.err("threads", json!({}));
     assert!(message.contains("no program"), "{message}");
+}
+
+/// player.lua of examples/love with `describe` saying v2.
+fn player_v2(v1: &str) -> String {
+    v1.replace("('v1 score=", "('v2 score=")
+}
+
+#[test]
+fn love_game_headless_stops_evaluates_and_reloads_with_state() {
+    if skip(Vm::LuaJit) {
+        return;
+    }
+    if Command::new("love").arg("--version").output().is_err() {
+        eprintln!("skipped: LÖVE is not installed (scripts/attach-env installs the love package)");
+        return;
+    }
+    let dir = scratch("love");
+    let game = dir.join("game");
+    std::fs::create_dir_all(&game).expect("mkdir");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/love");
+    for file in ["conf.lua", "main.lua", "player.lua"] {
+        std::fs::copy(example.join(file), game.join(file)).expect("copy the example");
+    }
+    let (agent_dir, _) = artifacts(Vm::LuaJit);
+    let socket = dir.join("sock/s").display().to_string();
+    let run_file = dir.join("run");
+    std::fs::write(&run_file, "").expect("run file");
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let child = Command::new("love")
+        .arg(".")
+        .current_dir(&game)
+        .env("LUA_CPATH", format!("{}/?.so;;", agent_dir.display()))
+        .env("HOTRELOAD_CONNECT", &socket)
+        .env("HOTRELOAD_WAIT", "1")
+        .env("HOTRELOAD_HEADLESS", "1")
+        .env("HOTRELOAD_RUN_FILE", &run_file)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout"))
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr"))
+        .spawn()
+        .expect("start love");
+    let mut program = Program {
+        child,
+        dir: dir.clone(),
+    };
+    let response = client.response(seq);
+    assert!(
+        response.success,
+        "attach: {:?} {}",
+        response.message,
+        program.stderr()
+    );
+    client.wait_event("initialized");
+    let player = game.join("player.lua").display().to_string();
+    // p.score = p.score + 1 in M.update.
+    let bps = client.set_breakpoints(&player, &[13]);
+    assert_eq!(bps[0]["verified"], true, "{bps:?}");
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    assert!(
+        frames[0]["source"]["path"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("player.lua"),
+        "{frames:?}"
+    );
+    assert_eq!(
+        client.evaluate("p.score", Some(&frames[0]["id"]), "repl"),
+        "0"
+    );
+    client.set_breakpoints(&player, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    program.wait_for("a few seconds of frames", |out, _| {
+        out.contains("v1 score=120 ")
+    });
+
+    let v1 = std::fs::read_to_string(game.join("player.lua")).expect("read player.lua");
+    let body = client.ok(
+        "hotReload",
+        json!({"path": player, "source": player_v2(&v1)}),
+    );
+    assert!(body["changed"].to_string().contains("describe"), "{body}");
+    program.wait_for("the new describe with the score kept", |out, _| {
+        out.lines().any(|l| {
+            l.strip_prefix("v2 score=")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|n| n > 120)
+        })
+    });
+    client.ok("disconnect", json!({}));
+    let lines_then = program.stdout().lines().count();
+    program.wait_for("frames after the detach", |out, _| {
+        out.lines().count() > lines_then
+    });
+    assert_eq!(program.finish_by(&run_file), 0, "{}", program.stderr());
 }

@@ -51,16 +51,35 @@ const ENGINE_PARTS: &[(&str, &str)] = &[
 const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
 
 /// Registers the modules of `package.loaded` that the engine has no record
-/// of, with the file `package.path` finds for each (see
-/// [`Engine::find_untracked_modules`]).
+/// of (see [`Engine::find_untracked_modules`]).
 const REGISTER_UNTRACKED_LUA: &str = r#"
 local engine = ...
-local searchpath, package = package.searchpath, package
-if type(searchpath) ~= 'function' or type(package.path) ~= 'string' then return end
-for name in next, package.loaded do
+local package, type, next, rawget = package, type, next, rawget
+local getinfo = type(debug) == 'table' and debug.getinfo or nil
+-- The chunk name the module's functions carry (loaders such as LÖVE's give
+-- their own), from the first Lua function found in its table.
+local function chunkname_of(value)
+  if type(value) ~= 'table' or not getinfo then return nil end
+  for _, v in next, value do
+    if type(v) == 'function' then
+      local info = getinfo(v, 'S')
+      if info and info.what ~= 'C' and type(info.source) == 'string' and info.source:sub(1, 1) == '@' then
+        return info.source
+      end
+    end
+  end
+  return nil
+end
+local searchpath = package.searchpath
+for name, value in next, package.loaded do
   if type(name) == 'string' and rawget(engine.modules, name) == nil then
-    local path = searchpath(name, package.path)
-    if path then engine:register(name, path) end
+    local chunkname = chunkname_of(value)
+    if chunkname then
+      engine:register(name, chunkname:sub(2), chunkname)
+    elseif type(searchpath) == 'function' and type(package.path) == 'string' then
+      local path = searchpath(name, package.path)
+      if path then engine:register(name, path) end
+    end
   end
 end
 "#;
@@ -272,8 +291,8 @@ impl Engine {
 
     /// For a VM that does not report its loads (the attach agent on a stock
     /// VM): before each reload, the modules in `package.loaded` the engine
-    /// has no record of are registered with the file `package.path` finds
-    /// (the stock searcher's own rule, so chunk names match).
+    /// has no record of are registered with the file their functions came
+    /// from (their chunk name), else the one `package.path` finds.
     pub fn find_untracked_modules(&mut self, lua: &Lua) -> Result<(), ReloadError> {
         let register = lua
             .load(REGISTER_UNTRACKED_LUA)
