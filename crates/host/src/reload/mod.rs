@@ -234,6 +234,8 @@ pub struct Engine {
     /// Modules may be loaded without the engine seeing it (attached to a
     /// stock VM): look them up before each reload.
     find_untracked: Option<mlua::Function>,
+    /// See [`Engine::set_around_reload`].
+    around: Option<(mlua::Function, mlua::Function)>,
 }
 
 impl Engine {
@@ -273,6 +275,7 @@ impl Engine {
             engine,
             program: None,
             find_untracked: None,
+            around: None,
         })
     }
 
@@ -302,6 +305,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Functions called before and after every reload, failed or not (the
+    /// attach agent on LuaJIT lets the compiler work on the walk only).
+    pub fn set_around_reload(&mut self, before: mlua::Function, after: mlua::Function) {
+        self.around = Some((before, after));
+    }
+
     /// Performs one reload; on error the VM is exactly as before.
     pub fn reload(
         &mut self,
@@ -309,6 +318,22 @@ impl Engine {
         args: &HotReloadArguments,
     ) -> Result<HotReloadResponseBody, ReloadError> {
         let started = Instant::now();
+        let Some((before, after)) = self.around.clone() else {
+            return self.reload_timed(lua, args, started);
+        };
+        // Their failures are not the reload's: it goes on without them.
+        let _ = before.call::<()>(());
+        let result = self.reload_timed(lua, args, started);
+        let _ = after.call::<()>(());
+        result
+    }
+
+    fn reload_timed(
+        &mut self,
+        lua: &Lua,
+        args: &HotReloadArguments,
+        started: Instant,
+    ) -> Result<HotReloadResponseBody, ReloadError> {
         if let Some(register) = &self.find_untracked {
             register.call::<()>(self.engine.clone())?;
         }
