@@ -230,6 +230,37 @@ fn start(l: *mut ffi::lua_State, options: Options) -> Result<(), String> {
     Ok(())
 }
 
+/// LuaJIT with its compiler off: the reload's own walk over the heap runs
+/// compiled (on for the reload, its traces flushed after: the program's
+/// code stays interpreted, so breakpoints keep seeing it).
+fn compile_reloads() -> mlua::Result<()> {
+    if !cfg!(hr_lua51_api) {
+        return Ok(());
+    }
+    SESSION.with_borrow_mut(|session| {
+        let Some(vm) = session.vm.as_mut() else {
+            return Ok(());
+        };
+        let functions: mlua::MultiValue = vm
+            .lua
+            .load(
+                "local jit = package.loaded.jit\n\
+                 if type(jit) ~= 'table' then return end\n\
+                 local on, off, flush = jit.on, jit.off, jit.flush\n\
+                 return function() on() end, function() flush() off() end",
+            )
+            .set_name("=[hotreload] jit")
+            .call(())?;
+        let mut functions = functions.into_iter();
+        if let (Some(mlua::Value::Function(before)), Some(mlua::Value::Function(after))) =
+            (functions.next(), functions.next())
+        {
+            vm.engine.set_around_reload(before, after);
+        }
+        Ok(())
+    })
+}
+
 /// Connects to a listening session and greets it; with `wait`, tries again
 /// until one listens. False when no session took the connection.
 fn connect(address: &Address, token: Option<&str>, tcp: bool, wait: bool) -> bool {
