@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{fixtures, host_dir, Client, TIMEOUT};
+use support::{fixtures, Client, TIMEOUT};
 
 /// counter.lua's `count = count + 1` line.
 const TICK_LINE: i64 = 6;
