@@ -71,8 +71,9 @@ pub unsafe extern "C-unwind" fn luaopen_hotreload_agent(l: *mut ffi::lua_State) 
     1
 }
 
-/// `start(opts)`: true, or nil and the reason (never raises: the program
-/// goes on either way).
+/// `start(opts)`: true; false and why when nobody listened (the debugger
+/// is set up, the program runs on); nil and why when it could not be set
+/// up. Never raises: the program goes on either way.
 unsafe extern "C-unwind" fn start_c(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: reads the argument table of the calling thread.
     let options = unsafe { read_options(l) };
@@ -83,9 +84,15 @@ unsafe extern "C-unwind" fn start_c(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: pushes the results on the calling thread.
     unsafe {
         match result {
-            Ok(()) => {
+            Ok(None) => {
                 ffi::lua_pushboolean(l, 1);
                 1
+            }
+            Ok(Some(why)) => {
+                ffi::lua_pushboolean(l, 0);
+                let text = CString::new(why.replace('\0', " ")).unwrap_or_default();
+                ffi::lua_pushstring(l, text.as_ptr());
+                2
             }
             Err(message) => {
                 eprintln!("hotreload-agent: {message}");
@@ -166,7 +173,9 @@ unsafe fn string_field(l: *mut ffi::lua_State, name: &CStr) -> Result<Option<Str
     }
 }
 
-fn start(l: *mut ffi::lua_State, options: Options) -> Result<(), String> {
+/// Ok(None) once attached or listening; Ok(Some(why)) when set up but
+/// nobody listened (the program runs on); Err when nothing was set up.
+fn start(l: *mut ffi::lua_State, options: Options) -> Result<Option<String>, String> {
     let (kind, text) = match (&options.connect, &options.listen) {
         (Some(a), _) => ("connect", a.clone()),
         (_, Some(a)) => ("listen", a.clone()),
@@ -176,7 +185,7 @@ fn start(l: *mut ffi::lua_State, options: Options) -> Result<(), String> {
     if STARTED.load(Ordering::SeqCst) {
         let started = STARTED_AS.lock().map(|s| s.clone()).unwrap_or_default();
         return if started == wanted {
-            Ok(())
+            Ok(None)
         } else {
             Err(format!("already started ({started})"))
         };
@@ -223,11 +232,11 @@ fn start(l: *mut ffi::lua_State, options: Options) -> Result<(), String> {
     // SAFETY: `l` is the running thread, on the VM thread.
     unsafe { hooks::apply_base_mask(l) };
     if !connected {
-        eprintln!(
-            "hotreload-agent: nobody listens at {address}; the program runs without a debugger"
-        );
+        let message = format!("nobody listens at {address}; the program runs without a debugger");
+        eprintln!("hotreload-agent: {message}");
+        return Ok(Some(message));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// LuaJIT with its compiler off: the reload's own walk over the heap runs
