@@ -699,3 +699,94 @@ fn love_game_headless_stops_evaluates_and_reloads_with_state() {
     });
     assert_eq!(program.finish_by(&run_file), 0, "{}", program.stderr());
 }
+
+#[test]
+fn a_program_that_runs_no_lua_is_reported_and_answers_later() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("silent");
+    let hold = dir.join("hold");
+    let socket = dir.join("sock/s").display().to_string();
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let hold_text = hold.display().to_string();
+    let mut program = Program::start(
+        Vm::Lua54,
+        &dir,
+        &[
+            ("HOTRELOAD_CONNECT", &socket),
+            ("HOTRELOAD_WAIT", "1"),
+            ("EMBED_HOLD", &hold_text),
+        ],
+    );
+    assert!(client.response(seq).success);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    program.wait_for("frames", |out, _| out.contains("count=50 "));
+    std::fs::write(&hold, "").expect("hold the program in C");
+    let asked = client.send(
+        "evaluate",
+        json!({"expression": "1 + 1", "context": "repl"}),
+    );
+    client.wait_output_of("console", "the note about the silent program", |t| {
+        t.contains("has not answered 'evaluate'")
+    });
+    std::fs::remove_file(&hold).expect("let the program run Lua again");
+    let answer = client.response(asked);
+    assert!(answer.success, "{:?}", answer.message);
+    assert_eq!(
+        answer.body.as_ref().map(|b| b["result"].clone()),
+        Some(json!("2"))
+    );
+    client.ok("disconnect", json!({}));
+    assert_eq!(program.finish(), 0);
+}
+
+#[test]
+fn start_says_why_and_the_program_runs_on() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("start");
+    let (agent_dir, _) = artifacts(Vm::Lua54);
+    let nobody = dir.join("sock/nobody").display().to_string();
+    let script = format!(
+        "local a = require('hotreload_agent')\n\
+         print(a.start({{ connect = 'example.com:80' }}))\n\
+         print(a.start({{ connect = '127.0.0.1:9' }}))\n\
+         print(a.start({{ connect = 'a', listen = 'b' }}))\n\
+         print(a.start({{ connect = {nobody:?} }}))\n\
+         print('still running')\n"
+    );
+    let out = Command::new("lua5.4")
+        .arg("-e")
+        .arg(&script)
+        .env("LUA_CPATH_5_4", format!("{}/?.so;;", agent_dir.display()))
+        .env_remove("HOTRELOAD_TOKEN")
+        .output()
+        .expect("run lua5.4");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("nil\t") && lines[0].contains("not an address"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("nil\t") && lines[1].contains("needs a token"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("nil\t") && lines[2].contains("not both"),
+        "{stdout}"
+    );
+    assert!(
+        lines[3].starts_with("false\t") && lines[3].contains("nobody listens"),
+        "{stdout}"
+    );
+    assert_eq!(lines[4], "still running");
+    assert!(stderr.contains("nobody listens"), "{stderr}");
+}

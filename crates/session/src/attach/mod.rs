@@ -29,6 +29,9 @@ pub use socket::AttachError;
 
 /// How long `cancel` waits for the agent's acknowledgement.
 const CANCEL_GRACE: Duration = Duration::from_millis(1000);
+/// After this long without an answer the user is told why it may take
+/// longer: the agent answers only while the program runs Lua.
+const SILENCE_NOTE: Duration = Duration::from_secs(10);
 
 /// The program an agent attached us to.
 pub struct AgentConnection {
@@ -40,6 +43,8 @@ pub struct AgentConnection {
     greeting: Greeting,
     /// The listener's task (refusing later agents), stopped with us.
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// For notes about a silent program.
+    events: mpsc::Sender<RuntimeEvent>,
 }
 
 impl AgentConnection {
@@ -103,6 +108,7 @@ fn start(
     let detached = Arc::new(detached_tx);
     let (done_tx, done_rx) = watch::channel(false);
     let reader_client = client.clone();
+    let notes = events.clone();
     tokio::spawn(async move {
         client::read_messages(read, reader_client.clone(), events.clone()).await;
         reader_client.close();
@@ -127,6 +133,7 @@ fn start(
         done: done_rx,
         greeting,
         listener: Mutex::new(listener),
+        events: notes,
     })
 }
 
@@ -147,7 +154,27 @@ impl DebugRuntime for AgentConnection {
                 "this session is attached to a running program: 'launch' does not apply".into(),
             ));
         }
-        self.client.request(call.0, command, &arguments).await
+        let answer = self.client.request(call.0, command, &arguments);
+        tokio::pin!(answer);
+        tokio::select! {
+            result = &mut answer => return result,
+            () = tokio::time::sleep(SILENCE_NOTE) => {}
+        }
+        // The session goes on waiting: a program blocked in C (or idle
+        // outside Lua) answers when it runs Lua again; one that ends
+        // closes the connection, which fails the request.
+        let _ = self
+            .events
+            .send(RuntimeEvent::Output(OutputEventBody {
+                category: Some("console".into()),
+                output: format!(
+                    "hotreload: the attached program has not answered '{command}' for {} s: it runs no Lua right now (blocked in a C call?); the answer comes when it does\n",
+                    SILENCE_NOTE.as_secs()
+                ),
+                ..Default::default()
+            }))
+            .await;
+        answer.await
     }
 
     async fn cancel(&self, call: CallId) {
