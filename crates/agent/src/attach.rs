@@ -46,6 +46,9 @@ struct Options {
     /// LuaJIT: keep the JIT compiler on (compiled code then runs past
     /// breakpoints and pause).
     jit: bool,
+    /// Also send the program's stdout and stderr to the session (a pipe
+    /// behind fds 1 and 2 that copies to the original ones).
+    output: bool,
 }
 
 /// `require("hotreload_agent")`: `{ start = function, version = string }`.
@@ -113,6 +116,7 @@ unsafe fn read_options(l: *mut ffi::lua_State) -> Result<Options, String> {
         token: env("HOTRELOAD_TOKEN"),
         wait: false,
         jit: false,
+        output: env("HOTRELOAD_OUTPUT").is_some_and(|v| v == "1"),
     };
     // SAFETY: index 1 is read only if it is a table.
     unsafe {
@@ -129,6 +133,11 @@ unsafe fn read_options(l: *mut ffi::lua_State) -> Result<Options, String> {
                 ffi::lua_pop(l, 1);
                 ffi::lua_getfield(l, 1, c"jit".as_ptr());
                 options.jit = ffi::lua_toboolean(l, -1) != 0;
+                ffi::lua_pop(l, 1);
+                ffi::lua_getfield(l, 1, c"output".as_ptr());
+                if ffi::lua_type(l, -1) != ffi::LUA_TNIL {
+                    options.output = ffi::lua_toboolean(l, -1) != 0;
+                }
                 ffi::lua_pop(l, 1);
             }
             _ => {
@@ -205,6 +214,14 @@ fn start(l: *mut ffi::lua_State, options: Options) -> Result<Option<String>, Str
         eprintln!(
             "hotreload-agent: LuaJIT kept its compiled traces; breakpoints in them may be missed"
         );
+    }
+    if !options.jit {
+        compile_reloads().map_err(|e| format!("cannot set the debugger up: {e}"))?;
+    }
+    if options.output {
+        if let Err(e) = io::tee_output() {
+            eprintln!("hotreload-agent: the program's output stays local: {e}");
+        }
     }
     STARTED.store(true, Ordering::SeqCst);
     if let Ok(mut s) = STARTED_AS.lock() {
