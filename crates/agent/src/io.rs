@@ -1,7 +1,9 @@
 //! The agent's protocol writer: the host's `io` for a program we did not
 //! start. Messages go to the session's socket while one is attached and are
-//! dropped otherwise; the program's own stdout and stderr are left alone
-//! (it may be a terminal, a log, or LÖVE's console).
+//! dropped otherwise. The program's own stdout and stderr are left alone
+//! (it may be a terminal, a log, or LÖVE's console) unless `start` asks for
+//! `output`: then [`tee_output`] puts a pipe behind fds 1 and 2 whose bytes
+//! go on to the original descriptors and, while attached, to the session.
 
 use std::io::Write;
 use std::os::raw::c_int;
@@ -104,8 +106,139 @@ extern "C" {
 }
 
 extern "C" fn exiting(status: c_int, _arg: *mut std::ffi::c_void) {
+    untee();
     report_exit(i64::from(status));
     detach();
+}
+
+/// The descriptors fds 1 and 2 stood for before [`tee_output`], and the
+/// read ends of the pipes now behind them.
+static TEED: Mutex<Vec<(c_int, c_int, c_int)>> = Mutex::new(Vec::new());
+
+fn check(ret: c_int, what: &str) -> std::io::Result<c_int> {
+    if ret < 0 {
+        let err = std::io::Error::last_os_error();
+        Err(std::io::Error::new(err.kind(), format!("{what}: {err}")))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Puts a pipe behind fds 1 and 2: a thread copies what arrives to the
+/// original descriptor and, while a session is attached, sends it as
+/// `output` events. C's stdout stays line-buffered where it was a terminal.
+pub fn tee_output() -> std::io::Result<()> {
+    // SAFETY: descriptor juggling on descriptors we own or the process's
+    // 1 and 2; every result is checked.
+    unsafe {
+        let stdout_tty = libc::isatty(1) == 1;
+        for (fd, category) in [(1, "stdout"), (2, "stderr")] {
+            let original = check(libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3), "dup")?;
+            let mut ends = [0; 2];
+            check(libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC), "pipe")?;
+            check(libc::dup2(ends[1], fd), "redirect")?;
+            libc::close(ends[1]);
+            lock(&TEED).push((fd, original, ends[0]));
+            let read_end = ends[0];
+            std::thread::Builder::new()
+                .name(format!("hotreload-agent-{category}"))
+                .spawn(move || copy_out(read_end, original, category))?;
+        }
+        if stdout_tty {
+            extern "C" {
+                static mut stdout: *mut libc::FILE;
+            }
+            libc::setvbuf(stdout, std::ptr::null_mut(), libc::_IOLBF, 0);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the pipe to the original descriptor (first: the program's own
+/// output never waits for the session) and to the session.
+fn copy_out(read_end: c_int, original: c_int, category: &'static str) {
+    let mut buf = [0u8; 16 * 1024];
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        // SAFETY: reads into a buffer of its size from our descriptor.
+        let n = unsafe { libc::read(read_end, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        let bytes = &buf[..n as usize];
+        write_all(original, bytes);
+        if attached() {
+            pending.extend_from_slice(bytes);
+            let cut = complete_utf8_prefix(&pending);
+            output(category, &String::from_utf8_lossy(&pending[..cut]));
+            pending.drain(..cut);
+        }
+    }
+}
+
+fn write_all(fd: c_int, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: writes from a live slice to a descriptor we own.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            return;
+        }
+        bytes = &bytes[n as usize..];
+    }
+}
+
+/// At exit: C streams flushed into the pipes, fds 1 and 2 given back to the
+/// original descriptors, and what the pipes still hold copied out here
+/// (the copying threads die with the process).
+fn untee() {
+    drain();
+    let teed = std::mem::take(&mut *lock(&TEED));
+    for (fd, original, read_end) in teed {
+        // SAFETY: restores the process's descriptor, then drains our pipe
+        // without blocking (its only write end is gone).
+        unsafe {
+            libc::dup2(original, fd);
+            let flags = libc::fcntl(read_end, libc::F_GETFL);
+            libc::fcntl(read_end, libc::F_SETFL, flags | libc::O_NONBLOCK);
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                let n = libc::read(read_end, buf.as_mut_ptr().cast(), buf.len());
+                if n <= 0 {
+                    break;
+                }
+                write_all(fd, &buf[..n as usize]);
+                if attached() {
+                    let category = if fd == 1 { "stdout" } else { "stderr" };
+                    output(category, &String::from_utf8_lossy(&buf[..n as usize]));
+                }
+            }
+        }
+    }
+}
+
+/// Length of the longest prefix that does not end inside a UTF-8 sequence.
+fn complete_utf8_prefix(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(3) {
+        let b = bytes[len - back];
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let need = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if need > back { len - back } else { len };
+    }
+    len
 }
 
 /// Tells the session the program's exit status when the process exits.
