@@ -283,15 +283,21 @@ fn counter_path(dir: &Path) -> String {
 /// Attaches with `listen` at a Unix socket and starts the program waiting
 /// for `configurationDone`; returns once the attach succeeded.
 fn attach_listening(vm: Vm, client: &mut Client, dir: &Path) -> Program {
+    attach_listening_with(vm, client, dir, &[])
+}
+
+/// [`attach_listening`] with more environment for the program.
+fn attach_listening_with(vm: Vm, client: &mut Client, dir: &Path, env: &[(&str, &str)]) -> Program {
     let socket = dir.join("sock/s");
     initialize(client);
     let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
     let socket_text = socket.display().to_string();
-    let program = Program::start(
-        vm,
-        dir,
-        &[("HOTRELOAD_CONNECT", &socket_text), ("HOTRELOAD_WAIT", "1")],
-    );
+    let mut all = vec![
+        ("HOTRELOAD_CONNECT", socket_text.as_str()),
+        ("HOTRELOAD_WAIT", "1"),
+    ];
+    all.extend_from_slice(env);
+    let program = Program::start(vm, dir, &all);
     let response = client.response(seq);
     if !response.success {
         client.fail(&format!("attach failed: {:?}", response.message));
@@ -376,12 +382,22 @@ fn the_program_ending_ends_the_session() {
     }
     let dir = scratch("exit");
     let mut client = Client::start();
-    let mut program = attach_listening(Vm::Lua54, &mut client, &dir);
+    // With the program's output forwarded (start's `output`).
+    let mut program =
+        attach_listening_with(Vm::Lua54, &mut client, &dir, &[("HOTRELOAD_OUTPUT", "1")]);
     client.ok("configurationDone", json!({}));
     program.wait_for("a few frames", |out, _| out.contains("count=50 "));
+    client.wait_output("the program's stdout", |t| t.contains("v1 count=50 "));
     assert_eq!(program.finish(), 0);
     let exited = client.wait_event("exited");
     assert_eq!(exited["exitCode"], 0);
+    // The last line, printed by C as it exits, reached both.
+    assert!(
+        program.stdout().contains("embed: done after"),
+        "{}",
+        program.stdout()
+    );
+    assert!(client.output_of("stdout").contains("embed: done after"));
     client.wait_event("terminated");
     // The adapter is still there and says why nothing runs.
     let message = client.err("threads", json!({}));
