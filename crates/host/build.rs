@@ -10,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "vm/lua51/vm.rs"]
+mod lua51;
 #[path = "vm/lua52/vm.rs"]
 mod lua52;
 #[path = "vm/lua53/vm.rs"]
@@ -32,12 +34,15 @@ pub struct Vm {
     /// Whether the folder has the reload engine's native backend
     /// (`hotreload_native_backend`); without it the engine walks in Lua.
     native_backend: bool,
+    /// Whether the folder provides debug functions the VM's own library
+    /// lacks and the engine needs (`hotreload_debug_extras`).
+    debug_extras: bool,
     /// The edits of one source file of the VM, by file name.
     edits: fn(&str) -> &'static [(&'static str, &'static str)],
 }
 
 /// Every VM with a folder; adding one is a new folder and a line here.
-const VMS: &[Vm] = &[lua52::VM, lua53::VM, lua54::VM];
+const VMS: &[Vm] = &[lua51::VM, lua52::VM, lua53::VM, lua54::VM];
 
 fn main() {
     let vm = selected_vm();
@@ -117,8 +122,21 @@ fn main() {
     );
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
+    println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
+    // Lua 5.1 and LuaJIT share a C API that differs from 5.2+ in a few
+    // calls (src/lua_api.rs).
+    if ["LUA51", "LUAJIT"]
+        .iter()
+        .any(|vm| std::env::var_os(format!("CARGO_FEATURE_{vm}")).is_some())
+    {
+        println!("cargo:rustc-cfg=hr_lua51_api");
+    }
     if vm.native_backend {
         println!("cargo:rustc-cfg=hr_native_backend");
+    }
+    println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
+    if vm.debug_extras {
+        println!("cargo:rustc-cfg=hr_debug_extras");
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

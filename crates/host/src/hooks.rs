@@ -24,7 +24,7 @@ use mlua::ffi::{self, lua_Debug, lua_State};
 
 use crate::breakpoints::{self, Breakpoints, LineSet};
 use crate::session::{Session, SESSION};
-use crate::{coroutines, interrupt, io, native, stop};
+use crate::{coroutines, interrupt, io, lua_api, native, stop};
 
 /// How a step ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,15 +316,21 @@ pub unsafe fn set_mask(l: *mut lua_State, mut mask: c_int) {
     }
 }
 
-/// The mask every thread starts from. Breakpoints need none (their traps
-/// call the hook); steps need call and return events to follow depth, data
-/// breakpoints every line.
+/// Whether every line must reach the hook: data breakpoints, or breakpoints
+/// in a VM without traps (an agent in a stock VM).
+fn lines_needed(config: &HookConfig) -> bool {
+    config.data || (config.any_bps && !native::traps_supported())
+}
+
+/// The mask every thread starts from. Breakpoints need none where the VM
+/// runs their traps (they call the hook); steps need call and return events
+/// to follow depth, data breakpoints every line.
 fn base_mask(config: &HookConfig) -> c_int {
     if config.no_debug {
         0
     } else if config.step.is_some() {
         ffi::LUA_MASKCALL | ffi::LUA_MASKRET
-    } else if config.data {
+    } else if lines_needed(config) {
         ffi::LUA_MASKLINE
     } else {
         0
@@ -362,7 +368,7 @@ pub unsafe fn apply_base_mask(l: *mut lua_State) {
                 mask |= ffi::LUA_MASKLINE;
             }
         }
-        if config.data {
+        if lines_needed(&config) {
             mask |= ffi::LUA_MASKLINE;
         }
     }
@@ -380,7 +386,7 @@ pub fn mask_for(l: *mut lua_State, depth: impl FnOnce() -> i32) -> c_int {
     if base & (ffi::LUA_MASKCALL | ffi::LUA_MASKRET) == 0 {
         return base;
     }
-    let line = config.data
+    let line = lines_needed(&config)
         || config
             .step
             .as_ref()
@@ -450,11 +456,11 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     // SAFETY: all frames below come from Lua for the running thread `l`.
     unsafe {
         match event {
-            ffi::LUA_HOOKCALL | ffi::LUA_HOOKTAILCALL => {
+            ffi::LUA_HOOKCALL | lua_api::HOOK_TAILCALL => {
                 let mask = mask_for(l, || native::stack_depth(l));
                 set_mask(l, mask);
             }
-            ffi::LUA_HOOKRET => {
+            ffi::LUA_HOOKRET | lua_api::HOOK_TAILRET => {
                 let mut caller: lua_Debug = std::mem::zeroed();
                 let mask = if ffi::lua_getstack(l, 1, &mut caller) != 0 {
                     mask_for(l, || native::stack_depth(l) - 1)
@@ -472,7 +478,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
 unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
     let config = config();
     // SAFETY: `ar` is the running frame's record.
-    let Some(source) = (unsafe { native::frame_source(ar) }) else {
+    let Some(source) = (unsafe { native::frame_source(l, ar) }) else {
         return;
     };
     let entry = session.sources.lookup(source);

@@ -18,9 +18,10 @@ extern "C" {
         err: *mut c_char,
         errlen: usize,
     ) -> c_int;
-    fn hr_frame_source(ar: *const lua_Debug, len: *mut usize) -> *const c_char;
+    fn hr_frame_source(l: *mut lua_State, ar: *const lua_Debug, len: *mut usize) -> *const c_char;
     fn hr_stack_depth(l: *mut lua_State) -> c_int;
     fn hr_sync_oldpc(l: *mut lua_State);
+    fn hr_traps_supported() -> c_int;
     fn hr_set_trap_lines(lines: Option<TrapLines>);
     fn hr_traps_sync(l: *mut lua_State) -> c_int;
     fn hr_traps_prepare(l: *mut lua_State, conds: *const *const c_char, n: c_int);
@@ -207,6 +208,13 @@ pub type TrapLines = unsafe extern "C" fn(
     cap: c_int,
 ) -> c_int;
 
+/// Whether the VM runs breakpoint traps (the host's patched VMs); without
+/// them (an agent in a stock VM) breakpoints need the line hook.
+pub fn traps_supported() -> bool {
+    // SAFETY: a constant answer of the VM folder.
+    unsafe { hr_traps_supported() != 0 }
+}
+
 /// Installs the function the VM asks, for each chunk, which lines to trap.
 pub fn set_trap_lines(lines: TrapLines) {
     // SAFETY: stores a function pointer; the VM thread calls it later.
@@ -292,13 +300,13 @@ pub fn code_lines(path: &Path) -> Result<Vec<i32>, String> {
 /// hook or `lua_getstack`); `None` for C functions.
 ///
 /// # Safety
-/// `ar` must describe a frame that is still on its thread's stack.
-pub unsafe fn frame_source<'a>(ar: *const lua_Debug) -> Option<&'a [u8]> {
+/// `ar` must describe a frame that is still on thread `l`'s stack.
+pub unsafe fn frame_source<'a>(l: *mut lua_State, ar: *const lua_Debug) -> Option<&'a [u8]> {
     let mut len = 0usize;
     // SAFETY: per the contract above; the bytes live in the function's
     // prototype, which outlives the frame.
     unsafe {
-        let ptr = hr_frame_source(ar, &mut len);
+        let ptr = hr_frame_source(l, ar, &mut len);
         if ptr.is_null() {
             None
         } else {

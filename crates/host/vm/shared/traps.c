@@ -43,6 +43,10 @@ static struct HrTraps *all_traps = NULL;
 static hr_trap_lines trap_lines = NULL;
 static lua_State *placing = NULL;  /* the thread placing traps now */
 
+int hr_traps_supported (void) {
+  return 1;
+}
+
 void hr_set_trap_lines (hr_trap_lines lines) {
   trap_lines = lines;
 }
