@@ -1,7 +1,7 @@
 /*
  * Private to the VM folders: breakpoint traps. shared/traps.c keeps the
  * traps (which instruction of which prototype, what it replaced); each
- * folder's traps.c gives what depends on its VM (where a line's events
+ * folder's trap_vm.c gives what depends on its VM (where a line's events
  * fire, the collector's list, calling the hook). The patched VM sources
  * call hr_trap_hit and read code through hr_code_at (declared by the
  * lobject.h patch, see the folder's vm.rs).
@@ -14,7 +14,7 @@
 #include "lua.h"
 #include "lobject.h"
 
-/* ---- Each VM (vm/<vm>/traps.c) ---- */
+/* ---- Each VM (vm/<vm>/trap_vm.c) ---- */
 
 /* Writes to pcs[0..cap) the instructions of p where a line event for
    `line` fires (a new line or a backward jump) and a trap may stand (no

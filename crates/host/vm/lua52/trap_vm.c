@@ -1,5 +1,5 @@
 /*
- * Lua 5.2: breakpoint traps are 5.3's (lua53/traps.c) but for how a
+ * Lua 5.2: breakpoint traps are 5.3's (lua53/trap_vm.c) but for how a
  * string's length and the collector's list are read; the VM headers on the
  * include path are 5.2's.
  */
@@ -9,4 +9,4 @@
 #define HR_STRING(o) rawtsvalue(o)
 #define HR_TOP_STRING(L) rawtsvalue((L)->top - 1)
 #define HR_SHORT_KEY(ts) ((ts)->tsv.tt == LUA_TSHRSTR)
-#include "../lua53/traps.c"
+#include "../lua53/trap_vm.c"

@@ -1,5 +1,5 @@
 /*
- * Lua 5.3 (and 5.2, which includes this file; see lua52/traps.c): what
+ * Lua 5.3 (and 5.2, which includes this file; see lua52/trap_vm.c): what
  * breakpoint traps (shared/traps.c) need from this VM: where a line's
  * events fire, the collector's list of prototypes, and calling the
  * debugger's hook from a trap as luaG_traceexec calls a line hook.
@@ -15,7 +15,7 @@
 #include "hotreload_vm.h"
 #include "traps.h"
 
-/* What Lua 5.2 spells otherwise (lua52/traps.c defines these). */
+/* What Lua 5.2 spells otherwise (lua52/trap_vm.c defines these). */
 #ifndef HR_SOURCE_LEN
 #define HR_SOURCE_LEN(ts) tsslen(ts)
 #define HR_GC_NEXT(o) ((o)->next)
@@ -95,7 +95,7 @@ void hr_vm_line_event (lua_State *L, lua_Hook hook, Instruction orig, int line) 
 #include "lstring.h"
 #include "lfunc.h"
 
-/* What Lua 5.2 spells otherwise (lua52/traps.c defines these). */
+/* What Lua 5.2 spells otherwise (lua52/trap_vm.c defines these). */
 #ifndef HR_TOP_STRING
 #define HR_STRING(o) tsvalue(o)
 #define HR_TOP_STRING(L) tsvalue((L)->top - 1)
