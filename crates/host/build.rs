@@ -11,6 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "vm/lua51/vm.rs"]
+mod lua51;
 #[path = "vm/lua52/vm.rs"]
 mod lua52;
 #[path = "vm/lua53/vm.rs"]
@@ -54,7 +56,7 @@ pub enum Sources {
 }
 
 /// Every VM with a folder; adding one is a new folder and a line here.
-const VMS: &[Vm] = &[lua52::VM, lua53::VM, lua54::VM, luajit::VM];
+const VMS: &[Vm] = &[lua51::VM, lua52::VM, lua53::VM, lua54::VM, luajit::VM];
 
 fn main() {
     let vm = selected_vm();
@@ -125,6 +127,15 @@ fn main() {
     );
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
+    println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
+    // Lua 5.1 and LuaJIT share a C API that differs from 5.2+ in a few
+    // calls (src/lua_api.rs).
+    if ["LUA51", "LUAJIT"]
+        .iter()
+        .any(|vm| std::env::var_os(format!("CARGO_FEATURE_{vm}")).is_some())
+    {
+        println!("cargo:rustc-cfg=hr_lua51_api");
+    }
     if vm.native_backend {
         println!("cargo:rustc-cfg=hr_native_backend");
     }

@@ -23,7 +23,7 @@ use mlua::ffi::{self, lua_Debug, lua_State};
 
 use crate::breakpoints::{self, Breakpoints, LineSet};
 use crate::session::{Session, SESSION};
-use crate::{coroutines, interrupt, io, native, stop};
+use crate::{coroutines, interrupt, io, lua_api, native, stop};
 
 /// How a step ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -342,7 +342,7 @@ pub unsafe fn mask_for(
             .is_some_and(|s| step_wants_line(s, l, depth));
     if !line && config.any_bps {
         // SAFETY: per the contract above.
-        match unsafe { native::frame_source(frame) } {
+        match unsafe { native::frame_source(l, frame) } {
             Some(source) => line = session.sources.lookup(source, &session.bps).has_bps,
             // A C function has no lines: keep the caller's state and save two
             // lua_sethook calls (each walks the stack) per C call.
@@ -415,11 +415,11 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     // SAFETY: all frames below come from Lua for the running thread `l`.
     unsafe {
         match event {
-            ffi::LUA_HOOKCALL | ffi::LUA_HOOKTAILCALL => {
+            ffi::LUA_HOOKCALL | lua_api::HOOK_TAILCALL => {
                 let mask = mask_for(session, l, ar, || native::stack_depth(l));
                 set_mask(l, mask);
             }
-            ffi::LUA_HOOKRET => {
+            ffi::LUA_HOOKRET | lua_api::HOOK_TAILRET => {
                 let mut caller: lua_Debug = std::mem::zeroed();
                 let mask = if ffi::lua_getstack(l, 1, &mut caller) != 0 {
                     mask_for(session, l, &caller, || native::stack_depth(l) - 1)
@@ -437,7 +437,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
 unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
     let config = config();
     // SAFETY: `ar` is the running frame's record.
-    let Some(source) = (unsafe { native::frame_source(ar) }) else {
+    let Some(source) = (unsafe { native::frame_source(l, ar) }) else {
         return;
     };
     let entry = session.sources.lookup(source, &session.bps);

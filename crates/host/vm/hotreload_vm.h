@@ -19,8 +19,9 @@
    exceed cap), or -1 with the compiler's message in err. */
 int hr_code_lines (const char *path, int *out, int cap, char *err,
                    size_t errlen);
-/* The source of the frame's function, unformatted. */
-const char *hr_frame_source (const lua_Debug *ar, size_t *len);
+/* The source of the function in frame `ar` of thread L, unformatted (L:
+   5.1 and LuaJIT find a frame from its record only through its thread). */
+const char *hr_frame_source (lua_State *L, const lua_Debug *ar, size_t *len);
 /* How many frames thread L has. */
 int hr_stack_depth (lua_State *L);
 /* Before the line hook is switched on from a count hook: it then fires at

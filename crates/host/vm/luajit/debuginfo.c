@@ -16,9 +16,6 @@
 #include "hotreload_vm.h"
 #include "skips.h"
 
-/* The thread whose hook runs now (vm_hooks.c). */
-extern lua_State *hr_hooked_thread;
-
 static void collect_lines (GCproto *pt, int *out, int cap, int *n) {
   BCPos pc;
   ptrdiff_t i;
@@ -59,8 +56,8 @@ int hr_code_lines (const char *path, int *out, int cap, char *err, size_t errlen
   return n;
 }
 
-/* The frame slot a lua_Debug names (from a hook or lua_getstack), on the
- * thread whose hook runs. */
+/* The frame slot a lua_Debug of thread L names (from a hook or
+ * lua_getstack). */
 static cTValue *frame_of (lua_State *L, const lua_Debug *ar) {
   uint32_t offset = (uint32_t)ar->i_ci & 0xffff;
   cTValue *frame = tvref(L->stack) + offset;
@@ -68,15 +65,13 @@ static cTValue *frame_of (lua_State *L, const lua_Debug *ar) {
   return frame;
 }
 
-/* The `source` of the Lua function running in the frame `ar`, without the
- * copying lua_getinfo("S") does. NULL for C functions, or outside a hook
- * (LuaJIT's lua_Debug does not say which thread it is about). */
-const char *hr_frame_source (const lua_Debug *ar, size_t *len) {
-  lua_State *L = hr_hooked_thread;
+/* The `source` of the Lua function running in the frame `ar` of thread L,
+ * without the copying lua_getinfo("S") does. NULL for C functions. */
+const char *hr_frame_source (lua_State *L, const lua_Debug *ar, size_t *len) {
   cTValue *frame;
   GCfunc *fn;
   GCstr *name;
-  if (L == NULL || (frame = frame_of(L, ar)) == NULL) return NULL;
+  if ((frame = frame_of(L, ar)) == NULL) return NULL;
   fn = frame_func(frame);
   if (!isluafunc(fn)) return NULL;
   name = proto_chunkname(funcproto(fn));

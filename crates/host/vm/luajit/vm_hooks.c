@@ -39,9 +39,6 @@
 int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);
 
 static lua_Hook debug_hook = NULL;
-/* The thread whose hook runs now: LuaJIT's lua_Debug does not carry it
-   (debuginfo.c reads frames through it). */
-lua_State *hr_hooked_thread = NULL;
 
 static int event_bit (int event) {
   switch (event) {
@@ -52,12 +49,9 @@ static int event_bit (int event) {
   }
 }
 
-/* The debugger's hook, knowing its thread. */
+/* The debugger's hook as the VM's (recognisable in the VM's field). */
 static void debugger (lua_State *L, lua_Debug *ar) {
-  lua_State *outer = hr_hooked_thread;
-  hr_hooked_thread = L;
   if (debug_hook != NULL) debug_hook(L, ar);
-  hr_hooked_thread = outer;
 }
 
 /* Both parties hook: each gets the events it asked for. While the debugger
