@@ -133,3 +133,16 @@ int hr_skip_trace (lua_State *L, const GCproto *pt) {
   return pt->firstline > 0 &&
          !hr_lines_hold_breakpoint((int)pt->firstline, (int)(pt->firstline + pt->numline));
 }
+
+/* The frame right above `frame` on thread L (NULL when `frame` is the top
+ * one, or not on the stack): what a lua_Debug record of `frame` taken while
+ * it was on top (size 0) means once more frames were pushed above it (the
+ * patched lj_debug.c asks). */
+TValue *hr_frame_above (lua_State *L, const TValue *frame) {
+  TValue *f = L->base - 1, *above = NULL, *bot = tvref(L->stack) + LJ_FR2;
+  while (f > bot && f > frame) {
+    above = f;
+    f = frame_islua(f) ? frame_prevl(f) : frame_prevd(f);
+  }
+  return f == frame ? above : NULL;
+}

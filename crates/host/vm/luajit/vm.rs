@@ -45,6 +45,12 @@ pub const VM: Vm = Vm {
 ///   assembler fast path for C (`hr_resume_in_c`, through `lua_resume`).
 /// - lj_load.c, `lua_loadx`: the parser depth, and the load notification
 ///   for chunks named `@file`.
+/// - lj_debug.c: a record of the frame that was on top when it was taken
+///   (`lua_getstack` level 0, a hook's) stays valid once more frames are
+///   pushed above it (the host reads a stopped frame's locals from a call
+///   it makes on the same thread): its frame above is found by walking
+///   (`hr_frame_above`), where stock LuaJIT would take the thread's
+///   newest C frame for it.
 /// - lj_err.c, `lj_err_run` (every runtime error, before the message
 ///   handler): the raise hook, outside compiled code.
 /// - lj_trace.c and lj_record.c: a function whose own lines hold a
@@ -77,6 +83,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  int hr_skip_trace (lua_State *L, const struct GCproto *pt);\n\
                  int hr_jit_blocked (const struct GCproto *pt);\n\
                  int hr_resume_in_c (lua_State *L, lua_State *co, int wrap);\n\
+                 TValue *hr_frame_above (lua_State *L, const TValue *frame);\n\
                  extern void (*hr_raise_hook) (lua_State *L);\n\
                  extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
                  extern void (*hr_load_hook) (lua_State *L);\n",
@@ -152,6 +159,16 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 if (status == 0 && hr_load_hook && chunkname && chunkname[0] == '@')\n\
              \x20   hr_load_hook(L);  /* hotreload */\n",
         )],
+        "lj_debug.c" => &[
+            (
+                "  TValue *nextframe = size ? frame + size : NULL;\n",
+                "  TValue *nextframe = size ? frame + size : hr_frame_above(L, frame);  /* hotreload */\n",
+            ),
+            (
+                "    if (size) nextframe = frame + size;\n",
+                "    nextframe = size ? frame + size : hr_frame_above(L, frame);  /* hotreload */\n",
+            ),
+        ],
         "lj_err.c" => &[(
             "LJ_NOINLINE void LJ_FASTCALL lj_err_run(lua_State *L)\n{\n",
             "LJ_NOINLINE void LJ_FASTCALL lj_err_run(lua_State *L)\n{\n\
