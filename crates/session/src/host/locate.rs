@@ -128,15 +128,13 @@ mod tests {
 
     #[test]
     fn runtimes_without_a_host_are_refused_with_the_ones_to_use() {
-        for runtime in ["lua5.1"] {
-            let err = host_binary_name(runtime).err().map(|e| e.to_string());
-            assert!(
-                err.as_deref()
-                    .is_some_and(|e| e.contains(&format!("'{runtime}'"))
-                        && e.contains("lua5.4, lua5.3, lua5.2 or luajit")),
-                "{err:?}"
-            );
-        }
+        let err = host_binary_name("lua5.1").err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(
+                |e| e.contains("'lua5.1'") && e.contains("lua5.4, lua5.3, lua5.2 or luajit")
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
