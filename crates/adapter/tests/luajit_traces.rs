@@ -232,3 +232,33 @@ say('after', run(300000))
     }
     let _ = client.wait_event_for("terminated", TIMEOUT);
 }
+
+#[test]
+fn coroutines_resumed_many_times_through_the_notification_keep_their_stack() {
+    require_luajit_host();
+    // While the resume notification is on, coroutine.resume and wrap's
+    // functions resume through C: once, each call grew the coroutine's
+    // stack until "stack overflow".
+    let source = format!(
+        "{PRELUDE}\
+local co = coroutine.create(function() while true do coroutine.yield(1) end end)
+local w = coroutine.wrap(function() while true do coroutine.yield(2) end end)
+local s = 0
+for _ = 1, 200000 do
+  local _, a = coroutine.resume(co)
+  s = s + a + w()
+end
+say('sum', s)
+"
+    );
+    let program = Client::temp_program("jit_resume.lua", &source);
+    for no_debug in [true, false] {
+        let mut client = Client::start();
+        launch(&mut client, &program, json!({"noDebug": no_debug}));
+        client.ok("configurationDone", json!({}));
+        if said(&mut client, "sum") != 600_000 {
+            client.fail("the coroutines did not all run");
+        }
+        client.wait_event("terminated");
+    }
+}

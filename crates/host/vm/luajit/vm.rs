@@ -139,12 +139,22 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20   return status;\n\
              \x20 }\n",
         )],
-        "lib_base.c" => &[(
-            "    lj_err_callermsg(L, strVdata(msg));\n  }\n  return FFH_RETRY;\n",
-            "    lj_err_callermsg(L, strVdata(msg));\n  }\n\
-             \x20 if (G(L)->hr_resume_on) return hr_resume_in_c(L, co, wrap);  /* hotreload */\n\
-             \x20 return FFH_RETRY;\n",
-        )],
+        "lib_base.c" => &[
+            (
+                // The assembler comes here when the coroutine's stack lacks
+                // room, and then always grows it; the C path comes every time.
+                "  if (lj_state_cpgrowstack(co, (MSize)(L->top - L->base)) != LUA_OK) {\n",
+                "  if ((!G(L)->hr_resume_on ||  /* hotreload: grow only when short */\n\
+                 \x20      tvref(co->maxstack) - co->top <= (L->top - L->base) + 2) &&\n\
+                 \x20     lj_state_cpgrowstack(co, (MSize)(L->top - L->base)) != LUA_OK) {\n",
+            ),
+            (
+                "    lj_err_callermsg(L, strVdata(msg));\n  }\n  return FFH_RETRY;\n",
+                "    lj_err_callermsg(L, strVdata(msg));\n  }\n\
+                 \x20 if (G(L)->hr_resume_on) return hr_resume_in_c(L, co, wrap);  /* hotreload */\n\
+                 \x20 return FFH_RETRY;\n",
+            ),
+        ],
         "vm_x64.dasc" => &[(
             "  |  cmp aword L:RB->cframe, 0; jne ->fff_fallback\n",
             "  |  cmp aword L:RB->cframe, 0; jne ->fff_fallback\n\
