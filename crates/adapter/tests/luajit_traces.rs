@@ -262,3 +262,25 @@ say('sum', s)
         client.wait_event("terminated");
     }
 }
+
+#[test]
+fn ffi_is_preloaded_not_global_as_in_stock_luajit() {
+    require_luajit_host();
+    // LuaJIT's own suite (lib/contents.lua) lists the globals: stock
+    // `luajit` has no global `ffi`, only `require("ffi")`.
+    let source = format!(
+        "{PRELUDE}\
+local before = rawget(_G, 'ffi') == nil and package.loaded.ffi == nil
+local ffi = require('ffi')
+say('stock', (before and type(ffi.new) == 'function' and require('ffi') == ffi) and 1 or 0)
+"
+    );
+    let program = Client::temp_program("jit_ffi.lua", &source);
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.ok("configurationDone", json!({}));
+    if said(&mut client, "stock") != 1 {
+        client.fail("ffi is not as in stock luajit");
+    }
+    client.wait_event("terminated");
+}
