@@ -284,3 +284,46 @@ say('stock', (before and type(ffi.new) == 'function' and require('ffi') == ffi) 
     }
     client.wait_event("terminated");
 }
+
+#[test]
+fn next_stops_once_per_line_across_lua_and_c_calls() {
+    require_luajit_host();
+    // Stock LuaJIT reports a line again once a call on it returns, and a C
+    // function returns without a return event: neither may change a step.
+    let source = format!(
+        "{PRELUDE}\
+local function f() return 1 end
+local x = 0
+x = x + f() -- line-a
+print(x) -- line-b
+x = f() + f() -- line-c
+local ok = pcall(f) -- line-d
+local y = x -- line-e
+say('y', y)
+"
+    );
+    let program = Client::temp_program("jit_next.lua", &source);
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.set_breakpoints(&program, &[line_of(&source, "line-a")]);
+    client.ok("configurationDone", json!({}));
+    let mut stopped = client.wait_stopped("breakpoint");
+    client.set_breakpoints(&program, &[]);
+    let mut lines = vec![top_line(&mut client, &stopped)];
+    for _ in 0..4 {
+        client.ok("next", json!({"threadId": stopped["threadId"]}));
+        stopped = client.wait_stopped("step");
+        lines.push(top_line(&mut client, &stopped));
+    }
+    let expected: Vec<i64> = ["line-a", "line-b", "line-c", "line-d", "line-e"]
+        .iter()
+        .map(|m| line_of(&source, m))
+        .collect();
+    if lines != expected {
+        client.fail(&format!(
+            "stopped on lines {lines:?}, expected {expected:?}"
+        ));
+    }
+    client.ok("continue", json!({}));
+    client.wait_event("terminated");
+}

@@ -37,7 +37,9 @@ pub const VM: Vm = Vm {
 ///   (`vm_hooks.c` defines the public ones); the line event skips lines and
 ///   functions without breakpoints (`hr_skip_line`, `hr_skip_trace`); a
 ///   count hook that switches the line hook on makes it fire at the next
-///   new line (`hr_take_sync_pc`).
+///   new line (`hr_sync_pc`); the event LuaJIT sends again for the rest of
+///   a line once a call on it returned is marked (`hr_line_again`) and the
+///   debugger's hook does not get it (the program's own hook still does).
 /// - lj_state.c: a new thread starts with its creator's debugger mask.
 /// - lj_api.c, `lua_resume`: the resume notification around the resume.
 /// - lib_base.c and vm_x64.dasc: while the notification is installed,
@@ -71,6 +73,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 uint8_t hr_trace_stop;  /* compiled loops exit when non-zero */\n\
                  \x20 uint8_t hr_resume_on;  /* coroutine.resume goes through C */\n\
                  \x20 uint8_t hr_sync_pc;  /* next line event only at a new line */\n\
+                 \x20 uint8_t hr_line_again;  /* this line event continues a line after a call */\n\
                  } global_State;\n",
             ),
             (
@@ -114,8 +117,15 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             ),
             (
                 "      callhook(L, LUA_HOOKLINE, line);\n",
-                "      if (!hr_skip_line(L, (int)line) && !hr_skip_trace(L, pt))  /* hotreload */\n\
-                 \x20     callhook(L, LUA_HOOKLINE, line);\n",
+                "      if (!hr_skip_line(L, (int)line) && !hr_skip_trace(L, pt)) {  /* hotreload */\n\
+                 \x20       /* the rest of a line whose call just returned: stock LuaJIT\n\
+                 \x20          reports it again, PUC Lua (and the debugger) does not */\n\
+                 \x20       g->hr_line_again = opc >= pt->sizebc && npc > 0 &&\n\
+                 \x20         (bc_op(proto_bc(pt)[npc-1]) == BC_CALL || bc_op(proto_bc(pt)[npc-1]) == BC_CALLM) &&\n\
+                 \x20         lj_debug_line(pt, npc-1) == line;\n\
+                 \x20       callhook(L, LUA_HOOKLINE, line);\n\
+                 \x20       g->hr_line_again = 0;\n\
+                 \x20     }\n",
             ),
         ],
         "lj_state.c" => &[(

@@ -51,6 +51,8 @@ static int event_bit (int event) {
 
 /* The debugger's hook as the VM's (recognisable in the VM's field). */
 static void debugger (lua_State *L, lua_Debug *ar) {
+  /* The rest of a line after a call returned is no new line (as on PUC). */
+  if (ar->event == LUA_HOOKLINE && G(L)->hr_line_again) return;
   if (debug_hook != NULL) debug_hook(L, ar);
 }
 
