@@ -10,9 +10,9 @@
  * - no resume or load notification: coroutines are seen when a hook runs in
  *   them (and inherit the hook of the thread that creates them), files are
  *   found through package.loaded and package.path;
- * - no raise hook (the "all errors" filter), no skip policy or line filter
- *   (the line hook runs in every function while a breakpoint exists), no
- *   frame restart.
+ * - no raise hook (the "all errors" filter), no breakpoint traps, skip
+ *   policy or line filter (the line hook runs in every function while a
+ *   breakpoint exists), no frame restart.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +178,12 @@ void hr_traps_prepare (lua_State *L, const char *const *conds, int n) {
 int hr_traps_sync (lua_State *L) { (void)L; return 0; }
 void hr_traps_loaded (lua_State *L) { (void)L; }
 void hr_traps_clear (void) {}
+/* No patch narrows the line hook either: every line reaches it. */
+void hr_set_skip_policy (hr_skip_policy policy) { (void)policy; }
+void hr_forget_skips (void) {}
+void hr_set_line_filter (int on, const unsigned char *bits, size_t len) {
+  (void)on; (void)bits; (void)len;
+}
 /* A count hook switched to a line hook may fire once mid-statement. */
 void hr_sync_oldpc (lua_State *L) { (void)L; }
 int hr_parsing (lua_State *L) { (void)L; return 0; }

@@ -268,6 +268,11 @@ impl Breakpoints {
         &self.lines
     }
 
+    /// Whether the file has breakpoints.
+    pub fn has_file(&self, path: &Path) -> bool {
+        self.by_file.contains_key(path) || self.functions.contains_key(path)
+    }
+
     /// The breakpoint at `line` of `path` (a line breakpoint before a
     /// function breakpoint on the same line).
     pub fn get_mut(&mut self, path: &Path, line: i32) -> Option<&mut Bp> {
@@ -346,6 +351,15 @@ impl LineSet {
         } else {
             self.large.contains(&line)
         }
+    }
+
+    /// The set as a byte bitmap (bit `l % 8` of byte `l / 8`), or `None`
+    /// when a line lies outside the bitmap's range.
+    pub fn to_bytes(&self) -> Option<Vec<u8>> {
+        if !self.large.is_empty() {
+            return None;
+        }
+        Some(self.bits.iter().flat_map(|w| w.to_le_bytes()).collect())
     }
 
     /// No line at all.
@@ -459,6 +473,9 @@ mod tests {
             assert!(!set.contains(line), "{line}");
         }
         assert!(LineSet::from_lines([]).is_empty() && !set.is_empty());
+        assert_eq!(set.to_bytes(), None, "line 1 << 20 does not fit");
+        let bytes = LineSet::from_lines([1, 10]).to_bytes().unwrap_or_default();
+        assert_eq!(&bytes[..2], &[0b10, 0b100]);
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //!   the code of the functions that hold their lines (vm/shared/traps.c):
 //!   a trap reached calls [`hook`] with a line event, code without one runs
 //!   at full speed ([`sync_traps`], [`on_load`] for chunks loaded later);
+//!   a VM without traps (`hr_traps_supported` 0: Lua 5.1, LuaJIT, a stock
+//!   VM under the agent) runs the line hook instead, narrowed by its patches
+//!   to files with breakpoints ([`skip_policy`]) and to their lines
+//!   ([`sync_line_filter`]);
 //! - a step: call and return hooks follow the depth and switch the line hook
 //!   on where the step can end ([`mask_for`]); traps report breakpoints
 //!   elsewhere;
@@ -79,6 +83,9 @@ thread_local! {
     static TRAP_LINES: RefCell<TrapLineMap> = RefCell::new(HashMap::new());
     /// Chunk sources seen by the trap placement, and their file.
     static TRAP_PATHS: RefCell<HashMap<Box<[u8]>, Option<PathBuf>>> = RefCell::new(HashMap::new());
+    /// VMs without traps: the breakpoint lines as the bitmap the VM's line
+    /// filter reads (`None`: too large for one).
+    static LINE_BYTES: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     /// The VM's main thread (null before `launch`) and whether it debugs.
     static TRAP_VM: Cell<(usize, bool)> = const { Cell::new((0, false)) };
     /// An interrupt arrived: serve it at the next line event, i.e. between
@@ -95,16 +102,45 @@ pub fn config() -> HookConfig {
 /// Replaces the hook configuration (threads pick it up on their next event).
 pub fn set_config(config: HookConfig) {
     CONFIG.set(config);
+    sync_line_filter();
 }
 
 fn set_deferred(on: bool) {
     DEFERRED.set(on);
+    sync_line_filter();
+}
+
+/// VMs without traps: lets the VM skip line events on lines without
+/// breakpoints while only breakpoints need lines (no step, no interrupt
+/// waiting for a line), and makes it ask the skip policy afresh.
+fn sync_line_filter() {
+    if native::traps_supported() {
+        return;
+    }
+    native::forget_skips();
+    let config = CONFIG.get();
+    let wanted = config.any_bps && config.step.is_none() && !config.data && !DEFERRED.get();
+    LINE_BYTES.with_borrow(|bytes| {
+        let (on, bits) = match bytes {
+            Some(bits) => (wanted, bits.as_slice()),
+            None => (false, &[][..]),
+        };
+        // SAFETY: the bitmap lives in LINE_BYTES until replaced, and it is
+        // replaced only through `breakpoints_changed`, which calls us again.
+        unsafe { native::set_line_filter(on, bits) };
+    });
 }
 
 /// Takes a new set of breakpoints into account: the line hook's mirror and
 /// the traps in the VM's code.
 pub fn breakpoints_changed(bps: &Breakpoints) {
     LINES.set(bps.line_set().clone());
+    if !native::traps_supported() {
+        // Turn the VM's filter off before the old bitmap goes away.
+        // SAFETY: an empty filter that is off reads nothing.
+        unsafe { native::set_line_filter(false, &[]) };
+        LINE_BYTES.set(bps.line_set().to_bytes());
+    }
     TRAP_LINES.set(
         bps.lines_by_file()
             .into_iter()
@@ -127,8 +163,12 @@ pub fn breakpoints_changed(bps: &Breakpoints) {
 /// whether it is debugged at all (`noDebug` sets none).
 pub fn set_vm(main_state: *mut lua_State, debug: bool) {
     TRAP_VM.set((main_state as usize, debug));
-    native::set_trap_lines(trap_lines);
-    sync_traps();
+    if native::traps_supported() {
+        native::set_trap_lines(trap_lines);
+        sync_traps();
+    } else {
+        native::set_skip_policy(skip_policy);
+    }
 }
 
 /// Puts the traps where the breakpoints are now, in every function of the
@@ -185,15 +225,7 @@ unsafe extern "C" fn trap_lines(
     let source = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
     let cap = usize::try_from(cap).unwrap_or(0);
     let written = catch_unwind(AssertUnwindSafe(|| {
-        let path = TRAP_PATHS.with_borrow_mut(|paths| {
-            if paths.len() > 4096 {
-                paths.clear();
-            }
-            paths
-                .entry(source.into())
-                .or_insert_with(|| source_path(source))
-                .clone()
-        })?;
+        let path = chunk_file(source)?;
         TRAP_LINES.with_borrow(|files| {
             let lines = files.get(&path)?;
             for (k, (line, cond)) in lines.iter().take(cap).enumerate() {
@@ -211,6 +243,43 @@ unsafe extern "C" fn trap_lines(
         Ok(Some(n)) => c_int::try_from(n).unwrap_or(c_int::MAX),
         _ => 0,
     }
+}
+
+/// The canonical file of chunk `source` (cached: asked on every trap
+/// placement and, without traps, every skip-policy question).
+fn chunk_file(source: &[u8]) -> Option<PathBuf> {
+    TRAP_PATHS.with_borrow_mut(|paths| {
+        if paths.len() > 4096 {
+            paths.clear();
+        }
+        paths
+            .entry(source.into())
+            .or_insert_with(|| source_path(source))
+            .clone()
+    })
+}
+
+/// VMs without traps: asked by the VM on entering (or returning to) a Lua
+/// function while the line hook is a thread's only hook; 1 lets the
+/// function run untraced (its file holds no breakpoint).
+///
+/// # Safety
+/// Called by the VM only, with the function's source bytes.
+unsafe extern "C" fn skip_policy(
+    _l: *mut lua_State,
+    source: *const c_char,
+    len: usize,
+) -> c_int {
+    let config = config();
+    if DEFERRED.get() || interrupt::pending() || config.step.is_some() || config.data {
+        return 0;
+    }
+    // SAFETY: the VM passes the source string of a live prototype.
+    let source = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
+    let skip = catch_unwind(AssertUnwindSafe(|| {
+        chunk_file(source).is_none_or(|path| TRAP_LINES.with_borrow(|files| !files.contains_key(&path)))
+    }));
+    c_int::from(skip.unwrap_or(false))
 }
 
 /// The canonical file of an `@file` chunk source.
@@ -317,7 +386,7 @@ pub unsafe fn set_mask(l: *mut lua_State, mut mask: c_int) {
 }
 
 /// Whether every line must reach the hook: data breakpoints, or breakpoints
-/// in a VM without traps (an agent in a stock VM).
+/// in a VM without traps (the skip policy and line filter narrow them).
 fn lines_needed(config: &HookConfig) -> bool {
     config.data || (config.any_bps && !native::traps_supported())
 }
@@ -431,6 +500,10 @@ unsafe fn dispatch(l: *mut lua_State, ar: *mut lua_Debug) {
     });
 }
 
+/// Whether C functions return without a return event (LuaJIT), so a mask
+/// decided at their call would stay until the next Lua call or return.
+const C_RETURNS_UNHOOKED: bool = cfg!(feature = "luajit");
+
 unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
     // SAFETY: `ar` is the record Lua passed for this event.
     let event = unsafe { (*ar).event };
@@ -457,13 +530,28 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     unsafe {
         match event {
             ffi::LUA_HOOKCALL | lua_api::HOOK_TAILCALL => {
+                // LuaJIT has no return event for C functions: the caller's
+                // mask must outlive them (they have no lines anyway).
+                if C_RETURNS_UNHOOKED && native::frame_source(l, ar).is_none() {
+                    return;
+                }
                 let mask = mask_for(l, || native::stack_depth(l));
                 set_mask(l, mask);
             }
             ffi::LUA_HOOKRET | lua_api::HOOK_TAILRET => {
                 let mut caller: lua_Debug = std::mem::zeroed();
-                let mask = if ffi::lua_getstack(l, 1, &mut caller) != 0 {
-                    mask_for(l, || native::stack_depth(l) - 1)
+                let mut level = 1;
+                // LuaJIT: a C caller (pcall, the sort of a comparator)
+                // returns without an event, so decide for the Lua function
+                // it returns to.
+                while C_RETURNS_UNHOOKED
+                    && ffi::lua_getstack(l, level, &mut caller) != 0
+                    && native::frame_source(l, &caller).is_none()
+                {
+                    level += 1;
+                }
+                let mask = if ffi::lua_getstack(l, level, &mut caller) != 0 {
+                    mask_for(l, || native::stack_depth(l) - level)
                 } else {
                     base_mask(&config())
                 };

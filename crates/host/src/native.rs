@@ -27,6 +27,9 @@ extern "C" {
     fn hr_traps_prepare(l: *mut lua_State, conds: *const *const c_char, n: c_int);
     fn hr_traps_loaded(l: *mut lua_State);
     fn hr_traps_clear();
+    fn hr_set_skip_policy(policy: Option<SkipPolicy>);
+    fn hr_set_line_filter(on: c_int, bits: *const u8, len: usize);
+    fn hr_forget_skips();
     fn hr_set_raise_handler(handler: Option<RaiseHandler>);
     fn hr_set_debug_hook(hook: Option<ffi::lua_Hook>);
     fn hr_debug_sethook(l: *mut lua_State, mask: c_int);
@@ -260,6 +263,35 @@ pub unsafe fn traps_loaded(l: *mut lua_State) {
 pub fn clear_traps() {
     // SAFETY: restores instructions of live prototypes; on the VM thread.
     unsafe { hr_traps_clear() }
+}
+
+/// Lets the VM call the line hook only for lines set in `bits` (while `on`);
+/// VMs without traps only.
+///
+/// # Safety
+/// `bits` must stay alive and unchanged until the next call.
+pub unsafe fn set_line_filter(on: bool, bits: &[u8]) {
+    // SAFETY: per the contract above.
+    unsafe { hr_set_line_filter(c_int::from(on), bits.as_ptr(), bits.len()) }
+}
+
+/// Decides whether a Lua function entered under a line-only hook may run
+/// untraced (non-zero) given its chunk source (see `hr_skip_trace`).
+pub type SkipPolicy =
+    unsafe extern "C" fn(l: *mut lua_State, source: *const c_char, len: usize) -> c_int;
+
+/// Drops the VM's cached answers of the skip policy: call whenever what the
+/// policy decides on (breakpoints, steps, deferred interrupts) changes.
+pub fn forget_skips() {
+    // SAFETY: bumps a counter the VM thread reads; called on the VM thread.
+    unsafe { hr_forget_skips() }
+}
+
+/// Installs the policy the patched VM asks on every traced function entry
+/// (VMs without traps only).
+pub fn set_skip_policy(policy: SkipPolicy) {
+    // SAFETY: stores a function pointer; the VM thread calls it later.
+    unsafe { hr_set_skip_policy(Some(policy)) }
 }
 
 /// The sorted lines of `path` that hold code (in any nested function), or

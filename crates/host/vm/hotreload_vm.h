@@ -28,15 +28,16 @@ int hr_stack_depth (lua_State *L);
    the next new line, not mid-statement. */
 void hr_sync_oldpc (lua_State *L);
 
-/* ---- Breakpoint traps (shared/traps.c over vm/<vm>/traps.c) ----
+/* ---- Breakpoint traps (shared/traps.c over vm/<vm>/trap_vm.c) ----
    A breakpoint is a trap in the code of every prototype that holds its
    line: code without one runs with no hook at all. A trap reached calls
    the debugger's hook (hr_set_debug_hook) with a line event, unless the
    debugger's line hook runs on that thread (it sees the line itself). */
 
-/* 1 where this VM runs breakpoint traps (the host's patched VMs); 0 (an
-   agent in a stock VM): the other functions below do nothing, and
-   breakpoints need the debugger's line hook. */
+/* 1 where this VM runs breakpoint traps (the host's 5.2-5.4 VMs); 0 (Lua
+   5.1, LuaJIT: shared/no_traps.c; an agent in a stock VM): the other
+   functions below do nothing, and breakpoints need the debugger's line
+   hook. */
 int hr_traps_supported (void);
 /* Writes the breakpoint lines of the chunk named `source` into
    out[0..cap), and into conds[0..cap) each one's condition (NULL: none; the
@@ -58,6 +59,18 @@ int hr_traps_sync (lua_State *L);
 void hr_traps_loaded (lua_State *L);
 /* Removes every trap: the code is stock again. */
 void hr_traps_clear (void);
+
+/* ---- Without traps (shared/skips.c; hr_traps_supported() == 0) ----
+   Breakpoints need the debugger's line hook; the patched VM narrows it to
+   functions of files with breakpoints and to lines that hold one. A VM
+   with traps (or a stock VM) ignores these. */
+
+/* Whether a Lua function entered under a line-only hook may run untraced. */
+typedef int (*hr_skip_policy) (lua_State *L, const char *source, size_t len);
+void hr_set_skip_policy (hr_skip_policy policy);
+void hr_forget_skips (void);
+/* Lines (bit n: line n) that may call the line hook while `on`. */
+void hr_set_line_filter (int on, const unsigned char *bits, size_t len);
 
 /* Called where any error is raised, the error on top of L's stack. */
 typedef void (*hr_raise_handler) (lua_State *L);
@@ -108,6 +121,11 @@ int hr_all_threads (lua_State *L);
    code, line numbers aside (every folder; the pure-Lua backend uses it
    where the VM has no native backend). */
 int hotreload_same_code (lua_State *L);
+
+/* Lua C function: called after every reload; drops compiled code that may
+   still run a replaced function's old code (LuaJIT: every trace; jit.c).
+   Nothing to do on VMs without a JIT (shared/jit.c). */
+int hotreload_code_replaced (lua_State *L);
 
 /* Pushes the native backend table the engine drives (lua/engine/); only in
    folders whose vm.rs says `native_backend: true`. */
