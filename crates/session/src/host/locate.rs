@@ -54,8 +54,9 @@ pub fn host_binary_name(runtime: &str) -> Result<&'static str, RuntimeError> {
         "luanext" => {
             return Err(RuntimeError::NotAvailable {
                 runtime: runtime.to_owned(),
-                reason: "LuaNext runs on a Lua host: set `target` to lua5.4, lua5.3 or lua5.2"
-                    .to_owned(),
+                reason:
+                    "LuaNext runs on a Lua host: set `target` to lua5.4, lua5.3, lua5.2 or lua5.1"
+                        .to_owned(),
             })
         }
         "lua5.3" => "hotreload-host-lua53",
