@@ -10,7 +10,10 @@ local health = vim.health
 local pure_lua_walk = 'reloads with the pure-Lua walk: closures a factory already made,'
   .. ' and the running main program, keep their old code'
 -- Runtimes whose host reloads with the pure-Lua walk.
-local limits = { ['lua5.3'] = pure_lua_walk, ['lua5.2'] = pure_lua_walk, ['lua5.1'] = pure_lua_walk }
+-- Lua 5.1's host swaps prototypes in place but has no native walk.
+local inplace_swap = 'reloads by swapping prototypes in place: closures a factory already made,'
+  .. ' and the running main program, keep their old code'
+local limits = { ['lua5.3'] = pure_lua_walk, ['lua5.2'] = pure_lua_walk, ['lua5.1'] = inplace_swap }
 
 local build_fix = 'run :Lazy build hotreload.nvim (or scripts/build --release in the plugin directory)'
 

@@ -8,6 +8,7 @@ pub const VM: Vm = Vm {
     release: "5.2.4",
     defines: &["LUA_USE_LINUX", "LUA_COMPAT_ALL"],
     native_backend: false,
+    inplace_swap: false,
     debug_extras: false,
     edits,
 };

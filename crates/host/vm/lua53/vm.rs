@@ -8,6 +8,7 @@ pub const VM: Vm = Vm {
     release: "5.3.6",
     defines: &["LUA_USE_LINUX"],
     native_backend: false,
+    inplace_swap: false,
     debug_extras: false,
     edits,
 };
