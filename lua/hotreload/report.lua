@@ -44,7 +44,16 @@ end
 ---@param message string
 ---@return { file: string, line: integer, reason: string }|nil
 function M.parse_location(message)
-  local file, line, reason = message:match('(%S+%.luax?):(%d+):%s*(.*)')
+  -- Lua, and the compiled sources the session reports at their own lines;
+  -- the first location in the message wins.
+  local file, line, reason
+  local first = math.huge
+  for _, ext in ipairs({ 'lua', 'luax', 'ts', 'tsx' }) do
+    local at, _, f, l, r = message:find('(%S+%.' .. ext .. '):(%d+):%s*(.*)')
+    if at and at < first then
+      first, file, line, reason = at, f, l, r
+    end
+  end
   if not file then
     -- `[string "..."]:3: reason`: a chunk without a file name.
     line, reason = message:match('%]:(%d+):%s*(.*)')
