@@ -50,6 +50,40 @@ const ENGINE_PARTS: &[(&str, &str)] = &[
 
 const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
 
+/// Registers the modules of `package.loaded` that the engine has no record
+/// of (see [`Engine::find_untracked_modules`]).
+const REGISTER_UNTRACKED_LUA: &str = r#"
+local engine = ...
+local package, type, next, rawget = package, type, next, rawget
+local getinfo = type(debug) == 'table' and debug.getinfo or nil
+-- The chunk name the module's functions carry (loaders such as LÖVE's give
+-- their own), from the first Lua function found in its table.
+local function chunkname_of(value)
+  if type(value) ~= 'table' or not getinfo then return nil end
+  for _, v in next, value do
+    if type(v) == 'function' then
+      local info = getinfo(v, 'S')
+      if info and info.what ~= 'C' and type(info.source) == 'string' and info.source:sub(1, 1) == '@' then
+        return info.source
+      end
+    end
+  end
+  return nil
+end
+local searchpath = package.searchpath
+for name, value in next, package.loaded do
+  if type(name) == 'string' and rawget(engine.modules, name) == nil then
+    local chunkname = chunkname_of(value)
+    if chunkname then
+      engine:register(name, chunkname:sub(2), chunkname)
+    elseif type(searchpath) == 'function' and type(package.path) == 'string' then
+      local path = searchpath(name, package.path)
+      if path then engine:register(name, path) end
+    end
+  end
+end
+"#;
+
 #[cfg(hr_native_backend)]
 extern "C-unwind" {
     /// Pushes the native backend table (vm/lua54/reload_backend.c).
@@ -71,6 +105,9 @@ extern "C-unwind" {
 extern "C-unwind" {
     /// `same_code(a, b)` of the VM folder (vm/hotreload_vm.h).
     fn hotreload_same_code(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+    /// Drops compiled code that may run a replaced function's old code
+    /// (LuaJIT's traces, vm/luajit/jit.c; nothing elsewhere).
+    fn hotreload_code_replaced(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
 /// Why a reload did not happen. `Display` is the user-facing `file:line: reason`.
@@ -231,6 +268,11 @@ fn load_engine(lua: &Lua, debug: &Table) -> Result<Table, ReloadError> {
 pub struct Engine {
     engine: Table,
     program: Option<PathBuf>,
+    /// Modules may be loaded without the engine seeing it (attached to a
+    /// stock VM): look them up before each reload.
+    find_untracked: Option<mlua::Function>,
+    /// See [`Engine::set_around_reload`].
+    around: Option<(mlua::Function, mlua::Function)>,
 }
 
 impl Engine {
@@ -273,6 +315,8 @@ impl Engine {
         Ok(Engine {
             engine,
             program: None,
+            find_untracked: None,
+            around: None,
         })
     }
 
@@ -289,6 +333,25 @@ impl Engine {
         self.program = Some(path.to_path_buf());
     }
 
+    /// For a VM that does not report its loads (the attach agent on a stock
+    /// VM): before each reload, the modules in `package.loaded` the engine
+    /// has no record of are registered with the file their functions came
+    /// from (their chunk name), else the one `package.path` finds.
+    pub fn find_untracked_modules(&mut self, lua: &Lua) -> Result<(), ReloadError> {
+        let register = lua
+            .load(REGISTER_UNTRACKED_LUA)
+            .set_name("=[hotreload] engine/untracked.lua")
+            .into_function()?;
+        self.find_untracked = Some(register);
+        Ok(())
+    }
+
+    /// Functions called before and after every reload, failed or not (the
+    /// attach agent on LuaJIT lets the compiler work on the walk only).
+    pub fn set_around_reload(&mut self, before: mlua::Function, after: mlua::Function) {
+        self.around = Some((before, after));
+    }
+
     /// Performs one reload; on error the VM is exactly as before.
     pub fn reload(
         &mut self,
@@ -296,6 +359,25 @@ impl Engine {
         args: &HotReloadArguments,
     ) -> Result<HotReloadResponseBody, ReloadError> {
         let started = Instant::now();
+        let Some((before, after)) = self.around.clone() else {
+            return self.reload_timed(lua, args, started);
+        };
+        // Their failures are not the reload's: it goes on without them.
+        let _ = before.call::<()>(());
+        let result = self.reload_timed(lua, args, started);
+        let _ = after.call::<()>(());
+        result
+    }
+
+    fn reload_timed(
+        &mut self,
+        lua: &Lua,
+        args: &HotReloadArguments,
+        started: Instant,
+    ) -> Result<HotReloadResponseBody, ReloadError> {
+        if let Some(register) = &self.find_untracked {
+            register.call::<()>(self.engine.clone())?;
+        }
         let target = self.target(args)?;
         let req = lua.create_table()?;
         match &target {
@@ -331,6 +413,10 @@ impl Engine {
         req.set("source", source)?;
         let (report, error): (Option<Table>, Option<String>) =
             self.engine.call_method("reload", req)?;
+        // After any attempt: a failed one may have run (and compiled) the
+        // new top level before rolling back.
+        // SAFETY: the function only flushes the VM's compiled code.
+        unsafe { lua.create_c_function(hotreload_code_replaced)? }.call::<()>(())?;
         let report = match report {
             Some(report) => report,
             None => return Err(ReloadError::Rejected(error.unwrap_or_default())),

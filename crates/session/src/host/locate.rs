@@ -55,23 +55,14 @@ pub fn host_binary_name(runtime: &str) -> Result<&'static str, RuntimeError> {
             return Err(RuntimeError::NotAvailable {
                 runtime: runtime.to_owned(),
                 reason:
-                    "LuaNext runs on a Lua host: set `target` to lua5.4, lua5.3, lua5.2 or lua5.1"
+                    "LuaNext runs on a Lua host: set `target` to lua5.4, lua5.3, lua5.2, lua5.1 or luajit"
                         .to_owned(),
             })
         }
         "lua5.3" => "hotreload-host-lua53",
         "lua5.2" => "hotreload-host-lua52",
         "lua5.1" => "hotreload-host-lua51",
-        // No VM folder builds this yet (crates/host/vm/): refuse plainly
-        // rather than send the user to a build that cannot make it.
-        "luajit" => {
-            return Err(RuntimeError::NotAvailable {
-                runtime: runtime.to_owned(),
-                reason: "this release has no host for it yet; \
-                     launch with runtime lua5.4, lua5.3, lua5.2 or lua5.1"
-                    .to_owned(),
-            })
-        }
+        "luajit" => "hotreload-host-luajit",
         other => return Err(RuntimeError::UnknownRuntime(other.to_owned())),
     })
 }
@@ -123,20 +114,9 @@ mod tests {
                 Some("hotreload-host-lua51"),
                 Some("hotreload-host-lua52"),
                 Some("hotreload-host-lua53"),
-                None,
+                Some("hotreload-host-luajit"),
                 None,
             ]
-        );
-    }
-
-    #[test]
-    fn runtimes_without_a_host_are_refused_with_the_ones_to_use() {
-        let err = host_binary_name("luajit").err().map(|e| e.to_string());
-        assert!(
-            err.as_deref().is_some_and(
-                |e| e.contains("'luajit'") && e.contains("lua5.4, lua5.3, lua5.2 or lua5.1")
-            ),
-            "{err:?}"
         );
     }
 
@@ -162,10 +142,15 @@ mod tests {
             .and_then(|r| r.unavailable)
             .unwrap_or_default();
         assert!(lua54.contains("hotreload-host-lua54"), "{lua54}");
-        let luajit = by_name("luajit");
-        assert_eq!(luajit.as_ref().and_then(|r| r.host.clone()), None);
-        let why = luajit.and_then(|r| r.unavailable).unwrap_or_default();
-        assert!(why.contains("no host"), "{why}");
+        // LuaNext is never a host of its own: no path, and the reason.
+        let luanext = by_name("luanext");
+        assert_eq!(luanext.as_ref().and_then(|r| r.host.clone()), None);
+        let why = luanext.and_then(|r| r.unavailable).unwrap_or_default();
+        assert!(why.contains("set `target`"), "{why}");
+        let luajit = by_name("luajit")
+            .and_then(|r| r.unavailable)
+            .unwrap_or_default();
+        assert!(luajit.contains("hotreload-host-luajit"), "{luajit}");
         std::fs::remove_dir_all(&dir).ok();
     }
 
