@@ -98,7 +98,7 @@ fn run_everywhere(file: &str) {
     let mut failures = Vec::new();
     let mut ran = 0;
     // Each host runs them on the backend it reloads with and on the pure-Lua
-    // walk (Neovim's): 5.4 native, 5.1 the in-place swap, the others the walk.
+    // walk (Neovim's): 5.4 native, 5.3, 5.2, 5.1 and LuaJIT the in-place swap.
     let backends: &[(Backend, &str)] = match Backend::best() {
         Backend::Native => &[(Backend::Native, "native"), (Backend::PureLua, "lua")],
         Backend::Swap => &[(Backend::Swap, "swap"), (Backend::PureLua, "lua")],

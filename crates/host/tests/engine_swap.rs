@@ -1,4 +1,5 @@
-//! The in-place swap of hosts without the whole native backend (Lua 5.1):
+//! The in-place swap of hosts without the whole native backend (Lua 5.3,
+//! 5.2, 5.1, LuaJIT):
 //! an old closure gets the new code itself, so references are not replaced
 //! (the closure keeps its identity) and no walk is needed; a failed reload
 //! gives it back its old code. Elsewhere the test says it skipped.
