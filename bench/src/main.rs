@@ -264,9 +264,10 @@ fn main() {
         .get(1)
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    // LuaJIT's _VERSION says Lua 5.1: it names itself in jit.version.
     let version: String = Lua::new()
-        .globals()
-        .get("_VERSION")
+        .load("return rawget(_G, 'jit') and jit.version or _VERSION")
+        .eval()
         .unwrap_or_else(|_| "Lua ?".into());
     let native = Backend::best() != Backend::PureLua;
     let swap_only = Backend::best() == Backend::Swap;
