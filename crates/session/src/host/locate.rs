@@ -124,9 +124,8 @@ mod tests {
     fn luanext_is_refused_naming_the_hosts_to_target() {
         let err = host_binary_name("luanext").err().map(|e| e.to_string());
         assert!(
-            err.as_deref().is_some_and(
-                |e| e.contains("'luanext'") && e.contains("lua5.4, lua5.3, lua5.2, lua5.1 or luajit")
-            ),
+            err.as_deref().is_some_and(|e| e.contains("'luanext'")
+                && e.contains("lua5.4, lua5.3, lua5.2, lua5.1 or luajit")),
             "{err:?}"
         );
     }
