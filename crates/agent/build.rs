@@ -48,6 +48,7 @@ fn main() {
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={release}");
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
+    // No in-place swap on a stock VM (the host's vm/<vm>/reload_swap.c).
     println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
     println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
     if luajit {
