@@ -44,9 +44,9 @@ pub struct Vm {
     /// lacks and the engine needs (`hotreload_debug_extras`).
     debug_extras: bool,
     /// Whether the VM's patches give prototypes breakpoint traps (5.2–5.4):
-    /// `shared/traps.c` and `cond.c` are built; without them
-    /// `shared/no_traps.c` answers the contract (breakpoints on the line hook,
-    /// narrowed by `skips.c`).
+    /// `shared/traps.c` and `cond.c` are built and our C sees `HR_TRAPS`;
+    /// without them `shared/no_traps.c` answers the contract (breakpoints on
+    /// the line hook, narrowed by `skips.c`).
     traps: bool,
     /// The edits of one source file of the VM, by file name.
     edits: fn(&str) -> &'static [(&'static str, &'static str)],
@@ -106,6 +106,9 @@ fn main() {
         .warnings_into_errors(true);
     for define in vm.defines {
         ours.define(define, None);
+    }
+    if vm.traps {
+        ours.define("HR_TRAPS", None);
     }
     // A file of the VM's folder replaces the shared file of the same name
     // (a VM whose insides differ too much for the shared one).

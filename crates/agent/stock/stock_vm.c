@@ -63,13 +63,6 @@ int hotreload_code_replaced (lua_State *L) {
 }
 #endif
 
-/* After a reload: nothing compiled can run old code here (PUC Lua has no
-   compiler; stock LuaJIT's is off while the agent is loaded). */
-int hotreload_code_replaced (lua_State *L) {
-  (void)L;
-  return 0;
-}
-
 /* The main thread: 5.2+ keep it in the registry; for 5.1's API the agent
    says which thread it is (hr_stock_set_main). */
 static lua_State *main_thread_51;

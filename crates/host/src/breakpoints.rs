@@ -268,11 +268,6 @@ impl Breakpoints {
         &self.lines
     }
 
-    /// Whether the file has breakpoints.
-    pub fn has_file(&self, path: &Path) -> bool {
-        self.by_file.contains_key(path) || self.functions.contains_key(path)
-    }
-
     /// The breakpoint at `line` of `path` (a line breakpoint before a
     /// function breakpoint on the same line).
     pub fn get_mut(&mut self, path: &Path, line: i32) -> Option<&mut Bp> {

@@ -265,11 +265,7 @@ fn chunk_file(source: &[u8]) -> Option<PathBuf> {
 ///
 /// # Safety
 /// Called by the VM only, with the function's source bytes.
-unsafe extern "C" fn skip_policy(
-    _l: *mut lua_State,
-    source: *const c_char,
-    len: usize,
-) -> c_int {
+unsafe extern "C" fn skip_policy(_l: *mut lua_State, source: *const c_char, len: usize) -> c_int {
     let config = config();
     if DEFERRED.get() || interrupt::pending() || config.step.is_some() || config.data {
         return 0;
@@ -277,7 +273,8 @@ unsafe extern "C" fn skip_policy(
     // SAFETY: the VM passes the source string of a live prototype.
     let source = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
     let skip = catch_unwind(AssertUnwindSafe(|| {
-        chunk_file(source).is_none_or(|path| TRAP_LINES.with_borrow(|files| !files.contains_key(&path)))
+        chunk_file(source)
+            .is_none_or(|path| TRAP_LINES.with_borrow(|files| !files.contains_key(&path)))
     }));
     c_int::from(skip.unwrap_or(false))
 }

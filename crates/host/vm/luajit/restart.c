@@ -15,3 +15,20 @@ int hr_restart_request (lua_State *L, char *err, size_t errlen) {
   snprintf(err, errlen, "restarting a frame is not supported on this runtime (Lua 5.4 only)");
   return -1;
 }
+
+/* Nor a frame an error stopped in. */
+void hr_set_error_restarts (int on) {
+  (void)on;
+}
+
+int hr_error_restart_request (lua_State *L, int level, char *err, size_t errlen) {
+  (void)L;
+  (void)level;
+  snprintf(err, errlen, "restarting a frame is not supported on this runtime (Lua 5.4 only)");
+  return -1;
+}
+
+int hr_error_restart_pending (lua_State *L) {
+  (void)L;
+  return 0;
+}

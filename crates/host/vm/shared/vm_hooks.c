@@ -28,7 +28,9 @@
 #include "lstate.h"
 
 #include "hotreload_vm.h"
+#ifdef HR_TRAPS
 #include "traps.h"
+#endif
 
 /* lua_sethook returns int (always 1) up to Lua 5.2, nothing since 5.3. */
 #if LUA_VERSION_NUM <= 502
@@ -61,8 +63,12 @@ static int event_bit (int event) {
 /* The debugger's line hook saw the instruction about to run: a breakpoint
  * trap there must not report the same line again (traps.c). */
 static void note_line (lua_State *L, const lua_Debug *ar) {
+#ifdef HR_TRAPS
   if (ar->event == LUA_HOOKLINE && ar->i_ci != NULL)
     L->hr_seenpc = ar->i_ci->u.l.savedpc;
+#else  /* no traps in this VM (build.rs: Vm::traps) */
+  (void)L; (void)ar;
+#endif
 }
 
 /* The debugger alone hooks this thread. */
@@ -185,7 +191,9 @@ void hr_thread_init (lua_State *L1, lua_State *L) {
     L1->hr_dmask = L->hr_dmask;
   }
   L1->hr_parsing = 0;
+#ifdef HR_TRAPS
   L1->hr_seenpc = NULL;
+#endif
 }
 
 /* Resume notification: `entering` 1 before coroutine L runs (resumed from
