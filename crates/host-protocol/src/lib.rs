@@ -193,17 +193,28 @@ pub struct HostResponse {
     pub outcome: Outcome,
 }
 
-/// Success with a payload, or an error: a message meant for the user
-/// (`file:line: reason` where a location is known), or the same as data.
+/// Success with a payload, or a failure as data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Outcome {
     Ok(Value),
-    Error(String),
-    /// A structured error: `{"id": N, "failure": {"kind": ..., "message":
-    /// ..., "location": {"path": ..., "line": ...}}}`. Preferred over
-    /// `Error` for new code; the session accepts both.
+    /// `{"id": N, "failure": {"kind": ..., "message": ..., "location":
+    /// {"path": ..., "line": ...}}}`: the message is meant for the user
+    /// (`file:line: reason` where a location is known); programs read the
+    /// kind and the location.
     Failure(HostError),
+}
+
+impl<T: Serialize> From<Result<T, HostError>> for Outcome {
+    fn from(result: Result<T, HostError>) -> Outcome {
+        match result.map(serde_json::to_value) {
+            Ok(Ok(value)) => Outcome::Ok(value),
+            Ok(Err(e)) => {
+                Outcome::Failure(HostError::internal(format!("cannot encode the reply: {e}")))
+            }
+            Err(e) => Outcome::Failure(e),
+        }
+    }
 }
 
 /// An error as data: what kind, the message for the user, and where.
@@ -215,6 +226,49 @@ pub struct HostError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<ErrorLocation>,
 }
+
+impl HostError {
+    /// An error of `kind` with `message` and no location.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> HostError {
+        HostError {
+            kind,
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    /// Arguments that are malformed or name nothing that exists.
+    pub fn invalid(message: impl Into<String>) -> HostError {
+        HostError::new(ErrorKind::InvalidArguments, message)
+    }
+
+    /// Something this host cannot do.
+    pub fn unsupported(message: impl Into<String>) -> HostError {
+        HostError::new(ErrorKind::Unsupported, message)
+    }
+
+    /// A failure of the host itself.
+    pub fn internal(message: impl Into<String>) -> HostError {
+        HostError::new(ErrorKind::Internal, message)
+    }
+
+    /// The same error, located in `path` (at `line` when known).
+    pub fn at(mut self, path: impl Into<String>, line: Option<i64>) -> HostError {
+        self.location = Some(ErrorLocation {
+            path: path.into(),
+            line,
+        });
+        self
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HostError {}
 
 /// Where an error happened: a file, and a line when known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -232,53 +286,63 @@ pub struct ErrorLocation {
 pub enum ErrorKind {
     /// The request is not valid in the current run state.
     Refused,
-    /// The request was cancelled (`cancel` or `pause`).
+    /// The request was cancelled (`cancel`, or `pause` for an evaluation).
     Cancelled,
+    /// An evaluation ran past its time or instruction limit.
+    TimedOut,
     /// The VM is inside a call that cannot be interrupted; try again.
     Busy,
-    /// The arguments were malformed or named nothing that exists.
+    /// The arguments were malformed or named nothing that exists (a frame,
+    /// a variables reference, a thread, a source).
     InvalidArguments,
+    /// This host cannot do it (a VM without the feature, a C frame).
+    Unsupported,
     /// Lua code did not compile.
     Compile,
     /// Lua code raised an error.
     Runtime,
     /// The module or file is not one the program loaded.
     NotFound,
+    /// A file could not be read or written.
+    Io,
     /// The host itself failed (a panic, an I/O error).
     Internal,
     #[serde(other)]
     Other,
 }
 
+/// Every kind once: `(kind, wire name, DAP error id)`. The ids are stable.
+const KINDS: &[(ErrorKind, &str, i64)] = &[
+    (ErrorKind::Refused, "refused", 1001),
+    (ErrorKind::Cancelled, "cancelled", 1002),
+    (ErrorKind::Busy, "busy", 1003),
+    (ErrorKind::InvalidArguments, "invalidArguments", 1004),
+    (ErrorKind::Compile, "compile", 1005),
+    (ErrorKind::Runtime, "runtime", 1006),
+    (ErrorKind::NotFound, "notFound", 1007),
+    (ErrorKind::Internal, "internal", 1008),
+    (ErrorKind::TimedOut, "timedOut", 1009),
+    (ErrorKind::Unsupported, "unsupported", 1010),
+    (ErrorKind::Io, "io", 1011),
+    (ErrorKind::Other, "other", 1099),
+];
+
 impl ErrorKind {
+    fn entry(self) -> (&'static str, i64) {
+        KINDS
+            .iter()
+            .find(|(kind, _, _)| *kind == self)
+            .map_or(("other", 1099), |&(_, name, id)| (name, id))
+    }
+
     /// The stable number of the kind, for DAP's `body.error.id`.
     pub fn id(self) -> i64 {
-        match self {
-            ErrorKind::Refused => 1001,
-            ErrorKind::Cancelled => 1002,
-            ErrorKind::Busy => 1003,
-            ErrorKind::InvalidArguments => 1004,
-            ErrorKind::Compile => 1005,
-            ErrorKind::Runtime => 1006,
-            ErrorKind::NotFound => 1007,
-            ErrorKind::Internal => 1008,
-            ErrorKind::Other => 1099,
-        }
+        self.entry().1
     }
 
     /// The kind's name on the wire (`"notFound"`).
     pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::Refused => "refused",
-            ErrorKind::Cancelled => "cancelled",
-            ErrorKind::Busy => "busy",
-            ErrorKind::InvalidArguments => "invalidArguments",
-            ErrorKind::Compile => "compile",
-            ErrorKind::Runtime => "runtime",
-            ErrorKind::NotFound => "notFound",
-            ErrorKind::Internal => "internal",
-            ErrorKind::Other => "other",
-        }
+        self.entry().0
     }
 }
 

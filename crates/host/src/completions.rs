@@ -5,6 +5,7 @@
 //! followed only when it is a table (an `__index` function is skipped), and
 //! values are described by their type, never by `tostring`.
 
+use host_protocol::HostError;
 use std::collections::HashSet;
 
 use dap::types::{CompletionItem, CompletionsArguments, CompletionsResponseBody};
@@ -341,11 +342,8 @@ pub fn complete(lua: &Lua, frame: Option<&Frame>, query: &Query) -> Vec<Completi
 pub fn request(
     session: &mut Session,
     args: &CompletionsArguments,
-) -> Result<CompletionsResponseBody, String> {
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+) -> Result<CompletionsResponseBody, HostError> {
+    let vm = session.vm.as_ref().ok_or(Refusal::NotLaunched)?;
     let frame = match &session.stop {
         Some(stop) => stop.requested_frame(args.frame_id)?,
         None => None,

@@ -8,6 +8,7 @@
 //! A local is watched in its own activation (thread, stack depth,
 //! function); when that call returns, the watch ends.
 
+use host_protocol::HostError;
 use std::cell::RefCell;
 use std::os::raw::c_int;
 
@@ -81,7 +82,7 @@ pub fn any() -> bool {
 pub fn info(
     session: &mut Session,
     args: &DataBreakpointInfoArguments,
-) -> Result<DataBreakpointInfoResponseBody, String> {
+) -> Result<DataBreakpointInfoResponseBody, HostError> {
     let (vm, stop) = session.stopped()?;
     let Some(reference) = args.variables_reference.filter(|r| *r > 0) else {
         return Ok(refused(
@@ -95,8 +96,12 @@ pub fn info(
             None => return Ok(refused(&format!("no field {} to watch", args.name))),
         },
         VarRef::Upvalues(i) => {
-            let frame = stop.frames.get(i).ok_or(crate::references::FRAME_GONE)?;
-            let function = slots::frame_function(lua, frame).ok_or("no function in that frame")?;
+            let frame = stop
+                .frames
+                .get(i)
+                .ok_or_else(crate::references::frame_gone)?;
+            let function = slots::frame_function(lua, frame)
+                .ok_or_else(|| HostError::invalid("no function in that frame"))?;
             match slots::upvalues(lua, &function)
                 .into_iter()
                 .find(|(n, ..)| *n == args.name)
@@ -106,8 +111,12 @@ pub fn info(
             }
         }
         VarRef::Locals(i) => {
-            let frame = stop.frames.get(i).ok_or(crate::references::FRAME_GONE)?;
-            let function = slots::frame_function(lua, frame).ok_or("no function in that frame")?;
+            let frame = stop
+                .frames
+                .get(i)
+                .ok_or_else(crate::references::frame_gone)?;
+            let function = slots::frame_function(lua, frame)
+                .ok_or_else(|| HostError::invalid("no function in that frame"))?;
             let slot = slots::locals(lua, frame)
                 .into_iter()
                 .rev()

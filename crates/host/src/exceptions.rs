@@ -2,6 +2,7 @@
 //! outermost message handler (`stop::on_error`); `all` stops where any error
 //! is raised, caught or not, through the VM's raise hook (see build.rs).
 
+use host_protocol::{ErrorKind, HostError};
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -43,15 +44,11 @@ pub struct ExceptionStop {
 }
 
 /// `exceptionInfo`: the error of the current stop.
-pub fn info(session: &Session) -> Result<ExceptionInfoResponseBody, String> {
-    let stop = session
-        .stop
-        .as_ref()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
-    let e = stop
-        .exception
-        .as_ref()
-        .ok_or("the program did not stop for an error")?;
+pub fn info(session: &Session) -> Result<ExceptionInfoResponseBody, HostError> {
+    let stop = session.stop.as_ref().ok_or_else(Refusal::not_stopped)?;
+    let e = stop.exception.as_ref().ok_or_else(|| {
+        HostError::new(ErrorKind::Refused, "the program did not stop for an error")
+    })?;
     Ok(ExceptionInfoResponseBody {
         exception_id: e.id.to_string(),
         description: Some(e.message.clone()),

@@ -3,6 +3,7 @@
 //! below Lua), the engine, `package.path`, `arg`, and the compiled program
 //! (it runs on `configurationDone`).
 
+use host_protocol::{ErrorKind, HostError};
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,13 @@ pub enum LaunchError {
         source: std::io::Error,
     },
     /// The program does not compile.
-    #[error("{0}")]
-    Compile(String),
+    #[error("{message}")]
+    Compile {
+        /// Lua's `file:line: reason`.
+        message: String,
+        /// The program.
+        path: String,
+    },
     /// Setting up the VM failed.
     #[error("cannot prepare the Lua VM: {0}")]
     Lua(#[from] mlua::Error),
@@ -43,6 +49,29 @@ pub enum LaunchError {
     /// The reload engine refused to install.
     #[error("cannot install the hot reload engine: {0}")]
     Engine(#[from] reload::ReloadError),
+}
+
+impl From<LaunchError> for HostError {
+    fn from(error: LaunchError) -> HostError {
+        let message = error.to_string();
+        match error {
+            LaunchError::AlreadyLaunched => HostError::new(ErrorKind::Refused, message),
+            LaunchError::Cwd { path, .. } => HostError::new(ErrorKind::Io, message).at(path, None),
+            LaunchError::Program { path, source } => {
+                let kind = match source.kind() {
+                    std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+                    _ => ErrorKind::Io,
+                };
+                HostError::new(kind, message).at(path, None)
+            }
+            LaunchError::Compile { path, .. } => {
+                hotreload_host::position::located(ErrorKind::Compile, message, Some(&path))
+            }
+            LaunchError::MemoryLimit(_) => HostError::invalid(message),
+            LaunchError::Lua(_) => HostError::internal(message),
+            LaunchError::Engine(e) => HostError::new(HostError::from(e).kind, message),
+        }
+    }
 }
 
 /// Handles `launch`.
@@ -211,9 +240,13 @@ fn load_file(lua: &Lua, program: &Path) -> Result<Function, LaunchError> {
             }
         })?
     };
+    let path = program.display().to_string();
     match (loaded, error) {
         (Value::Function(f), None) => Ok(f),
-        (_, Some(msg)) => Err(LaunchError::Compile(msg)),
-        _ => Err(LaunchError::Compile("cannot load the program".into())),
+        (_, Some(message)) => Err(LaunchError::Compile { message, path }),
+        _ => Err(LaunchError::Compile {
+            message: "cannot load the program".into(),
+            path,
+        }),
     }
 }

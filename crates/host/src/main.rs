@@ -97,11 +97,11 @@ fn configure(request: HostRequest) -> bool {
         HostCommand::Launch(args) => {
             match panics::catch("launch", || launch::launch(session, args)) {
                 Ok(Ok(())) => Outcome::Ok(Value::Null),
-                Ok(Err(e)) => Outcome::Error(e.to_string()),
-                Err(e) => Outcome::Error(e),
+                Ok(Err(e)) => Outcome::Failure(e.into()),
+                Err(e) => Outcome::Failure(e),
             }
         }
-        _ if session.vm.is_none() => Outcome::Error(Refusal::NotLaunched.to_string()),
+        _ if session.vm.is_none() => Outcome::Failure(Refusal::NotLaunched.into()),
         _ => Outcome::Ok(Value::Null),
     });
     let configured = is_done && matches!(outcome, Outcome::Ok(_));

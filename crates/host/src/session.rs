@@ -3,6 +3,7 @@
 //! and do nothing when it is already borrowed, which is exactly the case while
 //! the debugger itself runs Lua code (evaluations, reloads, conditions).
 
+use host_protocol::HostError;
 use mlua::{Function, Lua, Table};
 use std::cell::RefCell;
 
@@ -36,15 +37,9 @@ pub struct Session {
 impl Session {
     /// The VM and the stop context that requests about a stopped program
     /// need, or the refusal they answer with.
-    pub fn stopped(&mut self) -> Result<(&Vm, &mut StopContext), String> {
-        let vm = self
-            .vm
-            .as_ref()
-            .ok_or_else(|| Refusal::NotLaunched.to_string())?;
-        let stop = self
-            .stop
-            .as_mut()
-            .ok_or_else(|| Refusal::not_stopped().to_string())?;
+    pub fn stopped(&mut self) -> Result<(&Vm, &mut StopContext), HostError> {
+        let vm = self.vm.as_ref().ok_or(Refusal::NotLaunched)?;
+        let stop = self.stop.as_mut().ok_or_else(Refusal::not_stopped)?;
         Ok((vm, stop))
     }
 }

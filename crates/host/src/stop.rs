@@ -7,7 +7,7 @@ use std::os::raw::c_int;
 use std::path::Path;
 
 use dap::types::{ContinuedEventBody, StoppedEventBody};
-use host_protocol::{HostCommand, HostEvent, HostRequest, Outcome};
+use host_protocol::{HostCommand, HostError, HostEvent, HostRequest, Outcome};
 use mlua::ffi::{self, lua_Debug, lua_State};
 use serde::Serialize;
 use serde_json::Value;
@@ -42,17 +42,11 @@ pub enum Resume {
 }
 
 fn ok<T: Serialize>(body: T) -> Outcome {
-    match serde_json::to_value(body) {
-        Ok(v) => Outcome::Ok(v),
-        Err(e) => Outcome::Error(format!("cannot encode the reply: {e}")),
-    }
+    Ok(body).into()
 }
 
-fn outcome<T: Serialize>(result: Result<T, String>) -> Outcome {
-    match result {
-        Ok(body) => ok(body),
-        Err(e) => Outcome::Error(e),
-    }
+fn outcome<T: Serialize>(result: Result<T, HostError>) -> Outcome {
+    result.into()
 }
 
 /// What a request the VM thread took leaves for its loop to do.
@@ -83,7 +77,7 @@ pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Tak
     match routing::route(situation, &request.command) {
         Route::Serve | Route::LastThreads => serve(session, request),
         Route::Acknowledge | Route::Cancel(_) | Route::PauseEvaluation => acknowledge(),
-        Route::Refuse(refusal) => io::respond(id, Outcome::Error(refusal.to_string())),
+        Route::Refuse(refusal) => io::respond(id, Outcome::Failure(refusal.into())),
         Route::Terminate => {
             acknowledge();
             io::exit_now();
@@ -102,7 +96,7 @@ pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Tak
                     acknowledge();
                     return Taken::Resume(Resume::Step(StepKind::Restart));
                 }
-                Ok(Err(e)) | Err(e) => io::respond(id, Outcome::Error(e)),
+                Ok(Err(e)) | Err(e) => io::respond(id, Outcome::Failure(e)),
             }
         }
         Route::Pause => {
@@ -140,7 +134,7 @@ fn serving(command: &HostCommand) -> inflight::Serving {
 pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
     let name = command.name();
     let outcome =
-        panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error);
+        panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Failure);
     // Files the debugger's own Lua loaded (a `require` in an evaluation).
     function_breakpoints::bind_pending(session);
     outcome
@@ -192,9 +186,9 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
                         follow::after_reload(session, &body.path, args.source.as_deref());
                         ok(body)
                     }
-                    Err(e) => Outcome::Error(e.to_string()),
+                    Err(e) => Outcome::Failure(e.into()),
                 },
-                None => Outcome::Error(Refusal::NotLaunched.to_string()),
+                None => Outcome::Failure(Refusal::NotLaunched.into()),
             };
             forget_other_threads(session);
             result
@@ -210,10 +204,10 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
         | HostCommand::RestartFrame(_)
         | HostCommand::Pause
         | HostCommand::Terminate
-        | HostCommand::Cancel(_)) => Outcome::Error(format!(
+        | HostCommand::Cancel(_)) => Outcome::Failure(HostError::internal(format!(
             "internal error: {} is not served in this state",
             command.name()
-        )),
+        ))),
     }
 }
 

@@ -6,6 +6,7 @@
 //! (nothing wraps `coroutine.create`); each gets an id the first time the
 //! debugger sees it started (running, or suspended in a yield).
 
+use host_protocol::HostError;
 use std::ops::Range;
 
 use dap::types::{Thread, ThreadsResponseBody};
@@ -121,22 +122,16 @@ fn find(vm: &Vm, id: i64) -> Option<mlua::Thread> {
 /// The frames (as a range of the stop's frames) of thread `id`: the stopped
 /// stack for the main thread and the coroutines in the resume chain, the
 /// waiting frames for a suspended coroutine (captured on first request).
-pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, String> {
-    let stop = session
-        .stop
-        .as_mut()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
+pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, HostError> {
+    let stop = session.stop.as_mut().ok_or_else(Refusal::not_stopped)?;
     if let Some((_, range, _)) = stop.others.iter().find(|(tid, ..)| *tid == id) {
         return Ok(range.clone());
     }
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+    let vm = session.vm.as_ref().ok_or(Refusal::NotLaunched)?;
     let (state, thread) = if id == 1 {
         (vm.main_state as *mut ffi::lua_State, None)
     } else {
-        let thread = find(vm, id).ok_or_else(|| format!("no thread {id}"))?;
+        let thread = find(vm, id).ok_or_else(|| HostError::invalid(format!("no thread {id}")))?;
         (thread.state(), Some(thread))
     };
     // A thread of the stopped stack: from its innermost frame on, through

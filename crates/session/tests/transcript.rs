@@ -265,7 +265,7 @@ async fn structured_runtime_errors_reach_the_client_as_body_error() {
             "variables": {"kind": "compile", "path": "/p/m.lua", "line": "3"}})
     );
     let response = peer.request("evaluate", json!({"expression": "f()"})).await;
-    assert_eq!(response["body"]["error"]["variables"]["kind"], "failed");
+    assert_eq!(response["body"]["error"]["variables"]["kind"], "runtime");
     peer.disconnect().await;
 }
 

@@ -138,7 +138,6 @@ pub(super) async fn read_messages(
             Ok(HostMessage::Response(response)) => {
                 let result = match response.outcome {
                     Outcome::Ok(value) => Ok(value),
-                    Outcome::Error(message) => Err(RuntimeError::Failed(message)),
                     Outcome::Failure(error) => Err(RuntimeError::Host(error)),
                 };
                 client.complete(response.id, result);

@@ -20,11 +20,10 @@ pub(super) struct Failure {
     line: Option<i64>,
 }
 
-/// Session-level kinds (the runtime's own kinds are `host_protocol::ErrorKind`).
+/// Session-level kinds (the runtime's own kinds are `host_protocol::ErrorKind`;
+/// where the same thing happens, the session uses the runtime's kind).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Kind {
-    /// Anything else the session refused.
-    Failed,
     /// The request's arguments do not parse.
     InvalidArguments,
     /// No handler for the command.
@@ -46,20 +45,20 @@ pub(super) enum Kind {
 impl Kind {
     fn name_and_id(self) -> (&'static str, i64) {
         match self {
-            Kind::Failed => ("failed", 2000),
-            Kind::InvalidArguments => (
-                ErrorKind::InvalidArguments.name(),
-                ErrorKind::InvalidArguments.id(),
-            ),
-            Kind::Unsupported => ("unsupported", 2001),
+            Kind::InvalidArguments => same(ErrorKind::InvalidArguments),
+            Kind::Unsupported => same(ErrorKind::Unsupported),
             Kind::BadRequest => ("badRequest", 2002),
             Kind::NotRunning => ("notRunning", 2003),
-            Kind::Cancelled => (ErrorKind::Cancelled.name(), ErrorKind::Cancelled.id()),
-            Kind::Busy => (ErrorKind::Busy.name(), ErrorKind::Busy.id()),
+            Kind::Cancelled => same(ErrorKind::Cancelled),
+            Kind::Busy => same(ErrorKind::Busy),
             Kind::Launch => ("launch", 2004),
-            Kind::Internal => (ErrorKind::Internal.name(), ErrorKind::Internal.id()),
+            Kind::Internal => same(ErrorKind::Internal),
         }
     }
+}
+
+fn same(kind: ErrorKind) -> (&'static str, i64) {
+    (kind.name(), kind.id())
 }
 
 impl Failure {
@@ -112,18 +111,10 @@ impl Failure {
     }
 }
 
-impl From<String> for Failure {
-    fn from(message: String) -> Failure {
-        Failure::new(Kind::Failed, message)
-    }
-}
-
 impl From<RuntimeError> for Failure {
     fn from(error: RuntimeError) -> Failure {
         let kind = match &error {
             RuntimeError::Host(host) => return Failure::host(host.clone()),
-            RuntimeError::Failed(message) if message == "cancelled" => Kind::Cancelled,
-            RuntimeError::Failed(_) => Kind::Failed,
             RuntimeError::Gone => Kind::NotRunning,
             RuntimeError::Protocol(_) => Kind::Internal,
             _ => Kind::Launch,
@@ -161,7 +152,7 @@ mod tests {
     fn session_errors_have_kinds_too() {
         let gone = Failure::from(RuntimeError::Gone).body().unwrap_or_default();
         assert_eq!(gone["error"]["variables"]["kind"], "notRunning");
-        let cancelled = Failure::from(RuntimeError::Failed("cancelled".into()));
+        let cancelled = Failure::from(RuntimeError::failed(ErrorKind::Cancelled, "cancelled"));
         let body = cancelled.body().unwrap_or_default();
         assert_eq!(body["error"]["showUser"], false);
         assert_eq!(body["error"]["id"], ErrorKind::Cancelled.id());

@@ -12,6 +12,7 @@ use dap::types::{
 };
 use dap::Request;
 use host_protocol::commands::{self as c, Command};
+use host_protocol::ErrorKind;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -394,7 +395,7 @@ impl Session {
         let launched = if self.inflight.calling(request.seq, runtime.clone(), id) {
             runtime::call::<c::Launch>(&*runtime, id, args).await
         } else {
-            Err(RuntimeError::Failed("cancelled".into()))
+            Err(RuntimeError::failed(ErrorKind::Cancelled, "cancelled"))
         };
         match launched {
             Ok(()) => {

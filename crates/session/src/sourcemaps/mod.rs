@@ -23,6 +23,7 @@ use dap::types::{
     StackTraceArguments, StackTraceResponseBody, StoppedEventBody,
 };
 use host_protocol::commands::{self, Command};
+use host_protocol::ErrorKind;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -126,7 +127,6 @@ impl Shared {
 
     fn rewrite_error(&self, error: RuntimeError) -> RuntimeError {
         match error {
-            RuntimeError::Failed(message) => RuntimeError::Failed(self.rewrite(&message)),
             RuntimeError::Host(mut host) => {
                 host.message = self.rewrite(&host.message);
                 if let Some(location) = host.location.as_mut() {
@@ -174,7 +174,9 @@ fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, RuntimeError> {
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, RuntimeError> {
-    serde_json::from_value(value).map_err(|e| RuntimeError::Failed(format!("bad arguments: {e}")))
+    serde_json::from_value(value).map_err(|e| {
+        RuntimeError::failed(ErrorKind::InvalidArguments, format!("bad arguments: {e}"))
+    })
 }
 
 /// A runtime seen through the source maps of its program.
@@ -441,10 +443,13 @@ impl SourceMapped {
                     args.source = None;
                 }
                 several => {
-                    return Err(RuntimeError::Failed(format!(
-                        "{path}: compiled into {} Lua files; reload one of them",
-                        several.len()
-                    )))
+                    return Err(RuntimeError::failed(
+                        ErrorKind::InvalidArguments,
+                        format!(
+                            "{path}: compiled into {} Lua files; reload one of them",
+                            several.len()
+                        ),
+                    ))
                 }
             }
         }
