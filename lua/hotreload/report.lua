@@ -17,6 +17,7 @@ M.qf_title = 'hotreload'
 ---@field path string
 ---@field body table|nil the hotReload response body on success
 ---@field message string|nil the error on failure
+---@field kind string|nil what kind of failure (`hotreload.Failure`)
 ---@field time integer os.time() of the answer
 
 ---@type hotreload.LastReload|nil
@@ -38,22 +39,6 @@ function M.summary(body)
     return native.reload_summary(body)
   end
   return ('%s: reloaded'):format(body.module or body.path or '?')
-end
-
---- Splits `file:line: reason`; returns nil when the message has no location.
----@param message string
----@return { file: string, line: integer, reason: string }|nil
-function M.parse_location(message)
-  local file, line, reason = message:match('(%S+%.luax?):(%d+):%s*(.*)')
-  if not file then
-    -- `[string "..."]:3: reason`: a chunk without a file name.
-    line, reason = message:match('%]:(%d+):%s*(.*)')
-    file = line and ''
-  end
-  if not line then
-    return nil
-  end
-  return { file = file:gsub('^@', ''), line = tonumber(line), reason = reason }
 end
 
 --- The real file a location names, absolute and normalised: relative to
@@ -105,17 +90,17 @@ end
 --- The program stopped on an uncaught error (at start, or in reloaded
 --- code): a diagnostic and a quickfix entry at its location, as for a failed
 --- reload, without the reload events.
----@param message string `file:line: reason` when the runtime knows it
+---@param failure { message: string, path: string|nil, line: integer|nil, reason: string|nil }
 ---@param root string|nil the program's root, to resolve relative locations
-function M.program_error(message, root)
-  local loc = M.parse_location(tostring(message))
-  if not loc or not config.options.diagnostics then
+function M.program_error(failure, root)
+  if not (failure.path and failure.line) or not config.options.diagnostics then
     return
   end
-  local file = resolve_file(loc.file, root, '')
+  local file = resolve_file(failure.path, root, '')
   if file == '' then
     return
   end
+  local loc = { line = failure.line, reason = failure.reason or failure.message }
   clear_problems()
   program_error_shown = true
   vim.diagnostic.set(M.ns, vim.fn.bufadd(file), {
@@ -170,19 +155,18 @@ function M.success(path, body, root)
   fire('HotReloadPost', body)
 end
 
---- A reload failed with `message` (`file:line: reason` when known).
+--- A reload failed: its message, kind and location (`hotreload.failure`).
 ---@param path string
----@param message string
+---@param failure hotreload.Failure
 ---@param root string|nil the program's root, to resolve relative locations
-function M.failure(path, message, root)
-  message = tostring(message)
-  M.last = { ok = false, path = path, message = message, time = os.time() }
-  local data = { path = path, message = message }
-  local loc = M.parse_location(message)
-  if loc then
-    data.file = resolve_file(loc.file, root, path)
-    data.line = loc.line
-    data.reason = loc.reason
+function M.failure(path, failure, root)
+  local message = tostring(failure.message)
+  M.last = { ok = false, path = path, message = message, kind = failure.kind, time = os.time() }
+  local data = { path = path, message = message, kind = failure.kind }
+  if failure.path and failure.line then
+    data.file = resolve_file(failure.path, root, path)
+    data.line = failure.line
+    data.reason = failure.reason or message
   end
   clear_problems()
   if config.options.diagnostics and data.file and data.line then

@@ -79,7 +79,8 @@ local function check_report(step, report)
       for i, w in ipairs(got) do
         messages[i] = tostring(w.message)
       end
-      return false, 'warnings are ' .. list_text(kinds) .. ' (' .. concat(messages, '; ') .. '), expected ' .. list_text(want)
+      return false,
+        'warnings are ' .. list_text(kinds) .. ' (' .. concat(messages, '; ') .. '), expected ' .. list_text(want)
     end
   end
   return true

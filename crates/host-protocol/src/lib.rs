@@ -12,15 +12,13 @@
 
 pub mod commands;
 
+pub use commands::HostCommand;
+
 #[cfg(test)]
 mod outcome_tests;
 
-use dap::types::ExceptionInfoArguments;
 use dap::types::{
-    CompletionsArguments, ContinuedEventBody, EvaluateArguments, ExitedEventBody,
-    HotReloadArguments, LaunchArguments, OutputEventBody, RestartFrameArguments, ScopesArguments,
-    SetBreakpointsArguments, SetExceptionBreakpointsArguments, SetVariableArguments,
-    StackTraceArguments, StoppedEventBody, ThreadEventBody, VariablesArguments,
+    ContinuedEventBody, ExitedEventBody, OutputEventBody, StoppedEventBody, ThreadEventBody,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -38,143 +36,12 @@ pub struct HostRequest {
     pub command: HostCommand,
 }
 
-/// What the session can ask of a host. Each documents its response payload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", content = "arguments", rename_all = "camelCase")]
-pub enum HostCommand {
-    /// Prepare the VM for `program` (paths, args, env, cwd); does not run it.
-    /// Reply: `null`.
-    Launch(LaunchArguments),
-    /// Replace the breakpoints of one source. Allowed while running.
-    /// Reply: `dap::types::SetBreakpointsResponseBody`.
-    SetBreakpoints(SetBreakpointsArguments),
-    /// Choose which errors stop the program (filters `uncaught`, on until
-    /// this says otherwise, and `all`). Allowed while running.
-    /// Reply: `dap::types::SetExceptionBreakpointsResponseBody`.
-    SetExceptionBreakpoints(SetExceptionBreakpointsArguments),
-    /// Start running the program (stopping on entry if asked). Reply: `null`.
-    ConfigurationDone,
-    /// Reply: `dap::types::ThreadsResponseBody`.
-    Threads,
-    /// Resume. Reply: `null`, then a `continued`-like state until the next `stopped`.
-    Continue,
-    /// Step over. Reply: `null`.
-    Next,
-    /// Step into. Reply: `null`.
-    StepIn,
-    /// Step out. Reply: `null`.
-    StepOut,
-    /// Stop as soon as possible, also inside a long-running loop. Reply: `null`,
-    /// then a `stopped` event with reason `pause`. A running evaluation
-    /// stops first, with the error `evaluation paused`.
-    Pause,
-    /// Only while stopped. Reply: `dap::types::StackTraceResponseBody`.
-    StackTrace(StackTraceArguments),
-    /// Only while stopped. Reply: `dap::types::ScopesResponseBody`.
-    Scopes(ScopesArguments),
-    /// Only while stopped. Reply: `dap::types::VariablesResponseBody`.
-    Variables(VariablesArguments),
-    /// In the given frame while stopped; in the global scope while running.
-    /// Contexts other than `repl` (watch, hover, variables, ...) stop after
-    /// 1 s or 10 million instructions; `repl` after 2 billion instructions,
-    /// or on `cancel` or `pause`.
-    /// Reply: `dap::types::EvaluateResponseBody`.
-    Evaluate(EvaluateArguments),
-    /// Only while stopped: assign the child `name` of a variables reference
-    /// the value of an expression evaluated in the reference's frame.
-    /// Reply: `dap::types::SetVariableResponseBody`.
-    SetVariable(SetVariableArguments),
-    /// Only while stopped at a line: run the top frame's function again
-    /// from its first line, with the code a hot reload gave it and its
-    /// parameters' current values; a `stopped` event with reason `restart`
-    /// follows. Reply: `null`, or the reason it cannot be restarted.
-    RestartFrame(RestartFrameArguments),
-    /// REPL completions in a frame (stopped) or the global scope (running).
-    /// `line` and `column` are 1-based here (the session converts from the
-    /// client's base), `column` in UTF-16 code units; so is `start` in the
-    /// reply. Never calls Lua functions or metamethods.
-    /// Reply: `dap::types::CompletionsResponseBody`.
-    Completions(CompletionsArguments),
-    /// Allowed while stopped and while running.
-    /// Reply: `dap::types::HotReloadResponseBody`.
-    HotReload(HotReloadArguments),
-    /// End the program; the host exits after replying. Reply: `null`.
-    Terminate,
-    /// Cancel request `requestId` (a host request id): one still queued is
-    /// answered `cancelled` at once; a running evaluation stops with the
-    /// error `cancelled` (also when it is inside a C call that cannot be
-    /// interrupted: then the host answers `busy` until the call returns).
-    /// Anything else finishes normally. Answered at once, in any state.
-    /// Reply: `null`.
-    Cancel(CancelArguments),
-    /// Only while stopped: the error of an exception stop (an error when
-    /// the stop is not one).
-    /// Reply: `dap::types::ExceptionInfoResponseBody`.
-    ExceptionInfo(ExceptionInfoArguments),
-    /// Every source loaded so far. Allowed while running.
-    /// Reply: `dap::types::LoadedSourcesResponseBody`.
-    LoadedSources,
-    /// The text of a `load` chunk (by `sourceReference`) or of a loaded
-    /// file. Allowed while running. Reply: `dap::types::SourceResponseBody`.
-    Source(dap::types::SourceArguments),
-    /// Replace the function breakpoints (bound now where a definition is
-    /// loaded, later where one loads). Allowed while running.
-    /// Reply: `dap::types::SetBreakpointsResponseBody`.
-    SetFunctionBreakpoints(dap::types::SetFunctionBreakpointsArguments),
-    /// Only while stopped: whether a child of a variables reference can be
-    /// watched for writes, and the `dataId` to watch it with.
-    /// Reply: `dap::types::DataBreakpointInfoResponseBody`.
-    DataBreakpointInfo(dap::types::DataBreakpointInfoArguments),
-    /// Replace the data breakpoints. Allowed while running.
-    /// Reply: `dap::types::SetBreakpointsResponseBody`.
-    SetDataBreakpoints(dap::types::SetDataBreakpointsArguments),
-    /// The lines of a range of a file that hold code. Allowed in any state.
-    /// Reply: `dap::types::BreakpointLocationsResponseBody`.
-    BreakpointLocations(dap::types::BreakpointLocationsArguments),
-}
-
 /// Arguments of [`HostCommand::Cancel`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelArguments {
     /// The host request id to cancel.
     pub request_id: u64,
-}
-
-impl HostCommand {
-    /// The command's name on the wire (`"variables"`, `"hotReload"`), for
-    /// messages and logs.
-    pub fn name(&self) -> &'static str {
-        match self {
-            HostCommand::Launch(_) => "launch",
-            HostCommand::SetBreakpoints(_) => "setBreakpoints",
-            HostCommand::SetExceptionBreakpoints(_) => "setExceptionBreakpoints",
-            HostCommand::ConfigurationDone => "configurationDone",
-            HostCommand::Threads => "threads",
-            HostCommand::Continue => "continue",
-            HostCommand::Next => "next",
-            HostCommand::StepIn => "stepIn",
-            HostCommand::StepOut => "stepOut",
-            HostCommand::Pause => "pause",
-            HostCommand::StackTrace(_) => "stackTrace",
-            HostCommand::Scopes(_) => "scopes",
-            HostCommand::Variables(_) => "variables",
-            HostCommand::Evaluate(_) => "evaluate",
-            HostCommand::SetVariable(_) => "setVariable",
-            HostCommand::RestartFrame(_) => "restartFrame",
-            HostCommand::Completions(_) => "completions",
-            HostCommand::HotReload(_) => "hotReload",
-            HostCommand::Terminate => "terminate",
-            HostCommand::Cancel(_) => "cancel",
-            HostCommand::ExceptionInfo(_) => "exceptionInfo",
-            HostCommand::LoadedSources => "loadedSources",
-            HostCommand::Source(_) => "source",
-            HostCommand::SetFunctionBreakpoints(_) => "setFunctionBreakpoints",
-            HostCommand::DataBreakpointInfo(_) => "dataBreakpointInfo",
-            HostCommand::SetDataBreakpoints(_) => "setDataBreakpoints",
-            HostCommand::BreakpointLocations(_) => "breakpointLocations",
-        }
-    }
 }
 
 /// Everything a host writes.
@@ -225,6 +92,10 @@ pub struct HostError {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<ErrorLocation>,
+    /// The message without the `file:line:` position Lua put in front of
+    /// it, where it had one (what a diagnostic at `location` says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl HostError {
@@ -234,6 +105,7 @@ impl HostError {
             kind,
             message: message.into(),
             location: None,
+            reason: None,
         }
     }
 
@@ -250,6 +122,12 @@ impl HostError {
     /// A failure of the host itself.
     pub fn internal(message: impl Into<String>) -> HostError {
         HostError::new(ErrorKind::Internal, message)
+    }
+
+    /// The same error, with `reason` as what it says about its location.
+    pub fn because(mut self, reason: Option<String>) -> HostError {
+        self.reason = reason;
+        self
     }
 
     /// The same error, located in `path` (at `line` when known).
@@ -365,41 +243,4 @@ pub enum HostEvent {
     /// A breakpoint changed by itself (bound when its code loaded, moved by
     /// a reload).
     Breakpoint(dap::types::BreakpointEventBody),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_the_wire_names() {
-        let commands = [
-            HostCommand::Launch(LaunchArguments::default()),
-            HostCommand::SetBreakpoints(SetBreakpointsArguments::default()),
-            HostCommand::ConfigurationDone,
-            HostCommand::Threads,
-            HostCommand::StepIn,
-            HostCommand::Variables(VariablesArguments::default()),
-            HostCommand::HotReload(HotReloadArguments::default()),
-            HostCommand::Cancel(CancelArguments { request_id: 3 }),
-            HostCommand::ExceptionInfo(ExceptionInfoArguments::default()),
-            HostCommand::LoadedSources,
-            HostCommand::Source(dap::types::SourceArguments::default()),
-            HostCommand::SetFunctionBreakpoints(Default::default()),
-            HostCommand::DataBreakpointInfo(Default::default()),
-            HostCommand::SetDataBreakpoints(Default::default()),
-            HostCommand::BreakpointLocations(Default::default()),
-        ];
-        for command in commands {
-            let wire = serde_json::to_value(&command).expect("serializable");
-            assert_eq!(wire["command"], command.name(), "{wire}");
-        }
-        let cancel: HostRequest =
-            serde_json::from_str(r#"{"id":9,"command":"cancel","arguments":{"requestId":4}}"#)
-                .expect("cancel parses");
-        assert_eq!(
-            cancel.command,
-            HostCommand::Cancel(CancelArguments { request_id: 4 })
-        );
-    }
 }

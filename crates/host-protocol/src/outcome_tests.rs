@@ -63,6 +63,7 @@ fn structured_errors_round_trip_and_unknown_kinds_read_as_other() {
             path: "/p/m.lua".into(),
             line: Some(3),
         }),
+        reason: Some("unexpected symbol".into()),
     };
     let response = HostMessage::Response(HostResponse {
         id: 9,
@@ -72,7 +73,8 @@ fn structured_errors_round_trip_and_unknown_kinds_read_as_other() {
     assert_eq!(
         wire,
         json!({"kind": "response", "id": 9, "failure": {"kind": "compile",
-            "message": "m.lua:3: unexpected symbol", "location": {"path": "/p/m.lua", "line": 3}}})
+            "message": "m.lua:3: unexpected symbol", "location": {"path": "/p/m.lua", "line": 3},
+            "reason": "unexpected symbol"}})
     );
     assert_eq!(read(wire), response);
     let other =

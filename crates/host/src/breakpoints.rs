@@ -266,6 +266,12 @@ pub fn locations(
         return Err(HostError::invalid("breakpointLocations needs source.path"));
     };
     let path = canonical(Path::new(raw_path));
+    if !path.is_file() {
+        let shown = path.display().to_string();
+        return Err(
+            HostError::new(ErrorKind::NotFound, format!("{shown}: no such file")).at(shown, None),
+        );
+    }
     let last = args.end_line.unwrap_or(args.line).max(args.line);
     // The compiler's message: the file does not load (syntax, or unreadable).
     let mut lines: Vec<i64> = native::code_lines(&path)

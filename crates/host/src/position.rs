@@ -8,6 +8,11 @@ use host_protocol::{ErrorKind, HostError};
 /// `m.lua:3: '=' expected`. `None` for a message without a position and
 /// for chunks that are not files (`[string "..."]`, `=stdin`).
 pub fn lua_position(message: &str) -> Option<(&str, i64)> {
+    split(message).map(|(chunk, line, _)| (chunk, line))
+}
+
+/// The chunk, the line and the rest (the reason) of a positioned message.
+fn split(message: &str) -> Option<(&str, i64, &str)> {
     // The first `:<digits>:` is the position's end: a path may hold colons
     // but not that (Windows drive letters are not ours to meet).
     let bytes = message.as_bytes();
@@ -22,7 +27,8 @@ pub fn lua_position(message: &str) -> Option<(&str, i64)> {
             let chunk = &message[..colon];
             let line = message[colon + 1..end].parse().ok()?;
             let file = !chunk.is_empty() && !chunk.starts_with('[') && !chunk.contains('\n');
-            return file.then_some((chunk, line));
+            let rest = message[end + 1..].trim_start();
+            return file.then_some((chunk, line, rest));
         }
         from = colon + 1;
     }
@@ -40,7 +46,8 @@ pub fn located(kind: ErrorKind, message: String, file: Option<&str>) -> HostErro
         };
         (path, line)
     });
-    let error = HostError::new(kind, message.clone());
+    let reason = split(&message).map(|(_, _, rest)| rest.to_string());
+    let error = HostError::new(kind, message.clone()).because(reason);
     match (at, file) {
         (Some((path, line)), _) => error.at(path, Some(line)),
         (None, Some(file)) => error.at(file, None),
@@ -83,6 +90,7 @@ mod tests {
             "...ong/directory/name/that/lua/shortens/for/its/messages/mod.lua:4: oops".into(),
             Some(long),
         );
+        assert_eq!(error.reason.as_deref(), Some("oops"));
         let at = error.location.expect("located");
         assert_eq!((at.path.as_str(), at.line), (long, Some(4)));
         let elsewhere = located(

@@ -182,12 +182,14 @@ function C.has_newindex(t)
   return type(mt) == 'table' and type(rawget(mt, '__newindex')) == 'function'
 end
 
---- The line an error message names in the chunk `chunkname`, read after
---- the exact name Lua writes for that chunk (its `short_src`, which Lua
---- shortens for long paths), so a message about another file names none.
+--- The line an error message names in the chunk `chunkname`, and the rest
+--- of the message (the reason), read after the exact name Lua writes for
+--- that chunk (its `short_src`, which Lua shortens for long paths), so a
+--- message about another file names none.
 ---@param message any
 ---@param chunkname string
----@return integer|nil
+---@return integer|nil line
+---@return string|nil reason
 function C.error_line(message, chunkname)
   if type(message) ~= 'string' then
     return nil
@@ -200,7 +202,8 @@ function C.error_line(message, chunkname)
   if message:sub(1, #prefix) ~= prefix then
     return nil
   end
-  return tonumber(message:match('^(%d+):', #prefix + 1))
+  local line, reason = message:match('^(%d+):%s*(.*)$', #prefix + 1)
+  return tonumber(line), reason
 end
 
 --- The text of an error value, as the user sees it.

@@ -146,8 +146,8 @@ end
 
 --- Reloads a module (`req.module`), a file (`req.file`) or the program
 --- (`req.program`) from `req.source`. Returns a report table, or nil,
---- `file:line: reason`, its kind (`EngineErrorKind`) and the line of the
---- reloaded file it names (nil when it names none).
+--- `file:line: reason`, its kind (`EngineErrorKind`), and the line of the
+--- reloaded file it names and its reason (nil when it names none).
 function Engine:reload(req)
   local rec, err, kind = self:resolve(req)
   if not rec then

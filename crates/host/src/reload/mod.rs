@@ -105,6 +105,8 @@ pub enum ReloadError {
         path: Option<String>,
         /// The line of that file the message names (the engine reads it).
         line: Option<i64>,
+        /// The message after that position.
+        reason: Option<String>,
     },
     /// The engine itself failed to run (a bug, not the program's fault).
     #[error("hot reload engine: {0}")]
@@ -135,9 +137,13 @@ impl From<ReloadError> for HostError {
             ReloadError::Unresolved { kind, .. } => HostError::new(kind, message),
             ReloadError::Read { path, .. } => HostError::new(ErrorKind::Io, message).at(path, None),
             ReloadError::Rejected {
-                kind, path, line, ..
+                kind,
+                path,
+                line,
+                reason,
+                ..
             } => {
-                let error = HostError::new(kind, message);
+                let error = HostError::new(kind, message).because(reason);
                 match path {
                     Some(path) => error.at(path, line),
                     None => error,
@@ -311,8 +317,15 @@ impl Engine {
             }
         };
         req.set("source", source)?;
-        type Reloaded = (Option<Table>, Option<String>, Option<String>, Option<i64>);
-        let (report, error, kind, line): Reloaded = self.engine.call_method("reload", req)?;
+        type Reloaded = (
+            Option<Table>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let (report, error, kind, line, reason): Reloaded =
+            self.engine.call_method("reload", req)?;
         let report = match report {
             Some(report) => report,
             None => {
@@ -321,6 +334,7 @@ impl Engine {
                     message: error.unwrap_or_default(),
                     path: target.path().map(str::to_string),
                     line,
+                    reason,
                 })
             }
         };

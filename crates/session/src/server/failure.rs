@@ -18,6 +18,7 @@ pub(super) struct Failure {
     id: i64,
     path: Option<String>,
     line: Option<i64>,
+    reason: Option<String>,
 }
 
 /// Session-level kinds (the runtime's own kinds are `host_protocol::ErrorKind`;
@@ -70,6 +71,7 @@ impl Failure {
             id,
             path: None,
             line: None,
+            reason: None,
         }
     }
 
@@ -84,6 +86,7 @@ impl Failure {
             id: error.kind.id(),
             path,
             line,
+            reason: error.reason,
         }
     }
 
@@ -96,6 +99,9 @@ impl Failure {
         }
         if let Some(line) = self.line {
             variables.insert("line".to_owned(), line.to_string());
+        }
+        if let Some(reason) = &self.reason {
+            variables.insert("reason".to_owned(), reason.clone());
         }
         let body = ErrorResponseBody {
             error: Some(ErrorMessage {
@@ -137,13 +143,15 @@ mod tests {
                 path: "/p/m.lua".into(),
                 line: Some(3),
             }),
+            reason: Some("'}' expected".into()),
         }));
         assert_eq!(failure.message, "m.lua:3: '}' expected");
         assert_eq!(
             failure.body(),
             Some(serde_json::json!({"error": {"id": 1005,
                 "format": "m.lua:3: '}' expected",
-                "variables": {"kind": "compile", "path": "/p/m.lua", "line": "3"},
+                "variables": {"kind": "compile", "path": "/p/m.lua", "line": "3",
+                    "reason": "'}' expected"},
                 "showUser": true}}))
         );
     }

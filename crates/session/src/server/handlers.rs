@@ -139,6 +139,31 @@ fn parse<R: requests::Request>(request: &Request) -> Result<R::Arguments, Failur
     })
 }
 
+/// Serves a request the host answers as it is ([`Session::forward`]).
+struct Forward<'a> {
+    session: &'a Session,
+    request: &'a Request,
+}
+
+type Answer<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Value>, Failure>> + Send + 'a>,
+>;
+
+impl<'a> c::ForwardedVisitor for Forward<'a> {
+    type Output = Answer<'a>;
+
+    fn visit<C>(self) -> Answer<'a>
+    where
+        C: Command
+            + requests::Request<
+                Arguments = <C as Command>::Arguments,
+                Response = <C as Command>::Reply,
+            > + 'static,
+    {
+        Box::pin(self.session.forward::<C>(self.request))
+    }
+}
+
 impl Session {
     pub(super) fn new(
         factory: Arc<dyn RuntimeFactory>,
@@ -202,14 +227,6 @@ impl Session {
                 }
                 requests::body::<r::Initialize>(&capabilities())
             }),
-            r::SetBreakpoints::COMMAND => {
-                self.forward::<r::SetBreakpoints, c::SetBreakpoints>(request)
-                    .await
-            }
-            r::SetExceptionBreakpoints::COMMAND => {
-                self.forward::<r::SetExceptionBreakpoints, c::SetExceptionBreakpoints>(request)
-                    .await
-            }
             r::ConfigurationDone::COMMAND => {
                 self.forward_unit::<r::ConfigurationDone, c::ConfigurationDone>(request)
                     .await
@@ -230,18 +247,6 @@ impl Session {
             r::StepIn::COMMAND => self.forward_unit::<r::StepIn, c::StepIn>(request).await,
             r::StepOut::COMMAND => self.forward_unit::<r::StepOut, c::StepOut>(request).await,
             r::Pause::COMMAND => self.forward_unit::<r::Pause, c::Pause>(request).await,
-            r::StackTrace::COMMAND => self.forward::<r::StackTrace, c::StackTrace>(request).await,
-            r::Scopes::COMMAND => self.forward::<r::Scopes, c::Scopes>(request).await,
-            r::Variables::COMMAND => self.forward::<r::Variables, c::Variables>(request).await,
-            r::Evaluate::COMMAND => self.forward::<r::Evaluate, c::Evaluate>(request).await,
-            r::RestartFrame::COMMAND => {
-                self.forward::<r::RestartFrame, c::RestartFrame>(request)
-                    .await
-            }
-            r::SetVariable::COMMAND => {
-                self.forward::<r::SetVariable, c::SetVariable>(request)
-                    .await
-            }
             r::Completions::COMMAND => {
                 let bases = self.bases.lock().map(|b| *b).unwrap_or_default();
                 match parse::<r::Completions>(request) {
@@ -252,36 +257,25 @@ impl Session {
                     Err(failure) => Err(failure),
                 }
             }
-            r::ExceptionInfo::COMMAND => {
-                self.forward::<r::ExceptionInfo, c::ExceptionInfo>(request)
-                    .await
-            }
             r::LoadedSources::COMMAND => {
                 parse::<r::LoadedSources>(request)?;
                 let body = self.call::<c::LoadedSources>(seq, ()).await?;
                 Ok(requests::body::<r::LoadedSources>(&body))
             }
-            r::SourceText::COMMAND => self.forward::<r::SourceText, c::Source>(request).await,
-            r::SetFunctionBreakpoints::COMMAND => {
-                self.forward::<r::SetFunctionBreakpoints, c::SetFunctionBreakpoints>(request)
-                    .await
-            }
-            r::DataBreakpointInfo::COMMAND => {
-                self.forward::<r::DataBreakpointInfo, c::DataBreakpointInfo>(request)
-                    .await
-            }
-            r::BreakpointLocations::COMMAND => {
-                self.forward::<r::BreakpointLocations, c::BreakpointLocations>(request)
-                    .await
-            }
-            r::SetDataBreakpoints::COMMAND => {
-                self.forward::<r::SetDataBreakpoints, c::SetDataBreakpoints>(request)
-                    .await
-            }
-            other => Err(Failure::new(
-                Kind::Unsupported,
-                format!("unsupported request '{other}'"),
-            )),
+            // The requests the host serves as they are (`commands` lists them).
+            other => match c::with_forwarded(
+                other,
+                Forward {
+                    session: self,
+                    request,
+                },
+            ) {
+                Some(answer) => answer.await,
+                None => Err(Failure::new(
+                    Kind::Unsupported,
+                    format!("unsupported request '{other}'"),
+                )),
+            },
         }
     }
 
@@ -311,14 +305,17 @@ impl Session {
     }
 
     /// A request whose arguments and reply are the host command's own.
-    async fn forward<D, C>(&self, request: &Request) -> Result<Option<Value>, Failure>
+    async fn forward<C>(&self, request: &Request) -> Result<Option<Value>, Failure>
     where
-        D: requests::Request,
-        C: Command<Arguments = D::Arguments, Reply = D::Response>,
+        C: Command
+            + requests::Request<
+                Arguments = <C as Command>::Arguments,
+                Response = <C as Command>::Reply,
+            >,
     {
-        let args = parse::<D>(request)?;
+        let args = parse::<C>(request)?;
         let body = self.call::<C>(request.seq, args).await?;
-        Ok(requests::body::<D>(&body))
+        Ok(requests::body::<C>(&body))
     }
 
     /// A request answered with no body by a host command without arguments.

@@ -197,6 +197,7 @@ impl Compiler {
         Err(RuntimeError::Host(HostError {
             kind: ErrorKind::Compile,
             message,
+            reason: first.as_ref().map(|(_, _, reason)| reason.clone()),
             location: first.map(|(file, line, _)| ErrorLocation {
                 path: file,
                 line: Some(i64::from(line)),

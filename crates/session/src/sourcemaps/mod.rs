@@ -129,6 +129,7 @@ impl Shared {
         match error {
             RuntimeError::Host(mut host) => {
                 host.message = self.rewrite(&host.message);
+                host.reason = host.reason.map(|reason| self.rewrite(&reason));
                 if let Some(location) = host.location.as_mut() {
                     let mapped = self.to_source(&location.path, location.line.unwrap_or(1));
                     if let Some((path, line)) = mapped {
