@@ -87,6 +87,29 @@ local function clear_problems()
   end
 end
 
+--- An error diagnostic at `line` of `file` (its message `prefix .. text`)
+--- and our quickfix list holding that one place.
+---@param file string
+---@param line integer
+---@param text string
+---@param prefix string
+local function mark(file, line, text, prefix)
+  vim.diagnostic.set(M.ns, vim.fn.bufadd(file), {
+    {
+      lnum = line - 1,
+      col = 0,
+      severity = vim.diagnostic.severity.ERROR,
+      source = 'hotreload',
+      message = prefix .. text,
+    },
+  })
+  local qf = vim.fn.getqflist({ title = 0 })
+  vim.fn.setqflist({}, qf.title == M.qf_title and 'r' or ' ', {
+    title = M.qf_title,
+    items = { { filename = file, lnum = line, text = text, type = 'E' } },
+  })
+end
+
 --- The program stopped on an uncaught error (at start, or in reloaded
 --- code): a diagnostic and a quickfix entry at its location, as for a failed
 --- reload, without the reload events.
@@ -100,23 +123,9 @@ function M.program_error(failure, root)
   if file == '' then
     return
   end
-  local loc = { line = failure.line, reason = failure.reason or failure.message }
   clear_problems()
   program_error_shown = true
-  vim.diagnostic.set(M.ns, vim.fn.bufadd(file), {
-    {
-      lnum = loc.line - 1,
-      col = 0,
-      severity = vim.diagnostic.severity.ERROR,
-      source = 'hotreload',
-      message = 'program error: ' .. loc.reason,
-    },
-  })
-  local qf = vim.fn.getqflist({ title = 0 })
-  vim.fn.setqflist({}, qf.title == M.qf_title and 'r' or ' ', {
-    title = M.qf_title,
-    items = { { filename = file, lnum = loc.line, text = loc.reason, type = 'E' } },
-  })
+  mark(file, failure.line, failure.reason or failure.message, 'program error: ')
 end
 
 --- The program runs again: its error's diagnostic and quickfix entry go.
@@ -170,21 +179,7 @@ function M.failure(path, failure, root)
   end
   clear_problems()
   if config.options.diagnostics and data.file and data.line then
-    local bufnr = vim.fn.bufadd(data.file)
-    vim.diagnostic.set(M.ns, bufnr, {
-      {
-        lnum = data.line - 1,
-        col = 0,
-        severity = vim.diagnostic.severity.ERROR,
-        source = 'hotreload',
-        message = 'hot reload failed: ' .. data.reason,
-      },
-    })
-    local qf = vim.fn.getqflist({ title = 0 })
-    vim.fn.setqflist({}, qf.title == M.qf_title and 'r' or ' ', {
-      title = M.qf_title,
-      items = { { filename = data.file, lnum = data.line, text = data.reason, type = 'E' } },
-    })
+    mark(data.file, data.line, data.reason, 'hot reload failed: ')
   end
   if config.options.notify then
     vim.notify('hotreload: ' .. message, vim.log.levels.ERROR, { title = 'hotreload' })

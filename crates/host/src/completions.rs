@@ -12,10 +12,10 @@ use dap::types::{CompletionItem, CompletionsArguments, CompletionsResponseBody};
 use mlua::ffi;
 use mlua::{Lua, Table, Value};
 
+use crate::debuggee::Debuggee;
 use crate::display::format::{is_identifier, KEYWORDS};
 use crate::frames::Frame;
 use crate::routing::Refusal;
-use crate::session::Session;
 use crate::slots;
 
 /// How many `__index` tables are followed (a cycle must end).
@@ -340,11 +340,11 @@ pub fn complete(lua: &Lua, frame: Option<&Frame>, query: &Query) -> Vec<Completi
 /// `completions`: in the given frame (default: the top one) while stopped,
 /// in the global scope while running.
 pub fn request(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &CompletionsArguments,
 ) -> Result<CompletionsResponseBody, HostError> {
-    let vm = session.vm.as_ref().ok_or(Refusal::NotLaunched)?;
-    let frame = match &session.stop {
+    let vm = debuggee.vm.as_ref().ok_or(Refusal::NotLaunched)?;
+    let frame = match &debuggee.stop {
         Some(stop) => stop.requested_frame(args.frame_id)?,
         None => None,
     };

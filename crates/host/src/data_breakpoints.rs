@@ -20,8 +20,8 @@ use mlua::ffi::{self, lua_Debug, lua_State};
 use mlua::{Function, Lua, Table, Value};
 
 use crate::breakpoints::hit_matches;
+use crate::debuggee::{Debuggee, Vm};
 use crate::references::VarRef;
-use crate::session::{Session, Vm};
 use crate::{display, hooks, native, slots, stop};
 
 /// What a data breakpoint watches.
@@ -80,10 +80,10 @@ pub fn any() -> bool {
 /// `dataBreakpointInfo`: whether the child `name` of a variables reference
 /// can be watched, and its id.
 pub fn info(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &DataBreakpointInfoArguments,
 ) -> Result<DataBreakpointInfoResponseBody, HostError> {
-    let (vm, stop) = session.stopped()?;
+    let (vm, stop) = debuggee.stopped()?;
     let Some(reference) = args.variables_reference.filter(|r| *r > 0) else {
         return Ok(refused(
             "only variables shown under a scope or a table can be watched",
@@ -193,10 +193,10 @@ fn key_named(lua: &Lua, table: &Table, name: &str) -> Option<Value> {
 
 /// `setDataBreakpoints`: replaces them all.
 pub fn set(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &SetDataBreakpointsArguments,
 ) -> SetBreakpointsResponseBody {
-    let Some(vm) = session.vm.as_ref() else {
+    let Some(vm) = debuggee.vm.as_ref() else {
         return SetBreakpointsResponseBody {
             breakpoints: args
                 .breakpoints
@@ -222,7 +222,7 @@ pub fn set(
             let Some(candidate) = candidate else {
                 return unverified(&format!("unknown dataId '{}'", want.data_id));
             };
-            let id = session.bps.next_id();
+            let id = debuggee.bps.next_id();
             let last = current(vm, &candidate.target, None).unwrap_or(candidate.value);
             watches.push(Watch {
                 id,
@@ -309,8 +309,8 @@ fn current(
 ///
 /// # Safety
 /// `l` is the running thread and `ar` its hook record.
-pub unsafe fn check(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) -> bool {
-    let Some(vm) = session.vm.as_ref() else {
+pub unsafe fn check(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug) -> bool {
+    let Some(vm) = debuggee.vm.as_ref() else {
         return false;
     };
     // SAFETY: `l` is the running thread.
@@ -379,7 +379,7 @@ pub unsafe fn check(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug
         display::describe(vm, &new).0
     );
     // SAFETY: per the contract above.
-    unsafe { stop::stop_for_data(session, l, ar, id, text) };
+    unsafe { stop::stop_for_data(debuggee, l, ar, id, text) };
     true
 }
 

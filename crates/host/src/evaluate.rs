@@ -11,12 +11,12 @@ use dap::types::{EvaluateArguments, EvaluateResponseBody};
 use host_protocol::{ErrorKind, HostError};
 use mlua::{Function, MultiValue, Table, Value};
 
+use crate::debuggee::{Debuggee, Vm};
 use crate::display;
 use crate::frames::Frame;
 use crate::inflight::{self, Interruption};
 use crate::references::{frame_index, VarRef};
 use crate::routing::Refusal;
-use crate::session::{Session, Vm};
 use crate::slots;
 
 /// The user-facing message of a Lua error, without mlua's traceback.
@@ -257,12 +257,12 @@ pub fn interpolate(vm: &Vm, frame: Option<&Frame>, expr: &str) -> String {
 /// `evaluate`: in the given frame (default: the top one) while stopped, in
 /// the global scope while running.
 pub fn request(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &EvaluateArguments,
 ) -> Result<EvaluateResponseBody, HostError> {
-    let vm = session.vm.as_ref().ok_or(Refusal::NotLaunched)?;
+    let vm = debuggee.vm.as_ref().ok_or(Refusal::NotLaunched)?;
     let values = {
-        let frame = match &session.stop {
+        let frame = match &debuggee.stop {
             Some(stop) => stop.requested_frame(args.frame_id)?,
             None => None,
         };
@@ -282,7 +282,7 @@ pub fn request(
         }),
         [value] => {
             let (text, type_name) = display::describe(vm, value);
-            let variables_reference = match session.stop.as_mut() {
+            let variables_reference = match debuggee.stop.as_mut() {
                 Some(stop) if display::expandable(&vm.lua, value) => {
                     let frame = match args.frame_id {
                         Some(id) => frame_index(stop, id).ok(),

@@ -9,19 +9,19 @@ use dap::types::{
 use host_protocol::HostError;
 use mlua::Value;
 
+use crate::debuggee::{Debuggee, Vm};
 use crate::display;
 use crate::references::{frame_gone, frame_index, StopContext, VarRef};
 use crate::routing::Refusal;
-use crate::session::{Session, Vm};
 use crate::{slots, threads};
 
 /// `stackTrace` of a thread (see `threads`).
 pub fn stack_trace(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &StackTraceArguments,
 ) -> Result<StackTraceResponseBody, HostError> {
-    let range = threads::stack_range(session, args.thread_id)?;
-    let stop = session.stop.as_ref().ok_or_else(Refusal::not_stopped)?;
+    let range = threads::stack_range(debuggee, args.thread_id)?;
+    let stop = debuggee.stop.as_ref().ok_or_else(Refusal::not_stopped)?;
     let start = usize::try_from(args.start_frame.unwrap_or(0)).unwrap_or(0);
     let levels = match args.levels {
         Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
@@ -50,10 +50,10 @@ pub fn stack_trace(
 
 /// `scopes`.
 pub fn scopes(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &ScopesArguments,
 ) -> Result<ScopesResponseBody, HostError> {
-    let (vm, stop) = session.stopped()?;
+    let (vm, stop) = debuggee.stopped()?;
     let index = frame_index(stop, args.frame_id)?;
     let mut scopes = Vec::new();
     if stop.frames[index].is_lua {
@@ -85,10 +85,10 @@ pub fn scopes(
 
 /// `variables`.
 pub fn variables(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &VariablesArguments,
 ) -> Result<VariablesResponseBody, HostError> {
-    let (vm, stop) = session.stopped()?;
+    let (vm, stop) = debuggee.stopped()?;
     let r = stop.get(args.variables_reference)?;
     let frame = r.frame();
     let lua = &vm.lua;

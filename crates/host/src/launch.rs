@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use dap::types::LaunchArguments;
 use mlua::{ffi, Function, Lua, Table, Value};
 
-use crate::session::{Helpers, Session, Vm};
+use crate::debuggee::{Debuggee, Helpers, Vm};
 use crate::{coroutines, exceptions, hooks, io, memory, native, queue, reload, sources};
 
 /// Why a launch failed; `Display` is the message for the user.
@@ -75,8 +75,8 @@ impl From<LaunchError> for HostError {
 }
 
 /// Handles `launch`.
-pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), LaunchError> {
-    if session.vm.is_some() {
+pub fn launch(debuggee: &mut Debuggee, args: LaunchArguments) -> Result<(), LaunchError> {
+    if debuggee.vm.is_some() {
         return Err(LaunchError::AlreadyLaunched);
     }
     if let Some(cwd) = args.cwd.as_deref().filter(|c| !c.is_empty()) {
@@ -92,14 +92,14 @@ pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), Launch
     }
     let program = resolve_program(&args.program)?;
     let limit = args.memory_limit;
-    prepare(session, args, program).map_err(|e| match limit {
+    prepare(debuggee, args, program).map_err(|e| match limit {
         Some(limit) if memory::take_limit_hit() => LaunchError::MemoryLimit(limit),
         _ => e,
     })
 }
 
 fn prepare(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: LaunchArguments,
     program: PathBuf,
 ) -> Result<(), LaunchError> {
@@ -127,7 +127,7 @@ fn prepare(
     coroutines::reset(main_state);
     native::set_skip_policy(hooks::skip_policy);
     queue::set_no_debug(args.no_debug);
-    session.vm = Some(Vm {
+    debuggee.vm = Some(Vm {
         lua,
         engine,
         helpers,

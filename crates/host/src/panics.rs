@@ -28,7 +28,7 @@ pub fn install_hook() {
 
 /// Runs `f`; a panic becomes `Err` with a message naming `what`.
 /// State that `f` left half-changed stays as it is: every request reads the
-/// session afresh, and a broken stop context only fails its own requests.
+/// debuggee afresh, and a broken stop context only fails its own requests.
 pub fn catch<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, HostError> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         HostError::internal(format!(

@@ -10,13 +10,13 @@
 use dap::types::RestartFrameArguments;
 use host_protocol::{ErrorKind, HostError};
 
+use crate::debuggee::Debuggee;
 use crate::references::frame_index;
-use crate::session::Session;
 
 /// Asks the VM to restart the frame `args` names when the program resumes;
 /// the reason when it cannot be (nothing changed then).
-pub fn request(session: &mut Session, args: &RestartFrameArguments) -> Result<(), HostError> {
-    let (_, stop) = session.stopped()?;
+pub fn request(debuggee: &mut Debuggee, args: &RestartFrameArguments) -> Result<(), HostError> {
+    let (_, stop) = debuggee.stopped()?;
     let index = frame_index(stop, args.frame_id)?;
     if stop.exception.is_some() {
         return Err(HostError::new(

@@ -6,19 +6,19 @@ use dap::types::{SetVariableArguments, SetVariableResponseBody};
 use host_protocol::HostError;
 use mlua::Value;
 
+use crate::debuggee::Debuggee;
 use crate::display::format::key_label;
 use crate::evaluate::{self, Budget};
 use crate::inspect;
 use crate::references::{frame_gone, VarRef};
-use crate::session::Session;
 use crate::slots;
 
 /// `setVariable` (only while stopped).
 pub fn request(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &SetVariableArguments,
 ) -> Result<SetVariableResponseBody, HostError> {
-    let (vm, stop) = session.stopped()?;
+    let (vm, stop) = debuggee.stopped()?;
     let target = stop.get(args.variables_reference)?;
     let frame_index = target.frame();
     let frame = frame_index.and_then(|i| stop.frames.get(i));

@@ -40,7 +40,9 @@ impl From<Result<Option<Value>, Failure>> for Reply {
     }
 }
 
-pub(super) struct Session {
+/// One DAP client's debug session: its runtime, its requests in flight,
+/// its outbox. (The host process has its own `Debuggee`.)
+pub(super) struct DapSession {
     pub(super) factory: Arc<dyn RuntimeFactory>,
     pub(super) log: Option<TranscriptLog>,
     pub(super) outbox: Outbox,
@@ -139,9 +141,9 @@ fn parse<R: requests::Request>(request: &Request) -> Result<R::Arguments, Failur
     })
 }
 
-/// Serves a request the host answers as it is ([`Session::forward`]).
+/// Serves a request the host answers as it is ([`DapSession::forward`]).
 struct Forward<'a> {
-    session: &'a Session,
+    session: &'a DapSession,
     request: &'a Request,
 }
 
@@ -164,13 +166,13 @@ impl<'a> c::ForwardedVisitor for Forward<'a> {
     }
 }
 
-impl Session {
+impl DapSession {
     pub(super) fn new(
         factory: Arc<dyn RuntimeFactory>,
         log: Option<TranscriptLog>,
         outbox: Outbox,
-    ) -> Session {
-        Session {
+    ) -> DapSession {
+        DapSession {
             factory,
             log,
             outbox,

@@ -1,4 +1,5 @@
-//! The VM thread's state: the loaded program, breakpoints, the stop context.
+//! The debuggee as the VM thread knows it: the loaded program, breakpoints,
+//! the stop context. (The debug *session* is the other process.)
 //! It lives in a thread-local `RefCell`: hooks borrow it with `try_borrow_mut`
 //! and do nothing when it is already borrowed, which is exactly the case while
 //! the debugger itself runs Lua code (evaluations, reloads, conditions).
@@ -15,13 +16,13 @@ use crate::reload;
 use crate::routing::Refusal;
 
 thread_local! {
-    /// The one session of this host.
-    pub static SESSION: RefCell<Session> = RefCell::new(Session::default());
+    /// The one debuggee of this host.
+    pub static DEBUGGEE: RefCell<Debuggee> = RefCell::new(Debuggee::default());
 }
 
 /// Everything the VM thread knows.
 #[derive(Default)]
-pub struct Session {
+pub struct Debuggee {
     /// The debuggee's VM, after `launch`.
     pub vm: Option<Vm>,
     /// Breakpoints (may be set before `launch`).
@@ -34,7 +35,7 @@ pub struct Session {
     pub exceptions: ExceptionFilters,
 }
 
-impl Session {
+impl Debuggee {
     /// The VM and the stop context that requests about a stopped program
     /// need, or the refusal they answer with.
     pub fn stopped(&mut self) -> Result<(&Vm, &mut StopContext), HostError> {
