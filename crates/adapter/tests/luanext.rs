@@ -111,14 +111,7 @@ fn debug_and_reload(compiler: Option<String>) {
     std::fs::write(&counter, broken).unwrap_or_else(|e| panic!("{counter}: {e}"));
     let failed = client.request("hotReload", json!({"path": counter}));
     assert!(!failed.success);
-    let error = failed.message.clone().unwrap_or_default();
-    assert!(
-        error.starts_with(&format!(
-            "{counter}:6: Type 'string' is not assignable to type 'number'"
-        )),
-        "{error}"
-    );
-    // As data too, at the .luax line, for the editor's diagnostics.
+    // As data, at the .luax line, for the editor's diagnostics.
     let variables = failed.body.unwrap_or_default()["error"]["variables"].clone();
     assert_eq!(variables["kind"], "compile", "{variables}");
     assert_eq!(variables["path"], counter.as_str(), "{variables}");
