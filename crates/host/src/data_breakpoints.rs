@@ -90,18 +90,23 @@ pub fn info(
         ));
     };
     let lua = &vm.lua;
+    // The frame a scope reference belongs to, and the function running there.
+    let frame_and_function = |i: usize| {
+        let frame = stop
+            .frames
+            .get(i)
+            .ok_or_else(crate::references::frame_gone)?;
+        let function = slots::frame_function(lua, frame)
+            .ok_or_else(|| HostError::invalid("no function in that frame"))?;
+        Ok::<_, HostError>((frame, function))
+    };
     let target = match stop.get(reference)? {
         VarRef::Value(Value::Table(table), _, _) => match key_named(lua, &table, &args.name) {
             Some(key) => Target::Field { table, key },
             None => return Ok(refused(&format!("no field {} to watch", args.name))),
         },
         VarRef::Upvalues(i) => {
-            let frame = stop
-                .frames
-                .get(i)
-                .ok_or_else(crate::references::frame_gone)?;
-            let function = slots::frame_function(lua, frame)
-                .ok_or_else(|| HostError::invalid("no function in that frame"))?;
+            let (_, function) = frame_and_function(i)?;
             match slots::upvalues(lua, &function)
                 .into_iter()
                 .find(|(n, ..)| *n == args.name)
@@ -111,12 +116,7 @@ pub fn info(
             }
         }
         VarRef::Locals(i) => {
-            let frame = stop
-                .frames
-                .get(i)
-                .ok_or_else(crate::references::frame_gone)?;
-            let function = slots::frame_function(lua, frame)
-                .ok_or_else(|| HostError::invalid("no function in that frame"))?;
+            let (frame, function) = frame_and_function(i)?;
             let slot = slots::locals(lua, frame)
                 .into_iter()
                 .rev()
