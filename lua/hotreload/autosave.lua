@@ -1,10 +1,12 @@
 ---@mod hotreload.autosave Reload on save, debounced, opt-in.
 ---
---- One `BufWritePost` autocmd for `*.lua` and `*.luax`, present only while
---- reload on save is on for the running program (`reload_on_save`) or for
---- Neovim's own modules (`nvim.reload_on_save`). A save reloads the file when
---- it belongs to the running program, or, when none runs, when it may be a
---- module Neovim loaded; several saves within `debounce_ms` reload once.
+--- One `BufWritePost` autocmd for `*.lua`, `*.luax` and `*.ts`/`*.tsx`,
+--- present only while reload on save is on for the running program
+--- (`reload_on_save`) or for Neovim's own modules (`nvim.reload_on_save`). A
+--- save reloads the file when it belongs to the running program (a source
+--- other than Lua only when the program uses source maps: the session
+--- recompiles it), or, when none runs, when it may be a module Neovim loaded;
+--- several saves within `debounce_ms` reload once.
 
 local config = require('hotreload.config')
 
@@ -13,6 +15,8 @@ local M = {}
 --- Reload on save for the running program (`:HotReload auto`).
 M.enabled = false
 M.group_name = 'hotreload.autosave'
+--- The files a save may reload: Lua, and the sources the session compiles.
+M.patterns = { '*.lua', '*.luax', '*.ts', '*.tsx' }
 
 ---@type table<string, uv.uv_timer_t>
 local timers = {}
@@ -24,7 +28,8 @@ local function wanted(path)
   local sessions = require('hotreload.sessions')
   local target = sessions.target()
   if target then
-    return M.enabled and sessions.owns(target, path)
+    local lua = path:match('%.lua$') ~= nil
+    return M.enabled and (lua or target.source_maps == true) and sessions.owns(target, path)
   end
   return config.options.nvim.reload_on_save and path:match('%.lua$') ~= nil
 end
@@ -62,7 +67,7 @@ local function sync()
   if M.enabled or config.options.nvim.reload_on_save then
     vim.api.nvim_create_autocmd('BufWritePost', {
       group = group,
-      pattern = { '*.lua', '*.luax' },
+      pattern = M.patterns,
       desc = 'hotreload: reload the saved module into the running program (or Neovim)',
       callback = on_write,
     })

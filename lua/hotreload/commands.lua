@@ -10,10 +10,11 @@ local function notify(msg, level)
   vim.notify(msg, level or vim.log.levels.INFO, { title = 'hotreload' })
 end
 
---- Lua files and directories (to descend into) matching `arglead`.
+--- Lua, LuaNext and TypeScript files and directories (to descend into)
+--- matching `arglead`.
 local function complete_files(arglead)
   return vim.tbl_filter(function(path)
-    return path:match('/$') or path:match('%.luax?$')
+    return path:match('/$') or path:match('%.luax?$') or path:match('%.tsx?$')
   end, vim.fn.getcompletion(arglead, 'file'))
 end
 

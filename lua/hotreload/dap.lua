@@ -14,18 +14,29 @@ M.listener_id = 'hotreload'
 --- calls it inside a coroutine; the server starts on the main thread and
 --- the callback follows from there (nvim-dap accepts a later callback).
 ---@param callback fun(adapter: table)
----@param _ table the configuration (unused: the session reads it on launch)
-function M.adapter(callback, _)
+---@param config table the configuration (the session reads it on launch)
+function M.adapter(callback, config)
   local native = require('hotreload.native')
+  local compiles = type(config) == 'table'
+    and require('hotreload.sessions').uses_source_maps(tostring(config.program or ''), config)
   native.on_main_thread(function()
     local ok, info = pcall(native.start_server)
     if not ok then
       vim.notify(tostring(info), vim.log.levels.ERROR, { title = 'hotreload' })
       return
     end
-    callback({ type = 'pipe', pipe = info.pipe })
+    local adapter = { type = 'pipe', pipe = info.pipe }
+    if compiles then
+      -- nvim-dap warns when `launch` is not answered within 4 s; a launch
+      -- that compiles first (LuaNext, TypeScriptToLua) may take longer.
+      adapter.options = { initialize_timeout_sec = M.compile_timeout_sec }
+    end
+    callback(adapter)
   end)
 end
+
+--- How long nvim-dap waits for a `launch` that compiles the program first.
+M.compile_timeout_sec = 60
 
 --- Asks for arguments; works inside nvim-dap's configuration coroutine.
 local function ask_args()
@@ -59,10 +70,47 @@ local function pick_runtime()
   end)
 end
 
---- The configurations registered for `filetype` (`lua` or `luanext`).
+--- The filetypes that get configurations: Lua, LuaNext (compiled with
+--- `luanext` at launch) and TypeScript (TypeScriptToLua, through its source
+--- maps).
+M.filetypes = { 'lua', 'luanext', 'typescript' }
+
+--- The directory of the nearest `tsconfig.json` above the current file
+--- (TypeScriptToLua compiles from there), else the file's directory.
+---@return string
+local function typescript_project()
+  local file = vim.api.nvim_buf_get_name(0)
+  local found = vim.fs.find('tsconfig.json', { upward = true, path = vim.fs.dirname(file), type = 'file' })[1]
+  return found and vim.fs.dirname(found) or vim.fs.dirname(file)
+end
+
+--- The configurations for TypeScript: the `.ts` file is the program; the
+--- session runs the Lua compiled from it (compiling the project when that
+--- is missing or older) and shows everything at `.ts` lines.
+---@return table[]
+local function typescript_configurations()
+  return {
+    {
+      type = 'hotreload',
+      request = 'launch',
+      name = 'Launch file, TypeScriptToLua (hot reload)',
+      program = '${file}',
+      cwd = typescript_project,
+      sourceMaps = true,
+      runtime = function()
+        return config.options.runtime
+      end,
+    },
+  }
+end
+
+--- The configurations registered for `filetype` (one of |M.filetypes|).
 ---@param filetype string
 ---@return table[]
 function M.configurations(filetype)
+  if filetype == 'typescript' then
+    return typescript_configurations()
+  end
   local default_runtime = filetype == 'luanext' and 'luanext' or nil
   local function runtime()
     return default_runtime or config.options.runtime
@@ -189,7 +237,7 @@ function M.register(dap)
   dap.adapters = dap.adapters or {}
   dap.adapters.hotreload = M.adapter
   dap.configurations = dap.configurations or {}
-  for _, ft in ipairs({ 'lua', 'luanext' }) do
+  for _, ft in ipairs(M.filetypes) do
     local list = dap.configurations[ft] or {}
     local present = {}
     for _, c in ipairs(list) do

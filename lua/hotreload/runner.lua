@@ -152,6 +152,7 @@ function M.run(file, opts)
     kind = 'run',
     program = file,
     root = sessions.root_of(file, cwd),
+    source_maps = not file:match('%.lua$'),
     state = 'starting',
     client = nil,
     request = function() end,
@@ -223,6 +224,9 @@ function M.run(file, opts)
         args = opts.args or {},
         cwd = cwd,
         runtime = opts.runtime or (file:match('%.luax$') and 'luanext') or config.options.runtime,
+        -- A source other than Lua (`main.ts`): the session runs the Lua
+        -- compiled from it and shows the source's lines.
+        sourceMaps = not file:match('%.lua$') or nil,
       }, function(lerr)
         if lerr then
           -- The session's message says that the launch failed, and why.

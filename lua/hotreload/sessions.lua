@@ -10,6 +10,7 @@ local M = {}
 ---@field kind 'run'|'dap'
 ---@field program string absolute path of the main file
 ---@field root string directory whose Lua files belong to the program
+---@field source_maps boolean|nil the program runs compiled code shown at its sources' lines (`.luax`, `sourceMaps`)
 ---@field request fun(command: string, args: table, cb: fun(err: hotreload.DapError|nil, body: any))
 
 ---@type hotreload.Target|nil the program started by `:HotReload run`
@@ -25,6 +26,15 @@ function M.root_of(program, cwd)
     return abspath(cwd)
   end
   return vim.fs.dirname(abspath(program))
+end
+
+--- Whether a launch shows compiled code at its sources' lines: a `.luax`
+--- program, `runtime = 'luanext'`, or `sourceMaps`.
+---@param program string
+---@param cfg table the launch arguments
+---@return boolean
+function M.uses_source_maps(program, cfg)
+  return cfg.sourceMaps == true or cfg.runtime == 'luanext' or program:match('%.luax$') ~= nil
 end
 
 local function dap_target()
@@ -51,6 +61,7 @@ local function dap_target()
         kind = 'dap',
         program = program ~= '' and abspath(program) or '',
         root = M.root_of(program ~= '' and program or '.', cfg.cwd),
+        source_maps = M.uses_source_maps(program, cfg),
         request = function(command, args, cb)
           s:request(command, args, cb)
         end,

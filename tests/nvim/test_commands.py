@@ -82,7 +82,8 @@ def test_status_with_nothing_running(nvim):
 def test_auto_on_off_and_a_bad_argument(nvim):
     nvim.command("HotReload auto on")
     assert "reload on save on" in last_note(nvim)["msg"]
-    assert lua(nvim, "return #vim.api.nvim_get_autocmds({ group = 'hotreload.autosave' })") == 2
+    # One per pattern: *.lua, *.luax, *.ts, *.tsx.
+    assert lua(nvim, "return #vim.api.nvim_get_autocmds({ group = 'hotreload.autosave' })") == 4
     nvim.command("HotReload auto off")
     assert "reload on save off" in last_note(nvim)["msg"]
     assert lua(nvim, "return #vim.api.nvim_get_autocmds({ group = 'hotreload.autosave' })") == 0

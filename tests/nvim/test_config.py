@@ -88,4 +88,4 @@ def test_setup_with_reload_on_save_creates_the_autocmd(nvim):
         """,
     )
     assert {c["event"] for c in cmds} == {"BufWritePost"}, cmds
-    assert {c["pattern"] for c in cmds} == {"*.lua", "*.luax"}, cmds
+    assert {c["pattern"] for c in cmds} == {"*.lua", "*.luax", "*.ts", "*.tsx"}, cmds

@@ -97,6 +97,12 @@ fn debug_and_reload(compiler: Option<String>) {
     client.ok("stepIn", json!({"threadId": stopped["threadId"]}));
     let stopped = client.wait_stopped("step");
     assert_eq!(top(&mut client, &stopped), (counter.clone(), 8));
+    // Inspected: `step` is the argument, `count` the module's state.
+    let frame = client.stack(&stopped["threadId"])[0]["id"].clone();
+    let scopes = client.ok("scopes", json!({"frameId": frame}));
+    let locals = scopes["scopes"][0]["variablesReference"].clone();
+    assert_eq!(client.variable(&locals, "step")["value"], "1");
+    assert_eq!(client.evaluate("count + step", Some(&frame), "hover"), "1");
 
     let v1 = std::fs::read_to_string(&counter).unwrap_or_default();
     let v2 = v1.replace("\"v1 count=\"", "\"v2 count=\"");
@@ -198,4 +204,55 @@ fn a_program_that_does_not_compile_fails_launch_with_its_diagnostics() {
         error.message.contains("'lua9'"),
         "names the target: {error}"
     );
+}
+
+#[test]
+fn without_a_target_the_program_runs_on_the_newest_host_built() {
+    support::require_host();
+    let hosts = support::host_dir();
+    // An installation with only the 5.3 and 5.2 hosts: 5.3 is the newest.
+    let only = std::env::temp_dir().join(format!("hotreload-luax-hosts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&only);
+    std::fs::create_dir_all(&only).unwrap_or_else(|e| panic!("{}: {e}", only.display()));
+    for host in ["hotreload-host-lua53", "hotreload-host-lua52"] {
+        if !hosts.join(host).is_file() {
+            eprintln!("skipped: {host} is not built");
+            return;
+        }
+        std::os::unix::fs::symlink(hosts.join(host), only.join(host))
+            .unwrap_or_else(|e| panic!("{}: {e}", only.display()));
+    }
+    let dir = project("newest");
+    let program = dir.join("version.luax");
+    std::fs::write(
+        &program,
+        "local v: string = _VERSION\nprint(\"running on \" .. v)\n",
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let mut client = Client::start_with_env(&[("HOTRELOAD_HOST_DIR", &only.display().to_string())]);
+    client.launch(json!({
+        "program": program.display().to_string(),
+        "runtime": "luanext",
+        "luanextPath": stand_in(),
+    }));
+    client.ok("configurationDone", json!({}));
+    let out = client.wait_output("the version", |t| t.contains("running on"));
+    assert!(out.contains("running on Lua 5.3"), "{out}");
+    client.wait_event("terminated");
+    drop(client);
+
+    // With no host at all, launch says so and how to get one.
+    let empty = only.join("none");
+    std::fs::create_dir_all(&empty).unwrap_or_else(|e| panic!("{}: {e}", empty.display()));
+    let mut client =
+        Client::start_with_env(&[("HOTRELOAD_HOST_DIR", &empty.display().to_string())]);
+    initialize(&mut client);
+    let error = client.err(
+        "launch",
+        json!({"program": program.display().to_string(), "luanextPath": stand_in()}),
+    );
+    assert_eq!(error.kind, "unsupported", "{error}");
+    // It names the host it looked for.
+    assert!(error.message.contains("hotreload-host-lua54"), "{error}");
+    let _ = std::fs::remove_dir_all(&only);
 }

@@ -39,7 +39,13 @@ fn compiled_project(tstl: &Path, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotreload-ts-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for file in ["main.ts", "counter.ts", "fail.ts", "tsconfig.json"] {
+    for file in [
+        "main.ts",
+        "counter.ts",
+        "fail.ts",
+        "names.ts",
+        "tsconfig.json",
+    ] {
         let from = fixtures().join("ts").join(file);
         std::fs::copy(&from, dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
     }
@@ -255,6 +261,15 @@ fn an_uncaught_error_stops_at_its_ts_line_with_a_ts_message() {
         vec![(fail_ts.clone(), 6), (fail_ts.clone(), 11)],
         "{frames:?}"
     );
+    let info = client.ok("exceptionInfo", json!({"threadId": stopped["threadId"]}));
+    let description = info["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains(&format!("{fail_ts}:6: boom 2")),
+        "{info}"
+    );
+    let traceback = info["details"]["stackTrace"].as_str().unwrap_or_default();
+    assert!(traceback.contains(&format!("{fail_ts}:11")), "{info}");
+    assert!(!info.to_string().contains("fail.lua"), "{info}");
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     client.wait_event("terminated");
 }
@@ -317,6 +332,384 @@ fn a_malformed_map_is_reported_and_its_file_debugged_as_lua() {
         "{notice}"
     );
     // Nothing was lost: the program runs to its end.
+    client.wait_output("done", |t| t.contains("done 6"));
+    client.wait_event("terminated");
+}
+
+#[test]
+fn variables_show_the_names_the_ts_source_used() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "names");
+    let names_ts = path_of(&dir, "names.ts");
+    let mut client = Client::start();
+    let mut args = launch_args(&dir);
+    args["program"] = json!(dir.join("out/names.lua").display().to_string());
+    client.launch(args);
+    // `return repeat;`: the Lua says `return ____repeat`. Its condition
+    // and the logpoint before it are written with the source's names.
+    let body = client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": names_ts}, "breakpoints": [
+            {"line": 5, "logMessage": "end={end} local={local} {{end}}"},
+            {"line": 6, "condition": "end == 2 and local == 3"},
+        ]}),
+    );
+    assert_eq!(body["breakpoints"][1]["verified"], true, "{body}");
+    client.ok("configurationDone", json!({}));
+    let logged = client.wait_output_of("console", "the logpoint", |t| t.contains("end="));
+    assert!(logged.contains("end=2 local=3 {end}"), "{logged}");
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    let frame = frames[0]["id"].clone();
+    let scopes = client.ok("scopes", json!({"frameId": frame}));
+    let locals = scopes["scopes"][0]["variablesReference"].clone();
+    let shown: Vec<(String, String)> = client
+        .variables(&locals)
+        .into_iter()
+        .map(|(name, v)| (name, v["value"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    for (name, value) in [("end", "2"), ("local", "3"), ("repeat", "6")] {
+        assert!(
+            shown.contains(&(name.to_owned(), value.to_owned())),
+            "{name} = {value} missing from {shown:?}"
+        );
+    }
+    assert!(
+        !shown.iter().any(|(name, _)| name.starts_with("____")),
+        "{shown:?}"
+    );
+    // Typed with the source's names: hover, watch, the REPL, assignment.
+    assert_eq!(client.evaluate("end * local", Some(&frame), "hover"), "6");
+    assert_eq!(
+        client.evaluate("'end' .. end", Some(&frame), "repl"),
+        "\"end2\""
+    );
+    let set = client.ok(
+        "setVariable",
+        json!({"variablesReference": locals, "name": "repeat", "value": "end + 5"}),
+    );
+    assert_eq!(set["value"], "7", "{set}");
+    // The REPL's completions offer the source's names.
+    let offered = client.ok(
+        "completions",
+        json!({"text": "", "column": 1, "frameId": frame}),
+    );
+    let labels: Vec<&str> = offered["targets"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|c| c["label"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        labels.contains(&"end") && labels.contains(&"repeat"),
+        "{offered}"
+    );
+    assert!(!labels.iter().any(|l| l.starts_with("____")), "{offered}");
+    // A name the source never had is still an error, not a guess.
+    let error = client.err(
+        "evaluate",
+        json!({"expression": "nope.x", "frameId": frame, "context": "repl"}),
+    );
+    assert_eq!(error.kind, "runtime", "{error}");
+    assert!(error.message.contains("nope"), "names the name: {error}");
+
+    // Loaded sources are the .ts files, not their Lua.
+    let loaded = client.ok("loadedSources", json!({}));
+    let paths: Vec<&str> = loaded["sources"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s["path"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(paths.contains(&names_ts.as_str()), "{loaded}");
+    assert!(!paths.iter().any(|p| p.ends_with("names.lua")), "{loaded}");
+
+    client.set_breakpoints(&names_ts, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    let out = client.wait_output("the assigned result", |t| t.contains("area 7"));
+    assert!(!out.contains("<error"), "{out}");
+    client.wait_event("terminated");
+}
+
+/// A private copy of tests/fixtures/ts, not compiled, whose
+/// `node_modules/.bin/tstl` is the test's compiler (as a project that
+/// installed TypeScriptToLua has it).
+fn uncompiled_project(tstl: &Path, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotreload-ts-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bin = dir.join("node_modules/.bin");
+    std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    for file in [
+        "main.ts",
+        "counter.ts",
+        "fail.ts",
+        "names.ts",
+        "tsconfig.json",
+    ] {
+        let from = fixtures().join("ts").join(file);
+        std::fs::copy(&from, dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    }
+    let tstl = tstl.canonicalize().unwrap_or_else(|_| tstl.to_path_buf());
+    std::os::unix::fs::symlink(&tstl, bin.join("tstl"))
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    dir.canonicalize().unwrap_or(dir)
+}
+
+#[test]
+fn a_ts_program_is_compiled_at_launch_and_a_saved_module_recompiled_on_reload() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = uncompiled_project(&tstl, "recompile");
+    let main_ts = path_of(&dir, "main.ts");
+    let counter_ts = path_of(&dir, "counter.ts");
+    let mut client = Client::start();
+    // The program is the .ts file: no Lua exists yet.
+    client.launch(json!({
+        "program": "main.ts",
+        "cwd": dir.display().to_string(),
+        "sourceMaps": true,
+    }));
+    assert!(
+        dir.join("out/main.lua").is_file(),
+        "launch compiled the project"
+    );
+    client.set_breakpoints(&main_ts, &[15]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 15));
+
+    // Saved, not compiled: the reload compiles it.
+    let v1 = std::fs::read_to_string(&counter_ts).unwrap_or_default();
+    let v2 = v1.replace("\"v1 count=\"", "\"v2 count=\"");
+    std::fs::write(&counter_ts, &v2).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
+    let body = client.ok("hotReload", json!({"path": counter_ts}));
+    assert_eq!(body["path"], counter_ts.as_str(), "{body}");
+    assert!(body["changed"].to_string().contains("describe"), "{body}");
+
+    // A type error: a failed reload at the .ts line, as a compile error,
+    // and no Lua written for it.
+    let lua_before = std::fs::read_to_string(dir.join("out/counter.lua")).unwrap_or_default();
+    let broken = v2.replace(
+        "export let count: number = 0;\n",
+        "export let count: number = 0;\nexport const label: number = \"x\";\n",
+    );
+    std::fs::write(&counter_ts, &broken).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
+    let failed = client.request("hotReload", json!({"path": counter_ts}));
+    assert!(!failed.success);
+    let variables = failed.body.unwrap_or_default()["error"]["variables"].clone();
+    assert_eq!(variables["kind"], "compile", "{variables}");
+    assert_eq!(variables["path"], counter_ts.as_str(), "{variables}");
+    assert_eq!(variables["line"], "4", "{variables}");
+    let lua_after = std::fs::read_to_string(dir.join("out/counter.lua")).unwrap_or_default();
+    assert_eq!(lua_before, lua_after, "a failed compile wrote Lua");
+
+    // Unsaved text of a compiled source is refused, not silently ignored.
+    std::fs::write(&counter_ts, &v2).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
+    let error = client.err(
+        "hotReload",
+        json!({"path": counter_ts, "source": "export const x = 1;\n"}),
+    );
+    assert_eq!(error.kind, "refused", "{error}");
+
+    client.set_breakpoints(&main_ts, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    let out = client.wait_output("done", |t| t.contains("done"));
+    assert!(
+        out.contains("v1 count=1\nv1 count=2\nv2 count=3\nv2 count=4\ndone 6"),
+        "the reload kept the count; the failures changed nothing: {out}"
+    );
+    client.wait_event("terminated");
+}
+
+#[test]
+fn a_ts_program_without_a_compiler_fails_launch_saying_how_to_get_one() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = uncompiled_project(&tstl, "nocompiler");
+    std::fs::remove_dir_all(dir.join("node_modules"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut client = Client::start_with_env(&[("PATH", "/usr/bin:/bin")]);
+    client.ok(
+        "initialize",
+        json!({"adapterID": "hotreload", "clientID": "test"}),
+    );
+    let error = client.err(
+        "launch",
+        json!({"program": "main.ts", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
+    );
+    assert_eq!(error.kind, "unsupported", "{error}");
+    // It names the compiler it looked for.
+    assert!(error.message.contains("node_modules/.bin/tstl"), "{error}");
+    // A source no map names and no project compiles: said plainly.
+    let stray = dir.join("stray.luau");
+    std::fs::write(&stray, "x = 1\n").unwrap_or_else(|e| panic!("{}: {e}", stray.display()));
+    let error = client.err(
+        "launch",
+        json!({"program": "stray.luau", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
+    );
+    assert_eq!(error.kind, "notFound", "{error}");
+}
+
+#[test]
+fn function_breakpoints_and_breakpoint_locations_are_at_ts_lines() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "functions");
+    let names_ts = path_of(&dir, "names.ts");
+    let mut client = Client::start();
+    let mut args = launch_args(&dir);
+    args["program"] = json!(dir.join("out/names.lua").display().to_string());
+    client.launch(args);
+
+    let body = client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": [{"name": "area"}]}),
+    );
+    let placed = &body["breakpoints"][0];
+    assert_eq!(placed["verified"], true, "{body}");
+    assert_eq!(placed["source"]["path"], names_ts.as_str(), "{body}");
+    assert_eq!(
+        placed["line"], 5,
+        "the first line of `area`'s body is names.ts:5: {body}"
+    );
+
+    // Lines with code: the function's body and the call, not the comments,
+    // the `declare` or the blank line. A client's range is taken as given.
+    let locations = client.ok(
+        "breakpointLocations",
+        json!({"source": {"path": names_ts}, "line": -5, "endLine": i64::MAX}),
+    );
+    let lines: Vec<i64> = locations["breakpoints"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|l| l["line"].as_i64()).collect())
+        .unwrap_or_default();
+    for line in [5, 6, 9] {
+        assert!(lines.contains(&line), "{line} missing: {lines:?}");
+    }
+    for line in [1, 2, 3, 8] {
+        assert!(!lines.contains(&line), "{line} has no code: {lines:?}");
+    }
+    let one = client.ok(
+        "breakpointLocations",
+        json!({"source": {"path": names_ts}, "line": 6}),
+    );
+    assert_eq!(one["breakpoints"], json!([{"line": 6}]), "{one}");
+
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let (path, line) = top(&mut client, &stopped);
+    assert_eq!(path, names_ts);
+    assert_eq!(line, 5, "stopped on entry to area");
+    client.ok("setFunctionBreakpoints", json!({"breakpoints": []}));
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_output("the result", |t| t.contains("area 6"));
+    client.wait_event("terminated");
+}
+
+#[test]
+fn a_breakpoint_bound_when_its_module_loads_is_reported_at_its_ts_line() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "bound");
+    let counter_ts = path_of(&dir, "counter.ts");
+    let mut client = Client::start();
+    client.launch(launch_args(&dir));
+    // counter.lua is not loaded yet: TypeScriptToLua names the function
+    // `____exports.bump` in Lua.
+    let body = client.ok(
+        "setFunctionBreakpoints",
+        json!({"breakpoints": [{"name": "____exports.bump"}]}),
+    );
+    assert_eq!(body["breakpoints"][0]["verified"], false, "{body}");
+    client.ok("configurationDone", json!({}));
+    let event = client.wait_event("breakpoint");
+    let bound = &event["breakpoint"];
+    assert_eq!(bound["verified"], true, "{event}");
+    assert_eq!(bound["source"]["path"], counter_ts.as_str(), "{event}");
+    assert_eq!(
+        bound["line"], 6,
+        "bump's body starts on counter.ts:6: {event}"
+    );
+    let stopped = client.wait_stopped("breakpoint");
+    assert_eq!(top(&mut client, &stopped), (counter_ts.clone(), 6));
+    client.ok("setFunctionBreakpoints", json!({"breakpoints": []}));
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_event("terminated");
+}
+
+#[test]
+fn a_source_compiled_twice_is_refused_naming_the_choice() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    let dir = compiled_project(&tstl, "twice");
+    // A second output directory whose maps name the same sources.
+    let copy = dir.join("out2");
+    std::fs::create_dir_all(&copy).unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
+    for entry in std::fs::read_dir(dir.join("out"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        std::fs::copy(entry.path(), copy.join(entry.file_name()))
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+    }
+    let mut client = Client::start();
+    client.ok(
+        "initialize",
+        json!({"adapterID": "hotreload", "clientID": "test"}),
+    );
+    let error = client.err(
+        "launch",
+        json!({"program": "main.ts", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
+    );
+    assert_eq!(error.kind, "invalidArguments", "{error}");
+    // Nothing was lost: its Lua file launches, and reloading the shared
+    // source asks which Lua file to reload.
+    client.ok("launch", launch_args(&dir));
+    client.wait_event("initialized");
+    client.set_breakpoints(&path_of(&dir, "main.ts"), &[15]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let error = client.err("hotReload", json!({"path": path_of(&dir, "counter.ts")}));
+    assert_eq!(error.kind, "invalidArguments", "{error}");
+    client.set_breakpoints(&path_of(&dir, "main.ts"), &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_output("done", |t| t.contains("done 6"));
+}
+
+#[test]
+fn a_ts_program_launched_from_its_src_directory_finds_the_projects_output() {
+    let Some(tstl) = tstl() else { return };
+    support::require_host();
+    // tsconfig.json and node_modules at the top, the sources in src/, the
+    // output in out/ beside src/: cwd (src/) does not hold the Lua.
+    let dir = uncompiled_project(&tstl, "src-layout");
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    for file in ["main.ts", "counter.ts", "fail.ts", "names.ts"] {
+        std::fs::rename(dir.join(file), src.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    // TypeScript 6 wants the root of the sources said.
+    let tsconfig = dir.join("tsconfig.json");
+    let text = std::fs::read_to_string(&tsconfig).unwrap_or_default();
+    std::fs::write(
+        &tsconfig,
+        text.replace(
+            "\"outDir\": \"out\",",
+            "\"outDir\": \"out\", \"rootDir\": \"src\",",
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", tsconfig.display()));
+    let main_ts = path_of(&src, "main.ts");
+    let mut client = Client::start();
+    client.launch(json!({
+        "program": "main.ts",
+        "cwd": src.display().to_string(),
+        "sourceMaps": true,
+    }));
+    client.set_breakpoints(&main_ts, &[15]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 15));
+    client.set_breakpoints(&main_ts, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
     client.wait_output("done", |t| t.contains("done 6"));
     client.wait_event("terminated");
 }

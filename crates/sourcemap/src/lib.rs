@@ -8,6 +8,7 @@
 mod locate;
 mod vlq;
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
@@ -250,6 +251,63 @@ impl SourceMap {
     }
 }
 
+/// The identifier starting at `column` (UTF-16 code units, as V3 counts)
+/// of `line`, if one starts there.
+fn identifier_at(line: &str, column: u32) -> Option<&str> {
+    let mut units = 0u32;
+    let start = line.char_indices().find_map(|(at, c)| {
+        let here = units;
+        units = units.saturating_add(u32::try_from(c.len_utf16()).unwrap_or(2));
+        (here == column).then_some(at)
+    })?;
+    let rest = &line[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let word = &rest[..end];
+    let starts_well = word
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    starts_well.then_some(word)
+}
+
+impl SourceMap {
+    /// Generated identifiers whose source spelled them differently, read
+    /// from segments that carry a name (`____end` -> `end` for
+    /// TypeScriptToLua, which renames Lua keywords). `generated` is the
+    /// generated file's text. An identifier named two ways is left out: no
+    /// guess.
+    pub fn renames(&self, generated: &str) -> BTreeMap<String, String> {
+        let mut found: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+        for (segments, line) in self.lines.iter().zip(generated.lines()) {
+            for segment in segments {
+                let Some(name) = segment
+                    .original
+                    .and_then(|o| o.name)
+                    .and_then(|n| self.names.get(n))
+                else {
+                    continue;
+                };
+                let Some(word) = identifier_at(line, segment.column) else {
+                    continue;
+                };
+                if word == name || name.is_empty() {
+                    continue;
+                }
+                let entry = found.entry(word).or_insert(Some(name));
+                if *entry != Some(name.as_str()) {
+                    *entry = None;
+                }
+            }
+        }
+        found
+            .into_iter()
+            .filter_map(|(word, name)| Some((word.to_owned(), name?.to_owned())))
+            .collect()
+    }
+}
+
 impl From<OriginalPosition> for SourceLine {
     fn from(o: OriginalPosition) -> SourceLine {
         SourceLine {
@@ -382,6 +440,43 @@ mod tests {
     fn names_are_read_from_five_field_segments() {
         let m = map("AAAAA,EAAAC");
         assert_eq!(m.names_on_line(1), vec!["x", "y"]);
+    }
+
+    #[test]
+    fn renamed_identifiers_come_from_named_segments() {
+        // TypeScriptToLua's own output for `function area(end, local, $x)`
+        // and `const repeat = end * local;`.
+        let json = r#"{"version":3,"sources":["a.ts"],"names":["end","local","$x","repeat"],"mappings":";AACA,SAAS,KAAKA,SAAaC,WAAeC;AAClC,UAAAC,aAAS,AAAAH,UAAMC"}"#;
+        let lua = "--[[ header ]]\nfunction area(____end, ____local, _____24x)\n    local ____repeat = ____end * ____local\n";
+        let m = SourceMap::parse(json).expect("parses");
+        let renames = m.renames(lua);
+        let expected: Vec<(&str, &str)> = vec![
+            ("_____24x", "$x"),
+            ("____end", "end"),
+            ("____local", "local"),
+            ("____repeat", "repeat"),
+        ];
+        let got: Vec<(&str, &str)> = renames
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn renames_skip_same_names_ambiguity_and_columns_off_an_identifier() {
+        // names x, y. Line 1 `a b a`: `a` is x at 0 and y at 4 (named two
+        // ways), `b` is x. Line 2 `b é x`: `b` is x again, `x` (UTF-16
+        // column 4) is spelled as its name, column 9 is past the end.
+        let m = map("AAAAA,EAAAA,EAAAC;AAAAD,IAAAA,KAAAA");
+        let renames = m.renames("a b a\nb é x\n");
+        assert_eq!(renames.get("a"), None, "named two ways");
+        assert_eq!(renames.get("b").map(String::as_str), Some("x"));
+        assert_eq!(renames.get("x"), None, "spelled the same");
+        assert_eq!(identifier_at("é x", 2), Some("x"));
+        assert_eq!(identifier_at("é x", 1), None);
+        assert_eq!(identifier_at("1abc", 0), None);
+        assert_eq!(identifier_at("ab", 9), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (an inline `data:` URL or a path relative to the Lua file), else
 //! `<file>.map` beside it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::{normalize, vlq, Error, SourceMap};
@@ -15,6 +16,9 @@ pub struct LoadedMap {
     pub sources: Vec<PathBuf>,
     /// Where the map was read from (`None` when inline).
     pub map_path: Option<PathBuf>,
+    /// Identifiers the generated Lua spells differently from its source
+    /// (generated -> source), see [`SourceMap::renames`].
+    pub renames: BTreeMap<String, String>,
 }
 
 impl LoadedMap {
@@ -96,10 +100,12 @@ pub fn load_for_lua(lua_path: &Path) -> Result<Option<LoadedMap>, Error> {
         .unwrap_or(dir)
         .to_path_buf();
     let sources = map.resolve_sources(&base);
+    let renames = map.renames(&lua);
     Ok(Some(LoadedMap {
         map,
         sources,
         map_path,
+        renames,
     }))
 }
 

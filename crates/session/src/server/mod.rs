@@ -65,8 +65,9 @@ where
     // `launch` asks for `sourceMaps`.
     let factory = Arc::new(SourceMapFactory {
         inner: Arc::new(HostFactory {
-            host_dir: config.host_dir,
+            host_dir: config.host_dir.clone(),
         }),
+        host_dir: config.host_dir,
     });
     serve_with(reader, writer, factory, config.log).await
 }

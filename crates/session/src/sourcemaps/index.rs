@@ -163,6 +163,29 @@ impl MapIndex {
             .unwrap_or_default()
     }
 
+    /// The lines of `source` that compiled to code in `lua`, sorted.
+    pub fn lines_with_code(&mut self, source: &Path, lua: &Path) -> Vec<u32> {
+        let source = self.absolute(source);
+        let Some(loaded) = self.load(lua) else {
+            return Vec::new();
+        };
+        let Some(index) = loaded.source_index(&source) else {
+            return Vec::new();
+        };
+        let mut lines: Vec<u32> = loaded
+            .map
+            .lines
+            .iter()
+            .flatten()
+            .filter_map(|segment| segment.original)
+            .filter(|original| original.source == index)
+            .filter_map(|original| original.line.checked_add(1))
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    }
+
     /// Where `line` of `source` runs in `lua`; `None` when no code at or
     /// after that line compiled into `lua`.
     pub fn to_lua(&mut self, source: &Path, lua: &Path, line: u32) -> Option<LuaPlace> {

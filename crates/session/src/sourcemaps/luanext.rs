@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use dap::types::LaunchArguments;
 use host_protocol::{ErrorKind, ErrorLocation, HostError};
 
+use crate::host::RuntimeAvailability;
 use crate::runtime::RuntimeError;
 
 /// Directories the search for a program's `.luax` modules skips.
@@ -25,14 +26,44 @@ pub fn is_luanext(args: &LaunchArguments) -> bool {
     args.runtime.as_deref() == Some("luanext") || args.program.ends_with(".luax")
 }
 
-/// The runtime whose host runs the program: for LuaNext, `target`
-/// (`lua5.4` by default, the newest host); else `runtime` as given.
+/// The runtime whose host runs the program: for LuaNext, `target`, or
+/// `luanext` when none is given (the source-map layer then picks the newest
+/// host built, see [`newest_host`]); else `runtime`, or `target` for a
+/// source-mapped program that names no `runtime`.
 pub fn host_runtime(args: &LaunchArguments) -> Option<&str> {
     if is_luanext(args) {
-        Some(args.target.as_deref().unwrap_or("lua5.4"))
+        Some(args.target.as_deref().unwrap_or(LUANEXT))
+    } else if args.source_maps {
+        args.runtime.as_deref().or(args.target.as_deref())
     } else {
         args.runtime.as_deref()
     }
+}
+
+/// The `runtime` of LuaNext programs, which is never a host of its own.
+pub const LUANEXT: &str = "luanext";
+
+/// The newest runtime whose host is built: the first of the runtimes list
+/// (newest first) that can run here.
+pub fn newest_host(runtimes: &[RuntimeAvailability]) -> Result<&'static str, RuntimeError> {
+    if let Some(found) = runtimes
+        .iter()
+        .find(|r| r.runtime != LUANEXT && r.unavailable.is_none())
+    {
+        return Ok(found.runtime);
+    }
+    let why: Vec<String> = runtimes
+        .iter()
+        .filter(|r| r.runtime != LUANEXT)
+        .filter_map(|r| r.unavailable.clone())
+        .collect();
+    Err(RuntimeError::failed(
+        ErrorKind::Unsupported,
+        format!(
+            "no Lua host is built to run the LuaNext program on ({}); build one with scripts/build or set `target`",
+            why.join("; ")
+        ),
+    ))
 }
 
 /// LuaNext's `--target` for a host runtime.
@@ -90,11 +121,14 @@ fn private_dir() -> Result<PathBuf, RuntimeError> {
 }
 
 impl Compiler {
-    /// Compiles the program and the `.luax` files beside it (its modules);
-    /// on success `args` launch the compiled Lua, with the output directory
-    /// first on `package.path`.
-    pub async fn launch(args: &mut LaunchArguments) -> Result<Compiler, RuntimeError> {
-        let runtime = host_runtime(args).unwrap_or("lua5.4").to_owned();
+    /// Compiles the program and the `.luax` files beside it (its modules)
+    /// for `runtime`, the host it runs on; on success `args` launch the
+    /// compiled Lua, with the output directory first on `package.path`.
+    pub async fn launch(
+        args: &mut LaunchArguments,
+        runtime: &str,
+    ) -> Result<Compiler, RuntimeError> {
+        let runtime = runtime.to_owned();
         let target = target_flag(&runtime)?;
         let base = std::env::current_dir().unwrap_or_default();
         let cwd = match args.cwd.as_deref().filter(|c| !c.is_empty()) {
@@ -269,7 +303,7 @@ mod tests {
             ..Default::default()
         };
         assert!(is_luanext(&args));
-        assert_eq!(host_runtime(&args), Some("lua5.4"));
+        assert_eq!(host_runtime(&args), Some(LUANEXT), "chosen at start");
         args.target = Some("luajit".into());
         assert_eq!(host_runtime(&args), Some("luajit"));
         assert_eq!(target_flag("luajit").ok(), Some("jit"));
@@ -281,5 +315,44 @@ mod tests {
         };
         assert!(!is_luanext(&lua));
         assert_eq!(host_runtime(&lua), Some("lua5.3"));
+        let mapped = LaunchArguments {
+            program: "out/main.lua".into(),
+            target: Some("lua5.2".into()),
+            source_maps: true,
+            ..Default::default()
+        };
+        assert_eq!(host_runtime(&mapped), Some("lua5.2"));
+    }
+
+    fn availability(built: &[&str]) -> Vec<RuntimeAvailability> {
+        crate::host::RUNTIMES
+            .iter()
+            .map(|&runtime| RuntimeAvailability {
+                runtime,
+                host: None,
+                unavailable: (!built.contains(&runtime)).then(|| format!("no {runtime} host")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_default_target_is_the_newest_host_built() {
+        assert_eq!(
+            newest_host(&availability(&["lua5.2", "lua5.3"])).ok(),
+            Some("lua5.3")
+        );
+        assert_eq!(
+            newest_host(&availability(&["luajit", "lua5.1"])).ok(),
+            Some("lua5.1")
+        );
+        assert_eq!(newest_host(&availability(&["luajit"])).ok(), Some("luajit"));
+        let none = newest_host(&availability(&["luanext"]))
+            .err()
+            .map(|e| e.to_string());
+        let none = none.unwrap_or_default();
+        assert!(
+            none.contains("no lua5.4 host") && none.contains("`target`"),
+            "{none}"
+        );
     }
 }

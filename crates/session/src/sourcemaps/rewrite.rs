@@ -1,6 +1,7 @@
 //! Rewrites Lua locations inside text (error messages, tracebacks, output):
 //! `out/main.lua:10:` becomes `main.ts:7:`, `<out/main.lua:5>` becomes
-//! `<main.ts:4>`. Locations without a map stay as they are.
+//! `<main.ts:4>`, `(out/main.lua:5)` (reload warnings) `(main.ts:4)`.
+//! Locations without a map stay as they are.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,8 @@ fn ends_path(c: char) -> bool {
     c.is_whitespace() || matches!(c, '"' | '\'' | '(' | '<' | '[' | '`')
 }
 
-/// Rewrites every `path.lua:LINE:` and `path.lua:LINE>` in `text` for which
+/// Rewrites every `path.lua:LINE:`, `path.lua:LINE>` and `path.lua:LINE)`
+/// in `text` for which
 /// `lookup(path, line)` knows a source location.
 pub fn rewrite_locations(
     text: &str,
@@ -29,7 +31,7 @@ pub fn rewrite_locations(
             .count();
         let after = digits_start + digits_len;
         search = digits_start;
-        let closed = matches!(text[after..].chars().next(), Some(':' | '>'));
+        let closed = matches!(text[after..].chars().next(), Some(':' | '>' | ')'));
         if digits_len == 0 || !closed {
             continue;
         }
@@ -103,6 +105,10 @@ mod tests {
         assert_eq!(
             rewrite_locations("error in 'out/main.lua:2:'", lookup, show),
             "error in 'main.ts:20:'"
+        );
+        assert_eq!(
+            rewrite_locations("M.step (/abs/out/main.lua:6) is running", lookup, show),
+            "M.step (main.ts:60) is running"
         );
     }
 
