@@ -1,7 +1,7 @@
 ---@mod hotreload.commands `:HotReload {subcommand}` from a table, with completion.
 ---
 --- `:HotReload` reloads the current buffer, `:HotReload {path}` a file; the
---- subcommands are `run [file]`, `continue`, `stop`, `output`, `status`,
+--- subcommands are `run [file]`, `attach [connect] [addr]`, `continue`, `stop`, `output`, `status`,
 --- `auto [on|off]`. A file named like a subcommand is reached as `./run`.
 
 local M = {}
@@ -60,6 +60,19 @@ M.subcommands = {
     end,
     complete = function(arglead)
       return complete_files(arglead)
+    end,
+  },
+  attach = {
+    impl = function(args)
+      require('hotreload.attach').command(args)
+    end,
+    complete = function(arglead, args)
+      if #args <= 1 then
+        return vim.tbl_filter(function(v)
+          return vim.startswith(v, arglead)
+        end, { 'connect', 'listen' })
+      end
+      return {}
     end,
   },
   continue = {

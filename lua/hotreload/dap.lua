@@ -44,6 +44,22 @@ local function ask_args()
   return vim.split(line, '%s+', { trimempty = true })
 end
 
+--- Asks where to wait for the program's agent (default: `attach.sock` in
+--- the private socket directory); works inside nvim-dap's coroutine.
+local function ask_attach_address()
+  local ok, default = pcall(function()
+    return require('hotreload.attach').default_address()
+  end)
+  return vim.fn.input('Wait for the program at (host:port or socket path): ', ok and default or '')
+end
+
+--- The token a TCP attach needs, from `$HOTRELOAD_TOKEN` (nil without it:
+--- the session then says a token is needed).
+local function attach_token()
+  local token = vim.env.HOTRELOAD_TOKEN
+  return token ~= '' and token or nil
+end
+
 --- The runtimes whose host is installed (the native module's list).
 ---@return string[]
 local function installed_runtimes()
@@ -115,7 +131,7 @@ function M.configurations(filetype)
   local function runtime()
     return default_runtime or config.options.runtime
   end
-  return {
+  local list = {
     {
       type = 'hotreload',
       request = 'launch',
@@ -142,6 +158,17 @@ function M.configurations(filetype)
       runtime = pick_runtime,
     },
   }
+  -- A program that loads the agent runs Lua, not LuaNext.
+  if filetype == 'lua' then
+    list[#list + 1] = {
+      type = 'hotreload',
+      request = 'attach',
+      name = 'Attach to a program (hot reload)',
+      listen = ask_attach_address,
+      token = attach_token,
+    }
+  end
+  return list
 end
 
 --- Refetches what a stopped session shows after a reload: nvim-dap ignores

@@ -99,6 +99,98 @@ function M.finish(run)
   end
 end
 
+--- Makes `run` the session of our own client on the server at `pipe`:
+--- initialize, then `command` (`launch` or `attach`) with `arguments`,
+--- then configurationDone once `initialized` came.
+---@param run hotreload.Run
+---@param pipe string
+---@param command 'launch'|'attach'
+---@param arguments table
+---@param note string the output buffer's first line
+local function open(run, pipe, command, arguments, note)
+  run.request = function(cmd, args, cb)
+    if not run.client or run.client.closed then
+      cb({ message = 'the program is not running' }, nil)
+      return
+    end
+    run.client:request(cmd, args, cb)
+  end
+  sessions.own = run
+  require('hotreload.report').clear_program_error()
+  output.clear()
+  output.open()
+  output.note(note)
+
+  local initialized, launched = false, false
+  local function configuration_done()
+    if initialized and launched and run.client then
+      run.client:request('configurationDone', {}, function(err)
+        if err then
+          output.note('configurationDone failed: ' .. err.message)
+        elseif run.state == 'starting' then
+          -- The program may already have stopped (or ended) before this
+          -- response arrived: events and responses interleave.
+          run.state = 'running'
+        end
+      end)
+    end
+  end
+
+  client.connect(pipe, {
+    on_event = function(event, body)
+      if event == 'initialized' then
+        initialized = true
+        configuration_done()
+      end
+      on_event(run, event, body)
+    end,
+    on_close = function(reason)
+      if sessions.own == run then
+        output.note('session closed' .. (reason and (': ' .. reason) or ''))
+        M.finish(run)
+      end
+    end,
+  }, function(err, c)
+    if err or not c then
+      notify(err or 'cannot connect', vim.log.levels.ERROR)
+      M.finish(run)
+      return
+    end
+    run.client = c
+    c:request('initialize', {
+      clientID = 'hotreload.nvim',
+      clientName = 'hotreload.nvim',
+      adapterID = 'hotreload',
+      linesStartAt1 = true,
+      columnsStartAt1 = true,
+      pathFormat = 'path',
+    }, function(ierr)
+      if ierr then
+        output.note('initialize failed: ' .. ierr.message)
+        M.finish(run)
+        return
+      end
+      c:request(command, arguments, function(lerr)
+        if lerr then
+          -- The session says why; which request failed is said here.
+          local msg = command .. ' failed: ' .. lerr.message
+          output.note(msg)
+          notify(msg, vim.log.levels.ERROR)
+          M.finish(run)
+        elseif command == 'attach' then
+          -- attach answers once the program is there.
+          launched = true
+          configuration_done()
+        end
+      end)
+      if command == 'launch' then
+        launched = true
+        configuration_done()
+      end
+    end)
+  end)
+end
+
 --- What `run` without a file runs: the current buffer, unless it is another
 --- file of the last program's directory (a module of it): then that program
 --- again, with its arguments.
@@ -157,89 +249,44 @@ function M.run(file, opts)
     client = nil,
     request = function() end,
   }
-  run.request = function(command, args, cb)
-    if not run.client or run.client.closed then
-      cb({ message = 'the program is not running' }, nil)
-      return
-    end
-    run.client:request(command, args, cb)
-  end
-  sessions.own = run
-  require('hotreload.report').clear_program_error()
-  output.clear()
-  output.open()
-  output.note('running ' .. vim.fn.fnamemodify(file, ':~:.'))
+  open(run, info.pipe, 'launch', {
+    program = file,
+    args = opts.args or {},
+    cwd = cwd,
+    runtime = opts.runtime or (file:match('%.luax$') and 'luanext') or config.options.runtime,
+    -- A source other than Lua (`main.ts`): the session runs the Lua
+    -- compiled from it and shows the source's lines.
+    sourceMaps = not file:match('%.lua$') or nil,
+  }, 'running ' .. vim.fn.fnamemodify(file, ':~:.'))
+  return run
+end
 
-  local initialized, launched = false, false
-  local function configuration_done()
-    if initialized and launched and run.client then
-      run.client:request('configurationDone', {}, function(err)
-        if err then
-          output.note('configurationDone failed: ' .. err.message)
-        elseif run.state == 'starting' then
-          -- The program may already have stopped (or ended) before this
-          -- response arrived: events and responses interleave.
-          run.state = 'running'
-        end
-      end)
-    end
+--- Attaches our own client to a program that loads the agent: `args` are
+--- DAP `attach` arguments (`listen` or `connect`, `token`); `label` names
+--- the program in the output buffer and status.
+---@param args table
+---@param label string
+---@return hotreload.Run|nil
+function M.attach(args, label)
+  if sessions.own then
+    M.stop()
   end
-
-  client.connect(info.pipe, {
-    on_event = function(event, body)
-      if event == 'initialized' then
-        initialized = true
-        configuration_done()
-      end
-      on_event(run, event, body)
-    end,
-    on_close = function(reason)
-      if sessions.own == run then
-        output.note('session closed' .. (reason and (': ' .. reason) or ''))
-        M.finish(run)
-      end
-    end,
-  }, function(err, c)
-    if err or not c then
-      notify(err or 'cannot connect', vim.log.levels.ERROR)
-      M.finish(run)
-      return
-    end
-    run.client = c
-    c:request('initialize', {
-      clientID = 'hotreload.nvim',
-      clientName = 'hotreload.nvim',
-      adapterID = 'hotreload',
-      linesStartAt1 = true,
-      columnsStartAt1 = true,
-      pathFormat = 'path',
-    }, function(ierr)
-      if ierr then
-        output.note('initialize failed: ' .. ierr.message)
-        M.finish(run)
-        return
-      end
-      c:request('launch', {
-        program = file,
-        args = opts.args or {},
-        cwd = cwd,
-        runtime = opts.runtime or (file:match('%.luax$') and 'luanext') or config.options.runtime,
-        -- A source other than Lua (`main.ts`): the session runs the Lua
-        -- compiled from it and shows the source's lines.
-        sourceMaps = not file:match('%.lua$') or nil,
-      }, function(lerr)
-        if lerr then
-          -- The session's message says that the launch failed, and why.
-          local msg = lerr.message
-          output.note(msg)
-          notify(msg, vim.log.levels.ERROR)
-          M.finish(run)
-        end
-      end)
-      launched = true
-      configuration_done()
-    end)
-  end)
+  local ok, info = pcall(native.start_server)
+  if not ok then
+    notify(tostring(info), vim.log.levels.ERROR)
+    return nil
+  end
+  local root = vim.fn.getcwd()
+  ---@type hotreload.Run
+  local run = {
+    kind = 'run',
+    program = label,
+    root = root,
+    state = 'starting',
+    client = nil,
+    request = function() end,
+  }
+  open(run, info.pipe, 'attach', args, 'attaching: ' .. label)
   return run
 end
 

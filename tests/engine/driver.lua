@@ -25,7 +25,9 @@
 -- globals `run` sets are there for the checks.
 local D = {}
 
-local load, pcall, pairs, ipairs, tostring = load, pcall, pairs, ipairs, tostring
+local pcall, pairs, ipairs, tostring = pcall, pairs, ipairs, tostring
+-- Lua 5.1's `load` reads from a function only; its `loadstring` takes text.
+local load = loadstring or load
 local concat, sort = table.concat, table.sort
 
 ---@class EngineScenarioHost

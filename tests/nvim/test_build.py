@@ -54,7 +54,7 @@ for crate in serde tokio mlua hotreload-host hotreload-nvim; do
   sleep 0.6
 done
 mkdir -p target/release
-for f in libhotreload_native.so hotreload-dap hotreload-host-lua54; do
+for f in libhotreload_native.so libhotreload_agent.so hotreload-dap hotreload-host-lua54; do
   printf '#!/bin/sh\\n' > target/release/$f
   chmod +x target/release/$f
 done

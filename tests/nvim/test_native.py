@@ -167,6 +167,12 @@ def test_nvim_dap_gets_an_adapter_factory_and_configurations(nvim):
     assert "Launch file (hot reload)" in names
     assert "Launch file with arguments (hot reload)" in names
     assert "Launch file, pick a runtime (hot reload)" in names
+    attach = lua(
+        nvim,
+        "for _, c in ipairs(package.loaded.dap.configurations.lua) do "
+        "if c.name == 'Attach to a program (hot reload)' then return c.request end end",
+    )
+    assert attach == "attach", names
     luanext = lua(
         nvim,
         """

@@ -6,7 +6,7 @@ use serde::{Deserialize as _, Serialize};
 
 use crate::envelope;
 use crate::types::{
-    CancelArguments, Capabilities, CompletionsArguments, CompletionsResponseBody,
+    AttachArguments, CancelArguments, Capabilities, CompletionsArguments, CompletionsResponseBody,
     ContinueResponseBody, DisconnectArguments, EvaluateArguments, EvaluateResponseBody,
     HotReloadArguments, HotReloadResponseBody, InitializeArguments, LaunchArguments, NoArguments,
     RestartFrameArguments, ScopesArguments, ScopesResponseBody, SetBreakpointsArguments,
@@ -65,6 +65,8 @@ requests! {
     Initialize = "initialize", InitializeArguments => Capabilities;
     /// `launch`: start the debuggee (README.md "Launch arguments").
     Launch = "launch", LaunchArguments => ();
+    /// `attach`: debug a program that loaded the agent (README.md "Attach").
+    Attach = "attach", AttachArguments => ();
     /// `setBreakpoints`: replace the breakpoints of one source.
     SetBreakpoints = "setBreakpoints", SetBreakpointsArguments => SetBreakpointsResponseBody;
     /// `setExceptionBreakpoints`: which errors stop the program.

@@ -136,6 +136,25 @@ pub struct LaunchArguments {
     pub luanext_path: Option<String>,
 }
 
+/// Arguments of `attach`: exactly one of `listen` (wait for the program's
+/// agent to connect) and `connect` (reach an agent that listens). An
+/// address is `host:port` on loopback or the path of a Unix socket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachArguments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<String>,
+    /// Required over TCP: the agent must present it (`HOTRELOAD_TOKEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Seconds to wait for the agent (default: until it comes, or the
+    /// client disconnects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+}
+
 /// One requested breakpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -10,6 +10,7 @@
 //! them to private descriptors at startup, points fd 0 at /dev/null and
 //! forwards whatever lands on fds 1 and 2 as `output` events.
 
+pub mod attach;
 pub mod commands;
 
 pub use commands::HostCommand;

@@ -92,7 +92,9 @@ unsafe fn collect(
     let mut internal_caller_pending = false;
     let start = out.len();
     loop {
-        if limit.is_some_and(|n| out.len() - start >= n) {
+        // A C frame that our own Lua called is dropped below: not counted.
+        let kept = out.len() - start - usize::from(internal_caller_pending);
+        if limit.is_some_and(|n| kept >= n) {
             break;
         }
         // SAFETY: lua_Debug is plain data; getstack/getinfo fill it for `l`.
@@ -157,5 +159,8 @@ unsafe fn collect(
             source: source_info,
             level: this_level,
         });
+    }
+    if let Some(n) = limit {
+        out.truncate(start + n);
     }
 }

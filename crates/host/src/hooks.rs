@@ -23,7 +23,7 @@ use mlua::ffi::{self, lua_Debug, lua_State};
 
 use crate::breakpoints::{self, Breakpoints, LineSet};
 use crate::debuggee::{Debuggee, DEBUGGEE};
-use crate::{coroutines, interrupt, io, native, stop};
+use crate::{coroutines, interrupt, io, lua_api, native, stop};
 
 /// How a step ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -342,7 +342,7 @@ pub unsafe fn mask_for(
             .is_some_and(|s| step_wants_line(s, l, depth));
     if !line && config.any_bps {
         // SAFETY: per the contract above.
-        match unsafe { native::frame_source(frame) } {
+        match unsafe { native::frame_source(l, frame) } {
             Some(source) => line = debuggee.sources.lookup(source, &debuggee.bps).has_bps,
             // A C function has no lines: keep the caller's state and save two
             // lua_sethook calls (each walks the stack) per C call.
@@ -390,6 +390,10 @@ unsafe fn dispatch(l: *mut lua_State, ar: *mut lua_Debug) {
     });
 }
 
+/// Whether C functions return without a return event (LuaJIT), so a mask
+/// decided at their call would stay until the next Lua call or return.
+const C_RETURNS_UNHOOKED: bool = cfg!(feature = "luajit");
+
 unsafe fn dispatch_in(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug) {
     // SAFETY: `ar` is the record Lua passed for this event.
     let event = unsafe { (*ar).event };
@@ -415,14 +419,29 @@ unsafe fn dispatch_in(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_D
     // SAFETY: all frames below come from Lua for the running thread `l`.
     unsafe {
         match event {
-            ffi::LUA_HOOKCALL | ffi::LUA_HOOKTAILCALL => {
+            ffi::LUA_HOOKCALL | lua_api::HOOK_TAILCALL => {
+                // LuaJIT has no return event for C functions: the caller's
+                // mask must outlive them (they have no lines anyway).
+                if C_RETURNS_UNHOOKED && native::frame_source(l, ar).is_none() {
+                    return;
+                }
                 let mask = mask_for(debuggee, l, ar, || native::stack_depth(l));
                 set_mask(l, mask);
             }
-            ffi::LUA_HOOKRET => {
+            ffi::LUA_HOOKRET | lua_api::HOOK_TAILRET => {
                 let mut caller: lua_Debug = std::mem::zeroed();
-                let mask = if ffi::lua_getstack(l, 1, &mut caller) != 0 {
-                    mask_for(debuggee, l, &caller, || native::stack_depth(l) - 1)
+                let mut level = 1;
+                // LuaJIT: a C caller (pcall, the sort of a comparator)
+                // returns without an event, so decide for the Lua function
+                // it returns to.
+                while C_RETURNS_UNHOOKED
+                    && ffi::lua_getstack(l, level, &mut caller) != 0
+                    && native::frame_source(l, &caller).is_none()
+                {
+                    level += 1;
+                }
+                let mask = if ffi::lua_getstack(l, level, &mut caller) != 0 {
+                    mask_for(debuggee, l, &caller, || native::stack_depth(l) - level)
                 } else {
                     base_mask(&config())
                 };
@@ -437,7 +456,7 @@ unsafe fn dispatch_in(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_D
 unsafe fn on_line(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug) {
     let config = config();
     // SAFETY: `ar` is the running frame's record.
-    let Some(source) = (unsafe { native::frame_source(ar) }) else {
+    let Some(source) = (unsafe { native::frame_source(l, ar) }) else {
         return;
     };
     let entry = debuggee.sources.lookup(source, &debuggee.bps);

@@ -6,6 +6,19 @@
 -- vm/shared/vm_hooks.c).
 local setmetatable, rawequal, type, pcall, load, tostring = setmetatable, rawequal, type, pcall, load, tostring
 
+-- Lua 5.1's `load` reads from a function only: compile text with
+-- `loadstring` and set the chunk's environment (as engine/common.lua does).
+if not pcall(load, '') then
+  local loadstring, setfenv = loadstring, setfenv
+  load = function(text, chunkname, _, env)
+    local f, err = loadstring(text, chunkname)
+    if f and env ~= nil then
+      setfenv(f, env)
+    end
+    return f, err
+  end
+end
+
 -- Thread ids for the debugger (1 is the main thread), given when the
 -- debugger first lists a coroutine; weak so that finished coroutines go away.
 local thread_ids = setmetatable({}, { __mode = 'k' })

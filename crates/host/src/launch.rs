@@ -12,7 +12,7 @@ use dap::types::LaunchArguments;
 use mlua::{ffi, Function, Lua, Table, Value};
 
 use crate::debuggee::{Debuggee, Helpers, Vm};
-use crate::{coroutines, exceptions, hooks, io, memory, native, queue, reload, sources};
+use crate::{coroutines, exceptions, hooks, io, lua_api, memory, native, queue, reload, sources};
 
 /// Why a launch failed; `Display` is the message for the user.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +106,8 @@ fn prepare(
     // SAFETY: unsafe_new only means "all standard libraries, C modules
     // allowed", which is what a debuggee expects from plain `lua`.
     let lua = unsafe { Lua::unsafe_new() };
+    #[cfg(feature = "luajit")]
+    ffi_as_stock_luajit(&lua)?;
     memory::install(&lua, args.memory_limit)?;
     let main_state = main_thread(&lua)?;
     let helpers = install_internals(&lua)?;
@@ -163,16 +165,29 @@ fn resolve_program(program: &str) -> Result<PathBuf, LaunchError> {
 }
 
 fn main_thread(lua: &Lua) -> Result<*mut ffi::lua_State, LaunchError> {
-    let mut main = std::ptr::null_mut();
-    // SAFETY: reads the registry's main-thread slot, pushes nothing.
+    let mut main = None;
+    // SAFETY: exec_raw gives a live thread with room; main_thread leaves the
+    // stack as it was. Right after Lua::unsafe_new that thread is the main one.
     unsafe {
-        lua.exec_raw::<()>((), |s| {
-            ffi::lua_rawgeti(s, ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_MAINTHREAD);
-            main = ffi::lua_tothread(s, -1);
-            ffi::lua_pop(s, 1);
-        })?;
+        lua.exec_raw::<()>((), |s| main = lua_api::main_thread(s))?;
     }
-    Ok(main)
+    main.ok_or_else(|| mlua::Error::runtime("the VM's main thread is not reachable").into())
+}
+
+/// Stock `luajit` preloads the `ffi` module (`require("ffi")` works) but
+/// sets no global `ffi`; mlua opens it as a global. LuaJIT's own test suite
+/// (lib/contents.lua) sees the difference.
+#[cfg(feature = "luajit")]
+fn ffi_as_stock_luajit(lua: &Lua) -> mlua::Result<()> {
+    let globals = lua.globals();
+    let module: Value = globals.raw_get("ffi")?;
+    globals.raw_set("ffi", Value::Nil)?;
+    let package: Table = globals.raw_get("package")?;
+    let loaded: Table = package.raw_get("loaded")?;
+    loaded.raw_set("ffi", Value::Nil)?;
+    let preload: Table = package.raw_get("preload")?;
+    // The module already opened (opening it twice would reset its C types).
+    preload.raw_set("ffi", lua.create_function(move |_, ()| Ok(module.clone()))?)
 }
 
 fn install_internals(lua: &Lua) -> Result<Helpers, LaunchError> {
@@ -225,11 +240,11 @@ fn load_file(lua: &Lua, program: &Path) -> Result<Function, LaunchError> {
         source: std::io::Error::other("path contains a NUL byte"),
     })?;
     let mut error = None;
-    // SAFETY: luaL_loadfilex pushes exactly one value (function or message);
+    // SAFETY: luaL_loadfile pushes exactly one value (function or message);
     // on failure we copy the message and pop it.
     let loaded: Value = unsafe {
         lua.exec_raw((), |s| {
-            if ffi::luaL_loadfilex(s, cpath.as_ptr(), std::ptr::null()) != ffi::LUA_OK {
+            if ffi::luaL_loadfile(s, cpath.as_ptr()) != ffi::LUA_OK {
                 let msg = ffi::lua_tostring(s, -1);
                 error = Some(if msg.is_null() {
                     "cannot load the program".to_string()

@@ -24,6 +24,7 @@ mod inspect;
 mod interrupt;
 mod io;
 mod launch;
+mod lua_api;
 mod memory;
 mod native;
 mod panics;

@@ -18,7 +18,7 @@ extern "C" {
         err: *mut c_char,
         errlen: usize,
     ) -> c_int;
-    fn hr_frame_source(ar: *const lua_Debug, len: *mut usize) -> *const c_char;
+    fn hr_frame_source(l: *mut lua_State, ar: *const lua_Debug, len: *mut usize) -> *const c_char;
     fn hr_stack_depth(l: *mut lua_State) -> c_int;
     fn hr_sync_oldpc(l: *mut lua_State);
     fn hr_set_skip_policy(policy: Option<SkipPolicy>);
@@ -215,13 +215,13 @@ pub fn code_lines(path: &Path) -> Result<Vec<i32>, String> {
 /// hook or `lua_getstack`); `None` for C functions.
 ///
 /// # Safety
-/// `ar` must describe a frame that is still on its thread's stack.
-pub unsafe fn frame_source<'a>(ar: *const lua_Debug) -> Option<&'a [u8]> {
+/// `ar` must describe a frame that is still on thread `l`'s stack.
+pub unsafe fn frame_source<'a>(l: *mut lua_State, ar: *const lua_Debug) -> Option<&'a [u8]> {
     let mut len = 0usize;
     // SAFETY: per the contract above; the bytes live in the function's
     // prototype, which outlives the frame.
     unsafe {
-        let ptr = hr_frame_source(ar, &mut len);
+        let ptr = hr_frame_source(l, ar, &mut len);
         if ptr.is_null() {
             None
         } else {

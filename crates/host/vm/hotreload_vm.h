@@ -19,8 +19,9 @@
    exceed cap), or -1 with the compiler's message in err. */
 int hr_code_lines (const char *path, int *out, int cap, char *err,
                    size_t errlen);
-/* The source of the frame's function, unformatted. */
-const char *hr_frame_source (const lua_Debug *ar, size_t *len);
+/* The source of the function in frame `ar` of thread L, unformatted (L:
+   5.1 and LuaJIT find a frame from its record only through its thread). */
+const char *hr_frame_source (lua_State *L, const lua_Debug *ar, size_t *len);
 /* How many frames thread L has. */
 int hr_stack_depth (lua_State *L);
 /* Before the line hook is switched on from a count hook: it then fires at
@@ -73,8 +74,19 @@ int hr_all_threads (lua_State *L);
    where the VM has no native backend). */
 int hotreload_same_code (lua_State *L);
 
+/* Lua C function: called after every reload; drops compiled code that may
+   still run a replaced function's old code (LuaJIT: every trace; jit.c).
+   Nothing to do on VMs without a JIT (shared/jit.c). */
+int hotreload_code_replaced (lua_State *L);
+
 /* Pushes the native backend table the engine drives (lua/engine/); only in
    folders whose vm.rs says `native_backend: true`. */
 int hotreload_native_backend (lua_State *L);
+
+/* Pushes a table of the debug functions the engine needs that this VM's
+   debug library lacks (Lua 5.1: upvalueid and upvaluejoin, with 5.2's
+   meaning), for the engine's copy of the library; only in folders whose
+   vm.rs says `debug_extras: true`. */
+int hotreload_debug_extras (lua_State *L);
 
 #endif

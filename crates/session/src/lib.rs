@@ -10,6 +10,7 @@ mod log;
 mod server;
 mod summary;
 
+pub mod attach;
 pub mod host;
 pub mod runtime;
 pub mod sourcemaps;

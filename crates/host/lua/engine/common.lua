@@ -54,6 +54,25 @@ end
 
 local byte, sub, concat = string.byte, string.sub, table.concat
 
+-- `load(text, chunkname, mode, env)` as Lua 5.2+ and LuaJIT have it. Lua
+-- 5.1's `load` reads from a function only: there the text is compiled with
+-- `loadstring` and the chunk gets `env` as its environment.
+local load = load
+if not pcall(load, '') then
+  local loadstring, setfenv = loadstring, setfenv
+  load = function(text, chunkname, mode, env)
+    if mode == 't' and byte(text, 1) == 27 then
+      return nil, "attempt to load a binary chunk (mode is 't')"
+    end
+    local f, err = loadstring(text, chunkname)
+    if f and env ~= nil then
+      setfenv(f, env)
+    end
+    return f, err
+  end
+end
+C.load = load
+
 -- Lua 5.4's binary chunks keep `linedefined`/`lastlinedefined` even when
 -- stripped, so a function moved by an inserted line would differ. This
 -- rewrites a stripped 5.4 dump without them (and without the source name

@@ -34,7 +34,7 @@ end
 if #missing > 0 then
   local vm = rawget(_G, 'jit') and jit.version or _VERSION
   error(
-    ('hot reload engine: cannot serve %s: it has no %s (the engine needs Lua 5.2, 5.3, 5.4 or LuaJIT 2.1)'):format(
+    ('hot reload engine: cannot serve %s: it has no %s (the engine needs Lua 5.2, 5.3, 5.4, LuaJIT 2.1, or Lua 5.1 as the host builds it)'):format(
       vm,
       table.concat(missing, ', ')
     ),

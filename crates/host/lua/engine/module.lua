@@ -7,8 +7,9 @@ local debug, parts = ...
 local common, match, relink, apply, transaction, names =
   parts.common, parts.match, parts.relink, parts.apply, parts.transaction, parts.names
 
-local next, type, rawget, rawset, pcall, setmetatable, load, tostring =
-  next, type, rawget, rawset, pcall, setmetatable, load, tostring
+local next, type, rawget, rawset, pcall, setmetatable, tostring =
+  next, type, rawget, rawset, pcall, setmetatable, tostring
+local load = parts.common.load
 local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue
 local T, INTERNAL, loaded_modules, globals = common.T, common.INTERNAL, common.loaded, common.globals
 local error_text, key_path = common.error_text, common.key_path

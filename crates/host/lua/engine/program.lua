@@ -5,7 +5,8 @@
 local debug, parts = ...
 local common, stacks = parts.common, parts.stacks
 
-local next, type, load = next, type, load
+local next, type = next, type
+local load = parts.common.load
 local sort = table.sort
 local getmeta = debug.getmetatable
 local T, INTERNAL, globals = common.T, common.INTERNAL, common.globals

@@ -14,7 +14,8 @@ local type, ipairs, error, pcall, rawget = type, ipairs, error, pcall, rawget
 local select, unpack = select, table.unpack or unpack
 local insert, remove = table.insert, table.remove
 local package = package
-local getupvalue, getregistry = debug.getupvalue, debug.getregistry
+local getupvalue, getregistry, getinfo = debug.getupvalue, debug.getregistry, debug.getinfo
+local sub = string.sub
 local is_lua, globals = common.is_lua, common.globals
 
 local Tracking = {}
@@ -39,7 +40,7 @@ end
 local function hide_during_reload(engine)
   local reload = engine.reload
   engine.reload = function(self, ...)
-    local searchers = package.searchers
+    local searchers = package.searchers or package.loaders -- 5.1, LuaJIT: loaders
     local function hidden(name)
       local hiding = self.hiding
       if hiding ~= nil and hiding.name == name then
@@ -74,7 +75,7 @@ function Tracking.require(engine)
   local modules = engine.modules
   local host = host_tracking()
   if host then
-    local searchers = package.searchers
+    local searchers = package.searchers or package.loaders -- 5.1, LuaJIT: loaders
     host[1] = type(searchers) == 'table' and searchers[2] or nil -- the Lua-file searcher
     host[4] = modules
     hide_during_reload(engine)
@@ -91,9 +92,15 @@ function Tracking.require(engine)
         end, ':hotreload:'
       end
       local loader, extra = searcher(name, ...)
-      if type(extra) == 'string' and is_lua(loader) then
+      local path = extra
+      if path == nil and is_lua(loader) then
+        -- Lua 5.1's searchers do not return the file: its chunk names it.
+        local source = getinfo(loader, 'S').source
+        path = sub(source, 1, 1) == '@' and sub(source, 2) or nil
+      end
+      if type(path) == 'string' and is_lua(loader) then
         local rec = modules[name] or {}
-        rec.name, rec.path, rec.chunkname, rec.chunk = name, extra, '@' .. extra, loader
+        rec.name, rec.path, rec.chunkname, rec.chunk = name, path, '@' .. path, loader
         modules[name] = rec
       end
       return loader, extra

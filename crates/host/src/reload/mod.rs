@@ -51,15 +51,58 @@ const ENGINE_PARTS: &[(&str, &str)] = &[
 
 const WALKER_LUA: &str = include_str!("../../lua/walker.lua");
 
+/// Registers the modules of `package.loaded` that the engine has no record
+/// of (see [`Engine::find_untracked_modules`]).
+const REGISTER_UNTRACKED_LUA: &str = r#"
+local engine = ...
+local package, type, next, rawget = package, type, next, rawget
+local getinfo = type(debug) == 'table' and debug.getinfo or nil
+-- The chunk name the module's functions carry (loaders such as LÖVE's give
+-- their own), from the first Lua function found in its table.
+local function chunkname_of(value)
+  if type(value) ~= 'table' or not getinfo then return nil end
+  for _, v in next, value do
+    if type(v) == 'function' then
+      local info = getinfo(v, 'S')
+      if info and info.what ~= 'C' and type(info.source) == 'string' and info.source:sub(1, 1) == '@' then
+        return info.source
+      end
+    end
+  end
+  return nil
+end
+local searchpath = package.searchpath
+for name, value in next, package.loaded do
+  if type(name) == 'string' and rawget(engine.modules, name) == nil then
+    local chunkname = chunkname_of(value)
+    if chunkname then
+      engine:register(name, chunkname:sub(2), chunkname)
+    elseif type(searchpath) == 'function' and type(package.path) == 'string' then
+      local path = searchpath(name, package.path)
+      if path then engine:register(name, path) end
+    end
+  end
+end
+"#;
+
 #[cfg(hr_native_backend)]
 extern "C-unwind" {
     /// Pushes the native backend table (vm/lua54/reload_backend.c).
     fn hotreload_native_backend(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
+#[cfg(hr_debug_extras)]
+extern "C-unwind" {
+    /// Pushes the debug functions this VM lacks (vm/lua51/upvalues.c).
+    fn hotreload_debug_extras(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+}
+
 extern "C-unwind" {
     /// `same_code(a, b)` of the VM folder (vm/hotreload_vm.h).
     fn hotreload_same_code(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+    /// Drops compiled code that may run a replaced function's old code
+    /// (LuaJIT's traces, vm/luajit/jit.c; nothing elsewhere).
+    fn hotreload_code_replaced(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
 /// Why a reload did not happen. `Display` is the user-facing `file:line: reason`.
@@ -171,6 +214,41 @@ fn native_backend(_lua: &Lua) -> Result<Value, ReloadError> {
     ))))
 }
 
+/// The debug library the engine gets: the VM's own, or where the VM folder
+/// provides what the library lacks (Lua 5.1: `upvalueid`, `upvaluejoin`),
+/// a copy with those added. A copy, because 5.1's `luaopen_debug` returns
+/// the program's own `debug` table, which must stay stock.
+fn engine_debug_library(lua: &Lua) -> Result<Table, ReloadError> {
+    // SAFETY: luaopen_debug only builds (5.1: refills) the library table;
+    // the functions it holds are the stock ones.
+    let open_debug = unsafe { lua.create_c_function(mlua::ffi::luaopen_debug)? };
+    let debug: Table = open_debug.call(())?;
+    with_debug_extras(lua, debug)
+}
+
+#[cfg(hr_debug_extras)]
+fn with_debug_extras(lua: &Lua, debug: Table) -> Result<Table, ReloadError> {
+    let copy = lua.create_table()?;
+    for pair in debug.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        copy.raw_set(k, v)?;
+    }
+    // SAFETY: builds a table of two C functions that check their arguments
+    // as the stock debug functions do (vm/lua51/upvalues.c).
+    let open_extras = unsafe { lua.create_c_function(hotreload_debug_extras)? };
+    let extras: Table = open_extras.call(())?;
+    for pair in extras.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        copy.raw_set(k, v)?;
+    }
+    Ok(copy)
+}
+
+#[cfg(not(hr_debug_extras))]
+fn with_debug_extras(_lua: &Lua, debug: Table) -> Result<Table, ReloadError> {
+    Ok(debug)
+}
+
 /// Which implementation of the VM-level work the engine uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -216,6 +294,11 @@ fn load_engine(lua: &Lua, debug: &Table) -> Result<Table, ReloadError> {
 pub struct Engine {
     engine: Table,
     program: Option<PathBuf>,
+    /// Modules may be loaded without the engine seeing it (attached to a
+    /// stock VM): look them up before each reload.
+    find_untracked: Option<mlua::Function>,
+    /// See [`Engine::set_around_reload`].
+    around: Option<(mlua::Function, mlua::Function)>,
 }
 
 impl Engine {
@@ -227,10 +310,7 @@ impl Engine {
 
     /// Like [`Engine::install`], choosing the backend (benchmarks, tests).
     pub fn install_with(lua: &Lua, backend: Backend) -> Result<Engine, ReloadError> {
-        // SAFETY: luaopen_debug only builds the library table; the program's
-        // globals are not touched (the table goes to the engine alone).
-        let open_debug = unsafe { lua.create_c_function(mlua::ffi::luaopen_debug)? };
-        let debug: Table = open_debug.call(())?;
+        let debug = engine_debug_library(lua)?;
         let module = load_engine(lua, &debug)?;
         let backend: Value = match backend {
             Backend::Native => native_backend(lua)?,
@@ -257,6 +337,8 @@ impl Engine {
         Ok(Engine {
             engine,
             program: None,
+            find_untracked: None,
+            around: None,
         })
     }
 
@@ -273,6 +355,25 @@ impl Engine {
         self.program = Some(path.to_path_buf());
     }
 
+    /// For a VM that does not report its loads (the attach agent on a stock
+    /// VM): before each reload, the modules in `package.loaded` the engine
+    /// has no record of are registered with the file their functions came
+    /// from (their chunk name), else the one `package.path` finds.
+    pub fn find_untracked_modules(&mut self, lua: &Lua) -> Result<(), ReloadError> {
+        let register = lua
+            .load(REGISTER_UNTRACKED_LUA)
+            .set_name("=[hotreload] engine/untracked.lua")
+            .into_function()?;
+        self.find_untracked = Some(register);
+        Ok(())
+    }
+
+    /// Functions called before and after every reload, failed or not (the
+    /// attach agent on LuaJIT lets the compiler work on the walk only).
+    pub fn set_around_reload(&mut self, before: mlua::Function, after: mlua::Function) {
+        self.around = Some((before, after));
+    }
+
     /// Performs one reload; on error the VM is exactly as before.
     pub fn reload(
         &mut self,
@@ -280,6 +381,25 @@ impl Engine {
         args: &HotReloadArguments,
     ) -> Result<HotReloadResponseBody, ReloadError> {
         let started = Instant::now();
+        let Some((before, after)) = self.around.clone() else {
+            return self.reload_timed(lua, args, started);
+        };
+        // Their failures are not the reload's: it goes on without them.
+        let _ = before.call::<()>(());
+        let result = self.reload_timed(lua, args, started);
+        let _ = after.call::<()>(());
+        result
+    }
+
+    fn reload_timed(
+        &mut self,
+        lua: &Lua,
+        args: &HotReloadArguments,
+        started: Instant,
+    ) -> Result<HotReloadResponseBody, ReloadError> {
+        if let Some(register) = &self.find_untracked {
+            register.call::<()>(self.engine.clone())?;
+        }
         let target = self.target(args)?;
         let req = lua.create_table()?;
         match &target {
@@ -326,6 +446,10 @@ impl Engine {
         );
         let (report, error, kind, line, reason): Reloaded =
             self.engine.call_method("reload", req)?;
+        // After any attempt: a failed one may have run (and compiled) the
+        // new top level before rolling back.
+        // SAFETY: the function only flushes the VM's compiled code.
+        unsafe { lua.create_c_function(hotreload_code_replaced)? }.call::<()>(())?;
         let report = match report {
             Some(report) => report,
             None => {

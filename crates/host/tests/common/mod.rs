@@ -92,6 +92,21 @@ pub fn host_exe() -> &'static str {
     return env!("CARGO_BIN_EXE_hotreload-host-lua53");
     #[cfg(all(feature = "lua52", not(any(feature = "lua54", feature = "lua53"))))]
     return env!("CARGO_BIN_EXE_hotreload-host-lua52");
+    #[cfg(all(
+        feature = "lua51",
+        not(any(feature = "lua54", feature = "lua53", feature = "lua52"))
+    ))]
+    return env!("CARGO_BIN_EXE_hotreload-host-lua51");
+    #[cfg(all(
+        feature = "luajit",
+        not(any(
+            feature = "lua54",
+            feature = "lua53",
+            feature = "lua52",
+            feature = "lua51"
+        ))
+    ))]
+    return env!("CARGO_BIN_EXE_hotreload-host-luajit");
 }
 
 impl Host {

@@ -60,10 +60,11 @@ int hr_code_lines(const char *path, int *out, int cap, char *err, size_t errlen)
  * lua_getstack), without the copying lua_getinfo("S") does. NULL for C
  * functions.
  */
-const char *hr_frame_source(const lua_Debug *ar, size_t *len) {
+const char *hr_frame_source(lua_State *L, const lua_Debug *ar, size_t *len) {
   const CallInfo *ci = ar->i_ci;
   const TValue *fn;
   const Proto *p;
+  (void)L;  /* ar->i_ci finds the frame on this VM */
   if (ci == NULL) return NULL;
   fn = s2v(ci->func.p);
   if (!ttisLclosure(fn)) return NULL;

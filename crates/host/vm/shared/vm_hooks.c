@@ -45,8 +45,13 @@ static lua_Hook debug_hook = NULL;
 
 static int event_bit (int event) {
   switch (event) {
+#if LUA_VERSION_NUM <= 501  /* a tail call's event comes on return */
+    case LUA_HOOKCALL: return LUA_MASKCALL;
+    case LUA_HOOKRET: case LUA_HOOKTAILRET: return LUA_MASKRET;
+#else
     case LUA_HOOKCALL: case LUA_HOOKTAILCALL: return LUA_MASKCALL;
     case LUA_HOOKRET: return LUA_MASKRET;
+#endif
     case LUA_HOOKLINE: return LUA_MASKLINE;
     default: return LUA_MASKCOUNT;
   }
@@ -183,7 +188,7 @@ int hr_call_unhooked (lua_State *L, lua_CFunction f, int nargs) {
   lua_insert(L, -(nargs + 1));
   status = lua_pcall(L, nargs, 0, 0);
   L->allowhook = old;
-  if (status != LUA_OK) lua_pop(L, 1);
+  if (status != 0) lua_pop(L, 1);
   return status;
 }
 

@@ -24,7 +24,7 @@ struct Pending {
 }
 
 /// The session's side of one host connection.
-pub(super) struct Client {
+pub(crate) struct Client {
     pending: Mutex<Pending>,
     next_id: AtomicU64,
     /// Request lines for the writer task. Unbounded but small: the session
@@ -36,7 +36,7 @@ pub(super) struct Client {
 
 impl Client {
     /// A client writing to `stdin`; feed its replies with [`read_messages`].
-    pub(super) fn new(stdin: impl AsyncWrite + Unpin + Send + 'static) -> Arc<Client> {
+    pub(crate) fn new(stdin: impl AsyncWrite + Unpin + Send + 'static) -> Arc<Client> {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_lines(stdin, rx));
         Arc::new(Client {
@@ -47,12 +47,12 @@ impl Client {
         })
     }
 
-    pub(super) fn next_id(&self) -> u64 {
+    pub(crate) fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Sends one command and waits for its reply payload.
-    pub(super) async fn request(
+    pub(crate) async fn request(
         &self,
         id: u64,
         command: &str,
@@ -73,8 +73,14 @@ impl Client {
         rx.await.unwrap_or(Err(RuntimeError::Gone))
     }
 
+    /// Closes the writing side after what is queued (the peer reads the
+    /// end of its input). An empty line is the signal: requests never are.
+    pub(crate) fn shut_down(&self) {
+        let _ = self.stdin.send(Vec::new());
+    }
+
     /// True once the host said `exited`.
-    pub(super) fn saw_exited(&self) -> bool {
+    pub(crate) fn saw_exited(&self) -> bool {
         self.saw_exited.load(Ordering::SeqCst)
     }
 
@@ -90,7 +96,7 @@ impl Client {
     }
 
     /// Fails every waiter and refuses new requests: the host is gone.
-    pub(super) fn close(&self) {
+    pub(crate) fn close(&self) {
         let waiters = match self.pending.lock() {
             Ok(mut p) => {
                 p.closed = true;
@@ -109,6 +115,10 @@ async fn write_lines(
     mut lines: mpsc::UnboundedReceiver<Vec<u8>>,
 ) {
     while let Some(line) = lines.recv().await {
+        if line.is_empty() {
+            let _ = stdin.shutdown().await;
+            break;
+        }
         if stdin.write_all(&line).await.is_err() || stdin.flush().await.is_err() {
             break;
         }
@@ -118,7 +128,7 @@ async fn write_lines(
 /// Reads the host's messages until its stdout closes. A line that is not a
 /// host message becomes a `stderr` note; a full `events` channel slows the
 /// reading (and so the host) down.
-pub(super) async fn read_messages(
+pub(crate) async fn read_messages(
     stdout: impl AsyncRead + Unpin,
     client: Arc<Client>,
     events: mpsc::Sender<RuntimeEvent>,

@@ -3,7 +3,7 @@
 //! JSON-lines protocol), joined in [`HostProcess`].
 
 mod child;
-mod client;
+pub(crate) mod client;
 pub mod locate;
 pub mod process;
 

@@ -189,6 +189,7 @@ impl DapSession {
     pub(super) async fn dispatch(&self, request: &Request) -> Reply {
         match request.command.as_str() {
             requests::Launch::COMMAND => self.launch(request).await,
+            requests::Attach::COMMAND => self.attach(request).await,
             requests::HotReload::COMMAND => self.hot_reload(request).await,
             requests::SetVariable::COMMAND => {
                 let result = self.answer(request).await;
@@ -422,17 +423,85 @@ impl DapSession {
                 Err(match error {
                     RuntimeError::Gone => Failure::new(
                         Kind::Launch,
-                        "launch failed: the host exited during launch (see its stderr output)",
+                        "the host exited during launch (see its stderr output)",
                     ),
-                    other => {
-                        // Keep the runtime's kind and location.
-                        let mut failure = Failure::from(other);
-                        failure.message = format!("launch failed: {}", failure.message);
-                        failure
-                    }
+                    // The runtime's kind, location and words: clients say
+                    // which request failed (nvim-dap: "Error on launch").
+                    other => Failure::from(other),
                 })
             }
         }
+    }
+
+    async fn attach(&self, request: &Request) -> Reply {
+        match self.try_attach(request).await {
+            Ok(()) => Reply {
+                result: Ok(None),
+                then: vec![event::<events::Initialized>(&())],
+            },
+            Err(message) => Err(message).into(),
+        }
+    }
+
+    /// `attach`: waits for (or reaches) the program's agent; the runtime is
+    /// the connection (see `crate::attach`).
+    async fn try_attach(&self, request: &Request) -> Result<(), Failure> {
+        let args = parse::<requests::Attach>(request)?;
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(Failure::new(Kind::Launch, "the session is closing"));
+        }
+        if self.runtime().is_ok() {
+            return Err(Failure::new(
+                Kind::Launch,
+                "a program is already running in this session",
+            ));
+        }
+        let (events_tx, events_rx) = mpsc::channel(CHANNEL_CAPACITY);
+        // Forwarding starts now: notes about refused programs reach the
+        // client while it waits.
+        let mut forwarder = tokio::spawn(forward_events(
+            events_rx,
+            self.outbox.clone(),
+            self.hold.subscribe(),
+        ));
+        let connection = match crate::attach::attach(&args, events_tx.clone()).await {
+            Ok(connection) => connection,
+            Err(e) => {
+                drop(events_tx);
+                if tokio::time::timeout(FLUSH_GRACE, &mut forwarder)
+                    .await
+                    .is_err()
+                {
+                    forwarder.abort();
+                }
+                return Err(Failure::from(RuntimeError::Host(e.into())));
+            }
+        };
+        let greeting = connection.greeting();
+        let who = format!(
+            "hotreload: attached to {} (pid {}, {})\n",
+            greeting.program.as_deref().unwrap_or("a program"),
+            greeting
+                .pid
+                .map_or_else(|| "?".to_string(), |p| p.to_string()),
+            greeting.lua.as_deref().unwrap_or("Lua"),
+        );
+        let runtime: Arc<dyn DebugRuntime> = connection;
+        if let Ok(mut slot) = self.runtime.lock() {
+            *slot = Some(runtime);
+        }
+        let _ = events_tx
+            .send(crate::runtime::RuntimeEvent::Output(OutputEventBody {
+                category: Some("console".into()),
+                output: who,
+                ..Default::default()
+            }))
+            .await;
+        drop(events_tx);
+        if let Ok(mut slot) = self.forwarder.lock() {
+            *slot = Some(forwarder);
+        }
+        Ok(())
     }
 
     async fn hot_reload(&self, request: &Request) -> Reply {

@@ -1,0 +1,811 @@
+//! DAP `attach` through `hotreload-dap` to real programs that embed a stock
+//! Lua and load the agent (`crates/agent`, laid out by `scripts/build` in
+//! `agent/<vm>/`): a C application built here against Debian's liblua5.4
+//! and against libluajit-5.1 (tests/fixtures/attach/embed.c), and the
+//! stock `lua5.4` and `luajit` interpreters through `LUA_INIT`. Breakpoints, evaluation, pause
+//! in a busy loop, hot reload with state kept, detaching, and the faults:
+//! wrong token, a second program, the program exiting or crashing.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{fixtures, Client, TIMEOUT};
+
+/// counter.lua's `count = count + 1` line.
+const TICK_LINE: i64 = 6;
+
+const COUNTER_V2: &str = r#"-- The module the attach tests edit while the program runs.
+local M = {}
+local count = 0
+
+function M.tick(frame)
+  count = count + 1
+  return 'v2 count=' .. count .. ' frame=' .. frame
+end
+
+function M.count()
+  return count
+end
+
+function M.version()
+  return 'v2'
+end
+
+return M
+"#;
+
+/// A stock VM the tests attach to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Vm {
+    Lua54,
+    LuaJit,
+}
+
+impl Vm {
+    fn name(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "lua5.4",
+            Vm::LuaJit => "luajit",
+        }
+    }
+
+    fn headers(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "/usr/include/lua5.4",
+            Vm::LuaJit => "/usr/include/luajit-2.1",
+        }
+    }
+
+    fn library(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "-llua5.4",
+            Vm::LuaJit => "-lluajit-5.1",
+        }
+    }
+
+    /// The environment variables its `package.cpath` and `package.path`
+    /// start from.
+    fn path_vars(self) -> (&'static str, &'static str) {
+        match self {
+            Vm::Lua54 => ("LUA_CPATH_5_4", "LUA_PATH_5_4"),
+            Vm::LuaJit => ("LUA_CPATH", "LUA_PATH"),
+        }
+    }
+
+    fn interpreter(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "lua5.4",
+            Vm::LuaJit => "luajit",
+        }
+    }
+
+    fn package(self) -> &'static str {
+        match self {
+            Vm::Lua54 => "liblua5.4-dev",
+            Vm::LuaJit => "libluajit-5.1-dev",
+        }
+    }
+
+    /// The agent `scripts/build` laid out for this VM.
+    fn agent(self) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../agent")
+            .join(self.name())
+            .join("hotreload_agent.so")
+    }
+}
+
+/// Why these tests cannot run here, if they cannot: they run once (not per
+/// runtime: the program brings its own Lua) and need the VM's headers and
+/// interpreter (scripts/attach-env installs them).
+fn skip(vm: Vm) -> bool {
+    if support::runtime() != "lua5.4" {
+        eprintln!(
+            "skipped on {}: attach tests run once, with lua5.4",
+            support::runtime()
+        );
+        return true;
+    }
+    if !Path::new(vm.headers()).join("lua.h").exists() {
+        eprintln!(
+            "skipped: {} is not installed (scripts/attach-env installs it)",
+            vm.package()
+        );
+        return true;
+    }
+    false
+}
+
+/// A scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotreload-attach-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch dir");
+    // Sockets live in a private directory.
+    let sockets = dir.join("sock");
+    std::fs::create_dir_all(&sockets).expect("create the socket dir");
+    set_mode(&sockets, 0o700);
+    dir
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// The directory holding the agent of `vm` and the embedding C program
+/// built against it, once per test binary.
+fn artifacts(vm: Vm) -> &'static (PathBuf, PathBuf) {
+    static LUA54: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    static LUAJIT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let cell = match vm {
+        Vm::Lua54 => &LUA54,
+        Vm::LuaJit => &LUAJIT,
+    };
+    cell.get_or_init(|| {
+        let agent = vm.agent();
+        assert!(
+            agent.is_file(),
+            "{} is missing: build it first with `scripts/build`",
+            agent.display()
+        );
+        let dir = agent.parent().expect("the agent's directory").to_path_buf();
+        let build_dir = std::env::temp_dir().join(format!(
+            "hotreload-attach-{}-bin-{}",
+            std::process::id(),
+            vm.name()
+        ));
+        std::fs::create_dir_all(&build_dir).expect("create the build dir");
+        let embed = build_dir.join("embed");
+        let status = Command::new("cc")
+            .arg("-o")
+            .arg(&embed)
+            .arg(fixtures().join("attach/embed.c"))
+            .arg(format!("-I{}", vm.headers()))
+            .arg(vm.library())
+            .status()
+            .expect("run cc");
+        assert!(
+            status.success(),
+            "building embed.c against {} failed",
+            vm.name()
+        );
+        (dir, embed)
+    })
+}
+
+/// A program under test: the C application running game.lua from `dir`.
+struct Program {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Program {
+    /// Starts embed.c on a copy of game.lua and counter.lua in `dir`, with
+    /// the agent's settings in `env`.
+    fn start(vm: Vm, dir: &Path, env: &[(&str, &str)]) -> Program {
+        let (agent_dir, embed) = artifacts(vm);
+        let (cpath, path) = vm.path_vars();
+        for file in ["game.lua", "counter.lua"] {
+            std::fs::copy(fixtures().join("attach").join(file), dir.join(file)).expect("copy");
+        }
+        std::fs::write(dir.join("run"), "").expect("create the run file");
+        let mut command = Command::new(embed);
+        command
+            .arg(dir.join("game.lua"))
+            .arg(dir.join("run"))
+            .current_dir(dir)
+            .env(cpath, format!("{}/?.so;;", agent_dir.display()))
+            .env(path, format!("{}/?.lua;;", dir.display()))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout file"))
+            .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Program {
+            child: command.spawn().expect("start embed"),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
+    }
+
+    /// Waits until `check` holds for the program's stdout or stderr.
+    fn wait_for(&self, what: &str, check: impl Fn(&str, &str) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            if check(&self.stdout(), &self.stderr()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the program never showed {what}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+    }
+
+    /// Asks the program to end (its loop stops) and waits for its status.
+    fn finish(&mut self) -> i32 {
+        let run = self.dir.join("run");
+        self.finish_by(&run)
+    }
+
+    /// Removes `run_file`, which the program watches, and waits for it.
+    fn finish_by(&mut self, run_file: &Path) -> i32 {
+        let _ = std::fs::remove_file(run_file);
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "the program did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn initialize(client: &mut Client) {
+    client.ok(
+        "initialize",
+        json!({"adapterID": "hotreload", "clientID": "test"}),
+    );
+}
+
+fn counter_path(dir: &Path) -> String {
+    dir.join("counter.lua").display().to_string()
+}
+
+/// Attaches with `listen` at a Unix socket and starts the program waiting
+/// for `configurationDone`; returns once the attach succeeded.
+fn attach_listening(vm: Vm, client: &mut Client, dir: &Path) -> Program {
+    attach_listening_with(vm, client, dir, &[])
+}
+
+/// [`attach_listening`] with more environment for the program.
+fn attach_listening_with(vm: Vm, client: &mut Client, dir: &Path, env: &[(&str, &str)]) -> Program {
+    let socket = dir.join("sock/s");
+    initialize(client);
+    let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
+    let socket_text = socket.display().to_string();
+    let mut all = vec![
+        ("HOTRELOAD_CONNECT", socket_text.as_str()),
+        ("HOTRELOAD_WAIT", "1"),
+    ];
+    all.extend_from_slice(env);
+    let program = Program::start(vm, dir, &all);
+    let response = client.response(seq);
+    if !response.success {
+        client.fail(&format!("attach failed: {:?}", response.message));
+    }
+    client.wait_event("initialized");
+    program
+}
+
+#[test]
+fn lua54_attach_stops_evaluates_reloads_with_state_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua54);
+}
+
+#[test]
+fn luajit_attach_stops_evaluates_reloads_with_state_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::LuaJit);
+}
+
+fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
+    if skip(vm) {
+        return;
+    }
+    let dir = scratch(&format!("main-{}", vm.name()));
+    let mut client = Client::start();
+    let mut program = attach_listening(vm, &mut client, &dir);
+    let counter = counter_path(&dir);
+    let bps = client.set_breakpoints(&counter, &[TICK_LINE]);
+    assert_eq!(bps[0]["verified"], true, "{bps:?}");
+    client.ok("configurationDone", json!({}));
+
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    assert_eq!(frames[0]["line"], TICK_LINE);
+    assert_eq!(frames[0]["source"]["path"], counter.as_str());
+    let frame_id = frames[0]["id"].clone();
+    assert_eq!(client.evaluate("count", Some(&frame_id), "repl"), "0");
+    assert_eq!(client.evaluate("frame", Some(&frame_id), "repl"), "1");
+
+    // Run some frames, then reload while the program runs.
+    client.set_breakpoints(&counter, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    program.wait_for("frame 50", |out, _| out.contains("v1 count=50 "));
+    let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
+    assert!(
+        body["changed"].to_string().contains("tick"),
+        "reload body: {body}"
+    );
+    let version = client.evaluate("require('counter').version()", None, "repl");
+    assert_eq!(version, "\"v2\"");
+    let count: i64 = client
+        .evaluate("require('counter').count()", None, "repl")
+        .parse()
+        .expect("a count");
+    assert!(count >= 50, "the count was reset by the reload: {count}");
+    // The running program uses the new code with its counter kept.
+    program.wait_for("v2 output", |out, _| {
+        out.lines().any(|l| {
+            l.strip_prefix("v2 count=")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|n| n > 50)
+        })
+    });
+
+    // A breakpoint again, then detach while stopped: the program goes on.
+    client.set_breakpoints(&counter, &[TICK_LINE]);
+    client.wait_stopped("breakpoint");
+    client.ok("disconnect", json!({}));
+    let lines_then = program.stdout().lines().count();
+    program.wait_for("output after the detach", |out, _| {
+        out.lines().count() > lines_then + 1
+    });
+    assert!(program.alive(), "detaching ended the program");
+    assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
+    assert!(program.stdout().contains("embed: done"));
+}
+
+#[test]
+fn the_program_ending_ends_the_session() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("exit");
+    let mut client = Client::start();
+    // With the program's output forwarded (start's `output`).
+    let mut program =
+        attach_listening_with(Vm::Lua54, &mut client, &dir, &[("HOTRELOAD_OUTPUT", "1")]);
+    client.ok("configurationDone", json!({}));
+    program.wait_for("a few frames", |out, _| out.contains("count=50 "));
+    client.wait_output("the program's stdout", |t| t.contains("v1 count=50 "));
+    assert_eq!(program.finish(), 0);
+    let exited = client.wait_event("exited");
+    assert_eq!(exited["exitCode"], 0);
+    // The last line, printed by C as it exits, reached both.
+    assert!(
+        program.stdout().contains("embed: done after"),
+        "{}",
+        program.stdout()
+    );
+    assert!(client.output_of("stdout").contains("embed: done after"));
+    client.wait_event("terminated");
+    // The adapter is still there and says why nothing runs.
+    let message = client.err("threads", json!({}));
+    assert_eq!(message.kind, "notRunning", "{message}");
+}
+
+#[test]
+fn a_crashed_program_ends_the_session_with_a_message() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("crash");
+    let mut client = Client::start();
+    let mut program = attach_listening(Vm::Lua54, &mut client, &dir);
+    client.ok("configurationDone", json!({}));
+    program.wait_for("a few frames", |out, _| out.contains("count=50 "));
+    let _ = program.child.kill();
+    let _ = program.child.wait();
+    client.wait_event("exited");
+    client.wait_event("terminated");
+    let said = client.output_of("stderr");
+    assert!(
+        said.contains("closed the connection (it exited or crashed)"),
+        "{said}"
+    );
+}
+
+/// A free loopback port (bound then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("tcp");
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": address, "token": "s3cret"}));
+
+    // Without the right token: refused and logged on both sides.
+    let intruder_dir = dir.join("intruder");
+    std::fs::create_dir_all(&intruder_dir).expect("mkdir");
+    let mut intruder = Program::start(
+        Vm::Lua54,
+        &intruder_dir,
+        &[
+            ("HOTRELOAD_CONNECT", &address),
+            ("HOTRELOAD_TOKEN", "guess"),
+        ],
+    );
+    intruder.wait_for("the refusal", |_, err| err.contains("token"));
+    assert!(
+        intruder.alive(),
+        "a refused agent must leave its program running"
+    );
+    client.wait_output_of("console", "the refusal note", |t| {
+        t.contains("refused a program") && t.contains("token")
+    });
+
+    let mut program = Program::start(
+        Vm::Lua54,
+        &dir,
+        &[
+            ("HOTRELOAD_CONNECT", &address),
+            ("HOTRELOAD_TOKEN", "s3cret"),
+            ("HOTRELOAD_WAIT", "1"),
+        ],
+    );
+    let response = client.response(seq);
+    assert!(response.success, "{:?}", response.message);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    program.wait_for("frames", |out, _| out.contains("count=50 "));
+
+    // A second program while one is attached: told so, not queued.
+    let second_dir = dir.join("second");
+    std::fs::create_dir_all(&second_dir).expect("mkdir");
+    let mut second = Program::start(
+        Vm::Lua54,
+        &second_dir,
+        &[
+            ("HOTRELOAD_CONNECT", &address),
+            ("HOTRELOAD_TOKEN", "s3cret"),
+        ],
+    );
+    second.wait_for("the busy refusal", |_, err| {
+        err.contains("already attached")
+    });
+    assert!(second.alive());
+    client.wait_output_of("console", "the second program's note", |t| {
+        t.contains("refused a second program")
+    });
+    assert_eq!(second.finish(), 0);
+    assert_eq!(intruder.finish(), 0);
+    client.ok("disconnect", json!({}));
+    assert_eq!(program.finish(), 0);
+}
+
+#[test]
+fn lua54_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua54);
+}
+
+#[test]
+fn luajit_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::LuaJit);
+}
+
+fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
+    if skip(vm) {
+        return;
+    }
+    let dir = scratch(&format!("connect-{}", vm.name()));
+    let socket = dir.join("sock/agent").display().to_string();
+    // The stock interpreter, unmodified script, agent through LUA_INIT.
+    let (agent_dir, _) = artifacts(vm);
+    let (cpath, _) = vm.path_vars();
+    let script = dir.join("busy.lua");
+    std::fs::write(
+        &script,
+        "local n = 0\nwhile true do\n  n = n + 1\n  if n % 1000000 == 0 then\n    io.stdout:write('tick\\n') io.stdout:flush()\n  end\nend\n",
+    )
+    .expect("write busy.lua");
+    let child = Command::new(vm.interpreter())
+        .arg(&script)
+        .env(cpath, format!("{}/?.so;;", agent_dir.display()))
+        .env("LUA_INIT", "require('hotreload_agent').start()")
+        .env("HOTRELOAD_LISTEN", &socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the interpreter");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(child);
+    for round in 0..2 {
+        let mut client = Client::start();
+        initialize(&mut client);
+        client.ok("attach", json!({"connect": socket, "timeout": 10}));
+        client.wait_event("initialized");
+        client.ok("configurationDone", json!({}));
+        client.ok("pause", json!({"threadId": 1}));
+        let stopped = client.wait_stopped("pause");
+        let frames = client.stack(&stopped["threadId"]);
+        assert_eq!(frames[0]["source"]["path"], script.display().to_string());
+        let n_text = client.evaluate("n", Some(&frames[0]["id"]), "repl");
+        let scopes = client.ok("scopes", json!({"frameId": frames[0]["id"]}));
+        let locals = client.variables(&scopes["scopes"][0]["variablesReference"]);
+        let n: f64 = n_text.parse().unwrap_or_else(|e| {
+            panic!("n is not a number: {n_text:?} ({e}); frames {frames:?}; locals {locals:?}")
+        });
+        assert!(n > 0.0, "round {round}: n = {n}");
+        client.ok("disconnect", json!({}));
+    }
+    assert!(
+        matches!(child.0.try_wait(), Ok(None)),
+        "detaching ended lua5.4"
+    );
+}
+
+#[test]
+fn bad_attach_arguments_are_refused_with_the_reason() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("bad");
+    let mut client = Client::start();
+    initialize(&mut client);
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({}), "invalidArguments"),
+        (json!({"listen": "a", "connect": "b"}), "invalidArguments"),
+        (json!({"listen": "example.com:80"}), "invalidArguments"),
+        (
+            json!({"listen": "10.1.2.3:80", "token": "t"}),
+            "invalidArguments",
+        ),
+        (json!({"listen": "127.0.0.1:9"}), "invalidArguments"),
+        (
+            json!({"connect": dir.join("sock/none").display().to_string()}),
+            "io",
+        ),
+        (
+            json!({"listen": "127.0.0.1:1", "token": "t", "timeout": -1}),
+            "invalidArguments",
+        ),
+    ];
+    for (args, expected) in cases {
+        let message = client.err("attach", args.clone());
+        assert_eq!(message.kind, expected, "{args}: {message}");
+    }
+    // A socket in a directory others can enter is refused.
+    let open = dir.join("open");
+    std::fs::create_dir_all(&open).expect("mkdir");
+    set_mode(&open, 0o755);
+    let message = client.err(
+        "attach",
+        json!({"listen": open.join("s").display().to_string(), "timeout": 1}),
+    );
+    assert_eq!(message.kind, "refused", "{message}");
+    // Nothing connects in time: a clear message, and the session goes on.
+    let message = client.err(
+        "attach",
+        json!({"listen": dir.join("sock/late").display().to_string(), "timeout": 0.3}),
+    );
+    assert_eq!(message.kind, "timedOut", "{message}");
+    let message = client.err("threads", json!({}));
+    assert_eq!(message.kind, "notRunning", "{message}");
+}
+
+/// player.lua of examples/love with `describe` saying v2.
+fn player_v2(v1: &str) -> String {
+    v1.replace("('v1 score=", "('v2 score=")
+}
+
+#[test]
+fn love_game_headless_stops_evaluates_and_reloads_with_state() {
+    if skip(Vm::LuaJit) {
+        return;
+    }
+    if Command::new("love").arg("--version").output().is_err() {
+        eprintln!("skipped: LÖVE is not installed (scripts/attach-env installs the love package)");
+        return;
+    }
+    let dir = scratch("love");
+    let game = dir.join("game");
+    std::fs::create_dir_all(&game).expect("mkdir");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/love");
+    for file in ["conf.lua", "main.lua", "player.lua"] {
+        std::fs::copy(example.join(file), game.join(file)).expect("copy the example");
+    }
+    let (agent_dir, _) = artifacts(Vm::LuaJit);
+    let socket = dir.join("sock/s").display().to_string();
+    let run_file = dir.join("run");
+    std::fs::write(&run_file, "").expect("run file");
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let child = Command::new("love")
+        .arg(".")
+        .current_dir(&game)
+        .env("LUA_CPATH", format!("{}/?.so;;", agent_dir.display()))
+        .env("HOTRELOAD_CONNECT", &socket)
+        .env("HOTRELOAD_WAIT", "1")
+        .env("HOTRELOAD_HEADLESS", "1")
+        .env("HOTRELOAD_RUN_FILE", &run_file)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout"))
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr"))
+        .spawn()
+        .expect("start love");
+    let mut program = Program {
+        child,
+        dir: dir.clone(),
+    };
+    let response = client.response(seq);
+    assert!(
+        response.success,
+        "attach: {:?} {}",
+        response.message,
+        program.stderr()
+    );
+    client.wait_event("initialized");
+    let player = game.join("player.lua").display().to_string();
+    // p.score = p.score + 1 in M.update.
+    let bps = client.set_breakpoints(&player, &[13]);
+    assert_eq!(bps[0]["verified"], true, "{bps:?}");
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    assert!(
+        frames[0]["source"]["path"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("player.lua"),
+        "{frames:?}"
+    );
+    assert_eq!(
+        client.evaluate("p.score", Some(&frames[0]["id"]), "repl"),
+        "0"
+    );
+    client.set_breakpoints(&player, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    program.wait_for("a few seconds of frames", |out, _| {
+        out.contains("v1 score=120 ")
+    });
+
+    let v1 = std::fs::read_to_string(game.join("player.lua")).expect("read player.lua");
+    let body = client.ok(
+        "hotReload",
+        json!({"path": player, "source": player_v2(&v1)}),
+    );
+    assert!(body["changed"].to_string().contains("describe"), "{body}");
+    program.wait_for("the new describe with the score kept", |out, _| {
+        out.lines().any(|l| {
+            l.strip_prefix("v2 score=")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|n| n > 120)
+        })
+    });
+    client.ok("disconnect", json!({}));
+    let lines_then = program.stdout().lines().count();
+    program.wait_for("frames after the detach", |out, _| {
+        out.lines().count() > lines_then
+    });
+    assert_eq!(program.finish_by(&run_file), 0, "{}", program.stderr());
+}
+
+#[test]
+fn a_program_that_runs_no_lua_is_reported_and_answers_later() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("silent");
+    let hold = dir.join("hold");
+    let socket = dir.join("sock/s").display().to_string();
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let hold_text = hold.display().to_string();
+    let mut program = Program::start(
+        Vm::Lua54,
+        &dir,
+        &[
+            ("HOTRELOAD_CONNECT", &socket),
+            ("HOTRELOAD_WAIT", "1"),
+            ("EMBED_HOLD", &hold_text),
+        ],
+    );
+    assert!(client.response(seq).success);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    program.wait_for("frames", |out, _| out.contains("count=50 "));
+    std::fs::write(&hold, "").expect("hold the program in C");
+    let asked = client.send(
+        "evaluate",
+        json!({"expression": "1 + 1", "context": "repl"}),
+    );
+    client.wait_output_of("console", "the note about the silent program", |t| {
+        t.contains("has not answered 'evaluate'")
+    });
+    std::fs::remove_file(&hold).expect("let the program run Lua again");
+    let answer = client.response(asked);
+    assert!(answer.success, "{:?}", answer.message);
+    assert_eq!(
+        answer.body.as_ref().map(|b| b["result"].clone()),
+        Some(json!("2"))
+    );
+    client.ok("disconnect", json!({}));
+    assert_eq!(program.finish(), 0);
+}
+
+#[test]
+fn start_says_why_and_the_program_runs_on() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("start");
+    let (agent_dir, _) = artifacts(Vm::Lua54);
+    let nobody = dir.join("sock/nobody").display().to_string();
+    let script = format!(
+        "local a = require('hotreload_agent')\n\
+         print(a.start({{ connect = 'example.com:80' }}))\n\
+         print(a.start({{ connect = '127.0.0.1:9' }}))\n\
+         print(a.start({{ connect = 'a', listen = 'b' }}))\n\
+         print(a.start({{ connect = {nobody:?} }}))\n\
+         print('still running')\n"
+    );
+    let out = Command::new("lua5.4")
+        .arg("-e")
+        .arg(&script)
+        .env("LUA_CPATH_5_4", format!("{}/?.so;;", agent_dir.display()))
+        .env_remove("HOTRELOAD_TOKEN")
+        .output()
+        .expect("run lua5.4");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("nil\t") && lines[0].contains("not an address"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("nil\t") && lines[1].contains("needs a token"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("nil\t") && lines[2].contains("not both"),
+        "{stdout}"
+    );
+    assert!(
+        lines[3].starts_with("false\t") && lines[3].contains("nobody listens"),
+        "{stdout}"
+    );
+    assert_eq!(lines[4], "still running");
+    assert!(stderr.contains("nobody listens"), "{stderr}");
+}

@@ -1,0 +1,88 @@
+//! Compiles the stock-VM side of the host's VM contract (`stock/*.c`)
+//! against the public headers of the Lua version the agent is built for
+//! (from the `lua-src` crate, so no system package is needed to build). The
+//! agent links no Lua: the program that loads it provides the symbols.
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let luajit = std::env::var_os("CARGO_FEATURE_LUAJIT").is_some();
+    let lua54 = std::env::var_os("CARGO_FEATURE_LUA54").is_some();
+    assert!(
+        luajit != lua54,
+        "build hotreload-agent with exactly one of the features lua54, luajit"
+    );
+    let lua_headers = if luajit {
+        crate_dir(&manifest_dir, "luajit-src").join("luajit2/src")
+    } else {
+        crate_dir(&manifest_dir, "lua-src").join("lua-5.4.9")
+    };
+    assert!(
+        lua_headers.join("lua.h").exists(),
+        "no Lua headers at {}",
+        lua_headers.display()
+    );
+    let host_vm = manifest_dir.join("../host/vm");
+    let mut build = cc::Build::new();
+    build
+        .include(&lua_headers)
+        .include(&host_vm)
+        .warnings(true)
+        .extra_warnings(true)
+        .warnings_into_errors(true)
+        .file(manifest_dir.join("stock/stock_vm.c"));
+    if luajit {
+        build.define("HR_STOCK_LUAJIT", None);
+    }
+    build.compile("hotreload_stock_vm");
+    println!("cargo:rerun-if-changed=stock");
+    println!("cargo:rerun-if-changed=../host/vm/hotreload_vm.h");
+    // The host's own modules read the release they serve and the C API
+    // they speak (the same cfgs as the host's build.rs).
+    let release = if luajit {
+        "LuaJIT 2.1 (stock)"
+    } else {
+        "5.4 (stock)"
+    };
+    println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={release}");
+    println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
+    println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
+    println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
+    if luajit {
+        println!("cargo:rustc-cfg=hr_lua51_api");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// Where Cargo unpacked the version of crate `name` Cargo.lock pins.
+fn crate_dir(manifest_dir: &Path, name: &str) -> PathBuf {
+    let lock_path = manifest_dir
+        .ancestors()
+        .map(|dir| dir.join("Cargo.lock"))
+        .find(|path| path.exists())
+        .expect("Cargo.lock above the agent crate");
+    let lock = std::fs::read_to_string(&lock_path).expect("Cargo.lock is readable");
+    let version = locked_version(&lock, name).unwrap_or_else(|| panic!("Cargo.lock pins {name}"));
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .expect("CARGO_HOME or HOME is set");
+    let crate_dir = format!("{name}-{version}");
+    let registry = cargo_home.join("registry").join("src");
+    std::fs::read_dir(&registry)
+        .unwrap_or_else(|e| panic!("{} is not readable: {e}", registry.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path().join(&crate_dir)))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| panic!("{crate_dir} is not unpacked under {}", registry.display()))
+}
+
+fn locked_version<'a>(lock: &'a str, name: &str) -> Option<&'a str> {
+    let name_line = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    lines.find(|line| *line == name_line)?;
+    lines
+        .next()?
+        .strip_prefix("version = \"")?
+        .strip_suffix('"')
+}

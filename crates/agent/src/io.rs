@@ -1,0 +1,251 @@
+//! The agent's protocol writer: the host's `io` for a program we did not
+//! start. Messages go to the session's socket while one is attached and are
+//! dropped otherwise. The program's own stdout and stderr are left alone
+//! (it may be a terminal, a log, or LÖVE's console) unless `start` asks for
+//! `output`: then [`tee_output`] puts a pipe behind fds 1 and 2 whose bytes
+//! go on to the original descriptors and, while attached, to the session.
+
+use std::io::Write;
+use std::os::raw::c_int;
+use std::sync::{Mutex, MutexGuard};
+
+use dap::types::{ExitedEventBody, OutputEventBody};
+use host_protocol::{HostEvent, HostMessage, HostResponse, Outcome};
+
+/// The attached session's socket, if any. One lock: lines never interleave.
+static WRITER: Mutex<Option<Box<dyn Write + Send>>> = Mutex::new(None);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts writing to a newly attached session.
+pub fn attach(writer: Box<dyn Write + Send>) {
+    *lock(&WRITER) = Some(writer);
+}
+
+/// Stops writing: the session left (what is sent now is dropped).
+pub fn detach() {
+    *lock(&WRITER) = None;
+}
+
+/// Whether a session is attached.
+pub fn attached() -> bool {
+    lock(&WRITER).is_some()
+}
+
+/// Writes one protocol message; a broken socket detaches (the reader sees
+/// the end and cleans up).
+pub fn send(message: &HostMessage) {
+    let Ok(mut line) = serde_json::to_vec(message) else {
+        return;
+    };
+    line.push(b'\n');
+    let mut writer = lock(&WRITER);
+    if let Some(out) = writer.as_mut() {
+        if out.write_all(&line).and_then(|()| out.flush()).is_err() {
+            *writer = None;
+        }
+    }
+}
+
+/// Answers request `id`.
+pub fn respond(id: u64, outcome: Outcome) {
+    send(&HostMessage::Response(HostResponse { id, outcome }));
+}
+
+/// Sends an event.
+pub fn event(event: HostEvent) {
+    send(&HostMessage::Event(event));
+}
+
+/// Sends the agent's own notes as an `output` event (nothing for empty text).
+pub fn output(category: &str, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    event(HostEvent::Output(OutputEventBody {
+        category: Some(category.to_string()),
+        output: text.to_string(),
+        ..Default::default()
+    }));
+}
+
+/// Flushes the C streams, so what the program printed before a stop is out
+/// (on its own stdout) before the stop is announced.
+pub fn drain() {
+    // SAFETY: fflush(NULL) flushes every C stream.
+    unsafe { libc::fflush(std::ptr::null_mut()) };
+}
+
+/// The host ends its process here; the agent never runs a program itself
+/// (the host's `run_program` is not called), so this only exits.
+pub fn finish(code: i64) -> ! {
+    report_exit(code);
+    // SAFETY: ending the process on purpose.
+    unsafe { libc::_exit((code & 0xff) as c_int) }
+}
+
+/// `terminate`: the session asked to end the program.
+pub fn exit_now() -> ! {
+    report_exit(0);
+    // SAFETY: immediate process exit, as asked.
+    unsafe { libc::_exit(0) }
+}
+
+fn report_exit(code: i64) {
+    drain();
+    event(HostEvent::Exited(ExitedEventBody { exit_code: code }));
+}
+
+extern "C" {
+    fn on_exit(
+        function: extern "C" fn(c_int, *mut std::ffi::c_void),
+        arg: *mut std::ffi::c_void,
+    ) -> c_int;
+}
+
+extern "C" fn exiting(status: c_int, _arg: *mut std::ffi::c_void) {
+    untee();
+    report_exit(i64::from(status));
+    detach();
+}
+
+/// The descriptors fds 1 and 2 stood for before [`tee_output`], and the
+/// read ends of the pipes now behind them.
+static TEED: Mutex<Vec<(c_int, c_int, c_int)>> = Mutex::new(Vec::new());
+
+fn check(ret: c_int, what: &str) -> std::io::Result<c_int> {
+    if ret < 0 {
+        let err = std::io::Error::last_os_error();
+        Err(std::io::Error::new(err.kind(), format!("{what}: {err}")))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Puts a pipe behind fds 1 and 2: a thread copies what arrives to the
+/// original descriptor and, while a session is attached, sends it as
+/// `output` events. C's stdout stays line-buffered where it was a terminal.
+pub fn tee_output() -> std::io::Result<()> {
+    // SAFETY: descriptor juggling on descriptors we own or the process's
+    // 1 and 2; every result is checked.
+    unsafe {
+        let stdout_tty = libc::isatty(1) == 1;
+        for (fd, category) in [(1, "stdout"), (2, "stderr")] {
+            let original = check(libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3), "dup")?;
+            let mut ends = [0; 2];
+            check(libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC), "pipe")?;
+            check(libc::dup2(ends[1], fd), "redirect")?;
+            libc::close(ends[1]);
+            lock(&TEED).push((fd, original, ends[0]));
+            let read_end = ends[0];
+            std::thread::Builder::new()
+                .name(format!("hotreload-agent-{category}"))
+                .spawn(move || copy_out(read_end, original, category))?;
+        }
+        if stdout_tty {
+            extern "C" {
+                static mut stdout: *mut libc::FILE;
+            }
+            libc::setvbuf(stdout, std::ptr::null_mut(), libc::_IOLBF, 0);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the pipe to the original descriptor (first: the program's own
+/// output never waits for the session) and to the session.
+fn copy_out(read_end: c_int, original: c_int, category: &'static str) {
+    let mut buf = [0u8; 16 * 1024];
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        // SAFETY: reads into a buffer of its size from our descriptor.
+        let n = unsafe { libc::read(read_end, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        let bytes = &buf[..n as usize];
+        write_all(original, bytes);
+        if attached() {
+            pending.extend_from_slice(bytes);
+            let cut = complete_utf8_prefix(&pending);
+            output(category, &String::from_utf8_lossy(&pending[..cut]));
+            pending.drain(..cut);
+        }
+    }
+}
+
+fn write_all(fd: c_int, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: writes from a live slice to a descriptor we own.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            return;
+        }
+        bytes = &bytes[n as usize..];
+    }
+}
+
+/// At exit: C streams flushed into the pipes, fds 1 and 2 given back to the
+/// original descriptors, and what the pipes still hold copied out here
+/// (the copying threads die with the process).
+fn untee() {
+    drain();
+    let teed = std::mem::take(&mut *lock(&TEED));
+    for (fd, original, read_end) in teed {
+        // SAFETY: restores the process's descriptor, then drains our pipe
+        // without blocking (its only write end is gone).
+        unsafe {
+            libc::dup2(original, fd);
+            let flags = libc::fcntl(read_end, libc::F_GETFL);
+            libc::fcntl(read_end, libc::F_SETFL, flags | libc::O_NONBLOCK);
+            let mut buf = [0u8; 16 * 1024];
+            loop {
+                let n = libc::read(read_end, buf.as_mut_ptr().cast(), buf.len());
+                if n <= 0 {
+                    break;
+                }
+                write_all(fd, &buf[..n as usize]);
+                if attached() {
+                    let category = if fd == 1 { "stdout" } else { "stderr" };
+                    output(category, &String::from_utf8_lossy(&buf[..n as usize]));
+                }
+            }
+        }
+    }
+}
+
+/// Length of the longest prefix that does not end inside a UTF-8 sequence.
+fn complete_utf8_prefix(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(3) {
+        let b = bytes[len - back];
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let need = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if need > back { len - back } else { len };
+    }
+    len
+}
+
+/// Tells the session the program's exit status when the process exits.
+pub fn report_exit_on_exit() -> std::io::Result<()> {
+    // SAFETY: registers a handler that runs once as the process exits.
+    if unsafe { on_exit(exiting, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::other("cannot register the exit handler"));
+    }
+    Ok(())
+}

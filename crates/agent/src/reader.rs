@@ -1,0 +1,170 @@
+//! The agent's protocol reader: one thread per attached session. It routes
+//! requests as the host's reader does (`routing`), with what differs for a
+//! program we did not start: `launch` does not apply, `configurationDone`
+//! only ends a `wait`, and the end of the connection *detaches* (breakpoints
+//! and steps cleared, a stopped program resumed, hooks off) instead of
+//! ending the program.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use host_protocol::{ErrorKind, HostCommand, HostError, HostRequest, Outcome};
+use serde_json::{json, Value};
+
+use crate::inflight::{self, Interruption};
+use crate::interrupt;
+use crate::io;
+use crate::panics;
+use crate::queue::{self, RunState};
+use crate::routing::{self, Refusal, Route, Situation};
+use crate::transport::Stream;
+
+/// Sources that have breakpoints, so that detaching can clear them.
+static BREAKPOINT_SOURCES: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+/// Ids of the agent's own requests (their answers go nowhere).
+static OWN_IDS: AtomicU64 = AtomicU64::new(1 << 62);
+
+/// Serves one attached session until its connection ends, then detaches.
+pub fn serve(stream: Stream) {
+    let Ok(writer) = stream.try_clone() else {
+        return;
+    };
+    io::attach(Box::new(writer));
+    let reader = BufReader::new(stream);
+    for line in reader.split(b'\n') {
+        let Ok(line) = line else { break };
+        if let Err(e) = panics::catch("a request", || handle_line(&line)) {
+            io::output("console", &format!("hotreload-agent: {e}\n"));
+        }
+        if !io::attached() {
+            break;
+        }
+    }
+    detach();
+}
+
+fn handle_line(line: &[u8]) {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    match serde_json::from_slice::<HostRequest>(line) {
+        Ok(request) => route(request),
+        Err(err) => {
+            let id = serde_json::from_slice::<Value>(line)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_u64));
+            match id {
+                Some(id) => io::respond(
+                    id,
+                    Outcome::Failure(HostError::invalid(format!("bad request: {err}"))),
+                ),
+                None => io::output(
+                    "console",
+                    &format!("hotreload-agent: unreadable request: {err}\n"),
+                ),
+            }
+        }
+    }
+}
+
+fn route(request: HostRequest) {
+    let id = request.id;
+    let state = queue::state();
+    match &request.command {
+        HostCommand::Launch(_) => {
+            io::respond(
+                id,
+                Outcome::Failure(HostError::new(
+                    ErrorKind::Refused,
+                    "this program is attached, not launched: 'launch' does not apply",
+                )),
+            );
+            return;
+        }
+        // Ends a `wait` in `start`; otherwise the program already runs.
+        HostCommand::ConfigurationDone if state != RunState::Idle => {
+            io::respond(id, Outcome::Ok(Value::Null));
+            return;
+        }
+        HostCommand::SetBreakpoints(args) => {
+            if let Some(path) = args.source.path.clone() {
+                let mut sources = BREAKPOINT_SOURCES.lock().unwrap_or_else(|e| e.into_inner());
+                if args.breakpoints.is_empty() {
+                    sources.remove(&path);
+                } else {
+                    sources.insert(path);
+                }
+            }
+        }
+        _ => {}
+    }
+    let situation = Situation {
+        state,
+        no_debug: queue::no_debug(),
+        busy: inflight::busy(),
+    };
+    match routing::route(situation, &request.command) {
+        Route::Terminate => {
+            io::respond(id, Outcome::Ok(Value::Null));
+            io::exit_now();
+        }
+        Route::Cancel(target) => {
+            if let Some(waiting) = queue::remove(target) {
+                io::respond(
+                    waiting.id,
+                    Outcome::Failure(HostError::new(ErrorKind::Cancelled, "cancelled")),
+                );
+            } else {
+                inflight::interrupt(Some(target), Interruption::Cancelled);
+            }
+            io::respond(id, Outcome::Ok(Value::Null));
+        }
+        Route::LastThreads => io::respond(id, Outcome::Ok(inflight::last_threads())),
+        Route::PauseEvaluation => {
+            inflight::interrupt(None, Interruption::Paused);
+            enqueue(request);
+        }
+        Route::Acknowledge if state == RunState::Running => {
+            io::respond(id, Outcome::Ok(Value::Null));
+        }
+        Route::Refuse(refusal) if state == RunState::Running => {
+            io::respond(id, Outcome::Failure(refusal.into()));
+        }
+        Route::Refuse(refusal @ Refusal::PauseWithoutDebug) => {
+            io::respond(id, Outcome::Failure(refusal.into()));
+        }
+        _ => enqueue(request),
+    }
+}
+
+/// Queues a request for the program's thread and interrupts it if it runs.
+fn enqueue(request: HostRequest) {
+    if inflight::push_unless_stuck(request) == Some(RunState::Running) {
+        interrupt::request();
+    }
+}
+
+/// The session is gone: answers go nowhere from now on; every breakpoint
+/// kind is cleared and a stopped (or waiting) program goes on, hook-free.
+fn detach() {
+    io::detach();
+    let sources =
+        std::mem::take(&mut *BREAKPOINT_SOURCES.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut commands: Vec<Value> = sources
+        .into_iter()
+        .map(|path| json!({"command": "setBreakpoints", "arguments": {"source": {"path": path}, "breakpoints": []}}))
+        .collect();
+    commands.push(json!({"command": "setFunctionBreakpoints", "arguments": {"breakpoints": []}}));
+    commands.push(json!({"command": "setDataBreakpoints", "arguments": {"breakpoints": []}}));
+    commands.push(json!({"command": "setExceptionBreakpoints", "arguments": {"filters": []}}));
+    commands.push(json!({"command": "configurationDone"}));
+    commands.push(json!({"command": "continue"}));
+    for mut command in commands {
+        command["id"] = json!(OWN_IDS.fetch_add(1, Ordering::Relaxed));
+        if let Ok(request) = serde_json::from_value::<HostRequest>(command) {
+            enqueue(request);
+        }
+    }
+}
