@@ -63,6 +63,14 @@ int hotreload_code_replaced (lua_State *L) {
 }
 #endif
 
+/* Lua C function the engine calls after a reload (hotreload_vm.h): no
+   compiled code may keep a replaced function's old code. The compiler is
+   off (hr_stock_jit_off), so no trace holds any; without a JIT, nothing. */
+int hotreload_code_replaced (lua_State *L) {
+  (void)L;
+  return 0;
+}
+
 /* The main thread: 5.2+ keep it in the registry; for 5.1's API the agent
    says which thread it is (hr_stock_set_main). */
 static lua_State *main_thread_51;

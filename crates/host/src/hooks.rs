@@ -27,7 +27,7 @@ use std::rc::Rc;
 use mlua::ffi::{self, lua_Debug, lua_State};
 
 use crate::breakpoints::{self, Breakpoints, LineSet};
-use crate::session::{Session, SESSION};
+use crate::debuggee::{Debuggee, DEBUGGEE};
 use crate::{coroutines, interrupt, io, lua_api, native, stop};
 
 /// How a step ends.
@@ -488,11 +488,11 @@ pub unsafe extern "C-unwind" fn hook(l: *mut lua_State, ar: *mut lua_Debug) {
 }
 
 unsafe fn dispatch(l: *mut lua_State, ar: *mut lua_Debug) {
-    SESSION.with(|cell| {
+    DEBUGGEE.with(|cell| {
         // Borrowed means the debugger itself is running Lua code: stay out.
-        if let Ok(mut session) = cell.try_borrow_mut() {
+        if let Ok(mut debuggee) = cell.try_borrow_mut() {
             // SAFETY: forwarded from Lua.
-            unsafe { dispatch_in(&mut session, l, ar) };
+            unsafe { dispatch_in(&mut debuggee, l, ar) };
         }
     });
 }
@@ -501,7 +501,7 @@ unsafe fn dispatch(l: *mut lua_State, ar: *mut lua_Debug) {
 /// decided at their call would stay until the next Lua call or return.
 const C_RETURNS_UNHOOKED: bool = cfg!(feature = "luajit");
 
-unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
+unsafe fn dispatch_in(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug) {
     // SAFETY: `ar` is the record Lua passed for this event.
     let event = unsafe { (*ar).event };
     if event == ffi::LUA_HOOKCOUNT || interrupt::pending() {
@@ -519,7 +519,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     if event == ffi::LUA_HOOKLINE && DEFERRED.get() {
         set_deferred(false);
         // SAFETY: `ar` describes the running frame.
-        if unsafe { stop::serve_interrupt(session, l) } {
+        if unsafe { stop::serve_interrupt(debuggee, l) } {
             return;
         }
     }
@@ -554,19 +554,19 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
                 };
                 set_mask(l, mask);
             }
-            ffi::LUA_HOOKLINE => on_line(session, l, ar),
+            ffi::LUA_HOOKLINE => on_line(debuggee, l, ar),
             _ => {}
         }
     }
 }
 
-unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
+unsafe fn on_line(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug) {
     let config = config();
     // SAFETY: `ar` is the running frame's record.
     let Some(source) = (unsafe { native::frame_source(l, ar) }) else {
         return;
     };
-    let entry = session.sources.lookup(source);
+    let entry = debuggee.sources.lookup(source);
     if entry.internal {
         return;
     }
@@ -580,20 +580,20 @@ unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) 
                 _ => "step",
             };
             // SAFETY: as above.
-            unsafe { stop::stop_in_hook(session, l, reason, Vec::new()) };
+            unsafe { stop::stop_in_hook(debuggee, l, reason, Vec::new()) };
             return;
         }
     }
     // SAFETY: as above.
-    if config.data && unsafe { crate::data_breakpoints::check(session, l, ar) } {
+    if config.data && unsafe { crate::data_breakpoints::check(debuggee, l, ar) } {
         return;
     }
     // SAFETY: as above.
     let line = unsafe { (*ar).currentline };
-    if config.any_bps && session.bps.maybe_line(line) {
+    if config.any_bps && debuggee.bps.maybe_line(line) {
         if let Some(path) = path {
             // SAFETY: as above.
-            unsafe { stop::on_breakpoint(session, l, ar, &path, line) };
+            unsafe { stop::on_breakpoint(debuggee, l, ar, &path, line) };
         }
     }
 }

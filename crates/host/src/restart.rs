@@ -8,21 +8,22 @@
 //! before the stop restarts with its new value.
 
 use dap::types::RestartFrameArguments;
+use host_protocol::{ErrorKind, HostError};
 
+use crate::debuggee::Debuggee;
 use crate::references::frame_index;
-use crate::session::Session;
 
 /// Asks the VM to restart the frame `args` names when the program resumes;
 /// the reason when it cannot be (nothing changed then).
-pub fn request(session: &mut Session, args: &RestartFrameArguments) -> Result<(), String> {
-    let (_, stop) = session.stopped()?;
+pub fn request(debuggee: &mut Debuggee, args: &RestartFrameArguments) -> Result<(), HostError> {
+    let (_, stop) = debuggee.stopped()?;
     let index = frame_index(stop, args.frame_id)?;
     let frame = stop
         .frames
         .get(index)
-        .ok_or_else(|| format!("no frame {}", args.frame_id))?;
+        .ok_or_else(|| HostError::invalid(format!("no frame {}", args.frame_id)))?;
     if !frame.is_lua {
-        return Err("a C function cannot be restarted".into());
+        return Err(HostError::unsupported("a C function cannot be restarted"));
     }
     if stop.exception.is_some() {
         // The error has not unwound yet: it will unwind to this frame's
@@ -31,17 +32,22 @@ pub fn request(session: &mut Session, args: &RestartFrameArguments) -> Result<()
         // caller can be retried too).
         let failing = stop.frames.first().map(|f| f.state);
         if failing != Some(frame.state) {
-            return Err(
-                "only a frame of the thread that failed can be restarted after an error".into(),
-            );
+            return Err(HostError::new(
+                ErrorKind::Refused,
+                "only a frame of the thread that failed can be restarted after an error",
+            ));
         }
         // SAFETY: stopped on the error of this thread, inside its stop.
-        return unsafe { crate::native::error_restart_request(frame.state, frame.level) };
+        return unsafe { crate::native::error_restart_request(frame.state, frame.level) }
+            .map_err(HostError::unsupported);
     }
     if index != 0 || frame.level != 0 {
-        return Err("only the innermost frame can be restarted: step out to it first".into());
+        return Err(HostError::new(
+            ErrorKind::Refused,
+            "only the innermost frame can be restarted: step out to it first",
+        ));
     }
     // SAFETY: the program is stopped in the debugger's hook on this thread
     // (the frames of a stop are taken there), and its level 0 is this frame.
-    unsafe { crate::native::restart_request(frame.state) }
+    unsafe { crate::native::restart_request(frame.state) }.map_err(HostError::unsupported)
 }

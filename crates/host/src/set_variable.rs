@@ -7,31 +7,32 @@ use dap::types::{
     EvaluateArguments, SetExpressionArguments, SetExpressionResponseBody, SetVariableArguments,
     SetVariableResponseBody,
 };
+use host_protocol::{ErrorKind, HostError};
 use mlua::Value;
 
+use crate::debuggee::Debuggee;
 use crate::display::format::key_label;
 use crate::evaluate::{self, Budget};
 use crate::inspect;
-use crate::references::{VarRef, FRAME_GONE};
-use crate::session::Session;
+use crate::references::{frame_gone, VarRef};
 use crate::slots;
 
 /// `setVariable` (only while stopped).
 pub fn request(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &SetVariableArguments,
-) -> Result<SetVariableResponseBody, String> {
-    let (vm, stop) = session.stopped()?;
+) -> Result<SetVariableResponseBody, HostError> {
+    let (vm, stop) = debuggee.stopped()?;
     let target = stop.get(args.variables_reference)?;
     let frame_index = target.frame();
     let frame = frame_index.and_then(|i| stop.frames.get(i));
     let lua = &vm.lua;
     let name = args.name.as_str();
     let unknown = || {
-        format!(
+        HostError::invalid(format!(
             "no variable '{name}' in variables reference {}",
             args.variables_reference
-        )
+        ))
     };
 
     // Find the slot first: a bad name changes nothing and runs nothing.
@@ -42,7 +43,7 @@ pub fn request(
     }
     let (slot, eval) = match &target {
         VarRef::Locals(_) => {
-            let frame = frame.ok_or(FRAME_GONE)?;
+            let frame = frame.ok_or_else(frame_gone)?;
             // The last local of that name is the one the code sees.
             let (_, _, n) = slots::locals(lua, frame)
                 .into_iter()
@@ -53,7 +54,7 @@ pub fn request(
             (Slot::Local(n), eval)
         }
         VarRef::Upvalues(_) => {
-            let frame = frame.ok_or(FRAME_GONE)?;
+            let frame = frame.ok_or_else(frame_gone)?;
             let f = slots::frame_function(lua, frame).ok_or_else(unknown)?;
             let (_, _, n) = slots::upvalues(lua, &f)
                 .into_iter()
@@ -63,7 +64,9 @@ pub fn request(
         }
         VarRef::Value(Value::Table(t), parent, _) => {
             if name == "[metatable]" {
-                return Err("the metatable cannot be set here: evaluate setmetatable(...)".into());
+                return Err(HostError::unsupported(
+                    "the metatable cannot be set here: evaluate setmetatable(...)",
+                ));
             }
             let key = t
                 .pairs::<Value, Value>()
@@ -79,18 +82,18 @@ pub fn request(
             (Slot::Field(t.clone(), key), eval)
         }
         VarRef::Value(other, _, _) => {
-            return Err(format!(
+            return Err(HostError::unsupported(format!(
                 "the fields of a {} cannot be set",
                 other.type_name()
-            ))
+            )))
         }
-        VarRef::Gone => return Err(FRAME_GONE.into()),
+        VarRef::Gone => return Err(frame_gone()),
     };
 
     let value = evaluate::value(vm, frame, &args.value, Budget::Repl)?;
     match slot {
         Slot::Local(n) => {
-            let frame = frame.ok_or(FRAME_GONE)?;
+            let frame = frame.ok_or_else(frame_gone)?;
             slots::set_local(lua, frame, n, value.clone())?;
         }
         Slot::Upvalue(f, n) => slots::set_upvalue(lua, &f, n, value.clone())?,
@@ -98,7 +101,7 @@ pub fn request(
         // `__newindex` either, and this one cannot run program code.
         Slot::Field(t, key) => t
             .raw_set(key, value.clone())
-            .map_err(|e| evaluate::clean_error(&e))?,
+            .map_err(|e| evaluate::runtime_error(&e))?,
     }
     let variable = inspect::make_variable(vm, stop, args.name.clone(), value, eval, frame_index);
     Ok(SetVariableResponseBody {
@@ -113,18 +116,22 @@ pub fn request(
 /// expression (a name or a field); answers the new value as `evaluate`
 /// shows it.
 pub fn set_expression(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &SetExpressionArguments,
-) -> Result<SetExpressionResponseBody, String> {
+) -> Result<SetExpressionResponseBody, HostError> {
     let target = args.expression.trim();
     if target.is_empty() {
-        return Err("setExpression needs an expression to assign to".into());
+        return Err(HostError::invalid(
+            "setExpression needs an expression to assign to",
+        ));
     }
     if args.value.trim().is_empty() {
-        return Err("the new value is empty: write a Lua expression".into());
+        return Err(HostError::invalid(
+            "the new value is empty: write a Lua expression",
+        ));
     }
     {
-        let (vm, stop) = session.stopped()?;
+        let (vm, stop) = debuggee.stopped()?;
         let frame = stop.requested_frame(args.frame_id)?;
         // One expression (`return (...)` compiles), and assignable (the
         // assignment compiles): nothing else runs, a bad target changes
@@ -134,11 +141,16 @@ pub fn set_expression(
             .compile
             .call((
                 format!("({target}\n)"),
-                vm.lua.create_table().map_err(|e| e.to_string())?,
+                vm.lua
+                    .create_table()
+                    .map_err(|e| evaluate::runtime_error(&e))?,
             ))
-            .map_err(|e| evaluate::clean_error(&e))?;
+            .map_err(|e| evaluate::runtime_error(&e))?;
         if let Some(error) = error {
-            return Err(format!("`{target}` is not an expression: {error}"));
+            return Err(HostError::new(
+                ErrorKind::Compile,
+                format!("`{target}` is not an expression: {error}"),
+            ));
         }
         if vm
             .lua
@@ -146,9 +158,9 @@ pub fn set_expression(
             .into_function()
             .is_err()
         {
-            return Err(format!(
+            return Err(HostError::invalid(format!(
                 "`{target}` cannot be assigned: set a local, an upvalue, a global or a field"
-            ));
+            )));
         }
         evaluate::run(
             vm,
@@ -158,7 +170,7 @@ pub fn set_expression(
         )?;
     }
     let shown = evaluate::request(
-        session,
+        debuggee,
         &EvaluateArguments {
             expression: target.to_string(),
             frame_id: args.frame_id,
