@@ -52,8 +52,9 @@ int hr_stock_jit_off (lua_State *L) {
 }
 #endif
 
-/* After a reload: nothing compiled can run old code here (PUC Lua has no
-   compiler; stock LuaJIT's is off while the agent is loaded). */
+/* Lua C function the engine calls after a reload (hotreload_vm.h): no
+   compiled code may keep a replaced function's old code. The compiler is
+   off (hr_stock_jit_off), so no trace holds any; without a JIT, nothing. */
 int hotreload_code_replaced (lua_State *L) {
   (void)L;
   return 0;

@@ -22,6 +22,7 @@ pub const VM: Vm = Vm {
     defines: &["LUAJIT_NO_UNWIND", "LUAJIT_ENABLE_CHECKHOOK"],
     native_backend: false,
     inplace_swap: false,
+    // LuaJIT has upvalueid and upvaluejoin.
     debug_extras: false,
     edits,
 };
