@@ -45,23 +45,20 @@ int hr_stock_jit_off (lua_State *L) {
   int off = luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE);
   return flushed && off;
 }
-
-/* After a reload: traces may hold a replaced function's old code. */
-int hotreload_code_replaced (lua_State *L) {
-  luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE | HR_LUAJIT_MODE_FLUSH);
-  return 0;
-}
 #else
 int hr_stock_jit_off (lua_State *L) {
   (void)L;
   return 1;
 }
+#endif
 
+/* Lua C function the engine calls after a reload (hotreload_vm.h): no
+   compiled code may keep a replaced function's old code. The compiler is
+   off (hr_stock_jit_off), so no trace holds any; without a JIT, nothing. */
 int hotreload_code_replaced (lua_State *L) {
   (void)L;
   return 0;
 }
-#endif
 
 /* The main thread: 5.2+ keep it in the registry; for 5.1's API the agent
    says which thread it is (hr_stock_set_main). */

@@ -23,6 +23,7 @@ pub const VM: Vm = Vm {
     native_backend: false,
     // reload_swap.c: prototypes swapped in place, the walk for the rest.
     inplace_swap: true,
+    // LuaJIT has upvalueid and upvaluejoin.
     debug_extras: false,
     edits,
 };
