@@ -45,21 +45,10 @@ int hr_stock_jit_off (lua_State *L) {
   int off = luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE);
   return flushed && off;
 }
-
-/* After a reload: traces may hold a replaced function's old code. */
-int hotreload_code_replaced (lua_State *L) {
-  luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE | HR_LUAJIT_MODE_FLUSH);
-  return 0;
-}
 #else
 int hr_stock_jit_off (lua_State *L) {
   (void)L;
   return 1;
-}
-
-int hotreload_code_replaced (lua_State *L) {
-  (void)L;
-  return 0;
 }
 #endif
 
