@@ -42,6 +42,9 @@ return M
 /// A stock VM the tests attach to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Vm {
+    Lua51,
+    Lua52,
+    Lua53,
     Lua54,
     LuaJit,
 }
@@ -49,6 +52,9 @@ enum Vm {
 impl Vm {
     fn name(self) -> &'static str {
         match self {
+            Vm::Lua51 => "lua5.1",
+            Vm::Lua52 => "lua5.2",
+            Vm::Lua53 => "lua5.3",
             Vm::Lua54 => "lua5.4",
             Vm::LuaJit => "luajit",
         }
@@ -56,6 +62,9 @@ impl Vm {
 
     fn headers(self) -> &'static str {
         match self {
+            Vm::Lua51 => "/usr/include/lua5.1",
+            Vm::Lua52 => "/usr/include/lua5.2",
+            Vm::Lua53 => "/usr/include/lua5.3",
             Vm::Lua54 => "/usr/include/lua5.4",
             Vm::LuaJit => "/usr/include/luajit-2.1",
         }
@@ -63,6 +72,9 @@ impl Vm {
 
     fn library(self) -> &'static str {
         match self {
+            Vm::Lua51 => "-llua5.1",
+            Vm::Lua52 => "-llua5.2",
+            Vm::Lua53 => "-llua5.3",
             Vm::Lua54 => "-llua5.4",
             Vm::LuaJit => "-lluajit-5.1",
         }
@@ -72,13 +84,18 @@ impl Vm {
     /// start from.
     fn path_vars(self) -> (&'static str, &'static str) {
         match self {
+            Vm::Lua52 => ("LUA_CPATH_5_2", "LUA_PATH_5_2"),
+            Vm::Lua53 => ("LUA_CPATH_5_3", "LUA_PATH_5_3"),
             Vm::Lua54 => ("LUA_CPATH_5_4", "LUA_PATH_5_4"),
-            Vm::LuaJit => ("LUA_CPATH", "LUA_PATH"),
+            Vm::Lua51 | Vm::LuaJit => ("LUA_CPATH", "LUA_PATH"),
         }
     }
 
     fn interpreter(self) -> &'static str {
         match self {
+            Vm::Lua51 => "lua5.1",
+            Vm::Lua52 => "lua5.2",
+            Vm::Lua53 => "lua5.3",
             Vm::Lua54 => "lua5.4",
             Vm::LuaJit => "luajit",
         }
@@ -86,9 +103,19 @@ impl Vm {
 
     fn package(self) -> &'static str {
         match self {
+            Vm::Lua51 => "liblua5.1-0-dev",
+            Vm::Lua52 => "liblua5.2-dev",
+            Vm::Lua53 => "liblua5.3-dev",
             Vm::Lua54 => "liblua5.4-dev",
             Vm::LuaJit => "libluajit-5.1-dev",
         }
+    }
+
+    /// Whether the hot reload engine can run in it: stock Lua 5.1 has no
+    /// upvalue identity (`debug.upvalueid`, `debug.upvaluejoin`), so the
+    /// agent refuses reloads there with the reason.
+    fn reloads(self) -> bool {
+        self != Vm::Lua51
     }
 
     /// The agent `scripts/build` laid out for this VM.
@@ -141,12 +168,8 @@ fn set_mode(path: &Path, mode: u32) {
 /// The directory holding the agent of `vm` and the embedding C program
 /// built against it, once per test binary.
 fn artifacts(vm: Vm) -> &'static (PathBuf, PathBuf) {
-    static LUA54: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    static LUAJIT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    let cell = match vm {
-        Vm::Lua54 => &LUA54,
-        Vm::LuaJit => &LUAJIT,
-    };
+    static BUILT: [OnceLock<(PathBuf, PathBuf)>; 5] = [const { OnceLock::new() }; 5];
+    let cell = &BUILT[vm as usize];
     cell.get_or_init(|| {
         let agent = vm.agent();
         assert!(
@@ -316,6 +339,21 @@ fn luajit_attach_stops_evaluates_reloads_with_state_and_detaches() {
     stops_evaluates_reloads_with_state_and_detaches(Vm::LuaJit);
 }
 
+#[test]
+fn lua53_attach_stops_evaluates_reloads_with_state_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua53);
+}
+
+#[test]
+fn lua52_attach_stops_evaluates_reloads_with_state_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua52);
+}
+
+#[test]
+fn lua51_attach_stops_evaluates_refuses_reloads_with_the_reason_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua51);
+}
+
 fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
     if skip(vm) {
         return;
@@ -340,27 +378,45 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
     client.set_breakpoints(&counter, &[]);
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     program.wait_for("frame 50", |out, _| out.contains("v1 count=50 "));
-    let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
-    assert!(
-        body["changed"].to_string().contains("tick"),
-        "reload body: {body}"
-    );
-    let version = client.evaluate("require('counter').version()", None, "repl");
-    assert_eq!(version, "\"v2\"");
-    let count: i64 = client
-        .evaluate("require('counter').count()", None, "repl")
-        .parse()
-        .expect("a count");
-    assert!(count >= 50, "the count was reset by the reload: {count}");
-    // The running program uses the new code with its counter kept.
-    program.wait_for("v2 output", |out, _| {
-        out.lines().any(|l| {
-            l.strip_prefix("v2 count=")
-                .and_then(|rest| rest.split(' ').next())
-                .and_then(|n| n.parse::<i64>().ok())
-                .is_some_and(|n| n > 50)
-        })
-    });
+    if vm.reloads() {
+        let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
+        assert!(
+            body["changed"].to_string().contains("tick"),
+            "reload body: {body}"
+        );
+        let version = client.evaluate("require('counter').version()", None, "repl");
+        assert_eq!(version, "\"v2\"");
+        let count: i64 = client
+            .evaluate("require('counter').count()", None, "repl")
+            .parse()
+            .expect("a count");
+        assert!(count >= 50, "the count was reset by the reload: {count}");
+        // The running program uses the new code with its counter kept.
+        program.wait_for("v2 output", |out, _| {
+            out.lines().any(|l| {
+                l.strip_prefix("v2 count=")
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_some_and(|n| n > 50)
+            })
+        });
+    } else {
+        let error = client.err("hotReload", json!({"path": counter, "source": COUNTER_V2}));
+        assert!(error.contains("upvaluejoin"), "the reason: {error}");
+        // Nothing was lost: the old code runs on with its count.
+        assert_eq!(
+            client.evaluate("require('counter').version()", None, "repl"),
+            "\"v1\""
+        );
+        let lines_then = program.stdout().lines().count();
+        program.wait_for("v1 output after the refusal", |out, _| {
+            out.lines().count() > lines_then + 1
+                && out
+                    .lines()
+                    .last()
+                    .is_some_and(|l| l.starts_with("v1 count="))
+        });
+    }
 
     // A breakpoint again, then detach while stopped: the program goes on.
     client.set_breakpoints(&counter, &[TICK_LINE]);
