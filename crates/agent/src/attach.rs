@@ -433,10 +433,22 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
         lua.create_table().map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
-    let mut engine = reload::Engine::install(&lua).map_err(|e| e.to_string())?;
-    engine
-        .find_untracked_modules(&lua)
-        .map_err(|e| e.to_string())?;
+    // A VM the engine cannot serve (stock Lua 5.1: no upvalue identity)
+    // is still debugged; its reloads are refused with the engine's reason.
+    let engine = match reload::Engine::install(&lua) {
+        Ok(mut engine) => {
+            engine
+                .find_untracked_modules(&lua)
+                .map_err(|e| e.to_string())?;
+            engine
+        }
+        Err(reload::ReloadError::Engine(mlua::Error::RuntimeError(reason)))
+            if cfg!(hr_lua51_api) =>
+        {
+            reload::Engine::unavailable(&lua, reason).map_err(|e| e.to_string())?
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     exceptions::remember_wrap(&lua).map_err(|e| e.to_string())?;
     forget_on_close(&lua).map_err(|e| e.to_string())?;
     native::set_debug_hook(hooks::hook);
