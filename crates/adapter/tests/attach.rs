@@ -862,3 +862,76 @@ fn start_says_why_and_the_program_runs_on() {
     assert_eq!(lines[4], "still running");
     assert!(stderr.contains("nobody listens"), "{stderr}");
 }
+
+/// Sends `signal` (STOP, CONT) to process `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+#[test]
+fn a_stopped_program_ends_the_session_and_one_blocked_in_c_does_not() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("frozen");
+    let hold = dir.join("hold");
+    let socket = dir.join("sock/s").display().to_string();
+    // A short silence limit, far below the 10 s after which the session
+    // notes an unanswered request: blocked in C, the agent's own thread
+    // keeps the session alive past it.
+    let mut client = Client::start_with_env(&[("HOTRELOAD_ATTACH_SILENCE", "3")]);
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let hold_text = hold.display().to_string();
+    let mut program = Program::start(
+        Vm::Lua54,
+        &dir,
+        &[
+            ("HOTRELOAD_CONNECT", &socket),
+            ("HOTRELOAD_WAIT", "1"),
+            ("EMBED_HOLD", &hold_text),
+        ],
+    );
+    assert!(client.response(seq).success);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    program.wait_for("frames", |out, _| out.contains("count=50 "));
+    std::fs::write(&hold, "").expect("hold the program in C");
+    let asked = client.send(
+        "evaluate",
+        json!({"expression": "1 + 1", "context": "repl"}),
+    );
+    client.wait_output_of("console", "the note about the busy program", |t| {
+        t.contains("has not answered 'evaluate'")
+    });
+    std::fs::remove_file(&hold).expect("let the program run Lua again");
+    let answer = client.response(asked);
+    assert!(answer.success, "{:?}", answer.message);
+    assert!(
+        !client.event_names().iter().any(|e| e == "terminated"),
+        "a program blocked in C ended the session"
+    );
+
+    // Frozen: nothing in the process runs, not even the agent's thread.
+    let pid = program.child.id();
+    signal(pid, "STOP");
+    let terminated = client.wait_event_for("terminated", TIMEOUT);
+    signal(pid, "CONT");
+    assert!(terminated.is_some(), "a stopped program kept the session");
+    let said = client.output_of("stderr");
+    assert!(said.contains("stopped answering"), "{said}");
+    // The adapter is still there and says why nothing runs.
+    let message = client.err("threads", json!({}));
+    assert!(message.contains("no longer running"), "{message}");
+    // Woken, the program runs on: its agent sees the end and detaches.
+    let lines_then = program.stdout().lines().count();
+    program.wait_for("output after the wake", |out, _| {
+        out.lines().count() > lines_then + 1
+    });
+    assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
+}

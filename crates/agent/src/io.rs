@@ -49,6 +49,17 @@ pub fn send(message: &HostMessage) {
     }
 }
 
+/// Writes an empty line (the session skips it): the heartbeat that tells
+/// the session this process still runs (crates/session/src/attach/heartbeat.rs).
+pub fn heartbeat() {
+    let mut writer = lock(&WRITER);
+    if let Some(out) = writer.as_mut() {
+        if out.write_all(b"\n").and_then(|()| out.flush()).is_err() {
+            *writer = None;
+        }
+    }
+}
+
 /// Answers request `id`.
 pub fn respond(id: u64, outcome: Outcome) {
     send(&HostMessage::Response(HostResponse { id, outcome }));
