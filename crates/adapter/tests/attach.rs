@@ -1,10 +1,11 @@
 //! DAP `attach` through `hotreload-dap` to real programs that embed a stock
 //! Lua and load the agent (`crates/agent`, laid out by `scripts/build` in
-//! `agent/<vm>/`): a C application built here against Debian's liblua5.4
-//! and against libluajit-5.1 (tests/fixtures/attach/embed.c), and the
+//! `agent/<vm>/`): a C application built here against Debian's liblua5.1,
+//! 5.2, 5.3, 5.4 and libluajit-5.1 (tests/fixtures/attach/embed.c), and the
 //! stock `lua5.4` and `luajit` interpreters through `LUA_INIT`. Breakpoints, evaluation, pause
 //! in a busy loop, hot reload with state kept, detaching, and the faults:
-//! wrong token, a second program, the program exiting or crashing.
+//! wrong token, a second program, the program exiting, crashing or
+//! stopping (SIGSTOP); which output is forwarded.
 
 mod support;
 
@@ -212,6 +213,12 @@ impl Program {
     /// Starts embed.c on a copy of game.lua and counter.lua in `dir`, with
     /// the agent's settings in `env`.
     fn start(vm: Vm, dir: &Path, env: &[(&str, &str)]) -> Program {
+        let stdout = std::fs::File::create(dir.join("stdout")).expect("stdout file");
+        Program::start_with_stdout(vm, dir, env, stdout.into())
+    }
+
+    /// Like [`Program::start`], its stdout going to `stdout`.
+    fn start_with_stdout(vm: Vm, dir: &Path, env: &[(&str, &str)], stdout: Stdio) -> Program {
         let (agent_dir, embed) = artifacts(vm);
         let (cpath, path) = vm.path_vars();
         for file in ["game.lua", "counter.lua"] {
@@ -226,7 +233,7 @@ impl Program {
             .env(cpath, format!("{}/?.so;;", agent_dir.display()))
             .env(path, format!("{}/?.lua;;", dir.display()))
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout file"))
+            .stdout(stdout)
             .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"));
         for (k, v) in env {
             command.env(k, v);
@@ -378,6 +385,9 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
     client.set_breakpoints(&counter, &[]);
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     program.wait_for("frame 50", |out, _| out.contains("v1 count=50 "));
+    // stdout is a file: forwarded without being asked (it stays a file's
+    // worth of non-terminal for the program).
+    client.wait_output("the program's stdout", |t| t.contains("v1 count=50 "));
     if vm.reloads() {
         let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
         assert!(
@@ -567,6 +577,21 @@ fn lua54_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
 #[test]
 fn luajit_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
     connect_pause_in_a_busy_loop_and_attach_again(Vm::LuaJit);
+}
+
+#[test]
+fn lua53_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua53);
+}
+
+#[test]
+fn lua52_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua52);
+}
+
+#[test]
+fn lua51_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua51);
 }
 
 fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
@@ -933,5 +958,78 @@ fn a_stopped_program_ends_the_session_and_one_blocked_in_c_does_not() {
     program.wait_for("output after the wake", |out, _| {
         out.lines().count() > lines_then + 1
     });
+    assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
+}
+
+#[test]
+fn output_is_forwarded_by_default_unless_it_goes_to_a_terminal() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("tty");
+    let socket = dir.join("sock/s").display().to_string();
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    // stdout is a terminal (a pty we read), stderr a file; no `output`.
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty fills the two descriptors; the others may be null.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty");
+    // SAFETY: both descriptors are ours, each owned once from here on.
+    let (master, slave) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut master = master;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut s) = sink.lock() {
+                s.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    });
+    let mut program = Program::start_with_stdout(
+        Vm::Lua54,
+        &dir,
+        &[("HOTRELOAD_CONNECT", &socket), ("HOTRELOAD_WAIT", "1")],
+        Stdio::from(slave),
+    );
+    assert!(client.response(seq).success);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    let deadline = Instant::now() + TIMEOUT;
+    while !seen.lock().is_ok_and(|s| s.contains("count=50 ")) {
+        assert!(Instant::now() < deadline, "no output on the terminal");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The file-backed stderr is forwarded; the terminal is left alone.
+    client.evaluate("io.stderr:write('to the file\\n')", None, "repl");
+    client.wait_output_of("stderr", "stderr forwarded", |t| t.contains("to the file"));
+    assert!(
+        !client.output_of("stdout").contains("count="),
+        "the terminal's output was forwarded: {}",
+        client.output_of("stdout")
+    );
+    assert!(program.stderr().contains("to the file"));
+    client.ok("disconnect", json!({}));
     assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
 }
