@@ -598,6 +598,13 @@ fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
     if skip(vm) {
         return;
     }
+    if Command::new(vm.interpreter()).arg("-v").output().is_err() {
+        eprintln!(
+            "skipped: no {} interpreter (scripts/attach-env installs it)",
+            vm.interpreter()
+        );
+        return;
+    }
     let dir = scratch(&format!("connect-{}", vm.name()));
     let socket = dir.join("sock/agent").display().to_string();
     // The stock interpreter, unmodified script, agent through LUA_INIT.
