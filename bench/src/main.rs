@@ -77,7 +77,7 @@ local M, size = ...
 local heap = {}
 local fs = {}
 for i = 1, 24 do fs[i] = M["f" .. i] end
-local n_tables, n_instances, n_closures = size * 4 // 10, size * 3 // 10, size * 2 // 10
+local n_tables, n_instances, n_closures = math.floor(size * 4 / 10), math.floor(size * 3 / 10), math.floor(size * 2 / 10)
 for i = 1, n_tables do heap[#heap + 1] = { a = fs[i % 24 + 1], b = fs[(i + 7) % 24 + 1] } end
 for i = 1, n_instances do heap[#heap + 1] = M.new(i) end
 for i = 1, n_closures do heap[#heap + 1] = M["make" .. (i % 5 + 1)](1) end
@@ -90,7 +90,7 @@ const CHECK_HEAP: &str = r#"
 local top, inner = ...
 local heap = HEAP
 local size = #heap
-local n_tables, n_instances = size * 4 // 10, size * 3 // 10
+local n_tables, n_instances = math.floor(size * 4 / 10), math.floor(size * 3 / 10)
 local tab = heap[1]
 local expect = (1 % 24 + 1) * 2 + top
 if tab.a(2) ~= expect then return "table field: " .. tostring(tab.a(2)) .. " ~= " .. expect end

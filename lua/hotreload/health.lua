@@ -10,7 +10,7 @@ local health = vim.health
 local pure_lua_walk = 'reloads with the pure-Lua walk: closures a factory already made,'
   .. ' and the running main program, keep their old code'
 -- Runtimes whose host reloads with the pure-Lua walk.
-local limits = { ['lua5.3'] = pure_lua_walk, ['lua5.2'] = pure_lua_walk }
+local limits = { ['lua5.3'] = pure_lua_walk, ['lua5.2'] = pure_lua_walk, ['luajit'] = pure_lua_walk }
 
 local build_fix = 'run :Lazy build hotreload.nvim (or scripts/build --release in the plugin directory)'
 

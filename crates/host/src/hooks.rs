@@ -390,6 +390,10 @@ unsafe fn dispatch(l: *mut lua_State, ar: *mut lua_Debug) {
     });
 }
 
+/// Whether C functions return without a return event (LuaJIT), so a mask
+/// decided at their call would stay until the next Lua call or return.
+const C_RETURNS_UNHOOKED: bool = cfg!(feature = "luajit");
+
 unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
     // SAFETY: `ar` is the record Lua passed for this event.
     let event = unsafe { (*ar).event };
@@ -416,13 +420,28 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     unsafe {
         match event {
             ffi::LUA_HOOKCALL | lua_api::HOOK_TAILCALL => {
+                // LuaJIT has no return event for C functions: the caller's
+                // mask must outlive them (they have no lines anyway).
+                if C_RETURNS_UNHOOKED && native::frame_source(l, ar).is_none() {
+                    return;
+                }
                 let mask = mask_for(session, l, ar, || native::stack_depth(l));
                 set_mask(l, mask);
             }
             ffi::LUA_HOOKRET | lua_api::HOOK_TAILRET => {
                 let mut caller: lua_Debug = std::mem::zeroed();
-                let mask = if ffi::lua_getstack(l, 1, &mut caller) != 0 {
-                    mask_for(session, l, &caller, || native::stack_depth(l) - 1)
+                let mut level = 1;
+                // LuaJIT: a C caller (pcall, the sort of a comparator)
+                // returns without an event, so decide for the Lua function
+                // it returns to.
+                while C_RETURNS_UNHOOKED
+                    && ffi::lua_getstack(l, level, &mut caller) != 0
+                    && native::frame_source(l, &caller).is_none()
+                {
+                    level += 1;
+                }
+                let mask = if ffi::lua_getstack(l, level, &mut caller) != 0 {
+                    mask_for(session, l, &caller, || native::stack_depth(l) - level)
                 } else {
                     base_mask(&config())
                 };

@@ -77,6 +77,8 @@ fn prepare(
     // SAFETY: unsafe_new only means "all standard libraries, C modules
     // allowed", which is what a debuggee expects from plain `lua`.
     let lua = unsafe { Lua::unsafe_new() };
+    #[cfg(feature = "luajit")]
+    ffi_as_stock_luajit(&lua)?;
     memory::install(&lua, args.memory_limit)?;
     let main_state = main_thread(&lua)?;
     let helpers = install_internals(&lua)?;
@@ -141,6 +143,22 @@ fn main_thread(lua: &Lua) -> Result<*mut ffi::lua_State, LaunchError> {
         lua.exec_raw::<()>((), |s| main = lua_api::main_thread(s))?;
     }
     main.ok_or_else(|| mlua::Error::runtime("the VM's main thread is not reachable").into())
+}
+
+/// Stock `luajit` preloads the `ffi` module (`require("ffi")` works) but
+/// sets no global `ffi`; mlua opens it as a global. LuaJIT's own test suite
+/// (lib/contents.lua) sees the difference.
+#[cfg(feature = "luajit")]
+fn ffi_as_stock_luajit(lua: &Lua) -> mlua::Result<()> {
+    let globals = lua.globals();
+    let module: Value = globals.raw_get("ffi")?;
+    globals.raw_set("ffi", Value::Nil)?;
+    let package: Table = globals.raw_get("package")?;
+    let loaded: Table = package.raw_get("loaded")?;
+    loaded.raw_set("ffi", Value::Nil)?;
+    let preload: Table = package.raw_get("preload")?;
+    // The module already opened (opening it twice would reset its C types).
+    preload.raw_set("ffi", lua.create_function(move |_, ()| Ok(module.clone()))?)
 }
 
 fn install_internals(lua: &Lua) -> Result<Helpers, LaunchError> {

@@ -74,6 +74,11 @@ int hr_all_threads (lua_State *L);
    where the VM has no native backend). */
 int hotreload_same_code (lua_State *L);
 
+/* Lua C function: called after every reload; drops compiled code that may
+   still run a replaced function's old code (LuaJIT: every trace; jit.c).
+   Nothing to do on VMs without a JIT (shared/jit.c). */
+int hotreload_code_replaced (lua_State *L);
+
 /* Pushes the native backend table the engine drives (lua/engine/); only in
    folders whose vm.rs says `native_backend: true`. */
 int hotreload_native_backend (lua_State *L);

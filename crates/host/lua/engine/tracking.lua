@@ -75,7 +75,7 @@ function Tracking.require(engine)
   local modules = engine.modules
   local host = host_tracking()
   if host then
-    local searchers = package.searchers or package.loaders
+    local searchers = package.searchers or package.loaders -- 5.1, LuaJIT: loaders
     host[1] = type(searchers) == 'table' and searchers[2] or nil -- the Lua-file searcher
     host[4] = modules
     hide_during_reload(engine)

@@ -99,6 +99,9 @@ extern "C-unwind" {
 extern "C-unwind" {
     /// `same_code(a, b)` of the VM folder (vm/hotreload_vm.h).
     fn hotreload_same_code(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+    /// Drops compiled code that may run a replaced function's old code
+    /// (LuaJIT's traces, vm/luajit/jit.c; nothing elsewhere).
+    fn hotreload_code_replaced(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
 /// Why a reload did not happen. `Display` is the user-facing `file:line: reason`.
@@ -395,6 +398,10 @@ impl Engine {
         req.set("source", source)?;
         let (report, error): (Option<Table>, Option<String>) =
             self.engine.call_method("reload", req)?;
+        // After any attempt: a failed one may have run (and compiled) the
+        // new top level before rolling back.
+        // SAFETY: the function only flushes the VM's compiled code.
+        unsafe { lua.create_c_function(hotreload_code_replaced)? }.call::<()>(())?;
         let report = match report {
             Some(report) => report,
             None => return Err(ReloadError::Rejected(error.unwrap_or_default())),

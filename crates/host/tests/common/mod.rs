@@ -91,6 +91,16 @@ pub fn host_exe() -> &'static str {
         not(any(feature = "lua54", feature = "lua53", feature = "lua52"))
     ))]
     return env!("CARGO_BIN_EXE_hotreload-host-lua51");
+    #[cfg(all(
+        feature = "luajit",
+        not(any(
+            feature = "lua54",
+            feature = "lua53",
+            feature = "lua52",
+            feature = "lua51"
+        ))
+    ))]
+    return env!("CARGO_BIN_EXE_hotreload-host-luajit");
 }
 
 impl Host {

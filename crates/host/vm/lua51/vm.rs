@@ -1,10 +1,10 @@
 //! Lua 5.1: the host's VM patches and C files (included by build.rs).
 
-use super::Vm;
+use super::{Sources, Vm};
 
 pub const VM: Vm = Vm {
     folder: "lua51",
-    sources: "lua-5.1.5",
+    sources: Sources::LuaSrc("lua-5.1.5"),
     release: "5.1.5",
     defines: &["LUA_USE_LINUX"],
     native_backend: false,

@@ -1,10 +1,10 @@
 //! Lua 5.2: the host's VM patches and C files (included by build.rs).
 
-use super::Vm;
+use super::{Sources, Vm};
 
 pub const VM: Vm = Vm {
     folder: "lua52",
-    sources: "lua-5.2.4",
+    sources: Sources::LuaSrc("lua-5.2.4"),
     release: "5.2.4",
     defines: &["LUA_USE_LINUX", "LUA_COMPAT_ALL"],
     native_backend: false,

@@ -1,10 +1,10 @@
 //! Lua 5.3: the host's VM patches and C files (included by build.rs).
 
-use super::Vm;
+use super::{Sources, Vm};
 
 pub const VM: Vm = Vm {
     folder: "lua53",
-    sources: "lua-5.3.6",
+    sources: Sources::LuaSrc("lua-5.3.6"),
     release: "5.3.6",
     defines: &["LUA_USE_LINUX"],
     native_backend: false,

@@ -1,10 +1,10 @@
 //! Lua 5.4: the host's VM patches and C files (included by build.rs).
 
-use super::Vm;
+use super::{Sources, Vm};
 
 pub const VM: Vm = Vm {
     folder: "lua54",
-    sources: "lua-5.4.9",
+    sources: Sources::LuaSrc("lua-5.4.9"),
     release: "5.4.9",
     defines: &["LUA_USE_LINUX", "LUA_COMPAT_5_3"],
     native_backend: true,

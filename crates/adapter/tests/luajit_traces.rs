@@ -1,0 +1,329 @@
+//! LuaJIT's compiler under the debugger, through `hotreload-dap` and the
+//! real LuaJIT host (whatever `HOTRELOAD_TEST_RUNTIME` says: these are about
+//! LuaJIT): compiled code runs no hooks and may hold inlined copies of a
+//! function, so breakpoints, pauses and reloads must reach code that was
+//! compiled, and the JIT must stay on where nothing needs hooks. Each
+//! program proves with `jit.util` that the code in question was compiled.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::{host_dir, Client, TIMEOUT};
+
+/// Counts the traces that exist, then the helpers every program uses.
+const PRELUDE: &str = r#"local jutil = require("jit.util")
+local function traces()
+  local n = 0
+  for i = 1, 4000 do
+    if jutil.traceinfo(i) then n = n + 1 end
+  end
+  return n
+end
+jit.off(traces)
+local function say(...)
+  io.write(table.concat({ ... }, " "), "\n")
+  io.stdout:flush()
+end
+"#;
+
+fn require_luajit_host() {
+    let host = host_dir().join("hotreload-host-luajit");
+    assert!(
+        host.is_file(),
+        "{} is missing: build it first with `scripts/build`",
+        host.display()
+    );
+}
+
+fn line_of(source: &str, marker: &str) -> i64 {
+    source
+        .lines()
+        .position(|l| l.contains(marker))
+        .map(|i| i as i64 + 1)
+        .unwrap_or_else(|| panic!("no {marker} line"))
+}
+
+fn launch(client: &mut Client, program: &str, extra: Value) {
+    let mut args = json!({"program": program, "runtime": "luajit"});
+    if let (Some(a), Some(e)) = (args.as_object_mut(), extra.as_object()) {
+        a.extend(e.clone());
+    }
+    client.launch(args);
+}
+
+/// The number a line `<label> N` of the program's output says.
+fn said(client: &mut Client, label: &str) -> i64 {
+    let prefix = format!("{label} ");
+    let text = client.wait_output(label, |t| t.lines().any(|l| l.starts_with(&prefix)));
+    text.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| client.fail(&format!("no number after {label}")))
+}
+
+fn top_line(client: &mut Client, stopped: &Value) -> i64 {
+    let frames = client.stack(&stopped["threadId"]);
+    frames.first().and_then(|f| f["line"].as_i64()).unwrap_or(0)
+}
+
+#[test]
+fn a_breakpoint_stops_in_a_function_already_compiled_into_a_trace_and_the_jit_returns() {
+    require_luajit_host();
+    let source = format!(
+        "{PRELUDE}\
+local n = 0
+local function step(x)
+  return x + 1 -- step-body
+end
+local function run(k)
+  for _ = 1, k do n = step(n) end
+end
+run(300000)
+say('compiled', traces())
+local gate = 1 -- gate-1
+run(300000) -- run-again
+say('compiled-again', traces())
+local gate2 = 2 -- gate-2
+say('total', n)
+"
+    );
+    let program = Client::temp_program("jit_breakpoint.lua", &source);
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.set_breakpoints(&program, &[line_of(&source, "gate-1")]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    if said(&mut client, "compiled") < 1 {
+        client.fail("the loop was not compiled: the test proves nothing");
+    }
+    // The loop's trace holds `step` inlined; a breakpoint there must stop.
+    let body = line_of(&source, "step-body");
+    client.set_breakpoints(&program, &[body]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    let stopped = client.wait_stopped("breakpoint");
+    if top_line(&mut client, &stopped) != body {
+        client.fail("stopped elsewhere than in the compiled function");
+    }
+    // Removed: the JIT compiles the loop again.
+    client.set_breakpoints(&program, &[line_of(&source, "gate-2")]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_stopped("breakpoint");
+    if said(&mut client, "compiled-again") < 1 {
+        client.fail("no trace after the breakpoint was removed: the JIT stayed off");
+    }
+    client.ok("continue", json!({}));
+    if said(&mut client, "total") != 600_000 {
+        client.fail("the program computed something else");
+    }
+    client.wait_event("terminated");
+}
+
+#[test]
+fn breakpoints_elsewhere_leave_loops_compiled() {
+    require_luajit_host();
+    let source = format!(
+        "{PRELUDE}\
+local function never()
+  return 'never' -- never-runs
+end
+local s = 0
+for i = 1, 300000 do s = s + i % 7 end
+say('compiled', traces())
+say('sum', s)
+"
+    );
+    let program = Client::temp_program("jit_elsewhere.lua", &source);
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.set_breakpoints(&program, &[line_of(&source, "never-runs")]);
+    client.ok("configurationDone", json!({}));
+    if said(&mut client, "compiled") < 1 {
+        client.fail("a breakpoint in another function kept the loop from compiling");
+    }
+    client.wait_event("terminated");
+}
+
+#[test]
+fn pause_stops_a_busy_loop_running_in_a_trace() {
+    require_luajit_host();
+    let source = format!(
+        "{PRELUDE}\
+local x = 0
+for _ = 1, 300000 do x = x + 1 end
+say('compiled', traces())
+while true do
+  x = x + 1 -- busy
+end
+"
+    );
+    let program = Client::temp_program("jit_pause.lua", &source);
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.ok("configurationDone", json!({}));
+    if said(&mut client, "compiled") < 1 {
+        client.fail("the first loop was not compiled: the JIT is off");
+    }
+    client.ok("pause", json!({"threadId": 1}));
+    let stopped = client.wait_stopped("pause");
+    let line = top_line(&mut client, &stopped);
+    let busy = line_of(&source, "busy");
+    if line != busy && line != busy - 1 {
+        client.fail(&format!("paused at line {line}, not in the loop"));
+    }
+    client.ok("disconnect", json!({"terminateDebuggee": true}));
+}
+
+#[test]
+fn a_reload_flushes_traces_that_inlined_the_old_code() {
+    require_luajit_host();
+    let dir = std::env::temp_dir().join(format!("hotreload-jit-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let module = dir.join("calc.lua");
+    std::fs::write(
+        &module,
+        "local M = {}\nfunction M.f(x) return x + 1 end\nreturn M\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let source = format!(
+        "{PRELUDE}\
+local calc = require('calc')
+local function run(k)
+  local s = 0
+  for _ = 1, k do s = calc.f(s) end
+  return s
+end
+say('before', run(300000))
+say('compiled', traces())
+local gate = 1 -- gate
+say('after-reload', traces())
+say('after', run(300000))
+"
+    );
+    let program = dir.join("main.lua");
+    std::fs::write(&program, &source).unwrap_or_else(|e| panic!("{e}"));
+    let program = program.display().to_string();
+    let mut client = Client::start();
+    launch(
+        &mut client,
+        &program,
+        json!({"luaPath": format!("{}/?.lua", dir.display())}),
+    );
+    client.set_breakpoints(&program, &[line_of(&source, "-- gate")]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    if said(&mut client, "before") != 300_000 || said(&mut client, "compiled") < 1 {
+        client.fail("the loop calling calc.f was not compiled");
+    }
+    let body = client.ok(
+        "hotReload",
+        json!({"module": "calc",
+               "source": "local M = {}\nfunction M.f(x) return x + 2 end\nreturn M\n"}),
+    );
+    if body["changed"] != json!(["calc.f"]) {
+        client.fail(&format!("reload report: {body}"));
+    }
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    if said(&mut client, "after-reload") != 0 {
+        client.fail("traces survived the reload");
+    }
+    if said(&mut client, "after") != 600_000 {
+        client.fail("the loop ran the old code after the reload");
+    }
+    let _ = client.wait_event_for("terminated", TIMEOUT);
+}
+
+#[test]
+fn coroutines_resumed_many_times_through_the_notification_keep_their_stack() {
+    require_luajit_host();
+    // While the resume notification is on, coroutine.resume and wrap's
+    // functions resume through C: once, each call grew the coroutine's
+    // stack until "stack overflow".
+    let source = format!(
+        "{PRELUDE}\
+local co = coroutine.create(function() while true do coroutine.yield(1) end end)
+local w = coroutine.wrap(function() while true do coroutine.yield(2) end end)
+local s = 0
+for _ = 1, 200000 do
+  local _, a = coroutine.resume(co)
+  s = s + a + w()
+end
+say('sum', s)
+"
+    );
+    let program = Client::temp_program("jit_resume.lua", &source);
+    for no_debug in [true, false] {
+        let mut client = Client::start();
+        launch(&mut client, &program, json!({"noDebug": no_debug}));
+        client.ok("configurationDone", json!({}));
+        if said(&mut client, "sum") != 600_000 {
+            client.fail("the coroutines did not all run");
+        }
+        client.wait_event("terminated");
+    }
+}
+
+#[test]
+fn ffi_is_preloaded_not_global_as_in_stock_luajit() {
+    require_luajit_host();
+    // LuaJIT's own suite (lib/contents.lua) lists the globals: stock
+    // `luajit` has no global `ffi`, only `require("ffi")`.
+    let source = format!(
+        "{PRELUDE}\
+local before = rawget(_G, 'ffi') == nil and package.loaded.ffi == nil
+local ffi = require('ffi')
+say('stock', (before and type(ffi.new) == 'function' and require('ffi') == ffi) and 1 or 0)
+"
+    );
+    let program = Client::temp_program("jit_ffi.lua", &source);
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.ok("configurationDone", json!({}));
+    if said(&mut client, "stock") != 1 {
+        client.fail("ffi is not as in stock luajit");
+    }
+    client.wait_event("terminated");
+}
+
+#[test]
+fn next_stops_once_per_line_across_lua_and_c_calls() {
+    require_luajit_host();
+    // Stock LuaJIT reports a line again once a call on it returns, and a C
+    // function returns without a return event: neither may change a step.
+    let source = format!(
+        "{PRELUDE}\
+local function f() return 1 end
+local x = 0
+x = x + f() -- line-a
+print(x) -- line-b
+x = f() + f() -- line-c
+local ok = pcall(f) -- line-d
+local y = x -- line-e
+say('y', y)
+"
+    );
+    let program = Client::temp_program("jit_next.lua", &source);
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.set_breakpoints(&program, &[line_of(&source, "line-a")]);
+    client.ok("configurationDone", json!({}));
+    let mut stopped = client.wait_stopped("breakpoint");
+    client.set_breakpoints(&program, &[]);
+    let mut lines = vec![top_line(&mut client, &stopped)];
+    for _ in 0..4 {
+        client.ok("next", json!({"threadId": stopped["threadId"]}));
+        stopped = client.wait_stopped("step");
+        lines.push(top_line(&mut client, &stopped));
+    }
+    let expected: Vec<i64> = ["line-a", "line-b", "line-c", "line-d", "line-e"]
+        .iter()
+        .map(|m| line_of(&source, m))
+        .collect();
+    if lines != expected {
+        client.fail(&format!(
+            "stopped on lines {lines:?}, expected {expected:?}"
+        ));
+    }
+    client.ok("continue", json!({}));
+    client.wait_event("terminated");
+}
