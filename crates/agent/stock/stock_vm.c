@@ -52,6 +52,18 @@ int hr_stock_jit_off (lua_State *L) {
 }
 #endif
 
+/* Lua C function, after every reload: no compiled trace may keep running
+   a replaced function's old code (LuaJIT, where `jit = true` kept the
+   compiler on: flush them all; elsewhere nothing is compiled). */
+int hotreload_code_replaced (lua_State *L) {
+#ifdef HR_STOCK_LUAJIT
+  (void)luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE | HR_LUAJIT_MODE_FLUSH);
+#else
+  (void)L;
+#endif
+  return 0;
+}
+
 /* The main thread: 5.2+ keep it in the registry; for 5.1's API the agent
    says which thread it is (hr_stock_set_main). */
 static lua_State *main_thread_51;
