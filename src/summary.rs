@@ -24,6 +24,8 @@ fn response_body(body: Object) -> Result<HotReloadResponseBody, NativeError> {
             let w = table(w, "warnings")?;
             Ok(ReloadWarning {
                 message: text(&table_get(&w, "message"), "warnings")?,
+                // The summary counts warnings; their other fields stay in Lua.
+                ..ReloadWarning::default()
             })
         })
         .collect::<Result<_, NativeError>>()?;

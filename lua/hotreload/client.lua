@@ -8,8 +8,11 @@ local uv = vim.uv
 
 local M = {}
 
+--- A failed request, as nvim-dap passes it: the response's `message` and
+--- `body` (whose `error` `hotreload.failure` reads).
 ---@class hotreload.DapError
 ---@field message string
+---@field body table|nil
 
 ---@class hotreload.ClientHandlers
 ---@field on_event fun(event: string, body: table|nil)|nil
@@ -195,7 +198,7 @@ function Client:_dispatch(text)
         if msg.body and msg.body.error and msg.body.error.format then
           message = msg.body.error.format
         end
-        cb({ message = message or ('%s failed'):format(msg.command) }, msg.body)
+        cb({ message = message or ('%s failed'):format(msg.command), body = msg.body }, msg.body)
       end
     end
   elseif msg.type == 'event' then

@@ -22,9 +22,6 @@ function M.setup(opts)
   require('hotreload.autosave').set(config.options.reload_on_save)
 end
 
---- What the host answers for a file the program has not loaded (yet).
-local NOT_LOADED = 'not a module or file the running program loaded'
-
 ---@class hotreload.ReloadOpts
 ---@field on_save boolean|nil a save asked for it: a file the program has not loaded is skipped quietly
 
@@ -58,14 +55,14 @@ function M.reload(path, on_done, opts)
   local args = { path = path, source = require('hotreload.buffer').unsaved_text(path, bufnr) }
   report.pre(path)
   target.request('hotReload', args, function(err, body)
-    local message = err and (err.message or tostring(err))
-    if message and opts and opts.on_save and message:find(NOT_LOADED, 1, true) then
+    local failure = err and require('hotreload.failure').of(err)
+    if failure and opts and opts.on_save and failure.kind == 'notFound' then
       -- Saving a module the program has not required yet is no failure:
       -- `require` will read the saved file when the program gets there.
-      on_done(false, message)
-    elseif message then
-      report.failure(path, message, target.root)
-      on_done(false, message)
+      on_done(false, failure.message)
+    elseif failure then
+      report.failure(path, failure, target.root)
+      on_done(false, failure.message)
     else
       report.success(path, body or {}, target.root)
       on_done(true, body or {})

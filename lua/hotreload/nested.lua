@@ -108,7 +108,7 @@ end
 ---@param module any the module's value after the reload
 ---@param name string
 ---@param path string the reloaded file, for the lines
----@return string[]
+---@return { kind: string, message: string, path: string, line: integer|nil }[]
 function M.warnings(snap, module, name, path)
   if not snap or type(module) ~= 'table' then
     return {}
@@ -131,10 +131,15 @@ function M.warnings(snap, module, name, path)
         lines[1] = tostring((after[1] or {}).line or '?')
       end
       if #lines > 0 then
-        out[#out + 1] = (
-          'closures already made by %s keep their old code (%s:%s): Neovim holds them '
-          .. '(keymaps, autocmds, commands it created); run %s again or restart Neovim'
-        ):format(fname, vim.fn.fnamemodify(path, ':t'), table.concat(lines, ','), fname)
+        out[#out + 1] = {
+          kind = 'nestedClosures',
+          message = (
+            'closures already made by %s keep their old code (%s:%s): Neovim holds them '
+            .. '(keymaps, autocmds, commands it created); run %s again or restart Neovim'
+          ):format(fname, vim.fn.fnamemodify(path, ':t'), table.concat(lines, ','), fname),
+          path = path,
+          line = tonumber(lines[1]),
+        }
       end
     end
   end

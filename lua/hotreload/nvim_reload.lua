@@ -193,28 +193,34 @@ function M.reload(path, opts, on_done)
   report.pre(path)
   local source, rerr = source_of(path, opts.bufnr)
   local eng, lerr = load_engine()
-  local result, err
+  local result
+  ---@type hotreload.Failure|nil
+  local failure
   local nested = require('hotreload.nested')
   local snapshot = nested.snapshot(package.loaded[target.name], target.name)
   if not source then
-    err = rerr
+    failure = { kind = 'io', message = tostring(rerr), path = path }
   elseif not eng then
-    err = lerr
+    failure = { kind = 'internal', message = tostring(lerr) }
   else
     eng:register(target.name, path, chunkname_of(package.loaded[target.name], path))
-    result, err = eng:reload({ module = target.name, source = source })
+    local err, kind, line, reason
+    result, err, kind, line, reason = eng:reload({ module = target.name, source = source })
+    if not result then
+      -- As the host answers a program's reload: the engine's kind, and the
+      -- line (and reason) it names in this file.
+      failure = { kind = kind or 'other', message = tostring(err), path = line and path, line = line, reason = reason }
+    end
   end
-  if not result then
-    report.failure(path, tostring(err), vim.fs.dirname(path))
-    return on_done(false, tostring(err))
+  if failure then
+    report.failure(path, failure, vim.fs.dirname(path))
+    return on_done(false, failure.message)
   end
   local warnings = {}
-  for i, message in ipairs(result.warnings or {}) do
-    warnings[i] = { message = tostring(message) }
+  for i, w in ipairs(result.warnings or {}) do
+    warnings[i] = { kind = w.kind, message = tostring(w.message), path = w.path, line = w.line }
   end
-  for _, message in ipairs(nested.warnings(snapshot, package.loaded[target.name], target.name, path)) do
-    warnings[#warnings + 1] = { message = message }
-  end
+  vim.list_extend(warnings, nested.warnings(snapshot, package.loaded[target.name], target.name, path))
   local body = {
     module = target.name,
     path = path,

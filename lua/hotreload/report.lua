@@ -17,6 +17,7 @@ M.qf_title = 'hotreload'
 ---@field path string
 ---@field body table|nil the hotReload response body on success
 ---@field message string|nil the error on failure
+---@field kind string|nil what kind of failure (`hotreload.Failure`)
 ---@field time integer os.time() of the answer
 
 ---@type hotreload.LastReload|nil
@@ -38,31 +39,6 @@ function M.summary(body)
     return native.reload_summary(body)
   end
   return ('%s: reloaded'):format(body.module or body.path or '?')
-end
-
---- Splits `file:line: reason`; returns nil when the message has no location.
----@param message string
----@return { file: string, line: integer, reason: string }|nil
-function M.parse_location(message)
-  -- Lua, and the compiled sources the session reports at their own lines;
-  -- the first location in the message wins.
-  local file, line, reason
-  local first = math.huge
-  for _, ext in ipairs({ 'lua', 'luax', 'ts', 'tsx' }) do
-    local at, _, f, l, r = message:find('(%S+%.' .. ext .. '):(%d+):%s*(.*)')
-    if at and at < first then
-      first, file, line, reason = at, f, l, r
-    end
-  end
-  if not file then
-    -- `[string "..."]:3: reason`: a chunk without a file name.
-    line, reason = message:match('%]:(%d+):%s*(.*)')
-    file = line and ''
-  end
-  if not line then
-    return nil
-  end
-  return { file = file:gsub('^@', ''), line = tonumber(line), reason = reason }
 end
 
 --- The real file a location names, absolute and normalised: relative to
@@ -111,36 +87,45 @@ local function clear_problems()
   end
 end
 
---- The program stopped on an uncaught error (at start, or in reloaded
---- code): a diagnostic and a quickfix entry at its location, as for a failed
---- reload, without the reload events.
----@param message string `file:line: reason` when the runtime knows it
----@param root string|nil the program's root, to resolve relative locations
-function M.program_error(message, root)
-  local loc = M.parse_location(tostring(message))
-  if not loc or not config.options.diagnostics then
-    return
-  end
-  local file = resolve_file(loc.file, root, '')
-  if file == '' then
-    return
-  end
-  clear_problems()
-  program_error_shown = true
+--- An error diagnostic at `line` of `file` (its message `prefix .. text`)
+--- and our quickfix list holding that one place.
+---@param file string
+---@param line integer
+---@param text string
+---@param prefix string
+local function mark(file, line, text, prefix)
   vim.diagnostic.set(M.ns, vim.fn.bufadd(file), {
     {
-      lnum = loc.line - 1,
+      lnum = line - 1,
       col = 0,
       severity = vim.diagnostic.severity.ERROR,
       source = 'hotreload',
-      message = 'program error: ' .. loc.reason,
+      message = prefix .. text,
     },
   })
   local qf = vim.fn.getqflist({ title = 0 })
   vim.fn.setqflist({}, qf.title == M.qf_title and 'r' or ' ', {
     title = M.qf_title,
-    items = { { filename = file, lnum = loc.line, text = loc.reason, type = 'E' } },
+    items = { { filename = file, lnum = line, text = text, type = 'E' } },
   })
+end
+
+--- The program stopped on an uncaught error (at start, or in reloaded
+--- code): a diagnostic and a quickfix entry at its location, as for a failed
+--- reload, without the reload events.
+---@param failure { message: string, path: string|nil, line: integer|nil, reason: string|nil }
+---@param root string|nil the program's root, to resolve relative locations
+function M.program_error(failure, root)
+  if not (failure.path and failure.line) or not config.options.diagnostics then
+    return
+  end
+  local file = resolve_file(failure.path, root, '')
+  if file == '' then
+    return
+  end
+  clear_problems()
+  program_error_shown = true
+  mark(file, failure.line, failure.reason or failure.message, 'program error: ')
 end
 
 --- The program runs again: its error's diagnostic and quickfix entry go.
@@ -179,37 +164,22 @@ function M.success(path, body, root)
   fire('HotReloadPost', body)
 end
 
---- A reload failed with `message` (`file:line: reason` when known).
+--- A reload failed: its message, kind and location (`hotreload.failure`).
 ---@param path string
----@param message string
+---@param failure hotreload.Failure
 ---@param root string|nil the program's root, to resolve relative locations
-function M.failure(path, message, root)
-  message = tostring(message)
-  M.last = { ok = false, path = path, message = message, time = os.time() }
-  local data = { path = path, message = message }
-  local loc = M.parse_location(message)
-  if loc then
-    data.file = resolve_file(loc.file, root, path)
-    data.line = loc.line
-    data.reason = loc.reason
+function M.failure(path, failure, root)
+  local message = tostring(failure.message)
+  M.last = { ok = false, path = path, message = message, kind = failure.kind, time = os.time() }
+  local data = { path = path, message = message, kind = failure.kind }
+  if failure.path and failure.line then
+    data.file = resolve_file(failure.path, root, path)
+    data.line = failure.line
+    data.reason = failure.reason or message
   end
   clear_problems()
   if config.options.diagnostics and data.file and data.line then
-    local bufnr = vim.fn.bufadd(data.file)
-    vim.diagnostic.set(M.ns, bufnr, {
-      {
-        lnum = data.line - 1,
-        col = 0,
-        severity = vim.diagnostic.severity.ERROR,
-        source = 'hotreload',
-        message = 'hot reload failed: ' .. data.reason,
-      },
-    })
-    local qf = vim.fn.getqflist({ title = 0 })
-    vim.fn.setqflist({}, qf.title == M.qf_title and 'r' or ' ', {
-      title = M.qf_title,
-      items = { { filename = data.file, lnum = data.line, text = data.reason, type = 'E' } },
-    })
+    mark(data.file, data.line, data.reason, 'hot reload failed: ')
   end
   if config.options.notify then
     vim.notify('hotreload: ' .. message, vim.log.levels.ERROR, { title = 'hotreload' })

@@ -48,7 +48,7 @@ local function on_event(run, event, body)
     local text = body.text or body.description or ''
     output.note(('stopped (%s)%s'):format(body.reason or '?', text ~= '' and (': ' .. text) or ''))
     if body.reason == 'exception' then
-      require('hotreload.report').program_error(text, run.root)
+      M.locate_error(run, body.threadId, text)
       notify(
         ('program stopped on an error: %s (fix it, save, then :HotReload continue)'):format(text),
         vim.log.levels.ERROR
@@ -63,6 +63,26 @@ local function on_event(run, event, body)
   elseif event == 'terminated' then
     M.finish(run)
   end
+end
+
+--- Marks where the program stopped on an error: the innermost frame that
+--- has a file (the stack's own fields, not the message).
+---@param run hotreload.Run
+---@param thread_id integer|nil
+---@param text string the error as the stop describes it
+function M.locate_error(run, thread_id, text)
+  run.request('stackTrace', { threadId = thread_id or 1 }, function(err, body)
+    if err or type(body) ~= 'table' then
+      return
+    end
+    for _, frame in ipairs(body.stackFrames or {}) do
+      local path = frame.source and frame.source.path
+      if path and path ~= '' then
+        require('hotreload.report').program_error({ message = text, path = path, line = frame.line }, run.root)
+        return
+      end
+    end
+  end)
 end
 
 --- Forgets `run` and closes its connection.
@@ -152,7 +172,8 @@ local function open(run, pipe, command, arguments, note)
       end
       c:request(command, arguments, function(lerr)
         if lerr then
-          local msg = lerr.message:find('^' .. command) and lerr.message or (command .. ' failed: ' .. lerr.message)
+          -- The session says why; which request failed is said here.
+          local msg = command .. ' failed: ' .. lerr.message
           output.note(msg)
           notify(msg, vim.log.levels.ERROR)
           M.finish(run)

@@ -12,9 +12,12 @@
 --     steps = {
 --       { 'shapes', [[v2 source]],            -- reload module `shapes`
 --         changed = { 'shapes.f' }, added = {}, removed = {}, -- exact, any order
---         warnings = { 'pattern' },            -- default: no warning at all
---         error = 'pattern',                   -- the reload must fail so
+--         warnings = { 'kind' },               -- default: no warning at all
+--         error = { 'kind', line },            -- the reload must fail so
 --         check = [[program code after it]] }, -- sees `report`, `err`
+--
+-- Warnings and errors are compared by their kind (and the line an error
+-- names in the reloaded file), never by their wording.
 --     },
 --   }
 --
@@ -69,21 +72,17 @@ local function check_report(step, report)
   if step.warnings ~= false then
     local want = step.warnings or {}
     local got = report.warnings or {}
-    local used = {}
-    for _, pattern in ipairs(want) do
-      local found = false
-      for i, w in ipairs(got) do
-        if not used[i] and tostring(w):find(pattern) then
-          used[i], found = true, true
-          break
-        end
-      end
-      if not found then
-        return false, 'no warning matches ' .. pattern .. ' in ' .. list_text(got)
-      end
+    local kinds = {}
+    for i, w in ipairs(got) do
+      kinds[i] = tostring(w.kind)
     end
-    if #got ~= #want then
-      return false, 'warnings are ' .. list_text(got) .. ', expected ' .. #want
+    if not same_list(kinds, want) then
+      local messages = {}
+      for i, w in ipairs(got) do
+        messages[i] = tostring(w.message)
+      end
+      return false,
+        'warnings are ' .. list_text(kinds) .. ' (' .. concat(messages, '; ') .. '), expected ' .. list_text(want)
     end
   end
   return true
@@ -114,13 +113,22 @@ function D.run(scenario, host)
   end
   for i, step in ipairs(scenario.steps or {}) do
     local label = 'step ' .. i .. ' (' .. tostring(step[1]) .. ')'
-    local report, err = host.reload(step[1], step[2])
+    local report, err, kind, line = host.reload(step[1], step[2])
     if step.error then
       if report then
         return false, label .. ': the reload should fail but succeeded'
       end
-      if not tostring(err):find(step.error) then
-        return false, label .. ': error ' .. tostring(err) .. ' does not match ' .. step.error
+      local want_kind, want_line = step.error[1], step.error[2]
+      if kind ~= want_kind or (want_line ~= nil and line ~= want_line) then
+        return false,
+          ('%s: error %s (kind %s, line %s), expected kind %s, line %s'):format(
+            label,
+            tostring(err),
+            tostring(kind),
+            tostring(line),
+            want_kind,
+            tostring(want_line)
+          )
       end
     else
       if not report then

@@ -13,7 +13,12 @@ local session = {
   config = { type = 'hotreload', request = 'launch', program = program },
   request = function(self, command, args, cb)
     table.insert(_G.test_requests, { command = command, args = args })
-    if answer.err then cb({ message = answer.err }, nil) else cb(nil, answer.body) end
+    -- As nvim-dap passes a failed response: its message and its body.
+    if answer.err then
+      cb({ message = answer.err.message, body = { error = answer.err.error } }, nil)
+    else
+      cb(nil, answer.body)
+    end
   end,
 }
 package.loaded.dap = {
@@ -32,6 +37,20 @@ BODY = {
     "warnings": [],
     "durationMs": 1.5,
 }
+
+
+def failure(message, kind, path=None, line=None, reason=None):
+    """A failed response as the session answers it: `message` and
+    `body.error` (DAP's ErrorResponse, variables as strings)."""
+    variables = {"kind": kind}
+    if path is not None:
+        variables["path"] = path
+    if line is not None:
+        variables["line"] = str(line)
+    if reason is not None:
+        variables["reason"] = reason
+    return {"message": message,
+            "error": {"id": 1000, "format": message, "variables": variables, "showUser": True}}
 
 
 def program(tmp_path: Path):
@@ -68,7 +87,8 @@ def test_reload_goes_to_the_dap_session_and_reports_success(nvim, tmp_path):
 def test_a_failed_reload_sets_a_diagnostic_and_quickfix_and_success_clears_them(nvim, tmp_path):
     main, player = program(tmp_path)
     message = f"{player}:2: '=' expected near 'update'"
-    lua(nvim, FAKE, str(main), {"err": message})
+    lua(nvim, FAKE, str(main), {"err": failure(message, kind="compile", path=str(player), line=2,
+                                               reason="'=' expected near 'update'")})
     nvim.command(f"edit {player}")
     nvim.command("HotReload")
     diags = lua(nvim, "return vim.diagnostic.get(0, { namespace = require('hotreload.report').ns })")
@@ -81,7 +101,7 @@ def test_a_failed_reload_sets_a_diagnostic_and_quickfix_and_success_clears_them(
     assert failed["pattern"] == "HotReloadFailed", failed
     data = failed["data"]
     assert data["file"] == str(player) and data["line"] == 2 and data["message"] == message, data
-    assert data["reason"] == "'=' expected near 'update'", data
+    assert data["kind"] == "compile" and data["reason"] == "'=' expected near 'update'", data
     note = lua(nvim, "return _G.test_notes")[-1]
     assert note["level"] == 4 and message in note["msg"], note
 
@@ -93,7 +113,8 @@ def test_a_failed_reload_sets_a_diagnostic_and_quickfix_and_success_clears_them(
 
 def test_a_relative_location_resolves_against_the_program_dir(nvim, tmp_path):
     main, player = program(tmp_path)
-    lua(nvim, FAKE, str(main), {"err": "game/player.lua:3: attempt to call a nil value"})
+    lua(nvim, FAKE, str(main), {"err": failure("game/player.lua:3: attempt to call a nil value",
+                                               kind="runtime", path="game/player.lua", line=3)})
     nvim.command(f"HotReload {player}")
     data = lua(nvim, "return _G.test_events")[-1]["data"]
     assert data["file"] == str(player) and data["line"] == 3, data

@@ -22,6 +22,7 @@ def test_an_error_in_reloaded_code_stops_and_continue_goes_on(nvim, tmp_path):
     wait_until(nvim, "require('hotreload').status().state == 'stopped'", what="the stop on the error")
     assert any("continue" in m for m in errors(nvim)), errors(nvim)
     # The error's location is in the quickfix list and a diagnostic.
+    wait_until(nvim, "#vim.fn.getqflist() > 0", what="the error's quickfix entry")
     qf = lua(nvim, "return vim.fn.getqflist({ title = 0, items = 0 })")
     assert qf["title"] == "hotreload" and qf["items"][0]["lnum"] == 6, qf
     nvim.command("HotReload continue")
@@ -40,6 +41,8 @@ def test_a_program_that_errors_at_start_gets_a_quickfix_entry(nvim, tmp_path):
     crash = copy_fixture("crash.lua", tmp_path)
     nvim.command(f"HotReload run {crash}")
     wait_until(nvim, has_line("stopped %(exception%)"), what="the stop on the error")
+    # The location comes from the stopped stack, asked for after the stop.
+    wait_until(nvim, "#vim.fn.getqflist() > 0", what="the error's quickfix entry")
     qf = lua(nvim, "return vim.fn.getqflist({ title = 0, items = 0 })")
     assert qf["title"] == "hotreload" and len(qf["items"]) == 1, (qf, lua(nvim, "return _G.test_notes"))
     item = qf["items"][0]

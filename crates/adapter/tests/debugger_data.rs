@@ -124,7 +124,7 @@ fn what_cannot_be_watched_is_said_and_nothing_changes() {
         "dataBreakpointInfo",
         json!({"variablesReference": 999, "name": "x"}),
     );
-    if !refused.contains("no variables reference 999") {
+    if refused.kind != "invalidArguments" || !refused.message.contains("999") {
         client.fail(&format!("unknown reference: {refused}"));
     }
     let body = client.ok(
@@ -154,7 +154,8 @@ fn what_cannot_be_watched_is_said_and_nothing_changes() {
         "dataBreakpointInfo",
         json!({"variablesReference": 1, "name": "x"}),
     );
-    if running.is_empty() {
-        client.fail("dataBreakpointInfo answered after the end");
+    // Refused by the host while it ends, or by the session once it is gone.
+    if !matches!(running.kind.as_str(), "refused" | "notRunning") {
+        client.fail(&format!("dataBreakpointInfo after the end: {running}"));
     }
 }

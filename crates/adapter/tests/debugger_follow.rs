@@ -148,8 +148,8 @@ fn a_failed_reload_moves_nothing() {
         "hotReload",
         json!({"module": "mod", "source": "local M = {\nreturn M\n"}),
     );
-    if refused.is_empty() {
-        client.fail("a reload that does not compile succeeded");
+    if refused.kind != "compile" || refused.line != Some(2) {
+        client.fail(&format!("a reload that does not compile: {refused:?}"));
     }
     client.ok("continue", json!({"threadId": 1}));
     // Still at the old line, n = 2 next.

@@ -173,8 +173,8 @@ fn loaded_sources_list_files_and_load_chunks_whose_text_the_source_request_gives
         json!({"source": {"path": "/nonexistent/x.lua"}, "sourceReference": 0}),
     ] {
         let refused = client.err("source", args.clone());
-        if refused.is_empty() {
-            client.fail(&format!("source {args} answered"));
+        if refused.kind != "invalidArguments" && refused.kind != "notFound" {
+            client.fail(&format!("source {args}: {refused}"));
         }
     }
     let file = client.ok(

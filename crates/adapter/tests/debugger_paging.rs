@@ -152,7 +152,7 @@ fn bad_pages_are_refused_or_empty_and_the_stop_goes_on() {
         "variables",
         json!({"variablesReference": reference, "filter": "odd"}),
     );
-    if !refused.contains("unknown variables filter 'odd'") {
+    if refused.kind != "invalidArguments" || !refused.message.contains("'odd'") {
         client.fail(&format!("refusal: {refused}"));
     }
     for (start, count) in [(i64::MAX, 10), (-5, 3), (999_999, -1), (2_000_000, 1)] {
@@ -208,8 +208,8 @@ fn set_variable_invalidates_other_views_of_variables() {
         "setVariable",
         json!({"variablesReference": small, "name": "x", "value": "("}),
     );
-    if refused.is_empty() {
-        client.fail("a bad expression was assigned");
+    if refused.kind != "compile" {
+        client.fail(&format!("a bad expression: {refused}"));
     }
     client.ok("continue", json!({"threadId": 1}));
     client.wait_event("exited");

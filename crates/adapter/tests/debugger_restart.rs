@@ -69,7 +69,7 @@ fn a_restarted_frame_runs_the_reloaded_code_from_its_first_line() {
     let top = frames(&mut client)[0]["id"].clone();
     if support::runtime() != "lua5.4" {
         let refused = client.err("restartFrame", json!({"frameId": top}));
-        if !refused.contains("not supported on this runtime") {
+        if refused.kind != "unsupported" {
             client.fail(&format!("refusal: {refused}"));
         }
         // Still stopped where it was: the old code finishes the call.
@@ -113,22 +113,23 @@ fn frames_that_cannot_be_restarted_are_refused_and_nothing_is_lost() {
     client.wait_stopped("breakpoint");
     let stack = frames(&mut client);
     // [scale, pcall, main chunk]
+    // A C function cannot be; a lower frame could, once stepped out to.
     let refusals = [
-        (json!(stack[1]["id"].clone()), "C function"),
-        (json!(stack[2]["id"].clone()), "innermost frame"),
-        (json!(999), "no frame 999"),
-        (json!(-1), "no frame -1"),
-        (json!(i64::MAX), "no frame"),
+        (json!(stack[1]["id"].clone()), "unsupported"),
+        (json!(stack[2]["id"].clone()), "refused"),
+        (json!(999), "invalidArguments"),
+        (json!(-1), "invalidArguments"),
+        (json!(i64::MAX), "invalidArguments"),
     ];
     for (id, expected) in refusals {
         let refused = client.err("restartFrame", json!({ "frameId": id }));
-        if !refused.contains(expected) {
+        if refused.kind != expected {
             client.fail(&format!("frame {id}: {refused:?}, expected {expected:?}"));
         }
     }
     let bad = client.err("restartFrame", json!({"frameId": "one"}));
-    if bad.is_empty() {
-        client.fail("a frame id that is not a number was accepted");
+    if bad.kind != "invalidArguments" {
+        client.fail(&format!("a frame id that is not a number: {bad:?}"));
     }
     // Still stopped in the first call, nothing changed.
     let n = client.evaluate("n", Some(&stack[0]["id"]), "watch");
@@ -155,7 +156,7 @@ fn a_main_chunk_is_refused() {
     client.wait_stopped("breakpoint");
     let top = frames(&mut client)[0]["id"].clone();
     let refused = client.err("restartFrame", json!({"frameId": top}));
-    if !refused.contains("main chunk") {
+    if refused.kind != "unsupported" {
         client.fail(&format!("refusal: {refused:?}"));
     }
     let out = clear_and_finish(&mut client, &dir, "main.lua");
@@ -175,7 +176,7 @@ fn restart_while_running_is_refused() {
         "luaPath": format!("{}/?.lua", dir.display()),
     }));
     let refused = client.err("restartFrame", json!({"frameId": 1}));
-    if !refused.contains("not stopped") {
+    if refused.kind != "refused" {
         client.fail(&format!("refusal: {refused:?}"));
     }
     client.ok("configurationDone", json!({}));
@@ -237,12 +238,14 @@ fn a_coroutines_first_function_and_open_to_be_closed_variables_are_refused() {
         &[line_in(program, "co-bp"), line_in(program, "tbc-bp")],
     );
     client.ok("configurationDone", json!({}));
-    for expected in ["first function of a coroutine", "to-be-closed"] {
+    // A coroutine's first function, then a frame with an open to-be-closed
+    // variable: what the VM cannot restart.
+    for _ in 0..2 {
         let stopped = client.wait_stopped("breakpoint");
         let top = client.stack(&stopped["threadId"])[0]["id"].clone();
         let refused = client.err("restartFrame", json!({ "frameId": top }));
-        if !refused.contains(expected) {
-            client.fail(&format!("refusal: {refused:?}, expected {expected:?}"));
+        if refused.kind != "unsupported" {
+            client.fail(&format!("refusal: {refused:?}"));
         }
         client.ok("continue", json!({"threadId": stopped["threadId"]}));
     }

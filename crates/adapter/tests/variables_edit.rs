@@ -117,14 +117,14 @@ fn set_variables_and_the_program_uses_the_new_values() {
         "setVariable",
         json!({"variablesReference": locals, "name": "bonus", "value": "1 +"}),
     );
-    if !message.contains("(eval)") {
+    if message.kind != "compile" {
         client.fail(&format!("bad expression message: {message}"));
     }
     let message = client.err(
         "setVariable",
         json!({"variablesReference": 9999, "name": "bonus", "value": "1"}),
     );
-    if !message.contains("no variables reference 9999") {
+    if message.kind != "invalidArguments" || !message.message.contains("9999") {
         client.fail(&format!("unknown reference message: {message}"));
     }
     if client.evaluate("bonus", Some(&top), "repl") != "100" {
@@ -142,8 +142,8 @@ fn set_variables_and_the_program_uses_the_new_values() {
         "setVariable",
         json!({"variablesReference": locals, "name": "bonus", "value": "1"}),
     );
-    if message.is_empty() {
-        client.fail("setVariable after the end gave no message");
+    if !matches!(message.kind.as_str(), "refused" | "notRunning") {
+        client.fail(&format!("setVariable after the end: {message}"));
     }
 }
 

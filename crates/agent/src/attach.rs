@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use host_protocol::{HostCommand, Outcome};
+use host_protocol::{ErrorKind, HostCommand, HostError, Outcome};
 use mlua::{ffi, Lua, Table};
 use serde_json::Value;
 
+use crate::debuggee::{Helpers, Vm, DEBUGGEE};
 use crate::queue::{self, RunState};
-use crate::session::{Helpers, Vm, SESSION};
 use crate::stop::{self, Taken};
 use crate::transport::{self, Address, Listener, Stream, TransportError};
 use crate::{
@@ -81,7 +81,10 @@ unsafe extern "C-unwind" fn start_c(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: reads the argument table of the calling thread.
     let options = unsafe { read_options(l) };
     let result = match options {
-        Ok(options) => panics::catch("start", || start(l, options)).unwrap_or_else(Err),
+        // To Lua, a panic is its message like any other failure here.
+        Ok(options) => {
+            panics::catch("start", || start(l, options)).unwrap_or_else(|panic| Err(panic.message))
+        }
         Err(e) => Err(e),
     };
     // SAFETY: pushes the results on the calling thread.
@@ -269,8 +272,8 @@ fn compile_reloads() -> mlua::Result<()> {
     if !cfg!(hr_lua51_api) {
         return Ok(());
     }
-    SESSION.with_borrow_mut(|session| {
-        let Some(vm) = session.vm.as_mut() else {
+    DEBUGGEE.with_borrow_mut(|debuggee| {
+        let Some(vm) = debuggee.vm.as_mut() else {
             return Ok(());
         };
         let functions: mlua::MultiValue = vm
@@ -392,7 +395,8 @@ fn serve_until_configured() {
     let deadline = Instant::now() + Duration::from_secs(24 * 3600);
     while Instant::now() < deadline {
         let request = queue::pop_blocking();
-        let taken = SESSION.with_borrow_mut(|session| stop::take(session, request, RunState::Idle));
+        let taken =
+            DEBUGGEE.with_borrow_mut(|debuggee| stop::take(debuggee, request, RunState::Idle));
         if let Taken::Configure(request) = taken {
             match request.command {
                 HostCommand::ConfigurationDone => {
@@ -401,7 +405,10 @@ fn serve_until_configured() {
                 }
                 _ => io::respond(
                     request.id,
-                    Outcome::Error("this program is attached, not launched".into()),
+                    Outcome::Failure(HostError::new(
+                        ErrorKind::Refused,
+                        "this program is attached, not launched",
+                    )),
                 ),
             }
         }
@@ -409,8 +416,8 @@ fn serve_until_configured() {
 }
 
 fn lua_version() -> String {
-    SESSION.with_borrow(|session| {
-        session
+    DEBUGGEE.with_borrow(|debuggee| {
+        debuggee
             .vm
             .as_ref()
             .and_then(|vm| vm.lua.globals().get::<String>("_VERSION").ok())
@@ -464,8 +471,8 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
     panics::install_hook();
     io::report_exit_on_exit().map_err(|e| e.to_string())?;
     queue::set_no_debug(false);
-    SESSION.with_borrow_mut(|session| {
-        session.vm = Some(Vm {
+    DEBUGGEE.with_borrow_mut(|debuggee| {
+        debuggee.vm = Some(Vm {
             lua,
             engine,
             helpers,
@@ -522,13 +529,13 @@ unsafe extern "C-unwind" fn on_close(_l: *mut ffi::lua_State) -> c_int {
         "console",
         "hotreload-agent: the program closed its Lua state\n",
     );
-    let _ = SESSION.try_with(|cell| {
-        if let Ok(mut session) = cell.try_borrow_mut() {
-            if let Some(vm) = session.vm.take() {
+    let _ = DEBUGGEE.try_with(|cell| {
+        if let Ok(mut debuggee) = cell.try_borrow_mut() {
+            if let Some(vm) = debuggee.vm.take() {
                 // The VM is going away: its references must not be released.
                 std::mem::forget(vm);
             }
-            session.stop = None;
+            debuggee.stop = None;
         }
     });
     0

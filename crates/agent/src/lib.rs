@@ -31,6 +31,8 @@ mod completions;
 mod coroutines;
 #[path = "../../host/src/data_breakpoints.rs"]
 mod data_breakpoints;
+#[path = "../../host/src/debuggee.rs"]
+mod debuggee;
 #[path = "../../host/src/display/mod.rs"]
 mod display;
 #[path = "../../host/src/evaluate.rs"]
@@ -69,8 +71,6 @@ pub mod reload;
 mod restart;
 #[path = "../../host/src/routing.rs"]
 mod routing;
-#[path = "../../host/src/session.rs"]
-mod session;
 #[path = "../../host/src/set_variable.rs"]
 mod set_variable;
 #[path = "../../host/src/slots.rs"]

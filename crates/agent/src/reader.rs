@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use host_protocol::{HostCommand, HostRequest, Outcome};
+use host_protocol::{ErrorKind, HostCommand, HostError, HostRequest, Outcome};
 use serde_json::{json, Value};
 
 use crate::inflight::{self, Interruption};
@@ -74,7 +74,10 @@ fn handle_line(line: &[u8]) {
                 .ok()
                 .and_then(|v| v.get("id").and_then(Value::as_u64));
             match id {
-                Some(id) => io::respond(id, Outcome::Error(format!("bad request: {err}"))),
+                Some(id) => io::respond(
+                    id,
+                    Outcome::Failure(HostError::invalid(format!("bad request: {err}"))),
+                ),
                 None => io::output(
                     "console",
                     &format!("hotreload-agent: unreadable request: {err}\n"),
@@ -91,9 +94,10 @@ fn route(request: HostRequest) {
         HostCommand::Launch(_) => {
             io::respond(
                 id,
-                Outcome::Error(
-                    "this program is attached, not launched: 'launch' does not apply".into(),
-                ),
+                Outcome::Failure(HostError::new(
+                    ErrorKind::Refused,
+                    "this program is attached, not launched: 'launch' does not apply",
+                )),
             );
             return;
         }
@@ -126,7 +130,10 @@ fn route(request: HostRequest) {
         }
         Route::Cancel(target) => {
             if let Some(waiting) = queue::remove(target) {
-                io::respond(waiting.id, Outcome::Error("cancelled".into()));
+                io::respond(
+                    waiting.id,
+                    Outcome::Failure(HostError::new(ErrorKind::Cancelled, "cancelled")),
+                );
             } else {
                 inflight::interrupt(Some(target), Interruption::Cancelled);
             }
@@ -141,10 +148,10 @@ fn route(request: HostRequest) {
             io::respond(id, Outcome::Ok(Value::Null));
         }
         Route::Refuse(refusal) if state == RunState::Running => {
-            io::respond(id, Outcome::Error(refusal.to_string()));
+            io::respond(id, Outcome::Failure(refusal.into()));
         }
         Route::Refuse(refusal @ Refusal::PauseWithoutDebug) => {
-            io::respond(id, Outcome::Error(refusal.to_string()));
+            io::respond(id, Outcome::Failure(refusal.into()));
         }
         _ => enqueue(request),
     }

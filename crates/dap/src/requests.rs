@@ -118,7 +118,7 @@ requests! {
     /// `loadedSources`: every file and chunk the program has run.
     LoadedSources = "loadedSources", NoArguments => crate::types::LoadedSourcesResponseBody;
     /// `source`: the text of a chunk without a file (`load`).
-    SourceText = "source", crate::types::SourceArguments => crate::types::SourceResponseBody;
+    Source = "source", crate::types::SourceArguments => crate::types::SourceResponseBody;
     /// `dataBreakpointInfo`: whether a variable can be watched, and its id.
     DataBreakpointInfo = "dataBreakpointInfo",
         crate::types::DataBreakpointInfoArguments => crate::types::DataBreakpointInfoResponseBody;

@@ -482,11 +482,24 @@ pub struct HotReloadArguments {
     pub source: Option<String>,
 }
 
-/// A non-fatal note from a reload.
+/// A non-fatal note from a reload: something it left undone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReloadWarning {
+    /// What was left undone, for programs (`runningFunction`,
+    /// `returnedNothing`, `writeRefused`, `mainRunning`, `mainAdded`,
+    /// `runningClosures`, `upvalueLayout`, `unmatchedClosures`,
+    /// `unsupported`, `nestedClosures`).
+    #[serde(default)]
+    pub kind: String,
+    /// The user's words.
     pub message: String,
+    /// The file it concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The line there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
 }
 
 /// Body of a successful `hotReload` response and of the `hotReloaded` event.

@@ -9,14 +9,48 @@ fn read(value: serde_json::Value) -> HostMessage {
 }
 
 #[test]
-fn plain_errors_still_read() {
-    let message = read(json!({"kind": "response", "id": 3, "error": "the program is running"}));
+fn plain_error_strings_are_not_a_response() {
+    let plain: Result<HostMessage, _> = serde_json::from_value(
+        json!({"kind": "response", "id": 3, "error": "the program is running"}),
+    );
+    assert!(plain.is_err(), "{plain:?}");
+}
+
+#[test]
+fn every_kind_has_its_own_name_and_id() {
+    let kinds = [
+        ErrorKind::Refused,
+        ErrorKind::Cancelled,
+        ErrorKind::TimedOut,
+        ErrorKind::Busy,
+        ErrorKind::InvalidArguments,
+        ErrorKind::Unsupported,
+        ErrorKind::Compile,
+        ErrorKind::Runtime,
+        ErrorKind::NotFound,
+        ErrorKind::Io,
+        ErrorKind::Internal,
+        ErrorKind::Other,
+    ];
+    let mut ids = std::collections::HashSet::new();
+    for kind in kinds {
+        assert_eq!(serde_json::to_value(kind).ok(), Some(json!(kind.name())));
+        assert!(ids.insert(kind.id()), "{kind:?} shares its id");
+    }
+}
+
+#[test]
+fn results_become_outcomes() {
+    let ok: Outcome = Ok::<_, HostError>(vec![1]).into();
+    assert_eq!(ok, Outcome::Ok(json!([1])));
+    let failed: Outcome = Err::<(), _>(HostError::invalid("no frame 9")).into();
     assert_eq!(
-        message,
-        HostMessage::Response(HostResponse {
-            id: 3,
-            outcome: Outcome::Error("the program is running".into())
+        serde_json::to_value(HostResponse {
+            id: 1,
+            outcome: failed
         })
+        .unwrap_or_default(),
+        json!({"id": 1, "failure": {"kind": "invalidArguments", "message": "no frame 9"}})
     );
 }
 
@@ -29,6 +63,7 @@ fn structured_errors_round_trip_and_unknown_kinds_read_as_other() {
             path: "/p/m.lua".into(),
             line: Some(3),
         }),
+        reason: Some("unexpected symbol".into()),
     };
     let response = HostMessage::Response(HostResponse {
         id: 9,
@@ -38,7 +73,8 @@ fn structured_errors_round_trip_and_unknown_kinds_read_as_other() {
     assert_eq!(
         wire,
         json!({"kind": "response", "id": 9, "failure": {"kind": "compile",
-            "message": "m.lua:3: unexpected symbol", "location": {"path": "/p/m.lua", "line": 3}}})
+            "message": "m.lua:3: unexpected symbol", "location": {"path": "/p/m.lua", "line": 3},
+            "reason": "unexpected symbol"}})
     );
     assert_eq!(read(wire), response);
     let other =

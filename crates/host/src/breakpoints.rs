@@ -1,6 +1,7 @@
 //! Breakpoints per canonical file path: placing them on lines that hold code,
 //! and the pure rules of hit conditions and log messages.
 
+use host_protocol::{ErrorKind, HostError};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -59,9 +60,9 @@ impl Breakpoints {
     pub fn set(
         &mut self,
         args: &SetBreakpointsArguments,
-    ) -> Result<SetBreakpointsResponseBody, String> {
+    ) -> Result<SetBreakpointsResponseBody, HostError> {
         let Some(raw_path) = args.source.path.as_deref() else {
-            return Err("setBreakpoints needs source.path".into());
+            return Err(HostError::invalid("setBreakpoints needs source.path"));
         };
         let path = canonical(Path::new(raw_path));
         let requested: Vec<dap::types::SourceBreakpoint> = if args.breakpoints.is_empty() {
@@ -260,13 +261,21 @@ impl Breakpoints {
 /// that hold code, where a breakpoint stays where it is put.
 pub fn locations(
     args: &dap::types::BreakpointLocationsArguments,
-) -> Result<dap::types::BreakpointLocationsResponseBody, String> {
+) -> Result<dap::types::BreakpointLocationsResponseBody, HostError> {
     let Some(raw_path) = args.source.path.as_deref() else {
-        return Err("breakpointLocations needs source.path".into());
+        return Err(HostError::invalid("breakpointLocations needs source.path"));
     };
     let path = canonical(Path::new(raw_path));
+    if !path.is_file() {
+        let shown = path.display().to_string();
+        return Err(
+            HostError::new(ErrorKind::NotFound, format!("{shown}: no such file")).at(shown, None),
+        );
+    }
     let last = args.end_line.unwrap_or(args.line).max(args.line);
-    let mut lines: Vec<i64> = native::code_lines(&path)?
+    // The compiler's message: the file does not load (syntax, or unreadable).
+    let mut lines: Vec<i64> = native::code_lines(&path)
+        .map_err(|e| HostError::new(ErrorKind::Compile, e).at(path.display().to_string(), None))?
         .into_iter()
         .map(i64::from)
         .filter(|l| (args.line..=last).contains(l))

@@ -5,16 +5,17 @@
 //! followed only when it is a table (an `__index` function is skipped), and
 //! values are described by their type, never by `tostring`.
 
+use host_protocol::HostError;
 use std::collections::HashSet;
 
 use dap::types::{CompletionItem, CompletionsArguments, CompletionsResponseBody};
 use mlua::ffi;
 use mlua::{Lua, Table, Value};
 
+use crate::debuggee::Debuggee;
 use crate::display::format::{is_identifier, KEYWORDS};
 use crate::frames::Frame;
 use crate::routing::Refusal;
-use crate::session::Session;
 use crate::slots;
 
 /// How many `__index` tables are followed (a cycle must end).
@@ -339,14 +340,11 @@ pub fn complete(lua: &Lua, frame: Option<&Frame>, query: &Query) -> Vec<Completi
 /// `completions`: in the given frame (default: the top one) while stopped,
 /// in the global scope while running.
 pub fn request(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &CompletionsArguments,
-) -> Result<CompletionsResponseBody, String> {
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
-    let frame = match &session.stop {
+) -> Result<CompletionsResponseBody, HostError> {
+    let vm = debuggee.vm.as_ref().ok_or(Refusal::NotLaunched)?;
+    let frame = match &debuggee.stop {
         Some(stop) => stop.requested_frame(args.frame_id)?,
         None => None,
     };

@@ -8,6 +8,7 @@
 //! A local is watched in its own activation (thread, stack depth,
 //! function); when that call returns, the watch ends.
 
+use host_protocol::HostError;
 use std::cell::RefCell;
 use std::os::raw::c_int;
 
@@ -19,8 +20,8 @@ use mlua::ffi::{self, lua_Debug, lua_State};
 use mlua::{Function, Lua, Table, Value};
 
 use crate::breakpoints::hit_matches;
+use crate::debuggee::{Debuggee, Vm};
 use crate::references::VarRef;
-use crate::session::{Session, Vm};
 use crate::{display, hooks, native, slots, stop};
 
 /// What a data breakpoint watches.
@@ -79,24 +80,33 @@ pub fn any() -> bool {
 /// `dataBreakpointInfo`: whether the child `name` of a variables reference
 /// can be watched, and its id.
 pub fn info(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &DataBreakpointInfoArguments,
-) -> Result<DataBreakpointInfoResponseBody, String> {
-    let (vm, stop) = session.stopped()?;
+) -> Result<DataBreakpointInfoResponseBody, HostError> {
+    let (vm, stop) = debuggee.stopped()?;
     let Some(reference) = args.variables_reference.filter(|r| *r > 0) else {
         return Ok(refused(
             "only variables shown under a scope or a table can be watched",
         ));
     };
     let lua = &vm.lua;
+    // The frame a scope reference belongs to, and the function running there.
+    let frame_and_function = |i: usize| {
+        let frame = stop
+            .frames
+            .get(i)
+            .ok_or_else(crate::references::frame_gone)?;
+        let function = slots::frame_function(lua, frame)
+            .ok_or_else(|| HostError::invalid("no function in that frame"))?;
+        Ok::<_, HostError>((frame, function))
+    };
     let target = match stop.get(reference)? {
         VarRef::Value(Value::Table(table), _, _) => match key_named(lua, &table, &args.name) {
             Some(key) => Target::Field { table, key },
             None => return Ok(refused(&format!("no field {} to watch", args.name))),
         },
         VarRef::Upvalues(i) => {
-            let frame = stop.frames.get(i).ok_or(crate::references::FRAME_GONE)?;
-            let function = slots::frame_function(lua, frame).ok_or("no function in that frame")?;
+            let (_, function) = frame_and_function(i)?;
             match slots::upvalues(lua, &function)
                 .into_iter()
                 .find(|(n, ..)| *n == args.name)
@@ -106,8 +116,7 @@ pub fn info(
             }
         }
         VarRef::Locals(i) => {
-            let frame = stop.frames.get(i).ok_or(crate::references::FRAME_GONE)?;
-            let function = slots::frame_function(lua, frame).ok_or("no function in that frame")?;
+            let (frame, function) = frame_and_function(i)?;
             let slot = slots::locals(lua, frame)
                 .into_iter()
                 .rev()
@@ -184,10 +193,10 @@ fn key_named(lua: &Lua, table: &Table, name: &str) -> Option<Value> {
 
 /// `setDataBreakpoints`: replaces them all.
 pub fn set(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &SetDataBreakpointsArguments,
 ) -> SetBreakpointsResponseBody {
-    let Some(vm) = session.vm.as_ref() else {
+    let Some(vm) = debuggee.vm.as_ref() else {
         return SetBreakpointsResponseBody {
             breakpoints: args
                 .breakpoints
@@ -213,7 +222,7 @@ pub fn set(
             let Some(candidate) = candidate else {
                 return unverified(&format!("unknown dataId '{}'", want.data_id));
             };
-            let id = session.bps.next_id();
+            let id = debuggee.bps.next_id();
             let last = current(vm, &candidate.target, None).unwrap_or(candidate.value);
             watches.push(Watch {
                 id,
@@ -300,8 +309,8 @@ fn current(
 ///
 /// # Safety
 /// `l` is the running thread and `ar` its hook record.
-pub unsafe fn check(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) -> bool {
-    let Some(vm) = session.vm.as_ref() else {
+pub unsafe fn check(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug) -> bool {
+    let Some(vm) = debuggee.vm.as_ref() else {
         return false;
     };
     // SAFETY: `l` is the running thread.
@@ -370,7 +379,7 @@ pub unsafe fn check(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug
         display::describe(vm, &new).0
     );
     // SAFETY: per the contract above.
-    unsafe { stop::stop_for_data(session, l, ar, id, text) };
+    unsafe { stop::stop_for_data(debuggee, l, ar, id, text) };
     true
 }
 

@@ -3,17 +3,20 @@
 
 use std::collections::HashMap;
 use std::os::raw::c_int;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dap::types::{EvaluateArguments, EvaluateResponseBody};
+use host_protocol::{ErrorKind, HostError};
 use mlua::{Function, MultiValue, Table, Value};
 
+use crate::debuggee::{Debuggee, Vm};
 use crate::display;
 use crate::frames::Frame;
 use crate::inflight::{self, Interruption};
 use crate::references::{frame_index, VarRef};
 use crate::routing::Refusal;
-use crate::session::{Session, Vm};
 use crate::slots;
 
 /// The user-facing message of a Lua error, without mlua's traceback.
@@ -29,6 +32,15 @@ pub fn clean_error(error: &mlua::Error) -> String {
         Some(i) => text[..i].to_string(),
         None => text,
     }
+}
+
+/// A Lua error as a host error: `compile` for a syntax error, else `runtime`.
+pub fn runtime_error(error: &mlua::Error) -> HostError {
+    let kind = match error {
+        mlua::Error::SyntaxError { .. } => ErrorKind::Compile,
+        _ => ErrorKind::Runtime,
+    };
+    HostError::new(kind, clean_error(error))
 }
 
 /// How many VM instructions an evaluation may run before it is stopped: a
@@ -89,36 +101,54 @@ fn call_bounded(
     chunk: Function,
     args: Vec<Value>,
     budget: Budget,
-) -> mlua::Result<MultiValue> {
-    let thread = lua.create_thread(chunk)?;
+) -> Result<MultiValue, HostError> {
+    let thread = lua.create_thread(chunk).map_err(|e| runtime_error(&e))?;
+    // Why the hook stopped it (an `ErrorKind` as u8; 0: it did not).
+    let stopped_by = Arc::new(AtomicU8::new(0));
+    let stop = stopped_by.clone();
     let limit = budget.instructions();
     let used = std::cell::Cell::new(0u64);
     let time_limit = budget.time_limit();
     let step = budget.check_every();
     let deadline = time_limit.map(|l| Instant::now() + l);
-    thread.set_hook(
-        mlua::HookTriggers::new().every_nth_instruction(step),
-        move |_, _| {
-            used.set(used.get().saturating_add(u64::from(step)));
-            if let Some(why) = inflight::interruption() {
-                return Err(mlua::Error::runtime(why.message(time_limit)));
+    thread
+        .set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(step),
+            move |_, _| {
+                used.set(used.get().saturating_add(u64::from(step)));
+                if let Some(why) = inflight::interruption() {
+                    stop.store(why.kind() as u8, Ordering::Relaxed);
+                    return Err(mlua::Error::runtime(why.message(time_limit)));
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    stop.store(ErrorKind::TimedOut as u8, Ordering::Relaxed);
+                    return Err(mlua::Error::runtime(
+                        Interruption::TimedOut.message(time_limit),
+                    ));
+                }
+                if used.get() > limit {
+                    stop.store(ErrorKind::TimedOut as u8, Ordering::Relaxed);
+                    Err(mlua::Error::runtime(format!(
+                        "evaluation stopped after {} million instructions",
+                        limit / 1_000_000
+                    )))
+                } else {
+                    Ok(mlua::VmState::Continue)
+                }
+            },
+        )
+        .map_err(|e| runtime_error(&e))?;
+    thread.resume(MultiValue::from_vec(args)).map_err(|e| {
+        match stopped_by.load(Ordering::Relaxed) {
+            k if k == ErrorKind::TimedOut as u8 => {
+                HostError::new(ErrorKind::TimedOut, clean_error(&e))
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(mlua::Error::runtime(
-                    Interruption::TimedOut.message(time_limit),
-                ));
+            k if k == ErrorKind::Cancelled as u8 => {
+                HostError::new(ErrorKind::Cancelled, clean_error(&e))
             }
-            if used.get() > limit {
-                Err(mlua::Error::runtime(format!(
-                    "evaluation stopped after {} million instructions",
-                    limit / 1_000_000
-                )))
-            } else {
-                Ok(mlua::VmState::Continue)
-            }
-        },
-    )?;
-    thread.resume(MultiValue::from_vec(args))
+            _ => runtime_error(&e),
+        }
+    })
 }
 
 /// Runs `code` in `frame` (or globally) within `budget` and returns its values.
@@ -127,9 +157,9 @@ pub fn run(
     frame: Option<&Frame>,
     code: &str,
     budget: Budget,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, HostError> {
     let lua = &vm.lua;
-    let fail = |e: mlua::Error| clean_error(&e);
+    let fail = |e: mlua::Error| runtime_error(&e);
     let locals = lua.create_table().map_err(fail)?;
     let upvalues = lua.create_table().map_err(fail)?;
     let mut globals = Value::Table(lua.globals());
@@ -178,8 +208,13 @@ pub fn run(
         .map_err(fail)?;
     let (chunk, error): (Option<Function>, Option<String>) =
         vm.helpers.compile.call((code, env)).map_err(fail)?;
-    let chunk = chunk.ok_or_else(|| error.unwrap_or_else(|| "cannot compile".into()))?;
-    let results = call_bounded(lua, chunk, varargs, budget).map_err(fail)?;
+    let chunk = chunk.ok_or_else(|| {
+        HostError::new(
+            ErrorKind::Compile,
+            error.unwrap_or_else(|| "cannot compile".into()),
+        )
+    })?;
+    let results = call_bounded(lua, chunk, varargs, budget)?;
 
     let unsentinel = |v: Value| match &v {
         Value::Table(t) if *t == vm.helpers.nil => Value::Nil,
@@ -222,15 +257,12 @@ pub fn interpolate(vm: &Vm, frame: Option<&Frame>, expr: &str) -> String {
 /// `evaluate`: in the given frame (default: the top one) while stopped, in
 /// the global scope while running.
 pub fn request(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &EvaluateArguments,
-) -> Result<EvaluateResponseBody, String> {
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+) -> Result<EvaluateResponseBody, HostError> {
+    let vm = debuggee.vm.as_ref().ok_or(Refusal::NotLaunched)?;
     let values = {
-        let frame = match &session.stop {
+        let frame = match &debuggee.stop {
             Some(stop) => stop.requested_frame(args.frame_id)?,
             None => None,
         };
@@ -250,7 +282,7 @@ pub fn request(
         }),
         [value] => {
             let (text, type_name) = display::describe(vm, value);
-            let variables_reference = match session.stop.as_mut() {
+            let variables_reference = match debuggee.stop.as_mut() {
                 Some(stop) if display::expandable(&vm.lua, value) => {
                     let frame = match args.frame_id {
                         Some(id) => frame_index(stop, id).ok(),
@@ -290,9 +322,16 @@ pub fn request(
 /// The one value of the expression `expr` in `frame` (or globally). A
 /// statement or a list of values is an error, so nothing runs that the user
 /// did not write as a value.
-pub fn value(vm: &Vm, frame: Option<&Frame>, expr: &str, budget: Budget) -> Result<Value, String> {
+pub fn value(
+    vm: &Vm,
+    frame: Option<&Frame>,
+    expr: &str,
+    budget: Budget,
+) -> Result<Value, HostError> {
     if expr.trim().is_empty() {
-        return Err("the new value is empty: write a Lua expression".into());
+        return Err(HostError::invalid(
+            "the new value is empty: write a Lua expression",
+        ));
     }
     // The parentheses keep it to one expression and one value; the newline
     // lets a trailing `-- comment` through.

@@ -2,6 +2,7 @@
 //! outermost message handler (`stop::on_error`); `all` stops where any error
 //! is raised, caught or not, through the VM's raise hook (see build.rs).
 
+use host_protocol::{ErrorKind, HostError};
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -12,9 +13,9 @@ use dap::types::{
 };
 use mlua::ffi::{self, lua_Debug, lua_State};
 
+use crate::debuggee::{Debuggee, DEBUGGEE};
 use crate::references::StopContext;
 use crate::routing::Refusal;
-use crate::session::{Session, SESSION};
 use crate::{io, native, queue, stop};
 
 /// Filter id: stop on errors nothing catches (on by default).
@@ -43,15 +44,11 @@ pub struct ExceptionStop {
 }
 
 /// `exceptionInfo`: the error of the current stop.
-pub fn info(session: &Session) -> Result<ExceptionInfoResponseBody, String> {
-    let stop = session
-        .stop
-        .as_ref()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
-    let e = stop
-        .exception
-        .as_ref()
-        .ok_or("the program did not stop for an error")?;
+pub fn info(debuggee: &Debuggee) -> Result<ExceptionInfoResponseBody, HostError> {
+    let stop = debuggee.stop.as_ref().ok_or_else(Refusal::not_stopped)?;
+    let e = stop.exception.as_ref().ok_or_else(|| {
+        HostError::new(ErrorKind::Refused, "the program did not stop for an error")
+    })?;
     Ok(ExceptionInfoResponseBody {
         exception_id: e.id.to_string(),
         description: Some(e.message.clone()),
@@ -142,7 +139,7 @@ pub fn take_raise_stop() -> bool {
 /// Turns on the filters named in `args` (all others off) and answers one
 /// entry per filter, in the order of `filters` then `filterOptions`.
 pub fn set(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &SetExceptionBreakpointsArguments,
 ) -> SetExceptionBreakpointsResponseBody {
     let ids = args
@@ -174,7 +171,7 @@ pub fn set(
             }
         })
         .collect();
-    session.exceptions = filters;
+    debuggee.exceptions = filters;
     if !filters.all {
         // No raise hook will clear a mark left by a caught error's stop.
         RAISE_STOP.set(false);
@@ -203,14 +200,14 @@ unsafe fn raise(l: *mut lua_State) {
     if queue::no_debug() {
         return;
     }
-    SESSION.with(|cell| {
+    DEBUGGEE.with(|cell| {
         // Borrowed: the debugger itself runs Lua (evaluate, conditions,
         // reloads...), whose errors are its own business.
-        let Ok(mut session) = cell.try_borrow_mut() else {
+        let Ok(mut debuggee) = cell.try_borrow_mut() else {
             return;
         };
         RAISE_STOP.set(false);
-        if !session.exceptions.all {
+        if !debuggee.exceptions.all {
             return;
         }
         // SAFETY: `l` is the running thread, the error object on its top.
@@ -235,11 +232,11 @@ unsafe fn raise(l: *mut lua_State) {
             };
             let body = stop::stopped_body("exception", Vec::new(), Some(text.clone()));
             let context = StopContext::new(frames).with_exception(exception);
-            stop::stop_at(&mut session, l, &mut ar, context, body);
+            stop::stop_at(&mut debuggee, l, &mut ar, context, body);
             LAST_RAISE.set(Some((STOPS.get(), text)));
         }
         // Unless the filter went off meanwhile: then no raise hook clears it.
-        RAISE_STOP.set(session.exceptions.all);
+        RAISE_STOP.set(debuggee.exceptions.all);
     });
 }
 

@@ -12,13 +12,13 @@ use dap::types::BreakpointEventBody;
 use host_protocol::HostEvent;
 
 use crate::breakpoints::canonical;
-use crate::session::Session;
+use crate::debuggee::Debuggee;
 use crate::{function_breakpoints, hooks, io, native};
 
 /// After a successful reload of `path` (its new text `source`, or the
 /// file's): moves its breakpoints and binds its function breakpoints
 /// again, telling the client about each one that moved.
-pub fn after_reload(session: &mut Session, path: &str, source: Option<&str>) {
+pub fn after_reload(debuggee: &mut Debuggee, path: &str, source: Option<&str>) {
     if path.is_empty() {
         return;
     }
@@ -37,12 +37,12 @@ pub fn after_reload(session: &mut Session, path: &str, source: Option<&str>) {
     let Ok(code) = code else {
         return;
     };
-    let mut moved = session.bps.follow(&path, &text, &code);
-    moved.extend(function_breakpoints::rebind(session, &path));
+    let mut moved = debuggee.bps.follow(&path, &text, &code);
+    moved.extend(function_breakpoints::rebind(debuggee, &path));
     if moved.is_empty() {
         return;
     }
-    hooks::breakpoints_changed(&session.bps);
+    hooks::breakpoints_changed(&debuggee.bps);
     for breakpoint in moved {
         io::event(HostEvent::Breakpoint(BreakpointEventBody {
             reason: "changed".into(),

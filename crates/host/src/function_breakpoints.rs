@@ -14,11 +14,11 @@ use host_protocol::HostEvent;
 use mlua::ffi::lua_State;
 
 use crate::breakpoints::Breakpoints;
-use crate::session::{Session, SESSION};
+use crate::debuggee::{Debuggee, DEBUGGEE};
 use crate::{hooks, io, native, sources};
 
 thread_local! {
-    /// Files loaded while the session was busy (the debugger's own Lua ran
+    /// Files loaded while the debuggee was borrowed (the debugger's own Lua ran
     /// a `require`), bound once it is free.
     static PENDING: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -41,11 +41,11 @@ pub struct Wanted {
 /// `setFunctionBreakpoints`: replaces them all and binds each in the files
 /// loaded so far.
 pub fn set(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &SetFunctionBreakpointsArguments,
 ) -> SetBreakpointsResponseBody {
     let files = sources::files();
-    let bps = &mut session.bps;
+    let bps = &mut debuggee.bps;
     bps.clear_functions();
     let mut answers = Vec::new();
     for want in &args.breakpoints {
@@ -234,9 +234,9 @@ pub unsafe fn on_load(l: *mut lua_State) {
     let Some(path) = (unsafe { sources::on_load(l) }) else {
         return;
     };
-    let bound = SESSION.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut session) => {
-            bind_loaded(&mut session, &path);
+    let bound = DEBUGGEE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut debuggee) => {
+            bind_loaded(&mut debuggee, &path);
             true
         }
         Err(_) => false,
@@ -251,8 +251,8 @@ pub unsafe fn on_load(l: *mut lua_State) {
 
 /// Binds the function breakpoints of `path` again after its text changed
 /// (a reload); returns those whose place moved.
-pub fn rebind(session: &mut Session, path: &Path) -> Vec<Breakpoint> {
-    let bps = &mut session.bps;
+pub fn rebind(debuggee: &mut Debuggee, path: &Path) -> Vec<Breakpoint> {
+    let bps = &mut debuggee.bps;
     bps.unbind_functions(path);
     let before: Vec<Option<(PathBuf, i32)>> = bps.wanted.iter().map(|w| w.bound.clone()).collect();
     for w in bps.wanted.iter_mut() {
@@ -269,19 +269,19 @@ pub fn rebind(session: &mut Session, path: &Path) -> Vec<Breakpoint> {
         .collect()
 }
 
-/// Binds in files loaded while the session was busy.
-pub fn bind_pending(session: &mut Session) {
+/// Binds in files loaded while the debuggee was borrowed.
+pub fn bind_pending(debuggee: &mut Debuggee) {
     for path in PENDING.take() {
-        bind_loaded(session, &path);
+        bind_loaded(debuggee, &path);
     }
 }
 
-fn bind_loaded(session: &mut Session, path: &Path) {
-    let verified = bind_file(&mut session.bps, path);
+fn bind_loaded(debuggee: &mut Debuggee, path: &Path) {
+    let verified = bind_file(&mut debuggee.bps, path);
     if verified.is_empty() {
         return;
     }
-    hooks::breakpoints_changed(&session.bps);
+    hooks::breakpoints_changed(&debuggee.bps);
     for breakpoint in verified {
         io::event(HostEvent::Breakpoint(BreakpointEventBody {
             reason: "changed".into(),

@@ -22,7 +22,7 @@ use std::rc::Rc;
 use mlua::ffi::{self, lua_Debug, lua_State};
 
 use crate::breakpoints::{self, Breakpoints, LineSet};
-use crate::session::{Session, SESSION};
+use crate::debuggee::{Debuggee, DEBUGGEE};
 use crate::{coroutines, interrupt, io, lua_api, native, stop};
 
 /// How a step ends.
@@ -264,10 +264,10 @@ pub unsafe extern "C" fn skip_policy(
     // SAFETY: the VM passes the source string of a live prototype.
     let source = unsafe { std::slice::from_raw_parts(source as *const u8, len) };
     let decided = catch_unwind(AssertUnwindSafe(|| {
-        SESSION.with(|cell| match cell.try_borrow_mut() {
+        DEBUGGEE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut guard) => {
-                let session = &mut *guard;
-                !session.sources.lookup(source, &session.bps).has_bps
+                let debuggee = &mut *guard;
+                !debuggee.sources.lookup(source, &debuggee.bps).has_bps
             }
             // The debugger runs Lua itself: hooks do nothing now anyway.
             Err(_) => true,
@@ -322,7 +322,7 @@ pub unsafe fn apply_base_mask(l: *mut lua_State) {
 /// # Safety
 /// `frame` must describe a live frame of `l`.
 pub unsafe fn mask_for(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     l: *mut lua_State,
     frame: *const lua_Debug,
     depth: impl FnOnce() -> i32,
@@ -343,7 +343,7 @@ pub unsafe fn mask_for(
     if !line && config.any_bps {
         // SAFETY: per the contract above.
         match unsafe { native::frame_source(l, frame) } {
-            Some(source) => line = session.sources.lookup(source, &session.bps).has_bps,
+            Some(source) => line = debuggee.sources.lookup(source, &debuggee.bps).has_bps,
             // A C function has no lines: keep the caller's state and save two
             // lua_sethook calls (each walks the stack) per C call.
             // SAFETY: `l` is live.
@@ -381,11 +381,11 @@ pub unsafe extern "C-unwind" fn hook(l: *mut lua_State, ar: *mut lua_Debug) {
 }
 
 unsafe fn dispatch(l: *mut lua_State, ar: *mut lua_Debug) {
-    SESSION.with(|cell| {
+    DEBUGGEE.with(|cell| {
         // Borrowed means the debugger itself is running Lua code: stay out.
-        if let Ok(mut session) = cell.try_borrow_mut() {
+        if let Ok(mut debuggee) = cell.try_borrow_mut() {
             // SAFETY: forwarded from Lua.
-            unsafe { dispatch_in(&mut session, l, ar) };
+            unsafe { dispatch_in(&mut debuggee, l, ar) };
         }
     });
 }
@@ -394,7 +394,7 @@ unsafe fn dispatch(l: *mut lua_State, ar: *mut lua_Debug) {
 /// decided at their call would stay until the next Lua call or return.
 const C_RETURNS_UNHOOKED: bool = cfg!(feature = "luajit");
 
-unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
+unsafe fn dispatch_in(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug) {
     // SAFETY: `ar` is the record Lua passed for this event.
     let event = unsafe { (*ar).event };
     if event == ffi::LUA_HOOKCOUNT || interrupt::pending() {
@@ -404,7 +404,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
             // SAFETY: `ar` describes the running frame; we are in its hook.
             unsafe {
                 native::sync_oldpc(l);
-                set_mask(l, mask_for(session, l, ar, || native::stack_depth(l)));
+                set_mask(l, mask_for(debuggee, l, ar, || native::stack_depth(l)));
             }
             return;
         }
@@ -412,7 +412,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
     if event == ffi::LUA_HOOKLINE && DEFERRED.get() {
         set_deferred(false);
         // SAFETY: `ar` describes the running frame.
-        if unsafe { stop::serve_interrupt(session, l, ar) } {
+        if unsafe { stop::serve_interrupt(debuggee, l, ar) } {
             return;
         }
     }
@@ -425,7 +425,7 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
                 if C_RETURNS_UNHOOKED && native::frame_source(l, ar).is_none() {
                     return;
                 }
-                let mask = mask_for(session, l, ar, || native::stack_depth(l));
+                let mask = mask_for(debuggee, l, ar, || native::stack_depth(l));
                 set_mask(l, mask);
             }
             ffi::LUA_HOOKRET | lua_api::HOOK_TAILRET => {
@@ -441,25 +441,25 @@ unsafe fn dispatch_in(session: &mut Session, l: *mut lua_State, ar: *mut lua_Deb
                     level += 1;
                 }
                 let mask = if ffi::lua_getstack(l, level, &mut caller) != 0 {
-                    mask_for(session, l, &caller, || native::stack_depth(l) - level)
+                    mask_for(debuggee, l, &caller, || native::stack_depth(l) - level)
                 } else {
                     base_mask(&config())
                 };
                 set_mask(l, mask);
             }
-            ffi::LUA_HOOKLINE => on_line(session, l, ar),
+            ffi::LUA_HOOKLINE => on_line(debuggee, l, ar),
             _ => {}
         }
     }
 }
 
-unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) {
+unsafe fn on_line(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug) {
     let config = config();
     // SAFETY: `ar` is the running frame's record.
     let Some(source) = (unsafe { native::frame_source(l, ar) }) else {
         return;
     };
-    let entry = session.sources.lookup(source, &session.bps);
+    let entry = debuggee.sources.lookup(source, &debuggee.bps);
     if entry.internal {
         return;
     }
@@ -473,20 +473,20 @@ unsafe fn on_line(session: &mut Session, l: *mut lua_State, ar: *mut lua_Debug) 
                 _ => "step",
             };
             // SAFETY: as above.
-            unsafe { stop::stop_in_hook(session, l, ar, reason, Vec::new()) };
+            unsafe { stop::stop_in_hook(debuggee, l, ar, reason, Vec::new()) };
             return;
         }
     }
     // SAFETY: as above.
-    if config.data && unsafe { crate::data_breakpoints::check(session, l, ar) } {
+    if config.data && unsafe { crate::data_breakpoints::check(debuggee, l, ar) } {
         return;
     }
     // SAFETY: as above.
     let line = unsafe { (*ar).currentline };
-    if config.any_bps && session.bps.maybe_line(line) {
+    if config.any_bps && debuggee.bps.maybe_line(line) {
         if let Some(path) = path {
             // SAFETY: as above.
-            unsafe { stop::on_breakpoint(session, l, ar, &path, line) };
+            unsafe { stop::on_breakpoint(debuggee, l, ar, &path, line) };
         }
     }
 }

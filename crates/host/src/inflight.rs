@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use host_protocol::Outcome;
+use host_protocol::{ErrorKind, HostError, Outcome};
 use serde_json::Value;
 
 use crate::{io, queue};
@@ -27,8 +27,13 @@ use crate::{io, queue};
 pub const GRACE: Duration = Duration::from_millis(500);
 
 /// The refusal while the VM is stuck.
-pub const BUSY: &str = "busy: an evaluation is still inside a call that cannot be \
-interrupted (a blocking C function); the program answers again when it returns";
+pub fn busy_failure() -> Outcome {
+    Outcome::Failure(HostError::new(
+        ErrorKind::Busy,
+        "busy: an evaluation is still inside a call that cannot be \
+         interrupted (a blocking C function); the program answers again when it returns",
+    ))
+}
 
 /// Why a running evaluation must stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +48,14 @@ pub enum Interruption {
 }
 
 impl Interruption {
+    /// The kind of error the evaluation ends with.
+    pub fn kind(self) -> host_protocol::ErrorKind {
+        match self {
+            Interruption::Cancelled | Interruption::Paused => host_protocol::ErrorKind::Cancelled,
+            Interruption::TimedOut => host_protocol::ErrorKind::TimedOut,
+        }
+    }
+
     /// The error the evaluation ends with (`cancelled` is DAP's word).
     pub fn message(self, limit: Option<Duration>) -> String {
         match self {
@@ -175,7 +188,7 @@ pub fn push_unless_stuck(request: host_protocol::HostRequest) -> Option<queue::R
     let state = lock();
     if state.current.as_ref().is_some_and(|c| c.answered) {
         drop(state);
-        io::respond(request.id, Outcome::Error(BUSY.into()));
+        io::respond(request.id, busy_failure());
         return None;
     }
     Some(queue::push(request))
@@ -225,10 +238,13 @@ fn watch() {
                      program stays busy until that call returns",
                     why.message(current.limit)
                 );
-                io::respond(current.id, Outcome::Error(message));
+                io::respond(
+                    current.id,
+                    Outcome::Failure(HostError::new(why.kind(), message)),
+                );
                 // What waits for the VM would wait for the call too.
                 while let Some(waiting) = queue::try_pop() {
-                    io::respond(waiting.id, Outcome::Error(BUSY.into()));
+                    io::respond(waiting.id, busy_failure());
                 }
             }
         }

@@ -6,24 +6,22 @@ use dap::types::{
     Scope, ScopesArguments, ScopesResponseBody, StackFrame, StackTraceArguments,
     StackTraceResponseBody, Variable, VariablesArguments, VariablesResponseBody,
 };
+use host_protocol::HostError;
 use mlua::Value;
 
+use crate::debuggee::{Debuggee, Vm};
 use crate::display;
-use crate::references::{frame_index, StopContext, VarRef, FRAME_GONE};
+use crate::references::{frame_gone, frame_index, StopContext, VarRef};
 use crate::routing::Refusal;
-use crate::session::{Session, Vm};
 use crate::{slots, threads};
 
 /// `stackTrace` of a thread (see `threads`).
 pub fn stack_trace(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &StackTraceArguments,
-) -> Result<StackTraceResponseBody, String> {
-    let range = threads::stack_range(session, args.thread_id)?;
-    let stop = session
-        .stop
-        .as_ref()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
+) -> Result<StackTraceResponseBody, HostError> {
+    let range = threads::stack_range(debuggee, args.thread_id)?;
+    let stop = debuggee.stop.as_ref().ok_or_else(Refusal::not_stopped)?;
     let start = usize::try_from(args.start_frame.unwrap_or(0)).unwrap_or(0);
     let levels = match args.levels {
         Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
@@ -51,8 +49,11 @@ pub fn stack_trace(
 }
 
 /// `scopes`.
-pub fn scopes(session: &mut Session, args: &ScopesArguments) -> Result<ScopesResponseBody, String> {
-    let (vm, stop) = session.stopped()?;
+pub fn scopes(
+    debuggee: &mut Debuggee,
+    args: &ScopesArguments,
+) -> Result<ScopesResponseBody, HostError> {
+    let (vm, stop) = debuggee.stopped()?;
     let index = frame_index(stop, args.frame_id)?;
     let mut scopes = Vec::new();
     if stop.frames[index].is_lua {
@@ -84,10 +85,10 @@ pub fn scopes(session: &mut Session, args: &ScopesArguments) -> Result<ScopesRes
 
 /// `variables`.
 pub fn variables(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &VariablesArguments,
-) -> Result<VariablesResponseBody, String> {
-    let (vm, stop) = session.stopped()?;
+) -> Result<VariablesResponseBody, HostError> {
+    let (vm, stop) = debuggee.stopped()?;
     let r = stop.get(args.variables_reference)?;
     let frame = r.frame();
     let lua = &vm.lua;
@@ -100,9 +101,9 @@ pub fn variables(
         None => None,
         Some(f @ ("indexed" | "named")) => Some(f),
         Some(other) => {
-            return Err(format!(
+            return Err(HostError::invalid(format!(
                 "unknown variables filter '{other}' (known: indexed, named)"
-            ))
+            )))
         }
     };
     // A table with an array part, paged: only the page is read.
@@ -132,7 +133,7 @@ pub fn variables(
     }
     // (name, value, expression naming it)
     let entries: Vec<(String, Value, Option<String>)> = match r {
-        VarRef::Locals(i) => slots::locals(lua, stop.frames.get(i).ok_or(FRAME_GONE)?)
+        VarRef::Locals(i) => slots::locals(lua, stop.frames.get(i).ok_or_else(frame_gone)?)
             .into_iter()
             .map(|(name, value, _)| {
                 let eval = (!name.starts_with("...")).then(|| name.clone());
@@ -140,7 +141,7 @@ pub fn variables(
             })
             .collect(),
         VarRef::Upvalues(i) => {
-            match slots::frame_function(lua, stop.frames.get(i).ok_or(FRAME_GONE)?) {
+            match slots::frame_function(lua, stop.frames.get(i).ok_or_else(frame_gone)?) {
                 Some(f) => slots::upvalues(lua, &f)
                     .into_iter()
                     .map(|(name, value, _)| (name.clone(), value, Some(name)))
@@ -149,7 +150,7 @@ pub fn variables(
             }
         }
         VarRef::Value(value, eval, _) => display::children(lua, &value, eval.as_deref()),
-        VarRef::Gone => return Err(FRAME_GONE.into()),
+        VarRef::Gone => return Err(frame_gone()),
     };
     let variables = entries
         .into_iter()

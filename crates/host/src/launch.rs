@@ -3,6 +3,7 @@
 //! below Lua), the engine, `package.path`, `arg`, and the compiled program
 //! (it runs on `configurationDone`).
 
+use host_protocol::{ErrorKind, HostError};
 use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use dap::types::LaunchArguments;
 use mlua::{ffi, Function, Lua, Table, Value};
 
-use crate::session::{Helpers, Session, Vm};
+use crate::debuggee::{Debuggee, Helpers, Vm};
 use crate::{coroutines, exceptions, hooks, io, lua_api, memory, native, queue, reload, sources};
 
 /// Why a launch failed; `Display` is the message for the user.
@@ -32,8 +33,13 @@ pub enum LaunchError {
         source: std::io::Error,
     },
     /// The program does not compile.
-    #[error("{0}")]
-    Compile(String),
+    #[error("{message}")]
+    Compile {
+        /// Lua's `file:line: reason`.
+        message: String,
+        /// The program.
+        path: String,
+    },
     /// Setting up the VM failed.
     #[error("cannot prepare the Lua VM: {0}")]
     Lua(#[from] mlua::Error),
@@ -45,9 +51,32 @@ pub enum LaunchError {
     Engine(#[from] reload::ReloadError),
 }
 
+impl From<LaunchError> for HostError {
+    fn from(error: LaunchError) -> HostError {
+        let message = error.to_string();
+        match error {
+            LaunchError::AlreadyLaunched => HostError::new(ErrorKind::Refused, message),
+            LaunchError::Cwd { path, .. } => HostError::new(ErrorKind::Io, message).at(path, None),
+            LaunchError::Program { path, source } => {
+                let kind = match source.kind() {
+                    std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+                    _ => ErrorKind::Io,
+                };
+                HostError::new(kind, message).at(path, None)
+            }
+            LaunchError::Compile { path, .. } => {
+                hotreload_host::position::located(ErrorKind::Compile, message, Some(&path))
+            }
+            LaunchError::MemoryLimit(_) => HostError::invalid(message),
+            LaunchError::Lua(_) => HostError::internal(message),
+            LaunchError::Engine(e) => HostError::new(HostError::from(e).kind, message),
+        }
+    }
+}
+
 /// Handles `launch`.
-pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), LaunchError> {
-    if session.vm.is_some() {
+pub fn launch(debuggee: &mut Debuggee, args: LaunchArguments) -> Result<(), LaunchError> {
+    if debuggee.vm.is_some() {
         return Err(LaunchError::AlreadyLaunched);
     }
     if let Some(cwd) = args.cwd.as_deref().filter(|c| !c.is_empty()) {
@@ -63,14 +92,14 @@ pub fn launch(session: &mut Session, args: LaunchArguments) -> Result<(), Launch
     }
     let program = resolve_program(&args.program)?;
     let limit = args.memory_limit;
-    prepare(session, args, program).map_err(|e| match limit {
+    prepare(debuggee, args, program).map_err(|e| match limit {
         Some(limit) if memory::take_limit_hit() => LaunchError::MemoryLimit(limit),
         _ => e,
     })
 }
 
 fn prepare(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: LaunchArguments,
     program: PathBuf,
 ) -> Result<(), LaunchError> {
@@ -100,7 +129,7 @@ fn prepare(
     coroutines::reset(main_state);
     native::set_skip_policy(hooks::skip_policy);
     queue::set_no_debug(args.no_debug);
-    session.vm = Some(Vm {
+    debuggee.vm = Some(Vm {
         lua,
         engine,
         helpers,
@@ -226,9 +255,13 @@ fn load_file(lua: &Lua, program: &Path) -> Result<Function, LaunchError> {
             }
         })?
     };
+    let path = program.display().to_string();
     match (loaded, error) {
         (Value::Function(f), None) => Ok(f),
-        (_, Some(msg)) => Err(LaunchError::Compile(msg)),
-        _ => Err(LaunchError::Compile("cannot load the program".into())),
+        (_, Some(message)) => Err(LaunchError::Compile { message, path }),
+        _ => Err(LaunchError::Compile {
+            message: "cannot load the program".into(),
+            path,
+        }),
     }
 }

@@ -2,4 +2,5 @@
 //! (`src/main.rs`), the engine's scenario tests and the reload benchmark.
 //! Linking this crate links the Lua that `build.rs` compiles.
 
+pub mod position;
 pub mod reload;

@@ -11,6 +11,7 @@ mod breakpoints;
 mod completions;
 mod coroutines;
 mod data_breakpoints;
+mod debuggee;
 mod display;
 mod evaluate;
 mod exceptions;
@@ -32,7 +33,6 @@ mod reader;
 mod references;
 mod restart;
 mod routing;
-mod session;
 mod set_variable;
 mod slots;
 mod sources;
@@ -43,9 +43,9 @@ use host_protocol::{HostCommand, HostRequest, Outcome, PROTOCOL_VERSION};
 use hotreload_host::reload;
 use serde_json::Value;
 
+use crate::debuggee::DEBUGGEE;
 use crate::queue::RunState;
 use crate::routing::Refusal;
-use crate::session::SESSION;
 use crate::stop::Taken;
 
 /// The Lua release this host embeds (from build.rs).
@@ -80,7 +80,8 @@ fn main() -> anyhow::Result<()> {
 fn serve_until_configured() {
     loop {
         let request = queue::pop_blocking();
-        let taken = SESSION.with_borrow_mut(|session| stop::take(session, request, RunState::Idle));
+        let taken =
+            DEBUGGEE.with_borrow_mut(|debuggee| stop::take(debuggee, request, RunState::Idle));
         if let Taken::Configure(request) = taken {
             if configure(*request) {
                 return;
@@ -94,15 +95,15 @@ fn configure(request: HostRequest) -> bool {
     let id = request.id;
     let is_done = matches!(request.command, HostCommand::ConfigurationDone);
     inflight::begin(id, inflight::Serving::ToTheEnd);
-    let outcome = SESSION.with_borrow_mut(|session| match request.command {
+    let outcome = DEBUGGEE.with_borrow_mut(|debuggee| match request.command {
         HostCommand::Launch(args) => {
-            match panics::catch("launch", || launch::launch(session, args)) {
+            match panics::catch("launch", || launch::launch(debuggee, args)) {
                 Ok(Ok(())) => Outcome::Ok(Value::Null),
-                Ok(Err(e)) => Outcome::Error(e.to_string()),
-                Err(e) => Outcome::Error(e),
+                Ok(Err(e)) => Outcome::Failure(e.into()),
+                Err(e) => Outcome::Failure(e),
             }
         }
-        _ if session.vm.is_none() => Outcome::Error(Refusal::NotLaunched.to_string()),
+        _ if debuggee.vm.is_none() => Outcome::Failure(Refusal::NotLaunched.into()),
         _ => Outcome::Ok(Value::Null),
     });
     let configured = is_done && matches!(outcome, Outcome::Ok(_));

@@ -3,6 +3,7 @@
 //! panic that escapes anyway ends the process, which the session reports as
 //! the end of the program (`exited`, `terminated`), never silence.
 
+use host_protocol::HostError;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::io;
@@ -27,13 +28,13 @@ pub fn install_hook() {
 
 /// Runs `f`; a panic becomes `Err` with a message naming `what`.
 /// State that `f` left half-changed stays as it is: every request reads the
-/// session afresh, and a broken stop context only fails its own requests.
-pub fn catch<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
+/// debuggee afresh, and a broken stop context only fails its own requests.
+pub fn catch<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, HostError> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        format!(
+        HostError::internal(format!(
             "internal error while serving {what}: {} (the host goes on)",
             message(payload.as_ref())
-        )
+        ))
     })
 }
 
@@ -56,8 +57,10 @@ mod tests {
         let arithmetic = std::hint::black_box(i64::MIN);
         let result = catch("variables", || arithmetic.checked_neg().expect("overflow"));
         let error = result.expect_err("the panic is caught");
+        assert_eq!(error.kind, host_protocol::ErrorKind::Internal);
+        // The message names the request and the panic's own words.
         assert!(
-            error.contains("variables") && error.contains("overflow"),
+            error.message.contains("variables") && error.message.contains("overflow"),
             "{error}"
         );
         assert_eq!(catch("threads", || 7), Ok(7));

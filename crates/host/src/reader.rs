@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
-use host_protocol::{HostRequest, Outcome};
+use host_protocol::{ErrorKind, HostError, HostRequest, Outcome};
 use serde_json::Value;
 
 use crate::inflight::{self, Interruption};
@@ -28,7 +28,7 @@ pub fn spawn(input: File) -> std::io::Result<()> {
                         // be answered any more.
                         if let Err(e) = panics::catch("a request", || handle_line(&line)) {
                             match request_id(&line) {
-                                Some(id) => io::respond(id, Outcome::Error(e)),
+                                Some(id) => io::respond(id, Outcome::Failure(e)),
                                 None => io::output("console", &format!("hotreload-host: {e}\n")),
                             }
                         }
@@ -49,7 +49,10 @@ fn handle_line(line: &[u8]) {
     match serde_json::from_slice::<HostRequest>(line) {
         Ok(request) => route(request),
         Err(err) => match request_id(line) {
-            Some(id) => io::respond(id, Outcome::Error(format!("bad request: {err}"))),
+            Some(id) => io::respond(
+                id,
+                Outcome::Failure(HostError::invalid(format!("bad request: {err}"))),
+            ),
             None => io::output(
                 "console",
                 &format!("hotreload-host: unreadable request: {err}\n"),
@@ -94,7 +97,10 @@ fn route(request: HostRequest) {
         }
         Route::Cancel(target) => {
             if let Some(waiting) = queue::remove(target) {
-                io::respond(waiting.id, Outcome::Error("cancelled".into()));
+                io::respond(
+                    waiting.id,
+                    Outcome::Failure(HostError::new(ErrorKind::Cancelled, "cancelled")),
+                );
             } else {
                 inflight::interrupt(Some(target), Interruption::Cancelled);
             }
@@ -112,10 +118,10 @@ fn route(request: HostRequest) {
             io::respond(id, Outcome::Ok(Value::Null));
         }
         Route::Refuse(refusal) if state == RunState::Running => {
-            io::respond(id, Outcome::Error(refusal.to_string()));
+            io::respond(id, Outcome::Failure(refusal.into()));
         }
         Route::Refuse(refusal @ Refusal::PauseWithoutDebug) => {
-            io::respond(id, Outcome::Error(refusal.to_string()));
+            io::respond(id, Outcome::Failure(refusal.into()));
         }
         _ => enqueue(request),
     }

@@ -2,13 +2,16 @@
 //! variables references (scopes, tables, userdata) by reference id. Both
 //! come back from the client, so every lookup is checked.
 
+use host_protocol::HostError;
 use mlua::Value;
 
 use crate::coroutines;
 use crate::frames::Frame;
 
 /// The answer for a frame dropped since the client saw it.
-pub const FRAME_GONE: &str = "that frame is gone: ask for the stack again";
+pub fn frame_gone() -> HostError {
+    HostError::invalid("that frame is gone: ask for the stack again")
+}
 
 /// What a variables reference stands for.
 #[derive(Clone)]
@@ -93,7 +96,7 @@ impl StopContext {
 
     /// The frame a request names by DAP id (1-based; default: the top one).
     /// `None` when no id was given and the stack is empty.
-    pub fn requested_frame(&self, frame_id: Option<i64>) -> Result<Option<&Frame>, String> {
+    pub fn requested_frame(&self, frame_id: Option<i64>) -> Result<Option<&Frame>, HostError> {
         let Some(id) = frame_id else {
             return Ok(self.frames.first());
         };
@@ -101,12 +104,12 @@ impl StopContext {
     }
 
     /// What a reference id stands for.
-    pub fn get(&self, reference: i64) -> Result<VarRef, String> {
+    pub fn get(&self, reference: i64) -> Result<VarRef, HostError> {
         reference
             .checked_sub(1)
             .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| self.refs.get(i).cloned())
-            .ok_or_else(|| format!("no variables reference {reference}"))
+            .ok_or_else(|| HostError::invalid(format!("no variables reference {reference}")))
     }
 
     /// Registers a reference; returns its id (> 0).
@@ -117,10 +120,10 @@ impl StopContext {
 }
 
 /// The index of a frame named by its DAP id (1-based; any i64 from the client).
-pub fn frame_index(stop: &StopContext, frame_id: i64) -> Result<usize, String> {
+pub fn frame_index(stop: &StopContext, frame_id: i64) -> Result<usize, HostError> {
     frame_id
         .checked_sub(1)
         .and_then(|i| usize::try_from(i).ok())
         .filter(|&i| i < stop.frames.len())
-        .ok_or_else(|| format!("no frame {frame_id}"))
+        .ok_or_else(|| HostError::invalid(format!("no frame {frame_id}")))
 }

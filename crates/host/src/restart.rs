@@ -8,31 +8,37 @@
 //! before the stop restarts with its new value.
 
 use dap::types::RestartFrameArguments;
+use host_protocol::{ErrorKind, HostError};
 
+use crate::debuggee::Debuggee;
 use crate::references::frame_index;
-use crate::session::Session;
 
 /// Asks the VM to restart the frame `args` names when the program resumes;
 /// the reason when it cannot be (nothing changed then).
-pub fn request(session: &mut Session, args: &RestartFrameArguments) -> Result<(), String> {
-    let (_, stop) = session.stopped()?;
+pub fn request(debuggee: &mut Debuggee, args: &RestartFrameArguments) -> Result<(), HostError> {
+    let (_, stop) = debuggee.stopped()?;
     let index = frame_index(stop, args.frame_id)?;
     if stop.exception.is_some() {
-        return Err("the program stopped on an error, which unwinds the frame: \
-                    set a breakpoint in the function and run it again"
-            .into());
+        return Err(HostError::new(
+            ErrorKind::Refused,
+            "the program stopped on an error, which unwinds the frame: \
+             set a breakpoint in the function and run it again",
+        ));
     }
     let frame = stop
         .frames
         .get(index)
-        .ok_or_else(|| format!("no frame {}", args.frame_id))?;
+        .ok_or_else(|| HostError::invalid(format!("no frame {}", args.frame_id)))?;
     if !frame.is_lua {
-        return Err("a C function cannot be restarted".into());
+        return Err(HostError::unsupported("a C function cannot be restarted"));
     }
     if index != 0 || frame.level != 0 {
-        return Err("only the innermost frame can be restarted: step out to it first".into());
+        return Err(HostError::new(
+            ErrorKind::Refused,
+            "only the innermost frame can be restarted: step out to it first",
+        ));
     }
     // SAFETY: the program is stopped in the debugger's hook on this thread
     // (the frames of a stop are taken there), and its level 0 is this frame.
-    unsafe { crate::native::restart_request(frame.state) }
+    unsafe { crate::native::restart_request(frame.state) }.map_err(HostError::unsupported)
 }

@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use host_protocol::HostCommand;
+use host_protocol::{ErrorKind, HostCommand, HostError};
 
 use crate::hooks::StepKind;
 use crate::queue::RunState;
@@ -87,6 +87,12 @@ impl fmt::Display for Refusal {
             Refusal::PauseWithoutDebug => "pause is not available: the program runs with noDebug",
             Refusal::NotLaunched => "no program is launched",
         })
+    }
+}
+
+impl From<Refusal> for HostError {
+    fn from(refusal: Refusal) -> HostError {
+        HostError::new(ErrorKind::Refused, refusal.to_string())
     }
 }
 

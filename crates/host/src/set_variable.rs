@@ -3,31 +3,32 @@
 //! the variable belongs to, within the REPL's instruction budget.
 
 use dap::types::{SetVariableArguments, SetVariableResponseBody};
+use host_protocol::HostError;
 use mlua::Value;
 
+use crate::debuggee::Debuggee;
 use crate::display::format::key_label;
 use crate::evaluate::{self, Budget};
 use crate::inspect;
-use crate::references::{VarRef, FRAME_GONE};
-use crate::session::Session;
+use crate::references::{frame_gone, VarRef};
 use crate::slots;
 
 /// `setVariable` (only while stopped).
 pub fn request(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     args: &SetVariableArguments,
-) -> Result<SetVariableResponseBody, String> {
-    let (vm, stop) = session.stopped()?;
+) -> Result<SetVariableResponseBody, HostError> {
+    let (vm, stop) = debuggee.stopped()?;
     let target = stop.get(args.variables_reference)?;
     let frame_index = target.frame();
     let frame = frame_index.and_then(|i| stop.frames.get(i));
     let lua = &vm.lua;
     let name = args.name.as_str();
     let unknown = || {
-        format!(
+        HostError::invalid(format!(
             "no variable '{name}' in variables reference {}",
             args.variables_reference
-        )
+        ))
     };
 
     // Find the slot first: a bad name changes nothing and runs nothing.
@@ -38,7 +39,7 @@ pub fn request(
     }
     let (slot, eval) = match &target {
         VarRef::Locals(_) => {
-            let frame = frame.ok_or(FRAME_GONE)?;
+            let frame = frame.ok_or_else(frame_gone)?;
             // The last local of that name is the one the code sees.
             let (_, _, n) = slots::locals(lua, frame)
                 .into_iter()
@@ -49,7 +50,7 @@ pub fn request(
             (Slot::Local(n), eval)
         }
         VarRef::Upvalues(_) => {
-            let frame = frame.ok_or(FRAME_GONE)?;
+            let frame = frame.ok_or_else(frame_gone)?;
             let f = slots::frame_function(lua, frame).ok_or_else(unknown)?;
             let (_, _, n) = slots::upvalues(lua, &f)
                 .into_iter()
@@ -59,7 +60,9 @@ pub fn request(
         }
         VarRef::Value(Value::Table(t), parent, _) => {
             if name == "[metatable]" {
-                return Err("the metatable cannot be set here: evaluate setmetatable(...)".into());
+                return Err(HostError::unsupported(
+                    "the metatable cannot be set here: evaluate setmetatable(...)",
+                ));
             }
             let key = t
                 .pairs::<Value, Value>()
@@ -75,18 +78,18 @@ pub fn request(
             (Slot::Field(t.clone(), key), eval)
         }
         VarRef::Value(other, _, _) => {
-            return Err(format!(
+            return Err(HostError::unsupported(format!(
                 "the fields of a {} cannot be set",
                 other.type_name()
-            ))
+            )))
         }
-        VarRef::Gone => return Err(FRAME_GONE.into()),
+        VarRef::Gone => return Err(frame_gone()),
     };
 
     let value = evaluate::value(vm, frame, &args.value, Budget::Repl)?;
     match slot {
         Slot::Local(n) => {
-            let frame = frame.ok_or(FRAME_GONE)?;
+            let frame = frame.ok_or_else(frame_gone)?;
             slots::set_local(lua, frame, n, value.clone())?;
         }
         Slot::Upvalue(f, n) => slots::set_upvalue(lua, &f, n, value.clone())?,
@@ -94,7 +97,7 @@ pub fn request(
         // `__newindex` either, and this one cannot run program code.
         Slot::Field(t, key) => t
             .raw_set(key, value.clone())
-            .map_err(|e| evaluate::clean_error(&e))?,
+            .map_err(|e| evaluate::runtime_error(&e))?,
     }
     let variable = inspect::make_variable(vm, stop, args.name.clone(), value, eval, frame_index);
     Ok(SetVariableResponseBody {

@@ -1,6 +1,7 @@
 //! Raw access to the locals and upvalues of a stopped frame: reading and
 //! assigning them through the debug API, without running program code.
 
+use host_protocol::HostError;
 use std::ffi::CStr;
 use std::os::raw::c_int;
 
@@ -54,7 +55,7 @@ fn get_local(lua: &Lua, frame: &Frame, n: c_int) -> Option<(String, Value)> {
 }
 
 /// Assigns a local of a frame.
-pub fn set_local(lua: &Lua, frame: &Frame, n: c_int, value: Value) -> Result<(), String> {
+pub fn set_local(lua: &Lua, frame: &Frame, n: c_int, value: Value) -> Result<(), HostError> {
     let ar = frame.ar();
     // SAFETY: the value is moved onto the frame's thread and popped by
     // lua_setlocal (or by us when the slot does not exist).
@@ -66,7 +67,7 @@ pub fn set_local(lua: &Lua, frame: &Frame, n: c_int, value: Value) -> Result<(),
             }
         })
     }
-    .map_err(|e| e.to_string())
+    .map_err(|e| crate::evaluate::runtime_error(&e))
 }
 
 /// The function running in a frame.
@@ -115,7 +116,7 @@ pub fn upvalues(lua: &Lua, f: &Function) -> Vec<(String, Value, c_int)> {
 }
 
 /// Assigns upvalue `n` of a function.
-pub fn set_upvalue(lua: &Lua, f: &Function, n: c_int, value: Value) -> Result<(), String> {
+pub fn set_upvalue(lua: &Lua, f: &Function, n: c_int, value: Value) -> Result<(), HostError> {
     // SAFETY: stack is [f, value]; lua_setupvalue pops the value (or we do).
     unsafe {
         lua.exec_raw::<()>((f.clone(), value), |s| {
@@ -125,5 +126,5 @@ pub fn set_upvalue(lua: &Lua, f: &Function, n: c_int, value: Value) -> Result<()
             ffi::lua_pop(s, 1);
         })
     }
-    .map_err(|e| e.to_string())
+    .map_err(|e| crate::evaluate::runtime_error(&e))
 }

@@ -6,6 +6,7 @@
 //! `sourceReference`; one loaded under a name of its own (`=name`) has no
 //! text to give and gets none.
 
+use host_protocol::{ErrorKind, HostError};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -118,7 +119,7 @@ pub fn list() -> LoadedSourcesResponseBody {
 }
 
 /// `source`: the text of a chunk by reference, or of a loaded file by path.
-pub fn text(args: &dap::types::SourceArguments) -> Result<SourceResponseBody, String> {
+pub fn text(args: &dap::types::SourceArguments) -> Result<SourceResponseBody, HostError> {
     let reference = match args.source.as_ref().and_then(|s| s.source_reference) {
         Some(r) if r > 0 => r,
         _ => args.source_reference,
@@ -135,24 +136,31 @@ pub fn text(args: &dap::types::SourceArguments) -> Result<SourceResponseBody, St
                 content,
                 mime_type: Some("text/x-lua".into()),
             })
-            .ok_or_else(|| format!("no source with reference {reference}"));
+            .ok_or_else(|| HostError::invalid(format!("no source with reference {reference}")));
     }
     let Some(path) = args.source.as_ref().and_then(|s| s.path.as_deref()) else {
-        return Err("source needs a sourceReference or a source.path".into());
+        return Err(HostError::invalid(
+            "source needs a sourceReference or a source.path",
+        ));
     };
     let path = canonical(Path::new(path));
     if !SOURCES.with_borrow(|s| s.seen.contains(&path)) {
-        return Err(format!(
-            "{} is not a source the program loaded",
-            path.display()
-        ));
+        let shown = path.display().to_string();
+        return Err(HostError::new(
+            ErrorKind::NotFound,
+            format!("{shown} is not a source the program loaded"),
+        )
+        .at(shown, None));
     }
     std::fs::read(&path)
         .map(|bytes| SourceResponseBody {
             content: String::from_utf8_lossy(&bytes).into_owned(),
             mime_type: Some("text/x-lua".into()),
         })
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| {
+            let shown = path.display().to_string();
+            HostError::new(ErrorKind::Io, format!("{shown}: {e}")).at(shown, None)
+        })
 }
 
 /// The VM's load notification: the chunk on top of `l`'s stack was loaded

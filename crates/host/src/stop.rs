@@ -7,19 +7,19 @@ use std::os::raw::c_int;
 use std::path::Path;
 
 use dap::types::{ContinuedEventBody, StoppedEventBody};
-use host_protocol::{HostCommand, HostEvent, HostRequest, Outcome};
+use host_protocol::{HostCommand, HostError, HostEvent, HostRequest, Outcome};
 use mlua::ffi::{self, lua_Debug, lua_State};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::breakpoints::{self, hit_matches, parse_log_message, LogPart};
+use crate::debuggee::{Debuggee, DEBUGGEE};
 use crate::frames::{self, Frame};
 use crate::hooks::{self, Step, StepKind};
 use crate::inspect;
 use crate::queue::{self, RunState};
 use crate::references::StopContext;
 use crate::routing::{self, Refusal, Route, Situation};
-use crate::session::{Session, SESSION};
 use crate::{
     completions, coroutines, data_breakpoints, evaluate, exceptions, follow, function_breakpoints,
     inflight, interrupt, io, memory, native, panics, restart, set_variable, sources, threads,
@@ -42,17 +42,11 @@ pub enum Resume {
 }
 
 fn ok<T: Serialize>(body: T) -> Outcome {
-    match serde_json::to_value(body) {
-        Ok(v) => Outcome::Ok(v),
-        Err(e) => Outcome::Error(format!("cannot encode the reply: {e}")),
-    }
+    Ok(body).into()
 }
 
-fn outcome<T: Serialize>(result: Result<T, String>) -> Outcome {
-    match result {
-        Ok(body) => ok(body),
-        Err(e) => Outcome::Error(e),
-    }
+fn outcome<T: Serialize>(result: Result<T, HostError>) -> Outcome {
+    result.into()
 }
 
 /// What a request the VM thread took leaves for its loop to do.
@@ -72,7 +66,7 @@ pub enum Taken {
 /// Routes a request the VM thread took from its queue in `state` (see
 /// `routing`), answers it, serving it when it is routed so, and hands back
 /// what only the caller's loop can do.
-pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Taken {
+pub fn take(debuggee: &mut Debuggee, request: HostRequest, state: RunState) -> Taken {
     let situation = Situation {
         state,
         no_debug: queue::no_debug(),
@@ -81,9 +75,9 @@ pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Tak
     let id = request.id;
     let acknowledge = || io::respond(id, Outcome::Ok(Value::Null));
     match routing::route(situation, &request.command) {
-        Route::Serve | Route::LastThreads => serve(session, request),
+        Route::Serve | Route::LastThreads => serve(debuggee, request),
         Route::Acknowledge | Route::Cancel(_) | Route::PauseEvaluation => acknowledge(),
-        Route::Refuse(refusal) => io::respond(id, Outcome::Error(refusal.to_string())),
+        Route::Refuse(refusal) => io::respond(id, Outcome::Failure(refusal.into())),
         Route::Terminate => {
             acknowledge();
             io::exit_now();
@@ -97,12 +91,12 @@ pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Tak
             let HostCommand::RestartFrame(args) = &request.command else {
                 unreachable!("only restartFrame routes to Restart")
             };
-            match panics::catch("restartFrame", || restart::request(session, args)) {
+            match panics::catch("restartFrame", || restart::request(debuggee, args)) {
                 Ok(Ok(())) => {
                     acknowledge();
                     return Taken::Resume(Resume::Step(StepKind::Restart));
                 }
-                Ok(Err(e)) | Err(e) => io::respond(id, Outcome::Error(e)),
+                Ok(Err(e)) | Err(e) => io::respond(id, Outcome::Failure(e)),
             }
         }
         Route::Pause => {
@@ -115,9 +109,9 @@ pub fn take(session: &mut Session, request: HostRequest, state: RunState) -> Tak
 
 /// Serves `request` and answers it, unless someone answered for it while
 /// it ran (see `inflight`).
-pub fn serve(session: &mut Session, request: HostRequest) {
+pub fn serve(debuggee: &mut Debuggee, request: HostRequest) {
     inflight::begin(request.id, serving(&request.command));
-    let outcome = handle(session, request.command);
+    let outcome = handle(debuggee, request.command);
     if inflight::end() {
         io::respond(request.id, outcome);
     }
@@ -137,66 +131,66 @@ fn serving(command: &HostCommand) -> inflight::Serving {
 
 /// Serves a request that does not change the run state (stopped or not).
 /// A panic while serving it becomes its error response.
-pub fn handle(session: &mut Session, command: HostCommand) -> Outcome {
+pub fn handle(debuggee: &mut Debuggee, command: HostCommand) -> Outcome {
     let name = command.name();
-    let outcome =
-        panics::catch(name, || handle_unguarded(session, command)).unwrap_or_else(Outcome::Error);
+    let outcome = panics::catch(name, || handle_unguarded(debuggee, command))
+        .unwrap_or_else(Outcome::Failure);
     // Files the debugger's own Lua loaded (a `require` in an evaluation).
-    function_breakpoints::bind_pending(session);
+    function_breakpoints::bind_pending(debuggee);
     outcome
 }
 
-fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
+fn handle_unguarded(debuggee: &mut Debuggee, command: HostCommand) -> Outcome {
     match command {
         HostCommand::SetBreakpoints(args) => {
-            let result = session.bps.set(&args);
-            hooks::breakpoints_changed(&session.bps);
+            let result = debuggee.bps.set(&args);
+            hooks::breakpoints_changed(&debuggee.bps);
             outcome(result)
         }
-        HostCommand::SetExceptionBreakpoints(args) => ok(exceptions::set(session, &args)),
+        HostCommand::SetExceptionBreakpoints(args) => ok(exceptions::set(debuggee, &args)),
         HostCommand::Threads => {
-            let body = ok(threads::list(session));
+            let body = ok(threads::list(debuggee));
             if let Outcome::Ok(threads) = &body {
                 inflight::remember_threads(threads);
             }
             body
         }
-        HostCommand::StackTrace(args) => outcome(inspect::stack_trace(session, &args)),
-        HostCommand::Scopes(args) => outcome(inspect::scopes(session, &args)),
-        HostCommand::Variables(args) => outcome(inspect::variables(session, &args)),
+        HostCommand::StackTrace(args) => outcome(inspect::stack_trace(debuggee, &args)),
+        HostCommand::Scopes(args) => outcome(inspect::scopes(debuggee, &args)),
+        HostCommand::Variables(args) => outcome(inspect::variables(debuggee, &args)),
         HostCommand::SetVariable(args) => {
-            let result = set_variable::request(session, &args);
-            forget_other_threads(session);
+            let result = set_variable::request(debuggee, &args);
+            forget_other_threads(debuggee);
             outcome(result)
         }
-        HostCommand::Completions(args) => outcome(completions::request(session, &args)),
-        HostCommand::ExceptionInfo(_) => outcome(exceptions::info(session)),
+        HostCommand::Completions(args) => outcome(completions::request(debuggee, &args)),
+        HostCommand::ExceptionInfo(_) => outcome(exceptions::info(debuggee)),
         HostCommand::LoadedSources => ok(sources::list()),
         HostCommand::Source(args) => outcome(sources::text(&args)),
-        HostCommand::SetFunctionBreakpoints(args) => ok(function_breakpoints::set(session, &args)),
-        HostCommand::DataBreakpointInfo(args) => outcome(data_breakpoints::info(session, &args)),
-        HostCommand::SetDataBreakpoints(args) => ok(data_breakpoints::set(session, &args)),
+        HostCommand::SetFunctionBreakpoints(args) => ok(function_breakpoints::set(debuggee, &args)),
+        HostCommand::DataBreakpointInfo(args) => outcome(data_breakpoints::info(debuggee, &args)),
+        HostCommand::SetDataBreakpoints(args) => ok(data_breakpoints::set(debuggee, &args)),
         HostCommand::BreakpointLocations(args) => outcome(breakpoints::locations(&args)),
         HostCommand::Evaluate(args) => {
-            let result = evaluate::request(session, &args);
-            forget_other_threads(session);
+            let result = evaluate::request(debuggee, &args);
+            forget_other_threads(debuggee);
             outcome(result)
         }
         HostCommand::HotReload(args) => {
-            let result = match session.vm.as_mut() {
+            let result = match debuggee.vm.as_mut() {
                 Some(vm) => match refresh_threads(&vm.lua)
                     .map_err(reload::ReloadError::from)
                     .and_then(|()| vm.engine.reload(&vm.lua, &args))
                 {
                     Ok(body) => {
-                        follow::after_reload(session, &body.path, args.source.as_deref());
+                        follow::after_reload(debuggee, &body.path, args.source.as_deref());
                         ok(body)
                     }
-                    Err(e) => Outcome::Error(e.to_string()),
+                    Err(e) => Outcome::Failure(e.into()),
                 },
-                None => Outcome::Error(Refusal::NotLaunched.to_string()),
+                None => Outcome::Failure(Refusal::NotLaunched.into()),
             };
-            forget_other_threads(session);
+            forget_other_threads(debuggee);
             result
         }
         // `routing` never sends these here (they change the run state or
@@ -210,10 +204,10 @@ fn handle_unguarded(session: &mut Session, command: HostCommand) -> Outcome {
         | HostCommand::RestartFrame(_)
         | HostCommand::Pause
         | HostCommand::Terminate
-        | HostCommand::Cancel(_)) => Outcome::Error(format!(
+        | HostCommand::Cancel(_)) => Outcome::Failure(HostError::internal(format!(
             "internal error: {} is not served in this state",
             command.name()
-        )),
+        ))),
     }
 }
 
@@ -232,18 +226,18 @@ fn refresh_threads(lua: &mlua::Lua) -> mlua::Result<()> {
     Ok(())
 }
 
-fn forget_other_threads(session: &mut Session) {
-    if let Some(stop) = session.stop.as_mut() {
+fn forget_other_threads(debuggee: &mut Debuggee) {
+    if let Some(stop) = debuggee.stop.as_mut() {
         stop.forget_other_threads();
     }
 }
 
 /// Reports the stop and serves requests until one resumes the program.
-fn serve_stopped(session: &mut Session, mut body: StoppedEventBody) -> Resume {
+fn serve_stopped(debuggee: &mut Debuggee, mut body: StoppedEventBody) -> Resume {
     exceptions::note_stop();
     // Reported on the thread that was running: its innermost frame's.
-    let thread_id = match session.stop.as_ref().and_then(|s| s.frames.first()) {
-        Some(frame) => threads::id_of(session, frame.state),
+    let thread_id = match debuggee.stop.as_ref().and_then(|s| s.frames.first()) {
+        Some(frame) => threads::id_of(debuggee, frame.state),
         None => 1,
     };
     body.thread_id = Some(thread_id);
@@ -254,11 +248,11 @@ fn serve_stopped(session: &mut Session, mut body: StoppedEventBody) -> Resume {
     let resume = loop {
         let request = queue::pop_blocking();
         // `launch`, `configurationDone` and `pause` are answered in `take`.
-        if let Taken::Resume(resume) = take(session, request, RunState::Stopped) {
+        if let Taken::Resume(resume) = take(debuggee, request, RunState::Stopped) {
             break resume;
         }
     };
-    session.stop = None;
+    debuggee.stop = None;
     if queue::set_state(RunState::Running) {
         interrupt::mark_pending();
     }
@@ -287,7 +281,7 @@ pub fn stopped_body(reason: &str, hit_ids: Vec<i64>, text: Option<String>) -> St
 /// # Safety
 /// `l` is the running thread and `ar` its hook record.
 pub unsafe fn stop_in_hook(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     l: *mut lua_State,
     ar: *mut lua_Debug,
     reason: &str,
@@ -300,7 +294,7 @@ pub unsafe fn stop_in_hook(
         let deep = native::stack_depth(l) > DEEP_ERROR_FRAMES as i32;
         let frames = frames::capture(l, 0, deep.then_some(DEEP_ERROR_FRAMES));
         let body = stopped_body(reason, hit_ids, None);
-        stop_at(session, l, ar, StopContext::new(frames), body);
+        stop_at(debuggee, l, ar, StopContext::new(frames), body);
     }
 }
 
@@ -310,7 +304,7 @@ pub unsafe fn stop_in_hook(
 /// # Safety
 /// `l` is the running thread and `ar` its hook record.
 pub unsafe fn stop_for_data(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     l: *mut lua_State,
     ar: *mut lua_Debug,
     id: i64,
@@ -327,7 +321,7 @@ pub unsafe fn stop_for_data(
             hit_breakpoint_ids: vec![id],
             text: Some(text),
         };
-        stop_at(session, l, ar, StopContext::new(frames), body);
+        stop_at(debuggee, l, ar, StopContext::new(frames), body);
     }
 }
 
@@ -337,16 +331,16 @@ pub unsafe fn stop_for_data(
 /// # Safety
 /// `l` is the running thread and `ar` describes its level 0.
 pub unsafe fn stop_at(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     l: *mut lua_State,
     ar: *mut lua_Debug,
     stop: StopContext,
     body: StoppedEventBody,
 ) {
-    session.stop = Some(stop);
-    let resume = serve_stopped(session, body);
+    debuggee.stop = Some(stop);
+    let resume = serve_stopped(debuggee, body);
     let mut config = hooks::config();
-    config.any_bps = session.bps.any();
+    config.any_bps = debuggee.bps.any();
     config.step = match resume {
         Resume::Continue => None,
         Resume::Step(kind) => Some(Step {
@@ -360,7 +354,7 @@ pub unsafe fn stop_at(
     hooks::set_config(config);
     // SAFETY: `ar` still describes level 0 of `l`.
     unsafe {
-        let mask = hooks::mask_for(session, l, ar, || native::stack_depth(l));
+        let mask = hooks::mask_for(debuggee, l, ar, || native::stack_depth(l));
         hooks::set_mask(l, mask);
     }
 }
@@ -370,13 +364,13 @@ pub unsafe fn stop_at(
 /// # Safety
 /// `l` is the running thread and `ar` its hook record.
 pub unsafe fn on_breakpoint(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     l: *mut lua_State,
     ar: *mut lua_Debug,
     path: &Path,
     line: i32,
 ) {
-    let Some(bp) = session.bps.get_mut(path, line) else {
+    let Some(bp) = debuggee.bps.get_mut(path, line) else {
         return;
     };
     let (id, condition, log) = (bp.id, bp.condition.clone(), bp.log_message.clone());
@@ -397,7 +391,7 @@ pub unsafe fn on_breakpoint(
     } else {
         Vec::new()
     };
-    if let (Some(condition), Some(vm)) = (condition, session.vm.as_ref()) {
+    if let (Some(condition), Some(vm)) = (condition, debuggee.vm.as_ref()) {
         // A program that recursed to the brink of a stack overflow leaves
         // no room to evaluate: the condition counts as false there (said
         // once per breakpoint), so the program goes on as it would.
@@ -427,7 +421,7 @@ pub unsafe fn on_breakpoint(
             ),
         }
     }
-    let Some(bp) = session.bps.get_mut(path, line) else {
+    let Some(bp) = debuggee.bps.get_mut(path, line) else {
         return;
     };
     bp.hits += 1;
@@ -436,7 +430,7 @@ pub unsafe fn on_breakpoint(
             return;
         }
     }
-    if let (Some(log), Some(vm)) = (log, session.vm.as_ref()) {
+    if let (Some(log), Some(vm)) = (log, debuggee.vm.as_ref()) {
         let mut text = String::new();
         for part in parse_log_message(&log) {
             match part {
@@ -450,7 +444,7 @@ pub unsafe fn on_breakpoint(
     }
     drop(frame);
     // SAFETY: per the contract above.
-    unsafe { stop_in_hook(session, l, ar, "breakpoint", vec![id]) };
+    unsafe { stop_in_hook(debuggee, l, ar, "breakpoint", vec![id]) };
 }
 
 /// Serves the requests queued while the program ran (at a line event),
@@ -460,24 +454,24 @@ pub unsafe fn on_breakpoint(
 /// # Safety
 /// `l` is the running thread and `ar` its hook record.
 pub unsafe fn serve_interrupt(
-    session: &mut Session,
+    debuggee: &mut Debuggee,
     l: *mut lua_State,
     ar: *mut lua_Debug,
 ) -> bool {
     let mut pause = false;
     while let Some(request) = queue::try_pop() {
-        if let Taken::Pause = take(session, request, RunState::Running) {
+        if let Taken::Pause = take(debuggee, request, RunState::Running) {
             pause = true;
         }
     }
     if pause {
         // SAFETY: per the contract above.
-        unsafe { stop_in_hook(session, l, ar, "pause", Vec::new()) };
+        unsafe { stop_in_hook(debuggee, l, ar, "pause", Vec::new()) };
         return true;
     }
     // SAFETY: per the contract above.
     unsafe {
-        let mask = hooks::mask_for(session, l, ar, || native::stack_depth(l));
+        let mask = hooks::mask_for(debuggee, l, ar, || native::stack_depth(l));
         hooks::set_mask(l, mask);
     }
     false
@@ -515,11 +509,11 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
             // A panic must not unwind into Lua's C frames; the panic hook
             // has reported it, and the error goes on as if not stopped.
             let _ = panics::catch("an exception stop", || {
-                SESSION.with(|cell| {
-                    let Ok(mut session) = cell.try_borrow_mut() else {
+                DEBUGGEE.with(|cell| {
+                    let Ok(mut debuggee) = cell.try_borrow_mut() else {
                         return;
                     };
-                    if !session.exceptions.uncaught {
+                    if !debuggee.exceptions.uncaught {
                         return;
                     }
                     let frames = error_frames(l, 1);
@@ -530,9 +524,9 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
                         type_name,
                         traceback: Some(traceback),
                     };
-                    session.stop = Some(StopContext::new(frames).with_exception(exception));
+                    debuggee.stop = Some(StopContext::new(frames).with_exception(exception));
                     let body = stopped_body("exception", Vec::new(), Some(message));
-                    serve_stopped(&mut session, body);
+                    serve_stopped(&mut debuggee, body);
                 })
             });
         }
@@ -557,8 +551,8 @@ fn report_memory_error() {
     if queue::no_debug() {
         return;
     }
-    SESSION.with_borrow_mut(|session| {
-        if session.exceptions.uncaught {
+    DEBUGGEE.with_borrow_mut(|debuggee| {
+        if debuggee.exceptions.uncaught {
             let exception = exceptions::ExceptionStop {
                 id: exceptions::MEMORY_ID,
                 break_mode: "unhandled",
@@ -566,9 +560,9 @@ fn report_memory_error() {
                 type_name: "string".into(),
                 traceback: None,
             };
-            session.stop = Some(StopContext::new(Vec::new()).with_exception(exception));
+            debuggee.stop = Some(StopContext::new(Vec::new()).with_exception(exception));
             let body = stopped_body("exception", Vec::new(), Some(message.into()));
-            serve_stopped(session, body);
+            serve_stopped(debuggee, body);
         }
     });
 }
@@ -692,8 +686,8 @@ fn run_lua_init(lua: &mlua::Lua) -> Result<(), String> {
 /// Runs the program's main chunk (on `configurationDone`) and ends the host
 /// with its exit code.
 pub fn run_program() -> ! {
-    let prepared = SESSION.with_borrow_mut(|session| {
-        let vm = session.vm.as_mut()?;
+    let prepared = DEBUGGEE.with_borrow_mut(|debuggee| {
+        let vm = debuggee.vm.as_mut()?;
         Some((
             vm.lua.clone(),
             vm.main.take()?,

@@ -6,6 +6,7 @@
 //! (nothing wraps `coroutine.create`); each gets an id the first time the
 //! debugger sees it started (running, or suspended in a yield).
 
+use host_protocol::HostError;
 use std::ops::Range;
 
 use dap::types::{Thread, ThreadsResponseBody};
@@ -14,10 +15,10 @@ use mlua::thread::ThreadStatus;
 use mlua::ffi;
 
 use crate::coroutines;
+use crate::debuggee::{Debuggee, Vm};
 use crate::frames;
 use crate::native;
 use crate::routing::Refusal;
-use crate::session::{Session, Vm};
 
 /// At most this many coroutines are listed.
 const MAX_LISTED: usize = 1000;
@@ -55,15 +56,15 @@ fn assign_ids(vm: &Vm) {
 }
 
 /// `threads`: the main thread and the live coroutines, by id.
-pub fn list(session: &Session) -> ThreadsResponseBody {
-    if let Some(vm) = &session.vm {
+pub fn list(debuggee: &Debuggee) -> ThreadsResponseBody {
+    if let Some(vm) = &debuggee.vm {
         assign_ids(vm);
     }
     let mut threads = vec![Thread {
         id: 1,
         name: "main".into(),
     }];
-    if let Some(vm) = &session.vm {
+    if let Some(vm) = &debuggee.vm {
         let mut live: Vec<(i64, &'static str)> = vm
             .helpers
             .thread_ids
@@ -87,8 +88,8 @@ pub fn list(session: &Session) -> ThreadsResponseBody {
 
 /// The id of thread `l` (1 for the main thread), giving it one if it has
 /// none yet.
-pub fn id_of(session: &Session, l: *mut ffi::lua_State) -> i64 {
-    let Some(vm) = &session.vm else {
+pub fn id_of(debuggee: &Debuggee, l: *mut ffi::lua_State) -> i64 {
+    let Some(vm) = &debuggee.vm else {
         return 1;
     };
     if l as usize == vm.main_state {
@@ -121,22 +122,16 @@ fn find(vm: &Vm, id: i64) -> Option<mlua::Thread> {
 /// The frames (as a range of the stop's frames) of thread `id`: the stopped
 /// stack for the main thread and the coroutines in the resume chain, the
 /// waiting frames for a suspended coroutine (captured on first request).
-pub fn stack_range(session: &mut Session, id: i64) -> Result<Range<usize>, String> {
-    let stop = session
-        .stop
-        .as_mut()
-        .ok_or_else(|| Refusal::not_stopped().to_string())?;
+pub fn stack_range(debuggee: &mut Debuggee, id: i64) -> Result<Range<usize>, HostError> {
+    let stop = debuggee.stop.as_mut().ok_or_else(Refusal::not_stopped)?;
     if let Some((_, range, _)) = stop.others.iter().find(|(tid, ..)| *tid == id) {
         return Ok(range.clone());
     }
-    let vm = session
-        .vm
-        .as_ref()
-        .ok_or_else(|| Refusal::NotLaunched.to_string())?;
+    let vm = debuggee.vm.as_ref().ok_or(Refusal::NotLaunched)?;
     let (state, thread) = if id == 1 {
         (vm.main_state as *mut ffi::lua_State, None)
     } else {
-        let thread = find(vm, id).ok_or_else(|| format!("no thread {id}"))?;
+        let thread = find(vm, id).ok_or_else(|| HostError::invalid(format!("no thread {id}")))?;
         (thread.state(), Some(thread))
     };
     // A thread of the stopped stack: from its innermost frame on, through

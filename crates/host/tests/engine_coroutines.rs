@@ -37,7 +37,9 @@ fn suspended_coroutines_keep_state_and_call_new_code_next_time() {
     let body = vm.reload_ok("w", &v1.replace("x + 1", "x + 100"));
     assert_eq!(body.changed, ["w.step"]);
     assert!(
-        body.warnings.iter().any(|w| w.message.contains("w.worker")) || body.warnings.is_empty()
+        body.warnings.iter().all(|w| w.kind == "runningFunction"),
+        "{:?}",
+        body.warnings
     );
     vm.run(
         r#"
@@ -165,7 +167,7 @@ fn closures_of_a_factory_running_in_a_coroutine_keep_old_code_with_a_warning() {
     );
     let body = vm.reload_ok("fa", &v1.replace("n = n + 1", "n = n + 10"));
     assert!(
-        body.warnings.iter().any(|w| w.message.contains("running")),
+        body.warnings.iter().any(|w| w.kind == "runningClosures"),
         "{:?}",
         body.warnings
     );
@@ -204,7 +206,9 @@ fn a_thread_made_from_c_that_runs_a_module_function_is_not_swapped_under_it() {
             .replace("count + 1", "count + 100"),
     );
     assert!(
-        body.warnings.iter().any(|w| w.message.contains("cg.gen")),
+        body.warnings
+            .iter()
+            .any(|w| w.kind == "runningFunction" && w.line == Some(3)),
         "{:?}",
         body.warnings
     );

@@ -25,7 +25,8 @@ fn setup() -> Vm {
 fn unknown_module_and_unknown_path_are_clear_errors() {
     let vm = setup();
     let err = vm.reload_err("nope", "return {}");
-    assert!(err.contains("nope") && err.contains("not loaded"), "{err}");
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+    assert!(err.message.contains("'nope'"), "names the module: {err}");
     let err = vm
         .engine
         .borrow_mut()
@@ -38,9 +39,11 @@ fn unknown_module_and_unknown_path_are_clear_errors() {
             },
         )
         .expect_err("unknown path fails");
+    let err = HostError::from(err);
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
     assert_eq!(
-        err.to_string(),
-        "/no/such/file.lua: not a module or file the running program loaded"
+        err.location.map(|at| at.path).as_deref(),
+        Some("/no/such/file.lua")
     );
     let err = vm
         .engine

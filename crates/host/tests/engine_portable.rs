@@ -18,7 +18,8 @@ fn the_portable_backend_replaces_references_and_keeps_state() {
         "#,
     );
     let err = vm.reload_err("p", "local M = {}\nerror('x')\n");
-    assert!(err.contains("p.lua:2: x"), "{err}");
+    assert_eq!(err.kind, host_protocol::ErrorKind::Runtime, "{err}");
+    assert_eq!(err.location.and_then(|at| at.line), Some(2));
     vm.run("assert(alias() == 'v2')");
 }
 

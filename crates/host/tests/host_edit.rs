@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{line_of, Host, Scratch};
+use common::{kind, line_of, ErrorKind, Host, HostError, Scratch};
 use serde_json::{json, Value};
 
 const EDIT: &str = r#"local config = { speed = 1, inner = { depth = 2 } }
@@ -25,7 +25,7 @@ fn find(host: &Host, vars: &[(String, String, i64)], name: &str) -> (String, Str
         .unwrap_or_else(|| host.fail(&format!("no variable {name} in {vars:?}")))
 }
 
-fn set(host: &mut Host, reference: i64, name: &str, value: &str) -> Result<Value, String> {
+fn set(host: &mut Host, reference: i64, name: &str, value: &str) -> Result<Value, HostError> {
     host.request(
         "setVariable",
         Some(json!({"variablesReference": reference, "name": name, "value": value})),
@@ -52,7 +52,7 @@ fn set_local_upvalue_global_and_nested_field_then_the_program_uses_them() {
     host.stopped("breakpoint");
 
     let locals = host.scope(1, "Locals");
-    let body = set(&mut host, locals, "bonus", "100").unwrap_or_else(|e| host.fail(&e));
+    let body = set(&mut host, locals, "bonus", "100").unwrap_or_else(|e| host.fail(&e.message));
     assert_eq!(body["value"], "100", "{body}");
     // Typed as `variables` types it.
     assert_eq!(body["type"], "integer", "{body}");
@@ -60,12 +60,14 @@ fn set_local_upvalue_global_and_nested_field_then_the_program_uses_them() {
 
     // Evaluated in the frame: `count` is the upvalue's current value (11).
     let upvalues = host.scope(1, "Upvalues");
-    let body = set(&mut host, upvalues, "count", "count * 2").unwrap_or_else(|e| host.fail(&e));
+    let body =
+        set(&mut host, upvalues, "count", "count * 2").unwrap_or_else(|e| host.fail(&e.message));
     assert_eq!(body["value"], "22", "{body}");
 
     // A global through the Globals scope, evaluated in the frame (sees `bonus`).
     let globals = host.scope(1, "Globals");
-    let body = set(&mut host, globals, "level", "bonus + 1").unwrap_or_else(|e| host.fail(&e));
+    let body =
+        set(&mut host, globals, "level", "bonus + 1").unwrap_or_else(|e| host.fail(&e.message));
     assert_eq!(body["value"], "101", "{body}");
 
     // A field of a nested table reached through `variables`.
@@ -73,10 +75,11 @@ fn set_local_upvalue_global_and_nested_field_then_the_program_uses_them() {
     let config = find(&host, &vars, "config");
     let children = host.variables(config.2);
     let inner = find(&host, &children, "inner");
-    let body = set(&mut host, inner.2, "depth", "7").unwrap_or_else(|e| host.fail(&e));
+    let body = set(&mut host, inner.2, "depth", "7").unwrap_or_else(|e| host.fail(&e.message));
     assert_eq!(body["value"], "7", "{body}");
     // A table value comes back expandable.
-    let body = set(&mut host, config.2, "speed", "{ 1, 2 }").unwrap_or_else(|e| host.fail(&e));
+    let body =
+        set(&mut host, config.2, "speed", "{ 1, 2 }").unwrap_or_else(|e| host.fail(&e.message));
     assert_eq!(body["type"], "table", "{body}");
     assert!(
         body["variablesReference"].as_i64().unwrap_or(0) > 0,
@@ -101,10 +104,7 @@ fn bad_values_and_references_are_errors_that_change_nothing() {
     host.ok("launch", Some(json!({"program": program})));
     // Not stopped yet.
     let early = set(&mut host, 1, "bonus", "1");
-    assert!(
-        early.as_ref().is_err_and(|e| e.contains("not stopped")),
-        "{early:?}"
-    );
+    assert_eq!(kind(&early), Some(ErrorKind::Refused), "{early:?}");
     host.set_breakpoints(&program, &[line_of(EDIT, "stop-here")]);
     host.ok("configurationDone", None);
     host.stopped("breakpoint");
@@ -114,25 +114,28 @@ fn bad_values_and_references_are_errors_that_change_nothing() {
         let result = set(&mut host, locals, "bonus", bad);
         assert!(result.is_err(), "{bad:?} was accepted: {result:?}");
     }
-    let syntax = set(&mut host, locals, "bonus", "1 +")
-        .err()
-        .unwrap_or_default();
-    assert!(syntax.contains("(eval)"), "{syntax}");
-    let raised = set(&mut host, locals, "bonus", "error('boom')")
-        .err()
-        .unwrap_or_default();
-    assert!(raised.contains("boom"), "{raised}");
+    let syntax = set(&mut host, locals, "bonus", "1 +");
+    assert_eq!(kind(&syntax), Some(ErrorKind::Compile), "{syntax:?}");
+    let raised = set(&mut host, locals, "bonus", "error('boom')");
+    assert_eq!(kind(&raised), Some(ErrorKind::Runtime), "{raised:?}");
+    // The program's own error value reaches the user.
+    assert!(raised.is_err_and(|e| e.message.contains("boom")));
     assert_eq!(eval_text(&mut host, "bonus"), "10");
 
-    let unknown = set(&mut host, locals, "nope", "1")
-        .err()
-        .unwrap_or_default();
-    assert!(unknown.contains("no variable 'nope'"), "{unknown}");
-    let reference = set(&mut host, 999, "bonus", "1").err().unwrap_or_default();
-    assert!(
-        reference.contains("no variables reference 999"),
-        "{reference}"
+    let unknown = set(&mut host, locals, "nope", "1");
+    assert_eq!(
+        kind(&unknown),
+        Some(ErrorKind::InvalidArguments),
+        "{unknown:?}"
     );
+    assert!(unknown.is_err_and(|e| e.message.contains("'nope'")));
+    let reference = set(&mut host, 999, "bonus", "1");
+    assert_eq!(
+        kind(&reference),
+        Some(ErrorKind::InvalidArguments),
+        "{reference:?}"
+    );
+    assert!(reference.is_err_and(|e| e.message.contains("999")));
 
     host.ok("continue", None);
     assert_eq!(host.exited(), 0);
@@ -146,10 +149,7 @@ fn set_variable_while_running_is_refused() {
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
     let result = set(&mut host, 1, "n", "1");
-    assert!(
-        result.as_ref().is_err_and(|e| e.contains("not stopped")),
-        "{result:?}"
-    );
+    assert_eq!(kind(&result), Some(ErrorKind::Refused), "{result:?}");
     // Completions still work while running, in the global scope.
     let labels = labels(&complete(&mut host, "pri", None));
     assert_eq!(labels, ["print"]);

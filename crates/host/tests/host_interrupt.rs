@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{line_of, Host, Scratch};
+use common::{line_of, ErrorKind, Host, Scratch};
 use serde_json::json;
 
 const BUSY: &str = "x = 0\nprint('started')\nwhile true do\n  x = x + 1 -- busy\nend\n";
@@ -146,7 +146,7 @@ fn evaluate_and_threads_while_running() {
     let err = host
         .request("stackTrace", Some(json!({"threadId": 1})))
         .expect_err("running");
-    assert!(err.contains("running"), "{err}");
+    assert_eq!(err.kind, ErrorKind::Refused, "{err}");
 }
 
 const RELOADABLE: &str = r#"local M = {}
@@ -187,7 +187,7 @@ fn hot_reload_while_running_and_without_debug() {
             let err = host
                 .request("pause", None)
                 .expect_err("pause refused with noDebug");
-            assert!(err.contains("noDebug"), "{err}");
+            assert_eq!(err.kind, ErrorKind::Refused, "{err}");
         }
         // A broken version is refused with file:line and changes nothing.
         let err = host
@@ -196,7 +196,9 @@ fn hot_reload_while_running_and_without_debug() {
                 Some(json!({"path": module, "source": "local M = {\nreturn M"})),
             )
             .expect_err("syntax error");
-        assert!(err.contains("mod.lua:"), "{err}");
+        assert_eq!(err.kind, ErrorKind::Compile, "{err}");
+        let at = err.location.as_ref().map(|l| (l.path.as_str(), l.line));
+        assert_eq!(at, Some((module.as_str(), Some(2))), "{err:?}");
         host.ok("terminate", None);
     }
 }

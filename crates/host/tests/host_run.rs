@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Host, Scratch};
+use common::{canonical, ErrorKind, Host, Scratch};
 use serde_json::json;
 
 #[test]
@@ -194,21 +194,22 @@ fn launch_errors_are_clear() {
     let err = host
         .request("launch", Some(json!({"program": missing})))
         .expect_err("missing file");
-    assert!(
-        err.contains("nope.lua") && err.contains("No such file"),
-        "{err}"
-    );
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+    let at = err.location.as_ref().map(|l| l.path.as_str());
+    assert_eq!(at, Some(missing.as_str()), "{err:?}");
 
     let bad = dir.file("bad.lua", "local x = = 1\n");
     let err = host
         .request("launch", Some(json!({"program": bad})))
         .expect_err("syntax error");
-    assert!(err.contains("bad.lua:1:"), "{err}");
+    assert_eq!(err.kind, ErrorKind::Compile, "{err}");
+    let at = err.location.as_ref().map(|l| (l.path.as_str(), l.line));
+    assert_eq!(at, Some((canonical(&bad).as_str(), Some(1))), "{err:?}");
 
     let err = host
         .request("configurationDone", None)
         .expect_err("nothing launched");
-    assert!(err.contains("launch"), "{err}");
+    assert_eq!(err.kind, ErrorKind::Refused, "{err}");
 }
 
 #[test]
@@ -237,12 +238,13 @@ fn bad_requests_get_error_responses() {
     let mut host = Host::spawn();
     host.send_raw(r#"{"id": 5, "command": "fly"}"#);
     let err = host.response(5).expect_err("unknown command");
-    assert!(err.contains("fly"), "{err}");
+    assert_eq!(err.kind, ErrorKind::InvalidArguments, "{err}");
+    assert!(err.message.contains("fly"), "names the command: {err}");
     host.send_raw("not json at all");
     let err = host
         .request("stackTrace", Some(json!({"threadId": 1})))
         .expect_err("not stopped");
-    assert!(err.contains("not stopped"), "{err}");
+    assert_eq!(err.kind, ErrorKind::Refused, "{err}");
 }
 
 #[test]

@@ -45,11 +45,8 @@ pub enum RuntimeError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The runtime refused or failed the request; the message is for the user
-    /// (`file:line: reason` where a location is known).
-    #[error("{0}")]
-    Failed(String),
-    /// The runtime failed the request with a structured error.
+    /// The runtime refused or failed the request: a kind, the message for
+    /// the user (`file:line: reason` where a location is known), where.
     #[error("{}", .0.message)]
     Host(host_protocol::HostError),
     /// The runtime went away before answering.
@@ -58,6 +55,13 @@ pub enum RuntimeError {
     /// The runtime answered with something that is not the documented payload.
     #[error("the host sent an unexpected reply: {0}")]
     Protocol(String),
+}
+
+impl RuntimeError {
+    /// A failure of `kind` with `message` and no location.
+    pub fn failed(kind: host_protocol::ErrorKind, message: impl Into<String>) -> RuntimeError {
+        RuntimeError::Host(host_protocol::HostError::new(kind, message))
+    }
 }
 
 /// Something that happened in the runtime without being asked for.

@@ -70,6 +70,7 @@ mod tests {
             removed: vec![],
             warnings: vec![ReloadWarning {
                 message: "w".into(),
+                ..ReloadWarning::default()
             }],
             duration_ms: 2.06,
         };

@@ -252,6 +252,7 @@ async fn structured_runtime_errors_reach_the_client_as_body_error() {
                 path: "/p/m.lua".into(),
                 line: Some(3),
             }),
+            reason: Some("unexpected symbol".into()),
         }),
         "evaluate" => Step::Fail("attempt to call a nil value".into()),
         _ => Step::Reply(Value::Null),
@@ -262,10 +263,11 @@ async fn structured_runtime_errors_reach_the_client_as_body_error() {
     assert_eq!(
         response["body"]["error"],
         json!({"id": 1005, "format": "/p/m.lua:3: unexpected symbol", "showUser": true,
-            "variables": {"kind": "compile", "path": "/p/m.lua", "line": "3"}})
+            "variables": {"kind": "compile", "path": "/p/m.lua", "line": "3",
+                "reason": "unexpected symbol"}})
     );
     let response = peer.request("evaluate", json!({"expression": "f()"})).await;
-    assert_eq!(response["body"]["error"]["variables"]["kind"], "failed");
+    assert_eq!(response["body"]["error"]["variables"]["kind"], "runtime");
     peer.disconnect().await;
 }
 

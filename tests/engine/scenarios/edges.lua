@@ -73,7 +73,7 @@ return M
       {
         'nr',
         'local M = {}\nfunction M.f() return 2 end\n',
-        warnings = { 'returned nothing' },
+        warnings = { 'returnedNothing' },
         check = [[ assert(require('nr') == nr and nr.f() == 2) ]],
       },
     },

@@ -247,7 +247,7 @@ return M
       {
         'r',
         "local M = package.loaded['r']\nif type(M) ~= 'table' then M = {} end\nfunction M.step() return 'v3' end\nM.count = 100\nerror('no')\n",
-        error = 'r%.lua:5: no',
+        error = { 'runtime', 5 },
         check = [[ local v, n = step() assert(v == 'v2' and n == 4, tostring(v) .. ' ' .. tostring(n)) ]],
       },
     },

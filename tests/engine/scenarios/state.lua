@@ -100,7 +100,7 @@ return M
     files = { p = "local M = {}\nlocal n = 0\nfunction M.f() n = n + 1 return 'v1', n end\nreturn M\n" },
     run = [[ p = require('p'); alias = p.f; alias() ]],
     steps = {
-      { 'p', "local M = {}\nfunction M.f() return 'v2' end\nerror('x')\n", error = 'p.lua:3: x' },
+      { 'p', "local M = {}\nfunction M.f() return 'v2' end\nerror('x')\n", error = { 'runtime', 3 } },
       {
         'p',
         "local M = {}\nlocal n = 0\nfunction M.f() n = n + 1 return 'v2', n end\nreturn M\n",

@@ -13,16 +13,24 @@ const UNCHANGED: &str =
     "bank1 balance=105 accounts=1\nbank1 balance=106 accounts=1\ttrue\tnil\tnil\tnil\n";
 
 /// Sends a reload that must fail while failures/main.lua is stopped, checks
-/// that the message contains each of `expected`, that no reload was
-/// announced, that v1 still answers `evaluate`, and that the program ends
-/// printing what v1 prints.
+/// its kind, the line of bank.lua it names (when `line` is given), that its
+/// message names each of `names`, that no reload was announced, that v1
+/// still answers `evaluate`, and that the program ends printing what v1
+/// prints.
 #[track_caller]
-fn fails_and_changes_nothing(arguments: Value, expected: &[&str]) {
+fn fails_and_changes_nothing(arguments: Value, kind: &str, line: Option<i64>, names: &[&str]) {
     let mut stop = Stopped::start("failures");
-    let message = stop.reload_err(arguments);
-    if expected.iter().any(|e| !message.contains(e)) {
+    let failure = stop.reload_err(arguments);
+    let at_bank = failure
+        .path
+        .as_deref()
+        .is_some_and(|p| p.ends_with("rules/failures/bank.lua"));
+    if failure.kind != kind
+        || (line.is_some() && (failure.line != line || !at_bank))
+        || names.iter().any(|n| !failure.message.contains(n))
+    {
         stop.client.fail(&format!(
-            "the error {message:?} does not contain all of {expected:?}"
+            "the error {failure:?} is not {kind} at bank.lua:{line:?} naming {names:?}"
         ));
     }
     if stop
@@ -48,7 +56,9 @@ fn a_syntax_error_changes_nothing() {
         "local M = {}\nlocal balance = 0\nM.accounts = { bob = 2 }\nLEAK = = 1\nreturn M\n";
     fails_and_changes_nothing(
         json!({"module": "bank", "source": source}),
-        &["rules/failures/bank.lua:4: ", "near"],
+        "compile",
+        Some(4),
+        &[],
     );
 }
 
@@ -70,7 +80,9 @@ return M
 "#;
     fails_and_changes_nothing(
         json!({"module": "bank", "source": source}),
-        &["rules/failures/bank.lua:12: boom in the new top level"],
+        "runtime",
+        Some(12),
+        &[],
     );
 }
 
@@ -116,7 +128,9 @@ return M
 fn an_error_in_on_reload_undoes_the_whole_reload() {
     fails_and_changes_nothing(
         json!({"module": "bank", "source": with_hook("  error(\"migration failed\")")}),
-        &["rules/failures/bank.lua:27: migration failed"],
+        "runtime",
+        Some(27),
+        &[],
     );
 }
 
@@ -124,6 +138,8 @@ fn an_error_in_on_reload_undoes_the_whole_reload() {
 fn an_unknown_module_fails_by_name_and_changes_nothing() {
     fails_and_changes_nothing(
         json!({"module": "no.such.module", "source": "return {}"}),
+        "notFound",
+        None,
         &["no.such.module"],
     );
 }
@@ -133,27 +149,31 @@ fn a_path_the_program_never_loaded_fails_by_name_and_changes_nothing() {
     let spare = dir("failures").join("spare.lua").display().to_string();
     fails_and_changes_nothing(
         json!({"path": spare, "source": "LEAK = 'leaked'\nreturn {}\n"}),
-        &[&spare, "not a module or file the running program loaded"],
+        "notFound",
+        None,
+        &[&spare],
     );
 }
 
 #[test]
 fn a_path_that_does_not_exist_fails_by_name_and_changes_nothing() {
     let missing = dir("failures").join("missing.lua").display().to_string();
-    fails_and_changes_nothing(json!({"path": missing}), &[&missing]);
+    fails_and_changes_nothing(json!({"path": missing}), "notFound", None, &[&missing]);
 }
 
 #[test]
 fn a_non_lua_path_fails_by_name_and_changes_nothing() {
     let notes = dir("failures").join("notes.txt").display().to_string();
-    fails_and_changes_nothing(json!({"path": notes}), &[&notes]);
+    fails_and_changes_nothing(json!({"path": notes}), "notFound", None, &[&notes]);
 }
 
 #[test]
 fn the_module_reloaded_by_its_path_with_a_syntax_error_changes_nothing() {
     fails_and_changes_nothing(
         json!({"path": bank_path(), "source": "local M = {\nreturn M\n"}),
-        &["rules/failures/bank.lua:2: "],
+        "compile",
+        Some(2),
+        &[],
     );
 }
 
@@ -207,7 +227,9 @@ fn an_error_in_on_reload_also_undoes_what_the_hook_itself_wrote() {
         "  LEAK = \"hook\"\n  M.accounts.carol = 3\n  M.deposit(1)\n  error(\"migration failed\")";
     fails_and_changes_nothing(
         json!({"module": "bank", "source": with_hook(hook)}),
-        &["rules/failures/bank.lua:30: migration failed"],
+        "runtime",
+        Some(30),
+        &[],
     );
 }
 
@@ -217,9 +239,14 @@ fn a_failed_new_version_leaves_no_trace_of_a_module_it_required() {
     let mut stop = Stopped::start("new_require");
     let message =
         stop.reload_err(json!({"module": "counter", "source": needs_extra("error(\"late\")")}));
-    if !message.contains("rules/new_require/counter.lua:9: late") {
-        stop.client
-            .fail(&format!("the error is not file:line: reason: {message}"));
+    let at = message.path.as_deref().unwrap_or_default();
+    if message.kind != "runtime"
+        || message.line != Some(9)
+        || !at.ends_with("rules/new_require/counter.lua")
+    {
+        stop.client.fail(&format!(
+            "the error is not located at counter.lua:9: {message:?}"
+        ));
     }
     stop.eval_is("tostring(package.loaded.extra)", "\"nil\"");
     stop.eval_is("tostring(EXTRA_LOADED)", "\"nil\"");

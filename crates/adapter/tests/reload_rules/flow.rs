@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{dir, lists, warnings, Running, Stopped};
+use crate::harness::{dir, lists, warns_running, Running, Stopped};
 
 #[test]
 fn a_suspended_coroutine_calls_new_code_and_its_running_frame_keeps_the_old() {
@@ -30,10 +30,7 @@ return M
     );
     // The suspended body keeps its loop (and its `n`); what it calls is new.
     run.expect(|i| format!("v2 n={i}"));
-    let warned = warnings(&body)
-        .iter()
-        .any(|w| w.contains("worker.body") && w.contains("keeps its old code"));
-    if !warned {
+    if !warns_running(&body, "worker.body") {
         run.client.fail(&format!(
             "no warning that worker.body keeps its old code: {body}"
         ));
@@ -67,9 +64,7 @@ end
 return M
 "#,
     );
-    let warned = warnings(&body).iter().any(|w| {
-        w.contains("session.run") && w.contains("is running") && w.contains("keeps its old code")
-    });
+    let warned = warns_running(&body, "session.run");
     if !warned || !lists(&body, "changed", &["session.run", "session.tick"]) {
         stop.client
             .fail(&format!("expected a running-frame warning: {body}"));
@@ -224,9 +219,14 @@ fn a_failed_reload_while_running_leaves_the_loop_running_v1() {
         "module": "counter",
         "source": "local M = {}\nlocal count = 0\n\nfunction M.step()\n  count = 1000\n  return \"v2 count=\" .. count\nend\n\nfunction M.__on_reload(old)\n  error(\"no\")\nend\n\nreturn M\n",
     }));
-    if !message.contains("rules/step/counter.lua:10: no") {
-        run.client
-            .fail(&format!("the error is not file:line: reason: {message}"));
+    let at = message.path.as_deref().unwrap_or_default();
+    if message.kind != "runtime"
+        || message.line != Some(10)
+        || !at.ends_with("rules/step/counter.lua")
+    {
+        run.client.fail(&format!(
+            "the error is not located at counter.lua:10: {message:?}"
+        ));
     }
     run.expect_unchanged(3);
     run.finish();
@@ -327,10 +327,7 @@ end
 return M
 "#,
     );
-    if !warnings(&body)
-        .iter()
-        .any(|w| w.contains("worker.wait") && w.contains("keeps its old code"))
-    {
+    if !warns_running(&body, "worker.wait") {
         run.client.fail(&format!(
             "no warning that worker.wait keeps its old code: {body}"
         ));
@@ -402,10 +399,7 @@ end
 return M
 "#,
     );
-    if !warnings(&body)
-        .iter()
-        .any(|w| w.contains("game.run") && w.contains("is running"))
-    {
+    if !warns_running(&body, "game.run") {
         run.client
             .fail(&format!("no warning that game.run is running: {body}"));
     }
@@ -448,10 +442,7 @@ fn a_reload_while_stopped_inside_a_coroutine() {
         "worker",
         "local M = {}\n\nfunction M.label(n)\n  return \"l2 \" .. n\nend\n\nfunction M.body()\n  coroutine.yield(\"body2\")\nend\n\nreturn M\n",
     );
-    if !warnings(&body)
-        .iter()
-        .any(|w| w.contains("worker.body") && w.contains("is running"))
-    {
+    if !warns_running(&body, "worker.body") {
         stop.client
             .fail(&format!("no warning that worker.body is running: {body}"));
     }

@@ -95,9 +95,9 @@ impl Running {
             .ok("hotReload", json!({"module": module, "source": source}))
     }
 
-    /// Sends a reload that must fail; returns the error message.
+    /// Sends a reload that must fail; returns the failure.
     #[track_caller]
-    pub fn reload_err(&mut self, arguments: Value) -> String {
+    pub fn reload_err(&mut self, arguments: Value) -> crate::support::Failure {
         self.client.err("hotReload", arguments)
     }
 
@@ -273,9 +273,9 @@ impl Stopped {
             .ok("hotReload", json!({"module": module, "source": source}))
     }
 
-    /// Sends a reload that must fail; returns the error message.
+    /// Sends a reload that must fail; returns the failure.
     #[track_caller]
-    pub fn reload_err(&mut self, arguments: Value) -> String {
+    pub fn reload_err(&mut self, arguments: Value) -> crate::support::Failure {
         self.client.err("hotReload", arguments)
     }
 
@@ -310,14 +310,25 @@ pub fn lists(body: &Value, key: &str, names: &[&str]) -> bool {
     got == want
 }
 
-/// The warning messages of a reload response.
-pub fn warnings(body: &Value) -> Vec<String> {
+/// The warnings of a reload response as `(kind, message)`.
+pub fn warnings(body: &Value) -> Vec<(String, String)> {
     body["warnings"]
         .as_array()
         .map(|a| {
             a.iter()
-                .filter_map(|w| w["message"].as_str().map(str::to_owned))
+                .map(|w| {
+                    let text = |key: &str| w[key].as_str().unwrap_or_default().to_owned();
+                    (text("kind"), text("message"))
+                })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Whether a reload response warns that the function `name` is running
+/// (so it keeps its old code until it returns).
+pub fn warns_running(body: &Value, name: &str) -> bool {
+    warnings(body)
+        .iter()
+        .any(|(kind, message)| kind == "runningFunction" && message.contains(name))
 }

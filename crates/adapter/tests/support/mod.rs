@@ -15,6 +15,52 @@ use std::time::{Duration, Instant};
 use dap::{Event, Message, Response};
 use serde_json::{json, Value};
 
+/// A failed response as the session answers it: `message`, and
+/// `body.error` (DAP's ErrorResponse) whose `variables` say the kind and
+/// where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// `variables.kind`: `compile`, `runtime`, `refused`, `notFound`, ...
+    pub kind: String,
+    /// The response's `message` (also `error.format`).
+    pub message: String,
+    /// `variables.path`.
+    pub path: Option<String>,
+    /// `variables.line`.
+    pub line: Option<i64>,
+    /// `variables.reason`: the message without its position.
+    pub reason: Option<String>,
+    /// `error.showUser`.
+    pub show_user: bool,
+}
+
+impl Failure {
+    /// The failure `response` carries (kind `none` when it has no
+    /// `body.error`).
+    pub fn of(response: &Response) -> Failure {
+        let error = response
+            .body
+            .as_ref()
+            .map(|b| b["error"].clone())
+            .unwrap_or(Value::Null);
+        let var = |name: &str| error["variables"][name].as_str().map(str::to_string);
+        Failure {
+            kind: var("kind").unwrap_or_else(|| "none".into()),
+            message: response.message.clone().unwrap_or_default(),
+            path: var("path"),
+            line: var("line").and_then(|l| l.parse().ok()),
+            reason: var("reason"),
+            show_user: error["showUser"].as_bool().unwrap_or(false),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.kind)
+    }
+}
+
 /// Default wait for any one response or event. Generous: the machine is
 /// shared with builds.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
@@ -336,14 +382,14 @@ impl Client {
         response.body.unwrap_or(Value::Null)
     }
 
-    /// Sends a request that must fail; returns its message.
+    /// Sends a request that must fail; returns the failure as fields.
     #[track_caller]
-    pub fn err(&mut self, command: &str, arguments: Value) -> String {
+    pub fn err(&mut self, command: &str, arguments: Value) -> Failure {
         let response = self.request(command, arguments);
         if response.success {
             self.fail(&format!("'{command}' succeeded but should have failed"));
         }
-        response.message.unwrap_or_default()
+        Failure::of(&response)
     }
 
     /// Waits for the first unclaimed event named `name` and claims it.

@@ -44,13 +44,17 @@ function Apply.functions(ctx, new_chunk, old_chunk, boundary)
       todo[#todo + 1] = p
       if active[p.old] and p.differs then
         local info = getinfo(p.old, 'S')
+        local file = info.source:sub(1, 1) == '@' and info.source:sub(2) or nil
         ctx.report:warn(
+          'runningFunction',
           (p.path or 'function')
             .. ' ('
             .. info.short_src
             .. ':'
             .. info.linedefined
-            .. ') is running; it keeps its old code until it returns'
+            .. ') is running; it keeps its old code until it returns',
+          file,
+          info.linedefined
         )
       end
     end

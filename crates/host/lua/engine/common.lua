@@ -6,7 +6,8 @@
 -- may replace or remove globals before a reload happens.
 local debug = ...
 
-local type, rawget, pcall, tostring, setmetatable = type, rawget, pcall, tostring, setmetatable
+local type, rawget, pcall, tostring, setmetatable, load, tonumber =
+  type, rawget, pcall, tostring, setmetatable, load, tonumber
 local getinfo, getmeta = debug.getinfo, debug.getmetatable
 local dump = string.dump
 
@@ -198,6 +199,30 @@ end
 function C.has_newindex(t)
   local mt = getmeta(t)
   return type(mt) == 'table' and type(rawget(mt, '__newindex')) == 'function'
+end
+
+--- The line an error message names in the chunk `chunkname`, and the rest
+--- of the message (the reason), read after the exact name Lua writes for
+--- that chunk (its `short_src`, which Lua shortens for long paths), so a
+--- message about another file names none.
+---@param message any
+---@param chunkname string
+---@return integer|nil line
+---@return string|nil reason
+function C.error_line(message, chunkname)
+  if type(message) ~= 'string' then
+    return nil
+  end
+  local probe = load('return', chunkname)
+  if not probe then
+    return nil
+  end
+  local prefix = getinfo(probe, 'S').short_src .. ':'
+  if message:sub(1, #prefix) ~= prefix then
+    return nil
+  end
+  local line, reason = message:match('^(%d+):%s*(.*)$', #prefix + 1)
+  return tonumber(line), reason
 end
 
 --- The text of an error value, as the user sees it.

@@ -116,11 +116,22 @@
 ---@field skip? table walk
 ---@field boundary? integer walk
 
+--- Something a reload left undone (report.lua, `Report:warn`).
+---@class EngineWarning
+---@field kind string runningFunction, returnedNothing, writeRefused, mainRunning, mainAdded, runningClosures, upvalueLayout, unmatchedClosures, unsupported
+---@field message string the user's words
+---@field path? string the file it concerns
+---@field line? integer the line there
+
+--- Why a reload did not happen: the third value of `Engine:reload` after
+--- nil and the message.
+---@alias EngineErrorKind 'compile'|'runtime'|'notFound'|'invalidArguments'|'unsupported'|'internal'
+
 --- What a reload returns (report.lua, `Report:result`).
 ---@class EngineReport
 ---@field changed string[] functions whose code changed, values whose kind changed
 ---@field added string[]
 ---@field removed string[]
----@field warnings string[]
+---@field warnings EngineWarning[]
 ---@field module? string
 ---@field path? string

@@ -86,45 +86,45 @@ end
 function Engine:resolve(req)
   if req.program then
     if not self.program then
-      return nil, 'no program is running'
+      return nil, 'no program is running', 'notFound'
     end
     return self.program
   end
   if req.file then
     local rec = self.files_ran[req.file]
     if not rec then
-      return nil, req.file .. ': not a file the program ran'
+      return nil, req.file .. ': not a file the program ran', 'notFound'
     end
     return rec
   end
   local name = req.module
   if type(name) ~= 'string' or name == '' then
-    return nil, 'hot reload needs a module name or a path'
+    return nil, 'hot reload needs a module name or a path', 'invalidArguments'
   end
   local loaded = loaded_modules[name]
   local rec = self.modules[name]
   if loaded == nil then
-    return nil, "module '" .. name .. "' is not loaded by the program"
+    return nil, "module '" .. name .. "' is not loaded by the program", 'notFound'
   end
   if rec then
     return rec
   end
   local path = package.searchpath and package.searchpath(name, package.path)
   if not path then
-    return nil, "module '" .. name .. "' is loaded but its file is not on package.path"
+    return nil, "module '" .. name .. "' is loaded but its file is not on package.path", 'notFound'
   end
   rec = { name = name, path = path, chunkname = '@' .. path }
   self.modules[name] = rec
   return rec
 end
 
---- (true) when `req` names something reloadable, else (false, message).
+--- (true) when `req` names something reloadable, else (false, message, kind).
 function Engine:resolve_check(req)
-  local rec, err = self:resolve(req)
+  local rec, err, kind = self:resolve(req)
   if rec then
     return true
   end
-  return false, err
+  return false, err, kind
 end
 
 -- The native backend's map from running closures to the reloaded code a
@@ -145,15 +145,16 @@ local function restart_map()
 end
 
 --- Reloads a module (`req.module`), a file (`req.file`) or the program
---- (`req.program`) from `req.source`. Returns a report table, or nil and
---- `file:line: reason`.
+--- (`req.program`) from `req.source`. Returns a report table, or nil,
+--- `file:line: reason`, its kind (`EngineErrorKind`), and the line of the
+--- reloaded file it names and its reason (nil when it names none).
 function Engine:reload(req)
-  local rec, err = self:resolve(req)
+  local rec, err, kind = self:resolve(req)
   if not rec then
-    return nil, err
+    return nil, err, kind
   end
   if type(req.source) ~= 'string' then
-    return nil, rec.path .. ': no source to reload'
+    return nil, rec.path .. ': no source to reload', 'invalidArguments'
   end
   -- Keep the collector out of the middle of a reload (LuaJIT has no
   -- "isrunning": assume it runs).
@@ -169,7 +170,7 @@ function Engine:reload(req)
       ctx.journal:snapshot_table(map)
     end
   end
-  local ok, report, rerr = pcall(function()
+  local ok, report, rerr, rkind = pcall(function()
     -- Tail calls: the backend's mark counts the frames under the reload.
     if rec.program then
       return program_reload(self, ctx, req.source)
@@ -179,7 +180,7 @@ function Engine:reload(req)
   if not ok then
     -- A bug of ours, not of the program: still leave the program as it was.
     pcall(ctx.journal.rollback, ctx.journal)
-    report, rerr = nil, rec.path .. ': internal error in hot reload: ' .. tostring(report)
+    report, rerr, rkind = nil, rec.path .. ': internal error in hot reload: ' .. tostring(report), 'internal'
   end
   if gc_was_running then
     collectgarbage('restart')
@@ -188,8 +189,9 @@ function Engine:reload(req)
     -- A file or the program is named by its file name.
     report.module = rec.name or rec.path:match('[^/\\]+$') or rec.path
     report.path = rec.path
+    return report
   end
-  return report, rerr
+  return nil, rerr, rkind, common.error_line(rerr, rec.chunkname)
 end
 
 return M

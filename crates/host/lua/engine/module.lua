@@ -39,7 +39,11 @@ local function match_module(ctx, rec, live, new, pending, target)
   elseif dry then
     return
   elseif new == true and type(live) == 'table' and next(pending) == nil then
-    ctx.report:warn(rec.path .. ': the new version returned nothing: no keys were added or removed')
+    ctx.report:warn(
+      'returnedNothing',
+      rec.path .. ': the new version returned nothing: no keys were added or removed',
+      rec.path
+    )
   elseif new ~= true and type(live) ~= type(new) then
     ctx.journal:set(loaded_modules, rec.name, new)
     ctx.report:note('changed', rec.name)
@@ -90,10 +94,12 @@ local function write_declared(ctx)
     end)
     if not ok then
       ctx.report:warn(
+        'writeRefused',
         tostring(d.path)
           .. ': its table refused the write through __newindex ('
           .. error_text(err, ctx.rec.path)
-          .. '); only its fields were merged'
+          .. '); only its fields were merged',
+        ctx.rec.path
       )
     elseif v ~= nil then
       ctx.report:note_slot('added', d.t, d.k, d.path, v)
@@ -155,7 +161,7 @@ function Module.reload(engine, ctx, source)
   local env, pending = transaction.env(target)
   local chunk, cerr = load(source, rec.chunkname, 't', env)
   if not chunk then
-    return nil, cerr
+    return nil, cerr, 'compile'
   end
 
   -- Whatever the new top level writes outside its transaction (globals and
@@ -195,7 +201,7 @@ function Module.reload(engine, ctx, source)
   end
   if not ok then
     ctx.journal:rollback()
-    return nil, error_text(result, rec.path)
+    return nil, error_text(result, rec.path), 'runtime'
   end
   if gc_mark then
     ctx.created = setmetatable(engine.backend.created_since(gc_mark), INTERNAL)
@@ -254,7 +260,7 @@ function Module.reload(engine, ctx, source)
     local hok, herr = pcall(hook, old_copy)
     if not hok then
       ctx.journal:rollback()
-      return nil, error_text(herr, rec.path)
+      return nil, error_text(herr, rec.path), 'runtime'
     end
   end
   return report

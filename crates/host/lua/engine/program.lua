@@ -21,16 +21,16 @@ function Program.reload(engine, ctx, source)
   local rec = ctx.rec
   local G = globals()
   if not engine.backend.native then
-    return nil, rec.path .. ': reloading the main program needs the native engine'
+    return nil, rec.path .. ': reloading the main program needs the native engine', 'unsupported'
   end
   -- Look for the live chunk first: the new one has the same name.
   local old = stacks.find_main(engine, rec.chunkname)
   local chunk, cerr = load(source, rec.chunkname, 't', G)
   if not chunk then
-    return nil, cerr
+    return nil, cerr, 'compile'
   end
   if not old then
-    return nil, rec.path .. ": the program's main chunk is gone; nothing to reload"
+    return nil, rec.path .. ": the program's main chunk is gone; nothing to reload", 'notFound'
   end
   local boundary = engine.backend.mark()
   local before = T()
@@ -72,11 +72,15 @@ function Program.reload(engine, ctx, source)
   skip[old] = true
   local active = stacks.active(engine)
   if active[old] then
-    ctx.report:warn("the main program's top level is running; code it runs itself keeps the old version")
+    ctx.report:warn(
+      'mainRunning',
+      "the main program's top level is running; code it runs itself keeps the old version",
+      rec.path
+    )
   end
   local stats = engine.backend.walk(T(), rootpairs, skip, active, boundary, INTERNAL, nil, true)
   if stats and stats.unsupported then
-    return nil, rec.path .. ': ' .. stats.unsupported
+    return nil, rec.path .. ': ' .. stats.unsupported, 'unsupported'
   end
   ctx.journal:walk(T(), rootpairs, skip, boundary, stats)
   ctx.report:walk_warnings(stats, rec.path)
@@ -86,7 +90,11 @@ function Program.reload(engine, ctx, source)
     end
   end)
   if stats and stats.added and stats.added > 0 then
-    ctx.report:warn(stats.added .. ' new function(s) in the main program take effect when the program restarts')
+    ctx.report:warn(
+      'mainAdded',
+      stats.added .. ' new function(s) in the main program take effect when the program restarts',
+      rec.path
+    )
   end
   return ctx.report:result()
 end

@@ -54,8 +54,16 @@ function Report:note_fn(list, old, new, path)
   l[#l + 1] = e
 end
 
-function Report:warn(message)
-  self.warnings[#self.warnings + 1] = message
+--- Adds a warning: what kind of thing was left undone (`kind`, a name
+--- programs can test), the user's words, and the file and line it concerns.
+---@param kind string
+---@param message string
+---@param path? string
+---@param line? integer
+function Report:warn(kind, message, path, line)
+  local w = T()
+  w.kind, w.message, w.path, w.line = kind, message, path, line
+  self.warnings[#self.warnings + 1] = w
 end
 
 local function lines_text(path, lines)
@@ -76,12 +84,19 @@ local leftovers = {
     'running',
     'running_lines',
     ' running closure(s) of changed functions keep their old code until they return',
+    'runningClosures',
   },
-  { 'layout', 'layout_lines', ' closure(s) keep their old code: their upvalues differ in the new version' },
+  {
+    'layout',
+    'layout_lines',
+    ' closure(s) keep their old code: their upvalues differ in the new version',
+    'upvalueLayout',
+  },
   {
     'unmatched',
     'unmatched_lines',
     ' closure(s) keep their old code: no function of the new version could be matched to theirs by name',
+    'unmatchedClosures',
   },
 }
 
@@ -94,11 +109,13 @@ function Report:walk_warnings(stats, path)
   for _, l in ipairs(leftovers) do
     local count = stats[l[1]]
     if count and count > 0 then
-      self:warn(count .. l[3] .. lines_text(path, stats[l[2]]))
+      local lines = stats[l[2]]
+      local first = type(lines) == 'table' and lines[1] or nil
+      self:warn(l[4], count .. l[3] .. lines_text(path, lines), path, first)
     end
   end
   if stats.unsupported then
-    self:warn(stats.unsupported)
+    self:warn('unsupported', stats.unsupported, path)
   end
 end
 

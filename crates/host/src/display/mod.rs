@@ -8,7 +8,7 @@ pub mod paging;
 use mlua::ffi;
 use mlua::{Function, Lua, Table, Value};
 
-use crate::session::Vm;
+use crate::debuggee::Vm;
 use format::{key_label, key_order, quote};
 
 /// Whether a value has children to show.

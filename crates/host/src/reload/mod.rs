@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dap::types::{HotReloadArguments, HotReloadResponseBody, ReloadWarning};
+use host_protocol::{ErrorKind, HostError};
 use mlua::{Lua, ObjectLike, Table, Value};
 
 /// The entry of the semantic layer: runs the parts below in order.
@@ -117,9 +118,15 @@ pub enum ReloadError {
         /// The path as requested.
         path: String,
     },
-    /// The module name is not loaded (the message names it).
-    #[error("{0}")]
-    UnknownModule(String),
+    /// The module name is not loaded, or the request names nothing the
+    /// engine can reload (the message says which).
+    #[error("{message}")]
+    Unresolved {
+        /// The engine's kind (`notFound`, `invalidArguments`).
+        kind: ErrorKind,
+        /// The engine's message.
+        message: String,
+    },
     /// The new source could not be read from disk.
     #[error("{path}: {source}")]
     Read {
@@ -128,10 +135,22 @@ pub enum ReloadError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The new version was rejected: it does not compile, its top level
-    /// failed, or `__on_reload` failed. The program is exactly as before.
-    #[error("{0}")]
-    Rejected(String),
+    /// The new version was rejected: it does not compile (`Compile`), its
+    /// top level or `__on_reload` failed (`Runtime`), or the engine cannot
+    /// do it here (`Unsupported`). The program is exactly as before.
+    #[error("{message}")]
+    Rejected {
+        /// Why.
+        kind: ErrorKind,
+        /// `file:line: reason` as Lua says it.
+        message: String,
+        /// The file being reloaded.
+        path: Option<String>,
+        /// The line of that file the message names (the engine reads it).
+        line: Option<i64>,
+        /// The message after that position.
+        reason: Option<String>,
+    },
     /// This VM cannot run the engine (an attached stock Lua 5.1 has no
     /// upvalue identity); the debugger works without it.
     #[error("hot reload is not available in this program: {0}")]
@@ -139,6 +158,48 @@ pub enum ReloadError {
     /// The engine itself failed to run (a bug, not the program's fault).
     #[error("hot reload engine: {0}")]
     Engine(#[from] mlua::Error),
+}
+
+/// The kind the engine named (`EngineErrorKind` in `contract.lua`).
+fn engine_kind(kind: Option<&str>) -> ErrorKind {
+    match kind {
+        Some("compile") => ErrorKind::Compile,
+        Some("runtime") => ErrorKind::Runtime,
+        Some("notFound") => ErrorKind::NotFound,
+        Some("invalidArguments") => ErrorKind::InvalidArguments,
+        Some("unsupported") => ErrorKind::Unsupported,
+        Some("internal") => ErrorKind::Internal,
+        _ => ErrorKind::Other,
+    }
+}
+
+impl From<ReloadError> for HostError {
+    fn from(error: ReloadError) -> HostError {
+        let message = error.to_string();
+        match error {
+            ReloadError::NoTarget => HostError::invalid(message),
+            ReloadError::UnknownPath { path } => {
+                HostError::new(ErrorKind::NotFound, message).at(path, None)
+            }
+            ReloadError::Unresolved { kind, .. } => HostError::new(kind, message),
+            ReloadError::Read { path, .. } => HostError::new(ErrorKind::Io, message).at(path, None),
+            ReloadError::Rejected {
+                kind,
+                path,
+                line,
+                reason,
+                ..
+            } => {
+                let error = HostError::new(kind, message).because(reason);
+                match path {
+                    Some(path) => error.at(path, line),
+                    None => error,
+                }
+            }
+            ReloadError::Unavailable(_) => HostError::new(ErrorKind::Unsupported, message),
+            ReloadError::Engine(_) => HostError::internal(message),
+        }
+    }
 }
 
 /// Pushes the native backend of this host's VM folder.
@@ -370,10 +431,13 @@ impl Engine {
             resolve::Target::File { path } => req.set("file", path.as_str())?,
             resolve::Target::Program { .. } => req.set("program", true)?,
         }
-        let (ok, message): (bool, Option<String>) =
+        let (ok, message, kind): (bool, Option<String>, Option<String>) =
             self.engine.call_method("resolve_check", req.clone())?;
         if !ok {
-            return Err(ReloadError::UnknownModule(message.unwrap_or_default()));
+            return Err(ReloadError::Unresolved {
+                kind: engine_kind(kind.as_deref()),
+                message: message.unwrap_or_default(),
+            });
         }
         let source = match &args.source {
             Some(source) => source.clone(),
@@ -383,11 +447,12 @@ impl Engine {
                     resolve::Target::File { path } => Some(path.clone()),
                     resolve::Target::Program { path } => path.clone(),
                 };
-                let path = path.ok_or_else(|| {
-                    ReloadError::UnknownModule(format!(
+                let path = path.ok_or_else(|| ReloadError::Unresolved {
+                    kind: ErrorKind::NotFound,
+                    message: format!(
                         "{}: the file of this module is unknown; pass the source",
                         args.module.as_deref().unwrap_or("?")
-                    ))
+                    ),
                 })?;
                 std::fs::read_to_string(&path).map_err(|source| ReloadError::Read {
                     path: path.clone(),
@@ -396,7 +461,14 @@ impl Engine {
             }
         };
         req.set("source", source)?;
-        let (report, error): (Option<Table>, Option<String>) =
+        type Reloaded = (
+            Option<Table>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let (report, error, kind, line, reason): Reloaded =
             self.engine.call_method("reload", req)?;
         // After any attempt: a failed one may have run (and compiled) the
         // new top level before rolling back.
@@ -404,9 +476,17 @@ impl Engine {
         unsafe { lua.create_c_function(hotreload_code_replaced)? }.call::<()>(())?;
         let report = match report {
             Some(report) => report,
-            None => return Err(ReloadError::Rejected(error.unwrap_or_default())),
+            None => {
+                return Err(ReloadError::Rejected {
+                    kind: engine_kind(kind.as_deref()),
+                    message: error.unwrap_or_default(),
+                    path: target.path().map(str::to_string),
+                    line,
+                    reason,
+                })
+            }
         };
-        let warnings: Vec<String> = report.get("warnings")?;
+        let warnings: Vec<Table> = report.get("warnings")?;
         Ok(HotReloadResponseBody {
             module: report.get::<Option<String>>("module")?.unwrap_or_default(),
             path: report.get::<Option<String>>("path")?.unwrap_or_default(),
@@ -415,8 +495,15 @@ impl Engine {
             removed: report.get("removed")?,
             warnings: warnings
                 .into_iter()
-                .map(|message| ReloadWarning { message })
-                .collect(),
+                .map(|w| {
+                    Ok(ReloadWarning {
+                        kind: w.get::<Option<String>>("kind")?.unwrap_or_default(),
+                        message: w.get::<Option<String>>("message")?.unwrap_or_default(),
+                        path: w.get("path")?,
+                        line: w.get("line")?,
+                    })
+                })
+                .collect::<mlua::Result<_>>()?,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
     }

@@ -46,6 +46,16 @@ pub enum Target {
     },
 }
 
+impl Target {
+    /// The file reloaded, when known.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Target::Module { path, .. } | Target::Program { path } => path.as_deref(),
+            Target::File { path } => Some(path),
+        }
+    }
+}
+
 /// The same file? Compares canonical paths when both exist, else the text.
 fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {

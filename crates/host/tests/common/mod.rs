@@ -9,7 +9,13 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+pub use host_protocol::{ErrorKind, HostError};
 use serde_json::{json, Value};
+
+/// The kind of a failed response (`None` when it succeeded).
+pub fn kind(result: &Result<Value, HostError>) -> Option<ErrorKind> {
+    result.as_ref().err().map(|e| e.kind)
+}
 
 /// How long any single expectation waits.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -187,8 +193,8 @@ impl Host {
         stdin.flush().expect("flush to the host");
     }
 
-    /// Waits for the response to `id`: Ok(payload) or Err(message).
-    pub fn response(&mut self, id: u64) -> Result<Value, String> {
+    /// Waits for the response to `id`: Ok(payload) or Err(the failure).
+    pub fn response(&mut self, id: u64) -> Result<Value, HostError> {
         let deadline = Instant::now() + TIMEOUT;
         let mut early = self.responses.remove(&id);
         loop {
@@ -209,7 +215,10 @@ impl Host {
                 if let Some(ok) = v.get("ok") {
                     return Ok(ok.clone());
                 }
-                return Err(v["error"].as_str().unwrap_or("?").to_string());
+                return match serde_json::from_value(v["failure"].clone()) {
+                    Ok(failure) => Err(failure),
+                    Err(e) => self.fail(&format!("neither ok nor a failure ({e}): {v}")),
+                };
             }
             if v["kind"] == "event" {
                 self.events.push_back(v);
@@ -218,7 +227,7 @@ impl Host {
     }
 
     /// Sends a request and waits for its response.
-    pub fn request(&mut self, command: &str, arguments: Option<Value>) -> Result<Value, String> {
+    pub fn request(&mut self, command: &str, arguments: Option<Value>) -> Result<Value, HostError> {
         let id = self.send(command, arguments);
         self.response(id)
     }
@@ -330,7 +339,7 @@ impl Host {
     }
 
     /// Evaluates in a frame (1 = top).
-    pub fn eval(&mut self, expression: &str, frame_id: i64) -> Result<Value, String> {
+    pub fn eval(&mut self, expression: &str, frame_id: i64) -> Result<Value, HostError> {
         self.request(
             "evaluate",
             Some(json!({"expression": expression, "frameId": frame_id, "context": "repl"})),

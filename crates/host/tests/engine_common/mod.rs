@@ -13,6 +13,8 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dap::types::{HotReloadArguments, HotReloadResponseBody};
+#[allow(unused_imports)] // Not every test file reads kinds.
+pub use host_protocol::{ErrorKind, HostError};
 use mlua::{Lua, Value};
 pub use reload::{Backend, Engine, ReloadError};
 
@@ -75,8 +77,8 @@ impl Vm {
         path
     }
 
-    /// `reload(name, source)` in Lua: returns the report as a table, or nil
-    /// and the error text. `reload_path(path, source)` does the same by path.
+    /// `reload(name, source)` in Lua: returns the report as a table, or nil,
+    /// the error text, its kind and the line it names (as the engine does). `reload_path(path, source)` does the same by path.
     fn register_reload(&self) {
         let engine = self.engine.clone();
         let by_module = self
@@ -150,11 +152,11 @@ impl Vm {
         }
     }
 
-    /// Reloads, expecting failure; returns the error text.
-    pub fn reload_err(&self, name: &str, source: &str) -> String {
+    /// Reloads, expecting failure; returns the error as the host answers it.
+    pub fn reload_err(&self, name: &str, source: &str) -> host_protocol::HostError {
         match self.reload(name, source) {
             Ok(body) => panic!("reload of {name} should fail but succeeded: {body:?}"),
-            Err(e) => e.to_string(),
+            Err(e) => e.into(),
         }
     }
 
@@ -180,7 +182,7 @@ impl Drop for Vm {
 fn report_to_lua(
     lua: &Lua,
     result: Result<HotReloadResponseBody, ReloadError>,
-) -> mlua::Result<(Value, Value)> {
+) -> mlua::Result<(Value, Value, Value, Value)> {
     match result {
         Ok(body) => {
             let t = lua.create_table()?;
@@ -189,13 +191,36 @@ fn report_to_lua(
             t.set("changed", body.changed)?;
             t.set("added", body.added)?;
             t.set("removed", body.removed)?;
-            let warnings: Vec<String> = body.warnings.into_iter().map(|w| w.message).collect();
+            let warnings = lua.create_table()?;
+            for w in body.warnings {
+                let entry = lua.create_table()?;
+                entry.set("kind", w.kind)?;
+                entry.set("message", w.message)?;
+                entry.set("path", w.path)?;
+                entry.set("line", w.line)?;
+                warnings.push(entry)?;
+            }
             t.set("warnings", warnings)?;
             t.set("durationMs", body.duration_ms)?;
-            Ok((Value::Table(t), Value::Nil))
+            Ok((Value::Table(t), Value::Nil, Value::Nil, Value::Nil))
         }
-        Err(e) => Ok((Value::Nil, Value::String(lua.create_string(e.to_string())?))),
+        // As the engine answers: nil, the message, its kind, the line.
+        Err(e) => {
+            let error = host_protocol::HostError::from(e);
+            let line = error.location.and_then(|at| at.line);
+            Ok((
+                Value::Nil,
+                Value::String(lua.create_string(&error.message)?),
+                Value::String(lua.create_string(error.kind.name())?),
+                line.map_or(Value::Nil, Value::Integer),
+            ))
+        }
     }
+}
+
+/// The line a failure names in the reloaded file.
+pub fn line(error: &HostError) -> Option<i64> {
+    error.location.as_ref().and_then(|at| at.line)
 }
 
 /// Sorted copy, for comparing name lists.

@@ -170,8 +170,9 @@ impl DebugRuntime for AgentConnection {
         arguments: Value,
     ) -> Result<Value, RuntimeError> {
         if command == commands::Launch::NAME {
-            return Err(RuntimeError::Failed(
-                "this session is attached to a running program: 'launch' does not apply".into(),
+            return Err(RuntimeError::failed(
+                host_protocol::ErrorKind::Refused,
+                "this session is attached to a running program: 'launch' does not apply",
             ));
         }
         let answer = self.client.request(call.0, command, &arguments);

@@ -46,6 +46,20 @@ pub enum AttachError {
     NotAnAgent { addr: String, why: String },
 }
 
+impl From<AttachError> for host_protocol::HostError {
+    fn from(error: AttachError) -> host_protocol::HostError {
+        use host_protocol::ErrorKind as K;
+        let kind = match &error {
+            AttachError::Arguments(_) => K::InvalidArguments,
+            AttachError::NotPrivate { .. } | AttachError::Refused { .. } => K::Refused,
+            AttachError::Listen { .. } | AttachError::Connect { .. } => K::Io,
+            AttachError::TimedOut { .. } => K::TimedOut,
+            AttachError::NotAnAgent { .. } => K::InvalidArguments,
+        };
+        host_protocol::HostError::new(kind, error.to_string())
+    }
+}
+
 type Reader = Pin<Box<dyn AsyncRead + Send>>;
 type Writer = Pin<Box<dyn AsyncWrite + Send>>;
 

@@ -148,7 +148,6 @@ pub(crate) async fn read_messages(
             Ok(HostMessage::Response(response)) => {
                 let result = match response.outcome {
                     Outcome::Ok(value) => Ok(value),
-                    Outcome::Error(message) => Err(RuntimeError::Failed(message)),
                     Outcome::Failure(error) => Err(RuntimeError::Host(error)),
                 };
                 client.complete(response.id, result);

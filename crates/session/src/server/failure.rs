@@ -18,13 +18,13 @@ pub(super) struct Failure {
     id: i64,
     path: Option<String>,
     line: Option<i64>,
+    reason: Option<String>,
 }
 
-/// Session-level kinds (the runtime's own kinds are `host_protocol::ErrorKind`).
+/// Session-level kinds (the runtime's own kinds are `host_protocol::ErrorKind`;
+/// where the same thing happens, the session uses the runtime's kind).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Kind {
-    /// Anything else the session refused.
-    Failed,
     /// The request's arguments do not parse.
     InvalidArguments,
     /// No handler for the command.
@@ -46,20 +46,20 @@ pub(super) enum Kind {
 impl Kind {
     fn name_and_id(self) -> (&'static str, i64) {
         match self {
-            Kind::Failed => ("failed", 2000),
-            Kind::InvalidArguments => (
-                ErrorKind::InvalidArguments.name(),
-                ErrorKind::InvalidArguments.id(),
-            ),
-            Kind::Unsupported => ("unsupported", 2001),
+            Kind::InvalidArguments => same(ErrorKind::InvalidArguments),
+            Kind::Unsupported => same(ErrorKind::Unsupported),
             Kind::BadRequest => ("badRequest", 2002),
             Kind::NotRunning => ("notRunning", 2003),
-            Kind::Cancelled => (ErrorKind::Cancelled.name(), ErrorKind::Cancelled.id()),
-            Kind::Busy => (ErrorKind::Busy.name(), ErrorKind::Busy.id()),
+            Kind::Cancelled => same(ErrorKind::Cancelled),
+            Kind::Busy => same(ErrorKind::Busy),
             Kind::Launch => ("launch", 2004),
-            Kind::Internal => (ErrorKind::Internal.name(), ErrorKind::Internal.id()),
+            Kind::Internal => same(ErrorKind::Internal),
         }
     }
+}
+
+fn same(kind: ErrorKind) -> (&'static str, i64) {
+    (kind.name(), kind.id())
 }
 
 impl Failure {
@@ -71,6 +71,7 @@ impl Failure {
             id,
             path: None,
             line: None,
+            reason: None,
         }
     }
 
@@ -85,6 +86,7 @@ impl Failure {
             id: error.kind.id(),
             path,
             line,
+            reason: error.reason,
         }
     }
 
@@ -97,6 +99,9 @@ impl Failure {
         }
         if let Some(line) = self.line {
             variables.insert("line".to_owned(), line.to_string());
+        }
+        if let Some(reason) = &self.reason {
+            variables.insert("reason".to_owned(), reason.clone());
         }
         let body = ErrorResponseBody {
             error: Some(ErrorMessage {
@@ -112,18 +117,10 @@ impl Failure {
     }
 }
 
-impl From<String> for Failure {
-    fn from(message: String) -> Failure {
-        Failure::new(Kind::Failed, message)
-    }
-}
-
 impl From<RuntimeError> for Failure {
     fn from(error: RuntimeError) -> Failure {
         let kind = match &error {
             RuntimeError::Host(host) => return Failure::host(host.clone()),
-            RuntimeError::Failed(message) if message == "cancelled" => Kind::Cancelled,
-            RuntimeError::Failed(_) => Kind::Failed,
             RuntimeError::Gone => Kind::NotRunning,
             RuntimeError::Protocol(_) => Kind::Internal,
             _ => Kind::Launch,
@@ -146,13 +143,15 @@ mod tests {
                 path: "/p/m.lua".into(),
                 line: Some(3),
             }),
+            reason: Some("'}' expected".into()),
         }));
         assert_eq!(failure.message, "m.lua:3: '}' expected");
         assert_eq!(
             failure.body(),
             Some(serde_json::json!({"error": {"id": 1005,
                 "format": "m.lua:3: '}' expected",
-                "variables": {"kind": "compile", "path": "/p/m.lua", "line": "3"},
+                "variables": {"kind": "compile", "path": "/p/m.lua", "line": "3",
+                    "reason": "'}' expected"},
                 "showUser": true}}))
         );
     }
@@ -161,7 +160,7 @@ mod tests {
     fn session_errors_have_kinds_too() {
         let gone = Failure::from(RuntimeError::Gone).body().unwrap_or_default();
         assert_eq!(gone["error"]["variables"]["kind"], "notRunning");
-        let cancelled = Failure::from(RuntimeError::Failed("cancelled".into()));
+        let cancelled = Failure::from(RuntimeError::failed(ErrorKind::Cancelled, "cancelled"));
         let body = cancelled.body().unwrap_or_default();
         assert_eq!(body["error"]["showUser"], false);
         assert_eq!(body["error"]["id"], ErrorKind::Cancelled.id());

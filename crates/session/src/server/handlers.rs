@@ -12,6 +12,7 @@ use dap::types::{
 };
 use dap::Request;
 use host_protocol::commands::{self as c, Command};
+use host_protocol::ErrorKind;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -39,7 +40,9 @@ impl From<Result<Option<Value>, Failure>> for Reply {
     }
 }
 
-pub(super) struct Session {
+/// One DAP client's debug session: its runtime, its requests in flight,
+/// its outbox. (The host process has its own `Debuggee`.)
+pub(super) struct DapSession {
     pub(super) factory: Arc<dyn RuntimeFactory>,
     pub(super) log: Option<TranscriptLog>,
     pub(super) outbox: Outbox,
@@ -138,13 +141,38 @@ fn parse<R: requests::Request>(request: &Request) -> Result<R::Arguments, Failur
     })
 }
 
-impl Session {
+/// Serves a request the host answers as it is ([`DapSession::forward`]).
+struct Forward<'a> {
+    session: &'a DapSession,
+    request: &'a Request,
+}
+
+type Answer<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Value>, Failure>> + Send + 'a>,
+>;
+
+impl<'a> c::ForwardedVisitor for Forward<'a> {
+    type Output = Answer<'a>;
+
+    fn visit<C>(self) -> Answer<'a>
+    where
+        C: Command
+            + requests::Request<
+                Arguments = <C as Command>::Arguments,
+                Response = <C as Command>::Reply,
+            > + 'static,
+    {
+        Box::pin(self.session.forward::<C>(self.request))
+    }
+}
+
+impl DapSession {
     pub(super) fn new(
         factory: Arc<dyn RuntimeFactory>,
         log: Option<TranscriptLog>,
         outbox: Outbox,
-    ) -> Session {
-        Session {
+    ) -> DapSession {
+        DapSession {
             factory,
             log,
             outbox,
@@ -202,14 +230,6 @@ impl Session {
                 }
                 requests::body::<r::Initialize>(&capabilities())
             }),
-            r::SetBreakpoints::COMMAND => {
-                self.forward::<r::SetBreakpoints, c::SetBreakpoints>(request)
-                    .await
-            }
-            r::SetExceptionBreakpoints::COMMAND => {
-                self.forward::<r::SetExceptionBreakpoints, c::SetExceptionBreakpoints>(request)
-                    .await
-            }
             r::ConfigurationDone::COMMAND => {
                 self.forward_unit::<r::ConfigurationDone, c::ConfigurationDone>(request)
                     .await
@@ -230,18 +250,6 @@ impl Session {
             r::StepIn::COMMAND => self.forward_unit::<r::StepIn, c::StepIn>(request).await,
             r::StepOut::COMMAND => self.forward_unit::<r::StepOut, c::StepOut>(request).await,
             r::Pause::COMMAND => self.forward_unit::<r::Pause, c::Pause>(request).await,
-            r::StackTrace::COMMAND => self.forward::<r::StackTrace, c::StackTrace>(request).await,
-            r::Scopes::COMMAND => self.forward::<r::Scopes, c::Scopes>(request).await,
-            r::Variables::COMMAND => self.forward::<r::Variables, c::Variables>(request).await,
-            r::Evaluate::COMMAND => self.forward::<r::Evaluate, c::Evaluate>(request).await,
-            r::RestartFrame::COMMAND => {
-                self.forward::<r::RestartFrame, c::RestartFrame>(request)
-                    .await
-            }
-            r::SetVariable::COMMAND => {
-                self.forward::<r::SetVariable, c::SetVariable>(request)
-                    .await
-            }
             r::Completions::COMMAND => {
                 let bases = self.bases.lock().map(|b| *b).unwrap_or_default();
                 match parse::<r::Completions>(request) {
@@ -252,36 +260,25 @@ impl Session {
                     Err(failure) => Err(failure),
                 }
             }
-            r::ExceptionInfo::COMMAND => {
-                self.forward::<r::ExceptionInfo, c::ExceptionInfo>(request)
-                    .await
-            }
             r::LoadedSources::COMMAND => {
                 parse::<r::LoadedSources>(request)?;
                 let body = self.call::<c::LoadedSources>(seq, ()).await?;
                 Ok(requests::body::<r::LoadedSources>(&body))
             }
-            r::SourceText::COMMAND => self.forward::<r::SourceText, c::Source>(request).await,
-            r::SetFunctionBreakpoints::COMMAND => {
-                self.forward::<r::SetFunctionBreakpoints, c::SetFunctionBreakpoints>(request)
-                    .await
-            }
-            r::DataBreakpointInfo::COMMAND => {
-                self.forward::<r::DataBreakpointInfo, c::DataBreakpointInfo>(request)
-                    .await
-            }
-            r::BreakpointLocations::COMMAND => {
-                self.forward::<r::BreakpointLocations, c::BreakpointLocations>(request)
-                    .await
-            }
-            r::SetDataBreakpoints::COMMAND => {
-                self.forward::<r::SetDataBreakpoints, c::SetDataBreakpoints>(request)
-                    .await
-            }
-            other => Err(Failure::new(
-                Kind::Unsupported,
-                format!("unsupported request '{other}'"),
-            )),
+            // The requests the host serves as they are (`commands` lists them).
+            other => match c::with_forwarded(
+                other,
+                Forward {
+                    session: self,
+                    request,
+                },
+            ) {
+                Some(answer) => answer.await,
+                None => Err(Failure::new(
+                    Kind::Unsupported,
+                    format!("unsupported request '{other}'"),
+                )),
+            },
         }
     }
 
@@ -311,14 +308,17 @@ impl Session {
     }
 
     /// A request whose arguments and reply are the host command's own.
-    async fn forward<D, C>(&self, request: &Request) -> Result<Option<Value>, Failure>
+    async fn forward<C>(&self, request: &Request) -> Result<Option<Value>, Failure>
     where
-        D: requests::Request,
-        C: Command<Arguments = D::Arguments, Reply = D::Response>,
+        C: Command
+            + requests::Request<
+                Arguments = <C as Command>::Arguments,
+                Response = <C as Command>::Reply,
+            >,
     {
-        let args = parse::<D>(request)?;
+        let args = parse::<C>(request)?;
         let body = self.call::<C>(request.seq, args).await?;
-        Ok(requests::body::<D>(&body))
+        Ok(requests::body::<C>(&body))
     }
 
     /// A request answered with no body by a host command without arguments.
@@ -395,7 +395,7 @@ impl Session {
         let launched = if self.inflight.calling(request.seq, runtime.clone(), id) {
             runtime::call::<c::Launch>(&*runtime, id, args).await
         } else {
-            Err(RuntimeError::Failed("cancelled".into()))
+            Err(RuntimeError::failed(ErrorKind::Cancelled, "cancelled"))
         };
         match launched {
             Ok(()) => {
@@ -423,14 +423,11 @@ impl Session {
                 Err(match error {
                     RuntimeError::Gone => Failure::new(
                         Kind::Launch,
-                        "launch failed: the host exited during launch (see its stderr output)",
+                        "the host exited during launch (see its stderr output)",
                     ),
-                    other => {
-                        // Keep the runtime's kind and location.
-                        let mut failure = Failure::from(other);
-                        failure.message = format!("launch failed: {}", failure.message);
-                        failure
-                    }
+                    // The runtime's kind, location and words: clients say
+                    // which request failed (nvim-dap: "Error on launch").
+                    other => Failure::from(other),
                 })
             }
         }
@@ -477,7 +474,7 @@ impl Session {
                 {
                     forwarder.abort();
                 }
-                return Err(Failure::new(Kind::Launch, format!("attach failed: {e}")));
+                return Err(Failure::from(RuntimeError::Host(e.into())));
             }
         };
         let greeting = connection.greeting();

@@ -33,7 +33,7 @@ use crate::runtime::RuntimeFactory;
 use crate::sourcemaps::SourceMapFactory;
 use crate::{SessionConfig, SessionError};
 use failure::{Failure, Kind};
-use handlers::{Reply, Session};
+use handlers::{DapSession, Reply};
 use outbox::{event, write_loop, Outbox, Outgoing};
 
 /// Messages buffered towards the client (and events from the runtime): a
@@ -85,7 +85,7 @@ where
 {
     let (out_tx, out_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let writer_task = tokio::spawn(write_loop(writer, out_rx, log.clone()));
-    let session = Arc::new(Session::new(factory, log, Outbox(out_tx)));
+    let session = Arc::new(DapSession::new(factory, log, Outbox(out_tx)));
     let (queue_tx, queue_rx) = mpsc::unbounded_channel();
     let worker = tokio::spawn(work(session.clone(), queue_rx));
 
@@ -118,7 +118,7 @@ where
 
 /// Lets the worker answer what the client sent before it left; if the
 /// program keeps a request waiting, ends the program so the request fails.
-async fn drain(session: &Session, mut worker: JoinHandle<()>) {
+async fn drain(session: &DapSession, mut worker: JoinHandle<()>) {
     if tokio::time::timeout(FLUSH_GRACE, &mut worker)
         .await
         .is_err()
@@ -138,7 +138,7 @@ async fn drain(session: &Session, mut worker: JoinHandle<()>) {
 /// (or closed its side), a write that fails because it is gone is the
 /// normal end, not an error.
 async fn finish(
-    session: &Session,
+    session: &DapSession,
     result: Result<(), SessionError>,
     mut writer_task: JoinHandle<std::io::Result<()>>,
 ) -> Result<(), SessionError> {
@@ -168,7 +168,7 @@ fn runs_beside_the_queue(command: &str) -> bool {
 
 async fn read_loop<R: AsyncRead + Unpin>(
     mut reader: R,
-    session: &Arc<Session>,
+    session: &Arc<DapSession>,
     queue: &mpsc::UnboundedSender<Request>,
 ) -> std::io::Result<End> {
     let beside = Arc::new(Semaphore::new(CONCURRENT_LIMIT));
@@ -290,7 +290,7 @@ fn note_event(output: String) -> Outgoing {
 
 /// Answers queued requests one at a time, in arrival order, skipping those
 /// cancelled (and so already answered) before they started.
-async fn work(session: Arc<Session>, mut queue: mpsc::UnboundedReceiver<Request>) {
+async fn work(session: Arc<DapSession>, mut queue: mpsc::UnboundedReceiver<Request>) {
     while let Some(request) = queue.recv().await {
         if session.inflight.start(request.seq) {
             run(&session, request).await;
@@ -300,7 +300,7 @@ async fn work(session: Arc<Session>, mut queue: mpsc::UnboundedReceiver<Request>
 
 /// Answers one request from a task of its own: a panic in its handler
 /// becomes an error response instead of silence.
-async fn run(session: &Arc<Session>, request: Request) {
+async fn run(session: &Arc<DapSession>, request: Request) {
     let task = {
         let session = session.clone();
         let request = request.clone();

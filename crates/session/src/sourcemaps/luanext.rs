@@ -57,10 +57,13 @@ pub fn newest_host(runtimes: &[RuntimeAvailability]) -> Result<&'static str, Run
         .filter(|r| r.runtime != LUANEXT)
         .filter_map(|r| r.unavailable.clone())
         .collect();
-    Err(RuntimeError::Failed(format!(
-        "no Lua host is built to run the LuaNext program on ({}); build one with scripts/build or set `target`",
-        why.join("; ")
-    )))
+    Err(RuntimeError::failed(
+        ErrorKind::Unsupported,
+        format!(
+            "no Lua host is built to run the LuaNext program on ({}); build one with scripts/build or set `target`",
+            why.join("; ")
+        ),
+    ))
 }
 
 /// LuaNext's `--target` for a host runtime.
@@ -72,9 +75,12 @@ fn target_flag(runtime: &str) -> Result<&'static str, RuntimeError> {
         "lua5.1" => "5.1",
         "luajit" => "jit",
         other => {
-            return Err(RuntimeError::Failed(format!(
-                "target '{other}' is not a Lua host (lua5.4, lua5.3, lua5.2, lua5.1, luajit)"
-            )))
+            return Err(RuntimeError::failed(
+                ErrorKind::InvalidArguments,
+                format!(
+                    "target '{other}' is not a Lua host (lua5.4, lua5.3, lua5.2, lua5.1, luajit)"
+                ),
+            ))
         }
     })
 }
@@ -105,9 +111,12 @@ fn private_dir() -> Result<PathBuf, RuntimeError> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder
-        .create(&dir)
-        .map_err(|e| RuntimeError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    builder.create(&dir).map_err(|e| {
+        RuntimeError::failed(
+            ErrorKind::Io,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
     Ok(dir)
 }
 
@@ -128,10 +137,11 @@ impl Compiler {
         };
         let program = cwd.join(&args.program);
         if !program.is_file() {
-            return Err(RuntimeError::Failed(format!(
-                "cannot open program {}",
-                program.display()
-            )));
+            let shown = program.display().to_string();
+            return Err(RuntimeError::Host(
+                HostError::new(ErrorKind::NotFound, format!("cannot open program {shown}"))
+                    .at(shown, None),
+            ));
         }
         let compiler = Compiler {
             exe: args
@@ -193,10 +203,13 @@ impl Compiler {
             .output()
             .await
             .map_err(|e| {
-                RuntimeError::Failed(format!(
-                    "cannot run the LuaNext compiler '{}': {e}; {INSTALL_HINT}",
-                    self.exe
-                ))
+                RuntimeError::failed(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "cannot run the LuaNext compiler '{}': {e}; {INSTALL_HINT}",
+                        self.exe
+                    ),
+                )
             })?;
         if output.status.success() {
             return Ok(());
@@ -218,6 +231,7 @@ impl Compiler {
         Err(RuntimeError::Host(HostError {
             kind: ErrorKind::Compile,
             message,
+            reason: first.as_ref().map(|(_, _, reason)| reason.clone()),
             location: first.map(|(file, line, _)| ErrorLocation {
                 path: file,
                 line: Some(i64::from(line)),

@@ -28,6 +28,7 @@ use dap::types::{
     VariablesArguments,
 };
 use host_protocol::commands::{self, Command};
+use host_protocol::ErrorKind;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -174,9 +175,9 @@ impl Shared {
 
     fn rewrite_error(&self, error: RuntimeError) -> RuntimeError {
         match error {
-            RuntimeError::Failed(message) => RuntimeError::Failed(self.rewrite(&message)),
             RuntimeError::Host(mut host) => {
                 host.message = self.rewrite(&host.message);
+                host.reason = host.reason.map(|reason| self.rewrite(&reason));
                 if let Some(location) = host.location.as_mut() {
                     let mapped = self.to_source(&location.path, location.line.unwrap_or(1));
                     if let Some((path, line)) = mapped {
@@ -240,7 +241,9 @@ fn to_value<T: serde::Serialize>(value: &T) -> Result<Value, RuntimeError> {
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, RuntimeError> {
-    serde_json::from_value(value).map_err(|e| RuntimeError::Failed(format!("bad arguments: {e}")))
+    serde_json::from_value(value).map_err(|e| {
+        RuntimeError::failed(ErrorKind::InvalidArguments, format!("bad arguments: {e}"))
+    })
 }
 
 /// A runtime seen through the source maps of its program.
@@ -314,17 +317,23 @@ impl SourceMapped {
         let lua = match luas.as_slice() {
             [lua] => lua.clone(),
             [] => {
-                return Err(RuntimeError::Failed(format!(
-                    "{}: no source map of a Lua file under cwd or the program's directory names it; compile it with source maps (or launch its Lua file)",
-                    source.display()
-                )))
+                return Err(RuntimeError::failed(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{}: no source map of a Lua file under cwd or the program's directory names it; compile it with source maps (or launch its Lua file)",
+                        source.display()
+                    ),
+                ))
             }
             several => {
-                return Err(RuntimeError::Failed(format!(
-                    "{}: compiled into {} Lua files; launch one of them",
-                    source.display(),
-                    several.len()
-                )))
+                return Err(RuntimeError::failed(
+                    ErrorKind::InvalidArguments,
+                    format!(
+                        "{}: compiled into {} Lua files; launch one of them",
+                        source.display(),
+                        several.len()
+                    ),
+                ))
             }
         };
         up_to_date(&source, &lua).await?;
@@ -789,10 +798,13 @@ impl SourceMapped {
                     args.source = None;
                 }
                 several => {
-                    return Err(RuntimeError::Failed(format!(
-                        "{path}: compiled into {} Lua files; reload one of them",
-                        several.len()
-                    )))
+                    return Err(RuntimeError::failed(
+                        ErrorKind::InvalidArguments,
+                        format!(
+                            "{path}: compiled into {} Lua files; reload one of them",
+                            several.len()
+                        ),
+                    ))
                 }
             }
         }
@@ -815,6 +827,13 @@ impl SourceMapped {
         }
         for warning in &mut body.warnings {
             warning.message = self.shared.rewrite(&warning.message);
+            // The warning's place as data, at the source line too.
+            if let (Some(path), Some(line)) = (warning.path.as_deref(), warning.line) {
+                if let Some((source, line)) = self.shared.to_source(path, line) {
+                    warning.path = Some(source.to_string_lossy().into_owned());
+                    warning.line = Some(i64::from(line));
+                }
+            }
         }
         to_value(&body)
     }
@@ -828,10 +847,13 @@ fn saved_only(source: &Path, text: Option<&str>) -> Result<(), RuntimeError> {
     if std::fs::read_to_string(source).is_ok_and(|saved| saved == text) {
         return Ok(());
     }
-    Err(RuntimeError::Failed(format!(
-        "{}: save it first: its compiler reads the saved file, not unsaved text",
-        source.display()
-    )))
+    Err(RuntimeError::failed(
+        ErrorKind::Refused,
+        format!(
+            "{}: save it first: its compiler reads the saved file, not unsaved text",
+            source.display()
+        ),
+    ))
 }
 
 /// Brings `lua` up to date with `source`: a TypeScript project is
@@ -846,11 +868,14 @@ async fn up_to_date(source: &Path, lua: &Path) -> Result<(), RuntimeError> {
         .flatten();
     match project {
         Some(project) => project.compile().await,
-        None => Err(RuntimeError::Failed(format!(
-            "{}: changed after {} was compiled from it; recompile it, then reload",
-            source.display(),
-            lua.display()
-        ))),
+        None => Err(RuntimeError::failed(
+            ErrorKind::Refused,
+            format!(
+                "{}: changed after {} was compiled from it; recompile it, then reload",
+                source.display(),
+                lua.display()
+            ),
+        )),
     }
 }
 

@@ -71,10 +71,13 @@ impl Project {
             .output()
             .await
             .map_err(|e| {
-                RuntimeError::Failed(format!(
-                    "cannot run TypeScriptToLua '{}': {e}; {INSTALL_HINT}",
-                    self.compiler.display()
-                ))
+                RuntimeError::failed(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "cannot run TypeScriptToLua '{}': {e}; {INSTALL_HINT}",
+                        self.compiler.display()
+                    ),
+                )
             })?;
         if output.status.success() {
             return Ok(());
@@ -96,6 +99,7 @@ impl Project {
         Err(RuntimeError::Host(HostError {
             kind: ErrorKind::Compile,
             message,
+            reason: first.as_ref().map(|(_, _, reason)| reason.clone()),
             location: first.map(|(file, line, _)| ErrorLocation {
                 path: file.to_string_lossy().into_owned(),
                 line: Some(i64::from(line)),

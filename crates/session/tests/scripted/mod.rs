@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dap::types::ExitedEventBody;
+use host_protocol::ErrorKind;
 use serde_json::{json, Value};
 use session::{CallId, DebugRuntime, RuntimeError, RuntimeEvent, RuntimeFactory, SessionError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, ReadHalf, WriteHalf};
@@ -104,7 +105,7 @@ impl DebugRuntime for ScriptedRuntime {
         }
         match (self.script)(command, &arguments) {
             Step::Reply(value) => Ok(value),
-            Step::Fail(message) => Err(RuntimeError::Failed(message)),
+            Step::Fail(message) => Err(RuntimeError::failed(ErrorKind::Runtime, message)),
             Step::Error(error) => Err(RuntimeError::Host(error)),
             Step::Block => {
                 let (tx, rx) = oneshot::channel();
@@ -126,7 +127,7 @@ impl DebugRuntime for ScriptedRuntime {
         }
         let waiter = self.blocked.lock().ok().and_then(|mut b| b.remove(&call.0));
         if let Some(waiter) = waiter {
-            let _ = waiter.send(Err(RuntimeError::Failed("cancelled".into())));
+            let _ = waiter.send(Err(RuntimeError::failed(ErrorKind::Cancelled, "cancelled")));
         }
     }
 

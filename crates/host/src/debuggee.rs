@@ -1,8 +1,10 @@
-//! The VM thread's state: the loaded program, breakpoints, the stop context.
+//! The debuggee as the VM thread knows it: the loaded program, breakpoints,
+//! the stop context. (The debug *session* is the other process.)
 //! It lives in a thread-local `RefCell`: hooks borrow it with `try_borrow_mut`
 //! and do nothing when it is already borrowed, which is exactly the case while
 //! the debugger itself runs Lua code (evaluations, reloads, conditions).
 
+use host_protocol::HostError;
 use mlua::{Function, Lua, Table};
 use std::cell::RefCell;
 
@@ -14,13 +16,13 @@ use crate::reload;
 use crate::routing::Refusal;
 
 thread_local! {
-    /// The one session of this host.
-    pub static SESSION: RefCell<Session> = RefCell::new(Session::default());
+    /// The one debuggee of this host.
+    pub static DEBUGGEE: RefCell<Debuggee> = RefCell::new(Debuggee::default());
 }
 
 /// Everything the VM thread knows.
 #[derive(Default)]
-pub struct Session {
+pub struct Debuggee {
     /// The debuggee's VM, after `launch`.
     pub vm: Option<Vm>,
     /// Breakpoints (may be set before `launch`).
@@ -33,18 +35,12 @@ pub struct Session {
     pub exceptions: ExceptionFilters,
 }
 
-impl Session {
+impl Debuggee {
     /// The VM and the stop context that requests about a stopped program
     /// need, or the refusal they answer with.
-    pub fn stopped(&mut self) -> Result<(&Vm, &mut StopContext), String> {
-        let vm = self
-            .vm
-            .as_ref()
-            .ok_or_else(|| Refusal::NotLaunched.to_string())?;
-        let stop = self
-            .stop
-            .as_mut()
-            .ok_or_else(|| Refusal::not_stopped().to_string())?;
+    pub fn stopped(&mut self) -> Result<(&Vm, &mut StopContext), HostError> {
+        let vm = self.vm.as_ref().ok_or(Refusal::NotLaunched)?;
+        let stop = self.stop.as_mut().ok_or_else(Refusal::not_stopped)?;
         Ok((vm, stop))
     }
 }
