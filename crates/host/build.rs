@@ -37,6 +37,9 @@ pub struct Vm {
     /// Whether the folder has the reload engine's native backend
     /// (`hotreload_native_backend`); without it the engine walks in Lua.
     native_backend: bool,
+    /// Whether the folder has the in-place swap alone
+    /// (`hotreload_inplace_swap`), for the `Swap` backend.
+    inplace_swap: bool,
     /// Whether the folder provides debug functions the VM's own library
     /// lacks and the engine needs (`hotreload_debug_extras`).
     debug_extras: bool,
@@ -141,6 +144,10 @@ fn main() {
     }
     if vm.native_backend {
         println!("cargo:rustc-cfg=hr_native_backend");
+    }
+    println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
+    if vm.inplace_swap {
+        println!("cargo:rustc-cfg=hr_inplace_swap");
     }
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
     if vm.debug_extras {

@@ -6,11 +6,19 @@ local M = {}
 
 local health = vim.health
 
--- What a host without lua5.4's C reload backend (the pure-Lua walk) does not do yet.
+-- What a host with the in-place swap but without lua5.4's native walk does
+-- not do yet.
+local inplace_swap = 'reloads by swapping prototypes in place: closures a factory already made,'
+  .. ' and the running main program, keep their old code'
+-- What a host with the pure-Lua walk alone does not do yet.
 local pure_lua_walk = 'reloads with the pure-Lua walk: closures a factory already made,'
   .. ' and the running main program, keep their old code'
--- Runtimes whose host reloads with the pure-Lua walk.
-local limits = { ['lua5.3'] = pure_lua_walk, ['lua5.2'] = pure_lua_walk, ['luajit'] = pure_lua_walk }
+local limits = {
+  ['lua5.3'] = inplace_swap,
+  ['lua5.2'] = inplace_swap,
+  ['lua5.1'] = inplace_swap,
+  ['luajit'] = pure_lua_walk,
+}
 
 local build_fix = 'run :Lazy build hotreload.nvim (or scripts/build --release in the plugin directory)'
 

@@ -21,13 +21,16 @@ def test_health_reports_every_part(nvim):
 
 def test_health_shows_each_host_version(nvim):
     report = checkhealth(nvim)
-    for runtime, release in (("lua5.4", "Lua 5.4"), ("lua5.3", "Lua 5.3"), ("lua5.2", "Lua 5.2")):
+    hosts = (("lua5.4", "Lua 5.4"), ("lua5.3", "Lua 5.3"), ("lua5.2", "Lua 5.2"), ("lua5.1", "Lua 5.1"))
+    for runtime, release in hosts:
         line = next((l for l in report.splitlines() if f"{runtime}: hotreload-host" in l), None)
         assert line is not None, report
         assert "OK" in line and release in line, report
     # What a host without the native reload backend does not do is said.
-    assert "lua5.3: reloads with the pure-Lua walk" in report, report
-    assert "lua5.4: reloads with" not in report, report
+    for runtime in ("lua5.3", "lua5.2", "lua5.1"):
+        assert f"{runtime}: reloads by swapping prototypes in place" in report, report
+    assert "luajit: reloads with the pure-Lua walk" in report, report
+    assert "lua5.4: reloads" not in report, report
     listed = lua(nvim, "return require('hotreload.native').runtimes()")
     for runtime in (r for r in listed if not r.get("host")):
         assert f"{runtime['name']}: not in this release ({runtime['unavailable']})" in report, report

@@ -297,3 +297,36 @@ fn breakpoints_set_while_running_take_effect() {
     }
     client.ok("disconnect", json!({}));
 }
+
+/// A tail call on the stack: Lua 5.1 keeps no frame of the function that
+/// made it and lists one level "(tail call)" instead, shown as such, with no
+/// source (it is no chunk); 5.2+ and LuaJIT list no such level.
+#[test]
+fn a_tail_call_on_the_stack_is_named_and_has_no_source() {
+    let program = Client::temp_program(
+        "tailcall.lua",
+        "local function g(n)\n  local x = n + 1\n  return x\nend\nlocal function f(n)\n  return g(n)\nend\nprint(f(1))\n",
+    );
+    let mut client = Client::start();
+    client.launch(json!({ "program": program }));
+    client.set_breakpoints(&program, &[2]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    if frames.first().map(line_of) != Some(2) {
+        client.fail(&format!("the top frame is not g's line 2: {frames:?}"));
+    }
+    let tail: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["name"] == "(tail call)")
+        .collect();
+    let lua51 = support::runtime() == "lua5.1";
+    if tail.len() != usize::from(lua51) {
+        client.fail(&format!("tail call levels: {frames:?}"));
+    }
+    if tail.iter().any(|f| !f["source"].is_null()) {
+        client.fail(&format!("a tail call level has a source: {tail:?}"));
+    }
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    client.wait_event("terminated");
+}

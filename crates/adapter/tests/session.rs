@@ -351,3 +351,32 @@ fn disconnect_is_answered_while_another_request_waits_for_the_program() {
         client.fail(&format!("host {host} still alive after disconnect"));
     }
 }
+
+/// The program sees its runtime's own libraries: the host's Lua 5.1 lends
+/// the reload engine `debug.upvalueid` and `debug.upvaluejoin` without
+/// adding them to the program's `debug`, which stays stock 5.1's.
+#[test]
+fn the_program_sees_its_runtimes_own_debug_library() {
+    let program = Client::temp_program(
+        "stock_debug",
+        "print(_VERSION, type(debug.upvalueid), type(debug.upvaluejoin))\n",
+    );
+    let runtime = support::runtime();
+    let expected = match runtime.as_str() {
+        "lua5.1" => "Lua 5.1\tnil\tnil\n".to_owned(),
+        "luajit" => "Lua 5.1\tfunction\tfunction\n".to_owned(),
+        other => format!(
+            "Lua {}\tfunction\tfunction\n",
+            other.trim_start_matches("lua")
+        ),
+    };
+    let mut client = Client::start();
+    client.run(json!({ "program": program }));
+    client.wait_event("terminated");
+    let output = client.stdout_text();
+    if output != expected {
+        client.fail(&format!(
+            "expected {expected:?}, the program printed {output:?}"
+        ));
+    }
+}

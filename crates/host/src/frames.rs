@@ -115,8 +115,11 @@ unsafe fn collect(
             internal_caller_pending = false;
             continue;
         }
-        let is_lua = what != "C";
-        internal_caller_pending = !is_lua;
+        // Lua 5.1 and LuaJIT list the frames a tail call dropped as one
+        // level with no function ("tail"): named, with no source or line.
+        let dropped = what == "tail";
+        let is_lua = what != "C" && !dropped;
+        internal_caller_pending = what == "C";
         let short_src = unsafe {
             CStr::from_ptr(ar.short_src.as_ptr())
                 .to_string_lossy()
@@ -125,6 +128,7 @@ unsafe fn collect(
         let name = match unsafe { cstr(ar.name) } {
             n if !n.is_empty() => n,
             _ if what == "main" => "main chunk".to_string(),
+            _ if dropped => "(tail call)".to_string(),
             _ if !is_lua => "?".to_string(),
             _ => format!("function <{}:{}>", short_src, ar.linedefined),
         };

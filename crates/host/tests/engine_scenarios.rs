@@ -1,7 +1,6 @@
 //! The engine's scenarios as data (`tests/engine/scenarios/*.lua`: v1, v2,
 //! the expected report, a check), each run in a fresh VM on both backends:
-//! native and the pure-Lua walker (a host without the native backend: the
-//! walker only). The same files run under Neovim's LuaJIT
+//! the host's best (native, or the in-place swap) and the pure-Lua walker. The same files run under Neovim's LuaJIT
 //! with the pure-Lua backend (`nvim -l tests/engine/run.lua`).
 //! `HOTRELOAD_SCENARIO=<text>` runs only the scenarios whose name contains it.
 
@@ -98,12 +97,12 @@ fn run_file(file: &str, backend: Backend, label: &str) -> (usize, Vec<String>) {
 fn run_everywhere(file: &str) {
     let mut failures = Vec::new();
     let mut ran = 0;
-    // A host without the native backend (every VM but 5.4) runs the
-    // scenarios on the pure-Lua walk it reloads with.
-    let backends: &[(Backend, &str)] = if Backend::best() == Backend::Native {
-        &[(Backend::Native, "native"), (Backend::PureLua, "lua")]
-    } else {
-        &[(Backend::PureLua, "lua")]
+    // Each host runs them on the backend it reloads with and on the pure-Lua
+    // walk (Neovim's): 5.4 native, 5.1 the in-place swap, the others the walk.
+    let backends: &[(Backend, &str)] = match Backend::best() {
+        Backend::Native => &[(Backend::Native, "native"), (Backend::PureLua, "lua")],
+        Backend::Swap => &[(Backend::Swap, "swap"), (Backend::PureLua, "lua")],
+        Backend::PureLua => &[(Backend::PureLua, "lua")],
     };
     for &(backend, label) in backends {
         let (n, f) = run_file(file, backend, label);

@@ -83,6 +83,12 @@ int hotreload_code_replaced (lua_State *L);
    folders whose vm.rs says `native_backend: true`. */
 int hotreload_native_backend (lua_State *L);
 
+/* Pushes { swap, restore }, the in-place prototype swap of the backend
+   contract (lua/engine/contract.lua), for a folder without the whole native
+   backend: the pure-Lua walk then replaces only what could not be swapped;
+   only in folders whose vm.rs says `inplace_swap: true`. */
+int hotreload_inplace_swap (lua_State *L);
+
 /* Pushes a table of the debug functions the engine needs that this VM's
    debug library lacks (Lua 5.1: upvalueid and upvaluejoin, with 5.2's
    meaning), for the engine's copy of the library; only in folders whose

@@ -123,17 +123,6 @@ pub fn skip_without_native_backend(rule: &str) -> bool {
     skip
 }
 
-/// True, after saying so, when [`runtime`] is LuaJIT and the calling rule's
-/// fixture relies on a Lua 5.2+ language feature LuaJIT lacks (`why`); the
-/// test then checks nothing on LuaJIT.
-pub fn skip_on_luajit(rule: &str, why: &str) -> bool {
-    let skip = runtime() == "luajit";
-    if skip {
-        eprintln!("skipped on luajit: `{rule}`: {why}");
-    }
-    skip
-}
-
 /// Fails with a clear message when the host of [`runtime`] was not built.
 pub fn require_host() {
     let runtime = runtime();

@@ -91,6 +91,12 @@ extern "C-unwind" {
     fn hotreload_native_backend(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
+#[cfg(hr_inplace_swap)]
+extern "C-unwind" {
+    /// Pushes `{ swap, restore }` (vm/<vm>/reload_swap.c).
+    fn hotreload_inplace_swap(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
+}
+
 #[cfg(hr_debug_extras)]
 extern "C-unwind" {
     /// Pushes the debug functions this VM lacks (vm/lua51/upvalues.c).
@@ -259,6 +265,10 @@ fn with_debug_extras(_lua: &Lua, debug: Table) -> Result<Table, ReloadError> {
 pub enum Backend {
     /// Prototype swap in place and a native pass over the VM's objects.
     Native,
+    /// Prototype swap in place (the VM folder's `reload_swap.c`), then the
+    /// pure-Lua walk for what could not be swapped (running closures,
+    /// upvalue layouts that differ); nested closures keep their code.
+    Swap,
     /// A pure-Lua reference walk (what runtimes without our C code get);
     /// no in-place swap, nested closures keep their code.
     PureLua,
@@ -266,14 +276,38 @@ pub enum Backend {
 
 impl Backend {
     /// The native backend where this host's VM folder has one, else the
-    /// pure-Lua walk (correct, slower).
+    /// in-place swap where it has that, else the pure-Lua walk (correct,
+    /// slower).
     pub fn best() -> Backend {
         if cfg!(hr_native_backend) {
             Backend::Native
+        } else if cfg!(hr_inplace_swap) {
+            Backend::Swap
         } else {
             Backend::PureLua
         }
     }
+}
+
+/// Puts the VM folder's in-place swap into a pure-Lua backend table.
+#[cfg(hr_inplace_swap)]
+fn add_inplace_swap(lua: &Lua, backend: &Table) -> Result<(), ReloadError> {
+    // SAFETY: builds a table of two C functions that check their arguments
+    // (vm/<vm>/reload_swap.c).
+    let open = unsafe { lua.create_c_function(hotreload_inplace_swap)? };
+    let swap: Table = open.call(())?;
+    for name in ["swap", "restore"] {
+        backend.set(name, swap.get::<Value>(name)?)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(hr_inplace_swap))]
+fn add_inplace_swap(_lua: &Lua, _backend: &Table) -> Result<(), ReloadError> {
+    Err(ReloadError::Engine(mlua::Error::RuntimeError(format!(
+        "this host has no in-place swap for Lua {}",
+        env!("HOTRELOAD_LUA_RELEASE")
+    ))))
 }
 
 /// Compiles every part of the semantic layer (chunk names `=[hotreload]
@@ -317,11 +351,12 @@ impl Engine {
 
     /// Like [`Engine::install`], choosing the backend (benchmarks, tests).
     pub fn install_with(lua: &Lua, backend: Backend) -> Result<Engine, ReloadError> {
+        let backend_kind = backend;
         let debug = engine_debug_library(lua)?;
         let module = load_engine(lua, &debug)?;
         let backend: Value = match backend {
             Backend::Native => native_backend(lua)?,
-            Backend::PureLua => {
+            Backend::PureLua | Backend::Swap => {
                 let walker: Table = lua
                     .load(WALKER_LUA)
                     .set_name("=[hotreload] walker.lua")
@@ -336,6 +371,9 @@ impl Engine {
                     // two arguments (vm/<vm>/compare.c).
                     let same = unsafe { lua.create_c_function(hotreload_same_code)? };
                     backend.set("same_code", same)?;
+                }
+                if backend_kind == Backend::Swap {
+                    add_inplace_swap(lua, &backend)?;
                 }
                 Value::Table(backend)
             }

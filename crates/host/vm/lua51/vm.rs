@@ -8,6 +8,8 @@ pub const VM: Vm = Vm {
     release: "5.1.5",
     defines: &["LUA_USE_LINUX"],
     native_backend: false,
+    // reload_swap.c: prototypes swapped in place, the walk for the rest.
+    inplace_swap: true,
     // 5.1's debug library has no upvalueid/upvaluejoin: upvalues.c.
     debug_extras: true,
     edits,

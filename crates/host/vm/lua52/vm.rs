@@ -8,6 +8,8 @@ pub const VM: Vm = Vm {
     release: "5.2.4",
     defines: &["LUA_USE_LINUX", "LUA_COMPAT_ALL"],
     native_backend: false,
+    // reload_swap.c: prototypes swapped in place, the walk for the rest.
+    inplace_swap: true,
     debug_extras: false,
     edits,
 };

@@ -8,6 +8,8 @@ pub const VM: Vm = Vm {
     release: "5.3.6",
     defines: &["LUA_USE_LINUX"],
     native_backend: false,
+    // reload_swap.c: prototypes swapped in place, the walk for the rest.
+    inplace_swap: true,
     debug_extras: false,
     edits,
 };

@@ -8,6 +8,7 @@ pub const VM: Vm = Vm {
     release: "5.4.9",
     defines: &["LUA_USE_LINUX", "LUA_COMPAT_5_3"],
     native_backend: true,
+    inplace_swap: false,
     debug_extras: false,
     edits,
 };

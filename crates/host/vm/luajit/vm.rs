@@ -21,6 +21,7 @@ pub const VM: Vm = Vm {
     // a pause or a step reaches code running in a trace.
     defines: &["LUAJIT_NO_UNWIND", "LUAJIT_ENABLE_CHECKHOOK"],
     native_backend: false,
+    inplace_swap: false,
     // LuaJIT has upvalueid and upvaluejoin.
     debug_extras: false,
     edits,

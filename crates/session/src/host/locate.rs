@@ -54,21 +54,15 @@ pub fn host_binary_name(runtime: &str) -> Result<&'static str, RuntimeError> {
         "luanext" => {
             return Err(RuntimeError::NotAvailable {
                 runtime: runtime.to_owned(),
-                reason: "LuaNext runs on a Lua host: set `target` to lua5.4, lua5.3 or lua5.2"
-                    .to_owned(),
+                reason:
+                    "LuaNext runs on a Lua host: set `target` to lua5.4, lua5.3, lua5.2, lua5.1 or luajit"
+                        .to_owned(),
             })
         }
         "lua5.3" => "hotreload-host-lua53",
         "lua5.2" => "hotreload-host-lua52",
+        "lua5.1" => "hotreload-host-lua51",
         "luajit" => "hotreload-host-luajit",
-        // No VM folder builds these yet (crates/host/vm/): refuse plainly
-        // rather than send the user to a build that cannot make them.
-        "lua5.1" => return Err(RuntimeError::NotAvailable {
-            runtime: runtime.to_owned(),
-            reason:
-                "this release has no host for it yet; launch with runtime lua5.4, lua5.3, lua5.2 or luajit"
-                    .to_owned(),
-        }),
         other => return Err(RuntimeError::UnknownRuntime(other.to_owned())),
     })
 }
@@ -117,23 +111,12 @@ mod tests {
             names,
             [
                 Some("hotreload-host-lua54"),
-                None,
+                Some("hotreload-host-lua51"),
                 Some("hotreload-host-lua52"),
                 Some("hotreload-host-lua53"),
                 Some("hotreload-host-luajit"),
                 None,
             ]
-        );
-    }
-
-    #[test]
-    fn runtimes_without_a_host_are_refused_with_the_ones_to_use() {
-        let err = host_binary_name("lua5.1").err().map(|e| e.to_string());
-        assert!(
-            err.as_deref().is_some_and(
-                |e| e.contains("'lua5.1'") && e.contains("lua5.4, lua5.3, lua5.2 or luajit")
-            ),
-            "{err:?}"
         );
     }
 
@@ -159,10 +142,11 @@ mod tests {
             .and_then(|r| r.unavailable)
             .unwrap_or_default();
         assert!(lua54.contains("hotreload-host-lua54"), "{lua54}");
-        let lua51 = by_name("lua5.1");
-        assert_eq!(lua51.as_ref().and_then(|r| r.host.clone()), None);
-        let why = lua51.and_then(|r| r.unavailable).unwrap_or_default();
-        assert!(why.contains("no host"), "{why}");
+        // LuaNext is never a host of its own: no path, and the reason.
+        let luanext = by_name("luanext");
+        assert_eq!(luanext.as_ref().and_then(|r| r.host.clone()), None);
+        let why = luanext.and_then(|r| r.unavailable).unwrap_or_default();
+        assert!(why.contains("set `target`"), "{why}");
         let luajit = by_name("luajit")
             .and_then(|r| r.unavailable)
             .unwrap_or_default();
