@@ -40,7 +40,7 @@ fn a_swapped_closure_keeps_its_identity_and_runs_the_new_code() {
         "function M.__on_reload() error('no migration') end\nreturn M",
     );
     let err = vm.reload_err("s", &failing);
-    assert!(err.contains("no migration"), "{err}");
+    assert!(err.message.contains("no migration"), "{err}");
     vm.run(
         r#"
         local v, n = alias()
