@@ -7,16 +7,10 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let luajit = std::env::var_os("CARGO_FEATURE_LUAJIT").is_some();
-    let lua54 = std::env::var_os("CARGO_FEATURE_LUA54").is_some();
-    assert!(
-        luajit != lua54,
-        "build hotreload-agent with exactly one of the features lua54, luajit"
-    );
-    let lua_headers = if luajit {
-        crate_dir(&manifest_dir, "luajit-src").join("luajit2/src")
-    } else {
-        crate_dir(&manifest_dir, "lua-src").join("lua-5.4.9")
+    let vm = selected_vm();
+    let lua_headers = match vm.sources {
+        Sources::LuaJit => crate_dir(&manifest_dir, "luajit-src").join("luajit2/src"),
+        Sources::Lua(dir) => crate_dir(&manifest_dir, "lua-src").join(dir),
     };
     assert!(
         lua_headers.join("lua.h").exists(),
@@ -31,8 +25,9 @@ fn main() {
         .warnings(true)
         .extra_warnings(true)
         .warnings_into_errors(true)
-        .file(manifest_dir.join("stock/stock_vm.c"));
-    if luajit {
+        .file(manifest_dir.join("stock/stock_vm.c"))
+        .file(manifest_dir.join(format!("stock/lines_{}.c", vm.feature)));
+    if vm.sources == Sources::LuaJit {
         build.define("HR_STOCK_LUAJIT", None);
     }
     build.compile("hotreload_stock_vm");
@@ -40,21 +35,88 @@ fn main() {
     println!("cargo:rerun-if-changed=../host/vm/hotreload_vm.h");
     // The host's own modules read the release they serve and the C API
     // they speak (the same cfgs as the host's build.rs).
-    let release = if luajit {
-        "LuaJIT 2.1 (stock)"
-    } else {
-        "5.4 (stock)"
-    };
-    println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={release}");
+    println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
     // No in-place swap on a stock VM (the host's vm/<vm>/reload_swap.c).
     println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
     println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
-    if luajit {
+    if vm.lua51_api {
         println!("cargo:rustc-cfg=hr_lua51_api");
     }
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// Where a VM's public headers come from.
+#[derive(PartialEq)]
+enum Sources {
+    /// A directory of the `lua-src` crate.
+    Lua(&'static str),
+    /// The `luajit-src` crate.
+    LuaJit,
+}
+
+/// One Lua ABI the agent is built for: its Cargo feature (also the name of
+/// its `stock/lines_<feature>.c`), headers, and the release it reports.
+struct Vm {
+    feature: &'static str,
+    sources: Sources,
+    release: &'static str,
+    /// The 5.1 C API (Lua 5.1 and LuaJIT).
+    lua51_api: bool,
+}
+
+const VMS: &[Vm] = &[
+    Vm {
+        feature: "lua51",
+        sources: Sources::Lua("lua-5.1.5"),
+        release: "5.1 (stock)",
+        lua51_api: true,
+    },
+    Vm {
+        feature: "lua52",
+        sources: Sources::Lua("lua-5.2.4"),
+        release: "5.2 (stock)",
+        lua51_api: false,
+    },
+    Vm {
+        feature: "lua53",
+        sources: Sources::Lua("lua-5.3.6"),
+        release: "5.3 (stock)",
+        lua51_api: false,
+    },
+    Vm {
+        feature: "lua54",
+        sources: Sources::Lua("lua-5.4.9"),
+        release: "5.4 (stock)",
+        lua51_api: false,
+    },
+    Vm {
+        feature: "luajit",
+        sources: Sources::LuaJit,
+        release: "LuaJIT 2.1 (stock)",
+        lua51_api: true,
+    },
+];
+
+/// The VM of the one feature enabled.
+fn selected_vm() -> &'static Vm {
+    let enabled: Vec<&Vm> = VMS
+        .iter()
+        .filter(|vm| {
+            std::env::var_os(format!("CARGO_FEATURE_{}", vm.feature.to_uppercase())).is_some()
+        })
+        .collect();
+    match enabled.as_slice() {
+        [vm] => vm,
+        _ => panic!(
+            "build hotreload-agent with exactly one of the features {}",
+            VMS.iter()
+                .map(|vm| vm.feature)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// Where Cargo unpacked the version of crate `name` Cargo.lock pins.

@@ -29,7 +29,6 @@ def test_health_shows_each_host_version(nvim):
     # What a host without the native reload backend does not do is said.
     for runtime in ("lua5.3", "lua5.2", "lua5.1", "luajit"):
         assert f"{runtime}: reloads by swapping prototypes in place" in report, report
-    assert "luajit: reloads with the pure-Lua walk" in report, report
     assert "lua5.4: reloads" not in report, report
     listed = lua(nvim, "return require('hotreload.native').runtimes()")
     for runtime in (r for r in listed if not r.get("host")):

@@ -1,10 +1,11 @@
 //! DAP `attach` through `hotreload-dap` to real programs that embed a stock
 //! Lua and load the agent (`crates/agent`, laid out by `scripts/build` in
-//! `agent/<vm>/`): a C application built here against Debian's liblua5.4
-//! and against libluajit-5.1 (tests/fixtures/attach/embed.c), and the
+//! `agent/<vm>/`): a C application built here against Debian's liblua5.1,
+//! 5.2, 5.3, 5.4 and libluajit-5.1 (tests/fixtures/attach/embed.c), and the
 //! stock `lua5.4` and `luajit` interpreters through `LUA_INIT`. Breakpoints, evaluation, pause
 //! in a busy loop, hot reload with state kept, detaching, and the faults:
-//! wrong token, a second program, the program exiting or crashing.
+//! wrong token, a second program, the program exiting, crashing or
+//! stopping (SIGSTOP); which output is forwarded.
 
 mod support;
 
@@ -42,6 +43,9 @@ return M
 /// A stock VM the tests attach to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Vm {
+    Lua51,
+    Lua52,
+    Lua53,
     Lua54,
     LuaJit,
 }
@@ -49,6 +53,9 @@ enum Vm {
 impl Vm {
     fn name(self) -> &'static str {
         match self {
+            Vm::Lua51 => "lua5.1",
+            Vm::Lua52 => "lua5.2",
+            Vm::Lua53 => "lua5.3",
             Vm::Lua54 => "lua5.4",
             Vm::LuaJit => "luajit",
         }
@@ -56,6 +63,9 @@ impl Vm {
 
     fn headers(self) -> &'static str {
         match self {
+            Vm::Lua51 => "/usr/include/lua5.1",
+            Vm::Lua52 => "/usr/include/lua5.2",
+            Vm::Lua53 => "/usr/include/lua5.3",
             Vm::Lua54 => "/usr/include/lua5.4",
             Vm::LuaJit => "/usr/include/luajit-2.1",
         }
@@ -63,6 +73,9 @@ impl Vm {
 
     fn library(self) -> &'static str {
         match self {
+            Vm::Lua51 => "-llua5.1",
+            Vm::Lua52 => "-llua5.2",
+            Vm::Lua53 => "-llua5.3",
             Vm::Lua54 => "-llua5.4",
             Vm::LuaJit => "-lluajit-5.1",
         }
@@ -72,13 +85,18 @@ impl Vm {
     /// start from.
     fn path_vars(self) -> (&'static str, &'static str) {
         match self {
+            Vm::Lua52 => ("LUA_CPATH_5_2", "LUA_PATH_5_2"),
+            Vm::Lua53 => ("LUA_CPATH_5_3", "LUA_PATH_5_3"),
             Vm::Lua54 => ("LUA_CPATH_5_4", "LUA_PATH_5_4"),
-            Vm::LuaJit => ("LUA_CPATH", "LUA_PATH"),
+            Vm::Lua51 | Vm::LuaJit => ("LUA_CPATH", "LUA_PATH"),
         }
     }
 
     fn interpreter(self) -> &'static str {
         match self {
+            Vm::Lua51 => "lua5.1",
+            Vm::Lua52 => "lua5.2",
+            Vm::Lua53 => "lua5.3",
             Vm::Lua54 => "lua5.4",
             Vm::LuaJit => "luajit",
         }
@@ -86,9 +104,19 @@ impl Vm {
 
     fn package(self) -> &'static str {
         match self {
+            Vm::Lua51 => "liblua5.1-0-dev",
+            Vm::Lua52 => "liblua5.2-dev",
+            Vm::Lua53 => "liblua5.3-dev",
             Vm::Lua54 => "liblua5.4-dev",
             Vm::LuaJit => "libluajit-5.1-dev",
         }
+    }
+
+    /// Whether the hot reload engine can run in it: stock Lua 5.1 has no
+    /// upvalue identity (`debug.upvalueid`, `debug.upvaluejoin`), so the
+    /// agent refuses reloads there with the reason.
+    fn reloads(self) -> bool {
+        self != Vm::Lua51
     }
 
     /// The agent `scripts/build` laid out for this VM.
@@ -141,12 +169,8 @@ fn set_mode(path: &Path, mode: u32) {
 /// The directory holding the agent of `vm` and the embedding C program
 /// built against it, once per test binary.
 fn artifacts(vm: Vm) -> &'static (PathBuf, PathBuf) {
-    static LUA54: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    static LUAJIT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    let cell = match vm {
-        Vm::Lua54 => &LUA54,
-        Vm::LuaJit => &LUAJIT,
-    };
+    static BUILT: [OnceLock<(PathBuf, PathBuf)>; 5] = [const { OnceLock::new() }; 5];
+    let cell = &BUILT[vm as usize];
     cell.get_or_init(|| {
         let agent = vm.agent();
         assert!(
@@ -189,6 +213,12 @@ impl Program {
     /// Starts embed.c on a copy of game.lua and counter.lua in `dir`, with
     /// the agent's settings in `env`.
     fn start(vm: Vm, dir: &Path, env: &[(&str, &str)]) -> Program {
+        let stdout = std::fs::File::create(dir.join("stdout")).expect("stdout file");
+        Program::start_with_stdout(vm, dir, env, stdout.into())
+    }
+
+    /// Like [`Program::start`], its stdout going to `stdout`.
+    fn start_with_stdout(vm: Vm, dir: &Path, env: &[(&str, &str)], stdout: Stdio) -> Program {
         let (agent_dir, embed) = artifacts(vm);
         let (cpath, path) = vm.path_vars();
         for file in ["game.lua", "counter.lua"] {
@@ -203,7 +233,7 @@ impl Program {
             .env(cpath, format!("{}/?.so;;", agent_dir.display()))
             .env(path, format!("{}/?.lua;;", dir.display()))
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout file"))
+            .stdout(stdout)
             .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"));
         for (k, v) in env {
             command.env(k, v);
@@ -316,6 +346,21 @@ fn luajit_attach_stops_evaluates_reloads_with_state_and_detaches() {
     stops_evaluates_reloads_with_state_and_detaches(Vm::LuaJit);
 }
 
+#[test]
+fn lua53_attach_stops_evaluates_reloads_with_state_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua53);
+}
+
+#[test]
+fn lua52_attach_stops_evaluates_reloads_with_state_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua52);
+}
+
+#[test]
+fn lua51_attach_stops_evaluates_refuses_reloads_with_the_reason_and_detaches() {
+    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua51);
+}
+
 fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
     if skip(vm) {
         return;
@@ -340,27 +385,52 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
     client.set_breakpoints(&counter, &[]);
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     program.wait_for("frame 50", |out, _| out.contains("v1 count=50 "));
-    let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
-    assert!(
-        body["changed"].to_string().contains("tick"),
-        "reload body: {body}"
-    );
-    let version = client.evaluate("require('counter').version()", None, "repl");
-    assert_eq!(version, "\"v2\"");
-    let count: i64 = client
-        .evaluate("require('counter').count()", None, "repl")
-        .parse()
-        .expect("a count");
-    assert!(count >= 50, "the count was reset by the reload: {count}");
-    // The running program uses the new code with its counter kept.
-    program.wait_for("v2 output", |out, _| {
-        out.lines().any(|l| {
-            l.strip_prefix("v2 count=")
-                .and_then(|rest| rest.split(' ').next())
-                .and_then(|n| n.parse::<i64>().ok())
-                .is_some_and(|n| n > 50)
-        })
-    });
+    // stdout is a file: forwarded without being asked (it stays a file's
+    // worth of non-terminal for the program).
+    client.wait_output("the program's stdout", |t| t.contains("v1 count=50 "));
+    if vm.reloads() {
+        let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
+        assert!(
+            body["changed"].to_string().contains("tick"),
+            "reload body: {body}"
+        );
+        let version = client.evaluate("require('counter').version()", None, "repl");
+        assert_eq!(version, "\"v2\"");
+        let count: i64 = client
+            .evaluate("require('counter').count()", None, "repl")
+            .parse()
+            .expect("a count");
+        assert!(count >= 50, "the count was reset by the reload: {count}");
+        // The running program uses the new code with its counter kept.
+        program.wait_for("v2 output", |out, _| {
+            out.lines().any(|l| {
+                l.strip_prefix("v2 count=")
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_some_and(|n| n > 50)
+            })
+        });
+    } else {
+        let error = client.err("hotReload", json!({"path": counter, "source": COUNTER_V2}));
+        assert!(
+            error.message.contains("upvaluejoin"),
+            "the reason: {error:?}"
+        );
+        assert_eq!(error.kind, "unsupported", "{error:?}");
+        // Nothing was lost: the old code runs on with its count.
+        assert_eq!(
+            client.evaluate("require('counter').version()", None, "repl"),
+            "\"v1\""
+        );
+        let lines_then = program.stdout().lines().count();
+        program.wait_for("v1 output after the refusal", |out, _| {
+            out.lines().count() > lines_then + 1
+                && out
+                    .lines()
+                    .last()
+                    .is_some_and(|l| l.starts_with("v1 count="))
+        });
+    }
 
     // A breakpoint again, then detach while stopped: the program goes on.
     client.set_breakpoints(&counter, &[TICK_LINE]);
@@ -513,8 +583,30 @@ fn luajit_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
     connect_pause_in_a_busy_loop_and_attach_again(Vm::LuaJit);
 }
 
+#[test]
+fn lua53_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua53);
+}
+
+#[test]
+fn lua52_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua52);
+}
+
+#[test]
+fn lua51_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
+    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua51);
+}
+
 fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
     if skip(vm) {
+        return;
+    }
+    if Command::new(vm.interpreter()).arg("-v").output().is_err() {
+        eprintln!(
+            "skipped: no {} interpreter (scripts/attach-env installs it)",
+            vm.interpreter()
+        );
         return;
     }
     let dir = scratch(&format!("connect-{}", vm.name()));
@@ -808,4 +900,150 @@ fn start_says_why_and_the_program_runs_on() {
     );
     assert_eq!(lines[4], "still running");
     assert!(stderr.contains("nobody listens"), "{stderr}");
+}
+
+/// Sends `signal` (STOP, CONT) to process `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+#[test]
+fn a_stopped_program_ends_the_session_and_one_blocked_in_c_does_not() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("frozen");
+    let hold = dir.join("hold");
+    let socket = dir.join("sock/s").display().to_string();
+    // A short silence limit, far below the 10 s after which the session
+    // notes an unanswered request: blocked in C, the agent's own thread
+    // keeps the session alive past it.
+    let mut client = Client::start_with_env(&[("HOTRELOAD_ATTACH_SILENCE", "3")]);
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let hold_text = hold.display().to_string();
+    let mut program = Program::start(
+        Vm::Lua54,
+        &dir,
+        &[
+            ("HOTRELOAD_CONNECT", &socket),
+            ("HOTRELOAD_WAIT", "1"),
+            ("EMBED_HOLD", &hold_text),
+        ],
+    );
+    assert!(client.response(seq).success);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    program.wait_for("frames", |out, _| out.contains("count=50 "));
+    std::fs::write(&hold, "").expect("hold the program in C");
+    let asked = client.send(
+        "evaluate",
+        json!({"expression": "1 + 1", "context": "repl"}),
+    );
+    client.wait_output_of("console", "the note about the busy program", |t| {
+        t.contains("has not answered 'evaluate'")
+    });
+    std::fs::remove_file(&hold).expect("let the program run Lua again");
+    let answer = client.response(asked);
+    assert!(answer.success, "{:?}", answer.message);
+    assert!(
+        !client.event_names().iter().any(|e| e == "terminated"),
+        "a program blocked in C ended the session"
+    );
+
+    // Frozen: nothing in the process runs, not even the agent's thread.
+    let pid = program.child.id();
+    signal(pid, "STOP");
+    let terminated = client.wait_event_for("terminated", TIMEOUT);
+    signal(pid, "CONT");
+    assert!(terminated.is_some(), "a stopped program kept the session");
+    let said = client.output_of("stderr");
+    assert!(said.contains("stopped answering"), "{said}");
+    // The adapter is still there and says why nothing runs.
+    let message = client.err("threads", json!({}));
+    assert!(message.message.contains("no longer running"), "{message:?}");
+    // Woken, the program runs on: its agent sees the end and detaches.
+    let lines_then = program.stdout().lines().count();
+    program.wait_for("output after the wake", |out, _| {
+        out.lines().count() > lines_then + 1
+    });
+    assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
+}
+
+#[test]
+fn output_is_forwarded_by_default_unless_it_goes_to_a_terminal() {
+    if skip(Vm::Lua54) {
+        return;
+    }
+    let dir = scratch("tty");
+    let socket = dir.join("sock/s").display().to_string();
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    // stdout is a terminal (a pty we read), stderr a file; no `output`.
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty fills the two descriptors; the others may be null.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty");
+    // SAFETY: both descriptors are ours, each owned once from here on.
+    let (master, slave) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    };
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut master = master;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut s) = sink.lock() {
+                s.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    });
+    let mut program = Program::start_with_stdout(
+        Vm::Lua54,
+        &dir,
+        &[("HOTRELOAD_CONNECT", &socket), ("HOTRELOAD_WAIT", "1")],
+        Stdio::from(slave),
+    );
+    assert!(client.response(seq).success);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    let deadline = Instant::now() + TIMEOUT;
+    while !seen.lock().is_ok_and(|s| s.contains("count=50 ")) {
+        assert!(Instant::now() < deadline, "no output on the terminal");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The file-backed stderr is forwarded; the terminal is left alone.
+    client.evaluate("io.stderr:write('to the file\\n')", None, "repl");
+    client.wait_output_of("stderr", "stderr forwarded", |t| t.contains("to the file"));
+    assert!(
+        !client.output_of("stdout").contains("count="),
+        "the terminal's output was forwarded: {}",
+        client.output_of("stdout")
+    );
+    assert!(program.stderr().contains("to the file"));
+    client.ok("disconnect", json!({}));
+    assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
 }

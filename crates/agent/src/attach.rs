@@ -46,9 +46,9 @@ struct Options {
     /// LuaJIT: keep the JIT compiler on (compiled code then runs past
     /// breakpoints and pause).
     jit: bool,
-    /// Also send the program's stdout and stderr to the session (a pipe
-    /// behind fds 1 and 2 that copies to the original ones).
-    output: bool,
+    /// Which of the program's stdout and stderr also go to the session (a
+    /// pipe behind fd 1 or 2 that copies to the original one).
+    output: io::Forward,
 }
 
 /// `require("hotreload_agent")`: `{ start = function, version = string }`.
@@ -119,7 +119,11 @@ unsafe fn read_options(l: *mut ffi::lua_State) -> Result<Options, String> {
         token: env("HOTRELOAD_TOKEN"),
         wait: false,
         jit: false,
-        output: env("HOTRELOAD_OUTPUT").is_some_and(|v| v == "1"),
+        output: match env("HOTRELOAD_OUTPUT").as_deref() {
+            Some("1") => io::Forward::All,
+            Some("0") => io::Forward::None,
+            _ => io::Forward::NotTerminals,
+        },
     };
     // SAFETY: index 1 is read only if it is a table.
     unsafe {
@@ -139,7 +143,11 @@ unsafe fn read_options(l: *mut ffi::lua_State) -> Result<Options, String> {
                 ffi::lua_pop(l, 1);
                 ffi::lua_getfield(l, 1, c"output".as_ptr());
                 if ffi::lua_type(l, -1) != ffi::LUA_TNIL {
-                    options.output = ffi::lua_toboolean(l, -1) != 0;
+                    options.output = if ffi::lua_toboolean(l, -1) != 0 {
+                        io::Forward::All
+                    } else {
+                        io::Forward::None
+                    };
                 }
                 ffi::lua_pop(l, 1);
             }
@@ -221,10 +229,8 @@ fn start(l: *mut ffi::lua_State, options: Options) -> Result<Option<String>, Str
     if !options.jit {
         compile_reloads().map_err(|e| format!("cannot set the debugger up: {e}"))?;
     }
-    if options.output {
-        if let Err(e) = io::tee_output() {
-            eprintln!("hotreload-agent: the program's output stays local: {e}");
-        }
+    if let Err(e) = io::tee_output(options.output) {
+        eprintln!("hotreload-agent: the program's output stays local: {e}");
     }
     STARTED.store(true, Ordering::SeqCst);
     if let Ok(mut s) = STARTED_AS.lock() {
@@ -440,10 +446,22 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
         lua.create_table().map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
-    let mut engine = reload::Engine::install(&lua).map_err(|e| e.to_string())?;
-    engine
-        .find_untracked_modules(&lua)
-        .map_err(|e| e.to_string())?;
+    // A VM the engine cannot serve (stock Lua 5.1: no upvalue identity)
+    // is still debugged; its reloads are refused with the engine's reason.
+    let engine = match reload::Engine::install(&lua) {
+        Ok(mut engine) => {
+            engine
+                .find_untracked_modules(&lua)
+                .map_err(|e| e.to_string())?;
+            engine
+        }
+        Err(reload::ReloadError::Engine(mlua::Error::RuntimeError(reason)))
+            if cfg!(hr_lua51_api) =>
+        {
+            reload::Engine::unavailable(&lua, reason).map_err(|e| e.to_string())?
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     exceptions::remember_wrap(&lua).map_err(|e| e.to_string())?;
     forget_on_close(&lua).map_err(|e| e.to_string())?;
     native::set_debug_hook(hooks::hook);

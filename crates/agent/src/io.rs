@@ -49,6 +49,17 @@ pub fn send(message: &HostMessage) {
     }
 }
 
+/// Writes an empty line (the session skips it): the heartbeat that tells
+/// the session this process still runs (crates/session/src/attach/heartbeat.rs).
+pub fn heartbeat() {
+    let mut writer = lock(&WRITER);
+    if let Some(out) = writer.as_mut() {
+        if out.write_all(b"\n").and_then(|()| out.flush()).is_err() {
+            *writer = None;
+        }
+    }
+}
+
 /// Answers request `id`.
 pub fn respond(id: u64, outcome: Outcome) {
     send(&HostMessage::Response(HostResponse { id, outcome }));
@@ -124,15 +135,39 @@ fn check(ret: c_int, what: &str) -> std::io::Result<c_int> {
     }
 }
 
-/// Puts a pipe behind fds 1 and 2: a thread copies what arrives to the
-/// original descriptor and, while a session is attached, sends it as
-/// `output` events. C's stdout stays line-buffered where it was a terminal.
-pub fn tee_output() -> std::io::Result<()> {
+/// Which of fds 1 and 2 [`tee_output`] forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    /// Neither (`output = false`).
+    None,
+    /// The default: those that are not a terminal. A pipe behind a file or
+    /// a pipe changes nothing the program can see (neither is a terminal,
+    /// C buffers both fully); behind a terminal it would (`isatty`, the
+    /// terminal's size and modes), so a terminal is left alone.
+    NotTerminals,
+    /// Both (`output = true`), terminals too: the program then sees a pipe
+    /// where its terminal was (C's stdout is kept line-buffered).
+    All,
+}
+
+/// Puts a pipe behind fds 1 and 2 as `which` says: a thread copies what
+/// arrives to the original descriptor and, while a session is attached,
+/// sends it as `output` events. C's stdout stays line-buffered where it
+/// was a terminal.
+pub fn tee_output(which: Forward) -> std::io::Result<()> {
     // SAFETY: descriptor juggling on descriptors we own or the process's
     // 1 and 2; every result is checked.
     unsafe {
         let stdout_tty = libc::isatty(1) == 1;
         for (fd, category) in [(1, "stdout"), (2, "stderr")] {
+            let forward = match which {
+                Forward::None => false,
+                Forward::NotTerminals => libc::isatty(fd) != 1,
+                Forward::All => true,
+            };
+            if !forward || lock(&TEED).iter().any(|(teed, _, _)| *teed == fd) {
+                continue;
+            }
             let original = check(libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3), "dup")?;
             let mut ends = [0; 2];
             check(libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC), "pipe")?;
@@ -144,7 +179,7 @@ pub fn tee_output() -> std::io::Result<()> {
                 .name(format!("hotreload-agent-{category}"))
                 .spawn(move || copy_out(read_end, original, category))?;
         }
-        if stdout_tty {
+        if stdout_tty && which == Forward::All {
             extern "C" {
                 static mut stdout: *mut libc::FILE;
             }

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use host_protocol::{ErrorKind, HostCommand, HostError, HostRequest, Outcome};
 use serde_json::{json, Value};
@@ -26,12 +27,28 @@ static BREAKPOINT_SOURCES: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new())
 /// Ids of the agent's own requests (their answers go nowhere).
 static OWN_IDS: AtomicU64 = AtomicU64::new(1 << 62);
 
+/// Which attached session is current (heartbeats of an earlier one stop).
+static SESSION: AtomicU64 = AtomicU64::new(0);
+/// How often the heartbeat goes out; the session's limit is far longer.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+
 /// Serves one attached session until its connection ends, then detaches.
 pub fn serve(stream: Stream) {
     let Ok(writer) = stream.try_clone() else {
         return;
     };
     io::attach(Box::new(writer));
+    let session = SESSION.fetch_add(1, Ordering::SeqCst) + 1;
+    // Its own thread: it answers while Lua is busy or blocked in C, and
+    // stops only with the whole process (what the session detects).
+    let _ = std::thread::Builder::new()
+        .name("hotreload-heartbeat".into())
+        .spawn(move || {
+            while SESSION.load(Ordering::SeqCst) == session && io::attached() {
+                io::heartbeat();
+                std::thread::sleep(HEARTBEAT_EVERY);
+            }
+        });
     let reader = BufReader::new(stream);
     for line in reader.split(b'\n') {
         let Ok(line) = line else { break };
@@ -42,6 +59,7 @@ pub fn serve(stream: Stream) {
             break;
         }
     }
+    SESSION.fetch_add(1, Ordering::SeqCst);
     detach();
 }
 

@@ -218,11 +218,18 @@ function C.error_line(message, chunkname)
     return nil
   end
   local prefix = getinfo(probe, 'S').short_src .. ':'
-  if message:sub(1, #prefix) ~= prefix then
-    return nil
+  if message:sub(1, #prefix) == prefix then
+    local line, reason = message:match('^(%d+):%s*(.*)$', #prefix + 1)
+    return tonumber(line), reason
   end
-  local line, reason = message:match('^(%d+):%s*(.*)$', #prefix + 1)
-  return tonumber(line), reason
+  -- Lua 5.1's lexer shortens the chunk name to another length (80) than
+  -- short_src (60): the whole name, or a '...' tail of it, is this chunk.
+  local src, line, reason = message:match('^(.-):(%d+):%s*(.*)$')
+  local name = type(chunkname) == 'string' and chunkname:gsub('^[@=]', '') or ''
+  if src == name or (src and sub(src, 1, 3) == '...' and #src > 3 and sub(name, -(#src - 3)) == sub(src, 4)) then
+    return tonumber(line), reason
+  end
+  return nil
 end
 
 --- The text of an error value, as the user sees it.

@@ -157,6 +157,10 @@ pub enum ReloadError {
         /// The message after that position.
         reason: Option<String>,
     },
+    /// This VM cannot run the engine (an attached stock Lua 5.1 has no
+    /// upvalue identity); the debugger works without it.
+    #[error("hot reload is not available in this program: {0}")]
+    Unavailable(String),
     /// The engine itself failed to run (a bug, not the program's fault).
     #[error("hot reload engine: {0}")]
     Engine(#[from] mlua::Error),
@@ -198,6 +202,7 @@ impl From<ReloadError> for HostError {
                     None => error,
                 }
             }
+            ReloadError::Unavailable(_) => HostError::new(ErrorKind::Unsupported, message),
             ReloadError::Engine(_) => HostError::internal(message),
         }
     }
@@ -333,6 +338,8 @@ pub struct Engine {
     find_untracked: Option<mlua::Function>,
     /// See [`Engine::set_around_reload`].
     around: Option<(mlua::Function, mlua::Function)>,
+    /// Why this VM cannot reload (see [`Engine::unavailable`]).
+    unavailable: Option<String>,
 }
 
 impl Engine {
@@ -377,6 +384,20 @@ impl Engine {
             program: None,
             find_untracked: None,
             around: None,
+            unavailable: None,
+        })
+    }
+
+    /// An engine that refuses every reload with `reason`: for a VM the
+    /// engine cannot serve, so that its debugger still works (the attach
+    /// agent in a stock Lua 5.1).
+    pub fn unavailable(lua: &Lua, reason: String) -> Result<Engine, ReloadError> {
+        Ok(Engine {
+            engine: lua.create_table()?,
+            program: None,
+            find_untracked: None,
+            around: None,
+            unavailable: Some(reason),
         })
     }
 
@@ -435,6 +456,9 @@ impl Engine {
         args: &HotReloadArguments,
         started: Instant,
     ) -> Result<HotReloadResponseBody, ReloadError> {
+        if let Some(reason) = &self.unavailable {
+            return Err(ReloadError::Unavailable(reason.clone()));
+        }
         if let Some(register) = &self.find_untracked {
             register.call::<()>(self.engine.clone())?;
         }

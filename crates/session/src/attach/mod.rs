@@ -9,6 +9,7 @@
 //! program exiting or crashing closes it from the other side, which ends the
 //! session with `exited` and `terminated`.
 
+mod heartbeat;
 mod socket;
 
 use std::sync::{Arc, Mutex};
@@ -109,14 +110,33 @@ fn start(
     let (done_tx, done_rx) = watch::channel(false);
     let reader_client = client.clone();
     let notes = events.clone();
+    let heard = heartbeat::LastHeard::now();
+    let read = heartbeat::Watched::new(read, heard.clone());
+    let limit = heartbeat::silence_limit();
     tokio::spawn(async move {
-        client::read_messages(read, reader_client.clone(), events.clone()).await;
+        let silent = tokio::select! {
+            () = client::read_messages(read, reader_client.clone(), events.clone()) => false,
+            () = heard.until_silent_for(limit) => true,
+        };
         reader_client.close();
+        if silent {
+            // Closing our end lets the agent detach if the program wakes.
+            reader_client.shut_down();
+        }
         if !*detached_rx.borrow() && !reader_client.saw_exited() {
+            let output = if silent {
+                format!(
+                    "hotreload: the attached program stopped answering: its agent sent nothing for {} s (the process is stopped or hung, not merely busy in C); the session ends and the program is left as it is\n",
+                    limit.as_secs_f64()
+                )
+            } else {
+                "hotreload: the attached program closed the connection (it exited or crashed)\n"
+                    .into()
+            };
             let _ = events
                 .send(RuntimeEvent::Output(OutputEventBody {
                     category: Some("stderr".into()),
-                    output: "hotreload: the attached program closed the connection (it exited or crashed)\n".into(),
+                    output,
                     ..Default::default()
                 }))
                 .await;
