@@ -77,7 +77,8 @@ local M, size = ...
 local heap = {}
 local fs = {}
 for i = 1, 24 do fs[i] = M["f" .. i] end
-local n_tables, n_instances, n_closures = math.floor(size * 4 / 10), math.floor(size * 3 / 10), math.floor(size * 2 / 10)
+local floor = math.floor
+local n_tables, n_instances, n_closures = floor(size * 4 / 10), floor(size * 3 / 10), floor(size * 2 / 10)
 for i = 1, n_tables do heap[#heap + 1] = { a = fs[i % 24 + 1], b = fs[(i + 7) % 24 + 1] } end
 for i = 1, n_instances do heap[#heap + 1] = M.new(i) end
 for i = 1, n_closures do heap[#heap + 1] = M["make" .. (i % 5 + 1)](1) end
@@ -263,9 +264,10 @@ fn main() {
         .get(1)
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    // LuaJIT's _VERSION says Lua 5.1: it names itself in jit.version.
     let version: String = Lua::new()
-        .globals()
-        .get("_VERSION")
+        .load("return rawget(_G, 'jit') and jit.version or _VERSION")
+        .eval()
         .unwrap_or_else(|_| "Lua ?".into());
     let native = Backend::best() != Backend::PureLua;
     let swap_only = Backend::best() == Backend::Swap;

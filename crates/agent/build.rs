@@ -38,6 +38,7 @@ fn main() {
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
+    // No in-place swap on a stock VM (the host's vm/<vm>/reload_swap.c).
     println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
     println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
     if vm.lua51_api {

@@ -10,14 +10,11 @@ local health = vim.health
 -- not do yet.
 local inplace_swap = 'reloads by swapping prototypes in place: closures a factory already made,'
   .. ' and the running main program, keep their old code'
--- What a host with the pure-Lua walk alone does not do yet.
-local pure_lua_walk = 'reloads with the pure-Lua walk: closures a factory already made,'
-  .. ' and the running main program, keep their old code'
 local limits = {
   ['lua5.3'] = inplace_swap,
   ['lua5.2'] = inplace_swap,
   ['lua5.1'] = inplace_swap,
-  ['luajit'] = pure_lua_walk,
+  ['luajit'] = inplace_swap,
 }
 
 local build_fix = 'run :Lazy build hotreload.nvim (or scripts/build --release in the plugin directory)'

@@ -27,7 +27,7 @@ def test_health_shows_each_host_version(nvim):
         assert line is not None, report
         assert "OK" in line and release in line, report
     # What a host without the native reload backend does not do is said.
-    for runtime in ("lua5.3", "lua5.2", "lua5.1"):
+    for runtime in ("lua5.3", "lua5.2", "lua5.1", "luajit"):
         assert f"{runtime}: reloads by swapping prototypes in place" in report, report
     assert "luajit: reloads with the pure-Lua walk" in report, report
     assert "lua5.4: reloads" not in report, report

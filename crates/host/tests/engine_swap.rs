@@ -1,4 +1,5 @@
-//! The in-place swap of hosts without the whole native backend (Lua 5.1):
+//! The in-place swap of hosts without the whole native backend (Lua 5.3,
+//! 5.2, 5.1, LuaJIT):
 //! an old closure gets the new code itself, so references are not replaced
 //! (the closure keeps its identity) and no walk is needed; a failed reload
 //! gives it back its old code. Elsewhere the test says it skipped.
@@ -39,7 +40,6 @@ fn a_swapped_closure_keeps_its_identity_and_runs_the_new_code() {
         "function M.__on_reload() error('no migration') end\nreturn M",
     );
     let err = vm.reload_err("s", &failing);
-    // The program's own error value, carried in the message.
     assert!(err.message.contains("no migration"), "{err}");
     vm.run(
         r#"
@@ -94,4 +94,54 @@ fn shared_cells_survive_many_swaps_and_collections() {
             "local n, logged = get()\nassert(n == {round} and logged == {round}, n .. ' ' .. logged)"
         ));
     }
+}
+
+/// LuaJIT: a function the JIT compiled (its bytecode patched, its loop in a
+/// trace) gets the new code in place, and a failed reload gives the old
+/// code back; traces are flushed after both, so no compiled old code runs.
+#[test]
+fn a_compiled_function_is_swapped_and_restored() {
+    if !swap_host() {
+        return;
+    }
+    let v1 = "local M = {}\nfunction M.sum(n) local s = 0 for i = 1, n do s = s + i end return s end\nreturn M\n";
+    let vm = Vm::new(&[("hot", v1)]);
+    vm.run(
+        "if not rawget(_G, 'jit') then skip = true return end\n\
+         hot = require('hot'); sum = hot.sum\n\
+         for _ = 1, 2000 do assert(sum(100) == 5050) end",
+    );
+    if vm.eval::<bool>("skip == true") {
+        eprintln!("skipped: not LuaJIT");
+        return;
+    }
+    vm.reload_ok("hot", &v1.replace("s = s + i", "s = s + 2 * i"));
+    vm.run(
+        "for _ = 1, 2000 do local r = sum(100) assert(r == 10100, r) end assert(hot.sum == sum)",
+    );
+    let failing = v1
+        .replace("s = s + i", "s = s + 3 * i")
+        .replace("return M", "error('late')\nreturn M");
+    vm.reload_err("hot", &failing);
+    vm.run("for _ = 1, 2000 do local r = sum(100) assert(r == 10100, r) end");
+}
+
+/// LuaJIT: an upvalue no code wrote was marked immutable, and compiled code
+/// reads such a cell as a constant; once a new function that writes the
+/// cell shares it, compiled readers must see the writes.
+#[test]
+fn a_cell_the_new_code_writes_is_no_longer_read_as_a_constant() {
+    if !swap_host() {
+        return;
+    }
+    let v1 = "local M = {}\nlocal k = 1\nfunction M.get() return k end\nreturn M\n";
+    let v2 = "local M = {}\nlocal k = 1\nfunction M.get() return k end\n\
+              function M.set(v) k = v end\nfunction M.bump() k = k + 1 return k end\nreturn M\n";
+    let vm = Vm::new(&[("cell", v1)]);
+    vm.run("cell = require('cell'); get = cell.get; for _ = 1, 2000 do assert(get() == 1) end");
+    vm.reload_ok("cell", v2);
+    vm.run(
+        "local function loop(want) for _ = 1, 2000 do local v = get() assert(v == want, v) end end\n\
+         loop(1); cell.set(5); loop(5); cell.bump(); loop(6)",
+    );
 }

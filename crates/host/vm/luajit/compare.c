@@ -83,7 +83,14 @@ static int same_table (lua_State *L, GCtab *a, GCtab *b) {
   setnilV(&key);
   while ((r = lj_tab_next(a, &key, kv)) > 0) {
     cTValue *other = lj_tab_get(L, b, &kv[0]);
-    if (other == NULL || !same_value(&kv[1], other)) return 0;
+    if (other == NULL) return 0;
+    /* The parser keeps a key whose value is not constant (or nil) with the
+       template itself as its value. */
+    if (tvistab(&kv[1]) && tabV(&kv[1]) == a) {
+      if (!(tvistab(other) && tabV(other) == b)) return 0;
+    } else if (!same_value(&kv[1], other)) {
+      return 0;
+    }
     copyTV(L, &key, &kv[0]);
     na++;
   }

@@ -21,7 +21,8 @@ pub const VM: Vm = Vm {
     // a pause or a step reaches code running in a trace.
     defines: &["LUAJIT_NO_UNWIND", "LUAJIT_ENABLE_CHECKHOOK"],
     native_backend: false,
-    inplace_swap: false,
+    // reload_swap.c: prototypes swapped in place, the walk for the rest.
+    inplace_swap: true,
     // LuaJIT has upvalueid and upvaluejoin.
     debug_extras: false,
     edits,

@@ -121,6 +121,16 @@ mod tests {
     }
 
     #[test]
+    fn luanext_is_refused_naming_the_hosts_to_target() {
+        let err = host_binary_name("luanext").err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("'luanext'")
+                && e.contains("lua5.4, lua5.3, lua5.2, lua5.1 or luajit")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn listing_names_every_runtime_and_why_it_cannot_run() {
         if std::env::var_os(HOST_DIR_ENV).is_some() {
             return;
@@ -147,6 +157,10 @@ mod tests {
         assert_eq!(luanext.as_ref().and_then(|r| r.host.clone()), None);
         let why = luanext.and_then(|r| r.unavailable).unwrap_or_default();
         assert!(why.contains("set `target`"), "{why}");
+        let lua51 = by_name("lua5.1")
+            .and_then(|r| r.unavailable)
+            .unwrap_or_default();
+        assert!(lua51.contains("hotreload-host-lua51"), "{lua51}");
         let luajit = by_name("luajit")
             .and_then(|r| r.unavailable)
             .unwrap_or_default();
