@@ -152,6 +152,11 @@ mod tests {
             .and_then(|r| r.unavailable)
             .unwrap_or_default();
         assert!(lua54.contains("hotreload-host-lua54"), "{lua54}");
+        // LuaNext is never a host of its own: no path, and the reason.
+        let luanext = by_name("luanext");
+        assert_eq!(luanext.as_ref().and_then(|r| r.host.clone()), None);
+        let why = luanext.and_then(|r| r.unavailable).unwrap_or_default();
+        assert!(why.contains("set `target`"), "{why}");
         let lua51 = by_name("lua5.1")
             .and_then(|r| r.unavailable)
             .unwrap_or_default();
