@@ -102,22 +102,40 @@ impl Drop for Compiler {
     }
 }
 
+/// The number of the next private directory this process makes.
+static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
+
 fn private_dir() -> Result<PathBuf, RuntimeError> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("hotreload-luanext-{}-{n}", std::process::id()));
     let mut builder = std::fs::DirBuilder::new();
     {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(&dir).map_err(|e| {
-        RuntimeError::failed(
-            ErrorKind::Io,
-            format!("cannot create {}: {e}", dir.display()),
-        )
-    })?;
-    Ok(dir)
+    // mkdir is exclusive: a name left by an earlier process that had our pid
+    // (or made by someone else) is skipped, never reused.
+    let mut taken = None;
+    for _ in 0..100 {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("hotreload-luanext-{}-{n}", std::process::id()));
+        match builder.create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => taken = Some(dir),
+            Err(e) => {
+                return Err(RuntimeError::failed(
+                    ErrorKind::Io,
+                    format!("cannot create {}: {e}", dir.display()),
+                ))
+            }
+        }
+    }
+    Err(RuntimeError::failed(
+        ErrorKind::Io,
+        format!(
+            "cannot create a private directory: names up to {} exist",
+            taken.unwrap_or_default().display()
+        ),
+    ))
 }
 
 impl Compiler {
@@ -280,6 +298,26 @@ fn collect_luax(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_private_directory_name_left_by_an_earlier_process_is_skipped() {
+        let next = NEXT_DIR.load(Ordering::Relaxed);
+        let left: Vec<PathBuf> = (next..next + 3)
+            .map(|n| {
+                std::env::temp_dir().join(format!("hotreload-luanext-{}-{n}", std::process::id()))
+            })
+            .collect();
+        for dir in &left {
+            std::fs::create_dir_all(dir).ok();
+        }
+        let made = private_dir().ok();
+        for dir in &left {
+            std::fs::remove_dir_all(dir).ok();
+        }
+        let made = made.unwrap_or_default();
+        assert!(made.is_dir() && !left.contains(&made), "{made:?}");
+        std::fs::remove_dir_all(&made).ok();
+    }
 
     #[test]
     fn first_error_reads_the_simple_diagnostic_format() {
