@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use dap::Response;
 use serde_json::{json, Value};
 use support::{fixtures, Client, TIMEOUT};
 
@@ -811,6 +812,44 @@ fn love_game_headless_stops_evaluates_and_reloads_with_state() {
     assert_eq!(program.finish_by(&run_file), 0, "{}", program.stderr());
 }
 
+/// Attaches to a Lua 5.4 program listening at `socket`, holds it in C (no
+/// Lua runs) while an `evaluate` waits, waits for the session's console
+/// note about the unanswered request, then lets the program run Lua again:
+/// the program and the evaluate's answer.
+fn hold_in_c_while_evaluating(
+    client: &mut Client,
+    dir: &Path,
+    socket: &str,
+    hold: &Path,
+) -> (Program, Response) {
+    initialize(client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let hold_text = hold.display().to_string();
+    let program = Program::start(
+        Vm::Lua54,
+        dir,
+        &[
+            ("HOTRELOAD_CONNECT", socket),
+            ("HOTRELOAD_WAIT", "1"),
+            ("EMBED_HOLD", &hold_text),
+        ],
+    );
+    assert!(client.response(seq).success);
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    program.wait_for("frames", |out, _| out.contains("count=50 "));
+    std::fs::write(hold, "").expect("hold the program in C");
+    let asked = client.send(
+        "evaluate",
+        json!({"expression": "1 + 1", "context": "repl"}),
+    );
+    client.wait_output_of("console", "the note about the unanswered request", |t| {
+        t.contains("has not answered 'evaluate'")
+    });
+    std::fs::remove_file(hold).expect("let the program run Lua again");
+    (program, client.response(asked))
+}
+
 #[test]
 fn a_program_that_runs_no_lua_is_reported_and_answers_later() {
     if skip(Vm::Lua54) {
@@ -820,32 +859,7 @@ fn a_program_that_runs_no_lua_is_reported_and_answers_later() {
     let hold = dir.join("hold");
     let socket = dir.join("sock/s").display().to_string();
     let mut client = Client::start();
-    initialize(&mut client);
-    let seq = client.send("attach", json!({"listen": socket}));
-    let hold_text = hold.display().to_string();
-    let mut program = Program::start(
-        Vm::Lua54,
-        &dir,
-        &[
-            ("HOTRELOAD_CONNECT", &socket),
-            ("HOTRELOAD_WAIT", "1"),
-            ("EMBED_HOLD", &hold_text),
-        ],
-    );
-    assert!(client.response(seq).success);
-    client.wait_event("initialized");
-    client.ok("configurationDone", json!({}));
-    program.wait_for("frames", |out, _| out.contains("count=50 "));
-    std::fs::write(&hold, "").expect("hold the program in C");
-    let asked = client.send(
-        "evaluate",
-        json!({"expression": "1 + 1", "context": "repl"}),
-    );
-    client.wait_output_of("console", "the note about the silent program", |t| {
-        t.contains("has not answered 'evaluate'")
-    });
-    std::fs::remove_file(&hold).expect("let the program run Lua again");
-    let answer = client.response(asked);
+    let (mut program, answer) = hold_in_c_while_evaluating(&mut client, &dir, &socket, &hold);
     assert!(answer.success, "{:?}", answer.message);
     assert_eq!(
         answer.body.as_ref().map(|b| b["result"].clone()),
@@ -924,32 +938,7 @@ fn a_stopped_program_ends_the_session_and_one_blocked_in_c_does_not() {
     // notes an unanswered request: blocked in C, the agent's own thread
     // keeps the session alive past it.
     let mut client = Client::start_with_env(&[("HOTRELOAD_ATTACH_SILENCE", "3")]);
-    initialize(&mut client);
-    let seq = client.send("attach", json!({"listen": socket}));
-    let hold_text = hold.display().to_string();
-    let mut program = Program::start(
-        Vm::Lua54,
-        &dir,
-        &[
-            ("HOTRELOAD_CONNECT", &socket),
-            ("HOTRELOAD_WAIT", "1"),
-            ("EMBED_HOLD", &hold_text),
-        ],
-    );
-    assert!(client.response(seq).success);
-    client.wait_event("initialized");
-    client.ok("configurationDone", json!({}));
-    program.wait_for("frames", |out, _| out.contains("count=50 "));
-    std::fs::write(&hold, "").expect("hold the program in C");
-    let asked = client.send(
-        "evaluate",
-        json!({"expression": "1 + 1", "context": "repl"}),
-    );
-    client.wait_output_of("console", "the note about the busy program", |t| {
-        t.contains("has not answered 'evaluate'")
-    });
-    std::fs::remove_file(&hold).expect("let the program run Lua again");
-    let answer = client.response(asked);
+    let (mut program, answer) = hold_in_c_while_evaluating(&mut client, &dir, &socket, &hold);
     assert!(answer.success, "{:?}", answer.message);
     assert!(
         !client.event_names().iter().any(|e| e == "terminated"),
