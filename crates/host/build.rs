@@ -110,6 +110,10 @@ fn main() {
     if vm.traps {
         ours.define("HR_TRAPS", None);
     }
+    if vm.native_backend {
+        // shared/reload_*.c, over the folder's reload_vm.h
+        ours.define("HR_NATIVE_BACKEND", None);
+    }
     // A file of the VM's folder replaces the shared file of the same name
     // (a VM whose insides differ too much for the shared one).
     let own = c_files(&vm_folder);

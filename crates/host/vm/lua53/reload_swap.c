@@ -1,7 +1,8 @@
 /*
 ** In-place swap for Lua 5.3 (and 5.2, which includes this file; see
-** lua52/reload_swap.c): the engine's `swap` and `restore`; the rest of the
-** backend is the pure-Lua walk. An old closure gets the new prototype, so
+** lua52/reload_swap.c): the engine's `swap` and `restore`, in the native
+** backend (shared/reload_backend.c) and in the Swap backend (with the
+** pure-Lua walk). An old closure gets the new prototype, so
 ** every reference to it runs the new code with no walk, keeping chosen
 ** upvalue cells; or a new closure's cells are relinked when it cannot be
 ** swapped. The same job as lua54/reload_swap.c. A closure whose frame is on
@@ -43,8 +44,15 @@ static void set_cell (lua_State *L, LClosure *cl, int k, UpVal *uv) {
 }
 #endif
 
+/* Shared with the native backend, hidden from C modules. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HR_SWAP_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define HR_SWAP_HIDDEN
+#endif
+
 /* The Lua closure at `idx`, or NULL for anything else (C functions too). */
-static LClosure *lclosure_at (lua_State *L, int idx) {
+static LClosure *swap_closure_at (lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx)) return NULL;
   return (LClosure *)lua_topointer(L, idx);
 }
@@ -56,7 +64,7 @@ static void drop_cells (lua_State *L, UpVal **cells, lua_Integer n) {
   free(cells);
 }
 
-static int hr_swap (lua_State *L) {
+HR_SWAP_HIDDEN int hr_swap (lua_State *L) {
   lua_Integer n, i, total = 0, at = 0;
   UpVal **cells;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -77,7 +85,7 @@ static int hr_swap (lua_State *L) {
     lua_Integer s, ns;
     lua_rawgeti(L, 1, i);
     lua_rawgeti(L, -1, 2);
-    nw = lclosure_at(L, -1);
+    nw = swap_closure_at(L, -1);
     lua_pop(L, 1);
     lua_rawgeti(L, -1, 3);
     ns = luaL_len(L, -1) / 2;
@@ -90,7 +98,7 @@ static int hr_swap (lua_State *L) {
       LClosure *src;
       lua_Integer idx;
       lua_rawgeti(L, -1, 2 * s + 1);
-      src = lclosure_at(L, -1);
+      src = swap_closure_at(L, -1);
       lua_rawgeti(L, -2, 2 * s + 2);
       idx = lua_tointeger(L, -1);
       lua_pop(L, 2);
@@ -113,9 +121,9 @@ static int hr_swap (lua_State *L) {
     int force, k, nup;
     lua_rawgeti(L, 1, i);
     lua_rawgeti(L, -1, 1);
-    old = lclosure_at(L, -1);
+    old = swap_closure_at(L, -1);
     lua_rawgeti(L, -2, 2);
-    nw = lclosure_at(L, -1);
+    nw = swap_closure_at(L, -1);
     lua_rawgeti(L, -3, 4);
     force = lua_toboolean(L, -1);
     lua_pop(L, 4);
@@ -149,8 +157,8 @@ static int hr_swap (lua_State *L) {
 }
 
 /* hr_restore(old, clone): give `old` back the code and cells `clone` kept. */
-static int hr_restore (lua_State *L) {
-  LClosure *old = lclosure_at(L, 1), *clone = lclosure_at(L, 2);
+HR_SWAP_HIDDEN int hr_restore (lua_State *L) {
+  LClosure *old = swap_closure_at(L, 1), *clone = swap_closure_at(L, 2);
   int k;
   if (old == NULL || clone == NULL || old->nupvalues != clone->nupvalues)
     return luaL_error(L, "hot reload: bad restore");

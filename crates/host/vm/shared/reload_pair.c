@@ -1,9 +1,10 @@
 /*
-** Pairing the nested functions of two versions of a function, for Lua 5.4,
-** before a reference pass (reload_heap.c): by name first (the local, field,
+** Pairing the nested functions of two versions of a function, before a reference pass (reload_heap.c): by name first (the local, field,
 ** global or upvalue they are stored in, or their return slot), then the
 ** unnamed ones by place when their closures could run the new code.
 */
+
+#ifdef HR_NATIVE_BACKEND
 
 #include "reload.h"
 
@@ -15,17 +16,29 @@ int hr_upvalue_permutation(const Proto *op, const Proto *np, int *perm) {
   int i, j;
   if (op->sizeupvalues != np->sizeupvalues) return 0;
   for (i = 0; i < np->sizeupvalues; i++) {
-    TString *name = np->upvalues[i].name;
+    TString *name = HR_UPVAL_NAME(np, i);
     if (name == NULL) {
       perm[i] = i; /* stripped: by position */
       continue;
     }
     for (j = 0; j < op->sizeupvalues; j++)
-      if (same_name(op->upvalues[j].name, name)) break;
+      if (same_name(HR_UPVAL_NAME(op, j), name)) break;
     if (j == op->sizeupvalues) return 0;
     perm[i] = j;
   }
   return 1;
+}
+
+/* Name of the `n`th local active at `pc` (luaF_getlocalname, as a TString). */
+TString *hr_local_name(const Proto *f, int n, int pc) {
+  int i;
+  for (i = 0; i < f->sizelocvars && f->locvars[i].startpc <= pc; i++) {
+    if (pc < f->locvars[i].endpc) {
+      n--;
+      if (n == 0) return f->locvars[i].varname;
+    }
+  }
+  return NULL;
 }
 
 /* Same code, constants, upvalues and nested functions. */
@@ -39,12 +52,10 @@ static int proto_same(const Proto *a, const Proto *b) {
   if (!hr_code_equal(a, b)) return 0; /* without breakpoint traps */
   for (i = 0; i < a->sizek; i++)
     if (!luaV_rawequalobj(&a->k[i], &b->k[i]) ||
-        ttypetag(&a->k[i]) != ttypetag(&b->k[i]))
+        HR_TTAG(&a->k[i]) != HR_TTAG(&b->k[i]))
       return 0;
   for (i = 0; i < a->sizeupvalues; i++)
-    if (a->upvalues[i].instack != b->upvalues[i].instack ||
-        a->upvalues[i].idx != b->upvalues[i].idx ||
-        !same_name(a->upvalues[i].name, b->upvalues[i].name))
+    if (!HR_PROTO_SAME_UPVAL(a, b, i) || !same_name(HR_UPVAL_NAME(a, i), HR_UPVAL_NAME(b, i)))
       return 0;
   for (i = 0; i < a->sizep; i++)
     if (!proto_same(a->p[i], b->p[i])) return 0;
@@ -66,86 +77,6 @@ static void mark_unmatched(Walk *w, Proto *po) {
   if (!pm_put(&w->protos, po, UNMATCHED)) w->oom = 1;
 }
 
-/*
-** What identifies a nested function in its parent's code: the local it is
-** stored in, the field, global or upvalue it is assigned to, or its place
-** among the values returned right after it is made. NK_NONE when nothing
-** does, or when two siblings share the same name (then it says nothing).
-*/
-enum { NK_NONE, NK_LOCAL, NK_FIELD, NK_GLOBAL, NK_UPVAL, NK_RETURN, NK_INDEX };
-
-typedef struct {
-  int kind;
-  TString *s;
-  lua_Integer n;
-} ChildName;
-
-/* Name of the `n`th local active at `pc` (luaF_getlocalname, as a TString). */
-static TString *local_name(const Proto *f, int n, int pc) {
-  int i;
-  for (i = 0; i < f->sizelocvars && f->locvars[i].startpc <= pc; i++) {
-    if (pc < f->locvars[i].endpc) {
-      n--;
-      if (n == 0) return f->locvars[i].varname;
-    }
-  }
-  return NULL;
-}
-
-static TString *short_key(const Proto *f, int k) {
-  if (k < 0 || k >= f->sizek || !ttisstring(&f->k[k])) return NULL;
-  return tsvalue(&f->k[k]);
-}
-
-static void name_of_closure(const Proto *p, int pc, ChildName *out) {
-  int a = GETARG_A(hr_code_at(p, pc));
-  Instruction next;
-  out->kind = NK_NONE;
-  out->n = 0;
-  out->s = local_name(p, a + 1, pc + 1);
-  if (out->s != NULL) {
-    out->kind = NK_LOCAL;
-    return;
-  }
-  if (pc + 1 >= p->sizecode) return;
-  next = hr_code_at(p, pc + 1);
-  switch (GET_OPCODE(next)) {
-    case OP_SETFIELD:
-    case OP_SETTABUP:
-      if (!GETARG_k(next) && GETARG_C(next) == a) {
-        out->s = short_key(p, GETARG_B(next));
-        if (out->s != NULL) out->kind = GET_OPCODE(next) == OP_SETFIELD ? NK_FIELD : NK_GLOBAL;
-      }
-      break;
-    case OP_SETUPVAL:
-      if (GETARG_A(next) == a && GETARG_B(next) < p->sizeupvalues) {
-        out->s = p->upvalues[GETARG_B(next)].name;
-        if (out->s != NULL) out->kind = NK_UPVAL;
-      }
-      break;
-    case OP_SETI:
-      if (!GETARG_k(next) && GETARG_C(next) == a) {
-        out->kind = NK_INDEX;
-        out->n = GETARG_B(next);
-      }
-      break;
-    case OP_RETURN1:
-      if (GETARG_A(next) == a) {
-        out->kind = NK_RETURN;
-        out->n = 1;
-      }
-      break;
-    case OP_RETURN:
-      if (GETARG_A(next) <= a && (GETARG_B(next) == 0 || a <= GETARG_A(next) + GETARG_B(next) - 2)) {
-        out->kind = NK_RETURN;
-        out->n = a - GETARG_A(next) + 1;
-      }
-      break;
-    default:
-      break;
-  }
-}
-
 static int name_eq(const ChildName *x, const ChildName *y) {
   return x->kind != NK_NONE && x->kind == y->kind && x->n == y->n &&
          (x->s == NULL ? y->s == NULL : y->s != NULL && same_name(x->s, y->s));
@@ -162,7 +93,7 @@ static void child_names(const Proto *p, ChildName *names) {
   for (pc = 0; pc < p->sizecode; pc++) {
     Instruction ins = hr_code_at(p, pc);
     if (GET_OPCODE(ins) == OP_CLOSURE && GETARG_Bx(ins) < p->sizep)
-      name_of_closure(p, pc, &names[GETARG_Bx(ins)]);
+      hr_closure_name(p, pc, &names[GETARG_Bx(ins)]);
   }
   for (i = 0; i < p->sizep; i++) {
     int dup = 0;
@@ -289,3 +220,5 @@ done:
   free(un);
   free(used);
 }
+
+#endif /* HR_NATIVE_BACKEND */

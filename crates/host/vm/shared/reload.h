@@ -1,21 +1,24 @@
 /*
-** Private to the native backend of the hot reload engine (reload_*.c):
-** what its files share. Not an API: everything here is hidden from C
-** modules the debuggee loads (HR_HIDDEN), and the small helpers are inline
-** so that the reference pass's inner loops stay as fast as in one file.
+** Private to the native backend of the hot reload engine (shared/reload_*.c
+** over the VM folder's reload_vm.h): what its files share. Not an API:
+** everything here is hidden from C modules the debuggee loads (HR_HIDDEN),
+** and the small helpers are inline so that the reference pass's inner loops
+** stay as fast as in one file.
 **
-** The files, one job each:
+** The files, one job each (shared/ unless said):
 **   reload_backend.c  the backend table the semantic layer calls
-**   reload_swap.c     give old closures the new prototype in place; undo
+**   <vm>/reload_swap.c  give old closures the new prototype in place; undo
 **   reload_frames.c   where the engine's frames start; running closures
 **   reload_lookup.c   tables a new top level created; a file's main chunk
 **   reload_pair.c     pair the nested functions of two versions
-**   reload_heap.c     the reference pass over allgc, finobj and tobefnz
-**   reload_compare.c  same code, line numbers aside
+**   <vm>/reload_names.c  what names a nested function in its parent's code
+**   reload_heap.c     the reference pass over the VM's object lists
+**   <vm>/reload_vm.h  the VM's object layout, as the macros below use it
 **
-** The garbage collector is stopped by the caller (lua/engine/engine.lua);
-** every write that can make a black object point to a white one goes
-** through a barrier.
+** Built only for a VM whose folder has reload_vm.h (build.rs defines
+** HR_NATIVE_BACKEND then). The garbage collector is stopped by the caller
+** (lua/engine/engine.lua); every write that can make a black object point
+** to a white one goes through a barrier.
 */
 
 #ifndef HOTRELOAD_RELOAD_H
@@ -29,14 +32,8 @@
 #include "lua.h"
 #include "lauxlib.h"
 
-#include "lobject.h"
-#include "lstate.h"
-#include "lfunc.h"
-#include "lgc.h"
-#include "ltable.h"
-#include "lstring.h"
-#include "lvm.h"
-#include "lopcodes.h"
+/* The VM's internal headers and the HR_* macros over its objects. */
+#include "reload_vm.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define HR_HIDDEN __attribute__((visibility("hidden")))
@@ -153,19 +150,19 @@ static inline LClosure *lclosure_at(lua_State *L, int idx) {
 }
 
 static inline void push_lclosure(lua_State *L, LClosure *cl) {
-  setclLvalue2s(L, L->top.p, cl);
-  L->top.p++;
+  setclLvalue(L, HR_STK(HR_TOP(L)), cl);
+  HR_TOP(L)++;
 }
 
 static inline void push_table(lua_State *L, Table *h) {
-  sethvalue2s(L, L->top.p, h);
-  L->top.p++;
+  sethvalue(L, HR_STK(HR_TOP(L)), h);
+  HR_TOP(L)++;
 }
 
 static inline int same_name(TString *a, TString *b) {
   if (a == b) return 1;
   if (a == NULL || b == NULL) return 0;
-  return tsslen(a) == tsslen(b) && memcmp(getstr(a), getstr(b), tsslen(a)) == 0;
+  return HR_STRLEN(a) == HR_STRLEN(b) && memcmp(getstr(a), getstr(b), HR_STRLEN(a)) == 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -203,6 +200,26 @@ typedef struct {
 extern HR_HIDDEN char hr_unmatched_mark;
 #define UNMATCHED ((void *)&hr_unmatched_mark)
 
+/*
+** What identifies a nested function in its parent's code: the local it is
+** stored in, the field, global or upvalue it is assigned to, its place
+** among the values returned right after it is made, or the integer index
+** it is stored at. NK_NONE when nothing does.
+*/
+enum { NK_NONE, NK_LOCAL, NK_FIELD, NK_GLOBAL, NK_UPVAL, NK_RETURN, NK_INDEX };
+
+typedef struct {
+  int kind;
+  TString *s;
+  lua_Integer n;
+} ChildName;
+
+/* <vm>/reload_names.c: the name of the closure that instruction `pc` of
+   `p` (an OP_CLOSURE) makes, read from the instructions around it. */
+HR_HIDDEN void hr_closure_name(const Proto *p, int pc, ChildName *out);
+/* Name of the `n`th local active at `pc` (luaF_getlocalname, as a TString). */
+HR_HIDDEN TString *hr_local_name(const Proto *f, int n, int pc);
+
 /* reload_pair.c */
 HR_HIDDEN int hr_upvalue_permutation(const Proto *op, const Proto *np, int *perm);
 HR_HIDDEN void hr_pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth);
@@ -216,6 +233,9 @@ HR_HIDDEN int hr_gc_mark(lua_State *L);
 HR_HIDDEN int hr_created_since(lua_State *L);
 HR_HIDDEN int hr_find_chunk(lua_State *L);
 HR_HIDDEN int hr_walk(lua_State *L);
+/* lua54/reload_compare.c */
 HR_HIDDEN int hr_same_code(lua_State *L);
+/* The contract's same_code (hotreload_vm.h; <vm>/compare.c). */
+int hotreload_same_code(lua_State *L);
 
 #endif

@@ -1,8 +1,10 @@
 /*
-** Lookups in the VM's list of objects, for Lua 5.4: which tables a new top
+** Lookups in the VM's list of objects: which tables a new top
 ** level created (so that only those are merged), and the live main chunk of
 ** a file (to reload the main program).
 */
+
+#ifdef HR_NATIVE_BACKEND
 
 #include "reload.h"
 
@@ -26,8 +28,8 @@ int hr_created_since(lua_State *L) {
   mark = lua_topointer(L, 1);
   lua_newtable(L);
   luaL_checkstack(L, 4, "hot reload");
-  for (o = G(L)->allgc; o != NULL && (const void *)o != mark; o = o->next) {
-    if (o->tt == LUA_VTABLE) {
+  for (o = HR_ALLGC(G(L)); o != NULL && (const void *)o != mark; o = HR_GC_NEXT(o)) {
+    if (HR_GC_TT(o) == HR_T_TABLE) {
       push_table(L, gco2t(o));
       lua_pushboolean(L, 1);
       lua_rawset(L, -3);
@@ -41,11 +43,11 @@ int hr_find_chunk(lua_State *L) {
   size_t len;
   const char *name = luaL_checklstring(L, 1, &len);
   GCObject *o;
-  for (o = G(L)->allgc; o != NULL; o = o->next) {
-    if (o->tt == LUA_VLCL) {
+  for (o = HR_ALLGC(G(L)); o != NULL; o = HR_GC_NEXT(o)) {
+    if (HR_GC_TT(o) == HR_T_LCL) {
       LClosure *cl = gco2lcl(o);
       Proto *p = cl->p;
-      if (p->linedefined == 0 && p->source != NULL && tsslen(p->source) == len &&
+      if (p->linedefined == 0 && p->source != NULL && HR_STRLEN(p->source) == len &&
           memcmp(getstr(p->source), name, len) == 0) {
         push_lclosure(L, cl);
         return 1;
@@ -55,3 +57,5 @@ int hr_find_chunk(lua_State *L) {
   lua_pushnil(L);
   return 1;
 }
+
+#endif /* HR_NATIVE_BACKEND */

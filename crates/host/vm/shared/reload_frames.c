@@ -1,23 +1,25 @@
 /*
-** The running stacks, for Lua 5.4: where the engine's own frames start on
+** The running stacks: where the engine's own frames start on
 ** this thread, and which closures have a frame on some thread (they keep
 ** their code).
 */
+
+#ifdef HR_NATIVE_BACKEND
 
 #include "reload.h"
 
 /* hr_mark() -> offset of the caller's frame on this thread's stack. */
 int hr_mark(lua_State *L) {
-  CallInfo *ci = L->ci->previous;
-  lua_pushinteger(L, ci ? (lua_Integer)(ci->func.p - L->stack.p) : 0);
+  HR_CI_CALLER(L, ci);
+  lua_pushinteger(L, ci ? (lua_Integer)(HR_CI_FUNC(ci) - HR_STACK(L)) : 0);
   return 1;
 }
 
 /* Adds the Lua closures of every frame of `th` to the table at `set`. */
 static void add_frames(lua_State *L, lua_State *th, int set) {
-  CallInfo *ci;
-  for (ci = th->ci; ci != NULL && ci != &th->base_ci; ci = ci->previous) {
-    TValue *f = s2v(ci->func.p);
+  HR_CI_DECL(th, ci);
+  for (; HR_CI_VALID(th, ci); HR_CI_NEXT(ci)) {
+    TValue *f = HR_STK(HR_CI_FUNC(ci));
     if (ttisLclosure(f)) {
       push_lclosure(L, clLvalue(f));
       lua_pushboolean(L, 1);
@@ -46,6 +48,7 @@ int hr_active(lua_State *L) {
     lua_pop(L, 1);
     if (th != NULL && th != L && th != main) add_frames(L, th, set);
   }
+#ifdef HR_HAS_TWUPS
   /* Threads with open upvalues, tracked or not (a safety net for threads
      made from C, which the caller cannot see). */
   {
@@ -53,5 +56,8 @@ int hr_active(lua_State *L) {
     for (th = G(L)->twups; th != NULL && th->twups != th; th = th->twups)
       if (th != L && th != main) add_frames(L, th, set);
   }
+#endif
   return 1;
 }
+
+#endif /* HR_NATIVE_BACKEND */

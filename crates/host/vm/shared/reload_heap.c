@@ -1,10 +1,12 @@
 /*
-** The reference pass, for Lua 5.4: one pass over the VM's own object lists
-** (allgc, finobj, tobefnz) that replaces references to functions, and gives
+** The reference pass: one pass over the VM's own object lists (allgc,
+** finobj, tobefnz; on Lua 5.1 rootgc) that replaces references to functions, and gives
 ** closures of changed nested functions (factory products, paired by
 ** reload_pair.c) the new code; a second pass when some of them needed a new
 ** closure.
 */
+
+#ifdef HR_NATIVE_BACKEND
 
 #include "reload.h"
 
@@ -23,63 +25,73 @@ static void visit_table(Walk *w, Table *h) {
   unsigned int i, asize;
   if (w->internal != NULL && h->metatable == w->internal) return;
   if (h == hr_restart_map) return;  /* restart.c: old closures stay keys */
-  asize = luaH_realasize(h);
+  asize = HR_ASIZE(h);
   for (i = 0; i < asize; i++) changed |= replace_value(w, &h->array[i]);
-  if (!isdummy(h)) {
+  if (HR_HAS_NODES(h)) {
     Node *n = gnode(h, 0), *limit = gnode(h, sizenode(h));
     for (; n < limit; n++) {
-      if (isempty(gval(n))) continue;
+      LClosure *key;
+      if (HR_NODE_EMPTY(n)) continue;
       changed |= replace_value(w, gval(n));
-      if (keytt(n) == ctb(LUA_VLCL) && pm_get(&w->refs, keyval(n).gc) != NULL) {
-        if (!pv_push(&w->moves, h) || !pv_push(&w->moves, gco2lcl(keyval(n).gc))) w->oom = 1;
+      key = HR_NODE_LCL_KEY(n);
+      if (key != NULL && pm_get(&w->refs, key) != NULL) {
+        if (!pv_push(&w->moves, h) || !pv_push(&w->moves, key)) w->oom = 1;
       }
     }
   }
-  if (changed && isblack(h)) luaC_barrierback_(w->L, obj2gco(h));
+  if (changed) HR_TABLE_BARRIER(w->L, h);
 }
 
 static void visit_thread(Walk *w, lua_State *th) {
-  StkId s, lim = th->top.p;
-  CallInfo *ci = &th->base_ci;
+  StkId s, lim = HR_TOP(th);
   int changed = 0;
-  if (th == w->L && w->boundary > 0 && th->stack.p + w->boundary < lim)
-    lim = th->stack.p + w->boundary;
-  for (s = th->stack.p; s < th->top.p; s++) {
+  HR_CI_DECL(th, ci);
+  if (th == w->L && w->boundary > 0 && HR_STACK(th) + w->boundary < lim)
+    lim = HR_STACK(th) + w->boundary;
+  for (s = HR_STACK(th); s < HR_TOP(th); s++) {
     /* frame functions (ascending with the CallInfo list) keep their code */
-    while (ci != NULL && ci != th->ci->next && ci->func.p < s) ci = ci->next;
-    if (ci != NULL && ci != th->ci->next && ci->func.p == s) {
-      if (ttisLclosure(s2v(s)) && !pm_put(&w->active, clLvalue(s2v(s)), (void *)1)) w->oom = 1;
+    while (HR_CI_VALID(th, ci) && HR_CI_FUNC(ci) < s) HR_CI_NEXT(ci);
+    if (HR_CI_VALID(th, ci) && HR_CI_FUNC(ci) == s) {
+      if (ttisLclosure(HR_STK(s)) && !pm_put(&w->active, clLvalue(HR_STK(s)), (void *)1))
+        w->oom = 1;
       continue;
     }
-    if (s < lim && w->refs.count > 0) changed |= replace_value(w, s2v(s));
+    if (s < lim && w->refs.count > 0) changed |= replace_value(w, HR_STK(s));
   }
-  if (changed && isblack(th)) luaC_barrierback_(w->L, obj2gco(th));
+  if (changed) HR_THREAD_BARRIER(w->L, th);
+}
+
+/* A closed cell holding a replaced closure gets the new one. */
+static void visit_cell(Walk *w, UpVal *uv) {
+  if (HR_UPVAL_CLOSED(uv) && replace_value(w, HR_UPVAL_VALUE(uv))) HR_UPVAL_BARRIER(w->L, uv);
 }
 
 static void visit(Walk *w, GCObject *o) {
-  switch (o->tt) {
-    case LUA_VLCL: {
-      LClosure *cl = gco2lcl(o);
-      if (!w->references && w->protos.count > 0 && pm_get(&w->protos, cl->p) != NULL &&
-          pm_get(&w->skip, cl) == NULL) {
-        if (!pv_push(&w->retarget, cl)) w->oom = 1;
-      }
-      break;
+  int tt = HR_GC_TT(o);
+  if (tt == HR_T_LCL) {
+    LClosure *cl = gco2lcl(o);
+#ifdef HR_CELLS_IN_CLOSURES
+    /* cells are not collectable objects: reached through their closures */
+    if (w->refs.count > 0) {
+      int i;
+      for (i = 0; i < cl->nupvalues; i++)
+        if (cl->upvals[i] != NULL) visit_cell(w, cl->upvals[i]);
     }
-    case LUA_VUPVAL: {
-      UpVal *uv = gco2upv(o);
-      if (w->refs.count > 0 && !upisopen(uv) && replace_value(w, uv->v.p))
-        luaC_barrier(w->L, uv, uv->v.p);
-      break;
+#endif
+    if (!w->references && w->protos.count > 0 && pm_get(&w->protos, cl->p) != NULL &&
+        pm_get(&w->skip, cl) == NULL) {
+      if (!pv_push(&w->retarget, cl)) w->oom = 1;
     }
-    case LUA_VTABLE:
-      if (w->refs.count > 0) visit_table(w, gco2t(o));
-      break;
-    case LUA_VTHREAD:
-      visit_thread(w, gco2th(o));
-      break;
-    default:
-      break;
+  }
+#ifndef HR_CELLS_IN_CLOSURES
+  else if (tt == HR_T_UPVAL) {
+    if (w->refs.count > 0) visit_cell(w, gco2upv(o));
+  }
+#endif
+  else if (tt == HR_T_TABLE) {
+    if (w->refs.count > 0) visit_table(w, gco2t(o));
+  } else if (tt == HR_T_THREAD) {
+    visit_thread(w, gco2th(o));
   }
 }
 
@@ -111,8 +123,8 @@ static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
   for (depth = 0; depth < 200; depth++) {
     LClosure *root = (LClosure *)pm_get(&w->roots, p);
     if (root != NULL) return i < root->nupvalues ? root->upvals[i] : NULL;
-    if (p->upvalues[i].instack) return NULL;
-    i = p->upvalues[i].idx;
+    if (HR_UPVAL_INSTACK(p, i)) return NULL;
+    i = HR_UPVAL_IDX(p, i);
     p = (Proto *)pm_get(&w->parents, p);
     if (p == NULL || i >= p->sizeupvalues) return NULL;
   }
@@ -129,24 +141,21 @@ static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
   LClosure *nc;
   int i, j;
   for (i = 0; i < np->sizeupvalues; i++) {
-    TString *name = np->upvalues[i].name;
+    TString *name = HR_UPVAL_NAME(np, i);
     cells[i] = NULL;
     if (name != NULL)
       for (j = 0; j < cl->nupvalues && j < cl->p->sizeupvalues; j++)
-        if (cl->p->upvalues[j].name != NULL && same_name(cl->p->upvalues[j].name, name)) {
+        if (HR_UPVAL_NAME(cl->p, j) != NULL && same_name(HR_UPVAL_NAME(cl->p, j), name)) {
           cells[i] = cl->upvals[j];
           break;
         }
     if (cells[i] == NULL) cells[i] = enclosing_cell(w, np, i);
     if (cells[i] == NULL) return NULL;
   }
-  nc = luaF_newLclosure(w->L, np->sizeupvalues);
+  nc = HR_NEW_LCLOSURE(w->L, np->sizeupvalues);
   nc->p = np;
   luaC_objbarrier(w->L, nc, np);
-  for (i = 0; i < np->sizeupvalues; i++) {
-    nc->upvals[i] = cells[i];
-    luaC_objbarrier(w->L, nc, cells[i]);
-  }
+  for (i = 0; i < np->sizeupvalues; i++) HR_SET_NEW_CELL(w->L, nc, i, cells[i]);
   return nc;
 }
 
@@ -231,9 +240,14 @@ static int fill_set(lua_State *L, int idx, PtrMap *m, int with_values) {
 static void visit_all(Walk *w) {
   global_State *g = G(w->L);
   GCObject *o;
-  for (o = g->allgc; o != NULL; o = o->next) visit(w, o);
-  for (o = g->finobj; o != NULL; o = o->next) visit(w, o);
-  for (o = g->tobefnz; o != NULL; o = o->next) visit(w, o);
+#ifdef HR_MAINTHREAD_UNLISTED
+  visit_thread(w, g->mainthread);
+#endif
+  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+#ifdef HR_FINOBJ
+  for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+#endif
+  for (o = HR_TOBEFNZ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
 }
 
 /* Rekeys the table entries whose key is a replaced closure. */
@@ -397,3 +411,5 @@ int hr_walk(lua_State *L) {
   if (!ok) return luaL_error(L, "hot reload: out of memory");
   return 1;
 }
+
+#endif /* HR_NATIVE_BACKEND */

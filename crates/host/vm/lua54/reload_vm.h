@@ -1,0 +1,70 @@
+/*
+** Lua 5.4's objects as the native reload backend (shared/reload_*.c) sees
+** them: its internal headers and the HR_* macros over their layout.
+*/
+#ifndef HOTRELOAD_RELOAD_VM_H
+#define HOTRELOAD_RELOAD_VM_H
+
+#include "lobject.h"
+#include "lstate.h"
+#include "lfunc.h"
+#include "lgc.h"
+#include "ltable.h"
+#include "lstring.h"
+#include "lvm.h"
+#include "lopcodes.h"
+
+/* Collectable objects: their tag, the next in a GC list, the lists. */
+#define HR_GC_TT(o) ((o)->tt)
+#define HR_GC_NEXT(o) ((o)->next)
+#define HR_T_LCL LUA_VLCL
+#define HR_T_TABLE LUA_VTABLE
+#define HR_T_THREAD LUA_VTHREAD
+#define HR_ALLGC(g) ((g)->allgc)
+#define HR_FINOBJ(g) ((g)->finobj)
+#define HR_TOBEFNZ(g) ((g)->tobefnz)
+
+/* Stacks: a slot's value, a thread's stack, top, a frame's function. */
+#define HR_STK(s) s2v(s)
+#define HR_STACK(th) ((th)->stack.p)
+#define HR_TOP(th) ((th)->top.p)
+#define HR_CI_FUNC(ci) ((ci)->func.p)
+#define HR_HAS_TWUPS 1
+/* A thread's frames, oldest first. */
+#define HR_CI_DECL(th, ci) CallInfo *ci = &(th)->base_ci
+#define HR_CI_VALID(th, ci) ((ci) != NULL && (ci) != (th)->ci->next)
+#define HR_CI_NEXT(ci) ((ci) = (ci)->next)
+/* The frame under L's running one (the caller of a C function). */
+#define HR_CI_CALLER(L, ci) CallInfo *ci = (L)->ci->previous
+
+/* Tables: the array part's size, a node's emptiness, a closure key. */
+#define HR_ASIZE(h) luaH_realasize(h)
+#define HR_HAS_NODES(h) (!isdummy(h))
+#define HR_NODE_EMPTY(n) isempty(gval(n))
+#define HR_NODE_LCL_KEY(n) (keytt(n) == ctb(LUA_VLCL) ? gco2lcl(keyval(n).gc) : NULL)
+#define HR_TABLE_BARRIER(L, h) \
+  do { if (isblack(h)) luaC_barrierback_(L, obj2gco(h)); } while (0)
+#define HR_THREAD_BARRIER(L, th) \
+  do { if (isblack(th)) luaC_barrierback_(L, obj2gco(th)); } while (0)
+
+/* Upvalue cells are collectable objects (closed ones in allgc). */
+#define HR_T_UPVAL LUA_VUPVAL
+#define HR_UPVAL_CLOSED(uv) (!upisopen(uv))
+#define HR_UPVAL_VALUE(uv) ((uv)->v.p)
+#define HR_UPVAL_BARRIER(L, uv) luaC_barrier(L, uv, (uv)->v.p)
+/* Upvalue k of the new closure `cl` (no cell yet) becomes cell `uv`. */
+#define HR_SET_NEW_CELL(L, cl, k, uv) \
+  do { (cl)->upvals[k] = (uv); luaC_objbarrier(L, cl, uv); } while (0)
+#define HR_NEW_LCLOSURE(L, n) luaF_newLclosure(L, n)
+
+/* Strings, prototypes. */
+#define HR_STRLEN(s) tsslen(s)
+#define HR_TTAG(o) ttypetag(o)
+#define HR_UPVAL_NAME(p, i) ((p)->upvalues[i].name)
+#define HR_UPVAL_INSTACK(p, i) ((p)->upvalues[i].instack)
+#define HR_UPVAL_IDX(p, i) ((p)->upvalues[i].idx)
+#define HR_PROTO_SAME_UPVAL(a, b, i) \
+  ((a)->upvalues[i].instack == (b)->upvalues[i].instack && \
+   (a)->upvalues[i].idx == (b)->upvalues[i].idx)
+
+#endif
