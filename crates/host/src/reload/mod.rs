@@ -366,7 +366,7 @@ impl Engine {
                 // compares code natively: a stripped dump keeps line numbers
                 // there, so a function that only moved would look changed.
                 // (On 5.4 the pure-Lua backend stays exactly Neovim's.)
-                if !cfg!(hr_native_backend) {
+                if !cfg!(feature = "lua54") {
                     // SAFETY: the function reads only the prototypes of its
                     // two arguments (vm/<vm>/compare.c).
                     let same = unsafe { lua.create_c_function(hotreload_same_code)? };

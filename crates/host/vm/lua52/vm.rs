@@ -7,8 +7,8 @@ pub const VM: Vm = Vm {
     sources: Sources::LuaSrc("lua-5.2.4"),
     release: "5.2.4",
     defines: &["LUA_USE_LINUX", "LUA_COMPAT_ALL"],
-    native_backend: false,
-    // reload_swap.c: prototypes swapped in place, the walk for the rest.
+    // shared/reload_*.c over reload_vm.h, reload_names.c, reload_swap.c
+    native_backend: true,
     inplace_swap: true,
     debug_extras: false,
     traps: true,

@@ -33,7 +33,7 @@ void hr_closure_name(const Proto *p, int pc, ChildName *out) {
       key = rk_constant(p, GETARG_B(next));
       if (key == NULL) break;
       if (ttisstring(key)) {
-        out->s = tsvalue(key);
+        out->s = HR_KSTRING(key);
         out->kind = GET_OPCODE(next) == OP_SETTABLE ? NK_FIELD : NK_GLOBAL;
       }
 #if LUA_VERSION_NUM >= 503

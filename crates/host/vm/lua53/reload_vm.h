@@ -22,6 +22,7 @@
 #define HR_T_LCL LUA_TLCL
 #define HR_T_TABLE LUA_TTABLE
 #define HR_T_THREAD LUA_TTHREAD
+#define HR_GCO2UPV(o) gco2upv(o)
 #define HR_ALLGC(g) ((g)->allgc)
 #define HR_FINOBJ(g) ((g)->finobj)
 #define HR_TOBEFNZ(g) ((g)->tobefnz)
@@ -70,6 +71,7 @@
 
 /* Strings, prototypes. */
 #define HR_STRLEN(s) tsslen(s)
+#define HR_KSTRING(o) tsvalue(o)
 #define HR_TTAG(o) ttype(o)
 #define HR_UPVAL_NAME(p, i) ((p)->upvalues[i].name)
 #define HR_UPVAL_INSTACK(p, i) ((p)->upvalues[i].instack)

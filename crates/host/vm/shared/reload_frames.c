@@ -56,6 +56,15 @@ int hr_active(lua_State *L) {
     for (th = G(L)->twups; th != NULL && th->twups != th; th = th->twups)
       if (th != L && th != main) add_frames(L, th, set);
   }
+#else
+  /* No list of threads with open upvalues: every thread, from the
+     collector's list (one pass over the heap). */
+  {
+    GCObject *o;
+    for (o = HR_ALLGC(G(L)); o != NULL; o = HR_GC_NEXT(o))
+      if (HR_GC_TT(o) == HR_T_THREAD && gco2th(o) != L && gco2th(o) != main)
+        add_frames(L, gco2th(o), set);
+  }
 #endif
   return 1;
 }

@@ -85,7 +85,7 @@ static void visit(Walk *w, GCObject *o) {
   }
 #ifndef HR_CELLS_IN_CLOSURES
   else if (tt == HR_T_UPVAL) {
-    if (w->refs.count > 0) visit_cell(w, gco2upv(o));
+    if (w->refs.count > 0) visit_cell(w, HR_GCO2UPV(o));
   }
 #endif
   else if (tt == HR_T_TABLE) {

@@ -194,10 +194,13 @@ void hr_pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
       }
     }
   }
+  /* Left to pairing by place: the unnamed, and the named ones whose name
+     the other version does not give (a name that became ambiguous there,
+     e.g. a second method of the same name added or removed). */
   for (i = 0; i < no; i++)
-    if (on[i].kind == NK_NONE) uo[nuo++] = i;
+    if (match[i] < 0) uo[nuo++] = i;
   for (j = 0; j < nn; j++)
-    if (!used[j] && nnm[j].kind == NK_NONE) un[nun++] = j;
+    if (!used[j]) un[nun++] = j;
   if (!pair_unnamed(w, po, pn, uo, nuo, un, nun, match)) goto done;
   for (i = 0; i < no; i++) {
     if (match[i] < 0) {

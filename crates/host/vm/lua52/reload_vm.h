@@ -1,0 +1,76 @@
+/*
+** Lua 5.2's objects as the native reload backend (shared/reload_*.c) sees
+** them: its internal headers and the HR_* macros over their layout. Like
+** 5.4, closed upvalue cells are collectable objects in 'allgc'; objects
+** share a header union (`gch`).
+*/
+#ifndef HOTRELOAD_RELOAD_VM_H
+#define HOTRELOAD_RELOAD_VM_H
+
+#include "lobject.h"
+#include "lstate.h"
+#include "lfunc.h"
+#include "lgc.h"
+#include "ltable.h"
+#include "lstring.h"
+#include "lvm.h"
+#include "lopcodes.h"
+
+/* Collectable objects: their tag, the next in a GC list, the lists. */
+#define HR_GC_TT(o) (gch(o)->tt)
+#define HR_GC_NEXT(o) (gch(o)->next)
+#define HR_T_LCL LUA_TLCL
+#define HR_T_TABLE LUA_TTABLE
+#define HR_T_THREAD LUA_TTHREAD
+#define HR_GCO2UPV(o) gco2uv(o)
+#define HR_ALLGC(g) ((g)->allgc)
+#define HR_FINOBJ(g) ((g)->finobj)
+#define HR_TOBEFNZ(g) ((g)->tobefnz)
+/* The main thread is in none of them. */
+#define HR_MAINTHREAD_UNLISTED 1
+
+/* Stacks: a slot's value, a thread's stack, top, a frame's function. */
+#define HR_STK(s) (s)
+#define HR_STACK(th) ((th)->stack)
+#define HR_TOP(th) ((th)->top)
+#define HR_CI_FUNC(ci) ((ci)->func)
+/* A thread's frames, oldest first. */
+#define HR_CI_DECL(th, ci) CallInfo *ci = &(th)->base_ci
+#define HR_CI_VALID(th, ci) ((ci) != NULL && (ci) != (th)->ci->next)
+#define HR_CI_NEXT(ci) ((ci) = (ci)->next)
+/* The frame under L's running one (the caller of a C function). */
+#define HR_CI_CALLER(L, ci) CallInfo *ci = (L)->ci->previous
+
+/* Tables: the array part's size, a node's emptiness, a closure key. The
+   shared dummy node holds nil, so it is skipped as empty. */
+#define HR_ASIZE(h) ((h)->sizearray)
+#define HR_HAS_NODES(h) 1
+#define HR_NODE_EMPTY(n) ttisnil(gval(n))
+#define HR_NODE_LCL_KEY(n) (ttisLclosure(gkey(n)) ? clLvalue(gkey(n)) : NULL)
+#define HR_TABLE_BARRIER(L, h) \
+  do { if (isblack(obj2gco(h))) luaC_barrierback_(L, obj2gco(h)); } while (0)
+/* Threads are never black (the collector keeps them gray). */
+#define HR_THREAD_BARRIER(L, th) ((void)(L), (void)(th))
+
+/* Upvalue cells are collectable objects (closed ones in allgc). */
+#define HR_T_UPVAL LUA_TUPVAL
+#define HR_UPVAL_CLOSED(uv) ((uv)->v == &(uv)->u.value)
+#define HR_UPVAL_VALUE(uv) ((uv)->v)
+#define HR_UPVAL_BARRIER(L, uv) luaC_barrier(L, uv, (uv)->v)
+/* Upvalue k of the new closure `cl` (no cell yet) becomes cell `uv`. */
+#define HR_SET_NEW_CELL(L, cl, k, uv) \
+  do { (cl)->upvals[k] = (uv); luaC_objbarrier(L, cl, uv); } while (0)
+#define HR_NEW_LCLOSURE(L, n) (&luaF_newLclosure(L, n)->l)
+
+/* Strings, prototypes. */
+#define HR_STRLEN(s) ((s)->tsv.len)
+#define HR_KSTRING(o) rawtsvalue(o)
+#define HR_TTAG(o) ttype(o)
+#define HR_UPVAL_NAME(p, i) ((p)->upvalues[i].name)
+#define HR_UPVAL_INSTACK(p, i) ((p)->upvalues[i].instack)
+#define HR_UPVAL_IDX(p, i) ((p)->upvalues[i].idx)
+#define HR_PROTO_SAME_UPVAL(a, b, i) \
+  ((a)->upvalues[i].instack == (b)->upvalues[i].instack && \
+   (a)->upvalues[i].idx == (b)->upvalues[i].idx)
+
+#endif
