@@ -67,7 +67,8 @@ fn churn(mode: &str) {
             "#
         ));
     }
-    vm.run("objs = nil; weak = nil; collectgarbage(); collectgarbage(); assert(g.total() > 0)");
+    // Tables have no __gc on 5.1 (and LuaJIT): nothing was finalized there.
+    vm.run("objs = nil; weak = nil; collectgarbage(); collectgarbage(); assert(g.total() > 0 or _VERSION == 'Lua 5.1')");
 }
 
 #[test]

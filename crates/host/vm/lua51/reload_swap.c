@@ -1,6 +1,6 @@
 /*
-** In-place swap for Lua 5.1 (the engine's `swap` and `restore`; the rest of
-** the backend is the pure-Lua walk): an old closure gets the new prototype,
+** In-place swap for Lua 5.1 (the engine's `swap` and `restore`, in the
+** native backend and in the Swap backend with the pure-Lua walk): an old closure gets the new prototype,
 ** so every reference to it runs the new code with no walk, keeping chosen
 ** upvalue cells; or a new closure's cells are relinked when it cannot be
 ** swapped. The same job as lua54/reload_swap.c over 5.1's closures, which
@@ -25,13 +25,20 @@
 
 #include "hotreload_vm.h"
 
+/* Shared with the native backend, hidden from C modules. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HR_SWAP_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define HR_SWAP_HIDDEN
+#endif
+
 /* The Lua closure at `idx`, or NULL for anything else (C functions too). */
 static LClosure *lclosure_at (lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx)) return NULL;
   return &((Closure *)lua_topointer(L, idx))->l;
 }
 
-static int hr_swap (lua_State *L) {
+HR_SWAP_HIDDEN int hr_swap (lua_State *L) {
   int n, i, total = 0, at = 0;
   UpVal **cells;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -126,7 +133,7 @@ static int hr_swap (lua_State *L) {
 }
 
 /* hr_restore(old, clone): give `old` back the code and cells `clone` kept. */
-static int hr_restore (lua_State *L) {
+HR_SWAP_HIDDEN int hr_restore (lua_State *L) {
   LClosure *old = lclosure_at(L, 1), *clone = lclosure_at(L, 2);
   int k;
   if (old == NULL || clone == NULL || old->nupvalues != clone->nupvalues)

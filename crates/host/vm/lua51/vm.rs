@@ -7,8 +7,8 @@ pub const VM: Vm = Vm {
     sources: Sources::LuaSrc("lua-5.1.5"),
     release: "5.1.5",
     defines: &["LUA_USE_LINUX"],
-    native_backend: false,
-    // reload_swap.c: prototypes swapped in place, the walk for the rest.
+    // shared/reload_*.c over reload_vm.h, reload_names.c, reload_swap.c
+    native_backend: true,
     inplace_swap: true,
     // 5.1's debug library has no upvalueid/upvaluejoin: upvalues.c.
     debug_extras: true,

@@ -64,3 +64,11 @@ void hr_closure_name(const Proto *p, int pc, ChildName *out) {
       break;
   }
 }
+
+int hr_upvalue_source(const Proto *parent, const Proto *p, int i, int *instack, int *idx) {
+  (void)parent; /* the prototype says it */
+  if (i < 0 || i >= p->sizeupvalues) return 0;
+  *instack = p->upvalues[i].instack;
+  *idx = p->upvalues[i].idx;
+  return 1;
+}

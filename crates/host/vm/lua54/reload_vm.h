@@ -56,17 +56,28 @@
 /* Upvalue k of the new closure `cl` (no cell yet) becomes cell `uv`. */
 #define HR_SET_NEW_CELL(L, cl, k, uv) \
   do { (cl)->upvals[k] = (uv); luaC_objbarrier(L, cl, uv); } while (0)
-#define HR_NEW_LCLOSURE(L, n) luaF_newLclosure(L, n)
+#define HR_NEW_LCLOSURE(L, n, like) ((void)(like), luaF_newLclosure(L, n))
 
 /* Strings, prototypes. */
 #define HR_STRLEN(s) tsslen(s)
 #define HR_KSTRING(o) tsvalue(o)
 #define HR_TTAG(o) ttypetag(o)
 #define HR_UPVAL_NAME(p, i) ((p)->upvalues[i].name)
-#define HR_UPVAL_INSTACK(p, i) ((p)->upvalues[i].instack)
-#define HR_UPVAL_IDX(p, i) ((p)->upvalues[i].idx)
 #define HR_PROTO_SAME_UPVAL(a, b, i) \
   ((a)->upvalues[i].instack == (b)->upvalues[i].instack && \
    (a)->upvalues[i].idx == (b)->upvalues[i].idx)
+
+/* The names the shared C uses for what differs between 5.1 and later. */
+#define HR_IS_LCL(o) ttisLclosure(o)
+#define HR_LCL(o) clLvalue(o)
+#define HR_SET_LCL(L, o, cl) setclLvalue(L, o, cl)
+#define HR_GC_IS_LCL(o) (HR_GC_TT(o) == HR_T_LCL)
+#define HR_NUPS_FIELD sizeupvalues
+#define HR_MAXUPVAL MAXUPVAL
+#define HR_LEN(L, i) luaL_len(L, i)
+#define HR_NEWLIB(L, l) luaL_newlib(L, l)
+#define HR_CODE_AT(p, pc) hr_code_at(p, pc)       /* without breakpoint traps */
+#define HR_CODE_EQUAL(a, b) hr_code_equal(a, b)
+#define HR_RAWEQUAL(a, b) luaV_rawequalobj(a, b)
 
 #endif

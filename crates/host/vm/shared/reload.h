@@ -150,7 +150,7 @@ static inline LClosure *lclosure_at(lua_State *L, int idx) {
 }
 
 static inline void push_lclosure(lua_State *L, LClosure *cl) {
-  setclLvalue(L, HR_STK(HR_TOP(L)), cl);
+  HR_SET_LCL(L, HR_STK(HR_TOP(L)), cl);
   HR_TOP(L)++;
 }
 
@@ -217,6 +217,11 @@ typedef struct {
 /* <vm>/reload_names.c: the name of the closure that instruction `pc` of
    `p` (an OP_CLOSURE) makes, read from the instructions around it. */
 HR_HIDDEN void hr_closure_name(const Proto *p, int pc, ChildName *out);
+/* <vm>/reload_names.c: where upvalue `i` of `p` comes from when a closure
+   of `p` is made in `parent` (NULL: unknown): a local of the enclosing
+   call (*instack) or the enclosing closure's upvalue *idx. 0 when unknown. */
+HR_HIDDEN int hr_upvalue_source(const Proto *parent, const Proto *p, int i, int *instack,
+                                int *idx);
 /* Name of the `n`th local active at `pc` (luaF_getlocalname, as a TString). */
 HR_HIDDEN TString *hr_local_name(const Proto *f, int n, int pc);
 

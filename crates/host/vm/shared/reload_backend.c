@@ -40,7 +40,7 @@ int hotreload_native_backend(lua_State *L) {
       {"gc_mark", hr_gc_mark},       {"created_since", hr_created_since},
       {"same_code", hotreload_same_code},
       {NULL, NULL}};
-  luaL_newlib(L, fns);
+  HR_NEWLIB(L, fns);
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "native");
   return 1;

@@ -20,8 +20,8 @@ static void add_frames(lua_State *L, lua_State *th, int set) {
   HR_CI_DECL(th, ci);
   for (; HR_CI_VALID(th, ci); HR_CI_NEXT(ci)) {
     TValue *f = HR_STK(HR_CI_FUNC(ci));
-    if (ttisLclosure(f)) {
-      push_lclosure(L, clLvalue(f));
+    if (HR_IS_LCL(f)) {
+      push_lclosure(L, HR_LCL(f));
       lua_pushboolean(L, 1);
       lua_rawset(L, set);
     }

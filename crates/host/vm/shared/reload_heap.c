@@ -12,10 +12,10 @@
 
 static int replace_value(Walk *w, TValue *v) {
   LClosure *nw;
-  if (!ttisLclosure(v)) return 0;
-  nw = (LClosure *)pm_get(&w->refs, clLvalue(v));
+  if (!HR_IS_LCL(v)) return 0;
+  nw = (LClosure *)pm_get(&w->refs, HR_LCL(v));
   if (nw == NULL) return 0;
-  setclLvalue(w->L, v, nw);
+  HR_SET_LCL(w->L, v, nw);
   w->replaced++;
   return 1;
 }
@@ -52,7 +52,7 @@ static void visit_thread(Walk *w, lua_State *th) {
     /* frame functions (ascending with the CallInfo list) keep their code */
     while (HR_CI_VALID(th, ci) && HR_CI_FUNC(ci) < s) HR_CI_NEXT(ci);
     if (HR_CI_VALID(th, ci) && HR_CI_FUNC(ci) == s) {
-      if (ttisLclosure(HR_STK(s)) && !pm_put(&w->active, clLvalue(HR_STK(s)), (void *)1))
+      if (HR_IS_LCL(HR_STK(s)) && !pm_put(&w->active, HR_LCL(HR_STK(s)), (void *)1))
         w->oom = 1;
       continue;
     }
@@ -68,7 +68,7 @@ static void visit_cell(Walk *w, UpVal *uv) {
 
 static void visit(Walk *w, GCObject *o) {
   int tt = HR_GC_TT(o);
-  if (tt == HR_T_LCL) {
+  if (HR_GC_IS_LCL(o)) {
     LClosure *cl = gco2lcl(o);
 #ifdef HR_CELLS_IN_CLOSURES
     /* cells are not collectable objects: reached through their closures */
@@ -122,11 +122,14 @@ static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
   int depth;
   for (depth = 0; depth < 200; depth++) {
     LClosure *root = (LClosure *)pm_get(&w->roots, p);
+    Proto *parent;
+    int instack, idx;
     if (root != NULL) return i < root->nupvalues ? root->upvals[i] : NULL;
-    if (HR_UPVAL_INSTACK(p, i)) return NULL;
-    i = HR_UPVAL_IDX(p, i);
-    p = (Proto *)pm_get(&w->parents, p);
-    if (p == NULL || i >= p->sizeupvalues) return NULL;
+    parent = (Proto *)pm_get(&w->parents, p);
+    if (!hr_upvalue_source(parent, p, i, &instack, &idx) || instack) return NULL;
+    i = idx;
+    p = parent;
+    if (p == NULL || i >= p->HR_NUPS_FIELD) return NULL;
   }
   return NULL;
 }
@@ -137,14 +140,14 @@ static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
 ** when some new upvalue has no known cell.
 */
 static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
-  UpVal *cells[MAXUPVAL + 1];
+  UpVal *cells[HR_MAXUPVAL + 1];
   LClosure *nc;
   int i, j;
-  for (i = 0; i < np->sizeupvalues; i++) {
+  for (i = 0; i < np->HR_NUPS_FIELD; i++) {
     TString *name = HR_UPVAL_NAME(np, i);
     cells[i] = NULL;
     if (name != NULL)
-      for (j = 0; j < cl->nupvalues && j < cl->p->sizeupvalues; j++)
+      for (j = 0; j < cl->nupvalues && j < cl->p->HR_NUPS_FIELD; j++)
         if (HR_UPVAL_NAME(cl->p, j) != NULL && same_name(HR_UPVAL_NAME(cl->p, j), name)) {
           cells[i] = cl->upvals[j];
           break;
@@ -152,16 +155,16 @@ static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
     if (cells[i] == NULL) cells[i] = enclosing_cell(w, np, i);
     if (cells[i] == NULL) return NULL;
   }
-  nc = HR_NEW_LCLOSURE(w->L, np->sizeupvalues);
+  nc = HR_NEW_LCLOSURE(w->L, np->HR_NUPS_FIELD, cl);
   nc->p = np;
   luaC_objbarrier(w->L, nc, np);
-  for (i = 0; i < np->sizeupvalues; i++) HR_SET_NEW_CELL(w->L, nc, i, cells[i]);
+  for (i = 0; i < np->HR_NUPS_FIELD; i++) HR_SET_NEW_CELL(w->L, nc, i, cells[i]);
   return nc;
 }
 
 static void retarget(Walk *w, LClosure *cl) {
-  int perm[MAXUPVAL + 1];
-  UpVal *tmp[MAXUPVAL + 1];
+  int perm[HR_MAXUPVAL + 1];
+  UpVal *tmp[HR_MAXUPVAL + 1];
   Proto *np = (Proto *)pm_get(&w->protos, cl->p);
   int i;
   if (np == NULL) return;
@@ -178,7 +181,7 @@ static void retarget(Walk *w, LClosure *cl) {
     note_line(w->unmatched_lines, &w->n_unmatched_lines, cl->p->linedefined);
     return;
   }
-  if (cl->nupvalues != np->sizeupvalues || !hr_upvalue_permutation(cl->p, np, perm)) {
+  if (cl->nupvalues != np->HR_NUPS_FIELD || !hr_upvalue_permutation(cl->p, np, perm)) {
     /* Another layout: a new closure replaces this one everywhere. */
     LClosure *nc = w->fallback ? fresh_closure(w, cl, np) : NULL;
     if (nc == NULL) {
@@ -247,7 +250,9 @@ static void visit_all(Walk *w) {
 #ifdef HR_FINOBJ
   for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
 #endif
+#ifdef HR_TOBEFNZ
   for (o = HR_TOBEFNZ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+#endif
 }
 
 /* Rekeys the table entries whose key is a replaced closure. */
@@ -333,7 +338,7 @@ int hr_walk(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  n = luaL_len(L, 2);
+  n = HR_LEN(L, 2);
   for (i = 1; ok && i <= n; i++) {
     LClosure *o, *nw;
     lua_rawgeti(L, 2, i);

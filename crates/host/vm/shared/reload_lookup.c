@@ -44,7 +44,7 @@ int hr_find_chunk(lua_State *L) {
   const char *name = luaL_checklstring(L, 1, &len);
   GCObject *o;
   for (o = HR_ALLGC(G(L)); o != NULL; o = HR_GC_NEXT(o)) {
-    if (HR_GC_TT(o) == HR_T_LCL) {
+    if (HR_GC_IS_LCL(o)) {
       LClosure *cl = gco2lcl(o);
       Proto *p = cl->p;
       if (p->linedefined == 0 && p->source != NULL && HR_STRLEN(p->source) == len &&

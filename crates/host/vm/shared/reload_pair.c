@@ -14,16 +14,16 @@
 */
 int hr_upvalue_permutation(const Proto *op, const Proto *np, int *perm) {
   int i, j;
-  if (op->sizeupvalues != np->sizeupvalues) return 0;
-  for (i = 0; i < np->sizeupvalues; i++) {
+  if (op->HR_NUPS_FIELD != np->HR_NUPS_FIELD) return 0;
+  for (i = 0; i < np->HR_NUPS_FIELD; i++) {
     TString *name = HR_UPVAL_NAME(np, i);
     if (name == NULL) {
       perm[i] = i; /* stripped: by position */
       continue;
     }
-    for (j = 0; j < op->sizeupvalues; j++)
+    for (j = 0; j < op->HR_NUPS_FIELD; j++)
       if (same_name(HR_UPVAL_NAME(op, j), name)) break;
-    if (j == op->sizeupvalues) return 0;
+    if (j == op->HR_NUPS_FIELD) return 0;
     perm[i] = j;
   }
   return 1;
@@ -47,14 +47,14 @@ static int proto_same(const Proto *a, const Proto *b) {
   if (a == b) return 1;
   if (a->numparams != b->numparams || a->is_vararg != b->is_vararg ||
       a->sizecode != b->sizecode || a->sizek != b->sizek ||
-      a->sizep != b->sizep || a->sizeupvalues != b->sizeupvalues)
+      a->sizep != b->sizep || a->HR_NUPS_FIELD != b->HR_NUPS_FIELD)
     return 0;
-  if (!hr_code_equal(a, b)) return 0; /* without breakpoint traps */
+  if (!HR_CODE_EQUAL(a, b)) return 0; /* without breakpoint traps */
   for (i = 0; i < a->sizek; i++)
-    if (!luaV_rawequalobj(&a->k[i], &b->k[i]) ||
+    if (!HR_RAWEQUAL(&a->k[i], &b->k[i]) ||
         HR_TTAG(&a->k[i]) != HR_TTAG(&b->k[i]))
       return 0;
-  for (i = 0; i < a->sizeupvalues; i++)
+  for (i = 0; i < a->HR_NUPS_FIELD; i++)
     if (!HR_PROTO_SAME_UPVAL(a, b, i) || !same_name(HR_UPVAL_NAME(a, i), HR_UPVAL_NAME(b, i)))
       return 0;
   for (i = 0; i < a->sizep; i++)
@@ -64,7 +64,7 @@ static int proto_same(const Proto *a, const Proto *b) {
 
 /* Could a closure of `a` run the code of `b`? Same parameters, same upvalues. */
 static int proto_compatible(const Proto *a, const Proto *b) {
-  int perm[MAXUPVAL + 1];
+  int perm[HR_MAXUPVAL + 1];
   return a->numparams == b->numparams && a->is_vararg == b->is_vararg &&
          hr_upvalue_permutation(a, b, perm);
 }
@@ -91,7 +91,7 @@ static void child_names(const Proto *p, ChildName *names) {
     names[i].n = 0;
   }
   for (pc = 0; pc < p->sizecode; pc++) {
-    Instruction ins = hr_code_at(p, pc);
+    Instruction ins = HR_CODE_AT(p, pc);
     if (GET_OPCODE(ins) == OP_CLOSURE && GETARG_Bx(ins) < p->sizep)
       hr_closure_name(p, pc, &names[GETARG_Bx(ins)]);
   }

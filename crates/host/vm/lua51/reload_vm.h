@@ -1,0 +1,90 @@
+/*
+** Lua 5.1's objects as the native reload backend (shared/reload_*.c) sees
+** them: its internal headers and the HR_* macros over their layout. Lua
+** and C closures share one type tag (`isC` tells them apart) and carry an
+** environment; frames are an array; a prototype's upvalues are only names
+** (where each comes from is in the pseudo-instructions after OP_CLOSURE,
+** see reload_names.c); one object list, `rootgc`, holds everything.
+*/
+#ifndef HOTRELOAD_RELOAD_VM_H
+#define HOTRELOAD_RELOAD_VM_H
+
+#include "lobject.h"
+#include "lstate.h"
+#include "lfunc.h"
+#include "lgc.h"
+#include "ltable.h"
+#include "lstring.h"
+#include "lvm.h"
+#include "lopcodes.h"
+
+#define gco2lcl(o) (&gco2cl(o)->l)
+#define gco2t(o) gco2h(o)
+
+/* Collectable objects: their tag, the next in a GC list, the lists. */
+#define HR_GC_TT(o) ((o)->gch.tt)
+#define HR_GC_NEXT(o) ((o)->gch.next)
+#define HR_GC_IS_LCL(o) (HR_GC_TT(o) == LUA_TFUNCTION && !gco2cl(o)->c.isC)
+#define HR_T_TABLE LUA_TTABLE
+#define HR_T_THREAD LUA_TTHREAD
+#define HR_GCO2UPV(o) gco2uv(o)
+/* Everything (the main thread and userdata too) is on `rootgc`. */
+#define HR_ALLGC(g) ((g)->rootgc)
+
+/* Stacks: a slot's value, a thread's stack, top, a frame's function. */
+#define HR_STK(s) (s)
+#define HR_STACK(th) ((th)->stack)
+#define HR_TOP(th) ((th)->top)
+#define HR_CI_FUNC(ci) ((ci)->func)
+/* A thread's frames, oldest first: an array up to th->ci. */
+#define HR_CI_DECL(th, ci) CallInfo *ci = (th)->base_ci
+#define HR_CI_VALID(th, ci) ((ci) <= (th)->ci)
+#define HR_CI_NEXT(ci) ((ci)++)
+/* The frame under L's running one (the caller of a C function). */
+#define HR_CI_CALLER(L, ci) CallInfo *ci = (L)->ci > (L)->base_ci ? (L)->ci - 1 : NULL
+
+/* Tables: the array part's size, a node's emptiness, a closure key. The
+   shared dummy node holds nil, so it is skipped as empty. */
+#define HR_ASIZE(h) ((unsigned int)(h)->sizearray)
+#define HR_HAS_NODES(h) 1
+#define HR_NODE_EMPTY(n) ttisnil(gval(n))
+#define HR_NODE_LCL_KEY(n) (HR_IS_LCL(key2tval(n)) ? HR_LCL(key2tval(n)) : NULL)
+#define HR_TABLE_BARRIER(L, h) \
+  do { if (isblack(obj2gco(h))) luaC_barrierback(L, h); } while (0)
+/* Threads are never black (the collector keeps them gray). */
+#define HR_THREAD_BARRIER(L, th) ((void)(L), (void)(th))
+
+/* Upvalue cells are collectable objects (closed ones on rootgc). */
+#define HR_T_UPVAL LUA_TUPVAL
+#define HR_UPVAL_CLOSED(uv) ((uv)->v == &(uv)->u.value)
+#define HR_UPVAL_VALUE(uv) ((uv)->v)
+#define HR_UPVAL_BARRIER(L, uv) luaC_barrier(L, uv, (uv)->v)
+/* Upvalue k of the new closure `cl` (no cell yet) becomes cell `uv`. */
+#define HR_SET_NEW_CELL(L, cl, k, uv) \
+  do { (cl)->upvals[k] = (uv); luaC_objbarrier(L, cl, uv); } while (0)
+/* A new closure keeps the environment of the one it stands for. */
+#define HR_NEW_LCLOSURE(L, n, like) (&luaF_newLclosure(L, n, (like)->env)->l)
+
+/* Strings, prototypes. */
+#define HR_STRLEN(s) ((s)->tsv.len)
+#define HR_KSTRING(o) rawtsvalue(o)
+#define HR_TTAG(o) ttype(o)
+/* Names may be stripped (sizeupvalues 0) while nups counts the cells. */
+#define HR_UPVAL_NAME(p, i) ((i) < (p)->sizeupvalues ? (p)->upvalues[i] : NULL)
+#define HR_PROTO_SAME_UPVAL(a, b, i) 1 /* where from: in the parents' code */
+
+/* The names the shared C uses for what differs between 5.1 and later. */
+#define HR_IS_LCL(o) (ttisfunction(o) && !clvalue(o)->c.isC)
+#define HR_LCL(o) (&clvalue(o)->l)
+#define HR_SET_LCL(L, o, cl) setclvalue(L, o, (Closure *)(cl))
+#define HR_NUPS_FIELD nups
+#define HR_MAXUPVAL LUAI_MAXUPVALUES
+#define HR_LEN(L, i) ((lua_Integer)lua_objlen(L, i))
+#define HR_NEWLIB(L, l) (lua_newtable(L), luaL_register(L, NULL, l))
+/* No breakpoint traps in 5.1's code: the code as compiled. */
+#define HR_CODE_AT(p, pc) ((p)->code[pc])
+#define HR_CODE_EQUAL(a, b) \
+  (memcmp((a)->code, (b)->code, sizeof(Instruction) * (size_t)(a)->sizecode) == 0)
+#define HR_RAWEQUAL(a, b) luaO_rawequalObj(a, b)
+
+#endif
