@@ -108,7 +108,7 @@ pub fn host_dir() -> PathBuf {
 
 /// Runtimes whose host has the reload engine's native backend (in-place
 /// prototype swap); the others reload with the pure-Lua walk.
-const NATIVE_BACKEND: &[&str] = &["lua5.4", "lua5.3", "lua5.2"];
+const NATIVE_BACKEND: &[&str] = &["lua5.4", "lua5.3", "lua5.2", "lua5.1"];
 
 /// True, after saying so, when [`runtime`]'s host lacks the native reload
 /// backend that the calling rule needs (closures already made by a factory

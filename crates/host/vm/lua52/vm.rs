@@ -102,6 +102,21 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
         )],
         "lvm.c" => &[
             (
+                "      Protect(traceexec(L));\n    }\n",
+                "      Protect(traceexec(L));\n\
+                 \x20     if (hr_restart_ci == ci) {  /* hotreload: restart.c */\n\
+                 \x20       hr_restart_apply(L, ci);\n\
+                 \x20       goto newframe;\n\
+                 \x20     }\n\
+                 \x20   }\n",
+            ),
+            (
+                "void luaV_execute (lua_State *L) {\n",
+                "extern CallInfo *hr_restart_ci;  /* hotreload: restart.c */\n\
+                 void hr_restart_apply (lua_State *L, CallInfo *ci);\n\
+                 void luaV_execute (lua_State *L) {\n",
+            ),
+            (
                 "    lua_assert(base <= L->top && L->top < L->stack + L->stacksize);\n    vmdispatch (GET_OPCODE(i)) {\n",
                 "    lua_assert(base <= L->top && L->top < L->stack + L->stacksize);\n\
                  \x20  hr_dispatch:  /* hotreload: a trap's original instruction */\n\
@@ -112,6 +127,10 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "      vmcase(OP_EXTRAARG,\n\
                  \x20       /* hotreload: stock Lua never runs EXTRAARG; a breakpoint trap */\n\
                  \x20       Protect(i = hr_trap_hit(L, cl->p, ci->u.l.savedpc - 1));\n\
+                 \x20       if (hr_restart_ci == ci) {  /* restart.c */\n\
+                 \x20         hr_restart_apply(L, ci);\n\
+                 \x20         goto newframe;\n\
+                 \x20       }\n\
                  \x20       if (GET_OPCODE(i) != OP_EXTRAARG) {  /* else no trap */\n\
                  \x20         ra = RA(i);\n\
                  \x20         goto hr_dispatch;\n\
