@@ -19,10 +19,13 @@ const MODULE_V2: &str = "local M = {}\nfunction M.scale(n)\n  calls = calls + 1 
 const MAIN: &str = "calls = 0 -- main-bp\nlocal m = require('mod')\nlocal total = 0\nfor i = 1, 2 do\n  local _, v = pcall(m.scale, i)\n  total = total + v\nend\nprint('total ' .. total .. ' calls ' .. calls)\n";
 
 /// Whether [`support::runtime`]'s host restarts a frame from a breakpoint or
-/// step stop (its VM re-enters a frame after the hook: 5.4, 5.3, 5.2); the
+/// step stop (its VM re-enters a frame after the hook: 5.4 to 5.1); the
 /// others refuse, saying it is not supported.
 fn restarts_from_a_stop() -> bool {
-    matches!(support::runtime().as_str(), "lua5.4" | "lua5.3" | "lua5.2")
+    matches!(
+        support::runtime().as_str(),
+        "lua5.4" | "lua5.3" | "lua5.2" | "lua5.1"
+    )
 }
 
 /// Whether it also restarts a frame after an error stop (Lua 5.4's

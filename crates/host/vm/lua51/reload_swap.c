@@ -32,6 +32,10 @@
 #define HR_SWAP_HIDDEN
 #endif
 
+/* reload_restart.c: `new_idx` replaces the running closure at `old_idx`
+   (a restartFrame runs it). */
+HR_SWAP_HIDDEN void hr_restart_note (lua_State *L, int old_idx, int new_idx);
+
 /* The Lua closure at `idx`, or NULL for anything else (C functions too). */
 static LClosure *lclosure_at (lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx)) return NULL;
@@ -119,6 +123,15 @@ HR_SWAP_HIDDEN int hr_swap (lua_State *L) {
       }
     }
     else {
+      if (old != NULL && old != nw && force) {  /* running: restartFrame can move it */
+        luaL_checkstack(L, 6, "hot reload");
+        setclvalue(L, L->top, (Closure *)old);
+        L->top++;
+        setclvalue(L, L->top, (Closure *)nw);
+        L->top++;
+        hr_restart_note(L, -2, -1);
+        lua_pop(L, 2);
+      }
       for (k = 0; k < nup; k++) {
         nw->upvals[k] = cells[at + k];
         luaC_objbarrier(L, nw, cells[at + k]);

@@ -123,11 +123,29 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 L->hr_parsing--;  /* hotreload */\n",
             ),
         ],
-        "lvm.c" => &[(
+        "lvm.c" => &[
+            (
+                "      base = L->base;\n    }\n    /* warning!! several calls",
+                "      base = L->base;\n\
+                 \x20     if (hr_restart_ci == L->ci) {  /* hotreload: restart.c */\n\
+                 \x20       hr_restart_apply(L, L->ci);\n\
+                 \x20       goto reentry;\n\
+                 \x20     }\n\
+                 \x20   }\n\
+                 \x20   /* warning!! several calls",
+            ),
+            (
+                "void luaV_execute (lua_State *L, int nexeccalls) {\n",
+                "extern CallInfo *hr_restart_ci;  /* hotreload: restart.c */\n\
+                 void hr_restart_apply (lua_State *L, CallInfo *ci);\n\
+                 void luaV_execute (lua_State *L, int nexeccalls) {\n",
+            ),
+            (
             "      luaD_callhook(L, LUA_HOOKLINE, newline);\n",
             "      if (!hr_skip_line(L, newline) && !hr_skip_trace(L, p))  /* hotreload */\n\
              \x20     luaD_callhook(L, LUA_HOOKLINE, newline);\n",
-        )],
+            ),
+        ],
         "lapi.c" => &[(
             "  status = luaD_protectedparser(L, &z, chunkname);\n  lua_unlock(L);\n",
             "  status = luaD_protectedparser(L, &z, chunkname);\n  lua_unlock(L);\n\
