@@ -10,9 +10,13 @@
 
 #include "hotreload_vm.h"
 
+#define WHY "restarting a frame is not supported on LuaJIT: its interpreter keeps the pc " \
+            "in a register across the debugger's hook, so a frame cannot be re-entered " \
+            "(Lua 5.1 to 5.4 hosts can)"
+
 int hr_restart_request (lua_State *L, char *err, size_t errlen) {
   (void)L;
-  snprintf(err, errlen, "restarting a frame is not supported on this runtime (Lua 5.4 only)");
+  snprintf(err, errlen, "%s", WHY);
   return -1;
 }
 
@@ -24,7 +28,7 @@ void hr_set_error_restarts (int on) {
 int hr_error_restart_request (lua_State *L, int level, char *err, size_t errlen) {
   (void)L;
   (void)level;
-  snprintf(err, errlen, "restarting a frame is not supported on this runtime (Lua 5.4 only)");
+  snprintf(err, errlen, "%s", WHY);
   return -1;
 }
 
