@@ -65,6 +65,12 @@
 /* A new closure keeps the environment of the one it stands for. */
 #define HR_NEW_LCLOSURE(L, n, like) (&luaF_newLclosure(L, n, (like)->env)->l)
 
+/* Upvalue k of `cl` becomes cell `uv` (an existing slot too); a cell pass
+   1 of the swap reads needs no holding. */
+#define HR_SET_CELL(L, cl, k, uv) HR_SET_NEW_CELL(L, cl, k, uv)
+#define HR_HOLD_CELL(L, uv) ((void)(uv))
+#define HR_DROP_CELL(L, uv) ((void)(uv))
+
 /* Strings, prototypes. */
 #define HR_STRLEN(s) ((s)->tsv.len)
 #define HR_KSTRING(o) rawtsvalue(o)

@@ -69,6 +69,19 @@
   } while (0)
 #define HR_NEW_LCLOSURE(L, n, like) ((void)(like), luaF_newLclosure(L, n))
 
+/* Upvalue k of `cl` becomes cell `uv` (an existing slot too), as
+   lua_upvaluejoin does: the cell it held loses a reference. */
+static inline void hr_set_cell(lua_State *L, LClosure *cl, int k, UpVal *uv) {
+  UpVal *was = cl->upvals[k];
+  if (was == uv) return;
+  HR_SET_NEW_CELL(L, cl, k, uv);
+  if (was != NULL) luaC_upvdeccount(L, was);
+}
+#define HR_SET_CELL(L, cl, k, uv) hr_set_cell(L, cl, k, uv)
+/* The swap holds the cells it reads until it has written them. */
+#define HR_HOLD_CELL(L, uv) ((uv)->refcount++)
+#define HR_DROP_CELL(L, uv) luaC_upvdeccount(L, uv)
+
 /* Strings, prototypes. */
 #define HR_STRLEN(s) tsslen(s)
 #define HR_KSTRING(o) tsvalue(o)
