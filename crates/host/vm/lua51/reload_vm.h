@@ -71,6 +71,17 @@
 #define HR_HOLD_CELL(L, uv) ((void)(uv))
 #define HR_DROP_CELL(L, uv) ((void)(uv))
 
+/* Restarting a frame (shared/restart.c): the first frame of a coroutine,
+   open to-be-closed variables (none before 5.4), where the locals start,
+   the frame's top, closing its cells, and its first instruction (the
+   running frame's pc and base live in L). */
+#define HR_CI_FIRST(L, ci) ((ci) == (L)->base_ci + 1)
+#define HR_CI_HAS_TBC(L, ci) 0
+#define HR_CI_BASE(ci) ((ci)->base)
+#define HR_CI_TOP(ci) ((ci)->top)
+#define HR_CLOSE_UPVALS(L, base) luaF_close(L, base)
+#define HR_RESTART_PC(L, ci, p) ((L)->savedpc = (p)->code, (L)->base = (ci)->base)
+
 /* Strings, prototypes. */
 #define HR_STRLEN(s) ((s)->tsv.len)
 #define HR_KSTRING(o) rawtsvalue(o)

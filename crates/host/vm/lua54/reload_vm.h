@@ -64,6 +64,22 @@
 #define HR_HOLD_CELL(L, uv) ((void)(uv))
 #define HR_DROP_CELL(L, uv) ((void)(uv))
 
+/* Restarting a frame (shared/restart.c): the first frame of a coroutine,
+   open to-be-closed variables, where the locals start, the frame's top,
+   closing its cells, and its first instruction (after VARARGPREP, which
+   already ran; the first line calls the line hook). */
+#define HR_CI_FIRST(L, ci) ((ci)->previous == &(L)->base_ci)
+#define HR_CI_HAS_TBC(L, ci) ((L)->tbclist.p >= (ci)->func.p)
+#define HR_CI_BASE(ci) ((ci)->func.p + 1)
+#define HR_CI_TOP(ci) ((ci)->top.p)
+#define HR_CLOSE_UPVALS(L, base) luaF_closeupval(L, base)
+#define HR_RESTART_PC(L, ci, p) \
+  do { \
+    (ci)->u.l.savedpc = (p)->code + ((p)->is_vararg ? 1 : 0); \
+    (ci)->u.l.trap = 1; \
+    (L)->oldpc = (p)->is_vararg ? 1 : 0; \
+  } while (0)
+
 /* Strings, prototypes. */
 #define HR_STRLEN(s) tsslen(s)
 #define HR_KSTRING(o) tsvalue(o)
