@@ -28,10 +28,11 @@ fn restarts_from_a_stop() -> bool {
     )
 }
 
-/// Whether it also restarts a frame after an error stop (Lua 5.4's
-/// interpreter runs are re-entered after an error: error_restart.c).
+/// Whether it also restarts a frame after an error stop (5.4, 5.3 and 5.2
+/// re-enter an interpreter run after an error: shared/error_restart.c; 5.1
+/// refuses, saying why).
 fn restarts_after_an_error() -> bool {
-    support::runtime() == "lua5.4"
+    matches!(support::runtime().as_str(), "lua5.4" | "lua5.3" | "lua5.2")
 }
 
 fn scratch(name: &str) -> PathBuf {

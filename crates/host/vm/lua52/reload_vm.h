@@ -78,6 +78,11 @@
 #define HR_CLOSE_UPVALS(L, base) luaF_close(L, base)
 #define HR_RESTART_PC(L, ci, p) ((ci)->u.l.savedpc = (p)->code)
 
+/* Restarting after an error stop (shared/error_restart.c). */
+#define HR_ERROR_RESTART 1
+#define HR_NCCALLS_T unsigned short
+#define HR_HAS_NNY 1
+
 /* Strings, prototypes. */
 #define HR_STRLEN(s) ((s)->tsv.len)
 #define HR_KSTRING(o) rawtsvalue(o)

@@ -92,6 +92,11 @@ static inline void hr_set_cell(lua_State *L, LClosure *cl, int k, UpVal *uv) {
 #define HR_CLOSE_UPVALS(L, base) luaF_close(L, base)
 #define HR_RESTART_PC(L, ci, p) ((ci)->u.l.savedpc = (p)->code)
 
+/* Restarting after an error stop (shared/error_restart.c). */
+#define HR_ERROR_RESTART 1
+#define HR_NCCALLS_T unsigned short
+#define HR_HAS_NNY 1
+
 /* Strings, prototypes. */
 #define HR_STRLEN(s) tsslen(s)
 #define HR_KSTRING(o) tsvalue(o)

@@ -59,6 +59,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 int hr_dmask;  /* the debugger's mask */\n\
              \x20 int hr_parsing;  /* parser depth */\n\
              \x20 const Instruction *hr_seenpc;  /* the debugger's last line event (traps.c) */\n\
+             \x20 struct HrExec *hr_exec;  /* interpreter runs to restart after an error (error_restart.c) */\n\
              };\n\
              void hr_thread_init (lua_State *L1, lua_State *L);  /* hotreload */\n\
              void hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);\n\
@@ -109,7 +110,18 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "void luaV_execute (lua_State *L) {\n",
                 "extern CallInfo *hr_restart_ci;  /* hotreload: restart.c */\n\
                  void hr_restart_apply (lua_State *L, CallInfo *ci);\n\
-                 void luaV_execute (lua_State *L) {\n",
+                 /* hotreload (error_restart.c): each run can be re-entered after an error */\n\
+                 void hr_execute (lua_State *L, CallInfo *ci, void (*run) (lua_State *, CallInfo *));\n\
+                 static void hr_run (lua_State *L, CallInfo *hr_entry);\n\
+                 void luaV_execute (lua_State *L) {\n\
+                 \x20 L->ci->callstatus |= CIST_FRESH;  /* here: a restarted frame is not fresh */\n\
+                 \x20 hr_execute(L, L->ci, hr_run);\n\
+                 }\n\
+                 static void hr_run (lua_State *L, CallInfo *hr_entry) {\n",
+            ),
+            (
+                "  ci->callstatus |= CIST_FRESH;  /* fresh invocation of 'luaV_execute\" */\n",
+                "  (void)hr_entry;  /* hotreload: CIST_FRESH is set by luaV_execute */\n",
             ),
             (
                 "    vmfetch();\n    vmdispatch (GET_OPCODE(i)) {\n",
@@ -140,7 +152,8 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n",
                 "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n\
-                 \x20 hr_thread_init(L, NULL);  /* hotreload */\n",
+                 \x20 hr_thread_init(L, NULL);  /* hotreload */\n\
+                 \x20 L->hr_exec = NULL;\n",
             ),
             (
                 "  L1->hook = L->hook;\n  resethookcount(L1);\n",
@@ -188,6 +201,23 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             ),
         ],
         "ldo.c" => &[
+            (
+                "l_noret luaD_throw (lua_State *L, int errcode) {\n",
+                "int hr_error_restart_pending (lua_State *L);  /* hotreload: error_restart.c */\n\
+                 void hr_error_restart_jump (lua_State *L, int errcode);\n\
+                 l_noret luaD_throw (lua_State *L, int errcode) {\n\
+                 \x20 if (hr_error_restart_pending(L))  /* hotreload */\n\
+                 \x20   hr_error_restart_jump(L, errcode);\n",
+            ),
+            (
+                "  unsigned short oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n",
+                "  unsigned short oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n\
+                 \x20 struct HrExec *hr_exec = L->hr_exec;  /* hotreload: runs an error leaves */\n",
+            ),
+            (
+                "  L->nCcalls = oldnCcalls;\n  return lj.status;\n",
+                "  L->nCcalls = oldnCcalls;\n  L->hr_exec = hr_exec;  /* hotreload */\n  return lj.status;\n",
+            ),
             (
                 "  status = luaD_rawrunprotected(L, resume, &nargs);\n",
                 "  if (hr_resume_hook) hr_resume_hook(L, from, 1);  /* hotreload */\n\

@@ -80,6 +80,10 @@
     (L)->oldpc = (p)->is_vararg ? 1 : 0; \
   } while (0)
 
+/* Restarting after an error stop (shared/error_restart.c). */
+#define HR_ERROR_RESTART 1
+#define HR_NCCALLS_T l_uint32
+
 /* Strings, prototypes. */
 #define HR_STRLEN(s) tsslen(s)
 #define HR_KSTRING(o) tsvalue(o)
