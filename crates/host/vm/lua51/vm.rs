@@ -39,6 +39,11 @@ pub const VM: Vm = Vm {
 /// - lapi.c, `lua_load`: calls `hr_load_hook` after a chunk named `@file`
 ///   loaded, with its closure on top of the stack.
 ///
+/// Restarting a frame (shared/restart.c): lvm.c, after the hook call: when
+/// the hook returns into the frame the host asked to restart
+/// (`hr_restart_ci`), `hr_restart_apply` resets it and the interpreter
+/// re-enters it at `reentry`. (After an error stop 5.1 refuses.)
+///
 /// The edits of source file `name`: (anchor, replacement), the replacement
 /// keeping the anchor where needed.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {

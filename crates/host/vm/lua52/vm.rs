@@ -44,6 +44,17 @@ pub const VM: Vm = Vm {
 /// - lapi.c, `lua_load`: calls `hr_load_hook` after a chunk named `@file`
 ///   loaded, with its closure on top of the stack.
 ///
+/// Restarting a frame (shared/restart.c, shared/error_restart.c):
+/// - lvm.c, the hook call and the trap: when the hook returns into the
+///   frame the host asked to restart (`hr_restart_ci`), `hr_restart_apply`
+///   resets it and the interpreter re-enters it at `newframe`.
+/// - lvm.c, `luaV_execute` runs the interpreter through `hr_execute`, which
+///   records where the run can be re-entered after an error; ldo.c,
+///   `luaD_throw` unwinds to the run of the frame to restart instead
+///   (`hr_error_restart_jump`), and `luaD_rawrunprotected` restores the
+///   runs an error leaves (`hr_exec`, a field of lstate.h, cleared in
+///   lstate.c).
+///
 /// The edits of source file `name`: (anchor, replacement), the replacement
 /// keeping the anchor where needed.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
