@@ -43,6 +43,9 @@
 /* The frame under L's running one (the caller of a C function). */
 #define HR_CI_CALLER(L, ci) CallInfo *ci = (L)->ci > (L)->base_ci ? (L)->ci - 1 : NULL
 
+/* No list of the threads with open upvalues; one of all open upvalues. */
+#define HR_OPEN_UPVALS(g) (&(g)->uvhead)
+
 /* Tables: the array part's size, a node's emptiness, a closure key. The
    shared dummy node holds nil, so it is skipped as empty. */
 #define HR_ASIZE(h) ((unsigned int)(h)->sizearray)

@@ -28,6 +28,34 @@ static void add_frames(lua_State *L, lua_State *th, int set) {
   }
 }
 
+#ifndef HR_HAS_TWUPS
+static int in_stack(lua_State *th, const TValue *v) {
+  return v >= HR_STK(HR_STACK(th)) && v < HR_STK(HR_STACK(th) + th->stacksize);
+}
+
+/* Whether some open upvalue points outside the stacks of L, main and the
+   threads keyed in the table at index 1. */
+static int unknown_open_upvalue(lua_State *L, lua_State *main) {
+  UpVal *head = HR_OPEN_UPVALS(G(L)), *uv;
+  for (uv = head->u.l.next; uv != head; uv = uv->u.l.next) {
+    int known = 0;
+    if (in_stack(L, uv->v) || in_stack(main, uv->v)) continue;
+    lua_pushnil(L);
+    while (lua_next(L, 1) != 0) {
+      lua_State *th = lua_tothread(L, -2);
+      lua_pop(L, 1); /* the key stays for lua_next */
+      if (th != NULL && in_stack(th, uv->v)) {
+        lua_pop(L, 1); /* the key: the traversal stops here */
+        known = 1;
+        break;
+      }
+    }
+    if (!known) return 1;
+  }
+  return 0;
+}
+#endif
+
 /*
 ** hr_active(threads) -> set of the Lua closures with a frame on this thread,
 ** the main thread or any thread that is a key of `threads`.
@@ -57,9 +85,11 @@ int hr_active(lua_State *L) {
       if (th != L && th != main) add_frames(L, th, set);
   }
 #else
-  /* No list of threads with open upvalues: every thread, from the
-     collector's list (one pass over the heap). */
-  {
+  /* No list of threads with open upvalues (5.2, 5.1), only one of the open
+     upvalues: when one lies outside the stacks above (a thread made from
+     C that the caller cannot see), every thread, from the collector's
+     list (one pass over the heap). */
+  if (unknown_open_upvalue(L, main)) {
     GCObject *o;
     for (o = HR_ALLGC(G(L)); o != NULL; o = HR_GC_NEXT(o))
       if (HR_GC_TT(o) == HR_T_THREAD && gco2th(o) != L && gco2th(o) != main)
