@@ -8,10 +8,13 @@
 ---
 --- The engine's parts are the plugin's own files (`crates/host/lua/`), read
 --- on first use and run in the same order and with the same calling
---- convention as the host does: one source of truth. Neovim gets the
---- portable pure-Lua backend (walker.lua): no prototype swap in place, so
---- closures made inside functions (not at the top level) keep their code;
---- `hotreload.nested` names them in the report's warnings.
+--- convention as the host does: one source of truth. Neovim's LuaJIT gets
+--- the in-place swap (`hotreload.swap`): old closures get the new code in
+--- place, and so do the closures made inside changed functions (keymaps,
+--- autocmds, commands a `setup()` made); the pure-Lua walk (walker.lua) only
+--- replaces what could not be swapped. When the swap's layout check fails,
+--- the walk does everything, closures made inside functions keep their code,
+--- and `hotreload.nested` names them in the report's warnings.
 
 local M = {}
 
@@ -19,6 +22,7 @@ local M = {}
 ---@field loaded boolean the engine is installed in Neovim
 ---@field reloads integer successful reloads of Neovim modules
 ---@field last string|nil the module reloaded last
+---@field backend string|nil 'swap' (in place) or 'walker' (pure Lua), once loaded
 
 ---@type hotreload.NvimReloadStatus
 M.stats = { loaded = false, reloads = 0, last = nil }
@@ -26,6 +30,21 @@ M.stats = { loaded = false, reloads = 0, last = nil }
 --- The engine installed in Neovim, once loaded.
 ---@type table|nil
 local engine = nil
+
+--- The stock LuaJIT swap the engine uses, nil when it walks.
+---@type hotreload.StockSwap|nil
+local stock = nil
+
+--- Benchmarks compare both backends in one run: true forces the walk.
+local force_walker = false
+
+--- Chooses the backend of the next reload (`true`: the pure-Lua walk only);
+--- for benchmarks and tests. The engine is installed again on next use.
+---@param on boolean
+function M.use_walker(on)
+  force_walker = on and true or false
+  engine, stock = nil, nil
+end
 
 ---@class hotreload.NvimTarget
 ---@field name string the module name, e.g. `myplug.util`
@@ -56,6 +75,7 @@ local function load_engine()
     end
     return chunk
   end
+  local found_swap
   local ok, result = pcall(function()
     -- Each part is read when init.lua asks for it, in init.lua's order.
     local chunks = setmetatable({}, {
@@ -67,13 +87,32 @@ local function load_engine()
     })
     local module = load('engine/init.lua')(debug, chunks)
     local walker = load('walker.lua')(debug)
-    return module.new(module.lua_backend(walker), { track = { require = true } })
+    local backend = module.lua_backend(walker)
+    local swap = require('hotreload.swap')
+    local found, problem = nil, nil
+    if not force_walker then
+      found, problem = swap.open()
+    end
+    if found then
+      swap.install(backend, found)
+    elseif problem then
+      vim.notify(
+        ('hotreload: %s; Neovim modules reload with the slower pure-Lua walk, and closures made inside functions keep their old code'):format(
+          problem
+        ),
+        vim.log.levels.WARN,
+        { title = 'hotreload' }
+      )
+    end
+    found_swap = found
+    return module.new(backend, { track = { require = true } })
   end)
   if not ok then
     return nil, tostring(result)
   end
-  engine = result
+  engine, stock = result, found_swap
   M.stats.loaded = true
+  M.stats.backend = stock and 'swap' or 'walker'
   return engine
 end
 
@@ -197,7 +236,9 @@ function M.reload(path, opts, on_done)
   ---@type hotreload.Failure|nil
   local failure
   local nested = require('hotreload.nested')
-  local snapshot = nested.snapshot(package.loaded[target.name], target.name)
+  -- Without the swap, name the closures made inside functions that keep
+  -- their old code (the swap gives them the new code).
+  local snapshot = not stock and eng and nested.snapshot(package.loaded[target.name], target.name) or nil
   if not source then
     failure = { kind = 'io', message = tostring(rerr), path = path }
   elseif not eng then
@@ -206,6 +247,10 @@ function M.reload(path, opts, on_done)
     eng:register(target.name, path, chunkname_of(package.loaded[target.name], path))
     local err, kind, line, reason
     result, err, kind, line, reason = eng:reload({ module = target.name, source = source })
+    if stock then
+      -- Compiled traces may hold the old code (or a cell as a constant).
+      stock.flush()
+    end
     if not result then
       -- As the host answers a program's reload: the engine's kind, and the
       -- line (and reason) it names in this file.
@@ -220,7 +265,9 @@ function M.reload(path, opts, on_done)
   for i, w in ipairs(result.warnings or {}) do
     warnings[i] = { kind = w.kind, message = tostring(w.message), path = w.path, line = w.line }
   end
-  vim.list_extend(warnings, nested.warnings(snapshot, package.loaded[target.name], target.name, path))
+  if snapshot then
+    vim.list_extend(warnings, nested.warnings(snapshot, package.loaded[target.name], target.name, path))
+  end
   local body = {
     module = target.name,
     path = path,
@@ -242,10 +289,11 @@ function M.status_line()
   if not M.stats.loaded then
     return 'neovim modules: none reloaded (the engine loads on first use)'
   end
-  return ('neovim modules: %d reload%s%s'):format(
+  return ('neovim modules: %d reload%s%s (%s)'):format(
     M.stats.reloads,
     M.stats.reloads == 1 and '' or 's',
-    M.stats.last and (', last ' .. M.stats.last) or ''
+    M.stats.last and (', last ' .. M.stats.last) or '',
+    M.stats.backend == 'swap' and 'in-place swap' or 'pure-Lua walk'
   )
 end
 

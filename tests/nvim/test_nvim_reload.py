@@ -219,17 +219,69 @@ def warnings_of_last_reload(nv):
     return post[-1]["data"]["warnings"]
 
 
-def test_a_closure_made_inside_setup_that_cannot_get_new_code_is_named(nvim, plug):
+def test_a_closure_made_inside_setup_runs_the_new_code(nvim, plug):
+    """The in-place swap (Neovim's LuaJIT passed its layout check) gives the
+    user command's callback, a closure setup() made, the new code; its
+    upvalue (M) and the module's state carry on."""
     init = plug / "init.lua"
+    assert greet(nvim) == "hello v1 #1"
     nvim.command(f"edit {init}")
     edit(nvim, init, "_G.myplug_last = M.greet()", "_G.myplug_last = 'inline ' .. M.greet()")
     nvim.command("HotReload")
     warnings = warnings_of_last_reload(nvim)
+    assert not any(w["kind"] in ("nestedClosures", "unmatchedClosures", "upvalueLayout")
+                   for w in warnings), warnings
+    assert greet(nvim) == "inline hello v1 #2", describe(nvim)
+    assert lua(nvim, "return require('hotreload.nvim_reload').stats.backend") == "swap"
+    assert not [n for n in lua(nvim, "return _G.test_notes") if n["level"] >= 3], describe(nvim)
+    # Twice: the second reload pairs the first one's code.
+    edit(nvim, init, "'inline ' .. M.greet()", "'again ' .. M.greet()")
+    nvim.command("HotReload")
+    assert greet(nvim) == "again hello v1 #3", describe(nvim)
+
+
+def test_an_inline_closure_whose_upvalues_change_is_named(nvim, plug):
+    """A closure cannot take code with other upvalues in place: it keeps its
+    code, and the warning says where it is."""
+    init = plug / "init.lua"
+    nvim.command(f"edit {init}")
+    edit(nvim, init, "_G.myplug_last = M.greet()", "_G.myplug_last = M.greet() .. calls")
+    nvim.command("HotReload")
+    warnings = warnings_of_last_reload(nvim)
+    line = line_of(nvim, "nvim_create_user_command('MyPlugGreet'")
+    # Its upvalues differ, so it pairs with no new function (unnamed
+    # closures pair only with ones that could run in their place).
+    assert any(w["kind"] in ("upvalueLayout", "unmatchedClosures") and w["path"] == str(init)
+               and w["line"] == line for w in warnings), warnings
+    assert greet(nvim) == "hello v1 #1"
+
+
+def test_without_the_swap_the_walk_reloads_and_names_inline_closures(nvim, plug):
+    """The layout check failing (forced here) leaves the pure-Lua walk: one
+    warning says why, reloads still work, and the closures setup() made are
+    named as keeping their old code."""
+    lua(nvim, "vim.env.HOTRELOAD_LUAJIT_STOCK = 'off'")
+    init = plug / "init.lua"
+    nvim.command(f"edit {init}")
+    edit(nvim, init, "_G.myplug_last = M.greet()", "_G.myplug_last = 'inline ' .. M.greet()")
+    edit(nvim, init, "'hello v1 #'", "'hello v2 #'")
+    nvim.command("HotReload")
+    notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
+    fallback = [n for n in notes if "HOTRELOAD_LUAJIT_STOCK=off" in n]
+    assert len(fallback) == 1 and "pure-Lua walk" in fallback[0], notes
+    assert lua(nvim, "return require('hotreload.nvim_reload').stats.backend") == "walker"
+    warnings = warnings_of_last_reload(nvim)
     line = line_of(nvim, "nvim_create_user_command('MyPlugGreet'")
     assert any(w["kind"] == "nestedClosures" and w["path"] == str(init) and w["line"] == line
                and "myplug.setup" in w["message"] for w in warnings), warnings
-    # Said, not hidden: the command Neovim holds still runs the old closure.
-    assert greet(nvim).startswith("hello v1")
+    # The module's function has the new code; the command Neovim holds
+    # still runs the old closure (said, not hidden).
+    assert greet(nvim) == "hello v2 #1"
+    edit(nvim, init, "'hello v2 #'", "'hello v3 #'")
+    nvim.command("HotReload")
+    notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
+    assert len([n for n in notes if "HOTRELOAD_LUAJIT_STOCK=off" in n]) == 1, notes
+    assert greet(nvim) == "hello v3 #2"
 
 
 def test_moved_lines_and_top_level_edits_raise_no_closure_warning(nvim, plug):

@@ -1,0 +1,102 @@
+/*
+** The entry points of the stock LuaJIT swap:
+**   hr_stock_open (Neovim's process, through the cdylib): the checked
+**     backend pieces, or why the running VM does not match;
+**   hotreload_inplace_swap (the attach agent on LuaJIT, the contract of
+**     vm/hotreload_vm.h): the checked swap, or, when the check fails, the
+**     pure-Lua walk's relinking with one warning on stderr.
+*/
+#include <stdio.h>
+
+#include "stock.h"
+
+/* luajit.h's public API (the crate ships only its template). */
+#define HR_LUAJIT_MODE_ENGINE 0
+#define HR_LUAJIT_MODE_FLUSH 0x0200
+LUA_API int luaJIT_setmode(lua_State *L, int idx, int mode);
+#include "hotreload_vm.h"
+
+/* flush(): drops every compiled trace (they may hold old code). */
+static int flush(lua_State *L) {
+  luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE | HR_LUAJIT_MODE_FLUSH);
+  return 0;
+}
+
+int hr_stock_open(lua_State *L) {
+  const char *problem = hr_stock_layout_problem(L);
+  lua_createtable(L, 0, 5);
+  lua_getglobal(L, "jit");
+  if (lua_istable(L, -1)) lua_getfield(L, -1, "version");
+  else lua_pushnil(L);
+  lua_setfield(L, -3, "version");
+  lua_pop(L, 1);
+  if (problem != NULL) {
+    lua_pushstring(L, problem);
+    lua_setfield(L, -2, "problem");
+    return 1;
+  }
+  lua_pushcfunction(L, hr_stock_swap_open);
+  lua_call(L, 0, 1);
+  lua_getfield(L, -1, "swap");
+  lua_setfield(L, -3, "swap");
+  lua_getfield(L, -1, "restore");
+  lua_setfield(L, -3, "restore");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, hr_stock_nested);
+  lua_setfield(L, -2, "nested");
+  lua_pushcfunction(L, flush);
+  lua_setfield(L, -2, "flush");
+  return 1;
+}
+
+#ifdef HR_STOCK_AGENT
+/* The stock walk's relinking: `new`'s cells taken with lua_upvaluejoin,
+   nothing swapped (lua_backend.lua's swap, for when the check failed). */
+static int walk_swap(lua_State *L) {
+  int n, i, s, ns;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (int)lua_objlen(L, 1);
+  lua_createtable(L, n, 0);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    lua_rawgeti(L, -1, 2);
+    lua_rawgeti(L, -2, 3);
+    ns = (int)lua_objlen(L, -1) / 2;
+    for (s = 0; s < ns; s++) {
+      lua_rawgeti(L, -1, 2 * s + 1);
+      lua_rawgeti(L, -2, 2 * s + 2);
+      if (lua_isfunction(L, -2) && !lua_rawequal(L, -2, -4))
+        lua_upvaluejoin(L, -4, s + 1, -2, (int)lua_tointeger(L, -1));
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 3);
+    lua_pushboolean(L, 0);
+    lua_rawseti(L, -2, i);
+  }
+  return 1;
+}
+
+static int no_restore(lua_State *L) {
+  (void)L;
+  return 0;
+}
+
+int hotreload_inplace_swap(lua_State *L) {
+  static int warned = 0;
+  const char *problem = hr_stock_layout_problem(L);
+  if (problem == NULL) return hr_stock_swap_open(L);
+  if (!warned) {
+    warned = 1;
+    fprintf(stderr,
+            "hotreload: this LuaJIT does not match the layout the agent was built for (%s); "
+            "reloads use the slower pure-Lua walk\n",
+            problem);
+  }
+  lua_createtable(L, 0, 2);
+  lua_pushcfunction(L, walk_swap);
+  lua_setfield(L, -2, "swap");
+  lua_pushcfunction(L, no_restore);
+  lua_setfield(L, -2, "restore");
+  return 1;
+}
+#endif
