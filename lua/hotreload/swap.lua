@@ -67,21 +67,7 @@ end
 ---@param stock hotreload.StockSwap
 ---@return table backend
 function M.install(backend, stock)
-  backend.swap, backend.restore = stock.swap, stock.restore
-  local walk = backend.walk
-  backend.walk = function(refmap, rootpairs, skip, active, boundary, internal, handled, nested)
-    local stats = walk(refmap, rootpairs, skip, active, boundary, internal, handled, nested)
-    local n = stock.nested(rootpairs, skip, active, handled)
-    stats.replaced = (stats.replaced or 0) + n.replaced
-    for _, k in ipairs({ 'running', 'layout', 'unmatched' }) do
-      if n[k] > 0 then
-        stats[k] = (stats[k] or 0) + n[k]
-        stats[k .. '_lines'] = n[k .. '_lines']
-      end
-    end
-    stats.nested = n.replaced
-    return stats
-  end
+  backend.swap, backend.restore, backend.nested = stock.swap, stock.restore, stock.nested
   return backend
 end
 

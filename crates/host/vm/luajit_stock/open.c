@@ -84,7 +84,12 @@ static int no_restore(lua_State *L) {
 int hotreload_inplace_swap(lua_State *L) {
   static int warned = 0;
   const char *problem = hr_stock_layout_problem(L);
-  if (problem == NULL) return hr_stock_swap_open(L);
+  if (problem == NULL) {
+    hr_stock_swap_open(L);
+    lua_pushcfunction(L, hr_stock_nested);
+    lua_setfield(L, -2, "nested");
+    return 1;
+  }
   if (!warned) {
     warned = 1;
     fprintf(stderr,
