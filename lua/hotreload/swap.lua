@@ -55,7 +55,7 @@ function M.open()
     return fail('the layout check failed: ' .. tostring(t))
   end
   if t.problem then
-    return fail(('%s does not match the layout it was built for: %s'):format(tostring(t.version), t.problem))
+    return fail(('no in-place swap in %s (%s)'):format(tostring(t.version), t.problem))
   end
   opened = t
   return t

@@ -19,7 +19,7 @@ static char reason[256];
 #define CHECK(cond, what)                                  \
   do {                                                     \
     if (!(cond)) {                                         \
-      snprintf(reason, sizeof(reason), "%s", what);        \
+      snprintf(reason, sizeof(reason), "it does not match the layout it was built for: %s", what); \
       return reason;                                       \
     }                                                      \
   } while (0)

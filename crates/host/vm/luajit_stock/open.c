@@ -93,8 +93,7 @@ int hotreload_inplace_swap(lua_State *L) {
   if (!warned) {
     warned = 1;
     fprintf(stderr,
-            "hotreload: this LuaJIT does not match the layout the agent was built for (%s); "
-            "reloads use the slower pure-Lua walk\n",
+            "hotreload: no in-place swap in this LuaJIT (%s); reloads use the slower pure-Lua walk\n",
             problem);
   }
   lua_createtable(L, 0, 2);
