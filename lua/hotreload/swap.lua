@@ -62,7 +62,11 @@ function M.open()
 end
 
 --- Gives a pure-Lua backend (lua_backend.lua) the in-place swap and the
---- nested pass; the walk then only replaces what could not be swapped.
+--- nested pass; the walk then only replaces what could not be swapped. A
+--- closure with a frame on any thread (a suspended coroutine too) is never
+--- swapped: its frame would return into the old bytecode with the new
+--- constants. Compiled traces are flushed after every change of code, before
+--- anything (`__on_reload`) can run them.
 ---@param backend table EngineBackend
 ---@param stock hotreload.StockSwap
 ---@return table backend

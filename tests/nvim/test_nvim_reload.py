@@ -293,3 +293,30 @@ def test_moved_lines_and_top_level_edits_raise_no_closure_warning(nvim, plug):
     warnings = warnings_of_last_reload(nvim)
     assert not any(w["kind"] == "nestedClosures" for w in warnings), warnings
     assert greet(nvim).startswith("hello v2")
+
+
+def test_a_function_suspended_in_a_coroutine_finishes_with_its_old_code(nvim, plug):
+    """A frame suspended in a coroutine would resume in the old bytecode: its
+    closure is not swapped (rule 4: it keeps its old code until it returns),
+    later calls run the new code, and nothing crashes."""
+    co_file = plug / "co.lua"
+    co_file.write_text(
+        "local M = {}\n"
+        "function M.work(tag)\n"
+        "  local a = 'old-' .. tag\n"
+        "  coroutine.yield(1)\n"
+        "  return a .. '-done'\n"
+        "end\n"
+        "return M\n"
+    )
+    lua(nvim, "_G.co = coroutine.create(require('myplug.co').work); assert(coroutine.resume(_G.co, 'x'))")
+    nvim.command(f"edit {co_file}")
+    # New constants before the old ones: the old bytecode would read these.
+    edit(nvim, co_file, "  local a = 'old-' .. tag\n",
+         "  local pad = { 'p1', 'p2', 'p3' }\n  local a = 'new-' .. tag .. #pad\n")
+    nvim.command("HotReload")
+    assert events(nvim, "HotReloadPost"), describe(nvim)
+    assert lua(nvim, "return { coroutine.resume(_G.co) }") == [True, "old-x-done"]
+    fresh = "return { coroutine.resume(coroutine.create(require('myplug.co').work), 'y') }"
+    assert lua(nvim, fresh) == [True, 1]
+    assert lua(nvim, "local co = coroutine.create(require('myplug.co').work); coroutine.resume(co, 'z'); return { coroutine.resume(co) }") == [True, "new-z3-done"]

@@ -7,7 +7,8 @@
 ** nested(rootpairs, skip, active, handled) -> stats
 **   rootpairs[i] = { old, new }: a function whose old code is `old`'s (the
 **     clone of an in-place swap, or the old closure) and its new version;
-**   skip, active: closures to leave (clones; closures running somewhere);
+**   skip, active: closures to leave (clones; closures the engine saw
+**     running; those with a frame on any thread are found here too);
 **   handled: old functions matched by path (their code is not paired again).
 ** stats: { replaced, running, running_lines, layout, layout_lines,
 **   unmatched, unmatched_lines }, the walk statistics of the contract.
@@ -463,6 +464,59 @@ static int in_set(lua_State *L, int idx, GCfunc *fn) {
   return yes;
 }
 
+/*
+** Every Lua function with a frame on some thread's stack, suspended
+** coroutines included: such a closure must keep its code (a frame returning
+** into it reloads its constants through the closure but resumes in the old
+** bytecode). Threads are found on the collector's list, which LuaJIT only
+** ever prepends to: each search stops at a marker object left at the head
+** by the one before, and the threads found earlier are kept in a weak
+** table, so a search costs the objects made since the last one.
+*/
+static const char MARK_KEY[] = "hotreload.luajit_stock.mark";
+static const char THREADS_KEY[] = "hotreload.luajit_stock.threads";
+
+int hr_stock_collect_running(lua_State *L, HrMap *running) {
+  global_State *g = G(L);
+  GCobj *o, *mark;
+  int threads, ok = 1;
+  luaL_checkstack(L, 8, "hot reload");
+  lua_getfield(L, LUA_REGISTRYINDEX, THREADS_KEY);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, THREADS_KEY);
+  }
+  threads = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, MARK_KEY);
+  mark = lua_istable(L, -1) ? (GCobj *)lua_topointer(L, -1) : NULL;
+  lua_pop(L, 1);
+  for (o = gcref(g->gc.root); o != NULL && o != mark; o = gcref(o->gch.nextgc)) {
+    if (o->gch.gct == ~LJ_TTHREAD) {
+      setthreadV(L, L->top, &o->th);
+      L->top++;
+      lua_pushboolean(L, 1);
+      lua_rawset(L, threads);
+    }
+  }
+  lua_pushnil(L);
+  while (ok && lua_next(L, threads)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TTHREAD) ok = note_frames(lua_tothread(L, -1), running);
+  }
+  ok = ok && note_frames(L, running) && note_frames(mainthread(g), running);
+  lua_pop(L, 1);
+  /* The new head: what the next search stops at. */
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, MARK_KEY);
+  return ok;
+}
+
 int hr_stock_nested(lua_State *L) {
   Pairing w;
   HrMap running;
@@ -526,21 +580,19 @@ int hr_stock_nested(lua_State *L) {
         hr_map_free(&seen);
         goto oom;
       }
-      /* One pass: every candidate, and the frames of every thread. */
+      /* One pass over every object for the candidates. */
       s.heap_pass = 1;
       for (o = gcref(g->gc.root); o != NULL; o = gcref(o->gch.nextgc)) {
         if (o->gch.gct == ~LJ_TFUNC) {
           GCfunc *fn = &o->fn;
           if (!isluafunc(fn) || hr_map_get(&w.protos, funcproto(fn)) == NULL) continue;
           if (!add_candidate(&cand, &ncand, &capcand, &seen, fn)) oom = 1;
-        } else if (o->gch.gct == ~LJ_TTHREAD) {
-          if (!note_frames(&o->th, &running)) oom = 1;
         }
         if (oom) break;
       }
     }
     hr_map_free(&seen);
-    if (oom || !note_frames(L, &running) || !note_frames(mainthread(g), &running)) goto oom;
+    if (oom || !hr_stock_collect_running(L, &running)) goto oom;
     for (i = 0; i < ncand; i++) {
       GCfunc *fn = cand[i];
       GCproto *op = funcproto(fn), *np;
@@ -594,6 +646,7 @@ int hr_stock_nested(lua_State *L) {
   lua_pushvalue(L, s.unmatched_lines);
   lua_setfield(L, result, "unmatched_lines");
   lua_settop(L, result);
+  if (s.replaced > 0) hr_stock_flush(L);
   return 1;
 oom:
   free(cand);

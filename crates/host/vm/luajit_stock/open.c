@@ -16,10 +16,67 @@
 LUA_API int luaJIT_setmode(lua_State *L, int idx, int mode);
 #include "hotreload_vm.h"
 
-/* flush(): drops every compiled trace (they may hold old code). */
-static int flush(lua_State *L) {
+int hr_stock_flush(lua_State *L) {
   luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE | HR_LUAJIT_MODE_FLUSH);
   return 0;
+}
+
+/* swap(entries): reload_swap.c's swap (upvalue 1), with every entry whose
+   old closure has a frame on some thread marked `force` (not swapped: its
+   references are replaced by the walk instead); traces flushed after. */
+static int checked_swap(lua_State *L) {
+  HrMap running;
+  int n, i;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!hr_map_init(&running, 64)) return luaL_error(L, "hot reload: out of memory");
+  if (!hr_stock_collect_running(L, &running)) {
+    hr_map_free(&running);
+    return luaL_error(L, "hot reload: out of memory");
+  }
+  n = (int)lua_objlen(L, 1);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    if (lua_istable(L, -1)) {
+      lua_rawgeti(L, -1, 1);
+      if (lua_isfunction(L, -1) && hr_map_get(&running, lua_topointer(L, -1)) != NULL) {
+        lua_pushboolean(L, 1);
+        lua_rawseti(L, -3, 4);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  hr_map_free(&running);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  hr_stock_flush(L);
+  return 1;
+}
+
+/* restore(old, clone), then traces flushed. */
+static int checked_restore(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 0);
+  hr_stock_flush(L);
+  return 0;
+}
+
+/* Pushes { swap, restore } (checked) and `nested` into the table on top. */
+static void push_swap(lua_State *L) {
+  lua_pushcfunction(L, hr_stock_swap_open);
+  lua_call(L, 0, 1);
+  lua_getfield(L, -1, "swap");
+  lua_pushcclosure(L, checked_swap, 1);
+  lua_setfield(L, -3, "swap");
+  lua_getfield(L, -1, "restore");
+  lua_pushcclosure(L, checked_restore, 1);
+  lua_setfield(L, -3, "restore");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, hr_stock_nested);
+  lua_setfield(L, -2, "nested");
 }
 
 int hr_stock_open(lua_State *L) {
@@ -35,16 +92,8 @@ int hr_stock_open(lua_State *L) {
     lua_setfield(L, -2, "problem");
     return 1;
   }
-  lua_pushcfunction(L, hr_stock_swap_open);
-  lua_call(L, 0, 1);
-  lua_getfield(L, -1, "swap");
-  lua_setfield(L, -3, "swap");
-  lua_getfield(L, -1, "restore");
-  lua_setfield(L, -3, "restore");
-  lua_pop(L, 1);
-  lua_pushcfunction(L, hr_stock_nested);
-  lua_setfield(L, -2, "nested");
-  lua_pushcfunction(L, flush);
+  push_swap(L);
+  lua_pushcfunction(L, hr_stock_flush);
   lua_setfield(L, -2, "flush");
   return 1;
 }
@@ -85,9 +134,8 @@ int hotreload_inplace_swap(lua_State *L) {
   static int warned = 0;
   const char *problem = hr_stock_layout_problem(L);
   if (problem == NULL) {
-    hr_stock_swap_open(L);
-    lua_pushcfunction(L, hr_stock_nested);
-    lua_setfield(L, -2, "nested");
+    lua_createtable(L, 0, 3);
+    push_swap(L);
     return 1;
   }
   if (!warned) {

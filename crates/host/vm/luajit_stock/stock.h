@@ -33,6 +33,13 @@
 #define HR_STOCK_HIDDEN __attribute__((visibility("hidden")))
 #else
 #define HR_STOCK_HIDDEN
+/* Adds every Lua function with a frame on any thread to `running` (see
+   nested.c); 0 when out of memory. */
+HR_STOCK_HIDDEN int hr_stock_collect_running(lua_State *L, HrMap *running);
+
+/* flush(): drops every compiled trace (they may hold old code). */
+HR_STOCK_HIDDEN int hr_stock_flush(lua_State *L);
+
 #endif
 
 /* The Lua closure at `idx`, or NULL for anything else. */
@@ -153,5 +160,12 @@ static inline int hr_map_put(HrMap *m, const void *k, void *v) {
   m->count++;
   return 1;
 }
+
+/* Adds every Lua function with a frame on any thread to `running` (see
+   nested.c); 0 when out of memory. */
+HR_STOCK_HIDDEN int hr_stock_collect_running(lua_State *L, HrMap *running);
+
+/* flush(): drops every compiled trace (they may hold old code). */
+HR_STOCK_HIDDEN int hr_stock_flush(lua_State *L);
 
 #endif
