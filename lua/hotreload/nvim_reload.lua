@@ -211,6 +211,61 @@ end
 ---@field bufnr integer|nil the buffer holding `path`, if known
 ---@field on_save boolean|nil a save asked: a file that is no loaded module is skipped quietly
 
+--- Closures Neovim holds that were made by the module's top level when it
+--- was first loaded: that top level is gone, so the swap cannot pair them;
+--- when their code changed they keep the old one, named here (lines the
+--- reload's own warnings name are not repeated).
+---@param eng table the engine
+---@param name string the module
+---@param path string
+---@param warnings table[] the reload's warnings so far
+---@return table[] warnings
+local function top_level_orphans(eng, name, path, warnings)
+  local rec = eng.modules and eng.modules[name]
+  if not (stock and stock.orphans and rec and rec.chunk and rec.chunkname) then
+    return {}
+  end
+  local ok, lines = pcall(stock.orphans, rec.chunkname, rec.chunk)
+  if not ok or #lines == 0 then
+    return {}
+  end
+  local said = {}
+  for _, w in ipairs(warnings) do
+    for n in tostring(w.message):gmatch(':(%d+)') do
+      said[tonumber(n)] = true
+    end
+    if w.line then
+      said[w.line] = true
+    end
+  end
+  local new = {}
+  table.sort(lines)
+  for _, line in ipairs(lines) do
+    if not said[line] then
+      new[#new + 1] = line
+    end
+  end
+  if #new == 0 then
+    return {}
+  end
+  local file = vim.fn.fnamemodify(path, ':t')
+  local at = vim.tbl_map(function(l)
+    return file .. ':' .. l
+  end, new)
+  return {
+    {
+      kind = 'topLevelClosures',
+      message = ('%d closure(s) Neovim holds keep their old code (%s): %s made them when Neovim first loaded it, and that top level is gone; restart Neovim (or register them again) for them to change'):format(
+        #new,
+        table.concat(at, ', '),
+        name
+      ),
+      path = path,
+      line = new[1],
+    },
+  }
+end
+
 --- Reloads the Neovim module in `path` (absolute) into Neovim; reports like
 --- a program's reload and calls `on_done(ok, body_or_message)`.
 ---@param path string
@@ -267,6 +322,9 @@ function M.reload(path, opts, on_done)
   end
   if snapshot then
     vim.list_extend(warnings, nested.warnings(snapshot, package.loaded[target.name], target.name, path))
+  end
+  if stock then
+    vim.list_extend(warnings, top_level_orphans(eng, target.name, path, warnings))
   end
   local body = {
     module = target.name,

@@ -320,3 +320,37 @@ def test_a_function_suspended_in_a_coroutine_finishes_with_its_old_code(nvim, pl
     fresh = "return { coroutine.resume(coroutine.create(require('myplug.co').work), 'y') }"
     assert lua(nvim, fresh) == [True, 1]
     assert lua(nvim, "local co = coroutine.create(require('myplug.co').work); coroutine.resume(co, 'z'); return { coroutine.resume(co) }") == [True, "new-z3-done"]
+
+
+def test_a_callback_made_by_the_first_top_level_is_named(nvim, plug):
+    """The top level Neovim first ran is gone: an autocmd callback it made
+    cannot be paired with the new version's; when its code changed, the
+    warning names it. (A keymap the new top level sets again replaces it.)"""
+    top = plug / "top.lua"
+    top.write_text(
+        "local M = {}\n"
+        "vim.api.nvim_create_autocmd('User', {\n"
+        "  pattern = 'TopPing',\n"
+        "  callback = function() _G.top_last = 'top v1' end,\n"
+        "})\n"
+        "vim.keymap.set('n', '<Plug>(TopKey)', function() _G.top_key = 'key v1' end)\n"
+        "function M.f() return 1 end\n"
+        "return M\n"
+    )
+    lua(nvim, "require('myplug.top')")
+    nvim.command(f"edit {top}")
+    edit(nvim, top, "'top v1'", "'top v2'")
+    edit(nvim, top, "'key v1'", "'key v2'")
+    nvim.command("HotReload")
+    warnings = warnings_of_last_reload(nvim)
+    named = [w for w in warnings if w["kind"] == "topLevelClosures"]
+    assert len(named) == 1 and named[0]["line"] == 4 and "top.lua:4" in named[0]["message"], warnings
+    nvim.feedkeys(nvim.replace_termcodes("<Plug>(TopKey)"), "mx", False)
+    assert lua(nvim, "return _G.top_key") == "key v2"
+    # Again: the first top level's callback is still old (named once more);
+    # the one the last reload's top level made was paired and is new.
+    edit(nvim, top, "return 1", "return 2")
+    nvim.command("HotReload")
+    assert lua(nvim, "return require('myplug.top').f()") == 2
+    again = [w for w in warnings_of_last_reload(nvim) if w["kind"] == "topLevelClosures"]
+    assert len(again) == 1 and again[0]["message"].startswith("1 closure(s)"), again

@@ -655,3 +655,68 @@ oom:
   hr_map_free(&running);
   return luaL_error(L, "hot reload: out of memory");
 }
+
+/* Adds `pt` and every function nested in it to `set`. */
+static int add_tree(HrMap *set, GCproto *pt, int depth) {
+  MSize i;
+  if (depth > MAX_DEPTH || hr_map_get(set, pt) != NULL) return 1;
+  if (!hr_map_put(set, pt, pt)) return 0;
+  if (!(pt->flags & PROTO_CHILD)) return 1;
+  for (i = 1; i <= pt->sizekgc; i++) {
+    GCobj *o = proto_kgc(pt, -(ptrdiff_t)i);
+    if (o->gch.gct == ~LJ_TPROTO && !add_tree(set, &o->pt, depth + 1)) return 0;
+  }
+  return 1;
+}
+
+/*
+** orphans(chunkname, new_chunk) -> { line, ... }: the closures Neovim holds
+** (in the registry) whose code is this file's but belongs to no function of
+** the new version and differs from all of them: made by a top level that is
+** gone (the one Neovim first ran), no pairing reaches them, they keep their
+** old code. Their lines, for the warning.
+*/
+int hr_stock_orphans(lua_State *L) {
+  size_t len, i, n = 0;
+  const char *name = luaL_checklstring(L, 1, &len);
+  GCfuncL *chunk = hr_stock_lclosure(L, 2);
+  HrMap fresh, seen;
+  int out;
+  luaL_argcheck(L, chunk != NULL, 2, "a Lua function");
+  if (!hr_map_init(&fresh, 64) || !hr_map_init(&seen, 16)) {
+    hr_map_free(&fresh);
+    return luaL_error(L, "hot reload: out of memory");
+  }
+  if (!add_tree(&fresh, funcproto((GCfunc *)chunk), 0)) {
+    hr_map_free(&fresh);
+    hr_map_free(&seen);
+    return luaL_error(L, "hot reload: out of memory");
+  }
+  lua_settop(L, 2);
+  lua_newtable(L);
+  out = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, LUA_REGISTRYINDEX)) {
+    GCfuncL *fn = hr_stock_lclosure(L, -1);
+    lua_pop(L, 1);
+    if (fn != NULL) {
+      GCproto *pt = funcproto((GCfunc *)fn);
+      GCstr *cn = proto_chunkname(pt);
+      int twin = 0;
+      if (pt->firstline == 0 || cn->len != len || memcmp(strdata(cn), name, len) != 0 ||
+          hr_map_get(&fresh, pt) != NULL || hr_map_get(&seen, pt) != NULL)
+        continue;
+      if (!hr_map_put(&seen, pt, pt)) break;
+      for (i = 0; i <= fresh.mask && !twin; i++)
+        if (fresh.slots[i].k != NULL && proto_same(pt, (const GCproto *)fresh.slots[i].k, 0)) twin = 1;
+      if (!twin) {
+        lua_pushinteger(L, (lua_Integer)pt->firstline);
+        lua_rawseti(L, out, (int)++n);
+      }
+    }
+  }
+  hr_map_free(&fresh);
+  hr_map_free(&seen);
+  lua_settop(L, out);
+  return 1;
+}

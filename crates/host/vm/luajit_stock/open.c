@@ -93,6 +93,8 @@ int hr_stock_open(lua_State *L) {
     return 1;
   }
   push_swap(L);
+  lua_pushcfunction(L, hr_stock_orphans);
+  lua_setfield(L, -2, "orphans");
   lua_pushcfunction(L, hr_stock_flush);
   lua_setfield(L, -2, "flush");
   return 1;

@@ -84,6 +84,9 @@ HR_STOCK_HIDDEN int hr_stock_swap_open(lua_State *L);
    pass (nested.c). */
 HR_STOCK_HIDDEN int hr_stock_nested(lua_State *L);
 
+/* orphans(chunkname, new_chunk) -> lines (nested.c). */
+HR_STOCK_HIDDEN int hr_stock_orphans(lua_State *L);
+
 /* A small open-addressing set/map of pointers. */
 typedef struct {
   const void *k;
