@@ -29,17 +29,31 @@ fn main() {
         .file(manifest_dir.join(format!("stock/lines_{}.c", vm.feature)));
     if vm.sources == Sources::LuaJit {
         build.define("HR_STOCK_LUAJIT", None);
+    } else {
+        // The verified in-place swap (and 5.1's upvalue functions): the
+        // internal headers of this release, checked against the running VM
+        // at attach (stock/fast_reload.c).
+        build.file(manifest_dir.join("stock/fast_reload.c"));
     }
     build.compile("hotreload_stock_vm");
     println!("cargo:rerun-if-changed=stock");
     println!("cargo:rerun-if-changed=../host/vm/hotreload_vm.h");
+    println!("cargo:rerun-if-changed=../host/vm/lua51/upvalues.c");
     // The host's own modules read the release they serve and the C API
     // they speak (the same cfgs as the host's build.rs).
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
-    // No in-place swap on a stock VM (the host's vm/<vm>/reload_swap.c).
+    // The in-place swap of a stock PUC VM is stock/fast_reload.c's, used
+    // only where its attach-time check passed (src/attach.rs); 5.1's
+    // upvalueid/upvaluejoin likewise.
     println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
+    if vm.sources != Sources::LuaJit {
+        println!("cargo:rustc-cfg=hr_inplace_swap");
+    }
+    if vm.feature == "lua51" {
+        println!("cargo:rustc-cfg=hr_debug_extras");
+    }
     println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
     if vm.lua51_api {
         println!("cargo:rustc-cfg=hr_lua51_api");

@@ -113,11 +113,12 @@ impl Vm {
         }
     }
 
-    /// Whether the hot reload engine can run in it: stock Lua 5.1 has no
-    /// upvalue identity (`debug.upvalueid`, `debug.upvaluejoin`), so the
-    /// agent refuses reloads there with the reason.
-    fn reloads(self) -> bool {
-        self != Vm::Lua51
+    /// Whether the agent swaps code in place here (stock PUC Lua, after its
+    /// attach-time check of the VM's closure layout): a function that is not
+    /// running keeps its identity across a reload; the pure-Lua walk
+    /// replaces it with the new closure instead.
+    fn swaps_in_place(self) -> bool {
+        self != Vm::LuaJit
     }
 
     /// The agent `scripts/build` laid out for this VM.
@@ -357,18 +358,42 @@ fn lua52_attach_stops_evaluates_reloads_with_state_and_detaches() {
     stops_evaluates_reloads_with_state_and_detaches(Vm::Lua52);
 }
 
+/// Stock 5.1 has no `debug.upvaluejoin`: the agent brings its own (over the
+/// closure layout its attach-time check verified), so 5.1 reloads too.
 #[test]
-fn lua51_attach_stops_evaluates_refuses_reloads_with_the_reason_and_detaches() {
+fn lua51_attach_stops_evaluates_reloads_with_state_and_detaches() {
     stops_evaluates_reloads_with_state_and_detaches(Vm::Lua51);
 }
 
+/// `HOTRELOAD_FAST_RELOAD=0`: the pure-Lua walk instead of the in-place
+/// swap, with the same outcome (functions get new identities instead).
+#[test]
+fn lua54_and_lua51_reload_by_the_walk_when_asked() {
+    for vm in [Vm::Lua54, Vm::Lua51] {
+        reload_and_detach(vm, true);
+    }
+}
+
 fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
+    reload_and_detach(vm, false);
+}
+
+fn reload_and_detach(vm: Vm, walk: bool) {
     if skip(vm) {
         return;
     }
-    let dir = scratch(&format!("main-{}", vm.name()));
+    let dir = scratch(&format!(
+        "main-{}{}",
+        vm.name(),
+        if walk { "-walk" } else { "" }
+    ));
     let mut client = Client::start();
-    let mut program = attach_listening(vm, &mut client, &dir);
+    let env: &[(&str, &str)] = if walk {
+        &[("HOTRELOAD_FAST_RELOAD", "0")]
+    } else {
+        &[]
+    };
+    let mut program = attach_listening_with(vm, &mut client, &dir, env);
     let counter = counter_path(&dir);
     let bps = client.set_breakpoints(&counter, &[TICK_LINE]);
     assert_eq!(bps[0]["verified"], true, "{bps:?}");
@@ -389,7 +414,11 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
     // stdout is a file: forwarded without being asked (it stays a file's
     // worth of non-terminal for the program).
     client.wait_output("the program's stdout", |t| t.contains("v1 count=50 "));
-    if vm.reloads() {
+    {
+        // `version` never runs in the program: swapped in place, it keeps
+        // its identity; the walk gives it the new closure's.
+        let identity = "tostring(require('counter').version)";
+        let before = client.evaluate(identity, None, "repl");
         let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
         assert!(
             body["changed"].to_string().contains("tick"),
@@ -397,6 +426,17 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
         );
         let version = client.evaluate("require('counter').version()", None, "repl");
         assert_eq!(version, "\"v2\"");
+        let after = client.evaluate(identity, None, "repl");
+        if vm.swaps_in_place() && !walk {
+            assert_eq!(before, after, "not swapped in place");
+            assert!(
+                !program.stderr().contains("pure-Lua walk"),
+                "the fast path was refused: {}",
+                program.stderr()
+            );
+        } else if walk {
+            assert_ne!(before, after, "the walk kept the old closure");
+        }
         let count: i64 = client
             .evaluate("require('counter').count()", None, "repl")
             .parse()
@@ -410,26 +450,6 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
                     .and_then(|n| n.parse::<i64>().ok())
                     .is_some_and(|n| n > 50)
             })
-        });
-    } else {
-        let error = client.err("hotReload", json!({"path": counter, "source": COUNTER_V2}));
-        assert!(
-            error.message.contains("upvaluejoin"),
-            "the reason: {error:?}"
-        );
-        assert_eq!(error.kind, "unsupported", "{error:?}");
-        // Nothing was lost: the old code runs on with its count.
-        assert_eq!(
-            client.evaluate("require('counter').version()", None, "repl"),
-            "\"v1\""
-        );
-        let lines_then = program.stdout().lines().count();
-        program.wait_for("v1 output after the refusal", |out, _| {
-            out.lines().count() > lines_then + 1
-                && out
-                    .lines()
-                    .last()
-                    .is_some_and(|l| l.starts_with("v1 count="))
         });
     }
 

@@ -448,7 +448,8 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     // A VM the engine cannot serve (stock Lua 5.1: no upvalue identity)
     // is still debugged; its reloads are refused with the engine's reason.
-    let engine = match reload::Engine::install(&lua) {
+    let backend = reload_backend(l);
+    let engine = match reload::Engine::install_with(&lua, backend) {
         Ok(mut engine) => {
             engine
                 .find_untracked_modules(&lua)
@@ -485,6 +486,52 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
     });
     queue::set_state(RunState::Running);
     Ok(())
+}
+
+/// The reload backend for this VM: the in-place swap where the agent has
+/// one for this ABI and its check passed in this very VM (the release and a
+/// self-test of the closure layout, stock/fast_reload.c), else the pure-Lua
+/// walk, said once on stderr. `HOTRELOAD_FAST_RELOAD=0` asks for the walk
+/// (benchmarks compare the two).
+#[cfg(hr_inplace_swap)]
+fn reload_backend(l: *mut ffi::lua_State) -> reload::Backend {
+    let mut why = [0 as std::ffi::c_char; 256];
+    // SAFETY: `l` is the live thread calling `start`; the check only runs
+    // probe closures of its own and writes a NUL-terminated reason. (Run
+    // even when the walk is asked for: 5.1's walk needs its verdict too.)
+    if unsafe { hr_stock_fast_reload_check(l, why.as_mut_ptr(), why.len()) } == 1 {
+        if std::env::var_os("HOTRELOAD_FAST_RELOAD").is_some_and(|v| v == "0") {
+            return reload::Backend::PureLua;
+        }
+        return reload::Backend::Swap;
+    }
+    // SAFETY: the check wrote a NUL-terminated string into `why`.
+    let why = unsafe { CStr::from_ptr(why.as_ptr()) }.to_string_lossy();
+    eprintln!(
+        "hotreload-agent: reloads use the slower pure-Lua walk: {why}{}",
+        if cfg!(hr_debug_extras) {
+            " (and Lua 5.1 then cannot reload at all)"
+        } else {
+            ""
+        }
+    );
+    reload::Backend::PureLua
+}
+
+#[cfg(not(hr_inplace_swap))]
+fn reload_backend(_l: *mut ffi::lua_State) -> reload::Backend {
+    reload::Backend::PureLua
+}
+
+#[cfg(hr_inplace_swap)]
+extern "C" {
+    /// 1 when the in-place swap may be used in this VM, else 0 with the
+    /// reason in `why` (stock/fast_reload.c).
+    fn hr_stock_fast_reload_check(
+        l: *mut ffi::lua_State,
+        why: *mut std::ffi::c_char,
+        len: usize,
+    ) -> c_int;
 }
 
 extern "C" {
