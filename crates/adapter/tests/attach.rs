@@ -1056,3 +1056,243 @@ fn output_is_forwarded_by_default_unless_it_goes_to_a_terminal() {
     client.ok("disconnect", json!({}));
     assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
 }
+
+/// handler.lua's `hits = hits + 1` line.
+const HANDLER_LINE: i64 = 6;
+
+/// One HTTP/1.0 GET of `/` over nginx's Unix socket; the response body.
+fn http_get(socket: &Path) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|e| panic!("connect to nginx at {}: {e}", socket.display()));
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("set a read timeout");
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
+        .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    match response.split_once("\r\n\r\n") {
+        Some((_, body)) => body.trim().to_string(),
+        None => panic!("not an HTTP response: {response:?}"),
+    }
+}
+
+/// OpenResty's Lua module in Debian's nginx (`libnginx-mod-http-lua`, on
+/// libluajit-5.1): the agent started from `init_worker_by_lua_block`, a
+/// breakpoint in a request handler, evaluate there, hot reload of the
+/// handler's module with its state kept, detach with nginx serving on.
+#[test]
+fn openresty_request_handler_stops_and_reloads_with_state() {
+    const MODULE: &str = "/usr/lib/nginx/modules/ngx_http_lua_module.so";
+    const NDK: &str = "/usr/lib/nginx/modules/ndk_http_module.so";
+    if skip(Vm::LuaJit) {
+        return;
+    }
+    if !Path::new(MODULE).exists() || Command::new("nginx").arg("-v").output().is_err() {
+        // CI installs it (scripts/attach-env): there its absence is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx's Lua module is missing on CI: scripts/attach-env installs libnginx-mod-http-lua"
+        );
+        eprintln!("skipped: nginx's Lua module is not installed (scripts/attach-env installs libnginx-mod-http-lua)");
+        return;
+    }
+    let dir = scratch("openresty");
+    for temp in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+        std::fs::create_dir_all(dir.join("tmp").join(temp)).expect("nginx temp dir");
+    }
+    std::fs::copy(
+        fixtures().join("attach/openresty/handler.lua"),
+        dir.join("handler.lua"),
+    )
+    .expect("copy handler.lua");
+    let handler = dir.join("handler.lua").display().to_string();
+    let (agent_dir, _) = artifacts(Vm::LuaJit);
+    let socket = dir.join("sock/s").display().to_string();
+    let http = dir.join("sock/http");
+    let d = dir.display();
+    // nginx passes its workers no environment (only what `env` names): the
+    // agent gets its address from start's options.
+    let conf = format!(
+        r#"load_module {NDK};
+load_module {MODULE};
+daemon off;
+master_process off;
+worker_processes 1;
+error_log {d}/error.log info;
+pid {d}/nginx.pid;
+events {{ worker_connections 16; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp/body;
+  proxy_temp_path {d}/tmp/proxy;
+  fastcgi_temp_path {d}/tmp/fastcgi;
+  uwsgi_temp_path {d}/tmp/uwsgi;
+  scgi_temp_path {d}/tmp/scgi;
+  lua_package_path "{d}/?.lua;;";
+  lua_package_cpath "{agent}/?.so;;";
+  init_worker_by_lua_block {{
+    assert(require("hotreload_agent").start({{ connect = "{socket}", wait = true }}))
+  }}
+  server {{
+    listen unix:{http};
+    location / {{ content_by_lua_block {{ ngx.say(require("handler").handle()) }} }}
+  }}
+}}
+"#,
+        agent = agent_dir.display(),
+        http = http.display(),
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");
+
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(&dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout file"))
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"))
+        .spawn()
+        .expect("start nginx");
+    let mut nginx = Program {
+        child,
+        dir: dir.clone(),
+    };
+    let response = client.response(seq);
+    if !response.success {
+        client.fail(&format!(
+            "attach failed: {:?}\nerror.log:\n{}",
+            response.message,
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        ));
+    }
+    client.wait_event("initialized");
+    let bps = client.set_breakpoints(&handler, &[HANDLER_LINE]);
+    assert_eq!(bps[0]["verified"], true, "{bps:?}");
+    client.ok("configurationDone", json!({}));
+
+    // A request stops in its handler.
+    let first = {
+        let http = http.clone();
+        std::thread::spawn(move || http_get(&http))
+    };
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    assert_eq!(frames[0]["line"], HANDLER_LINE);
+    assert_eq!(frames[0]["source"]["path"], handler.as_str());
+    assert_eq!(client.evaluate("hits", Some(&frames[0]["id"]), "repl"), "0");
+    // The request's own API works from the debug console (the evaluation
+    // thread gets the stopped request's host data).
+    assert_eq!(
+        client.evaluate("ngx.var.request_method", Some(&frames[0]["id"]), "repl"),
+        "\"GET\""
+    );
+    assert_eq!(
+        client.evaluate("ngx.get_phase()", Some(&frames[0]["id"]), "repl"),
+        "\"content\""
+    );
+
+    // Reload the handler's module while stopped in it: this request ends
+    // with the old code, the next runs the new one on the same `hits`.
+    let v2 = std::fs::read_to_string(&handler)
+        .expect("read handler.lua")
+        .replace("'v1 hits='", "'v2 hits='");
+    let body = client.ok("hotReload", json!({"path": handler, "source": v2}));
+    assert!(
+        body["changed"].to_string().contains("handle"),
+        "reload body: {body}"
+    );
+    client.set_breakpoints(&handler, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    assert_eq!(first.join().expect("the first request"), "v1 hits=1");
+    assert_eq!(http_get(&http), "v2 hits=2");
+
+    // Detached, nginx serves on with the new code and its state.
+    client.ok("disconnect", json!({}));
+    assert_eq!(http_get(&http), "v2 hits=3");
+    assert!(nginx.alive(), "nginx ended: {}", nginx.stderr());
+}
+
+/// `attach` with `sourceMaps`, as `launch` has it: a program whose Lua was
+/// compiled from another language (a stand-in: counter.lua with a V3 map to
+/// `counter.ts`, whose lines are two further down) is debugged at the
+/// source's lines: breakpoints set there, stacks shown there.
+#[test]
+fn attach_with_source_maps_stops_at_source_lines() {
+    let vm = Vm::Lua54;
+    if skip(vm) {
+        return;
+    }
+    const OFFSET: i64 = 2;
+    let dir = scratch("sourcemaps");
+    let lua = std::fs::read_to_string(fixtures().join("attach/counter.lua")).expect("counter.lua");
+    let lines = lua.lines().count();
+    std::fs::write(
+        dir.join("counter.ts"),
+        format!("// compiled to counter.lua\n// (a stand-in source)\n{lua}"),
+    )
+    .expect("write counter.ts");
+    // Lua line n (from 1) <- counter.ts line n + OFFSET: the first segment
+    // says +2 lines ("E"), each next line +1 ("C").
+    let mappings = std::iter::once("AAEA")
+        .chain(std::iter::repeat_n("AACA", lines - 1))
+        .collect::<Vec<_>>()
+        .join(";");
+    let map = json!({"version": 3, "file": "counter.lua", "sources": ["counter.ts"],
+                     "names": [], "mappings": mappings});
+    std::fs::write(dir.join("counter.lua.map"), map.to_string()).expect("write the map");
+    std::fs::copy(
+        fixtures().join("attach/counter.lua"),
+        dir.join("counter.lua"),
+    )
+    .expect("copy");
+    let source = dir.join("counter.ts").display().to_string();
+
+    let mut client = Client::start();
+    initialize(&mut client);
+    let socket = dir.join("sock/s").display().to_string();
+    let seq = client.send(
+        "attach",
+        json!({"listen": socket, "sourceMaps": true, "cwd": dir.display().to_string()}),
+    );
+    let mut program = Program::start(
+        vm,
+        &dir,
+        &[
+            ("HOTRELOAD_CONNECT", socket.as_str()),
+            ("HOTRELOAD_WAIT", "1"),
+        ],
+    );
+    let response = client.response(seq);
+    assert!(response.success, "attach failed: {:?}", response.message);
+    client.wait_event("initialized");
+    let bps = client.set_breakpoints(&source, &[TICK_LINE + OFFSET]);
+    assert_eq!(bps[0]["verified"], true, "{bps:?}");
+    assert_eq!(bps[0]["line"], TICK_LINE + OFFSET, "{bps:?}");
+    client.ok("configurationDone", json!({}));
+
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    assert_eq!(frames[0]["source"]["path"], source.as_str(), "{frames:?}");
+    assert_eq!(frames[0]["line"], TICK_LINE + OFFSET, "{frames:?}");
+    assert_eq!(
+        client.evaluate("count", Some(&frames[0]["id"]), "repl"),
+        "0"
+    );
+
+    client.set_breakpoints(&source, &[]);
+    client.ok("disconnect", json!({}));
+    program.wait_for("frame 50", |out, _| out.contains("v1 count=50 "));
+    assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
+}

@@ -463,7 +463,20 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
         }
         Err(e) => return Err(e.to_string()),
     };
-    exceptions::remember_wrap(&lua).map_err(|e| e.to_string())?;
+    // SAFETY: only looks symbols up.
+    if unsafe { hr_stock_has_exdata() } == 1 {
+        lua.set_thread_event_callback(mlua::thread::ThreadTriggers::ON_CREATE, |_, event| {
+            if let mlua::thread::ThreadEvent::Create(thread) = event {
+                // SAFETY: the thread was just made and is alive.
+                unsafe { hr_stock_inherit_exdata(thread.state()) };
+            }
+            Ok(())
+        });
+    }
+    // Only the raise hook reads it, which a stock VM lacks; so where the
+    // program forbids coroutines here (OpenResty's init_worker_by_lua), the
+    // agent goes on without it.
+    let _ = exceptions::remember_wrap(&lua);
     forget_on_close(&lua).map_err(|e| e.to_string())?;
     native::set_debug_hook(hooks::hook);
     coroutines::reset(l);
@@ -535,6 +548,11 @@ extern "C" {
 }
 
 extern "C" {
+    /// 1 in OpenResty's LuaJIT (per-thread host data), else 0.
+    fn hr_stock_has_exdata() -> c_int;
+    /// Gives thread `co` the host data of the thread the last hook ran in
+    /// (stock/stock_vm.c).
+    fn hr_stock_inherit_exdata(co: *mut ffi::lua_State);
     /// The main thread for the stock C's thread list (stock/stock_vm.c).
     fn hr_stock_set_main(l: *mut ffi::lua_State);
     /// LuaJIT: flushes every trace and turns the compiler off; elsewhere
