@@ -1296,3 +1296,120 @@ fn attach_with_source_maps_stops_at_source_lines() {
     program.wait_for("frame 50", |out, _| out.contains("v1 count=50 "));
     assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
 }
+
+/// The in-place swap writes into the VM's objects without its GC barriers
+/// (a stock VM hides them): what it touched is kept until the collector ends
+/// a cycle (stock/fast_reload.c). Reloads served while a program churns
+/// garbage (the incremental collector mid-cycle) keep every old reference
+/// working, through full collections, with the module's state kept.
+#[test]
+fn lua54_and_lua51_reloads_while_the_collector_runs_keep_the_heap_sound() {
+    for vm in [Vm::Lua54, Vm::Lua51] {
+        reloads_while_the_collector_runs(vm);
+    }
+}
+
+fn reloads_while_the_collector_runs(vm: Vm) {
+    const KEPT: usize = 20_000;
+    if skip(vm) {
+        return;
+    }
+    if Command::new(vm.interpreter()).arg("-v").output().is_err() {
+        eprintln!(
+            "skipped: no {} interpreter (scripts/attach-env installs it)",
+            vm.interpreter()
+        );
+        return;
+    }
+    let dir = scratch(&format!("churn-{}", vm.name()));
+    let socket = dir.join("sock/agent").display().to_string();
+    let module = dir.join("churnmod.lua");
+    let module_v = |version: usize| {
+        format!(
+            "local M = {{}}\nlocal n = 0\nfunction M.bump()\n  n = n + 1\n  return n\nend\nfunction M.get()\n  return {version}\nend\nreturn M\n"
+        )
+    };
+    std::fs::write(&module, module_v(1)).expect("write churnmod.lua");
+    let script = dir.join("churn.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local mod = require('churnmod')\nkeep = {{}}\nfor i = 1, {KEPT} do\n  keep[i] = {{ f = mod.get, g = mod.bump }}\nend\nready = true\nlocal sum = 0\nwhile true do\n  local t = {{}}\n  for i = 1, 200 do\n    t[i] = {{ i }}\n  end\n  sum = sum + keep[#keep].f()\nend\n"
+        ),
+    )
+    .expect("write churn.lua");
+    let (agent_dir, _) = artifacts(vm);
+    let (cpath, path) = vm.path_vars();
+    let child = Command::new(vm.interpreter())
+        .arg(&script)
+        .current_dir(&dir)
+        .env(cpath, format!("{}/?.so;;", agent_dir.display()))
+        .env(path, format!("{}/?.lua;;", dir.display()))
+        .env("LUA_INIT", "require('hotreload_agent').start()")
+        .env("HOTRELOAD_LISTEN", &socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"))
+        .spawn()
+        .expect("start the interpreter");
+    let mut program = Program {
+        child,
+        dir: dir.clone(),
+    };
+    let mut client = Client::start();
+    initialize(&mut client);
+    client.ok("attach", json!({"connect": socket, "timeout": 30}));
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    // The agent starts from LUA_INIT, before the script built its heap.
+    let deadline = Instant::now() + TIMEOUT;
+    while client.evaluate("ready == true", None, "repl") != "true" {
+        assert!(
+            Instant::now() < deadline,
+            "{}: the heap was never built",
+            vm.name()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let path = module.display().to_string();
+    let mut bumps = 0;
+    for version in 2..=21 {
+        client.ok(
+            "hotReload",
+            json!({"path": path, "source": module_v(version)}),
+        );
+        let expect = |n: usize| n.to_string();
+        assert_eq!(
+            client.evaluate(&format!("keep[1].f() + keep[{KEPT}].f()"), None, "repl"),
+            expect(2 * version),
+            "{}: after reload {version}",
+            vm.name()
+        );
+        bumps += 1;
+        assert_eq!(
+            client.evaluate("keep[2].g()", None, "repl"),
+            expect(bumps),
+            "{}: the module's state after reload {version}",
+            vm.name()
+        );
+    }
+    let all = client.evaluate(
+        "(function() collectgarbage() collectgarbage() local s = 0 for i = 1, #keep do s = s + keep[i].f() + keep[i].g() * 0 end return s end)()",
+        None,
+        "repl",
+    );
+    assert_eq!(all, (KEPT * 21).to_string(), "{}", vm.name());
+    assert!(
+        !program.stderr().contains("pure-Lua walk"),
+        "{}: the fast path was refused: {}",
+        vm.name(),
+        program.stderr()
+    );
+    client.ok("disconnect", json!({}));
+    assert!(
+        program.alive(),
+        "{}: the program ended: {}",
+        vm.name(),
+        program.stderr()
+    );
+}

@@ -13,11 +13,17 @@
  * lua_upvaluejoin (5.2+), a 5.1 closure's environment with lua_setfenv.
  *
  * The GC: a write of a white object into a black one needs the VM's barrier,
- * which we cannot call. Every write here checks the colours instead; when one
- * would have needed a barrier, the swap ends with a full collection (which
- * first turns every object white, then marks from the roots, in every mode)
- * while all it touched is still on the stack. Until then nothing is lost: the
- * written object stays reachable through the entry that holds it.
+ * which we cannot call. Every write here checks the colours instead. Such a
+ * write is harmless as long as the white object stays reachable some other
+ * way until the collector has marked it (incremental: the current cycle's
+ * end) and, with 5.4's generational collector (the `lua5.4` interpreter's
+ * mode), until it has grown old with what holds it (three minor
+ * collections). So what the swap touched is kept in the registry until four
+ * collections have ended since, each seen as a sentinel collected (a
+ * sentinel made after the last one was seen gone). 5.2's generational mode
+ * keeps its old objects black otherwise: there the swap ends with a full
+ * collection instead (which first turns every object white, then marks from
+ * the roots), while all it touched is still on the stack.
  *
  * The layout is compiled from the internal headers of one release (the
  * lua-src crate's) and trusted only after hr_stock_fast_reload_check: the
@@ -83,14 +89,27 @@ static const char *const known_releases[] = {"5.4.0", "5.4.1", "5.4.2", "5.4.3",
 #define hr_len(L, i) ((lua_Integer)lua_rawlen(L, i))
 #endif
 
+/* Whether an object of these mark bits is old in 5.2's generational mode. */
+#if LUA_VERSION_NUM == 502
+#define hr_generational(marked) (((marked) & bitmask(OLDBIT)) != 0)
+#else
+#define hr_generational(marked) 0
+#endif
+
 /* 1 once the self-test passed (the swap refuses to run before). */
 static int verified;
-/* A write of this swap would have needed the VM's barrier. */
-static int needs_collect;
+/* A write of this swap would have needed the VM's barrier: keep what it
+   touched until a cycle ended (incremental), or collect in full now. */
+static int needs_anchor, needs_collect;
 
 /* parent now points at child: remember when the VM's barrier was due. */
 static void note_write (lu_byte parent_marked, lu_byte child_marked) {
-  if ((parent_marked & bitmask(BLACKBIT)) && (child_marked & WHITEBITS)) needs_collect = 1;
+  if ((parent_marked & bitmask(BLACKBIT)) && (child_marked & WHITEBITS)) {
+    if (hr_generational(parent_marked))
+      needs_collect = 1;
+    else
+      needs_anchor = 1;
+  }
 }
 
 /* The Lua closure at `idx`, or NULL for anything else (C functions too). */
@@ -196,12 +215,78 @@ static int push_clone (lua_State *L, int idx) {
   return 1;
 }
 
-/* Ends a swap: the collection that replaces the barriers it skipped. */
-static void settle (lua_State *L) {
+/* registry[&anchors_key] = { buckets = { newest, ..., oldest }, alive =
+   weak { sentinel } }: values anchored go to the newest bucket; each time
+   the sentinel is seen collected, the oldest bucket is let go, the others
+   move down, and a new sentinel is made. */
+static const char anchors_key = 'a';
+#define HR_ANCHOR_BUCKETS 4
+
+static void new_sentinel (lua_State *L, int store) {
+  lua_newtable(L); /* alive: weak values */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_newtable(L); /* the sentinel, held by nothing else */
+  lua_rawseti(L, -2, 1);
+  lua_setfield(L, store, "alive");
+}
+
+/* Keeps the value at `idx` alive until HR_ANCHOR_BUCKETS collections have
+   ended after now. */
+static void anchor (lua_State *L, int idx) {
+  int store, k;
+  idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+  lua_pushlightuserdata(L, (void *)&anchors_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 2);
+    store = lua_gettop(L);
+    lua_createtable(L, HR_ANCHOR_BUCKETS, 0);
+    for (k = 1; k <= HR_ANCHOR_BUCKETS; k++) {
+      lua_newtable(L);
+      lua_rawseti(L, -2, k);
+    }
+    lua_setfield(L, store, "buckets");
+    new_sentinel(L, store);
+    lua_pushlightuserdata(L, (void *)&anchors_key);
+    lua_pushvalue(L, store);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+  }
+  store = lua_gettop(L);
+  lua_getfield(L, store, "buckets");
+  lua_getfield(L, store, "alive");
+  lua_rawgeti(L, -1, 1);
+  if (lua_isnil(L, -1)) { /* a collection ended: age the buckets */
+    for (k = HR_ANCHOR_BUCKETS; k > 1; k--) {
+      lua_rawgeti(L, store + 1, k - 1);
+      lua_rawseti(L, store + 1, k);
+    }
+    lua_newtable(L);
+    lua_rawseti(L, store + 1, 1);
+    new_sentinel(L, store);
+  }
+  lua_pop(L, 2);
+  lua_rawgeti(L, store + 1, 1);
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, -2, (int)hr_len(L, -2) + 1);
+  lua_settop(L, store - 1);
+}
+
+/* Ends a swap or restore whose touched objects are reachable from the
+   values at `keep` and `keep2` (0: none): stands in for the barriers it
+   skipped. */
+static void settle (lua_State *L, int keep, int keep2) {
   if (needs_collect) {
-    needs_collect = 0;
     lua_gc(L, LUA_GCCOLLECT, 0);
   }
+  else if (needs_anchor) {
+    if (keep != 0) anchor(L, keep);
+    if (keep2 != 0) anchor(L, keep2);
+  }
+  needs_collect = needs_anchor = 0;
 }
 
 static int hr_swap (lua_State *L) {
@@ -268,7 +353,7 @@ static int hr_swap (lua_State *L) {
     nup = nw->nupvalues;
     if (old != NULL && old != nw && !force && old->nupvalues == nup) {
       if (!push_clone(L, base - 2)) {
-        settle(L);
+        settle(L, 1, holders);
         return luaL_error(L, "hot reload: cannot clone a closure");
       }
       lua_rawseti(L, base - 4, (int)i);
@@ -292,7 +377,7 @@ static int hr_swap (lua_State *L) {
     }
     lua_pop(L, 4);
   }
-  settle(L);
+  settle(L, 1, holders);
   return 1;
 }
 
@@ -309,7 +394,7 @@ static int hr_restore (lua_State *L) {
   lua_getfenv(L, 2);
   lua_setfenv(L, 1);
 #endif
-  settle(L);
+  settle(L, 2, 0);
   return 0;
 }
 
