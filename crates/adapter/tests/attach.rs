@@ -151,6 +151,21 @@ fn skip(vm: Vm) -> bool {
     false
 }
 
+/// [`skip`], and also when the VM's stock interpreter is missing.
+fn skip_interpreter(vm: Vm) -> bool {
+    if skip(vm) {
+        return true;
+    }
+    if Command::new(vm.interpreter()).arg("-v").output().is_err() {
+        eprintln!(
+            "skipped: no {} interpreter (scripts/attach-env installs it)",
+            vm.interpreter()
+        );
+        return true;
+    }
+    false
+}
+
 /// A scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotreload-attach-{}-{name}", std::process::id()));
@@ -620,14 +635,7 @@ fn lua51_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
 }
 
 fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
-    if skip(vm) {
-        return;
-    }
-    if Command::new(vm.interpreter()).arg("-v").output().is_err() {
-        eprintln!(
-            "skipped: no {} interpreter (scripts/attach-env installs it)",
-            vm.interpreter()
-        );
+    if skip_interpreter(vm) {
         return;
     }
     let dir = scratch(&format!("connect-{}", vm.name()));
@@ -1311,14 +1319,7 @@ fn lua54_and_lua51_reloads_while_the_collector_runs_keep_the_heap_sound() {
 
 fn reloads_while_the_collector_runs(vm: Vm) {
     const KEPT: usize = 20_000;
-    if skip(vm) {
-        return;
-    }
-    if Command::new(vm.interpreter()).arg("-v").output().is_err() {
-        eprintln!(
-            "skipped: no {} interpreter (scripts/attach-env installs it)",
-            vm.interpreter()
-        );
+    if skip_interpreter(vm) {
         return;
     }
     let dir = scratch(&format!("churn-{}", vm.name()));
