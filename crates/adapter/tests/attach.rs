@@ -385,29 +385,73 @@ fn lua51_attach_stops_evaluates_reloads_with_state_and_detaches() {
 #[test]
 fn lua54_and_lua51_reload_by_the_walk_when_asked() {
     for vm in [Vm::Lua54, Vm::Lua51] {
-        reload_and_detach(vm, true);
+        reload_and_detach(vm, Expect::Walk, &[("HOTRELOAD_FAST_RELOAD", "0")], "walk");
+    }
+}
+
+/// A release the agent does not know (a real `lua_ident` of another text,
+/// preloaded before the program's Lua): no fast path, one warning on
+/// stderr; 5.4 reloads by the walk, 5.1 refuses reloads with the reason
+/// (without its own upvalue functions), losing nothing.
+#[test]
+fn an_unknown_release_falls_back_with_one_warning() {
+    for (vm, expect) in [(Vm::Lua54, Expect::Walk), (Vm::Lua51, Expect::Refused)] {
+        if skip(vm) {
+            continue;
+        }
+        let dir = scratch(&format!("ident-{}", vm.name()));
+        let version = if vm == Vm::Lua54 { "5.4.99" } else { "5.1.99" };
+        std::fs::write(
+            dir.join("ident.c"),
+            format!("const char lua_ident[] = \"$LuaVersion: Lua {version}  Copyright (C) a stand-in $\";\n"),
+        )
+        .expect("write ident.c");
+        let preload = dir.join("ident.so");
+        let status = Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&preload)
+            .arg(dir.join("ident.c"))
+            .status()
+            .expect("run cc");
+        assert!(status.success(), "building ident.so failed");
+        let preload = preload.display().to_string();
+        let stderr = reload_and_detach(vm, expect, &[("LD_PRELOAD", preload.as_str())], "unknown");
+        let warning = format!(
+            "hotreload-agent: reloads use the slower pure-Lua walk: Lua {version} is not a release"
+        );
+        assert_eq!(
+            stderr.matches(&warning).count(),
+            1,
+            "{}: {stderr}",
+            vm.name()
+        );
     }
 }
 
 fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
-    reload_and_detach(vm, false);
+    reload_and_detach(vm, Expect::Swap, &[], "");
 }
 
-fn reload_and_detach(vm: Vm, walk: bool) {
+/// How a reload goes in [`reload_and_detach`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// In place where the agent swaps (stock PUC), else by the walk.
+    Swap,
+    /// By the pure-Lua walk.
+    Walk,
+    /// Refused with the reason (stock 5.1 without verified upvalue functions).
+    Refused,
+}
+
+/// Attaches to embed.c on `vm` (with `env`), stops at a breakpoint,
+/// evaluates, reloads counter.lua as `expect` says, detaches; returns the
+/// program's stderr.
+fn reload_and_detach(vm: Vm, expect: Expect, env: &[(&str, &str)], tag: &str) -> String {
     if skip(vm) {
-        return;
+        return String::new();
     }
-    let dir = scratch(&format!(
-        "main-{}{}",
-        vm.name(),
-        if walk { "-walk" } else { "" }
-    ));
+    let dir = scratch(&format!("main-{}-{tag}", vm.name()));
     let mut client = Client::start();
-    let env: &[(&str, &str)] = if walk {
-        &[("HOTRELOAD_FAST_RELOAD", "0")]
-    } else {
-        &[]
-    };
     let mut program = attach_listening_with(vm, &mut client, &dir, env);
     let counter = counter_path(&dir);
     let bps = client.set_breakpoints(&counter, &[TICK_LINE]);
@@ -429,7 +473,27 @@ fn reload_and_detach(vm: Vm, walk: bool) {
     // stdout is a file: forwarded without being asked (it stays a file's
     // worth of non-terminal for the program).
     client.wait_output("the program's stdout", |t| t.contains("v1 count=50 "));
-    {
+    if expect == Expect::Refused {
+        let error = client.err("hotReload", json!({"path": counter, "source": COUNTER_V2}));
+        assert!(
+            error.message.contains("upvaluejoin"),
+            "the reason: {error:?}"
+        );
+        assert_eq!(error.kind, "unsupported", "{error:?}");
+        // Nothing was lost: the old code runs on with its count.
+        assert_eq!(
+            client.evaluate("require('counter').version()", None, "repl"),
+            "\"v1\""
+        );
+        let lines_then = program.stdout().lines().count();
+        program.wait_for("v1 output after the refusal", |out, _| {
+            out.lines().count() > lines_then + 1
+                && out
+                    .lines()
+                    .last()
+                    .is_some_and(|l| l.starts_with("v1 count="))
+        });
+    } else {
         // `version` never runs in the program: swapped in place, it keeps
         // its identity; the walk gives it the new closure's.
         let identity = "tostring(require('counter').version)";
@@ -442,14 +506,14 @@ fn reload_and_detach(vm: Vm, walk: bool) {
         let version = client.evaluate("require('counter').version()", None, "repl");
         assert_eq!(version, "\"v2\"");
         let after = client.evaluate(identity, None, "repl");
-        if vm.swaps_in_place() && !walk {
+        if vm.swaps_in_place() && expect == Expect::Swap {
             assert_eq!(before, after, "not swapped in place");
             assert!(
                 !program.stderr().contains("pure-Lua walk"),
                 "the fast path was refused: {}",
                 program.stderr()
             );
-        } else if walk {
+        } else if expect == Expect::Walk {
             assert_ne!(before, after, "the walk kept the old closure");
         }
         let count: i64 = client
@@ -479,6 +543,7 @@ fn reload_and_detach(vm: Vm, walk: bool) {
     assert!(program.alive(), "detaching ended the program");
     assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
     assert!(program.stdout().contains("embed: done"));
+    program.stderr()
 }
 
 #[test]
