@@ -48,8 +48,10 @@ fn main() {
     // only where its attach-time check passed (src/attach.rs); 5.1's
     // upvalueid/upvaluejoin likewise.
     println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
+    println!("cargo::rustc-check-cfg=cfg(hr_stock_fast_reload)");
     if vm.sources != Sources::LuaJit {
         println!("cargo:rustc-cfg=hr_inplace_swap");
+        println!("cargo:rustc-cfg=hr_stock_fast_reload");
     }
     if vm.feature == "lua51" {
         println!("cargo:rustc-cfg=hr_debug_extras");

@@ -506,7 +506,7 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
 /// self-test of the closure layout, stock/fast_reload.c), else the pure-Lua
 /// walk, said once on stderr. `HOTRELOAD_FAST_RELOAD=0` asks for the walk
 /// (benchmarks compare the two).
-#[cfg(hr_inplace_swap)]
+#[cfg(hr_stock_fast_reload)]
 fn reload_backend(l: *mut ffi::lua_State) -> reload::Backend {
     let mut why = [0 as std::ffi::c_char; 256];
     // SAFETY: `l` is the live thread calling `start`; the check only runs
@@ -531,12 +531,14 @@ fn reload_backend(l: *mut ffi::lua_State) -> reload::Backend {
     reload::Backend::PureLua
 }
 
-#[cfg(not(hr_inplace_swap))]
+/// Without stock/fast_reload.c (LuaJIT): the engine's own choice for this
+/// build.
+#[cfg(not(hr_stock_fast_reload))]
 fn reload_backend(_l: *mut ffi::lua_State) -> reload::Backend {
-    reload::Backend::PureLua
+    reload::Backend::best()
 }
 
-#[cfg(hr_inplace_swap)]
+#[cfg(hr_stock_fast_reload)]
 extern "C" {
     /// 1 when the in-place swap may be used in this VM, else 0 with the
     /// reason in `why` (stock/fast_reload.c).
