@@ -5,10 +5,12 @@ For 10k, 100k and 1M heap objects (tables each holding two functions of the
 reloaded module), starts `<vm> heap.lua N` with the agent listening,
 attaches `bin/hotreload-dap` to it, reloads `benchmod.lua` five times and
 prints the median `durationMs` the agent measured: once with the agent's
-default (the in-place swap where its attach-time check passed) and once
-with `HOTRELOAD_FAST_RELOAD=0` (the pure-Lua walk), next to the baseline of
-the same run: one full `collectgarbage()` of the same heap in the same
-program. Needs `scripts/build` and the VM's interpreter (scripts/attach-env).
+default (the in-place swap where its check of the running VM passed:
+stock/fast_reload.c for PUC Lua, vm/luajit_stock for LuaJIT) and once with
+the pure-Lua walk alone (`HOTRELOAD_FAST_RELOAD=0`, and for LuaJIT
+`HOTRELOAD_LUAJIT_STOCK=off`), next to the baseline of the same run: one
+full `collectgarbage()` of the same heap in the same program. Needs
+`scripts/build` and the VM's interpreter (scripts/attach-env).
 
 Usage: bench/attach/run.py [--vm luajit|lua5.1|lua5.2|lua5.3|lua5.4] [sizes...]
 """
@@ -79,6 +81,8 @@ def measure(vm: str, n: int, workdir: Path, walk: bool):
                LUA_PATH=f"{workdir}/?.lua;;",
                HOTRELOAD_LISTEN=str(sock),
                LUA_INIT=os.environ.get("BENCH_LUA_INIT", "require('hotreload_agent').start()"))
+    if walk:
+        env["HOTRELOAD_LUAJIT_STOCK"] = "off"
     module = workdir / "benchmod.lua"
     module.write_text((HERE / "benchmod.lua").read_text())
     for var in ("LUA_CPATH_5_2", "LUA_CPATH_5_3", "LUA_CPATH_5_4",

@@ -29,6 +29,15 @@ fn main() {
         .file(manifest_dir.join(format!("stock/lines_{}.c", vm.feature)));
     if vm.sources == Sources::LuaJit {
         build.define("HR_STOCK_LUAJIT", None);
+        // The in-place swap for a stock LuaJIT (checked against the running
+        // VM at first use; the pure-Lua walk when it does not match).
+        build.define("HR_STOCK_AGENT", None);
+        build.include(host_vm.join("luajit"));
+        for file in ["layout.c", "vessel.c", "swap.c", "nested.c", "open.c"] {
+            build.file(host_vm.join("luajit_stock").join(file));
+        }
+        println!("cargo:rerun-if-changed=../host/vm/luajit_stock");
+        println!("cargo:rerun-if-changed=../host/vm/luajit/reload_swap.c");
     } else {
         // The verified in-place swap (and 5.1's upvalue functions): the
         // internal headers of this release, checked against the running VM
@@ -44,13 +53,15 @@ fn main() {
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
-    // The in-place swap of a stock PUC VM is stock/fast_reload.c's, used
-    // only where its attach-time check passed (src/attach.rs); 5.1's
-    // upvalueid/upvaluejoin likewise.
+    // An in-place swap on every stock VM: a PUC one's is
+    // stock/fast_reload.c's, used only where its attach-time check passed
+    // (src/attach.rs; 5.1's upvalueid/upvaluejoin likewise); a LuaJIT's is
+    // vm/luajit_stock, which compiles the host's vm/luajit/reload_swap.c
+    // against checked internals.
     println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
     println!("cargo::rustc-check-cfg=cfg(hr_stock_fast_reload)");
+    println!("cargo:rustc-cfg=hr_inplace_swap");
     if vm.sources != Sources::LuaJit {
-        println!("cargo:rustc-cfg=hr_inplace_swap");
         println!("cargo:rustc-cfg=hr_stock_fast_reload");
     }
     if vm.feature == "lua51" {

@@ -113,14 +113,6 @@ impl Vm {
         }
     }
 
-    /// Whether the agent swaps code in place here (stock PUC Lua, after its
-    /// attach-time check of the VM's closure layout): a function that is not
-    /// running keeps its identity across a reload; the pure-Lua walk
-    /// replaces it with the new closure instead.
-    fn swaps_in_place(self) -> bool {
-        self != Vm::LuaJit
-    }
-
     /// The agent `scripts/build` laid out for this VM.
     fn agent(self) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -435,7 +427,8 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
 /// How a reload goes in [`reload_and_detach`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// In place where the agent swaps (stock PUC), else by the walk.
+    /// In place (every stock VM, after the agent's check of its layout:
+    /// stock/fast_reload.c for PUC Lua, vm/luajit_stock for LuaJIT).
     Swap,
     /// By the pure-Lua walk.
     Walk,
@@ -506,7 +499,7 @@ fn reload_and_detach(vm: Vm, expect: Expect, env: &[(&str, &str)], tag: &str) ->
         let version = client.evaluate("require('counter').version()", None, "repl");
         assert_eq!(version, "\"v2\"");
         let after = client.evaluate(identity, None, "repl");
-        if vm.swaps_in_place() && expect == Expect::Swap {
+        if expect == Expect::Swap {
             assert_eq!(before, after, "not swapped in place");
             assert!(
                 !program.stderr().contains("pure-Lua walk"),
