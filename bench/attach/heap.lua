@@ -9,7 +9,7 @@ local pause
 if has_ffi then
   ffi.cdef('int usleep(unsigned int usec);')
   pause = function()
-    pause()
+    ffi.C.usleep(2000)
   end
 else
   local clock = os.clock
