@@ -33,6 +33,8 @@ mod coroutines;
 mod data_breakpoints;
 #[path = "../../host/src/debuggee.rs"]
 mod debuggee;
+#[path = "../../host/src/dispatch.rs"]
+mod dispatch;
 #[path = "../../host/src/display/mod.rs"]
 mod display;
 #[path = "../../host/src/evaluate.rs"]
@@ -57,6 +59,8 @@ mod interrupt;
 mod lua_api;
 #[path = "../../host/src/memory.rs"]
 mod memory;
+#[path = "../../host/src/messages.rs"]
+mod messages;
 #[path = "../../host/src/native.rs"]
 mod native;
 #[path = "../../host/src/panics.rs"]
