@@ -25,6 +25,7 @@ mod interrupt;
 mod io;
 mod launch;
 mod lua_api;
+mod lua_c;
 mod memory;
 mod native;
 mod panics;
