@@ -57,6 +57,8 @@ mod inspect;
 mod interrupt;
 #[path = "../../host/src/lua_api.rs"]
 mod lua_api;
+#[path = "../../host/src/lua_c.rs"]
+mod lua_c;
 #[path = "../../host/src/memory.rs"]
 mod memory;
 #[path = "../../host/src/messages.rs"]

@@ -26,6 +26,7 @@ mod interrupt;
 mod io;
 mod launch;
 mod lua_api;
+mod lua_c;
 mod memory;
 mod messages;
 mod native;
