@@ -330,6 +330,9 @@ fn attach_listening_with(vm: Vm, client: &mut Client, dir: &Path, env: &[(&str, 
     let socket = dir.join("sock/s");
     initialize(client);
     let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
+    client.wait_output_of("console", "the listener", |t| {
+        t.contains("waiting for a program at")
+    });
     let socket_text = socket.display().to_string();
     let mut all = vec![
         ("HOTRELOAD_CONNECT", socket_text.as_str()),
@@ -607,6 +610,10 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
     let mut client = Client::start();
     initialize(&mut client);
     let seq = client.send("attach", json!({"listen": address, "token": "s3cret"}));
+    // A program started before the adapter listens finds nobody.
+    client.wait_output_of("console", "the listener", |t| {
+        t.contains("waiting for a program at") && t.contains("HOTRELOAD_TOKEN")
+    });
 
     // Without the right token: refused and logged on both sides.
     let intruder_dir = dir.join("intruder");
