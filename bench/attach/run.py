@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""Reload cost on a stock LuaJIT through the attach agent, as the heap grows.
+"""Reload cost in a stock VM through the attach agent, as the heap grows.
 
 For 10k, 100k and 1M heap objects (tables each holding two functions of the
-reloaded module), starts `luajit heap.lua N` with the agent listening,
+reloaded module), starts `<vm> heap.lua N` with the agent listening,
 attaches `bin/hotreload-dap` to it, reloads `benchmod.lua` five times and
-prints the median `durationMs` the agent measured with its in-place swap
-(vm/luajit_stock, after its layout check) and with the pure-Lua walk alone
-(`HOTRELOAD_LUAJIT_STOCK=off`), next to the baseline of the same run: one
+prints the median `durationMs` the agent measured: once with the agent's
+default (the in-place swap where its check of the running VM passed:
+stock/fast_reload.c for PUC Lua, vm/luajit_stock for LuaJIT) and once with
+the pure-Lua walk alone (`HOTRELOAD_FAST_RELOAD=0`, and for LuaJIT
+`HOTRELOAD_LUAJIT_STOCK=off`), next to the baseline of the same run: one
 full `collectgarbage()` of the same heap in the same program. Needs
-`scripts/build` (agent/luajit) and `luajit`.
+`scripts/build` and the VM's interpreter (scripts/attach-env).
 
-Usage: bench/attach/run.py [sizes...]
+Usage: bench/attach/run.py [--vm luajit|lua5.1|lua5.2|lua5.3|lua5.4] [sizes...]
 """
 
 import json
@@ -70,20 +72,25 @@ class Dap:
             self.p.wait()
 
 
-def measure(n: int, workdir: Path, walker: bool = False):
-    sock = workdir / "sock" / f"agent-{n}-{int(walker)}"
+def measure(vm: str, n: int, workdir: Path, walk: bool):
+    sock = workdir / "sock" / f"agent-{n}-{int(walk)}"
     sock.parent.mkdir(mode=0o700, exist_ok=True)
     env = dict(os.environ,
-               LUA_CPATH=f"{ROOT}/agent/luajit/?.so;;",
+               HOTRELOAD_FAST_RELOAD="0" if walk else "1",
+               LUA_CPATH=f"{ROOT}/agent/{vm}/?.so;;",
                LUA_PATH=f"{workdir}/?.lua;;",
                HOTRELOAD_LISTEN=str(sock),
                LUA_INIT=os.environ.get("BENCH_LUA_INIT", "require('hotreload_agent').start()"))
-    if walker:
+    if walk:
         env["HOTRELOAD_LUAJIT_STOCK"] = "off"
     module = workdir / "benchmod.lua"
     module.write_text((HERE / "benchmod.lua").read_text())
-    program = subprocess.Popen(["luajit", str(HERE / "heap.lua"), str(n)], env=env,
-                               cwd=workdir, stdout=subprocess.DEVNULL)
+    for var in ("LUA_CPATH_5_2", "LUA_CPATH_5_3", "LUA_CPATH_5_4",
+                "LUA_PATH_5_2", "LUA_PATH_5_3", "LUA_PATH_5_4", "LUA_INIT_5_2",
+                "LUA_INIT_5_3", "LUA_INIT_5_4"):
+        env.pop(var, None)
+    program = subprocess.Popen([vm, str(HERE / "heap.lua"), str(n)], env=env,
+                               cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     dap = Dap()
     try:
         dap.request("initialize", {"adapterID": "hotreload"})
@@ -107,19 +114,26 @@ def measure(n: int, workdir: Path, walker: bool = False):
     finally:
         dap.close()
         program.kill()
-        program.wait()
+        _, err = program.communicate()
+        if b"pure-Lua walk" in err and not walk:
+            print(f"  ({vm} refused the fast path: {err.decode(errors='replace').strip()})")
 
 
 def main():
-    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000, 1_000_000]
+    args = sys.argv[1:]
+    vm = "luajit"
+    if args[:1] == ["--vm"] and len(args) >= 2:
+        vm, args = args[1], args[2:]
+    sizes = [int(a) for a in args] or [10_000, 100_000, 1_000_000]
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'heap objects':>12} {'swap ms':>8} {'walk ms':>8} {'walk/swap':>9} "
-              f"{'full GC ms':>11} {'swap/GC':>8}")
+        print(f"{vm}: median of five reloads, agent default vs the pure-Lua walk")
+        print(f"{'heap objects':>12} {'default ms':>10} {'walk ms':>10} {'walk/default':>12}"
+              f" {'full GC ms':>11} {'default/GC':>10}")
         for n in sizes:
-            swap_ms, gc_ms = measure(n, Path(tmp))
-            walk_ms, _ = measure(n, Path(tmp), walker=True)
-            print(f"{n:>12} {swap_ms:>8.1f} {walk_ms:>8.1f} {walk_ms / max(swap_ms, 0.001):>9.1f} "
-                  f"{gc_ms:>11.1f} {swap_ms / max(gc_ms, 0.001):>8.2f}")
+            fast_ms, gc_ms = measure(vm, n, Path(tmp), walk=False)
+            walk_ms, _ = measure(vm, n, Path(tmp), walk=True)
+            print(f"{n:>12} {fast_ms:>10.1f} {walk_ms:>10.1f} {walk_ms / max(fast_ms, 0.001):>12.1f}"
+                  f" {gc_ms:>11.1f} {fast_ms / max(gc_ms, 0.001):>10.2f}")
 
 
 if __name__ == "__main__":

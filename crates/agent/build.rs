@@ -38,20 +38,34 @@ fn main() {
         }
         println!("cargo:rerun-if-changed=../host/vm/luajit_stock");
         println!("cargo:rerun-if-changed=../host/vm/luajit/reload_swap.c");
+    } else {
+        // The verified in-place swap (and 5.1's upvalue functions): the
+        // internal headers of this release, checked against the running VM
+        // at attach (stock/fast_reload.c).
+        build.file(manifest_dir.join("stock/fast_reload.c"));
     }
     build.compile("hotreload_stock_vm");
     println!("cargo:rerun-if-changed=stock");
     println!("cargo:rerun-if-changed=../host/vm/hotreload_vm.h");
+    println!("cargo:rerun-if-changed=../host/vm/lua51/upvalues.c");
     // The host's own modules read the release they serve and the C API
     // they speak (the same cfgs as the host's build.rs).
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
-    // An in-place swap only on a stock LuaJIT (vm/luajit_stock, which
-    // compiles the host's vm/luajit/reload_swap.c against checked internals).
+    // An in-place swap on every stock VM: a PUC one's is
+    // stock/fast_reload.c's, used only where its attach-time check passed
+    // (src/attach.rs; 5.1's upvalueid/upvaluejoin likewise); a LuaJIT's is
+    // vm/luajit_stock, which compiles the host's vm/luajit/reload_swap.c
+    // against checked internals.
     println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
-    if vm.sources == Sources::LuaJit {
-        println!("cargo:rustc-cfg=hr_inplace_swap");
+    println!("cargo::rustc-check-cfg=cfg(hr_stock_fast_reload)");
+    println!("cargo:rustc-cfg=hr_inplace_swap");
+    if vm.sources != Sources::LuaJit {
+        println!("cargo:rustc-cfg=hr_stock_fast_reload");
+    }
+    if vm.feature == "lua51" {
+        println!("cargo:rustc-cfg=hr_debug_extras");
     }
     println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
     if vm.lua51_api {

@@ -15,7 +15,9 @@ local function say(line)
 end
 
 -- Messages go to the terminal instead of the (absent) screen.
+local notified = {} ---@type string[]
 vim.notify = function(msg, level)
+  notified[#notified + 1] = msg
   say(((level or 2) >= vim.log.levels.ERROR and '[nvim error] ' or '[nvim] ') .. msg)
 end
 
@@ -84,10 +86,18 @@ end
 
 say('== a mistake: move() now adds self.speed, which no creature has; :write')
 edit('self.x = self.x + 10', 'self.x = self.x + self.speed')
-local failed = wait_for('failed: .*speed', 10000)
-pump(600)
-say('== fixed: every creature gets speed 10 on its first move; :write')
+local stopped = wait_for('stopped %(exception%).*speed', 10000)
+pump(300)
+say('== the game stopped at the error, its world intact; fixed: every creature gets speed 10 on its first move; :write')
 edit('self.x = self.x + self.speed', 'self.speed = self.speed or 10\n  self.x = self.x + self.speed')
+local fixed = vim.wait(10000, function()
+  return vim.iter(notified):any(function(msg)
+    return msg:find('reloaded while stopped on an error', 1, true) ~= nil
+  end)
+end, 20)
+pump(0)
+say('== :HotReload restart: the failed move() runs again with the fix, and the game goes on')
+vim.cmd('HotReload restart')
 local recovered = vim.wait(10000, function()
   local lines = vim.api.nvim_buf_get_lines(output.buffer(), 0, -1, false)
   return lines[#lines] ~= nil and lines[#lines]:find('<c1:') ~= nil
@@ -95,9 +105,9 @@ end, 20)
 pump(1000)
 vim.cmd('HotReload stop')
 pump(300)
-if failed and recovered then
-  say('== the failed ticks were skipped; the creatures kept their sizes and places and go on with the fix')
+if stopped and fixed and recovered then
+  say('== no tick was lost: the creatures kept their sizes and places and go on with the fix')
   os.exit(0)
 end
-say('== the mistake or its fix did not show up in the output')
+say('== the mistake, its fix or the retry did not show up in the output')
 os.exit(1)

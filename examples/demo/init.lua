@@ -13,6 +13,6 @@ vim.cmd.edit(vim.fn.fnameescape(game .. '/creature.lua'))
 vim.cmd('HotReload run ' .. vim.fn.fnameescape(game .. '/main.lua'))
 vim.notify(
   'hotreload demo: edit creature.lua or world.lua and :write — the game keeps running with the new code.'
-    .. ' Save a mistake: the failed ticks are reported and skipped; save the fix and it goes on.',
+    .. ' Save a mistake: the game stops at the error; save the fix, then :HotReload restart retries the failed call.',
   vim.log.levels.INFO
 )

@@ -113,13 +113,6 @@ impl Vm {
         }
     }
 
-    /// Whether the hot reload engine can run in it: stock Lua 5.1 has no
-    /// upvalue identity (`debug.upvalueid`, `debug.upvaluejoin`), so the
-    /// agent refuses reloads there with the reason.
-    fn reloads(self) -> bool {
-        self != Vm::Lua51
-    }
-
     /// The agent `scripts/build` laid out for this VM.
     fn agent(self) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -144,6 +137,21 @@ fn skip(vm: Vm) -> bool {
         eprintln!(
             "skipped: {} is not installed (scripts/attach-env installs it)",
             vm.package()
+        );
+        return true;
+    }
+    false
+}
+
+/// [`skip`], and also when the VM's stock interpreter is missing.
+fn skip_interpreter(vm: Vm) -> bool {
+    if skip(vm) {
+        return true;
+    }
+    if Command::new(vm.interpreter()).arg("-v").output().is_err() {
+        eprintln!(
+            "skipped: no {} interpreter (scripts/attach-env installs it)",
+            vm.interpreter()
         );
         return true;
     }
@@ -322,6 +330,9 @@ fn attach_listening_with(vm: Vm, client: &mut Client, dir: &Path, env: &[(&str, 
     let socket = dir.join("sock/s");
     initialize(client);
     let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
+    client.wait_output_of("console", "the listener", |t| {
+        t.contains("waiting for a program at")
+    });
     let socket_text = socket.display().to_string();
     let mut all = vec![
         ("HOTRELOAD_CONNECT", socket_text.as_str()),
@@ -357,18 +368,87 @@ fn lua52_attach_stops_evaluates_reloads_with_state_and_detaches() {
     stops_evaluates_reloads_with_state_and_detaches(Vm::Lua52);
 }
 
+/// Stock 5.1 has no `debug.upvaluejoin`: the agent brings its own (over the
+/// closure layout its attach-time check verified), so 5.1 reloads too.
 #[test]
-fn lua51_attach_stops_evaluates_refuses_reloads_with_the_reason_and_detaches() {
+fn lua51_attach_stops_evaluates_reloads_with_state_and_detaches() {
     stops_evaluates_reloads_with_state_and_detaches(Vm::Lua51);
 }
 
-fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
-    if skip(vm) {
-        return;
+/// `HOTRELOAD_FAST_RELOAD=0`: the pure-Lua walk instead of the in-place
+/// swap, with the same outcome (functions get new identities instead).
+#[test]
+fn lua54_and_lua51_reload_by_the_walk_when_asked() {
+    for vm in [Vm::Lua54, Vm::Lua51] {
+        reload_and_detach(vm, Expect::Walk, &[("HOTRELOAD_FAST_RELOAD", "0")], "walk");
     }
-    let dir = scratch(&format!("main-{}", vm.name()));
+}
+
+/// A release the agent does not know (a real `lua_ident` of another text,
+/// preloaded before the program's Lua): no fast path, one warning on
+/// stderr; 5.4 reloads by the walk, 5.1 refuses reloads with the reason
+/// (without its own upvalue functions), losing nothing.
+#[test]
+fn an_unknown_release_falls_back_with_one_warning() {
+    for (vm, expect) in [(Vm::Lua54, Expect::Walk), (Vm::Lua51, Expect::Refused)] {
+        if skip(vm) {
+            continue;
+        }
+        let dir = scratch(&format!("ident-{}", vm.name()));
+        let version = if vm == Vm::Lua54 { "5.4.99" } else { "5.1.99" };
+        std::fs::write(
+            dir.join("ident.c"),
+            format!("const char lua_ident[] = \"$LuaVersion: Lua {version}  Copyright (C) a stand-in $\";\n"),
+        )
+        .expect("write ident.c");
+        let preload = dir.join("ident.so");
+        let status = Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&preload)
+            .arg(dir.join("ident.c"))
+            .status()
+            .expect("run cc");
+        assert!(status.success(), "building ident.so failed");
+        let preload = preload.display().to_string();
+        let stderr = reload_and_detach(vm, expect, &[("LD_PRELOAD", preload.as_str())], "unknown");
+        let warning = format!(
+            "hotreload-agent: reloads use the slower pure-Lua walk: Lua {version} is not a release"
+        );
+        assert_eq!(
+            stderr.matches(&warning).count(),
+            1,
+            "{}: {stderr}",
+            vm.name()
+        );
+    }
+}
+
+fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
+    reload_and_detach(vm, Expect::Swap, &[], "");
+}
+
+/// How a reload goes in [`reload_and_detach`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// In place (every stock VM, after the agent's check of its layout:
+    /// stock/fast_reload.c for PUC Lua, vm/luajit_stock for LuaJIT).
+    Swap,
+    /// By the pure-Lua walk.
+    Walk,
+    /// Refused with the reason (stock 5.1 without verified upvalue functions).
+    Refused,
+}
+
+/// Attaches to embed.c on `vm` (with `env`), stops at a breakpoint,
+/// evaluates, reloads counter.lua as `expect` says, detaches; returns the
+/// program's stderr.
+fn reload_and_detach(vm: Vm, expect: Expect, env: &[(&str, &str)], tag: &str) -> String {
+    if skip(vm) {
+        return String::new();
+    }
+    let dir = scratch(&format!("main-{}-{tag}", vm.name()));
     let mut client = Client::start();
-    let mut program = attach_listening(vm, &mut client, &dir);
+    let mut program = attach_listening_with(vm, &mut client, &dir, env);
     let counter = counter_path(&dir);
     let bps = client.set_breakpoints(&counter, &[TICK_LINE]);
     assert_eq!(bps[0]["verified"], true, "{bps:?}");
@@ -389,29 +469,7 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
     // stdout is a file: forwarded without being asked (it stays a file's
     // worth of non-terminal for the program).
     client.wait_output("the program's stdout", |t| t.contains("v1 count=50 "));
-    if vm.reloads() {
-        let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
-        assert!(
-            body["changed"].to_string().contains("tick"),
-            "reload body: {body}"
-        );
-        let version = client.evaluate("require('counter').version()", None, "repl");
-        assert_eq!(version, "\"v2\"");
-        let count: i64 = client
-            .evaluate("require('counter').count()", None, "repl")
-            .parse()
-            .expect("a count");
-        assert!(count >= 50, "the count was reset by the reload: {count}");
-        // The running program uses the new code with its counter kept.
-        program.wait_for("v2 output", |out, _| {
-            out.lines().any(|l| {
-                l.strip_prefix("v2 count=")
-                    .and_then(|rest| rest.split(' ').next())
-                    .and_then(|n| n.parse::<i64>().ok())
-                    .is_some_and(|n| n > 50)
-            })
-        });
-    } else {
+    if expect == Expect::Refused {
         let error = client.err("hotReload", json!({"path": counter, "source": COUNTER_V2}));
         assert!(
             error.message.contains("upvaluejoin"),
@@ -431,6 +489,43 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
                     .last()
                     .is_some_and(|l| l.starts_with("v1 count="))
         });
+    } else {
+        // `version` never runs in the program: swapped in place, it keeps
+        // its identity; the walk gives it the new closure's.
+        let identity = "tostring(require('counter').version)";
+        let before = client.evaluate(identity, None, "repl");
+        let body = client.ok("hotReload", json!({"path": counter, "source": COUNTER_V2}));
+        assert!(
+            body["changed"].to_string().contains("tick"),
+            "reload body: {body}"
+        );
+        let version = client.evaluate("require('counter').version()", None, "repl");
+        assert_eq!(version, "\"v2\"");
+        let after = client.evaluate(identity, None, "repl");
+        if expect == Expect::Swap {
+            assert_eq!(before, after, "not swapped in place");
+            assert!(
+                !program.stderr().contains("pure-Lua walk"),
+                "the fast path was refused: {}",
+                program.stderr()
+            );
+        } else if expect == Expect::Walk {
+            assert_ne!(before, after, "the walk kept the old closure");
+        }
+        let count: i64 = client
+            .evaluate("require('counter').count()", None, "repl")
+            .parse()
+            .expect("a count");
+        assert!(count >= 50, "the count was reset by the reload: {count}");
+        // The running program uses the new code with its counter kept.
+        program.wait_for("v2 output", |out, _| {
+            out.lines().any(|l| {
+                l.strip_prefix("v2 count=")
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_some_and(|n| n > 50)
+            })
+        });
     }
 
     // A breakpoint again, then detach while stopped: the program goes on.
@@ -444,6 +539,7 @@ fn stops_evaluates_reloads_with_state_and_detaches(vm: Vm) {
     assert!(program.alive(), "detaching ended the program");
     assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
     assert!(program.stdout().contains("embed: done"));
+    program.stderr()
 }
 
 #[test]
@@ -514,6 +610,10 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
     let mut client = Client::start();
     initialize(&mut client);
     let seq = client.send("attach", json!({"listen": address, "token": "s3cret"}));
+    // A program started before the adapter listens finds nobody.
+    client.wait_output_of("console", "the listener", |t| {
+        t.contains("waiting for a program at") && t.contains("HOTRELOAD_TOKEN")
+    });
 
     // Without the right token: refused and logged on both sides.
     let intruder_dir = dir.join("intruder");
@@ -600,14 +700,7 @@ fn lua51_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
 }
 
 fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
-    if skip(vm) {
-        return;
-    }
-    if Command::new(vm.interpreter()).arg("-v").output().is_err() {
-        eprintln!(
-            "skipped: no {} interpreter (scripts/attach-env installs it)",
-            vm.interpreter()
-        );
+    if skip_interpreter(vm) {
         return;
     }
     let dir = scratch(&format!("connect-{}", vm.name()));
@@ -1035,4 +1128,354 @@ fn output_is_forwarded_by_default_unless_it_goes_to_a_terminal() {
     assert!(program.stderr().contains("to the file"));
     client.ok("disconnect", json!({}));
     assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
+}
+
+/// handler.lua's `hits = hits + 1` line.
+const HANDLER_LINE: i64 = 6;
+
+/// One HTTP/1.0 GET of `/` over nginx's Unix socket; the response body.
+fn http_get(socket: &Path) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|e| panic!("connect to nginx at {}: {e}", socket.display()));
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("set a read timeout");
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
+        .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    match response.split_once("\r\n\r\n") {
+        Some((_, body)) => body.trim().to_string(),
+        None => panic!("not an HTTP response: {response:?}"),
+    }
+}
+
+/// OpenResty's Lua module in Debian's nginx (`libnginx-mod-http-lua`, on
+/// libluajit-5.1): the agent started from `init_worker_by_lua_block`, a
+/// breakpoint in a request handler, evaluate there, hot reload of the
+/// handler's module with its state kept, detach with nginx serving on.
+#[test]
+fn openresty_request_handler_stops_and_reloads_with_state() {
+    const MODULE: &str = "/usr/lib/nginx/modules/ngx_http_lua_module.so";
+    const NDK: &str = "/usr/lib/nginx/modules/ndk_http_module.so";
+    if skip(Vm::LuaJit) {
+        return;
+    }
+    if !Path::new(MODULE).exists() || Command::new("nginx").arg("-v").output().is_err() {
+        // CI installs it (scripts/attach-env): there its absence is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nginx's Lua module is missing on CI: scripts/attach-env installs libnginx-mod-http-lua"
+        );
+        eprintln!("skipped: nginx's Lua module is not installed (scripts/attach-env installs libnginx-mod-http-lua)");
+        return;
+    }
+    let dir = scratch("openresty");
+    for temp in ["body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+        std::fs::create_dir_all(dir.join("tmp").join(temp)).expect("nginx temp dir");
+    }
+    std::fs::copy(
+        fixtures().join("attach/openresty/handler.lua"),
+        dir.join("handler.lua"),
+    )
+    .expect("copy handler.lua");
+    let handler = dir.join("handler.lua").display().to_string();
+    let (agent_dir, _) = artifacts(Vm::LuaJit);
+    let socket = dir.join("sock/s").display().to_string();
+    let http = dir.join("sock/http");
+    let d = dir.display();
+    // nginx passes its workers no environment (only what `env` names): the
+    // agent gets its address from start's options.
+    let conf = format!(
+        r#"load_module {NDK};
+load_module {MODULE};
+daemon off;
+master_process off;
+worker_processes 1;
+error_log {d}/error.log info;
+pid {d}/nginx.pid;
+events {{ worker_connections 16; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp/body;
+  proxy_temp_path {d}/tmp/proxy;
+  fastcgi_temp_path {d}/tmp/fastcgi;
+  uwsgi_temp_path {d}/tmp/uwsgi;
+  scgi_temp_path {d}/tmp/scgi;
+  lua_package_path "{d}/?.lua;;";
+  lua_package_cpath "{agent}/?.so;;";
+  init_worker_by_lua_block {{
+    assert(require("hotreload_agent").start({{ connect = "{socket}", wait = true }}))
+  }}
+  server {{
+    listen unix:{http};
+    location / {{ content_by_lua_block {{ ngx.say(require("handler").handle()) }} }}
+  }}
+}}
+"#,
+        agent = agent_dir.display(),
+        http = http.display(),
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");
+
+    let mut client = Client::start();
+    initialize(&mut client);
+    let seq = client.send("attach", json!({"listen": socket}));
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(&dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("stdout")).expect("stdout file"))
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"))
+        .spawn()
+        .expect("start nginx");
+    let mut nginx = Program {
+        child,
+        dir: dir.clone(),
+    };
+    let response = client.response(seq);
+    if !response.success {
+        client.fail(&format!(
+            "attach failed: {:?}\nerror.log:\n{}",
+            response.message,
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        ));
+    }
+    client.wait_event("initialized");
+    let bps = client.set_breakpoints(&handler, &[HANDLER_LINE]);
+    assert_eq!(bps[0]["verified"], true, "{bps:?}");
+    client.ok("configurationDone", json!({}));
+
+    // A request stops in its handler.
+    let first = {
+        let http = http.clone();
+        std::thread::spawn(move || http_get(&http))
+    };
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    assert_eq!(frames[0]["line"], HANDLER_LINE);
+    assert_eq!(frames[0]["source"]["path"], handler.as_str());
+    assert_eq!(client.evaluate("hits", Some(&frames[0]["id"]), "repl"), "0");
+    // The request's own API works from the debug console (the evaluation
+    // thread gets the stopped request's host data).
+    assert_eq!(
+        client.evaluate("ngx.var.request_method", Some(&frames[0]["id"]), "repl"),
+        "\"GET\""
+    );
+    assert_eq!(
+        client.evaluate("ngx.get_phase()", Some(&frames[0]["id"]), "repl"),
+        "\"content\""
+    );
+
+    // Reload the handler's module while stopped in it: this request ends
+    // with the old code, the next runs the new one on the same `hits`.
+    let v2 = std::fs::read_to_string(&handler)
+        .expect("read handler.lua")
+        .replace("'v1 hits='", "'v2 hits='");
+    let body = client.ok("hotReload", json!({"path": handler, "source": v2}));
+    assert!(
+        body["changed"].to_string().contains("handle"),
+        "reload body: {body}"
+    );
+    client.set_breakpoints(&handler, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    assert_eq!(first.join().expect("the first request"), "v1 hits=1");
+    assert_eq!(http_get(&http), "v2 hits=2");
+
+    // Detached, nginx serves on with the new code and its state.
+    client.ok("disconnect", json!({}));
+    assert_eq!(http_get(&http), "v2 hits=3");
+    assert!(nginx.alive(), "nginx ended: {}", nginx.stderr());
+}
+
+/// `attach` with `sourceMaps`, as `launch` has it: a program whose Lua was
+/// compiled from another language (a stand-in: counter.lua with a V3 map to
+/// `counter.ts`, whose lines are two further down) is debugged at the
+/// source's lines: breakpoints set there, stacks shown there.
+#[test]
+fn attach_with_source_maps_stops_at_source_lines() {
+    let vm = Vm::Lua54;
+    if skip(vm) {
+        return;
+    }
+    const OFFSET: i64 = 2;
+    let dir = scratch("sourcemaps");
+    let lua = std::fs::read_to_string(fixtures().join("attach/counter.lua")).expect("counter.lua");
+    let lines = lua.lines().count();
+    std::fs::write(
+        dir.join("counter.ts"),
+        format!("// compiled to counter.lua\n// (a stand-in source)\n{lua}"),
+    )
+    .expect("write counter.ts");
+    // Lua line n (from 1) <- counter.ts line n + OFFSET: the first segment
+    // says +2 lines ("E"), each next line +1 ("C").
+    let mappings = std::iter::once("AAEA")
+        .chain(std::iter::repeat_n("AACA", lines - 1))
+        .collect::<Vec<_>>()
+        .join(";");
+    let map = json!({"version": 3, "file": "counter.lua", "sources": ["counter.ts"],
+                     "names": [], "mappings": mappings});
+    std::fs::write(dir.join("counter.lua.map"), map.to_string()).expect("write the map");
+    std::fs::copy(
+        fixtures().join("attach/counter.lua"),
+        dir.join("counter.lua"),
+    )
+    .expect("copy");
+    let source = dir.join("counter.ts").display().to_string();
+
+    let mut client = Client::start();
+    initialize(&mut client);
+    let socket = dir.join("sock/s").display().to_string();
+    let seq = client.send(
+        "attach",
+        json!({"listen": socket, "sourceMaps": true, "cwd": dir.display().to_string()}),
+    );
+    let mut program = Program::start(
+        vm,
+        &dir,
+        &[
+            ("HOTRELOAD_CONNECT", socket.as_str()),
+            ("HOTRELOAD_WAIT", "1"),
+        ],
+    );
+    let response = client.response(seq);
+    assert!(response.success, "attach failed: {:?}", response.message);
+    client.wait_event("initialized");
+    let bps = client.set_breakpoints(&source, &[TICK_LINE + OFFSET]);
+    assert_eq!(bps[0]["verified"], true, "{bps:?}");
+    assert_eq!(bps[0]["line"], TICK_LINE + OFFSET, "{bps:?}");
+    client.ok("configurationDone", json!({}));
+
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    assert_eq!(frames[0]["source"]["path"], source.as_str(), "{frames:?}");
+    assert_eq!(frames[0]["line"], TICK_LINE + OFFSET, "{frames:?}");
+    assert_eq!(
+        client.evaluate("count", Some(&frames[0]["id"]), "repl"),
+        "0"
+    );
+
+    client.set_breakpoints(&source, &[]);
+    client.ok("disconnect", json!({}));
+    program.wait_for("frame 50", |out, _| out.contains("v1 count=50 "));
+    assert_eq!(program.finish(), 0, "stderr: {}", program.stderr());
+}
+
+/// The in-place swap writes into the VM's objects without its GC barriers
+/// (a stock VM hides them): what it touched is kept until the collector ends
+/// a cycle (stock/fast_reload.c). Reloads served while a program churns
+/// garbage (the incremental collector mid-cycle) keep every old reference
+/// working, through full collections, with the module's state kept.
+#[test]
+fn lua54_and_lua51_reloads_while_the_collector_runs_keep_the_heap_sound() {
+    for vm in [Vm::Lua54, Vm::Lua51] {
+        reloads_while_the_collector_runs(vm);
+    }
+}
+
+fn reloads_while_the_collector_runs(vm: Vm) {
+    const KEPT: usize = 20_000;
+    if skip_interpreter(vm) {
+        return;
+    }
+    let dir = scratch(&format!("churn-{}", vm.name()));
+    let socket = dir.join("sock/agent").display().to_string();
+    let module = dir.join("churnmod.lua");
+    let module_v = |version: usize| {
+        format!(
+            "local M = {{}}\nlocal n = 0\nfunction M.bump()\n  n = n + 1\n  return n\nend\nfunction M.get()\n  return {version}\nend\nreturn M\n"
+        )
+    };
+    std::fs::write(&module, module_v(1)).expect("write churnmod.lua");
+    let script = dir.join("churn.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local mod = require('churnmod')\nkeep = {{}}\nfor i = 1, {KEPT} do\n  keep[i] = {{ f = mod.get, g = mod.bump }}\nend\nready = true\nlocal sum = 0\nwhile true do\n  local t = {{}}\n  for i = 1, 200 do\n    t[i] = {{ i }}\n  end\n  sum = sum + keep[#keep].f()\nend\n"
+        ),
+    )
+    .expect("write churn.lua");
+    let (agent_dir, _) = artifacts(vm);
+    let (cpath, path) = vm.path_vars();
+    let child = Command::new(vm.interpreter())
+        .arg(&script)
+        .current_dir(&dir)
+        .env(cpath, format!("{}/?.so;;", agent_dir.display()))
+        .env(path, format!("{}/?.lua;;", dir.display()))
+        .env("LUA_INIT", "require('hotreload_agent').start()")
+        .env("HOTRELOAD_LISTEN", &socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"))
+        .spawn()
+        .expect("start the interpreter");
+    let mut program = Program {
+        child,
+        dir: dir.clone(),
+    };
+    let mut client = Client::start();
+    initialize(&mut client);
+    client.ok("attach", json!({"connect": socket, "timeout": 30}));
+    client.wait_event("initialized");
+    client.ok("configurationDone", json!({}));
+    // The agent starts from LUA_INIT, before the script built its heap.
+    let deadline = Instant::now() + TIMEOUT;
+    while client.evaluate("ready == true", None, "repl") != "true" {
+        assert!(
+            Instant::now() < deadline,
+            "{}: the heap was never built",
+            vm.name()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let path = module.display().to_string();
+    let mut bumps = 0;
+    for version in 2..=21 {
+        client.ok(
+            "hotReload",
+            json!({"path": path, "source": module_v(version)}),
+        );
+        let expect = |n: usize| n.to_string();
+        assert_eq!(
+            client.evaluate(&format!("keep[1].f() + keep[{KEPT}].f()"), None, "repl"),
+            expect(2 * version),
+            "{}: after reload {version}",
+            vm.name()
+        );
+        bumps += 1;
+        assert_eq!(
+            client.evaluate("keep[2].g()", None, "repl"),
+            expect(bumps),
+            "{}: the module's state after reload {version}",
+            vm.name()
+        );
+    }
+    let all = client.evaluate(
+        "(function() collectgarbage() collectgarbage() local s = 0 for i = 1, #keep do s = s + keep[i].f() + keep[i].g() * 0 end return s end)()",
+        None,
+        "repl",
+    );
+    assert_eq!(all, (KEPT * 21).to_string(), "{}", vm.name());
+    assert!(
+        !program.stderr().contains("pure-Lua walk"),
+        "{}: the fast path was refused: {}",
+        vm.name(),
+        program.stderr()
+    );
+    client.ok("disconnect", json!({}));
+    assert!(
+        program.alive(),
+        "{}: the program ended: {}",
+        vm.name(),
+        program.stderr()
+    );
 }

@@ -16,7 +16,13 @@ use support::Client;
 
 const MODULE_V1: &str = "local M = {}\nfunction M.version() return 1 end\nfunction M.make(n)\n  return function() return n * 10 + 1 end\nend\nreturn M\n";
 const MODULE_V2: &str = "local M = {}\nfunction M.version() return 2 end\nfunction M.make(n)\n  return function() return n * 10 + 2 end\nend\nreturn M\n";
-const MAIN: &str = "local ffi = require('ffi')\nffi.cdef('int usleep(unsigned int usec);')\nlocal mod = require('swapmod')\nkeep = { cb = mod.make(4) }\nready = true\nwhile true do ffi.C.usleep(2000) end\n";
+// A module that also defines a global function: `_G`, in `package.loaded`,
+// then holds a function of this file.
+const GLOBAL_V1: &str =
+    "function helper() return 1 end\nlocal M = {}\nfunction M.version() return 1 end\nreturn M\n";
+const GLOBAL_V2: &str =
+    "function helper() return 2 end\nlocal M = {}\nfunction M.version() return 2 end\nreturn M\n";
+const MAIN: &str = "local ffi = require('ffi')\nffi.cdef('int usleep(unsigned int usec);')\nrequire('globmod')\nlocal mod = require('swapmod')\nkeep = { cb = mod.make(4) }\nready = true\nwhile true do ffi.C.usleep(2000) end\n";
 
 fn skip() -> bool {
     if support::runtime() != "lua5.4" {
@@ -60,6 +66,7 @@ fn attach(dir: &Path, env: &[(&str, &str)]) -> (Client, Program) {
         std::fs::set_permissions(&sockets, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     }
     std::fs::write(dir.join("swapmod.lua"), MODULE_V1).expect("module");
+    std::fs::write(dir.join("globmod.lua"), GLOBAL_V1).expect("module");
     std::fs::write(dir.join("main.lua"), MAIN).expect("main");
     let socket = sockets.join("s");
     let stderr = dir.join("stderr.txt");
@@ -146,6 +153,33 @@ fn without_the_swap_the_walk_reloads_and_stderr_says_why() {
     let err = std::fs::read_to_string(&program.stderr).unwrap_or_default();
     assert_eq!(err.matches("no in-place swap").count(), 1, "stderr: {err}");
     assert!(err.contains("HOTRELOAD_LUAJIT_STOCK=off"), "stderr: {err}");
+    drop(program);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_module_that_defines_globals_reloads_as_itself_not_as_g() {
+    if skip() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("hotreload-ljglobal-{}", std::process::id()));
+    let (mut client, program) = attach(&dir, &[]);
+    let path = dir.join("globmod.lua").display().to_string();
+    let body = client.ok("hotReload", json!({"path": path, "source": GLOBAL_V2}));
+    assert_eq!(body["module"], "globmod", "{body}");
+    assert_eq!(
+        client.evaluate("require('globmod').version()", None, "repl"),
+        "2",
+        "{body}"
+    );
+    assert_eq!(client.evaluate("helper()", None, "repl"), "2", "{body}");
+    // The rest of `_G` is untouched.
+    assert_eq!(client.evaluate("keep.cb()", None, "repl"), "41");
+    assert_eq!(
+        client.evaluate("type(string.format)", None, "repl"),
+        "\"function\""
+    );
+    client.ok("disconnect", json!({}));
     drop(program);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -448,7 +448,8 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     // A VM the engine cannot serve (stock Lua 5.1: no upvalue identity)
     // is still debugged; its reloads are refused with the engine's reason.
-    let engine = match reload::Engine::install(&lua) {
+    let backend = reload_backend(l);
+    let engine = match reload::Engine::install_with(&lua, backend) {
         Ok(mut engine) => {
             engine
                 .find_untracked_modules(&lua)
@@ -462,7 +463,20 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
         }
         Err(e) => return Err(e.to_string()),
     };
-    exceptions::remember_wrap(&lua).map_err(|e| e.to_string())?;
+    // SAFETY: only looks symbols up.
+    if unsafe { hr_stock_has_exdata() } == 1 {
+        lua.set_thread_event_callback(mlua::thread::ThreadTriggers::ON_CREATE, |_, event| {
+            if let mlua::thread::ThreadEvent::Create(thread) = event {
+                // SAFETY: the thread was just made and is alive.
+                unsafe { hr_stock_inherit_exdata(thread.state()) };
+            }
+            Ok(())
+        });
+    }
+    // Only the raise hook reads it, which a stock VM lacks; so where the
+    // program forbids coroutines here (OpenResty's init_worker_by_lua), the
+    // agent goes on without it.
+    let _ = exceptions::remember_wrap(&lua);
     forget_on_close(&lua).map_err(|e| e.to_string())?;
     native::set_debug_hook(hooks::hook);
     coroutines::reset(l);
@@ -487,7 +501,60 @@ fn install(l: *mut ffi::lua_State) -> Result<(), String> {
     Ok(())
 }
 
+/// The reload backend for this VM: the in-place swap where the agent has
+/// one for this ABI and its check passed in this very VM (the release and a
+/// self-test of the closure layout, stock/fast_reload.c), else the pure-Lua
+/// walk, said once on stderr. `HOTRELOAD_FAST_RELOAD=0` asks for the walk
+/// (benchmarks compare the two).
+#[cfg(hr_stock_fast_reload)]
+fn reload_backend(l: *mut ffi::lua_State) -> reload::Backend {
+    let mut why = [0 as std::ffi::c_char; 256];
+    // SAFETY: `l` is the live thread calling `start`; the check only runs
+    // probe closures of its own and writes a NUL-terminated reason. (Run
+    // even when the walk is asked for: 5.1's walk needs its verdict too.)
+    if unsafe { hr_stock_fast_reload_check(l, why.as_mut_ptr(), why.len()) } == 1 {
+        if std::env::var_os("HOTRELOAD_FAST_RELOAD").is_some_and(|v| v == "0") {
+            return reload::Backend::PureLua;
+        }
+        return reload::Backend::Swap;
+    }
+    // SAFETY: the check wrote a NUL-terminated string into `why`.
+    let why = unsafe { CStr::from_ptr(why.as_ptr()) }.to_string_lossy();
+    eprintln!(
+        "hotreload-agent: reloads use the slower pure-Lua walk: {why}{}",
+        if cfg!(hr_debug_extras) {
+            " (and Lua 5.1 then cannot reload at all)"
+        } else {
+            ""
+        }
+    );
+    reload::Backend::PureLua
+}
+
+/// Without stock/fast_reload.c (LuaJIT): the engine's own choice for this
+/// build.
+#[cfg(not(hr_stock_fast_reload))]
+fn reload_backend(_l: *mut ffi::lua_State) -> reload::Backend {
+    reload::Backend::best()
+}
+
+#[cfg(hr_stock_fast_reload)]
 extern "C" {
+    /// 1 when the in-place swap may be used in this VM, else 0 with the
+    /// reason in `why` (stock/fast_reload.c).
+    fn hr_stock_fast_reload_check(
+        l: *mut ffi::lua_State,
+        why: *mut std::ffi::c_char,
+        len: usize,
+    ) -> c_int;
+}
+
+extern "C" {
+    /// 1 in OpenResty's LuaJIT (per-thread host data), else 0.
+    fn hr_stock_has_exdata() -> c_int;
+    /// Gives thread `co` the host data of the thread the last hook ran in
+    /// (stock/stock_vm.c).
+    fn hr_stock_inherit_exdata(co: *mut ffi::lua_State);
     /// The main thread for the stock C's thread list (stock/stock_vm.c).
     fn hr_stock_set_main(l: *mut ffi::lua_State);
     /// LuaJIT: flushes every trace and turns the compiler off; elsewhere

@@ -9,8 +9,8 @@ use std::io::Write;
 use std::os::raw::c_int;
 use std::sync::{Mutex, MutexGuard};
 
-use dap::types::{ExitedEventBody, OutputEventBody};
-use host_protocol::{HostEvent, HostMessage, HostResponse, Outcome};
+use dap::types::ExitedEventBody;
+use host_protocol::{HostEvent, HostMessage};
 
 /// The attached session's socket, if any. One lock: lines never interleave.
 static WRITER: Mutex<Option<Box<dyn Write + Send>>> = Mutex::new(None);
@@ -60,27 +60,8 @@ pub fn heartbeat() {
     }
 }
 
-/// Answers request `id`.
-pub fn respond(id: u64, outcome: Outcome) {
-    send(&HostMessage::Response(HostResponse { id, outcome }));
-}
-
-/// Sends an event.
-pub fn event(event: HostEvent) {
-    send(&HostMessage::Event(event));
-}
-
-/// Sends the agent's own notes as an `output` event (nothing for empty text).
-pub fn output(category: &str, text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    event(HostEvent::Output(OutputEventBody {
-        category: Some(category.to_string()),
-        output: text.to_string(),
-        ..Default::default()
-    }));
-}
+// respond, event, output: shared with the other writer (messages.rs).
+pub use crate::messages::{event, output, respond};
 
 /// Flushes the C streams, so what the program printed before a stop is out
 /// (on its own stdout) before the stop is announced.

@@ -33,6 +33,8 @@ mod coroutines;
 mod data_breakpoints;
 #[path = "../../host/src/debuggee.rs"]
 mod debuggee;
+#[path = "../../host/src/dispatch.rs"]
+mod dispatch;
 #[path = "../../host/src/display/mod.rs"]
 mod display;
 #[path = "../../host/src/evaluate.rs"]
@@ -55,8 +57,12 @@ mod inspect;
 mod interrupt;
 #[path = "../../host/src/lua_api.rs"]
 mod lua_api;
+#[path = "../../host/src/lua_c.rs"]
+mod lua_c;
 #[path = "../../host/src/memory.rs"]
 mod memory;
+#[path = "../../host/src/messages.rs"]
+mod messages;
 #[path = "../../host/src/native.rs"]
 mod native;
 #[path = "../../host/src/panics.rs"]

@@ -1,9 +1,9 @@
-//! The agent's protocol reader: one thread per attached session. It routes
-//! requests as the host's reader does (`routing`), with what differs for a
-//! program we did not start: `launch` does not apply, `configurationDone`
-//! only ends a `wait`, and the end of the connection *detaches* (breakpoints
-//! and steps cleared, a stopped program resumed, hooks off) instead of
-//! ending the program.
+//! The agent's protocol reader: one thread per attached session. It hands
+//! requests to the host's `dispatch` as the host's reader does, with what
+//! differs for a program we did not start: `launch` does not apply,
+//! `configurationDone` only ends a `wait`, and the end of the connection
+//! *detaches* (breakpoints and steps cleared, a stopped program resumed,
+//! hooks off) instead of ending the program.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -14,12 +14,9 @@ use std::time::Duration;
 use host_protocol::{ErrorKind, HostCommand, HostError, HostRequest, Outcome};
 use serde_json::{json, Value};
 
-use crate::inflight::{self, Interruption};
-use crate::interrupt;
+use crate::dispatch::{self, enqueue};
 use crate::io;
-use crate::panics;
 use crate::queue::{self, RunState};
-use crate::routing::{self, Refusal, Route, Situation};
 use crate::transport::Stream;
 
 /// Sources that have breakpoints, so that detaching can clear them.
@@ -52,9 +49,11 @@ pub fn serve(stream: Stream) {
     let reader = BufReader::new(stream);
     for line in reader.split(b'\n') {
         let Ok(line) = line else { break };
-        if let Err(e) = panics::catch("a request", || handle_line(&line)) {
-            io::output("console", &format!("hotreload-agent: {e}\n"));
-        }
+        dispatch::guarded(&line, "hotreload-agent", |line| {
+            if let Some(request) = dispatch::parse(line, "hotreload-agent") {
+                route(request);
+            }
+        });
         if !io::attached() {
             break;
         }
@@ -63,30 +62,8 @@ pub fn serve(stream: Stream) {
     detach();
 }
 
-fn handle_line(line: &[u8]) {
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return;
-    }
-    match serde_json::from_slice::<HostRequest>(line) {
-        Ok(request) => route(request),
-        Err(err) => {
-            let id = serde_json::from_slice::<Value>(line)
-                .ok()
-                .and_then(|v| v.get("id").and_then(Value::as_u64));
-            match id {
-                Some(id) => io::respond(
-                    id,
-                    Outcome::Failure(HostError::invalid(format!("bad request: {err}"))),
-                ),
-                None => io::output(
-                    "console",
-                    &format!("hotreload-agent: unreadable request: {err}\n"),
-                ),
-            }
-        }
-    }
-}
-
+/// Answers what applies only to an attached program, and hands the rest
+/// to the host's dispatch.
 fn route(request: HostRequest) {
     let id = request.id;
     let state = queue::state();
@@ -118,50 +95,7 @@ fn route(request: HostRequest) {
         }
         _ => {}
     }
-    let situation = Situation {
-        state,
-        no_debug: queue::no_debug(),
-        busy: inflight::busy(),
-    };
-    match routing::route(situation, &request.command) {
-        Route::Terminate => {
-            io::respond(id, Outcome::Ok(Value::Null));
-            io::exit_now();
-        }
-        Route::Cancel(target) => {
-            if let Some(waiting) = queue::remove(target) {
-                io::respond(
-                    waiting.id,
-                    Outcome::Failure(HostError::new(ErrorKind::Cancelled, "cancelled")),
-                );
-            } else {
-                inflight::interrupt(Some(target), Interruption::Cancelled);
-            }
-            io::respond(id, Outcome::Ok(Value::Null));
-        }
-        Route::LastThreads => io::respond(id, Outcome::Ok(inflight::last_threads())),
-        Route::PauseEvaluation => {
-            inflight::interrupt(None, Interruption::Paused);
-            enqueue(request);
-        }
-        Route::Acknowledge if state == RunState::Running => {
-            io::respond(id, Outcome::Ok(Value::Null));
-        }
-        Route::Refuse(refusal) if state == RunState::Running => {
-            io::respond(id, Outcome::Failure(refusal.into()));
-        }
-        Route::Refuse(refusal @ Refusal::PauseWithoutDebug) => {
-            io::respond(id, Outcome::Failure(refusal.into()));
-        }
-        _ => enqueue(request),
-    }
-}
-
-/// Queues a request for the program's thread and interrupts it if it runs.
-fn enqueue(request: HostRequest) {
-    if inflight::push_unless_stuck(request) == Some(RunState::Running) {
-        interrupt::request();
-    }
+    dispatch::route(request);
 }
 
 /// The session is gone: answers go nowhere from now on; every breakpoint

@@ -14,6 +14,8 @@
  *   policy or line filter (the line hook runs in every function while a
  *   breakpoint exists), no frame restart.
  */
+#define _GNU_SOURCE /* dladdr, RTLD_DEFAULT */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +47,67 @@ int hr_stock_jit_off (lua_State *L) {
   int off = luaJIT_setmode(L, 0, HR_LUAJIT_MODE_ENGINE);
   return flushed && off;
 }
+/*
+ * OpenResty's LuaJIT keeps per-thread data for its host ("exdata": nginx's
+ * current request), which a new thread copies from the thread it is made
+ * in. The debugger runs Lua (evaluations, the reload engine) in the main
+ * thread and in threads of its own: while a hook serves it, those get the
+ * data of the thread the hook runs in, else `ngx.var` and the like would
+ * follow a request that is gone. Other LuaJIT builds have no such data.
+ */
+typedef void *(*hr_getexdata_fn) (lua_State *L);
+typedef void (*hr_setexdata_fn) (lua_State *L, void *exdata);
+static hr_getexdata_fn get_exdata[2];
+static hr_setexdata_fn set_exdata[2];
+static int exdata_looked_up;
+
+static void *lookup (const char *name) {
+  void *sym = dlsym(RTLD_DEFAULT, name);
+  Dl_info info;
+  void *lib;
+  if (sym != NULL) return sym;
+  if (dladdr((void *)lua_gettop, &info) == 0 || info.dli_fname == NULL) return NULL;
+  lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+  if (lib == NULL) return NULL;
+  sym = dlsym(lib, name);
+  dlclose(lib);
+  return sym;
+}
+
+int hr_stock_has_exdata (void) {
+  if (!exdata_looked_up) {
+    exdata_looked_up = 1;
+    *(void **)&get_exdata[0] = lookup("lua_getexdata");
+    *(void **)&set_exdata[0] = lookup("lua_setexdata");
+    *(void **)&get_exdata[1] = lookup("lua_getexdata2");
+    *(void **)&set_exdata[1] = lookup("lua_setexdata2");
+  }
+  return get_exdata[0] != NULL && set_exdata[0] != NULL;
+}
+
+/* Thread `to` gets the data of thread `from`; `saved` (2 slots) keeps what
+   `to` had, for exdata_restore. */
+static void exdata_copy (lua_State *to, lua_State *from, void **saved) {
+  int i;
+  for (i = 0; i < 2; i++)
+    if (get_exdata[i] != NULL && set_exdata[i] != NULL) {
+      if (saved != NULL) saved[i] = get_exdata[i](to);
+      set_exdata[i](to, get_exdata[i](from));
+    }
+}
+
+static void exdata_restore (lua_State *to, void **saved) {
+  int i;
+  for (i = 0; i < 2; i++)
+    if (get_exdata[i] != NULL && set_exdata[i] != NULL) set_exdata[i](to, saved[i]);
+}
+
+void hr_stock_inherit_exdata (lua_State *co) {
+  if (last_thread != NULL && hr_stock_has_exdata()) exdata_copy(co, last_thread, NULL);
+}
 #else
+int hr_stock_has_exdata (void) { return 0; }
+void hr_stock_inherit_exdata (lua_State *co) { (void)co; }
 int hr_stock_jit_off (lua_State *L) {
   (void)L;
   return 1;
@@ -145,7 +207,14 @@ static void call_hook (lua_State *L, lua_Debug *ar) {
   }
   lua_pushcfunction(L, run_hook);
   lua_pushlightuserdata(L, ar);
-  if (lua_pcall(L, 2, 0, 0) != 0) lua_pop(L, 1);
+  {
+    lua_State *main = main_thread_51;
+    void *saved[2] = {NULL, NULL};
+    int swap = main != NULL && main != L && hr_stock_has_exdata();
+    if (swap) exdata_copy(main, L, saved);
+    if (lua_pcall(L, 2, 0, 0) != 0) lua_pop(L, 1);
+    if (swap) exdata_restore(main, saved);
+  }
 }
 #else
 static void call_hook (lua_State *L, lua_Debug *ar) { debug_hook(L, ar); }

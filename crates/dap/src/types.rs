@@ -156,6 +156,13 @@ pub struct AttachArguments {
     /// client disconnects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
+    /// Honour V3 source maps of the program's Lua files, as `launch` does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_maps: bool,
+    /// Where the program's Lua files (and their maps) are looked for with
+    /// `sourceMaps` (default: the adapter's working directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
 }
 
 /// One requested breakpoint.

@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use dap::types::{ExitedEventBody, OutputEventBody};
-use host_protocol::{HostEvent, HostMessage, HostResponse, Outcome};
+use dap::types::ExitedEventBody;
+use host_protocol::{HostEvent, HostMessage};
 
 /// The protocol output; every message goes through this one lock so lines
 /// never interleave.
@@ -260,29 +260,8 @@ pub fn send(message: &HostMessage) {
     }
 }
 
-/// Answers request `id`.
-pub fn respond(id: u64, outcome: Outcome) {
-    send(&HostMessage::Response(HostResponse { id, outcome }));
-}
-
-/// Sends an event.
-pub fn event(event: HostEvent) {
-    send(&HostMessage::Event(event));
-}
-
-/// Sends program or host text as an `output` event (nothing for empty text).
-/// Program output goes through [`OUTPUT`]; the host's own notes may be sent
-/// directly.
-pub fn output(category: &str, text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    event(HostEvent::Output(OutputEventBody {
-        category: Some(category.to_string()),
-        output: text.to_string(),
-        ..Default::default()
-    }));
-}
+// respond, event, output: shared with the other writer (messages.rs).
+pub use crate::messages::{event, output, respond};
 
 /// Ends the program: flushes C stdio, lets the forwarders drain what the
 /// program wrote to fds 1 and 2, reports `exited` and exits the process.

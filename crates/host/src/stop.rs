@@ -2,7 +2,7 @@
 //! stops the program, the request loop while stopped, and the requests served
 //! from the interrupt hook while the program runs.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::os::raw::c_int;
 use std::path::Path;
 
@@ -22,7 +22,8 @@ use crate::references::StopContext;
 use crate::routing::{self, Refusal, Route, Situation};
 use crate::{
     completions, coroutines, data_breakpoints, evaluate, exceptions, follow, function_breakpoints,
-    inflight, interrupt, io, memory, native, panics, restart, set_variable, sources, threads,
+    inflight, interrupt, io, lua_c, memory, native, panics, restart, set_variable, sources,
+    threads,
 };
 use hotreload_host::reload;
 
@@ -472,11 +473,11 @@ pub unsafe fn serve_interrupt(debuggee: &mut Debuggee, l: *mut lua_State) -> boo
     false
 }
 
-/// Message handler of the program's outermost call. It returns what
-/// `lua.c`'s handler returns (the message with a traceback), which a
+/// Message handler of the program's outermost call. It returns what this
+/// version's `lua.c` handler returns (`lua_c`), which a
 /// program sees only where `load` catches an error raised while parsing
 /// (a failing reader): those pass through untouched. Any other error ends
-/// the program: print the traceback to stderr and stop with reason
+/// the program: print what `lua` prints to stderr and stop with reason
 /// `exception` (unless `noDebug`, the `uncaught` filter is off, or the `all`
 /// filter stopped at this raise already) while the failing stack is there.
 ///
@@ -490,20 +491,24 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
             return 1;
         }
         if native::parsing(l) {
-            return lua_c_message(l);
+            return lua_c::message_handler(l);
         }
         // A stop where it was raised chose to restart a frame: the error
         // does not end the program, say nothing.
         if native::error_restart_pending(l) {
             exceptions::take_raise_stop();
-            return lua_c_message(l);
+            return lua_c::message_handler(l);
         }
         let message = error_message(l);
         let type_name = lossy(ffi::lua_typename(l, ffi::lua_type(l, 1)));
-        lua_c_message(l);
-        let traceback = lossy(ffi::lua_tostring(l, -1));
+        lua_c::message_handler(l);
+        // What `lua` prints (its name is `arg[-1]`): this version's handler
+        // and report (5.1 and 5.2 print nothing for a nil error).
+        let report = lua_c::report(l);
         io::drain();
-        io::output("stderr", &format!("{traceback}\n"));
+        if let Some(text) = &report {
+            io::output("stderr", &format!("lua: {text}\n"));
+        }
         // The `all` filter already stopped where this error was raised.
         let stopped_at_raise = exceptions::take_raise_stop();
         if !queue::no_debug() && !stopped_at_raise {
@@ -523,7 +528,7 @@ pub unsafe extern "C-unwind" fn on_error(l: *mut lua_State) -> c_int {
                         break_mode: "unhandled",
                         message: message.clone(),
                         type_name,
-                        traceback: Some(traceback),
+                        traceback: report,
                     };
                     debuggee.stop = Some(StopContext::new(frames).with_exception(exception));
                     let body = stopped_body("exception", Vec::new(), Some(message));
@@ -624,30 +629,6 @@ unsafe fn lossy(p: *const std::os::raw::c_char) -> String {
     }
 }
 
-/// Pushes what `lua.c`'s message handler returns for the error at index 1:
-/// its `__tostring` result for a non-string with one, else the message
-/// with a traceback. Returns 1 (one result).
-///
-/// # Safety
-/// Called from a message handler with room for 4 slots.
-unsafe fn lua_c_message(l: *mut lua_State) -> c_int {
-    // SAFETY: per the contract above.
-    unsafe {
-        let mut msg = ffi::lua_tostring(l, 1);
-        if msg.is_null() {
-            if ffi::luaL_callmeta(l, 1, c"__tostring".as_ptr()) != 0
-                && ffi::lua_type(l, -1) == ffi::LUA_TSTRING
-            {
-                return 1;
-            }
-            let name = ffi::lua_typename(l, ffi::lua_type(l, 1));
-            msg = ffi::lua_pushfstring(l, c"(error object is a %s value)".as_ptr(), name);
-        }
-        ffi::luaL_traceback(l, l, msg, 1);
-        1
-    }
-}
-
 /// The error object as text, like `lua.c`'s message handler.
 unsafe fn error_message(l: *mut lua_State) -> String {
     // SAFETY: index 1 holds the error object.
@@ -680,31 +661,69 @@ unsafe fn error_message(l: *mut lua_State) -> String {
     }
 }
 
-/// Runs `LUA_INIT_5_4` (or `LUA_INIT`) before the program, as `lua` does:
-/// `@file` runs that file, anything else runs as a chunk named `=LUA_INIT`.
-fn run_lua_init(lua: &mlua::Lua) -> Result<(), String> {
-    let (name, value) = match std::env::var_os("LUA_INIT_5_4") {
-        Some(v) => ("=LUA_INIT_5_4", v),
-        None => match std::env::var_os("LUA_INIT") {
-            Some(v) => ("=LUA_INIT", v),
-            None => return Ok(()),
-        },
+/// Runs this version's init code (`LUA_INIT_5_x` or `LUA_INIT`) before the
+/// program, as `lua` does: `@file` runs that file, anything else runs as a
+/// chunk named after its variable. A failure is what `lua` prints for it
+/// (`None`: nothing, as 5.1 and 5.2 say of a nil error).
+fn run_lua_init(lua: &mlua::Lua) -> Result<(), Option<String>> {
+    let Some((var, value)) = lua_c::INIT_VARS
+        .iter()
+        .find_map(|var| std::env::var_os(var).map(|v| (*var, v)))
+    else {
+        return Ok(());
     };
     let bytes = std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec();
-    let result = match bytes.strip_prefix(b"@") {
-        Some(file) => {
-            let path = String::from_utf8_lossy(file).into_owned();
-            lua.globals()
-                .get::<mlua::Function>("dofile")
-                .and_then(|dofile| dofile.call::<()>(path))
-        }
-        None => lua.load(bytes).set_name(name).exec(),
+    let name = CString::new(format!("={var}")).map_err(|e| Some(e.to_string()))?;
+    let file = match bytes.strip_prefix(b"@") {
+        Some(path) => Some(CString::new(path).map_err(|e| Some(e.to_string()))?),
+        None => None,
     };
-    result.map_err(|e| match e {
-        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m,
-        mlua::Error::CallbackError { cause, .. } => cause.to_string(),
-        other => other.to_string(),
-    })
+    let mut failed = false;
+    let mut report = None;
+    // SAFETY: everything pushed is popped (settop to the base); the chunk
+    // runs under lua_pcall with a message handler.
+    let ran = unsafe {
+        lua.exec_raw::<()>((), |s| {
+            let base = ffi::lua_gettop(s);
+            let mut status = match &file {
+                Some(path) => ffi::luaL_loadfile(s, path.as_ptr()),
+                None => ffi::luaL_loadbuffer(
+                    s,
+                    bytes.as_ptr() as *const std::os::raw::c_char,
+                    bytes.len(),
+                    name.as_ptr(),
+                ),
+            };
+            if status == ffi::LUA_OK {
+                ffi::lua_pushcfunction(s, init_handler);
+                ffi::lua_insert(s, -2);
+                status = ffi::lua_pcall(s, 0, 0, base + 1);
+            }
+            if status != ffi::LUA_OK {
+                failed = true;
+                report = lua_c::report(s);
+            }
+            ffi::lua_settop(s, base);
+        })
+    };
+    ran.map_err(|e| Some(e.to_string()))?;
+    if failed {
+        Err(report)
+    } else {
+        Ok(())
+    }
+}
+
+/// Message handler of the init code: what `lua`'s handler returns.
+unsafe extern "C-unwind" fn init_handler(l: *mut lua_State) -> c_int {
+    // SAFETY: Lua calls us as a message handler, the error at index 1.
+    unsafe {
+        if ffi::lua_checkstack(l, 4) == 0 {
+            ffi::lua_pushvalue(l, 1);
+            return 1;
+        }
+        lua_c::message_handler(l)
+    }
 }
 
 /// Runs the program's main chunk (on `configurationDone`) and ends the host
@@ -740,8 +759,10 @@ pub fn run_program() -> ! {
     }
     // SAFETY: the main thread is live; the VM thread runs this.
     unsafe { hooks::apply_base_mask(main_state) };
-    if let Err(e) = run_lua_init(&lua) {
-        io::output("stderr", &format!("lua: {e}\n"));
+    if let Err(report) = run_lua_init(&lua) {
+        if let Some(text) = report {
+            io::output("stderr", &format!("lua: {text}\n"));
+        }
         io::finish(1);
     }
     let mut status = ffi::LUA_OK;

@@ -92,9 +92,14 @@ fn assign_ids(vm: &Vm) {
             continue;
         }
         let state = thread.state();
-        // SAFETY: the thread is alive (we hold it); lua_status only reads.
+        // SAFETY: the thread is alive (we hold it); lua_status and
+        // lua_getstack only read.
         let started = unsafe { ffi::lua_status(state) } == ffi::LUA_YIELD
-            || coroutines::position(state).is_some();
+            || coroutines::position(state).is_some()
+            // Running with no resume seen: a stock VM (the attach agent)
+            // reports none, e.g. OpenResty's request coroutines, which C
+            // resumes.
+            || unsafe { running(state) };
         if started {
             let known = LIVE.with_borrow(|live| live.get(&(state as usize)).copied());
             let id = known.unwrap_or_else(|| {
@@ -162,6 +167,18 @@ pub fn id_of(debuggee: &Debuggee, l: *mut ffi::lua_State) -> i64 {
             known(vm)
         })
         .unwrap_or(1)
+}
+
+/// Whether thread `state` has a frame (started, not finished).
+///
+/// # Safety
+/// `state` is a live thread of the VM.
+unsafe fn running(state: *mut ffi::lua_State) -> bool {
+    // SAFETY: the caller's contract; lua_getstack only reads.
+    unsafe {
+        let mut ar: ffi::lua_Debug = std::mem::zeroed();
+        ffi::lua_status(state) == ffi::LUA_OK && ffi::lua_getstack(state, 0, &mut ar) != 0
+    }
 }
 
 fn find(vm: &Vm, id: i64) -> Option<mlua::Thread> {

@@ -58,22 +58,34 @@ local engine = ...
 local package, type, next, rawget = package, type, next, rawget
 local getinfo = type(debug) == 'table' and debug.getinfo or nil
 -- The chunk name the module's functions carry (loaders such as LÖVE's give
--- their own), from the first Lua function found in its table.
+-- their own), when every Lua function in its table agrees on one: a table
+-- that gathers functions from several files is no one file's module.
 local function chunkname_of(value)
   if type(value) ~= 'table' or not getinfo then return nil end
+  local found
   for _, v in next, value do
     if type(v) == 'function' then
       local info = getinfo(v, 'S')
       if info and info.what ~= 'C' and type(info.source) == 'string' and info.source:sub(1, 1) == '@' then
-        return info.source
+        if found and found ~= info.source then return nil end
+        found = info.source
       end
     end
   end
-  return nil
+  return found
 end
+-- The VM's own libraries: `_G` holds every global function a module
+-- defines, and none of them has a file of its own.
+local builtin = {
+  _G = true, string = true, table = true, math = true, io = true, os = true,
+  coroutine = true, debug = true, package = true, utf8 = true, bit32 = true,
+  bit = true, jit = true, ffi = true, ['jit.util'] = true, ['jit.profile'] = true,
+  ['string.buffer'] = true, ['table.new'] = true, ['table.clear'] = true,
+}
 local searchpath = package.searchpath
 for name, value in next, package.loaded do
-  if type(name) == 'string' and rawget(engine.modules, name) == nil then
+  if type(name) == 'string' and not builtin[name] and value ~= _G
+    and rawget(engine.modules, name) == nil then
     local chunkname = chunkname_of(value)
     if chunkname then
       engine:register(name, chunkname:sub(2), chunkname)

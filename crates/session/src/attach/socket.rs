@@ -174,6 +174,14 @@ pub async fn wait_for_agent(
     let listener = Listener::bind(address)?;
     let tcp = address.is_tcp();
     let shown = address.to_string();
+    // Said once bound: a program started from now on finds the listener.
+    note(
+        &events,
+        format!(
+            "hotreload: waiting for a program at {shown} (its agent connects with HOTRELOAD_CONNECT={shown}{})\n",
+            if tcp { " and HOTRELOAD_TOKEN" } else { "" }
+        ),
+    );
     let accept_one = async {
         loop {
             let (mut read, mut write) = match listener.accept().await {

@@ -465,7 +465,15 @@ impl DapSession {
             self.outbox.clone(),
             self.hold.subscribe(),
         ));
-        let connection = match crate::attach::attach(&args, events_tx.clone()).await {
+        // With `sourceMaps`, the connection's events pass through the
+        // source-map layer (as a launched host's do).
+        let (agent_tx, agent_rx) = if args.source_maps {
+            let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+            (tx, Some(rx))
+        } else {
+            (events_tx.clone(), None)
+        };
+        let connection = match crate::attach::attach(&args, agent_tx).await {
             Ok(connection) => connection,
             Err(e) => {
                 drop(events_tx);
@@ -487,7 +495,15 @@ impl DapSession {
                 .map_or_else(|| "?".to_string(), |p| p.to_string()),
             greeting.lua.as_deref().unwrap_or("Lua"),
         );
-        let runtime: Arc<dyn DebugRuntime> = connection;
+        let runtime: Arc<dyn DebugRuntime> = match agent_rx {
+            Some(agent_rx) => crate::sourcemaps::SourceMapped::attached(
+                connection,
+                agent_rx,
+                events_tx.clone(),
+                args.cwd.as_deref(),
+            ),
+            None => connection,
+        };
         if let Ok(mut slot) = self.runtime.lock() {
             *slot = Some(runtime);
         }

@@ -269,7 +269,43 @@ impl SourceMapped {
             roots.push(dir.to_path_buf());
         }
         roots.extend(compiled.map(Path::to_path_buf));
-        let index = MapIndex::scan(base, &roots);
+        self.scan_maps(base, &roots);
+    }
+
+    /// Source-maps a runtime that already runs (an attached program): the
+    /// maps are those of the Lua files under `cwd` (relative to the
+    /// adapter's working directory; that directory itself when `None`).
+    /// `inner_events` are the runtime's events, passed on to `events` in
+    /// source terms.
+    pub fn attached(
+        inner: Arc<dyn DebugRuntime>,
+        inner_events: mpsc::Receiver<RuntimeEvent>,
+        events: mpsc::Sender<RuntimeEvent>,
+        cwd: Option<&str>,
+    ) -> Arc<SourceMapped> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            events: events.clone(),
+        });
+        tokio::spawn(translate_events(
+            inner_events,
+            events,
+            Arc::downgrade(&inner),
+            shared.clone(),
+        ));
+        let mapped = SourceMapped { inner, shared };
+        let base = std::env::current_dir().unwrap_or_default();
+        let base = match cwd.filter(|c| !c.is_empty()) {
+            Some(cwd) => base.join(cwd),
+            None => base,
+        };
+        mapped.scan_maps(base.clone(), &[base]);
+        Arc::new(mapped)
+    }
+
+    /// Indexes the maps of the Lua files under `roots` and turns mapping on.
+    fn scan_maps(&self, base: PathBuf, roots: &[PathBuf]) {
+        let index = MapIndex::scan(base, roots);
         for problem in &index.problems {
             // Best effort: a full channel means the client is gone anyway.
             let _ = self

@@ -1,5 +1,6 @@
 /*
- * Lua 5.3 (and 5.2, which includes this file; see lua52/debuginfo.c):
+ * Lua 5.2 to 5.4 (each folder's vm_compat.h says how its VM spells what
+ * differs; 5.1 and LuaJIT have their own debuginfo.c):
  * debugger helpers that need the VM's internal headers: the lines that hold
  * code in a chunk (all nested prototypes), the source of a frame's function
  * without formatting `short_src`, and a frame's stack depth. The debugger
@@ -15,16 +16,12 @@
 #include "ldebug.h"
 
 #include "hotreload_vm.h"
-
-/* How a string's length is read: the one difference Lua 5.2 has here. */
-#ifndef HR_SOURCE_LEN
-#define HR_SOURCE_LEN(ts) tsslen(ts)
-#endif
+#include "vm_compat.h"
 
 static void collect_lines(const Proto *p, int *out, int cap, int *n) {
   int pc;
-  for (pc = 0; pc < p->sizelineinfo; pc++) {
-    int line = getfuncline(p, pc);
+  for (pc = HR_FIRST_LINE_PC(p); pc < HR_LINE_COUNT(p); pc++) {
+    int line = HR_FUNCLINE(p, pc);
     if (line < 0) continue;
     if (*n < cap) out[*n] = line;
     (*n)++;
@@ -69,7 +66,7 @@ const char *hr_frame_source(lua_State *L, const lua_Debug *ar, size_t *len) {
   const Proto *p;
   (void)L;  /* ar->i_ci finds the frame on this VM */
   if (ci == NULL) return NULL;
-  fn = ci->func;
+  fn = HR_CI_FUNC(ci);
   if (!ttisLclosure(fn)) return NULL;
   p = clLvalue(fn)->p;
   if (p->source == NULL) return NULL;
@@ -95,7 +92,7 @@ void hr_sync_oldpc(lua_State *L) {
   /* The program's own line hook keeps 'oldpc' right; moving it would make
      that hook miss the current line. */
   if (isLua(ci) && !(L->hr_hookmask & LUA_MASKLINE))
-    L->oldpc = ci->u.l.savedpc;
+    L->oldpc = HR_OLDPC_OF(ci);
 }
 
 /*
@@ -111,12 +108,12 @@ void hr_sync_oldpc(lua_State *L) {
 /* Slots thread L may still grow to, measured without growing it (growing
  * it here would move the point where the program overflows). */
 static ptrdiff_t stack_room(lua_State *L) {
-  return (ptrdiff_t)LUAI_MAXSTACK - (L->top - L->stack);
+  return (ptrdiff_t)LUAI_MAXSTACK - HR_STACK_USED(L);
 }
 
 int hr_room_to_evaluate(lua_State *L) {
   lua_State *main = G(L)->mainthread;
-  if (L->nCcalls + HR_EVAL_CCALLS >= LUAI_MAXCCALLS) return 0;
+  if (HR_CCALLS(L) + HR_EVAL_CCALLS >= LUAI_MAXCCALLS) return 0;
   if (stack_room(L) < HR_EVAL_SLOTS) return 0;
   if (main != L && stack_room(main) < HR_EVAL_SLOTS) return 0;
   return 1;
