@@ -430,7 +430,7 @@ static int equal (const HrVal *a, const HrVal *b) {
 static int arith (int op, const HrVal *a, const HrVal *b, HrVal *out) {
   if (!is_number(a) || !is_number(b)) return 0;  /* strings coerce, tables have __add */
   if (a->t == HV_INT && b->t == HV_INT) {
-    lua_Unsigned x = (lua_Unsigned)a->i, y = (lua_Unsigned)b->i;
+    unsigned long long x = (unsigned long long)a->i, y = (unsigned long long)b->i;
     out->t = HV_INT;  /* integers wrap around, as in Lua */
     out->i = (lua_Integer)(op == C_ADD ? x + y : op == C_SUB ? x - y : x * y);
   }
@@ -494,7 +494,7 @@ int hr_cond_false (lua_State *L, const struct HrCond *c) {
       case C_NEG:
         if (sp < 1) return 0;
         a = &st[sp - 1];
-        if (a->t == HV_INT) a->i = (lua_Integer)(0u - (lua_Unsigned)a->i);
+        if (a->t == HV_INT) a->i = (lua_Integer)(0ull - (unsigned long long)a->i);
         else if (a->t == HV_FLT) a->n = -a->n;
         else return 0;
         break;
