@@ -24,8 +24,8 @@
  * lib_jit.c (jit.util.funcbc), the line event's call test (lj_dispatch.c),
  * and compare.c (the reload engine's same-code test). Trap lists live
  * outside the Lua heap and die with their prototype (lj_func_freeproto
- * calls hr_traps_free). Breakpoint conditions are checked by the
- * debugger's hook (no compiled conditions on this VM: cond.c).
+ * calls hr_traps_free). A condition in shared/cond.c's subset is compiled
+ * once per trap and checked here: the hook runs only when it may be true.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +37,13 @@
 #include "lj_trace.h"
 
 #include "hotreload_vm.h"
+#include "traps.h"
 
 typedef struct HrTrap {
   BCPos pc;
   BCLine line;
   BCIns orig;  /* the instruction as compiled */
+  struct HrCond *cond;  /* checked before the hook (NULL: none) */
 } HrTrap;
 
 typedef struct HrTraps {
@@ -128,7 +130,9 @@ int hr_trap_take (lua_State *L, const GCproto *pt, const BCIns *pc, BCIns *orig,
     L->hr_seenpc = NULL;
     return 0;
   }
-  return !(L->hr_dmask & LUA_MASKLINE);
+  if (L->hr_dmask & LUA_MASKLINE) return 0;  /* the line hook reports it */
+  /* A condition surely false here: go on without asking the debugger. */
+  return t->cond == NULL || !hr_cond_false(L, t->cond);
 }
 
 static void unlink_traps (HrTraps *ts) {
@@ -140,8 +144,10 @@ static void unlink_traps (HrTraps *ts) {
 
 void hr_traps_free (GCproto *pt) {
   HrTraps *ts = all_traps != NULL ? traps_of(pt) : NULL;
+  int k;
   if (ts == NULL) return;
   unlink_traps(ts);
+  for (k = 0; k < ts->n; k++) hr_cond_free(ts->t[k].cond);
   free(ts);
 }
 
@@ -218,7 +224,7 @@ static int by_pc (const void *a, const void *b) {
 #define LINES_HERE 64
 
 /* Traps pt's instructions where the breakpoint lines of its chunk start. */
-static int place (GCproto *pt) {
+static int place (lua_State *L, GCproto *pt) {
   int here[LINES_HERE], *lines = here;
   const char *conds_here[LINES_HERE], **conds = conds_here;
   int nlines, k, n = 0, cap = 0;
@@ -261,6 +267,7 @@ static int place (GCproto *pt) {
       }
       found[n].pc = pc;
       found[n].line = line;
+      found[n].cond = conds[k] != NULL ? hr_cond_compile(L, pt, (int)pc, conds[k]) : NULL;
       n++;
     }
   }
@@ -275,13 +282,17 @@ static int place (GCproto *pt) {
   qsort(found, (size_t)n, sizeof(HrTrap), by_pc);
   ts = (HrTraps *)malloc(sizeof(HrTraps) + sizeof(HrTrap) * (size_t)n);
   if (ts == NULL) {
+    for (k = 0; k < n; k++) hr_cond_free(found[k].cond);
     free(found);
     return 0;
   }
   ts->pt = pt;
   ts->n = 0;
   for (k = 0; k < n; k++) {  /* two lines' events can share a pc: keep one */
-    if (ts->n > 0 && ts->t[ts->n - 1].pc == found[k].pc) continue;
+    if (ts->n > 0 && ts->t[ts->n - 1].pc == found[k].pc) {
+      hr_cond_free(found[k].cond);
+      continue;
+    }
     ts->t[ts->n++] = found[k];
   }
   free(found);
@@ -302,8 +313,8 @@ static int place (GCproto *pt) {
 }
 
 void hr_traps_prepare (lua_State *L, const char *const *conds, int n) {
-  (void)L; (void)conds; (void)n;  /* conditions: the hook checks them */
-  clear_all();  /* hr_traps_sync follows, and flushes the traces */
+  clear_all();  /* no trap keeps a condition naming the old strings; */
+  hr_cond_prepare(L, conds, n);  /* hr_traps_sync follows, and flushes */
 }
 
 int hr_traps_sync (lua_State *L) {
@@ -316,18 +327,18 @@ int hr_traps_sync (lua_State *L) {
   hr_jit_traps_changed(L);
   if (trap_lines == NULL) return 0;
   for (o = gcref(g->gc.root); o != NULL; o = gcref(o->gch.nextgc))
-    if (o->gch.gct == ~LJ_TPROTO) counted += place(gco2pt(o));
+    if (o->gch.gct == ~LJ_TPROTO) counted += place(L, gco2pt(o));
   return counted;
 }
 
-static void place_tree (GCproto *pt, int depth) {
+static void place_tree (lua_State *L, GCproto *pt, int depth) {
   ptrdiff_t i;
   if (depth > 200) return;  /* the parser's own nesting limit is lower */
-  place(pt);
+  place(L, pt);
   if (!(pt->flags & PROTO_CHILD)) return;
   for (i = -(ptrdiff_t)pt->sizekgc; i < 0; i++) {
     GCobj *o = proto_kgc(pt, i);
-    if (o->gch.gct == ~LJ_TPROTO) place_tree(gco2pt(o), depth + 1);
+    if (o->gch.gct == ~LJ_TPROTO) place_tree(L, gco2pt(o), depth + 1);
   }
 }
 
@@ -335,5 +346,5 @@ void hr_traps_loaded (lua_State *L) {
   cTValue *top = L->top - 1;
   if (trap_lines == NULL || L->top <= L->base || !tvisfunc(top) || !isluafunc(funcV(top)))
     return;
-  place_tree(funcproto(funcV(top)), 0);
+  place_tree(L, funcproto(funcV(top)), 0);
 }

@@ -298,6 +298,16 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "    nextframe = size ? frame + size : hr_frame_above(L, frame);  /* hotreload */\n",
             ),
             (
+                "/* Get name of local variable from 1-based slot number and function/frame. */\n",
+                "/* hotreload: for breakpoint conditions (vm/luajit/trap_vm.c) */\n\
+                 const char *hr_debug_varname(const GCproto *pt, BCPos pc, BCReg slot)\n\
+                 {\n\
+                 \x20 return debug_varname(pt, pc, slot);\n\
+                 }\n\
+                 \n\
+                 /* Get name of local variable from 1-based slot number and function/frame. */\n",
+            ),
+            (
                 "    BCIns ins = *ip;\n    BCOp op = bc_op(ins);\n",
                 "    BCIns ins = hr_bc_at(pt, ip);  /* hotreload: the original code */\n    BCOp op = bc_op(ins);\n",
             ),

@@ -18,8 +18,6 @@
 #include <string.h>
 
 #include "lua.h"
-#include "lobject.h"
-#include "lfunc.h"
 
 #include "traps.h"
 
@@ -192,14 +190,14 @@ static void emit_string (Parser *P, int op) {
 static int local_register (const Parser *P, const char *name) {
   int n, reg = -1;
   const char *local;
-  for (n = 1; (local = luaF_getlocalname(P->p, n, P->pc)) != NULL; n++)
+  for (n = 1; (local = hr_vm_local_name(P->p, n, P->pc)) != NULL; n++)
     if (strcmp(local, name) == 0) reg = n - 1;
   return reg;
 }
 
 static int upvalue_index (const Parser *P, const char *name) {
   int i;
-  for (i = 0; i < P->p->sizeupvalues; i++) {
+  for (i = 0; i < hr_vm_upvalue_count(P->p); i++) {
     const char *up = hr_vm_upvalue_name(P->p, i);
     if (up != NULL && strcmp(up, name) == 0) return i;
   }
