@@ -33,6 +33,28 @@ pub const VM: Vm = Vm {
 /// folder's C files. Without the host switching them on, LuaJIT behaves as
 /// stock (the one exception: compiled loops read one byte per iteration).
 ///
+/// Breakpoints are traps in the bytecode (`traps.c`, `trap_vm.c`): code
+/// without one runs with no hook at all.
+/// - lj_bc.h: BC_HRTRAP, a bytecode the parser never emits; a trap writes it
+///   over an instruction's opcode byte, its operands stay.
+/// - vm_x64.dasc: BC_HRTRAP's handler calls `hr_dispatch_trap` and jumps
+///   to the original opcode's handler through the static dispatch table
+///   (as `vm_inshook` does), the operands read again from the instruction.
+/// - lj_dispatch.c: `hr_dispatch_trap` calls the debugger's hook with a
+///   line event, as `lj_dispatch_ins` does (top of the frame, hook-active
+///   flag), when `hr_trap_take` (`traps.c`: the line hook did not just
+///   report it, a compiled condition is not surely false) says so; the
+///   frame's top (`cur_topslot`) reads the original instruction.
+/// - lj_obj.h: `lua_State` gets `hr_seenpc`, the debugger's last line
+///   event; lj_state.c starts it empty.
+/// - lj_func.c: a prototype's traps die with it (`hr_traps_free`).
+/// - What reads bytecode as data reads the original (`hr_bc_at`):
+///   lj_debug.c (variable and function names), lj_bcwrite.c
+///   (`string.dump`), lib_jit.c (`jit.util.funcbc`), the line event's test
+///   for a call (lj_dispatch.c); lj_debug.c also exports `debug_varname`
+///   for conditions (`hr_debug_varname`).
+/// - lj_trace.c: blacklisting a loop never writes over a trap.
+///
 /// Hooks are global in LuaJIT (one hook for every coroutine), so:
 /// - lj_obj.h: `global_State` gets the program's own hook slot, the flag
 ///   that stops compiled code (`hr_trace_stop`) and the one that routes
@@ -60,10 +82,10 @@ pub const VM: Vm = Vm {
 ///   newest C frame for it.
 /// - lj_err.c, `lj_err_run` (every runtime error, before the message
 ///   handler): the raise hook, outside compiled code.
-/// - lj_trace.c and lj_record.c: a function whose own lines hold a
-///   breakpoint is never compiled nor inlined into a trace (`jit.c`,
-///   `hr_jit_blocked`), as if `jit.off(f)`; the hook check of compiled loops
-///   reads `hr_trace_stop`.
+/// - lj_trace.c and lj_record.c: a function holding a breakpoint trap is
+///   never compiled nor inlined into a trace (`jit.c`, `hr_jit_blocked`),
+///   as if `jit.off(f)`; the hook check of compiled loops reads
+///   `hr_trace_stop`.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lj_obj.h" => &[
