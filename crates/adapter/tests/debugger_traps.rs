@@ -211,3 +211,44 @@ fn luajit_funcbc_shows_the_original_bytecode_under_a_trap() {
         client.fail(&format!("jit.util.funcbc saw the trap: {out}"));
     }
 }
+
+const RETURNS: &str = r#"local function f(x)
+  local y = x + 1
+  return y -- bp-ret
+end
+local a = f(1) -- call
+local b = a + 1 -- after
+print('b ' .. b)
+"#;
+
+/// A breakpoint on a return (the trap stands on the return instruction):
+/// the return event still reaches the debugger, so stepping out of it, and
+/// over it, stops in the caller, before the program goes on.
+#[test]
+fn steps_from_a_trapped_return_stop_in_the_caller() {
+    for step in ["stepOut", "next"] {
+        let program = Client::temp_program(&format!("traps_returns_{step}.lua"), RETURNS);
+        let mut client = Client::start();
+        client.launch(json!({"program": program}));
+        let bp = line_of(RETURNS, "bp-ret");
+        client.set_breakpoints(&program, &[bp]);
+        client.ok("configurationDone", json!({}));
+        expect_stop(&mut client, bp);
+        client.ok(step, json!({"threadId": 1}));
+        let stopped = client.wait_stopped("step");
+        let frames = client.stack(&stopped["threadId"]);
+        let line = frames.first().and_then(|f| f["line"].as_i64()).unwrap_or(0);
+        let (call, after) = (line_of(RETURNS, "-- call"), line_of(RETURNS, "-- after"));
+        if frames.len() != 1 || !(call..=after).contains(&line) {
+            client.fail(&format!(
+                "{step} stopped at line {line}, {} frames",
+                frames.len()
+            ));
+        }
+        if client.stdout_text().contains("b 3") {
+            client.fail(&format!("{step} let the program run past its caller"));
+        }
+        client.ok("continue", json!({"threadId": 1}));
+        client.wait_event("exited");
+    }
+}

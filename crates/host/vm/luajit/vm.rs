@@ -168,6 +168,10 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20   ins = hr_bc_at(pt, pc + bc_j(ins));\n",
             ),
             (
+                "  if ((g->hookmask & LUA_MASKRET) && bc_isret(bc_op(pc[-1])))\n",
+                "  if ((g->hookmask & LUA_MASKRET) && bc_isret(bc_op(hr_bc_at(pt, pc - 1))))  /* hotreload */\n",
+            ),
+            (
                 "/* Initialize call. Ensure stack space and return # of missing parameters. */\n",
                 "/* hotreload: the BC_HRTRAP handler's call (vm/luajit/traps.c). Reports\n\
                  ** the breakpoint to the debugger's hook as lj_dispatch_ins reports a\n\
@@ -203,6 +207,15 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  #else\n\
                  \x20   hook_leave(g);\n\
                  #endif\n\
+                 \x20 }\n\
+                 \x20 /* A trapped return: the return hook, which the trap's dispatch\n\
+                 \x20    bypassed (vm_rethook), unless the instruction hook ran it. */\n\
+                 \x20 if ((g->hookmask & LUA_MASKRET) && !(g->hookmask & (LUA_MASKLINE|LUA_MASKCOUNT)) &&\n\
+                 \x20     bc_isret(bc_op(ins))) {\n\
+                 \x20   void *cf = cframe_raw(L->cframe);\n\
+                 \x20   setcframe_pc(cf, pc);\n\
+                 \x20   L->top = L->base + cur_topslot(pt, pc, cframe_multres_n(cf));\n\
+                 \x20   callhook(L, LUA_HOOKRET, -1);\n\
                  \x20 }\n\
                  \x20 ERRNO_RESTORE\n\
                  \x20 return bc_op(ins);\n\
