@@ -252,3 +252,53 @@ fn steps_from_a_trapped_return_stop_in_the_caller() {
         client.wait_event("exited");
     }
 }
+
+const FALLBACKS: &str = r#"local mt = { __eq = function() return true end }
+local A, B = setmetatable({}, mt), setmetatable({}, mt)
+setmetatable(_G, {
+  __index = function(_, k) return 'dflt:' .. k end,
+  __newindex = function(t, k, v) rawset(t, k, v * 2) end,
+})
+local function probe()
+  local str, nine, V, W = '10', '9', A, B
+  local g = undefined_global -- bp-gget
+  local s = str + 1 -- bp-arith
+  local lt = str < nine -- bp-comp
+  newglobal = 5 -- bp-gset
+  local up = str:upper() -- bp-method
+  local eq = V == W -- bp-eq
+  return g, s, lt, rawget(_G, 'newglobal'), up, eq
+end
+print('probe', probe())
+"#;
+
+/// Breakpoints on lines whose first instruction falls back to the VM's
+/// slow path (a global through the environment's metatable, arithmetic on
+/// a string, a string comparison, a method on a string, `__eq`): the
+/// fallback reads the original instruction, not the trap.
+#[test]
+fn fallbacks_of_trapped_instructions_keep_their_meaning() {
+    let program = Client::temp_program("traps_fallbacks.lua", FALLBACKS);
+    let mut client = Client::start();
+    client.launch(json!({"program": program}));
+    let markers = [
+        "bp-gget",
+        "bp-arith",
+        "bp-comp",
+        "bp-gset",
+        "bp-method",
+        "bp-eq",
+    ];
+    let lines: Vec<i64> = markers.iter().map(|m| line_of(FALLBACKS, m)).collect();
+    client.set_breakpoints(&program, &lines);
+    client.ok("configurationDone", json!({}));
+    for &line in &lines {
+        expect_stop(&mut client, line);
+        client.ok("continue", json!({"threadId": 1}));
+    }
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("probe\tdflt:undefined_global\t11\ttrue\t10\t10\ttrue") {
+        client.fail(&format!("the program computed otherwise: {out:?}"));
+    }
+}

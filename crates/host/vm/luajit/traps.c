@@ -2,7 +2,9 @@
  * LuaJIT's breakpoint traps (replacing shared/traps.c, whose prototypes are
  * PUC Lua's). A breakpoint's line becomes, in every prototype that holds
  * it, BC_HRTRAP (a bytecode the patched lj_bc.h adds; the parser never
- * emits it) in place of the opcode byte alone: the operands stay, so what
+ * emits it; BC_HRTRAPG over a GGET or GSET, whose fallback in the
+ * interpreter tells them from TGETS/TSETS by the opcode in memory) in place
+ * of the opcode byte alone: the operands stay, so what
  * the interpreter reads of an instruction as data (a caller's CALL when a
  * function returns, the JMP after a comparison) reads what it always did.
  * The handler (vm_x64.dasc) calls hr_dispatch_trap (lj_dispatch.c), which
@@ -78,11 +80,15 @@ int hr_has_traps (const GCproto *pt) {
   return all_traps != NULL && traps_of(pt) != NULL;
 }
 
+static int is_trap (BCOp op) {
+  return op == BC_HRTRAP || op == BC_HRTRAPG;
+}
+
 static const HrTrap *trap_at (const GCproto *pt, const BCIns *ip) {
   HrTraps *ts;
   BCPos pc;
   int lo, hi;
-  if (bc_op(*ip) != BC_HRTRAP || (ts = traps_of(pt)) == NULL) return NULL;
+  if (!is_trap(bc_op(*ip)) || (ts = traps_of(pt)) == NULL) return NULL;
   pc = (BCPos)(ip - proto_bc(pt));
   lo = 0;
   hi = ts->n - 1;
@@ -180,7 +186,7 @@ static int read_as_data (const GCproto *pt, BCPos pc) {
 
 static int jump_target (BCIns ins, BCPos pc) {
   BCOp op = bc_op(ins);
-  if (op == BC_HRTRAP || bcmode_d(op) != BCMjump) return -1;
+  if (is_trap(op) || bcmode_d(op) != BCMjump) return -1;
   return (int)pc + 1 + (int)bc_j(ins);
 }
 
@@ -254,7 +260,7 @@ static int place (lua_State *L, GCproto *pt) {
       continue;
     for (pc = 1; pc < pt->sizebc; pc++) {  /* pc 0: the function header */
       BCOp op = bc_op(proto_bc(pt)[pc]);
-      if (lj_debug_line(pt, pc) != line || read_as_data(pt, pc) || op == BC_HRTRAP) continue;
+      if (lj_debug_line(pt, pc) != line || read_as_data(pt, pc) || is_trap(op)) continue;
       /* No trace may be left (hr_traps_sync flushed them all). */
       if (op == BC_JFORI || op == BC_JFORL || op == BC_JITERL || op == BC_JLOOP) continue;
       if (!line_event(pt, pc, line)) continue;
@@ -303,7 +309,7 @@ static int place (lua_State *L, GCproto *pt) {
   for (k = 0; k < ts->n; k++) {
     BCIns *ip = &proto_bc(pt)[ts->t[k].pc];
     ts->t[k].orig = *ip;
-    setbc_op(ip, BC_HRTRAP);
+    setbc_op(ip, bc_op(*ip) == BC_GGET || bc_op(*ip) == BC_GSET ? BC_HRTRAPG : BC_HRTRAP);
   }
   ts->prev = NULL;
   ts->next = all_traps;

@@ -36,7 +36,9 @@ pub const VM: Vm = Vm {
 /// Breakpoints are traps in the bytecode (`traps.c`, `trap_vm.c`): code
 /// without one runs with no hook at all.
 /// - lj_bc.h: BC_HRTRAP, a bytecode the parser never emits; a trap writes it
-///   over an instruction's opcode byte, its operands stay.
+///   over an instruction's opcode byte, its operands stay (BC_HRTRAPG over
+///   a GGET or GSET: the table fallbacks of vm_x64.dasc tell those from
+///   TGETS/TSETS by the opcode in memory, and test for it too).
 /// - vm_x64.dasc: BC_HRTRAP's handler calls `hr_dispatch_trap` and jumps
 ///   to the original opcode's handler through the static dispatch table
 ///   (as `vm_inshook` does), the operands read again from the instruction.
@@ -52,7 +54,9 @@ pub const VM: Vm = Vm {
 ///   lj_debug.c (variable and function names), lj_bcwrite.c
 ///   (`string.dump`), lib_jit.c (`jit.util.funcbc`), the line event's test
 ///   for a call (lj_dispatch.c); lj_debug.c also exports `debug_varname`
-///   for conditions (`hr_debug_varname`).
+///   for conditions (`hr_debug_varname`); the metamethod fallbacks that
+///   take the opcode from memory (lj_meta.c: arithmetic, comparison, cdata
+///   equality).
 /// - lj_trace.c: blacklisting a loop never writes over a trap.
 ///
 /// Hooks are global in LuaJIT (one hook for every coroutine), so:
@@ -224,11 +228,34 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  /* Initialize call. Ensure stack space and return # of missing parameters. */\n",
             ),
         ],
+        // The metamethod fallbacks take the opcode from the instruction in
+        // memory: a trapped one gives the original.
+        "lj_meta.c" => &[
+            (
+                "TValue *lj_meta_arith(lua_State *L, TValue *ra, cTValue *rb, cTValue *rc,\n\t\t      BCReg op)\n{\n",
+                "TValue *lj_meta_arith(lua_State *L, TValue *ra, cTValue *rb, cTValue *rc,\n\t\t      BCReg op)\n{\n\
+                 \x20 if (op == BC_HRTRAP || op == BC_HRTRAPG)  /* hotreload: a trapped instruction */\n\
+                 \x20   op = bc_op(hr_bc_at(curr_proto(L), cframe_Lpc(L) - 1));\n",
+            ),
+            (
+                "TValue * LJ_FASTCALL lj_meta_equal_cd(lua_State *L, BCIns ins)\n{\n",
+                "TValue * LJ_FASTCALL lj_meta_equal_cd(lua_State *L, BCIns ins)\n{\n\
+                 \x20 if (bc_op(ins) == BC_HRTRAP || bc_op(ins) == BC_HRTRAPG)  /* hotreload: a trapped instruction */\n\
+                 \x20   ins = hr_bc_at(curr_proto(L), cframe_Lpc(L) - 1);\n",
+            ),
+            (
+                "TValue *lj_meta_comp(lua_State *L, cTValue *o1, cTValue *o2, int op)\n{\n",
+                "TValue *lj_meta_comp(lua_State *L, cTValue *o1, cTValue *o2, int op)\n{\n\
+                 \x20 if (op == BC_HRTRAP || op == BC_HRTRAPG)  /* hotreload: a trapped instruction */\n\
+                 \x20   op = bc_op(hr_bc_at(curr_proto(L), cframe_Lpc(L) - 1));\n",
+            ),
+        ],
         "lj_bc.h" => &[(
             "  _(BSAR,\tdst,\tvar,\tvar,\t___) \\\n  \\\n",
             "  _(BSAR,\tdst,\tvar,\tvar,\t___) \\\n  \\\n\
              \x20 /* hotreload: a breakpoint trap (vm/luajit/traps.c) */ \\\n\
-             \x20 _(HRTRAP,\t___,\t___,\t___,\t___) \\\n  \\\n",
+             \x20 _(HRTRAP,\t___,\t___,\t___,\t___) \\\n\
+             \x20 _(HRTRAPG,\t___,\t___,\t___,\t___)  /* ...over a GGET or GSET */ \\\n  \\\n",
         )],
         "lj_func.c" => &[(
             "void LJ_FASTCALL lj_func_freeproto(global_State *g, GCproto *pt)\n{\n",
@@ -297,10 +324,29 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 |  cmp byte [DISPATCH+DISPATCH_GL(hr_resume_on)], 0; jne ->fff_fallback  // hotreload\n",
             ),
             (
+                // The fallback of a table access tells GGET from TGETS (GSET
+                // from TSETS) by the opcode in memory: a trapped GGET or
+                // GSET is BC_HRTRAPG (traps.c).
+                "  |  cmp PC_OP, BC_GGET\n  |  jne >1\n",
+                "  |  cmp PC_OP, BC_GGET\n\
+                 \x20 |  je >9\n\
+                 \x20 |  cmp PC_OP, BC_HRTRAPG\t\t// hotreload: a trapped GGET\n\
+                 \x20 |  jne >1\n\
+                 \x20 |9:\n",
+            ),
+            (
+                "  |  cmp PC_OP, BC_GSET\n  |  jne >1\n",
+                "  |  cmp PC_OP, BC_GSET\n\
+                 \x20 |  je >9\n\
+                 \x20 |  cmp PC_OP, BC_HRTRAPG\t\t// hotreload: a trapped GSET\n\
+                 \x20 |  jne >1\n\
+                 \x20 |9:\n",
+            ),
+            (
                 "  case BC_JMP:\n    |  ins_AJ\t// RA = unused, RD = target\n    |  branchPC RD\n    |  ins_next\n    break;\n",
                 "  case BC_JMP:\n    |  ins_AJ\t// RA = unused, RD = target\n    |  branchPC RD\n    |  ins_next\n    break;\n\
                  \n\
-                 \x20 case BC_HRTRAP:  // hotreload: a breakpoint trap (vm/luajit/traps.c)\n\
+                 \x20 case BC_HRTRAP: case BC_HRTRAPG:  // hotreload: a breakpoint trap (vm/luajit/traps.c)\n\
                  \x20   |  mov L:RB, SAVE_L\n\
                  \x20   |  mov L:RB->base, BASE\n\
                  \x20   |  mov CARG2, PC\n\
@@ -369,7 +415,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
         "lj_trace.c" => &[(
             "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n",
             "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n\
-             \x20 if (bc_op(*pc) == BC_HRTRAP) return;  /* hotreload: a trap stays (traps.c) */\n",
+             \x20 if (bc_op(*pc) == BC_HRTRAP || bc_op(*pc) == BC_HRTRAPG) return;  /* hotreload: a trap stays (traps.c) */\n",
         ), (
             "  if ((J->pt->flags & PROTO_NOJIT)) {  /* JIT disabled for this proto? */\n",
             "  if ((J->pt->flags & PROTO_NOJIT) || hr_jit_blocked(J->pt)) {  /* hotreload */\n",
