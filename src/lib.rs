@@ -13,6 +13,7 @@ pub mod bridge;
 pub mod entry;
 pub mod error;
 pub mod guard;
+pub mod luajit_stock;
 pub mod socket_dir;
 pub mod socket_server;
 pub mod summary;

@@ -4,9 +4,11 @@
 For 10k, 100k and 1M heap objects (tables each holding two functions of the
 reloaded module), starts `luajit heap.lua N` with the agent listening,
 attaches `bin/hotreload-dap` to it, reloads `benchmod.lua` five times and
-prints the median `durationMs` the agent measured, next to the baseline of
-the same run: one full `collectgarbage()` of the same heap in the same
-program. Needs `scripts/build` (agent/luajit) and `luajit`.
+prints the median `durationMs` the agent measured with its in-place swap
+(vm/luajit_stock, after its layout check) and with the pure-Lua walk alone
+(`HOTRELOAD_LUAJIT_STOCK=off`), next to the baseline of the same run: one
+full `collectgarbage()` of the same heap in the same program. Needs
+`scripts/build` (agent/luajit) and `luajit`.
 
 Usage: bench/attach/run.py [sizes...]
 """
@@ -68,14 +70,16 @@ class Dap:
             self.p.wait()
 
 
-def measure(n: int, workdir: Path):
-    sock = workdir / "sock" / f"agent-{n}"
+def measure(n: int, workdir: Path, walker: bool = False):
+    sock = workdir / "sock" / f"agent-{n}-{int(walker)}"
     sock.parent.mkdir(mode=0o700, exist_ok=True)
     env = dict(os.environ,
                LUA_CPATH=f"{ROOT}/agent/luajit/?.so;;",
                LUA_PATH=f"{workdir}/?.lua;;",
                HOTRELOAD_LISTEN=str(sock),
                LUA_INIT=os.environ.get("BENCH_LUA_INIT", "require('hotreload_agent').start()"))
+    if walker:
+        env["HOTRELOAD_LUAJIT_STOCK"] = "off"
     module = workdir / "benchmod.lua"
     module.write_text((HERE / "benchmod.lua").read_text())
     program = subprocess.Popen(["luajit", str(HERE / "heap.lua"), str(n)], env=env,
@@ -109,10 +113,13 @@ def measure(n: int, workdir: Path):
 def main():
     sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000, 1_000_000]
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'heap objects':>12} {'reload ms':>10} {'full GC ms':>11} {'reload/GC':>10}")
+        print(f"{'heap objects':>12} {'swap ms':>8} {'walk ms':>8} {'walk/swap':>9} "
+              f"{'full GC ms':>11} {'swap/GC':>8}")
         for n in sizes:
-            reload_ms, gc_ms = measure(n, Path(tmp))
-            print(f"{n:>12} {reload_ms:>10.1f} {gc_ms:>11.1f} {reload_ms / max(gc_ms, 0.001):>10.1f}")
+            swap_ms, gc_ms = measure(n, Path(tmp))
+            walk_ms, _ = measure(n, Path(tmp), walker=True)
+            print(f"{n:>12} {swap_ms:>8.1f} {walk_ms:>8.1f} {walk_ms / max(swap_ms, 0.001):>9.1f} "
+                  f"{gc_ms:>11.1f} {swap_ms / max(gc_ms, 0.001):>8.2f}")
 
 
 if __name__ == "__main__":

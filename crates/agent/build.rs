@@ -29,6 +29,15 @@ fn main() {
         .file(manifest_dir.join(format!("stock/lines_{}.c", vm.feature)));
     if vm.sources == Sources::LuaJit {
         build.define("HR_STOCK_LUAJIT", None);
+        // The in-place swap for a stock LuaJIT (checked against the running
+        // VM at first use; the pure-Lua walk when it does not match).
+        build.define("HR_STOCK_AGENT", None);
+        build.include(host_vm.join("luajit"));
+        for file in ["layout.c", "vessel.c", "swap.c", "nested.c", "open.c"] {
+            build.file(host_vm.join("luajit_stock").join(file));
+        }
+        println!("cargo:rerun-if-changed=../host/vm/luajit_stock");
+        println!("cargo:rerun-if-changed=../host/vm/luajit/reload_swap.c");
     }
     build.compile("hotreload_stock_vm");
     println!("cargo:rerun-if-changed=stock");
@@ -38,8 +47,12 @@ fn main() {
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
-    // No in-place swap on a stock VM (the host's vm/<vm>/reload_swap.c).
+    // An in-place swap only on a stock LuaJIT (vm/luajit_stock, which
+    // compiles the host's vm/luajit/reload_swap.c against checked internals).
     println!("cargo::rustc-check-cfg=cfg(hr_inplace_swap)");
+    if vm.sources == Sources::LuaJit {
+        println!("cargo:rustc-cfg=hr_inplace_swap");
+    }
     println!("cargo::rustc-check-cfg=cfg(hr_lua51_api)");
     if vm.lua51_api {
         println!("cargo:rustc-cfg=hr_lua51_api");

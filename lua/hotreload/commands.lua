@@ -1,7 +1,7 @@
 ---@mod hotreload.commands `:HotReload {subcommand}` from a table, with completion.
 ---
 --- `:HotReload` reloads the current buffer, `:HotReload {path}` a file; the
---- subcommands are `run [file]`, `attach [connect] [addr]`, `continue`, `stop`, `output`, `status`,
+--- subcommands are `run [file]`, `attach [connect] [addr]`, `continue`, `restart`, `stop`, `output`, `status`,
 --- `auto [on|off]`. A file named like a subcommand is reached as `./run`.
 
 local M = {}
@@ -79,6 +79,13 @@ M.subcommands = {
     impl = function()
       if not require('hotreload.runner').continue() then
         notify('hotreload: no stopped program to continue', vim.log.levels.WARN)
+      end
+    end,
+  },
+  restart = {
+    impl = function()
+      if not require('hotreload.runner').restart() then
+        notify('hotreload: no program stopped on an error to retry', vim.log.levels.WARN)
       end
     end,
   },

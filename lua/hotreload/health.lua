@@ -41,6 +41,16 @@ local function check_native()
   local path = package.searchpath and package.searchpath('hotreload_native', package.cpath)
   local found = vim.api.nvim_get_runtime_file('lua/hotreload_native.so', false)[1] or path or '?'
   health.ok(('hotreload_native %s found (%s), matches the Lua glue'):format(mod.version(), found))
+  -- Reloads of Neovim's own modules: in place, or the slower walk and why.
+  local swap, problem = require('hotreload.swap').open()
+  if swap then
+    health.ok(('%s: reloads of Neovim modules swap code in place (layout check passed)'):format(tostring(swap.version)))
+  else
+    health.warn(
+      ('reloads of Neovim modules use the pure-Lua walk: %s'):format(tostring(problem)),
+      { 'closures made inside functions keep their old code; rebuild the plugin against this Neovim' }
+    )
+  end
 end
 
 local function check_hosts()

@@ -65,6 +65,7 @@ function M.reload(path, on_done, opts)
       on_done(false, failure.message)
     else
       report.success(path, body or {}, target.root)
+      require('hotreload.runner').after_reload()
       on_done(true, body or {})
     end
   end)

@@ -1,8 +1,9 @@
 ---@mod hotreload.nested Names the closures a Neovim reload cannot give new code.
 ---
---- Inside Neovim the engine uses the pure-Lua backend: it replaces every
---- reference to a module's functions, but closures made *inside* a function
---- (the keymaps, autocmds and commands a `setup()` creates) are no
+--- When Neovim's LuaJIT fails the in-place swap's layout check
+--- (`hotreload.swap`), the engine uses the pure-Lua backend: it replaces
+--- every reference to a module's functions, but closures made *inside* a
+--- function (the keymaps, autocmds and commands a `setup()` creates) are no
 --- references it can reach and keep their old code. This compares, with
 --- LuaJIT's `jit.util`, the code of the functions nested in each module
 --- function before and after a reload, so the report can say by name which

@@ -8,10 +8,13 @@
 ---
 --- The engine's parts are the plugin's own files (`crates/host/lua/`), read
 --- on first use and run in the same order and with the same calling
---- convention as the host does: one source of truth. Neovim gets the
---- portable pure-Lua backend (walker.lua): no prototype swap in place, so
---- closures made inside functions (not at the top level) keep their code;
---- `hotreload.nested` names them in the report's warnings.
+--- convention as the host does: one source of truth. Neovim's LuaJIT gets
+--- the in-place swap (`hotreload.swap`): old closures get the new code in
+--- place, and so do the closures made inside changed functions (keymaps,
+--- autocmds, commands a `setup()` made); the pure-Lua walk (walker.lua) only
+--- replaces what could not be swapped. When the swap's layout check fails,
+--- the walk does everything, closures made inside functions keep their code,
+--- and `hotreload.nested` names them in the report's warnings.
 
 local M = {}
 
@@ -19,6 +22,7 @@ local M = {}
 ---@field loaded boolean the engine is installed in Neovim
 ---@field reloads integer successful reloads of Neovim modules
 ---@field last string|nil the module reloaded last
+---@field backend string|nil 'swap' (in place) or 'walker' (pure Lua), once loaded
 
 ---@type hotreload.NvimReloadStatus
 M.stats = { loaded = false, reloads = 0, last = nil }
@@ -26,6 +30,21 @@ M.stats = { loaded = false, reloads = 0, last = nil }
 --- The engine installed in Neovim, once loaded.
 ---@type table|nil
 local engine = nil
+
+--- The stock LuaJIT swap the engine uses, nil when it walks.
+---@type hotreload.StockSwap|nil
+local stock = nil
+
+--- Benchmarks compare both backends in one run: true forces the walk.
+local force_walker = false
+
+--- Chooses the backend of the next reload (`true`: the pure-Lua walk only);
+--- for benchmarks and tests. The engine is installed again on next use.
+---@param on boolean
+function M.use_walker(on)
+  force_walker = on and true or false
+  engine, stock = nil, nil
+end
 
 ---@class hotreload.NvimTarget
 ---@field name string the module name, e.g. `myplug.util`
@@ -56,6 +75,7 @@ local function load_engine()
     end
     return chunk
   end
+  local found_swap
   local ok, result = pcall(function()
     -- Each part is read when init.lua asks for it, in init.lua's order.
     local chunks = setmetatable({}, {
@@ -67,13 +87,32 @@ local function load_engine()
     })
     local module = load('engine/init.lua')(debug, chunks)
     local walker = load('walker.lua')(debug)
-    return module.new(module.lua_backend(walker), { track = { require = true } })
+    local backend = module.lua_backend(walker)
+    local swap = require('hotreload.swap')
+    local found, problem = nil, nil
+    if not force_walker then
+      found, problem = swap.open()
+    end
+    if found then
+      swap.install(backend, found)
+    elseif problem then
+      vim.notify(
+        ('hotreload: %s; Neovim modules reload with the slower pure-Lua walk, and closures made inside functions keep their old code'):format(
+          problem
+        ),
+        vim.log.levels.WARN,
+        { title = 'hotreload' }
+      )
+    end
+    found_swap = found
+    return module.new(backend, { track = { require = true } })
   end)
   if not ok then
     return nil, tostring(result)
   end
-  engine = result
+  engine, stock = result, found_swap
   M.stats.loaded = true
+  M.stats.backend = stock and 'swap' or 'walker'
   return engine
 end
 
@@ -172,6 +211,61 @@ end
 ---@field bufnr integer|nil the buffer holding `path`, if known
 ---@field on_save boolean|nil a save asked: a file that is no loaded module is skipped quietly
 
+--- Closures Neovim holds that were made by the module's top level when it
+--- was first loaded: that top level is gone, so the swap cannot pair them;
+--- when their code changed they keep the old one, named here (lines the
+--- reload's own warnings name are not repeated).
+---@param eng table the engine
+---@param name string the module
+---@param path string
+---@param warnings table[] the reload's warnings so far
+---@return table[] warnings
+local function top_level_orphans(eng, name, path, warnings)
+  local rec = eng.modules and eng.modules[name]
+  if not (stock and stock.orphans and rec and rec.chunk and rec.chunkname) then
+    return {}
+  end
+  local ok, lines = pcall(stock.orphans, rec.chunkname, rec.chunk)
+  if not ok or #lines == 0 then
+    return {}
+  end
+  local said = {}
+  for _, w in ipairs(warnings) do
+    for n in tostring(w.message):gmatch(':(%d+)') do
+      said[tonumber(n)] = true
+    end
+    if w.line then
+      said[w.line] = true
+    end
+  end
+  local new = {}
+  table.sort(lines)
+  for _, line in ipairs(lines) do
+    if not said[line] then
+      new[#new + 1] = line
+    end
+  end
+  if #new == 0 then
+    return {}
+  end
+  local file = vim.fn.fnamemodify(path, ':t')
+  local at = vim.tbl_map(function(l)
+    return file .. ':' .. l
+  end, new)
+  return {
+    {
+      kind = 'topLevelClosures',
+      message = ('%d closure(s) Neovim holds keep their old code (%s): %s made them when Neovim first loaded it, and that top level is gone; restart Neovim (or register them again) for them to change'):format(
+        #new,
+        table.concat(at, ', '),
+        name
+      ),
+      path = path,
+      line = new[1],
+    },
+  }
+end
+
 --- Reloads the Neovim module in `path` (absolute) into Neovim; reports like
 --- a program's reload and calls `on_done(ok, body_or_message)`.
 ---@param path string
@@ -197,7 +291,9 @@ function M.reload(path, opts, on_done)
   ---@type hotreload.Failure|nil
   local failure
   local nested = require('hotreload.nested')
-  local snapshot = nested.snapshot(package.loaded[target.name], target.name)
+  -- Without the swap, name the closures made inside functions that keep
+  -- their old code (the swap gives them the new code).
+  local snapshot = not stock and eng and nested.snapshot(package.loaded[target.name], target.name) or nil
   if not source then
     failure = { kind = 'io', message = tostring(rerr), path = path }
   elseif not eng then
@@ -206,6 +302,10 @@ function M.reload(path, opts, on_done)
     eng:register(target.name, path, chunkname_of(package.loaded[target.name], path))
     local err, kind, line, reason
     result, err, kind, line, reason = eng:reload({ module = target.name, source = source })
+    if stock then
+      -- Compiled traces may hold the old code (or a cell as a constant).
+      stock.flush()
+    end
     if not result then
       -- As the host answers a program's reload: the engine's kind, and the
       -- line (and reason) it names in this file.
@@ -220,7 +320,12 @@ function M.reload(path, opts, on_done)
   for i, w in ipairs(result.warnings or {}) do
     warnings[i] = { kind = w.kind, message = tostring(w.message), path = w.path, line = w.line }
   end
-  vim.list_extend(warnings, nested.warnings(snapshot, package.loaded[target.name], target.name, path))
+  if snapshot then
+    vim.list_extend(warnings, nested.warnings(snapshot, package.loaded[target.name], target.name, path))
+  end
+  if stock then
+    vim.list_extend(warnings, top_level_orphans(eng, target.name, path, warnings))
+  end
   local body = {
     module = target.name,
     path = path,
@@ -242,10 +347,11 @@ function M.status_line()
   if not M.stats.loaded then
     return 'neovim modules: none reloaded (the engine loads on first use)'
   end
-  return ('neovim modules: %d reload%s%s'):format(
+  return ('neovim modules: %d reload%s%s (%s)'):format(
     M.stats.reloads,
     M.stats.reloads == 1 and '' or 's',
-    M.stats.last and (', last ' .. M.stats.last) or ''
+    M.stats.last and (', last ' .. M.stats.last) or '',
+    M.stats.backend == 'swap' and 'in-place swap' or 'pure-Lua walk'
   )
 end
 

@@ -19,6 +19,8 @@ local M = {}
 ---@field exit_code integer|nil
 ---@field thread_id integer|nil the thread that stopped
 ---@field detached boolean|nil stopped by the user: its late events are not shown
+---@field stop_reason string|nil why it stopped (`exception`, `restart`, ...)
+---@field continue_after_restart boolean|nil `:HotReload restart` asked: go on once restarted
 
 --- The last program run (file and options), for `run` without a program.
 ---@type { file: string, opts: table, root: string }|nil
@@ -44,18 +46,30 @@ local function on_event(run, event, body)
     end
   elseif event == 'stopped' then
     run.state = 'stopped'
+    run.stop_reason = body.reason
     run.thread_id = body.threadId or run.thread_id
+    if body.reason == 'restart' and run.continue_after_restart then
+      -- `:HotReload restart`: the failed call starts again with the new
+      -- code; the program goes on from there.
+      run.continue_after_restart = nil
+      output.note('retrying the failed call with the new code')
+      run.request('continue', { threadId = run.thread_id or 1 }, function() end)
+      return
+    end
     local text = body.text or body.description or ''
     output.note(('stopped (%s)%s'):format(body.reason or '?', text ~= '' and (': ' .. text) or ''))
     if body.reason == 'exception' then
       M.locate_error(run, body.threadId, text)
       notify(
-        ('program stopped on an error: %s (fix it, save, then :HotReload continue)'):format(text),
+        ('program stopped on an error: %s (fix it and save, then :HotReload restart retries the failed call with the new code; :HotReload continue lets the error go on)'):format(
+          text
+        ),
         vim.log.levels.ERROR
       )
     end
   elseif event == 'continued' then
     run.state = 'running'
+    run.stop_reason = nil
     require('hotreload.report').clear_program_error()
   elseif event == 'exited' then
     run.exit_code = body.exitCode
@@ -313,6 +327,58 @@ function M.stop()
   output.note('stopped by :HotReload stop')
   run.state = 'exited'
   return true
+end
+
+--- Retries the call that failed: after a stop on an error, restarts the
+--- innermost Lua frame (DAP `restartFrame`), so that the function the user
+--- fixed and reloaded runs again from its first line with the program's
+--- state, then continues. Returns whether there was a program stopped on an
+--- error; a runtime that cannot restart says why.
+---@return boolean
+function M.restart()
+  local run = sessions.own
+  if not run or run.state ~= 'stopped' or run.stop_reason ~= 'exception' then
+    return false
+  end
+  ---@cast run hotreload.Run
+  local thread = run.thread_id or 1
+  run.request('stackTrace', { threadId = thread }, function(err, body)
+    if err or type(body) ~= 'table' then
+      notify('restart failed: ' .. (err and err.message or 'no stack'), vim.log.levels.ERROR)
+      return
+    end
+    local frame
+    for _, f in ipairs(body.stackFrames or {}) do
+      if f.source and f.source.path and f.source.path ~= '' then
+        frame = f
+        break
+      end
+    end
+    if not frame then
+      notify('restart failed: no Lua function on the stack to retry', vim.log.levels.ERROR)
+      return
+    end
+    run.continue_after_restart = true
+    run.request('restartFrame', { frameId = frame.id }, function(rerr)
+      if rerr then
+        run.continue_after_restart = nil
+        notify(
+          ('cannot retry %s: %s (:HotReload continue lets the error go on)'):format(frame.name or '?', rerr.message),
+          vim.log.levels.ERROR
+        )
+      end
+    end)
+  end)
+  return true
+end
+
+--- After a reload of the program started by `run`: while it is stopped on
+--- an error, offers to retry the failed call with the new code.
+function M.after_reload()
+  local run = sessions.own
+  if run and run.state == 'stopped' and run.stop_reason == 'exception' then
+    notify('reloaded while stopped on an error: :HotReload restart retries the failed call with the new code')
+  end
 end
 
 --- Resumes the program started by `run` after a stop (an error in reloaded

@@ -15,8 +15,16 @@ def test_health_reports_every_part(nvim):
     for section in ("Neovim", "native module", "host binaries", "nvim-dap", "socket directory"):
         assert f"hotreload: {section}" in report, report
     assert "matches the Lua glue" in report, report
+    assert "reloads of Neovim modules swap code in place (layout check passed)" in report, report
     assert "nvim-dap is not installed" in report, report
     assert "will be created with mode 0700" in report, report
+
+
+def test_health_says_why_neovim_modules_reload_without_the_swap(nvim):
+    lua(nvim, "vim.env.HOTRELOAD_LUAJIT_STOCK = 'off'")
+    report = checkhealth(nvim)
+    assert "reloads of Neovim modules use the pure-Lua walk" in report, report
+    assert "HOTRELOAD_LUAJIT_STOCK=off" in report, report
 
 
 def test_health_shows_each_host_version(nvim):

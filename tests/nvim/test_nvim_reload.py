@@ -219,17 +219,69 @@ def warnings_of_last_reload(nv):
     return post[-1]["data"]["warnings"]
 
 
-def test_a_closure_made_inside_setup_that_cannot_get_new_code_is_named(nvim, plug):
+def test_a_closure_made_inside_setup_runs_the_new_code(nvim, plug):
+    """The in-place swap (Neovim's LuaJIT passed its layout check) gives the
+    user command's callback, a closure setup() made, the new code; its
+    upvalue (M) and the module's state carry on."""
     init = plug / "init.lua"
+    assert greet(nvim) == "hello v1 #1"
     nvim.command(f"edit {init}")
     edit(nvim, init, "_G.myplug_last = M.greet()", "_G.myplug_last = 'inline ' .. M.greet()")
     nvim.command("HotReload")
     warnings = warnings_of_last_reload(nvim)
+    assert not any(w["kind"] in ("nestedClosures", "unmatchedClosures", "upvalueLayout")
+                   for w in warnings), warnings
+    assert greet(nvim) == "inline hello v1 #2", describe(nvim)
+    assert lua(nvim, "return require('hotreload.nvim_reload').stats.backend") == "swap"
+    assert not [n for n in lua(nvim, "return _G.test_notes") if n["level"] >= 3], describe(nvim)
+    # Twice: the second reload pairs the first one's code.
+    edit(nvim, init, "'inline ' .. M.greet()", "'again ' .. M.greet()")
+    nvim.command("HotReload")
+    assert greet(nvim) == "again hello v1 #3", describe(nvim)
+
+
+def test_an_inline_closure_whose_upvalues_change_is_named(nvim, plug):
+    """A closure cannot take code with other upvalues in place: it keeps its
+    code, and the warning says where it is."""
+    init = plug / "init.lua"
+    nvim.command(f"edit {init}")
+    edit(nvim, init, "_G.myplug_last = M.greet()", "_G.myplug_last = M.greet() .. calls")
+    nvim.command("HotReload")
+    warnings = warnings_of_last_reload(nvim)
+    line = line_of(nvim, "nvim_create_user_command('MyPlugGreet'")
+    # Its upvalues differ, so it pairs with no new function (unnamed
+    # closures pair only with ones that could run in their place).
+    assert any(w["kind"] in ("upvalueLayout", "unmatchedClosures") and w["path"] == str(init)
+               and w["line"] == line for w in warnings), warnings
+    assert greet(nvim) == "hello v1 #1"
+
+
+def test_without_the_swap_the_walk_reloads_and_names_inline_closures(nvim, plug):
+    """The layout check failing (forced here) leaves the pure-Lua walk: one
+    warning says why, reloads still work, and the closures setup() made are
+    named as keeping their old code."""
+    lua(nvim, "vim.env.HOTRELOAD_LUAJIT_STOCK = 'off'")
+    init = plug / "init.lua"
+    nvim.command(f"edit {init}")
+    edit(nvim, init, "_G.myplug_last = M.greet()", "_G.myplug_last = 'inline ' .. M.greet()")
+    edit(nvim, init, "'hello v1 #'", "'hello v2 #'")
+    nvim.command("HotReload")
+    notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
+    fallback = [n for n in notes if "HOTRELOAD_LUAJIT_STOCK=off" in n]
+    assert len(fallback) == 1 and "pure-Lua walk" in fallback[0], notes
+    assert lua(nvim, "return require('hotreload.nvim_reload').stats.backend") == "walker"
+    warnings = warnings_of_last_reload(nvim)
     line = line_of(nvim, "nvim_create_user_command('MyPlugGreet'")
     assert any(w["kind"] == "nestedClosures" and w["path"] == str(init) and w["line"] == line
                and "myplug.setup" in w["message"] for w in warnings), warnings
-    # Said, not hidden: the command Neovim holds still runs the old closure.
-    assert greet(nvim).startswith("hello v1")
+    # The module's function has the new code; the command Neovim holds
+    # still runs the old closure (said, not hidden).
+    assert greet(nvim) == "hello v2 #1"
+    edit(nvim, init, "'hello v2 #'", "'hello v3 #'")
+    nvim.command("HotReload")
+    notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
+    assert len([n for n in notes if "HOTRELOAD_LUAJIT_STOCK=off" in n]) == 1, notes
+    assert greet(nvim) == "hello v3 #2"
 
 
 def test_moved_lines_and_top_level_edits_raise_no_closure_warning(nvim, plug):
@@ -241,3 +293,64 @@ def test_moved_lines_and_top_level_edits_raise_no_closure_warning(nvim, plug):
     warnings = warnings_of_last_reload(nvim)
     assert not any(w["kind"] == "nestedClosures" for w in warnings), warnings
     assert greet(nvim).startswith("hello v2")
+
+
+def test_a_function_suspended_in_a_coroutine_finishes_with_its_old_code(nvim, plug):
+    """A frame suspended in a coroutine would resume in the old bytecode: its
+    closure is not swapped (rule 4: it keeps its old code until it returns),
+    later calls run the new code, and nothing crashes."""
+    co_file = plug / "co.lua"
+    co_file.write_text(
+        "local M = {}\n"
+        "function M.work(tag)\n"
+        "  local a = 'old-' .. tag\n"
+        "  coroutine.yield(1)\n"
+        "  return a .. '-done'\n"
+        "end\n"
+        "return M\n"
+    )
+    lua(nvim, "_G.co = coroutine.create(require('myplug.co').work); assert(coroutine.resume(_G.co, 'x'))")
+    nvim.command(f"edit {co_file}")
+    # New constants before the old ones: the old bytecode would read these.
+    edit(nvim, co_file, "  local a = 'old-' .. tag\n",
+         "  local pad = { 'p1', 'p2', 'p3' }\n  local a = 'new-' .. tag .. #pad\n")
+    nvim.command("HotReload")
+    assert events(nvim, "HotReloadPost"), describe(nvim)
+    assert lua(nvim, "return { coroutine.resume(_G.co) }") == [True, "old-x-done"]
+    fresh = "return { coroutine.resume(coroutine.create(require('myplug.co').work), 'y') }"
+    assert lua(nvim, fresh) == [True, 1]
+    assert lua(nvim, "local co = coroutine.create(require('myplug.co').work); coroutine.resume(co, 'z'); return { coroutine.resume(co) }") == [True, "new-z3-done"]
+
+
+def test_a_callback_made_by_the_first_top_level_is_named(nvim, plug):
+    """The top level Neovim first ran is gone: an autocmd callback it made
+    cannot be paired with the new version's; when its code changed, the
+    warning names it. (A keymap the new top level sets again replaces it.)"""
+    top = plug / "top.lua"
+    top.write_text(
+        "local M = {}\n"
+        "vim.api.nvim_create_autocmd('User', {\n"
+        "  pattern = 'TopPing',\n"
+        "  callback = function() _G.top_last = 'top v1' end,\n"
+        "})\n"
+        "vim.keymap.set('n', '<Plug>(TopKey)', function() _G.top_key = 'key v1' end)\n"
+        "function M.f() return 1 end\n"
+        "return M\n"
+    )
+    lua(nvim, "require('myplug.top')")
+    nvim.command(f"edit {top}")
+    edit(nvim, top, "'top v1'", "'top v2'")
+    edit(nvim, top, "'key v1'", "'key v2'")
+    nvim.command("HotReload")
+    warnings = warnings_of_last_reload(nvim)
+    named = [w for w in warnings if w["kind"] == "topLevelClosures"]
+    assert len(named) == 1 and named[0]["line"] == 4 and "top.lua:4" in named[0]["message"], warnings
+    nvim.feedkeys(nvim.replace_termcodes("<Plug>(TopKey)"), "mx", False)
+    assert lua(nvim, "return _G.top_key") == "key v2"
+    # Again: the first top level's callback is still old (named once more);
+    # the one the last reload's top level made was paired and is new.
+    edit(nvim, top, "return 1", "return 2")
+    nvim.command("HotReload")
+    assert lua(nvim, "return require('myplug.top').f()") == 2
+    again = [w for w in warnings_of_last_reload(nvim) if w["kind"] == "topLevelClosures"]
+    assert len(again) == 1 and again[0]["message"].startswith("1 closure(s)"), again

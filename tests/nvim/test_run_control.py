@@ -31,6 +31,44 @@ def test_an_error_in_reloaded_code_stops_and_continue_goes_on(nvim, tmp_path):
     assert lua(nvim, "return vim.fn.getqflist({ items = 0 }).items") == []
 
 
+def test_after_an_error_stop_fixing_and_saving_retries_the_failed_call(nvim, tmp_path):
+    """The edit-and-continue loop: reloaded code fails, the program stops on
+    the error; fixing and saving offers the retry, `:HotReload restart` runs
+    the failed call again with the new code and the program goes on with its
+    state (the count carries on)."""
+    ticker = copy_fixture("ticker", tmp_path)
+    start_ticker(nvim, ticker)
+    counter = ticker / "counter.lua"
+    nvim.command(f"edit {counter}")
+    nvim.current.buffer[5] = "  M.count = M.count + nil"
+    nvim.command("write")
+    nvim.command("HotReload")
+    wait_until(nvim, "require('hotreload').status().state == 'stopped'", what="the stop on the error")
+    assert any("HotReload restart" in m for m in errors(nvim)), errors(nvim)
+    nvim.current.buffer[5] = "  M.count = M.count + 1"
+    nvim.current.buffer[6] = "  return ('v2 count=%d'):format(M.count)"
+    nvim.command("write")
+    nvim.command("HotReload")
+    notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
+    wait_until(nvim, "vim.iter(_G.test_notes):any(function(n) return n.msg:find(':HotReload restart retries', 1, true) ~= nil and n.msg:find('reloaded while stopped', 1, true) ~= nil end)",
+               what="the offer to retry")
+    nvim.command("HotReload restart")
+    wait_until(nvim, has_line("^v2 count="), timeout=30, what="the retried call's output")
+    wait_until(nvim, "require('hotreload').status().state == 'running'", what="the program to go on")
+    lines = output_lines(nvim)
+    v1 = [int(line.split("=")[1]) for line in lines if line.startswith("v1 count=")]
+    v2 = [int(line.split("=")[1]) for line in lines if line.startswith("v2 count=")]
+    # The failed call counted nothing; the retry took the next number.
+    assert v2[0] == max(v1) + 1, lines
+    assert lua(nvim, "return vim.fn.getqflist({ items = 0 }).items") == [], notes
+
+
+def test_restart_with_nothing_stopped_on_an_error_says_so(nvim):
+    nvim.command("HotReload restart")
+    notes = lua(nvim, "return _G.test_notes")
+    assert any("no program stopped on an error" in n["msg"] for n in notes), notes
+
+
 def test_continue_with_nothing_stopped_says_so(nvim):
     nvim.command("HotReload continue")
     notes = lua(nvim, "return _G.test_notes")

@@ -1,6 +1,7 @@
 -- The pure-Lua backend, built from the walker module (walker.lua):
 -- references are replaced by a walk; nothing is swapped in place, nested
--- closures keep their code. What runtimes without the native code get.
+-- closures keep their code. What runtimes without the native code get; a
+-- VM folder's in-place swap may replace `swap`/`restore` and add `nested`.
 local debug = ...
 
 local next, ipairs = next, ipairs
@@ -32,10 +33,21 @@ function LuaBackend.new(walker)
     return results
   end
   function b.restore() end
-  function b.walk(refmap, _rootpairs, _skip, _active, boundary, internal)
+  function b.walk(refmap, rootpairs, skip, active, boundary, internal, handled)
     local stats = { replaced = 0 }
     if next(refmap) ~= nil then
       stats.replaced = walker.walk(refmap, internal, boundary)
+    end
+    -- A VM's nested pass (set beside an in-place swap: vm/luajit_stock)
+    -- gives closures of changed nested functions their new code.
+    if b.nested then
+      local n = b.nested(rootpairs, skip, active, handled)
+      stats.replaced = stats.replaced + n.replaced
+      for _, k in ipairs({ 'running', 'layout', 'unmatched' }) do
+        if n[k] > 0 then
+          stats[k], stats[k .. '_lines'] = n[k], n[k .. '_lines']
+        end
+      end
     end
     return stats
   end

@@ -296,7 +296,9 @@ fn add_inplace_swap(lua: &Lua, backend: &Table) -> Result<(), ReloadError> {
     // (vm/<vm>/reload_swap.c).
     let open = unsafe { lua.create_c_function(hotreload_inplace_swap)? };
     let swap: Table = open.call(())?;
-    for name in ["swap", "restore"] {
+    // `nested`, where the folder has it (vm/luajit_stock, in the agent):
+    // closures of changed nested functions get new code (lua_backend.lua).
+    for name in ["swap", "restore", "nested"] {
         backend.set(name, swap.get::<Value>(name)?)?;
     }
     Ok(())
