@@ -5,8 +5,8 @@
 //!   the code of the functions that hold their lines (vm/shared/traps.c):
 //!   a trap reached calls [`hook`] with a line event, code without one runs
 //!   at full speed ([`sync_traps`], [`on_load`] for chunks loaded later);
-//!   a VM without traps (`hr_traps_supported` 0: Lua 5.1, LuaJIT, a stock
-//!   VM under the agent) runs the line hook instead, narrowed by its patches
+//!   a VM without traps (`hr_traps_supported` 0: a stock VM under the
+//!   agent; every host VM has traps) runs the line hook instead, narrowed
 //!   to files with breakpoints ([`skip_policy`]) and to their lines
 //!   ([`sync_line_filter`]);
 //! - a step: call and return hooks follow the depth and switch the line hook

@@ -28,14 +28,15 @@ int hr_stack_depth (lua_State *L);
    the next new line, not mid-statement. */
 void hr_sync_oldpc (lua_State *L);
 
-/* ---- Breakpoint traps (shared/traps.c over vm/<vm>/trap_vm.c) ----
+/* ---- Breakpoint traps (shared/traps.c over vm/<vm>/trap_vm.c; LuaJIT:
+   vm/luajit/traps.c) ----
    A breakpoint is a trap in the code of every prototype that holds its
    line: code without one runs with no hook at all. A trap reached calls
    the debugger's hook (hr_set_debug_hook) with a line event, unless the
    debugger's line hook runs on that thread (it sees the line itself). */
 
-/* 1 where this VM runs breakpoint traps (the host's 5.2-5.4 VMs); 0 (Lua
-   5.1, LuaJIT: shared/no_traps.c; an agent in a stock VM): the other
+/* 1 where this VM runs breakpoint traps (every host VM); 0 (a VM built
+   without: shared/no_traps.c; an agent in a stock VM): the other
    functions below do nothing, and breakpoints need the debugger's line
    hook. */
 int hr_traps_supported (void);

@@ -15,7 +15,6 @@
 #include "lstate.h"
 
 #include "hotreload_vm.h"
-#include "skips.h"
 
 static void collect_lines(const Proto *p, int *out, int cap, int *n) {
   int pc;
@@ -107,19 +106,4 @@ int hr_room_to_evaluate(lua_State *L) {
   if (calls_left(L) < HR_EVAL_CALLS) return 0;
   if (main != L && calls_left(main) < HR_EVAL_CALLS) return 0;
   return 1;
-}
-
-/* Called by the patched line event for a line that holds a breakpoint in
- * some file: whether the running function's file and lines hold none, so
- * the debugger's hook need not run (the per-function decision 5.4 makes on
- * entry; this VM has no per-frame flag to keep it in). */
-int hr_skip_trace(lua_State *L, const Proto *p) {
-  /* Never while the program hooks this thread itself, nor while the
-     debugger needs every line (steps, interrupts: not a line-only hook). */
-  if (!hr_has_skip_policy() || L->hookmask != LUA_MASKLINE || L->hr_hookmask != 0 ||
-      p->source == NULL)
-    return 0;
-  if (hr_source_skips(L, p->source, getstr(p->source), p->source->tsv.len))
-    return 1;
-  return p->linedefined > 0 && !hr_lines_hold_breakpoint(p->linedefined, p->lastlinedefined);
 }

@@ -101,10 +101,8 @@
 #define HR_MAXUPVAL LUAI_MAXUPVALUES
 #define HR_LEN(L, i) ((lua_Integer)lua_objlen(L, i))
 #define HR_NEWLIB(L, l) (lua_newtable(L), luaL_register(L, NULL, l))
-/* No breakpoint traps in 5.1's code: the code as compiled. */
-#define HR_CODE_AT(p, pc) ((p)->code[pc])
-#define HR_CODE_EQUAL(a, b) \
-  (memcmp((a)->code, (b)->code, sizeof(Instruction) * (size_t)(a)->sizecode) == 0)
+#define HR_CODE_AT(p, pc) hr_code_at(p, pc) /* without breakpoint traps */
+#define HR_CODE_EQUAL(a, b) hr_code_equal(a, b)
 #define HR_RAWEQUAL(a, b) luaO_rawequalObj(a, b)
 
 #endif

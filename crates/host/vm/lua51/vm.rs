@@ -12,7 +12,7 @@ pub const VM: Vm = Vm {
     inplace_swap: true,
     // 5.1's debug library has no upvalueid/upvaluejoin: upvalues.c.
     debug_extras: true,
-    traps: false,
+    traps: true,
     edits,
 };
 
@@ -20,11 +20,19 @@ pub const VM: Vm = Vm {
 /// `vm/shared/` and this folder's C files; the same contract as 5.2's (see
 /// `lua52/vm.rs`). Without the host switching them on, Lua behaves as stock.
 ///
-/// Breakpoints (`shared/skips.c`):
-/// - lvm.c, `traceexec`: a new line that holds no breakpoint in any file
-///   does not call the line hook (`hr_skip_line`), nor does a line of a
-///   function whose file and lines hold none (`hr_skip_trace`), unless the
-///   program hooks lines itself.
+/// Breakpoints are traps in the code (`shared/traps.c`, `trap_vm.c`), as on
+/// 5.2: code without one runs with no hook at all.
+/// - lopcodes.h: `OP_HRTRAP`, an opcode stock Lua never emits (5.1 has no
+///   OP_EXTRAARG to reuse), its Bx the index in the prototype's trap list.
+/// - lobject.h: a prototype gets `hr_traps`; lfunc.c starts it empty and
+///   frees it with the prototype.
+/// - lvm.c: OP_HRTRAP calls `hr_trap_hit` (the debugger's hook with a line
+///   event), then dispatches the original instruction (`hr_dispatch`).
+/// - What reads code as data reads the original through `hr_code_at`:
+///   ldebug.c's code checker and symbolic execution (variable and function
+///   names in messages), ldump.c's `string.dump`.
+/// - lstate.h: `hr_seenpc`, the debugger's last line event, so a trap does
+///   not report a line the line hook just reported.
 /// - ldebug.c, `luaG_errormsg` (every raised error): calls `hr_raise_hook`
 ///   when set, before the message handler runs and the stack unwinds.
 ///
@@ -58,11 +66,10 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 int hr_hookleft;\n\
              \x20 int hr_dmask;  /* the debugger's mask */\n\
              \x20 int hr_parsing;  /* parser depth */\n\
+             \x20 const Instruction *hr_seenpc;  /* the debugger's last line event (traps.c) */\n\
              };\n\
              void hr_thread_init (lua_State *L1, lua_State *L);  /* hotreload */\n\
              int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);\n\
-             int hr_skip_line (lua_State *L, int line);\n\
-             int hr_skip_trace (lua_State *L, const struct Proto *p);\n\
              lua_State *hr_resume_enter (lua_State *L);\n\
              void hr_resume_leave (lua_State *L, lua_State *from);\n\
              extern void (*hr_raise_hook) (lua_State *L);\n\
@@ -82,6 +89,43 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             ),
         ],
         "ldebug.c" => &[
+            // The code checker and symbolic execution read the original code.
+            (
+                "  check(pt->sizecode > 0 && GET_OPCODE(pt->code[pt->sizecode-1]) == OP_RETURN);\n",
+                "  check(pt->sizecode > 0 && GET_OPCODE(hr_code_at(pt, pt->sizecode-1)) == OP_RETURN);\n",
+            ),
+            (
+                "#define checkopenop(pt,pc)\tluaG_checkopenop((pt)->code[(pc)+1])\n",
+                "#define checkopenop(pt,pc)\tluaG_checkopenop(hr_code_at(pt, (pc)+1))\n",
+            ),
+            (
+                "    Instruction i = pt->code[pc];\n",
+                "    Instruction i = hr_code_at(pt, pc);  /* hotreload */\n",
+            ),
+            (
+                "              Instruction d = pt->code[dest-1-j];\n",
+                "              Instruction d = hr_code_at(pt, dest-1-j);  /* hotreload */\n",
+            ),
+            (
+                "      check(GET_OPCODE(pt->code[pc+1]) == OP_JMP);\n",
+                "      check(GET_OPCODE(hr_code_at(pt, pc+1)) == OP_JMP);  /* hotreload */\n",
+            ),
+            (
+                "          check(GET_OPCODE(pt->code[pc+1]) != OP_SETLIST ||\n                GETARG_C(pt->code[pc+1]) != 0);\n",
+                "          check(GET_OPCODE(hr_code_at(pt, pc+1)) != OP_SETLIST ||\n                GETARG_C(hr_code_at(pt, pc+1)) != 0);  /* hotreload */\n",
+            ),
+            (
+                "          OpCode op1 = GET_OPCODE(pt->code[pc + j]);\n",
+                "          OpCode op1 = GET_OPCODE(hr_code_at(pt, pc + j));  /* hotreload */\n",
+            ),
+            (
+                "  return pt->code[last];\n",
+                "  return hr_code_at(pt, last);  /* hotreload */\n",
+            ),
+            (
+                "  i = ci_func(ci)->l.p->code[currentpc(L, ci)];\n",
+                "  i = hr_code_at(ci_func(ci)->l.p, currentpc(L, ci));  /* hotreload */\n",
+            ),
             (
                 "void luaG_errormsg (lua_State *L) {\n",
                 "void luaG_errormsg (lua_State *L) {\n\
@@ -128,6 +172,46 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 L->hr_parsing--;  /* hotreload */\n",
             ),
         ],
+        "lopcodes.h" => &[(
+            "#define NUM_OPCODES\t(cast(int, OP_VARARG) + 1)\n",
+            "#define NUM_OPCODES\t(cast(int, OP_VARARG) + 1)\n\
+             /* hotreload: a breakpoint trap (traps.c), never emitted by the compiler */\n\
+             #define OP_HRTRAP\t((OpCode)((1 << SIZE_OP) - 1))\n",
+        )],
+        "lobject.h" => &[(
+            "  GCObject *gclist;\n  lu_byte nups;  /* number of upvalues */\n",
+            "  GCObject *gclist;\n\
+             \x20 struct HrTraps *hr_traps;  /* hotreload: breakpoint traps (traps.c) */\n\
+             \x20 lu_byte nups;  /* number of upvalues */\n",
+        ), (
+            "} Proto;\n",
+            "} Proto;\n\
+             Instruction hr_code_at (const Proto *p, int pc);  /* hotreload */\n\
+             int hr_code_equal (const Proto *a, const Proto *b);\n\
+             Instruction hr_trap_hit (lua_State *L, const Proto *p, const Instruction *at);\n\
+             void hr_traps_free (Proto *p);\n",
+        )],
+        "lfunc.c" => &[
+            (
+                "  f->source = NULL;\n",
+                "  f->source = NULL;\n  f->hr_traps = NULL;  /* hotreload */\n",
+            ),
+            (
+                "void luaF_freeproto (lua_State *L, Proto *f) {\n",
+                "void luaF_freeproto (lua_State *L, Proto *f) {\n  hr_traps_free(f);  /* hotreload */\n",
+            ),
+        ],
+        "ldump.c" => &[(
+            "#define DumpCode(f,D)\t DumpVector(f->code,f->sizecode,sizeof(Instruction),D)\n",
+            "static void DumpCode (const Proto *f, DumpState *D) {  /* hotreload */\n\
+             \x20 int pc;\n\
+             \x20 DumpInt(f->sizecode, D);\n\
+             \x20 for (pc = 0; pc < f->sizecode; pc++) {  /* the code as compiled, without traps */\n\
+             \x20   Instruction i = hr_code_at(f, pc);\n\
+             \x20   DumpVar(i, D);\n\
+             \x20 }\n\
+             }\n",
+        )],
         "lvm.c" => &[
             (
                 "      base = L->base;\n    }\n    /* warning!! several calls",
@@ -146,9 +230,24 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  void luaV_execute (lua_State *L, int nexeccalls) {\n",
             ),
             (
-            "      luaD_callhook(L, LUA_HOOKLINE, newline);\n",
-            "      if (!hr_skip_line(L, newline) && !hr_skip_trace(L, p))  /* hotreload */\n\
-             \x20     luaD_callhook(L, LUA_HOOKLINE, newline);\n",
+                "    const Instruction i = *pc++;\n",
+                "    Instruction i = *pc++;  /* hotreload: a trap dispatches its original */\n",
+            ),
+            (
+                "    lua_assert(L->top == L->ci->top || luaG_checkopenop(i));\n    switch (GET_OPCODE(i)) {\n",
+                "    lua_assert(L->top == L->ci->top || luaG_checkopenop(i));\n\
+                 \x20  hr_dispatch:  /* hotreload: a trap's original instruction */\n\
+                 \x20   switch (GET_OPCODE(i)) {\n\
+                 \x20     case OP_HRTRAP: {  /* hotreload: a breakpoint trap */\n\
+                 \x20       Protect(i = hr_trap_hit(L, cl->p, pc - 1));\n\
+                 \x20       if (hr_restart_ci == L->ci) {  /* restart.c */\n\
+                 \x20         hr_restart_apply(L, L->ci);\n\
+                 \x20         goto reentry;\n\
+                 \x20       }\n\
+                 \x20       if (GET_OPCODE(i) == OP_HRTRAP) continue;  /* none: as stock, nothing */\n\
+                 \x20       ra = RA(i);\n\
+                 \x20       goto hr_dispatch;\n\
+                 \x20     }\n",
             ),
         ],
         "lapi.c" => &[(

@@ -124,7 +124,8 @@ static int same_proto (lua_State *L, GCproto *a, GCproto *b, int depth) {
       a->sizeuv != b->sizeuv || (a->flags & PROTO_VARARG) != (b->flags & PROTO_VARARG))
     return 0;
   for (pc = 0; pc < a->sizebc; pc++)
-    if (!same_ins(g, proto_bc(a)[pc], proto_bc(b)[pc])) return 0;
+    if (!same_ins(g, hr_bc_at(a, &proto_bc(a)[pc]), hr_bc_at(b, &proto_bc(b)[pc])))  /* without traps */
+      return 0;
   for (i = 0; i < a->sizekn; i++)
     if (proto_knumtv(a, i)->u64 != proto_knumtv(b, i)->u64) return 0;
   for (i = 0; i < a->sizeuv; i++)

@@ -25,13 +25,39 @@ pub const VM: Vm = Vm {
     inplace_swap: true,
     // LuaJIT has upvalueid and upvaluejoin.
     debug_extras: false,
-    traps: false,
+    traps: true,
     edits,
 };
 
 /// Our changes to LuaJIT's sources, each a few lines that call into this
 /// folder's C files. Without the host switching them on, LuaJIT behaves as
 /// stock (the one exception: compiled loops read one byte per iteration).
+///
+/// Breakpoints are traps in the bytecode (`traps.c`, `trap_vm.c`): code
+/// without one runs with no hook at all.
+/// - lj_bc.h: BC_HRTRAP, a bytecode the parser never emits; a trap writes it
+///   over an instruction's opcode byte, its operands stay (BC_HRTRAPG over
+///   a GGET or GSET: the table fallbacks of vm_x64.dasc tell those from
+///   TGETS/TSETS by the opcode in memory, and test for it too).
+/// - vm_x64.dasc: BC_HRTRAP's handler calls `hr_dispatch_trap` and jumps
+///   to the original opcode's handler through the static dispatch table
+///   (as `vm_inshook` does), the operands read again from the instruction.
+/// - lj_dispatch.c: `hr_dispatch_trap` calls the debugger's hook with a
+///   line event, as `lj_dispatch_ins` does (top of the frame, hook-active
+///   flag), when `hr_trap_take` (`traps.c`: the line hook did not just
+///   report it, a compiled condition is not surely false) says so; the
+///   frame's top (`cur_topslot`) reads the original instruction.
+/// - lj_obj.h: `lua_State` gets `hr_seenpc`, the debugger's last line
+///   event; lj_state.c starts it empty.
+/// - lj_func.c: a prototype's traps die with it (`hr_traps_free`).
+/// - What reads bytecode as data reads the original (`hr_bc_at`):
+///   lj_debug.c (variable and function names), lj_bcwrite.c
+///   (`string.dump`), lib_jit.c (`jit.util.funcbc`), the line event's test
+///   for a call (lj_dispatch.c); lj_debug.c also exports `debug_varname`
+///   for conditions (`hr_debug_varname`); the metamethod fallbacks that
+///   take the opcode from memory (lj_meta.c: arithmetic, comparison, cdata
+///   equality).
+/// - lj_trace.c: blacklisting a loop never writes over a trap.
 ///
 /// Hooks are global in LuaJIT (one hook for every coroutine), so:
 /// - lj_obj.h: `global_State` gets the program's own hook slot, the flag
@@ -60,10 +86,10 @@ pub const VM: Vm = Vm {
 ///   newest C frame for it.
 /// - lj_err.c, `lj_err_run` (every runtime error, before the message
 ///   handler): the raise hook, outside compiled code.
-/// - lj_trace.c and lj_record.c: a function whose own lines hold a
-///   breakpoint is never compiled nor inlined into a trace (`jit.c`,
-///   `hr_jit_blocked`), as if `jit.off(f)`; the hook check of compiled loops
-///   reads `hr_trace_stop`.
+/// - lj_trace.c and lj_record.c: a function holding a breakpoint trap is
+///   never compiled nor inlined into a trace (`jit.c`, `hr_jit_blocked`),
+///   as if `jit.off(f)`; the hook check of compiled loops reads
+///   `hr_trace_stop`.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lj_obj.h" => &[
@@ -86,7 +112,14 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "  MSize stacksize;\t/* True stack size (incl. LJ_STACK_EXTRA). */\n\
                  \x20 int hr_dmask;  /* hotreload: the debugger's mask for this thread */\n\
                  \x20 int hr_parsing;  /* hotreload: parser depth */\n\
+                 \x20 const BCIns *hr_seenpc;  /* hotreload: the debugger's last line event (traps.c) */\n\
                  };\n\
+                 uint32_t LJ_FASTCALL hr_dispatch_trap (lua_State *L, const BCIns *pc);  /* hotreload */\n\
+                 int hr_trap_take (lua_State *L, const struct GCproto *pt, const BCIns *pc, BCIns *orig, BCLine *line);\n\
+                 BCIns hr_bc_at (const struct GCproto *pt, const BCIns *ip);\n\
+                 int hr_has_traps (const struct GCproto *pt);\n\
+                 void hr_traps_free (struct GCproto *pt);\n\
+                 lua_Hook hr_debug_hook (void);\n\
                  int hr_skip_line (lua_State *L, int line);  /* hotreload */\n\
                  int hr_skip_trace (lua_State *L, const struct GCproto *pt);\n\
                  int hr_jit_blocked (const struct GCproto *pt);\n\
@@ -126,18 +159,132 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20       /* the rest of a line whose call just returned: stock LuaJIT\n\
                  \x20          reports it again, PUC Lua (and the debugger) does not */\n\
                  \x20       g->hr_line_again = opc >= pt->sizebc && npc > 0 &&\n\
-                 \x20         (bc_op(proto_bc(pt)[npc-1]) == BC_CALL || bc_op(proto_bc(pt)[npc-1]) == BC_CALLM) &&\n\
+                 \x20         (bc_op(hr_bc_at(pt, &proto_bc(pt)[npc-1])) == BC_CALL || bc_op(hr_bc_at(pt, &proto_bc(pt)[npc-1])) == BC_CALLM) &&\n\
                  \x20         lj_debug_line(pt, npc-1) == line;\n\
                  \x20       callhook(L, LUA_HOOKLINE, line);\n\
                  \x20       g->hr_line_again = 0;\n\
                  \x20     }\n",
             ),
+            (
+                "  BCIns ins = pc[-1];\n  if (bc_op(ins) == BC_UCLO)\n    ins = pc[bc_j(ins)];\n",
+                "  BCIns ins = hr_bc_at(pt, pc - 1);  /* hotreload: the original code */\n\
+                 \x20 if (bc_op(ins) == BC_UCLO)\n\
+                 \x20   ins = hr_bc_at(pt, pc + bc_j(ins));\n",
+            ),
+            (
+                "  if ((g->hookmask & LUA_MASKRET) && bc_isret(bc_op(pc[-1])))\n",
+                "  if ((g->hookmask & LUA_MASKRET) && bc_isret(bc_op(hr_bc_at(pt, pc - 1))))  /* hotreload */\n",
+            ),
+            (
+                "/* Initialize call. Ensure stack space and return # of missing parameters. */\n",
+                "/* hotreload: the BC_HRTRAP handler's call (vm/luajit/traps.c). Reports\n\
+                 ** the breakpoint to the debugger's hook as lj_dispatch_ins reports a\n\
+                 ** line, and returns the opcode to dispatch in the trap's place.\n\
+                 */\n\
+                 uint32_t LJ_FASTCALL hr_dispatch_trap(lua_State *L, const BCIns *pc)\n\
+                 {\n\
+                 \x20 ERRNO_SAVE\n\
+                 \x20 GCproto *pt = funcproto(curr_func(L));\n\
+                 \x20 global_State *g = G(L);\n\
+                 \x20 lua_Hook hook = hr_debug_hook();\n\
+                 \x20 BCIns ins;\n\
+                 \x20 BCLine line;\n\
+                 \x20 if (hr_trap_take(L, pt, pc, &ins, &line) && hook && !hook_active(g)) {\n\
+                 \x20   void *cf = cframe_raw(L->cframe);\n\
+                 \x20   lua_Debug ar;\n\
+                 \x20   setcframe_pc(cf, pc);\n\
+                 \x20   L->top = L->base + cur_topslot(pt, pc, cframe_multres_n(cf));\n\
+                 \x20   lj_trace_abort(g);\n\
+                 \x20   ar.event = LUA_HOOKLINE;\n\
+                 \x20   ar.currentline = line;\n\
+                 \x20   ar.i_ci = (int)((L->base-1) - tvref(L->stack));\n\
+                 \x20   lj_state_checkstack(L, 1+LUA_MINSTACK);\n\
+                 #if LJ_HASPROFILE && !LJ_PROFILE_SIGPROF\n\
+                 \x20   lj_profile_hook_enter(g);\n\
+                 #else\n\
+                 \x20   hook_enter(g);\n\
+                 #endif\n\
+                 \x20   hook(L, &ar);\n\
+                 \x20   setgcref(g->cur_L, obj2gco(L));\n\
+                 #if LJ_HASPROFILE && !LJ_PROFILE_SIGPROF\n\
+                 \x20   lj_profile_hook_leave(g);\n\
+                 #else\n\
+                 \x20   hook_leave(g);\n\
+                 #endif\n\
+                 \x20 }\n\
+                 \x20 /* A trapped return: the return hook, which the trap's dispatch\n\
+                 \x20    bypassed (vm_rethook), unless the instruction hook ran it. */\n\
+                 \x20 if ((g->hookmask & LUA_MASKRET) && !(g->hookmask & (LUA_MASKLINE|LUA_MASKCOUNT)) &&\n\
+                 \x20     bc_isret(bc_op(ins))) {\n\
+                 \x20   void *cf = cframe_raw(L->cframe);\n\
+                 \x20   setcframe_pc(cf, pc);\n\
+                 \x20   L->top = L->base + cur_topslot(pt, pc, cframe_multres_n(cf));\n\
+                 \x20   callhook(L, LUA_HOOKRET, -1);\n\
+                 \x20 }\n\
+                 \x20 ERRNO_RESTORE\n\
+                 \x20 return bc_op(ins);\n\
+                 }\n\
+                 \n\
+                 /* Initialize call. Ensure stack space and return # of missing parameters. */\n",
+            ),
         ],
+        // The metamethod fallbacks take the opcode from the instruction in
+        // memory: a trapped one gives the original.
+        "lj_meta.c" => &[
+            (
+                "TValue *lj_meta_arith(lua_State *L, TValue *ra, cTValue *rb, cTValue *rc,\n\t\t      BCReg op)\n{\n",
+                "TValue *lj_meta_arith(lua_State *L, TValue *ra, cTValue *rb, cTValue *rc,\n\t\t      BCReg op)\n{\n\
+                 \x20 if (op == BC_HRTRAP || op == BC_HRTRAPG)  /* hotreload: a trapped instruction */\n\
+                 \x20   op = bc_op(hr_bc_at(curr_proto(L), cframe_Lpc(L) - 1));\n",
+            ),
+            (
+                "TValue * LJ_FASTCALL lj_meta_equal_cd(lua_State *L, BCIns ins)\n{\n",
+                "TValue * LJ_FASTCALL lj_meta_equal_cd(lua_State *L, BCIns ins)\n{\n\
+                 \x20 if (bc_op(ins) == BC_HRTRAP || bc_op(ins) == BC_HRTRAPG)  /* hotreload: a trapped instruction */\n\
+                 \x20   ins = hr_bc_at(curr_proto(L), cframe_Lpc(L) - 1);\n",
+            ),
+            (
+                "TValue *lj_meta_comp(lua_State *L, cTValue *o1, cTValue *o2, int op)\n{\n",
+                "TValue *lj_meta_comp(lua_State *L, cTValue *o1, cTValue *o2, int op)\n{\n\
+                 \x20 if (op == BC_HRTRAP || op == BC_HRTRAPG)  /* hotreload: a trapped instruction */\n\
+                 \x20   op = bc_op(hr_bc_at(curr_proto(L), cframe_Lpc(L) - 1));\n",
+            ),
+        ],
+        "lj_bc.h" => &[(
+            "  _(BSAR,\tdst,\tvar,\tvar,\t___) \\\n  \\\n",
+            "  _(BSAR,\tdst,\tvar,\tvar,\t___) \\\n  \\\n\
+             \x20 /* hotreload: a breakpoint trap (vm/luajit/traps.c) */ \\\n\
+             \x20 _(HRTRAP,\t___,\t___,\t___,\t___) \\\n\
+             \x20 _(HRTRAPG,\t___,\t___,\t___,\t___)  /* ...over a GGET or GSET */ \\\n  \\\n",
+        )],
+        "lj_func.c" => &[(
+            "void LJ_FASTCALL lj_func_freeproto(global_State *g, GCproto *pt)\n{\n",
+            "void LJ_FASTCALL lj_func_freeproto(global_State *g, GCproto *pt)\n{\n\
+             \x20 hr_traps_free(pt);  /* hotreload */\n",
+        )],
+        "lj_bcwrite.c" => &[(
+            "\tmemcpy(q, &traceref(J, rd)->startins, 4);\n      }\n    }\n  }\n#endif\n  return p;\n}\n",
+            "\tmemcpy(q, &traceref(J, rd)->startins, 4);\n      }\n    }\n  }\n#endif\n\
+             \x20 if (hr_has_traps(pt)) {  /* hotreload: the code as compiled, without traps */\n\
+             \x20   char *w = p - nbc*(MSize)sizeof(BCIns);\n\
+             \x20   MSize i;\n\
+             \x20   for (i = 0; i < nbc; i++) {\n\
+             \x20     BCIns ins = hr_bc_at(pt, proto_bc(pt)+1+i);\n\
+             \x20     memcpy(w + i*sizeof(BCIns), &ins, sizeof(BCIns));\n\
+             \x20   }\n\
+             \x20 }\n\
+             \x20 return p;\n}\n",
+        )],
+        "lib_jit.c" => &[(
+            "    BCIns ins = proto_bc(pt)[pc];\n    BCOp op = bc_op(ins);\n    lj_assertL(op < BC__MAX",
+            "    BCIns ins = hr_bc_at(pt, &proto_bc(pt)[pc]);  /* hotreload: without traps */\n    BCOp op = bc_op(ins);\n    lj_assertL(op < BC__MAX",
+        )],
         "lj_state.c" => &[(
             "  stack_init(L1, L);  /* init stack */\n",
             "  stack_init(L1, L);  /* init stack */\n\
              \x20 L1->hr_dmask = L->hr_dmask;  /* hotreload: as the creator */\n\
-             \x20 L1->hr_parsing = 0;\n",
+             \x20 L1->hr_parsing = 0;\n\
+             \x20 L1->hr_seenpc = NULL;\n",
         )],
         "lj_api.c" => &[(
             "  if (L->cframe == NULL && L->status <= LUA_YIELD)\n    return lj_vm_resume(L,\n      L->status == LUA_OK ? api_call_base(L, nargs) : L->top - nargs,\n      0, 0);\n",
@@ -170,11 +317,49 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 return FFH_RETRY;\n",
             ),
         ],
-        "vm_x64.dasc" => &[(
-            "  |  cmp aword L:RB->cframe, 0; jne ->fff_fallback\n",
-            "  |  cmp aword L:RB->cframe, 0; jne ->fff_fallback\n\
-             \x20 |  cmp byte [DISPATCH+DISPATCH_GL(hr_resume_on)], 0; jne ->fff_fallback  // hotreload\n",
-        )],
+        "vm_x64.dasc" => &[
+            (
+                "  |  cmp aword L:RB->cframe, 0; jne ->fff_fallback\n",
+                "  |  cmp aword L:RB->cframe, 0; jne ->fff_fallback\n\
+                 \x20 |  cmp byte [DISPATCH+DISPATCH_GL(hr_resume_on)], 0; jne ->fff_fallback  // hotreload\n",
+            ),
+            (
+                // The fallback of a table access tells GGET from TGETS (GSET
+                // from TSETS) by the opcode in memory: a trapped GGET or
+                // GSET is BC_HRTRAPG (traps.c).
+                "  |  cmp PC_OP, BC_GGET\n  |  jne >1\n",
+                "  |  cmp PC_OP, BC_GGET\n\
+                 \x20 |  je >9\n\
+                 \x20 |  cmp PC_OP, BC_HRTRAPG\t\t// hotreload: a trapped GGET\n\
+                 \x20 |  jne >1\n\
+                 \x20 |9:\n",
+            ),
+            (
+                "  |  cmp PC_OP, BC_GSET\n  |  jne >1\n",
+                "  |  cmp PC_OP, BC_GSET\n\
+                 \x20 |  je >9\n\
+                 \x20 |  cmp PC_OP, BC_HRTRAPG\t\t// hotreload: a trapped GSET\n\
+                 \x20 |  jne >1\n\
+                 \x20 |9:\n",
+            ),
+            (
+                "  case BC_JMP:\n    |  ins_AJ\t// RA = unused, RD = target\n    |  branchPC RD\n    |  ins_next\n    break;\n",
+                "  case BC_JMP:\n    |  ins_AJ\t// RA = unused, RD = target\n    |  branchPC RD\n    |  ins_next\n    break;\n\
+                 \n\
+                 \x20 case BC_HRTRAP: case BC_HRTRAPG:  // hotreload: a breakpoint trap (vm/luajit/traps.c)\n\
+                 \x20   |  mov L:RB, SAVE_L\n\
+                 \x20   |  mov L:RB->base, BASE\n\
+                 \x20   |  mov CARG2, PC\n\
+                 \x20   |  mov CARG1, L:RB\n\
+                 \x20   |  call extern hr_dispatch_trap\t// (lua_State *L, const BCIns *pc)\n\
+                 \x20   |  mov BASE, L:RB->base\n\
+                 \x20   |  movzx OP, RCL\t\t\t// The original opcode.\n\
+                 \x20   |  movzx RAd, PC_RA\n\
+                 \x20   |  movzx RDd, PC_RD\n\
+                 \x20   |  jmp aword [DISPATCH+OP*8+GG_DISP2STATIC]\t// As the instruction hook does.\n\
+                 \x20   break;\n",
+            ),
+        ],
         "lj_load.c" => &[(
             "  status = lj_vm_cpcall(L, NULL, &ls, cpparser);\n  lj_lex_cleanup(L, &ls);\n  lj_gc_check(L);\n",
             "  L->hr_parsing++;  /* hotreload: errors now are caught by lua_load */\n\
@@ -193,6 +378,32 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "    if (size) nextframe = frame + size;\n",
                 "    nextframe = size ? frame + size : hr_frame_above(L, frame);  /* hotreload */\n",
             ),
+            (
+                "/* Get name of local variable from 1-based slot number and function/frame. */\n",
+                "/* hotreload: for breakpoint conditions (vm/luajit/trap_vm.c) */\n\
+                 const char *hr_debug_varname(const GCproto *pt, BCPos pc, BCReg slot)\n\
+                 {\n\
+                 \x20 return debug_varname(pt, pc, slot);\n\
+                 }\n\
+                 \n\
+                 /* Get name of local variable from 1-based slot number and function/frame. */\n",
+            ),
+            (
+                "    BCIns ins = *ip;\n    BCOp op = bc_op(ins);\n",
+                "    BCIns ins = hr_bc_at(pt, ip);  /* hotreload: the original code */\n    BCOp op = bc_op(ins);\n",
+            ),
+            (
+                "\t  BCIns insp = ip[-1];\n",
+                "\t  BCIns insp = hr_bc_at(pt, ip - 1);  /* hotreload */\n",
+            ),
+            (
+                "    MMS mm = bcmode_mm(bc_op(*ip));\n    if (mm == MM_call) {\n      BCReg slot = bc_a(*ip);\n      if (bc_op(*ip) == BC_ITERC) slot -= 3;\n",
+                "    BCIns hr_ins = hr_bc_at(pt, ip);  /* hotreload: the original code */\n\
+                 \x20   MMS mm = bcmode_mm(bc_op(hr_ins));\n\
+                 \x20   if (mm == MM_call) {\n\
+                 \x20     BCReg slot = bc_a(hr_ins);\n\
+                 \x20     if (bc_op(hr_ins) == BC_ITERC) slot -= 3;\n",
+            ),
         ],
         "lj_err.c" => &[(
             "LJ_NOINLINE void LJ_FASTCALL lj_err_run(lua_State *L)\n{\n",
@@ -202,6 +413,10 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 if (hr_raise_hook && !tvref(G(L)->jit_base)) hr_raise_hook(L);\n",
         )],
         "lj_trace.c" => &[(
+            "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n",
+            "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n\
+             \x20 if (bc_op(*pc) == BC_HRTRAP || bc_op(*pc) == BC_HRTRAPG) return;  /* hotreload: a trap stays (traps.c) */\n",
+        ), (
             "  if ((J->pt->flags & PROTO_NOJIT)) {  /* JIT disabled for this proto? */\n",
             "  if ((J->pt->flags & PROTO_NOJIT) || hr_jit_blocked(J->pt)) {  /* hotreload */\n",
         )],

@@ -53,7 +53,15 @@ static int event_bit (int event) {
 static void debugger (lua_State *L, lua_Debug *ar) {
   /* The rest of a line after a call returned is no new line (as on PUC). */
   if (ar->event == LUA_HOOKLINE && G(L)->hr_line_again) return;
+  /* The instruction about to run was seen: a breakpoint trap there does
+     not report the same line again (traps.c). */
+  if (ar->event == LUA_HOOKLINE) L->hr_seenpc = cframe_pc(cframe_raw(L->cframe));
   if (debug_hook != NULL) debug_hook(L, ar);
+}
+
+/* The debugger's hook, which breakpoint traps call (lj_dispatch.c). */
+lua_Hook hr_debug_hook (void) {
+  return debug_hook;
 }
 
 /* Both parties hook: each gets the events it asked for. While the debugger

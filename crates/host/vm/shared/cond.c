@@ -18,8 +18,6 @@
 #include <string.h>
 
 #include "lua.h"
-#include "lobject.h"
-#include "lfunc.h"
 
 #include "traps.h"
 
@@ -192,14 +190,14 @@ static void emit_string (Parser *P, int op) {
 static int local_register (const Parser *P, const char *name) {
   int n, reg = -1;
   const char *local;
-  for (n = 1; (local = luaF_getlocalname(P->p, n, P->pc)) != NULL; n++)
+  for (n = 1; (local = hr_vm_local_name(P->p, n, P->pc)) != NULL; n++)
     if (strcmp(local, name) == 0) reg = n - 1;
   return reg;
 }
 
 static int upvalue_index (const Parser *P, const char *name) {
   int i;
-  for (i = 0; i < P->p->sizeupvalues; i++) {
+  for (i = 0; i < hr_vm_upvalue_count(P->p); i++) {
     const char *up = hr_vm_upvalue_name(P->p, i);
     if (up != NULL && strcmp(up, name) == 0) return i;
   }
@@ -430,7 +428,7 @@ static int equal (const HrVal *a, const HrVal *b) {
 static int arith (int op, const HrVal *a, const HrVal *b, HrVal *out) {
   if (!is_number(a) || !is_number(b)) return 0;  /* strings coerce, tables have __add */
   if (a->t == HV_INT && b->t == HV_INT) {
-    lua_Unsigned x = (lua_Unsigned)a->i, y = (lua_Unsigned)b->i;
+    unsigned long long x = (unsigned long long)a->i, y = (unsigned long long)b->i;
     out->t = HV_INT;  /* integers wrap around, as in Lua */
     out->i = (lua_Integer)(op == C_ADD ? x + y : op == C_SUB ? x - y : x * y);
   }
@@ -494,7 +492,7 @@ int hr_cond_false (lua_State *L, const struct HrCond *c) {
       case C_NEG:
         if (sp < 1) return 0;
         a = &st[sp - 1];
-        if (a->t == HV_INT) a->i = (lua_Integer)(0u - (lua_Unsigned)a->i);
+        if (a->t == HV_INT) a->i = (lua_Integer)(0ull - (unsigned long long)a->i);
         else if (a->t == HV_FLT) a->n = -a->n;
         else return 0;
         break;

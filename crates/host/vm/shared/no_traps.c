@@ -1,8 +1,8 @@
 /*
- * The trap contract's answers for a VM without breakpoint traps (Lua 5.1,
- * LuaJIT: their prototypes have no trap field; build.rs compiles this
- * instead of traps.c and cond.c where `Vm::traps` is false). Breakpoints
- * then run on the debugger's line hook, narrowed by skips.c.
+ * The trap contract's answers for a VM without breakpoint traps (build.rs
+ * compiles this instead of traps.c and cond.c where `Vm::traps` is false;
+ * every host VM has traps today). Breakpoints then run on the debugger's
+ * line hook, narrowed by skips.c.
  */
 #include "hotreload_vm.h"
 

@@ -1,6 +1,6 @@
 /*
- * What a VM without breakpoint traps (hr_traps_supported() == 0: Lua 5.1,
- * LuaJIT with its own copy) asks before it calls the debugger's hook while
+ * What a VM without breakpoint traps (hr_traps_supported() == 0: none of
+ * the hosts today; LuaJIT has its own copy) asks before it calls the debugger's hook while
  * breakpoints need the line hook (vm/<vm>/debuginfo.c reads the VM's
  * insides and calls these through skips.h). VMs with traps never call
  * them; the host sets them up only where traps are unsupported. The

@@ -2,7 +2,8 @@
  * Breakpoint traps, the same for every VM: a breakpoint's line becomes, in
  * every prototype that holds it, an OP_EXTRAARG instruction (which stock
  * Lua never executes: it is only read as the argument of the instruction
- * before it) whose Ax indexes the prototype's trap list. The patched
+ * before it; 5.1, which has none, gets an opcode of its own, OP_HRTRAP)
+ * whose argument indexes the prototype's trap list. The patched
  * interpreter runs hr_trap_hit there, then the original instruction. Code
  * without a trap runs with no hook and no check at all.
  *
@@ -24,6 +25,19 @@
 
 #include "hotreload_vm.h"
 #include "traps.h"
+
+/* The trap instruction: its opcode, its index, the largest index. */
+#ifdef OP_HRTRAP  /* Lua 5.1 (lua51/vm.rs) */
+#define TRAP_OP OP_HRTRAP
+#define TRAP_INDEX(i) GETARG_Bx(i)
+#define TRAP_MAKE(k) CREATE_ABx(OP_HRTRAP, 0, k)
+#define TRAP_MAX MAXARG_Bx
+#else
+#define TRAP_OP OP_EXTRAARG
+#define TRAP_INDEX(i) GETARG_Ax(i)
+#define TRAP_MAKE(k) CREATE_Ax(OP_EXTRAARG, k)
+#define TRAP_MAX MAXARG_Ax
+#endif
 
 typedef struct HrTrap {
   int pc;
@@ -58,8 +72,8 @@ static const HrTrap *trap_at (const Proto *p, int pc) {
   int index;
   if (ts == NULL) return NULL;
   i = p->code[pc];
-  if (GET_OPCODE(i) != OP_EXTRAARG) return NULL;
-  index = GETARG_Ax(i);
+  if (GET_OPCODE(i) != TRAP_OP) return NULL;
+  index = TRAP_INDEX(i);
   if (index >= ts->n || ts->t[index].pc != pc) return NULL;
   return &ts->t[index];
 }
@@ -195,7 +209,7 @@ static void place (Proto *p, void *ud) {
     free(lines);
     free(conds);
   }
-  if (n == 0 || n > MAXARG_Ax) {
+  if (n == 0 || n > TRAP_MAX) {
     for (k = 0; k < n; k++) hr_cond_free(found[k].cond);
     free(found);
     return;
@@ -217,7 +231,7 @@ static void place (Proto *p, void *ud) {
     ts->t[ts->n++] = found[k];
   }
   free(found);
-  for (k = 0; k < ts->n; k++) p->code[ts->t[k].pc] = CREATE_Ax(OP_EXTRAARG, k);
+  for (k = 0; k < ts->n; k++) p->code[ts->t[k].pc] = TRAP_MAKE(k);
   ts->prev = NULL;
   ts->next = all_traps;
   if (all_traps != NULL) all_traps->prev = ts;
@@ -228,6 +242,20 @@ static void place (Proto *p, void *ud) {
 
 /* Placing traps walks the collector's list: the collector waits meanwhile
    (placing allocates nothing in the VM: see hr_traps_prepare). */
+#if LUA_VERSION_NUM <= 501
+/* 5.1's collector steps only when the VM allocates, which placing does
+   not; and stopping it could not be undone exactly (no LUA_GCISRUNNING,
+   LUA_GCRESTART moves the threshold). */
+static int pause_collector (lua_State *L) {
+  placing = L;
+  return 0;
+}
+
+static void resume_collector (lua_State *L, int running) {
+  (void)L; (void)running;
+  placing = NULL;
+}
+#else
 static int pause_collector (lua_State *L) {
   int running = lua_gc(L, LUA_GCISRUNNING, 0);
   if (running) lua_gc(L, LUA_GCSTOP, 0);
@@ -239,6 +267,7 @@ static void resume_collector (lua_State *L, int running) {
   placing = NULL;
   if (running) lua_gc(L, LUA_GCRESTART, 0);
 }
+#endif
 
 void hr_traps_prepare (lua_State *L, const char *const *conds, int n) {
   hr_traps_clear();  /* no trap keeps a condition naming the old strings */

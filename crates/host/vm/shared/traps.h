@@ -12,7 +12,21 @@
 #include <stddef.h>
 
 #include "lua.h"
+#if defined(__has_include) && __has_include("lj_obj.h")
+/* LuaJIT (vm/luajit/traps.c and trap_vm.c): its prototypes and bytecode
+   under PUC Lua's names, for the shared declarations and cond.c. */
+#include "lj_obj.h"
+typedef GCproto Proto;
+typedef BCIns Instruction;
+/* The name of the n-th local (from 1) active at pc, or NULL. */
+const char *hr_vm_local_name (const Proto *p, int n, int pc);
+int hr_vm_upvalue_count (const Proto *p);
+#else
 #include "lobject.h"
+#include "lfunc.h"
+#define hr_vm_local_name(p, n, pc) luaF_getlocalname(p, n, pc)
+#define hr_vm_upvalue_count(p) ((p)->sizeupvalues)
+#endif
 
 /* ---- Each VM (vm/<vm>/trap_vm.c) ---- */
 

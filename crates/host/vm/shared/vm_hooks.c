@@ -63,7 +63,12 @@ static int event_bit (int event) {
 /* The debugger's line hook saw the instruction about to run: a breakpoint
  * trap there must not report the same line again (traps.c). */
 static void note_line (lua_State *L, const lua_Debug *ar) {
-#ifdef HR_TRAPS
+#if defined(HR_TRAPS) && LUA_VERSION_NUM <= 501
+  /* 5.1: frames are an array (i_ci an index); the running one's pc is
+     L->savedpc */
+  if (ar->event == LUA_HOOKLINE && ar->i_ci == (int)(L->ci - L->base_ci))
+    L->hr_seenpc = L->savedpc;
+#elif defined(HR_TRAPS)
   if (ar->event == LUA_HOOKLINE && ar->i_ci != NULL)
     L->hr_seenpc = ar->i_ci->u.l.savedpc;
 #else  /* no traps in this VM (build.rs: Vm::traps) */

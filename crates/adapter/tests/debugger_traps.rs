@@ -1,0 +1,304 @@
+//! Breakpoints as traps in the code, through `hotreload-dap` and the real
+//! host of `HOTRELOAD_TEST_RUNTIME` (every VM has traps: an opcode put in
+//! the place of the breakpoint's first instruction, the original kept
+//! aside). What the VM reads of its code as data must read the original:
+//! names in error messages and tracebacks, `string.dump`, LuaJIT's
+//! `jit.util.funcbc`; and conditions, hit counts, logpoints and loops work
+//! through the traps as they did through the line hook.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::Client;
+
+fn line_of(source: &str, marker: &str) -> i64 {
+    source
+        .lines()
+        .position(|l| l.contains(marker))
+        .map(|i| i as i64 + 1)
+        .unwrap_or_else(|| panic!("no {marker} line"))
+}
+
+/// Stops at a breakpoint on `line`; returns the top frame.
+#[track_caller]
+fn expect_stop(client: &mut Client, line: i64) -> Value {
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    let top = frames.first().cloned().unwrap_or_default();
+    if top["line"] != line {
+        client.fail(&format!("stopped at {} not {line}", top["line"]));
+    }
+    top
+}
+
+fn stops(client: &Client) -> usize {
+    client
+        .event_names()
+        .iter()
+        .filter(|n| *n == "stopped")
+        .count()
+}
+
+const READERS: &str = r#"local t = {}
+local function callee()
+  error('boom')
+end
+local function add(a, b)
+  return a + b -- bp-dump
+end
+local ok, msg = pcall(function()
+  local u = t
+  return u.missing.x -- bp-index
+end)
+print('index: ' .. tostring(msg))
+local function go()
+  callee() -- bp-call
+end
+local _, tb = xpcall(go, debug.traceback)
+print('traceback: ' .. tb:gsub('\n', ' | '))
+local copy = (loadstring or load)(string.dump(add))
+print('dump: ' .. copy(2, 3))
+print('done')
+"#;
+
+#[test]
+fn code_read_as_data_reads_the_original_under_a_trap() {
+    let program = Client::temp_program("traps_readers.lua", READERS);
+    let mut client = Client::start();
+    client.launch(json!({"program": program}));
+    let lines = [
+        line_of(READERS, "bp-dump"),
+        line_of(READERS, "bp-index"),
+        line_of(READERS, "bp-call"),
+    ];
+    let set = client.set_breakpoints(&program, &lines);
+    if set.iter().any(|b| b["verified"] != true) {
+        client.fail(&format!("unverified breakpoints: {set:?}"));
+    }
+    client.ok("configurationDone", json!({}));
+    expect_stop(&mut client, lines[1]);
+    client.ok("continue", json!({"threadId": 1}));
+    expect_stop(&mut client, lines[2]);
+    client.ok("continue", json!({"threadId": 1}));
+    let out = client.wait_output("done", |t| t.contains("done"));
+    // Each VM words it its own way; each names the field and the callee,
+    // which it finds by reading the trapped instruction.
+    let index = out.lines().find(|l| l.starts_with("index: ")).unwrap_or("");
+    if !index.contains("'missing'") {
+        client.fail(&format!("the message lost the field's name: {index}"));
+    }
+    let traceback = out
+        .lines()
+        .find(|l| l.starts_with("traceback: "))
+        .unwrap_or("");
+    if !traceback.contains("'callee'") {
+        client.fail(&format!(
+            "the traceback lost the callee's name: {traceback}"
+        ));
+    }
+    // The dumped copy holds no trap: it adds (and never stops).
+    if !out.lines().any(|l| l == "dump: 5") {
+        client.fail(&format!("string.dump of a trapped function: {out}"));
+    }
+    client.wait_event("exited");
+    if stops(&client) != 2 {
+        client.fail(&format!("{} stops, expected 2", stops(&client)));
+    }
+}
+
+const LOOPS: &str = r#"local acc = 0
+for i = 1, 5 do
+  acc = acc + i -- bp-cond
+end
+for j = 1, 3 do
+  acc = acc + j -- bp-log
+end
+local t = { a = 1, b = 2, c = 3 }
+local sum = 0
+for k, v in pairs(t) do
+  sum = sum + v -- bp-hits
+end
+local n = 0
+while n < 4 do n = n + 1 end -- bp-while
+print('acc ' .. acc .. ' sum ' .. sum .. ' n ' .. n)
+"#;
+
+#[test]
+fn conditions_hit_counts_and_logpoints_work_through_traps() {
+    let program = Client::temp_program("traps_loops.lua", LOOPS);
+    let mut client = Client::start();
+    client.launch(json!({"program": program}));
+    let (cond, log, hits, while_line) = (
+        line_of(LOOPS, "bp-cond"),
+        line_of(LOOPS, "bp-log"),
+        line_of(LOOPS, "bp-hits"),
+        line_of(LOOPS, "bp-while"),
+    );
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": cond, "condition": "i == 4"},
+            {"line": log, "logMessage": "j={j}"},
+            {"line": hits, "hitCondition": "2"},
+            {"line": while_line, "hitCondition": ">= 4"},
+        ]}),
+    );
+    client.ok("configurationDone", json!({}));
+    let top = expect_stop(&mut client, cond);
+    let i = client.evaluate("i", Some(&top["id"]), "watch");
+    if i != "4" {
+        client.fail(&format!("stopped with i = {i}, expected 4"));
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    // The second pass through the `pairs` loop's body, whatever the order.
+    let top = expect_stop(&mut client, hits);
+    let sum = client.evaluate("sum", Some(&top["id"]), "watch");
+    if !["1", "2", "3"].contains(&sum.as_str()) {
+        client.fail(&format!("sum is {sum} at the second hit"));
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    // A one-line loop: its line comes back each time round (the fourth and
+    // fifth times here: four passes and the last test).
+    expect_stop(&mut client, while_line);
+    client.ok("continue", json!({"threadId": 1}));
+    expect_stop(&mut client, while_line);
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("acc 21 sum 6 n 4") {
+        client.fail(&format!("the program computed otherwise: {out}"));
+    }
+    let console = client.output_of("console");
+    let logged: Vec<&str> = console.lines().filter(|l| l.starts_with("j=")).collect();
+    if logged != ["j=1", "j=2", "j=3"] {
+        client.fail(&format!("logpoint output: {console:?}"));
+    }
+    if stops(&client) != 4 {
+        client.fail(&format!("{} stops, expected 4", stops(&client)));
+    }
+}
+
+const FUNCBC: &str = r#"local function f(x)
+  local y = x * 2
+  return y + 1 -- bp-f
+end
+local g = loadstring("return function(x)\n  local y = x * 2\n  return y + 1\nend", "=copy")()
+local funcbc = require('jit.util').funcbc
+local same = true
+for pc = 1, 3 do
+  local a, b = funcbc(f, pc), funcbc(g, pc)
+  if a ~= b then same = false end
+end
+print('same ' .. tostring(same) .. ' ' .. f(1))
+"#;
+
+#[test]
+fn luajit_funcbc_shows_the_original_bytecode_under_a_trap() {
+    if support::runtime() != "luajit" {
+        return; // jit.util is LuaJIT's
+    }
+    let program = Client::temp_program("traps_funcbc.lua", FUNCBC);
+    let mut client = Client::start();
+    client.launch(json!({"program": program}));
+    let bp = line_of(FUNCBC, "bp-f");
+    client.set_breakpoints(&program, &[bp]);
+    client.ok("configurationDone", json!({}));
+    expect_stop(&mut client, bp);
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("same true 3") {
+        client.fail(&format!("jit.util.funcbc saw the trap: {out}"));
+    }
+}
+
+const RETURNS: &str = r#"local function f(x)
+  local y = x + 1
+  return y -- bp-ret
+end
+local a = f(1) -- call
+local b = a + 1 -- after
+print('b ' .. b)
+"#;
+
+/// A breakpoint on a return (the trap stands on the return instruction):
+/// the return event still reaches the debugger, so stepping out of it, and
+/// over it, stops in the caller, before the program goes on.
+#[test]
+fn steps_from_a_trapped_return_stop_in_the_caller() {
+    for step in ["stepOut", "next"] {
+        let program = Client::temp_program(&format!("traps_returns_{step}.lua"), RETURNS);
+        let mut client = Client::start();
+        client.launch(json!({"program": program}));
+        let bp = line_of(RETURNS, "bp-ret");
+        client.set_breakpoints(&program, &[bp]);
+        client.ok("configurationDone", json!({}));
+        expect_stop(&mut client, bp);
+        client.ok(step, json!({"threadId": 1}));
+        let stopped = client.wait_stopped("step");
+        let frames = client.stack(&stopped["threadId"]);
+        let line = frames.first().and_then(|f| f["line"].as_i64()).unwrap_or(0);
+        let (call, after) = (line_of(RETURNS, "-- call"), line_of(RETURNS, "-- after"));
+        if frames.len() != 1 || !(call..=after).contains(&line) {
+            client.fail(&format!(
+                "{step} stopped at line {line}, {} frames",
+                frames.len()
+            ));
+        }
+        if client.stdout_text().contains("b 3") {
+            client.fail(&format!("{step} let the program run past its caller"));
+        }
+        client.ok("continue", json!({"threadId": 1}));
+        client.wait_event("exited");
+    }
+}
+
+const FALLBACKS: &str = r#"local mt = { __eq = function() return true end }
+local A, B = setmetatable({}, mt), setmetatable({}, mt)
+setmetatable(_G, {
+  __index = function(_, k) return 'dflt:' .. k end,
+  __newindex = function(t, k, v) rawset(t, k, v * 2) end,
+})
+local function probe()
+  local str, nine, V, W = '10', '9', A, B
+  local g = undefined_global -- bp-gget
+  local s = str + 1 -- bp-arith
+  local lt = str < nine -- bp-comp
+  newglobal = 5 -- bp-gset
+  local up = str:upper() -- bp-method
+  local eq = V == W -- bp-eq
+  return g, s == 11, lt, rawget(_G, 'newglobal'), up, eq -- 11 or 11.0
+end
+print('probe', probe())
+"#;
+
+/// Breakpoints on lines whose first instruction falls back to the VM's
+/// slow path (a global through the environment's metatable, arithmetic on
+/// a string, a string comparison, a method on a string, `__eq`): the
+/// fallback reads the original instruction, not the trap.
+#[test]
+fn fallbacks_of_trapped_instructions_keep_their_meaning() {
+    let program = Client::temp_program("traps_fallbacks.lua", FALLBACKS);
+    let mut client = Client::start();
+    client.launch(json!({"program": program}));
+    let markers = [
+        "bp-gget",
+        "bp-arith",
+        "bp-comp",
+        "bp-gset",
+        "bp-method",
+        "bp-eq",
+    ];
+    let lines: Vec<i64> = markers.iter().map(|m| line_of(FALLBACKS, m)).collect();
+    client.set_breakpoints(&program, &lines);
+    client.ok("configurationDone", json!({}));
+    for &line in &lines {
+        expect_stop(&mut client, line);
+        client.ok("continue", json!({"threadId": 1}));
+    }
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("probe\tdflt:undefined_global\ttrue\ttrue\t10\t10\ttrue") {
+        client.fail(&format!("the program computed otherwise: {out:?}"));
+    }
+}
