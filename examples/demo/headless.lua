@@ -89,6 +89,7 @@ edit('self.x = self.x + 10', 'self.x = self.x + self.speed')
 local stopped = wait_for('stopped %(exception%).*speed', 10000)
 pump(300)
 say('== the game stopped at the error, its world intact; fixed: every creature gets speed 10 on its first move; :write')
+notified = {}
 edit('self.x = self.x + self.speed', 'self.speed = self.speed or 10\n  self.x = self.x + self.speed')
 local fixed = vim.wait(10000, function()
   return vim.iter(notified):any(function(msg)

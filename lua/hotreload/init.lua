@@ -54,6 +54,10 @@ function M.reload(path, on_done, opts)
   end
   local args = { path = path, source = require('hotreload.buffer').unsaved_text(path, bufnr) }
   report.pre(path)
+  -- Only a fix saved while stopped is worth a retry: a reload whose new code
+  -- itself stops on an error (often before its answer arrives) is not.
+  local runner = require('hotreload.runner')
+  local was_stopped_on_error = runner.stopped_on_error()
   target.request('hotReload', args, function(err, body)
     local failure = err and require('hotreload.failure').of(err)
     if failure and opts and opts.on_save and failure.kind == 'notFound' then
@@ -65,7 +69,9 @@ function M.reload(path, on_done, opts)
       on_done(false, failure.message)
     else
       report.success(path, body or {}, target.root)
-      require('hotreload.runner').after_reload()
+      if was_stopped_on_error then
+        runner.after_reload()
+      end
       on_done(true, body or {})
     end
   end)

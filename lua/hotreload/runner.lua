@@ -372,11 +372,17 @@ function M.restart()
   return true
 end
 
---- After a reload of the program started by `run`: while it is stopped on
---- an error, offers to retry the failed call with the new code.
-function M.after_reload()
+--- Whether the program started by `run` is stopped on an error.
+---@return boolean
+function M.stopped_on_error()
   local run = sessions.own
-  if run and run.state == 'stopped' and run.stop_reason == 'exception' then
+  return run ~= nil and run.state == 'stopped' and run.stop_reason == 'exception'
+end
+
+--- After a reload made while the program started by `run` was stopped on
+--- an error: offers to retry the failed call with the new code.
+function M.after_reload()
+  if M.stopped_on_error() then
     notify('reloaded while stopped on an error: :HotReload restart retries the failed call with the new code')
   end
 end

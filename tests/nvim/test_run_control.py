@@ -21,6 +21,12 @@ def test_an_error_in_reloaded_code_stops_and_continue_goes_on(nvim, tmp_path):
     nvim.command("HotReload")
     wait_until(nvim, "require('hotreload').status().state == 'stopped'", what="the stop on the error")
     assert any("continue" in m for m in errors(nvim)), errors(nvim)
+    # The reload that brought the error offers no retry of it (its answer
+    # may come after the stop): only a reload made while stopped does.
+    wait_until(nvim, "vim.iter(_G.test_notes):any(function(n) return n.msg:find('counter: 1 changed', 1, true) ~= nil end)",
+               what="the reload's report")
+    notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
+    assert not any("reloaded while stopped" in m for m in notes), notes
     # The error's location is in the quickfix list and a diagnostic.
     wait_until(nvim, "#vim.fn.getqflist() > 0", what="the error's quickfix entry")
     qf = lua(nvim, "return vim.fn.getqflist({ title = 0, items = 0 })")
