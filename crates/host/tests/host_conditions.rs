@@ -79,6 +79,13 @@ fn conditions_stop_exactly_where_they_are_true() {
         ("missing == nil and i == 9", &["9"]),
         ("plain['n'] == i", &["3"]),
         ("plain.list[2] == i * 2", &["10"]),
+        // A float key with an integer's value finds the integer key (f is
+        // 2.0 at i == 4); other numbers are keys of their own.
+        ("plain.list[f] == 20", &["4"]),
+        ("plain.list[f] == nil and i == 3", &["3"]),
+        ("plain.list[i - 9] == 10", &["10"]),
+        ("plain.list[0] == nil and i == 2", &["2"]),
+        ("#plain.name == i", &["3"]),
         ("strict.zzz == i", &["9"]),
         ("hits == 4", &["5"]),
         ("i == 3 or i == 4", &["3", "4"]),

@@ -6,7 +6,4 @@
 #define HR_SOURCE_LEN(ts) ((ts)->tsv.len)
 #define HR_GC_NEXT(o) (gch(o)->next)
 #define HR_GC_TYPE(o) (gch(o)->tt)
-#define HR_STRING(o) rawtsvalue(o)
-#define HR_TOP_STRING(L) rawtsvalue((L)->top - 1)
-#define HR_SHORT_KEY(ts) ((ts)->tsv.tt == LUA_TSHRSTR)
 #include "../lua53/trap_vm.c"

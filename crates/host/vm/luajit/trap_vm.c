@@ -1,8 +1,8 @@
 /*
  * LuaJIT: the values breakpoint conditions (shared/cond.c) read at a trap
  * (traps.c): the running frame's slots and upvalues, table fields without
- * metamethods, and the strings conditions name, kept alive in the registry.
- * Numbers are doubles (no dual-number mode on x64).
+ * metamethods (lengths and strings: shared/cond_values.c, over
+ * vm_compat.h). Numbers are doubles (no dual-number mode on x64).
  */
 #include "lua.h"
 #include "lj_obj.h"
@@ -75,47 +75,4 @@ int hr_vm_field (const HrVal *t, const HrVal *key, HrVal *out) {
   }
   to_val(r, out);
   return 1;
-}
-
-int hr_vm_len (const HrVal *v, HrVal *out) {
-  if (v->t == HV_STR) {
-    out->i = (lua_Integer)((const GCstr *)v->p)->len;
-  }
-  else if (v->t == HV_TAB && tabref(((GCtab *)v->p)->metatable) == NULL) {
-    out->i = (lua_Integer)lj_tab_len((GCtab *)v->p);
-  }
-  else return 0;
-  out->t = HV_INT;
-  out->p = NULL;
-  return 1;
-}
-
-const char *hr_vm_string (const void *ts, size_t *len) {
-  *len = ((const GCstr *)ts)->len;
-  return strdata((const GCstr *)ts);
-}
-
-#define KEPT_STRINGS "hotreload.condition_strings"
-
-const void *hr_vm_keep_string (lua_State *L, const char *s, size_t len) {
-  const void *ts;
-  if (!lua_checkstack(L, 3)) return NULL;
-  lua_getfield(L, LUA_REGISTRYINDEX, KEPT_STRINGS);
-  if (!lua_istable(L, -1)) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, KEPT_STRINGS);
-  }
-  lua_pushlstring(L, s, len);
-  ts = strV(L->top - 1);
-  lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
-  lua_pop(L, 1);
-  return ts;
-}
-
-void hr_vm_forget_strings (lua_State *L) {
-  if (!lua_checkstack(L, 1)) return;
-  lua_pushnil(L);
-  lua_setfield(L, LUA_REGISTRYINDEX, KEPT_STRINGS);
 }
