@@ -371,7 +371,8 @@ void hr_cond_free (struct HrCond *c) {
 
 /* ---- Running ---- */
 
-#define UNKNOWN (-1)
+/* Apart from every answer: compare_numbers' -1 (less) included. */
+#define UNKNOWN (-2)
 
 static int truthy (const HrVal *v) {
   return !(v->t == HV_NIL || (v->t == HV_BOOL && v->i == 0));
