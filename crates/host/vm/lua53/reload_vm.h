@@ -3,6 +3,8 @@
 ** them: its internal headers and the HR_* macros over their layout. Unlike
 ** 5.4, upvalue cells are reference-counted, not collectable objects: the
 ** reference pass reaches them through the closures that hold them.
+** Lua 5.2's header (lua52/reload_vm.h) is this one with its differences
+** redefined.
 */
 #ifndef HOTRELOAD_RELOAD_VM_H
 #define HOTRELOAD_RELOAD_VM_H
@@ -70,14 +72,16 @@
 #define HR_NEW_LCLOSURE(L, n, like) ((void)(like), luaF_newLclosure(L, n))
 
 /* Upvalue k of `cl` becomes cell `uv` (an existing slot too), as
-   lua_upvaluejoin does: the cell it held loses a reference. */
-static inline void hr_set_cell(lua_State *L, LClosure *cl, int k, UpVal *uv) {
-  UpVal *was = cl->upvals[k];
-  if (was == uv) return;
-  HR_SET_NEW_CELL(L, cl, k, uv);
-  if (was != NULL) luaC_upvdeccount(L, was);
-}
-#define HR_SET_CELL(L, cl, k, uv) hr_set_cell(L, cl, k, uv)
+   lua_upvaluejoin does: the cell it held loses a reference. (Macros, not
+   functions: 5.2's header includes this one and redefines them.) */
+#define HR_SET_CELL(L, cl, k, uv) \
+  do { \
+    UpVal *was_ = (cl)->upvals[k], *to_ = (uv); \
+    if (was_ != to_) { \
+      HR_SET_NEW_CELL(L, cl, k, to_); \
+      if (was_ != NULL) luaC_upvdeccount(L, was_); \
+    } \
+  } while (0)
 /* The swap holds the cells it reads until it has written them. */
 #define HR_HOLD_CELL(L, uv) ((uv)->refcount++)
 #define HR_DROP_CELL(L, uv) luaC_upvdeccount(L, uv)
