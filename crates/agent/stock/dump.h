@@ -101,6 +101,31 @@ static inline size_t read_size_t (Reader *r) {
   return x;
 }
 
+/* lineinfo of 5.1 to 5.3: the absolute line of every instruction (one int
+   each), counted in *n, the first cap written to out. */
+static inline void read_abs_lines (Reader *r, int *out, int cap, int *n) {
+  size_t i, nline = (size_t)read_int(r);
+  for (i = 0; i < nline && !r->bad; i++) {
+    int line = read_int(r);
+    if (*n < cap) out[*n] = line;
+    (*n)++;
+  }
+}
+
+/* The debug information after the lines in 5.1 to 5.3: the locals (a name,
+   startpc, endpc), then the upvalues' names; strings as the version dumps
+   them. */
+static inline void skip_local_and_upvalue_names (Reader *r,
+                                                 void (*skip_string) (Reader *)) {
+  size_t i, nloc = (size_t)read_int(r), nnames;
+  for (i = 0; i < nloc && !r->bad; i++) {
+    skip_string(r);
+    skip(r, 2 * sizeof(int));
+  }
+  nnames = (size_t)read_int(r);
+  for (i = 0; i < nnames && !r->bad; i++) skip_string(r);
+}
+
 /* The dump of one function's lines: parse(r, out, cap, n) reads the
    function at r (nested ones too) and counts its instructions' lines. */
 typedef void (*hr_read_function) (Reader *r, int *out, int cap, int *n,

@@ -1,5 +1,7 @@
-/* Lua 5.1: code lines from a chunk dump (5.1's ldump.c), same_code from
-   dumps (5.1 cannot strip them). */
+/* Lua 5.1 and 5.2 (lines_lua52.c includes this file): code lines from a
+   chunk dump (their ldump.c), same_code from dumps (neither can strip
+   them). The two formats differ in the header's tail and in where a
+   function's source and upvalue descriptions stand. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,37 +10,39 @@
 #include "lauxlib.h"
 #include "lua.h"
 
+#if LUA_VERSION_NUM == 501
 #define VERSION 0x51
 /* Signature, version, format, endianness, four sizes, number kind. */
 #define HEADER_SIZE (4 + 1 + 1 + 1 + 4 + 1)
+#else
+#define VERSION 0x52
+/* As 5.1's, then LUAC_TAIL. */
+#define HEADER_SIZE (4 + 1 + 1 + 1 + 4 + 1 + 6)
+#endif
 
 /* DumpString: a size_t (length + 1, 0 for none), then the bytes and NUL. */
 static void skip_string (Reader *r) {
   skip(r, read_size_t(r));
 }
 
-/* lineinfo: the absolute line of every instruction (one int each). */
-static void read_lines (Reader *r, int *out, int cap, int *n) {
-  size_t i, nline = (size_t)read_int(r);
-  for (i = 0; i < nline && !r->bad; i++) {
-    int line = read_int(r);
-    if (*n < cap) out[*n] = line;
-    (*n)++;
-  }
-}
-
-/* One function (5.1's DumpFunction), nested ones included: they follow
-   the constants. */
+/* One function (DumpFunction), nested ones included: they follow the
+   constants. */
 static void read_function (Reader *r, int *out, int cap, int *n, int depth) {
   size_t i, nk, np;
   if (depth > 200) {
     r->bad = 1;
     return;
   }
+#if LUA_VERSION_NUM == 501
   skip_string(r);          /* source (none when the parent's) */
+#endif
   (void)read_int(r);       /* linedefined */
   (void)read_int(r);       /* lastlinedefined */
+#if LUA_VERSION_NUM == 501
   skip(r, 4);              /* nups, numparams, is_vararg, maxstacksize */
+#else
+  skip(r, 3);              /* numparams, is_vararg, maxstacksize */
+#endif
   skip(r, (size_t)read_int(r) * 4); /* code */
   nk = (size_t)read_int(r);
   for (i = 0; i < nk && !r->bad; i++) {
@@ -54,16 +58,12 @@ static void read_function (Reader *r, int *out, int cap, int *n, int depth) {
   }
   np = (size_t)read_int(r);
   for (i = 0; i < np && !r->bad; i++) read_function(r, out, cap, n, depth + 1);
-  read_lines(r, out, cap, n);
-  {
-    size_t nloc = (size_t)read_int(r), nnames;
-    for (i = 0; i < nloc && !r->bad; i++) {
-      skip_string(r);
-      skip(r, 2 * sizeof(int));
-    }
-    nnames = (size_t)read_int(r);
-    for (i = 0; i < nnames && !r->bad; i++) skip_string(r);
-  }
+#if LUA_VERSION_NUM != 501
+  skip(r, (size_t)read_int(r) * 2); /* upvalues: instack, idx */
+  skip_string(r);                   /* source (with the debug information) */
+#endif
+  read_abs_lines(r, out, cap, n);
+  skip_local_and_upvalue_names(r, skip_string);
 }
 
 int hr_code_lines (const char *path, int *out, int cap, char *err,

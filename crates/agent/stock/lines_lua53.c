@@ -20,16 +20,6 @@ static void skip_string (Reader *r) {
   if (size > 0) skip(r, size - 1);
 }
 
-/* lineinfo: the absolute line of every instruction (one int each). */
-static void read_lines (Reader *r, int *out, int cap, int *n) {
-  size_t i, nline = (size_t)read_int(r);
-  for (i = 0; i < nline && !r->bad; i++) {
-    int line = read_int(r);
-    if (*n < cap) out[*n] = line;
-    (*n)++;
-  }
-}
-
 /* One function (5.3's DumpFunction), nested ones included. */
 static void read_function (Reader *r, int *out, int cap, int *n, int depth) {
   size_t i, nk, np;
@@ -57,16 +47,8 @@ static void read_function (Reader *r, int *out, int cap, int *n, int depth) {
   skip(r, (size_t)read_int(r) * 2); /* upvalues: instack, idx */
   np = (size_t)read_int(r);
   for (i = 0; i < np && !r->bad; i++) read_function(r, out, cap, n, depth + 1);
-  read_lines(r, out, cap, n);
-  {
-    size_t nloc = (size_t)read_int(r), nnames;
-    for (i = 0; i < nloc && !r->bad; i++) {
-      skip_string(r);
-      skip(r, 2 * sizeof(int));
-    }
-    nnames = (size_t)read_int(r);
-    for (i = 0; i < nnames && !r->bad; i++) skip_string(r);
-  }
+  read_abs_lines(r, out, cap, n);
+  skip_local_and_upvalue_names(r, skip_string);
 }
 
 int hr_code_lines (const char *path, int *out, int cap, char *err,
