@@ -1,6 +1,7 @@
 /*
  * How Lua 5.3 spells what shared/debuginfo.c and shared/cond_values.c
- * read of its insides (the other VMs' vm_compat.h spell the same for theirs).
+ * read of its insides (the other VMs' vm_compat.h spell the same for theirs;
+ * 5.2's includes this one).
  */
 #ifndef HR_VM_COMPAT_H
 #define HR_VM_COMPAT_H
