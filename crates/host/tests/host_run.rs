@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{canonical, ErrorKind, Host, Scratch};
+use common::{canonical, ErrorKind, Host, Scratch, Vm, VM};
 use serde_json::json;
 
 #[test]
@@ -65,7 +65,7 @@ fn output_of_child_processes_and_c_stdio_is_forwarded() {
     let dir = Scratch::new("fds");
     let program = dir.file(
         "main.lua",
-        "os.execute('echo from-child; echo child-err >&2')\nlocal f = io.popen('echo piped') print(f:read('l')) f:close()\n",
+        "os.execute('echo from-child; echo child-err >&2')\nlocal f = io.popen('echo piped') print(f:read('*l')) f:close()\n",
     );
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
@@ -96,10 +96,13 @@ fn os_exit_reports_its_code_after_flushing_output() {
     assert_eq!(host.output("stdout"), "before\n");
     assert_eq!(host.wait_exit(), Some(7));
 
-    let program = dir.file("bool.lua", "os.exit(false)\n");
-    let mut host = Host::spawn();
-    host.start(&program, json!({}), &[]);
-    assert_eq!(host.exited(), 1);
+    // A boolean status came with 5.2 (and LuaJIT); 5.1 takes numbers only.
+    if VM != Vm::Lua51 {
+        let program = dir.file("bool.lua", "os.exit(false)\n");
+        let mut host = Host::spawn();
+        host.start(&program, json!({}), &[]);
+        assert_eq!(host.exited(), 1);
+    }
 }
 
 #[test]
@@ -141,8 +144,7 @@ fn uncaught_error_without_debug_prints_and_exits_1() {
     host.start(&program, json!({"noDebug": true}), &[]);
     assert_eq!(host.exited(), 1);
     assert!(
-        host.output("stderr")
-            .contains("error object is a table value"),
+        host.output("stderr").contains(VM.table_error()),
         "{:?}",
         host.log
     );
@@ -159,7 +161,7 @@ fn launch_passes_args_env_cwd_and_paths() {
         r#"local a, b = ...
 print(arg[0], arg[1], arg[2], a, b, #arg)
 print(os.getenv("HR_TEST_VAR"))
-print(io.open("data.txt"):read("l"))
+print(io.open("data.txt"):read("*l"))
 print(require("mymod").answer)
 print(package.path:sub(1, #LIBDIR) == LIBDIR)
 "#,
@@ -262,7 +264,7 @@ fn no_debug_ignores_breakpoints_and_entry_and_sets_no_hook() {
     );
     host.ok("configurationDone", None);
     assert_eq!(host.exited(), 0);
-    assert_eq!(host.output("stdout"), "nil\n");
+    assert_eq!(host.output("stdout"), format!("{}\n", VM.no_hook()));
     assert!(
         !host.log.iter().any(|v| v["event"] == "stopped"),
         "{:?}",
