@@ -108,6 +108,42 @@ BCIns hr_bc_at (const GCproto *pt, const BCIns *ip) {
   return t != NULL ? t->orig : *ip;
 }
 
+/* The trap at ip, its prototype found by address (the trace compiler
+   reads snapshot and exit pcs, which may lie in any inlined function). */
+static HrTrap *trap_by_address (const BCIns *ip) {
+  HrTraps *ts;
+  if (!is_trap(bc_op(*ip))) return NULL;
+  for (ts = all_traps; ts != NULL; ts = ts->next) {
+    const BCIns *bc = proto_bc(ts->pt);
+    if (ip >= bc && ip < bc + ts->pt->sizebc) return (HrTrap *)trap_at(ts->pt, ip);
+  }
+  return NULL;
+}
+
+BCIns hr_bc_orig (const BCIns *ip) {
+  const HrTrap *t = trap_by_address(ip);
+  return t != NULL ? t->orig : *ip;
+}
+
+/* The compiler's own bytecode patches (a FORI becoming JFORI once its loop
+   is compiled, and back): on a trap, the original instruction takes them. */
+void hr_bc_setop (BCIns *ip, int op) {
+  HrTrap *t = trap_by_address(ip);
+  if (t != NULL) setbc_op(&t->orig, op);
+  else setbc_op(ip, op);
+}
+
+/* For the recorder (trap_record.c): the original instruction of the trap
+   at ip of pt and its compiled condition (NULL: none). */
+int hr_trap_info (const GCproto *pt, const BCIns *ip, BCIns *orig,
+                  const struct HrCond **cond) {
+  const HrTrap *t = trap_at(pt, ip);
+  if (t == NULL) return 0;
+  *orig = t->orig;
+  *cond = t->cond;
+  return 1;
+}
+
 /* The opcode a trap dispatches: a loop as its interpreted variant. */
 static BCOp dispatch_op (BCIns orig) {
   BCOp op = bc_op(orig);

@@ -21,18 +21,6 @@
 
 #include "traps.h"
 
-enum {
-  C_K, C_LOCAL, C_UPVAL, C_FIELD, C_INDEX, C_LEN, C_NOT, C_NEG,
-  C_ADD, C_SUB, C_MUL, C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE,
-  C_JT, C_JF  /* or / and: jump keeping the value, else drop it */
-};
-
-typedef struct HrOp {
-  int op;
-  int arg;
-  HrVal k;
-} HrOp;
-
 #define MAX_OPS 64
 #define MAX_DEPTH 16
 
@@ -367,6 +355,11 @@ struct HrCond *hr_cond_compile (lua_State *L, const Proto *p, int pc, const char
 
 void hr_cond_free (struct HrCond *c) {
   free(c);
+}
+
+int hr_cond_ops (const struct HrCond *c, const HrOp **ops) {
+  *ops = c->ops;
+  return c->n;
 }
 
 /* ---- Running ---- */
