@@ -364,7 +364,8 @@ int hr_cond_ops (const struct HrCond *c, const HrOp **ops) {
 
 /* ---- Running ---- */
 
-#define UNKNOWN (-1)
+/* Not a value compare_numbers, equal or compare give (-1 is "less"). */
+#define UNKNOWN (-9)
 
 static int truthy (const HrVal *v) {
   return !(v->t == HV_NIL || (v->t == HV_BOOL && v->i == 0));
