@@ -304,17 +304,20 @@ fn fallbacks_of_trapped_instructions_keep_their_meaning() {
 }
 
 /// A hot loop in a function (LuaJIT compiles it after a few dozen passes),
-/// with `twice` dead after the breakpoint's line. On LuaJIT the program
+/// with `twice` dead after the breakpoint's line (and a store before it,
+/// after which LuaJIT drops dead slots from its snapshots). On LuaJIT the program
 /// also prints, after each call, how each trace started in `work` ended
 /// (`jit.util.traceinfo(tr).linktype`: `loop` when the loop stayed
 /// compiled, `interpreter` when a trace ended at a trap).
 const HOT: &str = r#"local jit_ok, jit = pcall(require, 'jit')
 local util = jit_ok and require('jit.util') or nil
 local traces = {}
+local last = {}
 local function work(n)
   local acc = 0
   for i = 1, n do
     local twice = i * 2
+    last[1] = i
     acc = acc + i % 7 -- bp-loop
   end
   return acc
