@@ -12,12 +12,16 @@
  * re-dispatches the original opcode through the static dispatch table, as
  * the instruction hook does. Code without a trap runs with no hook at all.
  *
- * The compiler never sees a trap: a prototype with traps is never compiled
- * nor inlined (`hr_jit_blocked`, jit.c), every trace is flushed before
- * traps are placed (one could hold an inlined copy of a line that gets a
- * breakpoint), and a trapped loop instruction runs as its interpreted
- * variant (IFORL, IITERL, ILOOP: no hot counting, so the recorder never
- * patches it). The one bytecode the interpreter rewrites by itself, the
+ * The compiler never compiles a trap away: functions holding traps are
+ * compiled, the recorder ending a trace before a trap or guarding that its
+ * condition stays false (trap_record.c), and every reader of bytecode in
+ * the compiler reads the original where a trap stands (hr_bc_orig, by
+ * address; the compiler's own FORI/JFORI patches go to the original,
+ * hr_bc_setop). Every trace is flushed before traps are placed (one could
+ * hold an inlined copy of a line that gets a breakpoint), and a trapped
+ * loop instruction runs as its interpreted variant (IFORL, IITERL, ILOOP:
+ * no hot counting, so no trace starts there and the recorder never patches
+ * it). The one bytecode the interpreter rewrites by itself, the
  * ISNEXT/ITERN pair of a `pairs` loop, is despecialised as LuaJIT itself
  * does (JMP/ITERC) where a trap stands on either.
  *
