@@ -521,3 +521,66 @@ fn a_breakpoint_set_in_a_compiled_loop_stops_and_its_removal_gives_the_loop_back
         }
     }
 }
+
+const GUARDS: &str = r#"local jit_ok, jit = pcall(require, 'jit')
+local util = jit_ok and require('jit.util') or nil
+local state = { n = 0, items = {} }
+local limit = 700
+local function step(k)
+  for i = 1, k do
+    state.n = state.n + 1
+    state.items[#state.items + 1] = i
+    local tag = i == 650 and 'stop' or 'go'
+    local cap = limit -- makes `limit` an upvalue of `step`
+    local x = i -- bp-fields
+    local y = x -- bp-string
+  end
+  return state.n
+end
+local linktypes = {}
+if util then
+  jit.attach(function(what, tr, func)
+    if what == 'stop' and func == step then
+      linktypes[#linktypes + 1] = util.traceinfo(tr).linktype
+    end
+  end, 'trace')
+end
+print('n ' .. step(1000) .. ' traces ' .. table.concat(linktypes, ','))
+"#;
+
+/// Conditions over fields, an upvalue, `#`, strings and `and`/`not` in a
+/// compiled loop: each stops at the pass where it turns true.
+#[test]
+fn conditions_over_fields_upvalues_and_strings_stop_in_compiled_loops() {
+    let program = Client::temp_program("traps_hot_guards.lua", GUARDS);
+    let mut client = Client::start();
+    client.launch(json!({"program": program}));
+    let (fields, string) = (line_of(GUARDS, "bp-fields"), line_of(GUARDS, "bp-string"));
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": fields, "condition": "state.n == limit and not (#state.items < limit)"},
+            {"line": string, "condition": "tag == 'stop'"},
+        ]}),
+    );
+    client.ok("configurationDone", json!({}));
+    for (line, want) in [(string, "650"), (fields, "700")] {
+        let top = expect_stop(&mut client, line);
+        let i = client.evaluate("i", Some(&top["id"]), "watch");
+        if i != want {
+            client.fail(&format!("stopped at line {line} with i = {i}, expected {want}"));
+        }
+        client.ok("continue", json!({"threadId": 1}));
+    }
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("n 1000 ") {
+        client.fail(&format!("the program computed otherwise: {out:?}"));
+    }
+    if stops(&client) != 2 {
+        client.fail(&format!("{} stops, expected 2", stops(&client)));
+    }
+    if support::runtime() == "luajit" && !out.contains("loop") {
+        client.fail(&format!("the loop with conditions was not compiled: {out:?}"));
+    }
+}
