@@ -408,7 +408,9 @@ fn a_condition_in_a_compiled_loop_stops_at_its_iteration_with_its_values() {
     if support::runtime() == "luajit" {
         let (_, traces) = report_of(&client, "first");
         if !traces.split(',').any(|t| t == "loop") {
-            client.fail(&format!("the loop with a condition was not compiled: {traces:?}"));
+            client.fail(&format!(
+                "the loop with a condition was not compiled: {traces:?}"
+            ));
         }
     }
 }
@@ -454,13 +456,20 @@ fn hit_counts_and_logpoints_in_compiled_loops_see_every_pass() {
     client.ok("continue", json!({"threadId": 1}));
     client.wait_event("exited");
     if !client.stdout_text().contains("hits 5000 logs 45150") {
-        client.fail(&format!("the program computed otherwise: {}", client.stdout_text()));
+        client.fail(&format!(
+            "the program computed otherwise: {}",
+            client.stdout_text()
+        ));
     }
     let console = client.output_of("console");
     let logged: Vec<&str> = console.lines().filter(|l| l.starts_with("k=")).collect();
     let want: Vec<String> = (1..=300).map(|k| format!("k={k}")).collect();
     if logged != want {
-        client.fail(&format!("{} log lines, first {:?}", logged.len(), logged.first()));
+        client.fail(&format!(
+            "{} log lines, first {:?}",
+            logged.len(),
+            logged.first()
+        ));
     }
     if stops(&client) != 1 {
         client.fail(&format!("{} stops, expected 1", stops(&client)));
@@ -568,7 +577,9 @@ fn conditions_over_fields_upvalues_and_strings_stop_in_compiled_loops() {
         let top = expect_stop(&mut client, line);
         let i = client.evaluate("i", Some(&top["id"]), "watch");
         if i != want {
-            client.fail(&format!("stopped at line {line} with i = {i}, expected {want}"));
+            client.fail(&format!(
+                "stopped at line {line} with i = {i}, expected {want}"
+            ));
         }
         client.ok("continue", json!({"threadId": 1}));
     }
@@ -581,6 +592,8 @@ fn conditions_over_fields_upvalues_and_strings_stop_in_compiled_loops() {
         client.fail(&format!("{} stops, expected 2", stops(&client)));
     }
     if support::runtime() == "luajit" && !out.contains("loop") {
-        client.fail(&format!("the loop with conditions was not compiled: {out:?}"));
+        client.fail(&format!(
+            "the loop with conditions was not compiled: {out:?}"
+        ));
     }
 }
