@@ -597,3 +597,71 @@ fn conditions_over_fields_upvalues_and_strings_stop_in_compiled_loops() {
         ));
     }
 }
+
+const KINDS: &str = r#"local mt = setmetatable({}, { __index = function() return 5 end })
+local obj = { hp = 10, name = 'a' }
+local nan = 0 / 0
+local function run(n)
+  local count = 0
+  for i = 1, n do
+    local f = i / 4
+    local s = (i % 3 == 0) and 'x' or 'y'
+    local t = (i % 5 == 0) and obj or nil
+    local m = (i % 7 == 0) and mt or obj
+    local v = (i % 11 == 0) and nan or f
+    obj.hp = 300 - i
+    count = count + 1 -- bp
+  end
+  return count
+end
+print('count ' .. run(400))
+"#;
+
+/// Conditions over every kind of value a compiled loop meets (floats, NaN,
+/// strings, nil, a table whose field comes from `__index`, arithmetic,
+/// `and`/`not`): each stops on exactly the passes where it is true (counted
+/// by hand from the program; the same on every VM, compiled or not).
+#[test]
+fn conditions_in_compiled_loops_stop_on_exactly_the_passes_where_they_hold() {
+    let program = Client::temp_program("traps_hot_kinds.lua", KINDS);
+    let bp = line_of(KINDS, "-- bp");
+    let cases: &[(&str, usize)] = &[
+        ("f == 50.25", 1),                             // i = 201
+        ("f > 99", 4),                                 // i = 397..400
+        ("s == 'x' and i > 380", 7),                   // multiples of 3
+        ("v ~= v and i > 300", 9),                     // NaN: multiples of 11
+        ("v < 0", 0),                                  // never, NaN included
+        ("not (v >= 0) and f > 75", 9),                // NaN again
+        ("obj.hp < -95", 5),                           // i = 396..400
+        ("m.hp == 5 and i > 350", 7),                  // __index: multiples of 7
+        ("t == nil and i > 395", 4),                   // all but i = 400
+        ("#s == 1 and -i < -399", 1),                  // i = 400
+        ("i * 2 + 1 == 401", 1),                       // i = 200
+        ("t ~= nil and t.name == 'a' and i > 390", 2), // i = 395, 400
+        ("(i > 398) == true", 2),                      // i = 399, 400
+        ("m == obj and i == 7", 0),                    // m is mt then
+    ];
+    for &(condition, want) in cases {
+        let mut client = Client::start();
+        client.launch(json!({"program": program}));
+        client.ok(
+            "setBreakpoints",
+            json!({"source": {"path": program}, "breakpoints": [
+                {"line": bp, "condition": condition},
+            ]}),
+        );
+        client.ok("configurationDone", json!({}));
+        for _ in 0..want {
+            expect_stop(&mut client, bp);
+            client.ok("continue", json!({"threadId": 1}));
+        }
+        client.wait_event("exited");
+        if stops(&client) != want || !client.stdout_text().contains("count 400") {
+            client.fail(&format!(
+                "`{condition}`: {} stops, expected {want}; output {:?}",
+                stops(&client),
+                client.stdout_text()
+            ));
+        }
+    }
+}
