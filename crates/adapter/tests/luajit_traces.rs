@@ -234,6 +234,59 @@ say('after', run(300000))
 }
 
 #[test]
+fn closures_a_factory_made_run_new_code_in_a_loop_compiled_before_the_reload() {
+    require_luajit_host();
+    let dir = std::env::temp_dir().join(format!("hotreload-jit-factory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let module = dir.join("adder.lua");
+    let v1 =
+        "local M = {}\nfunction M.make(k)\n  return function(x) return x + k end\nend\nreturn M\n";
+    std::fs::write(&module, v1).unwrap_or_else(|e| panic!("{e}"));
+    let source = format!(
+        "{PRELUDE}\
+local add = require('adder').make(1)
+local function run(k)
+  local s = 0
+  for _ = 1, k do s = add(s) end
+  return s
+end
+say('before', run(300000))
+say('compiled', traces())
+local gate = 1 -- gate
+say('after', run(300000))
+"
+    );
+    let program = dir.join("main.lua");
+    std::fs::write(&program, &source).unwrap_or_else(|e| panic!("{e}"));
+    let program = program.display().to_string();
+    let mut client = Client::start();
+    launch(
+        &mut client,
+        &program,
+        json!({"luaPath": format!("{}/?.lua", dir.display())}),
+    );
+    client.set_breakpoints(&program, &[line_of(&source, "-- gate")]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    if said(&mut client, "before") != 300_000 || said(&mut client, "compiled") < 1 {
+        client.fail("the loop calling the factory's closure was not compiled");
+    }
+    let body = client.ok(
+        "hotReload",
+        json!({"module": "adder", "source": v1.replace("x + k", "x + k * 2")}),
+    );
+    if body["warnings"] != json!([]) {
+        client.fail(&format!("reload report: {body}"));
+    }
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    // The closure made before the reload keeps k = 1 and runs the new code.
+    if said(&mut client, "after") != 600_000 {
+        client.fail("the factory's closure ran the old code after the reload");
+    }
+    let _ = client.wait_event_for("terminated", TIMEOUT);
+}
+
+#[test]
 fn coroutines_resumed_many_times_through_the_notification_keep_their_stack() {
     require_luajit_host();
     // While the resume notification is on, coroutine.resume and wrap's

@@ -61,7 +61,7 @@
 /* The nested prototypes: how many slots, the one in slot i (NULL: none),
    the slot an instruction makes a closure of (-1: it makes none). */
 #define HR_NESTED_N(p) ((p)->sizep)
-#define HR_NESTED(p, i) ((p)->p[i])
+#define HR_NESTED(f, i) ((f)->p[i])
 #define HR_CLOSURE_SLOT(ins) (GET_OPCODE(ins) == OP_CLOSURE ? (int)GETARG_Bx(ins) : -1)
 #endif
 #ifndef HR_LINEDEFINED
