@@ -60,12 +60,17 @@ typedef BCIns Instruction;
 #define HR_CI_DESCENDING 1
 #define HR_CI_FUNC(ci) ((ci) - LJ_FR2)
 #define HR_CI_DECL(th, ci) TValue *ci = (th)->base - 1
-#define HR_CI_VALID(th, ci) ((ci) > HR_STACK(th) + LJ_FR2)
-#define HR_CI_NEXT(ci) ((ci) = frame_prev(ci))
+#define HR_CI_VALID(th, ci) ((ci) != NULL && (ci) > HR_STACK(th) + LJ_FR2)
+#define HR_CI_NEXT(ci) ((ci) = hr_lj_frame_below(ci))
+/* The frame below `f`; NULL rather than a link that does not go down. */
+static inline TValue *hr_lj_frame_below(TValue *f) {
+  TValue *p = frame_prev(f);
+  return p < f ? p : NULL;
+}
 /* The frame under L's running one (the caller of a C function). */
 static inline TValue *hr_lj_caller_frame(lua_State *L) {
-  TValue *f = frame_prev(L->base - 1);
-  return f > HR_STACK(L) + LJ_FR2 ? f : NULL;
+  TValue *f = hr_lj_frame_below(L->base - 1);
+  return f != NULL && f > HR_STACK(L) + LJ_FR2 ? f : NULL;
 }
 #define HR_CI_CALLER(L, ci) TValue *ci = hr_lj_caller_frame(L)
 

@@ -224,6 +224,7 @@ typedef struct {
   PtrMap roots;   /* new root Proto -> its new closure (whose cells are live) */
   PtrMap fresh;   /* old LClosure -> new LClosure made for it (fallback) */
   PtrMap restart; /* running LClosure -> new LClosure a restartFrame runs */
+  PtrMap perms;   /* old Proto -> its upvalue permutation (malloc'd, [0] < 0: none) */
   PtrVec retarget; /* closures to give new protos after the pass */
   PtrVec moves;    /* (table, old key) pairs to rekey after the pass */
   PtrVec frames;   /* scratch: one thread's frame slots, ascending */

@@ -184,8 +184,31 @@ static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
   return nc;
 }
 
+/*
+** The upvalue permutation from old prototype `op` to its partner `np`
+** (hr_upvalue_permutation), computed once per prototype: a factory's
+** closures share it. NULL when the upvalues do not correspond (or out of
+** memory, noted).
+*/
+static const int *permutation(Walk *w, Proto *op, Proto *np) {
+  int *perm = (int *)pm_get(&w->perms, op);
+  if (perm != NULL) return perm[0] < 0 ? NULL : perm + 1;
+  perm = (int *)malloc(sizeof(int) * (size_t)(np->HR_NUPS_FIELD + 1));
+  if (perm == NULL) {
+    w->oom = 1;
+    return NULL;
+  }
+  perm[0] = hr_upvalue_permutation(op, np, perm + 1) ? 0 : -1;
+  if (!pm_put(&w->perms, op, perm)) {
+    free(perm);
+    w->oom = 1;
+    return NULL;
+  }
+  return perm[0] < 0 ? NULL : perm + 1;
+}
+
 static void retarget(Walk *w, LClosure *cl) {
-  int perm[HR_MAXUPVAL + 1];
+  const int *perm;
   UpVal *tmp[HR_MAXUPVAL + 1];
   Proto *op = HR_PROTO(cl);
   Proto *np = (Proto *)pm_get(&w->protos, op);
@@ -204,7 +227,7 @@ static void retarget(Walk *w, LClosure *cl) {
     note_line(w->unmatched_lines, &w->n_unmatched_lines, HR_LINEDEFINED(op));
     return;
   }
-  if (cl->nupvalues != np->HR_NUPS_FIELD || !hr_upvalue_permutation(op, np, perm)) {
+  if (cl->nupvalues != np->HR_NUPS_FIELD || (perm = permutation(w, op, np)) == NULL) {
     /* Another layout: a new closure replaces this one everywhere. */
     LClosure *nc = w->fallback ? fresh_closure(w, cl, np) : NULL;
     if (nc == NULL) {
@@ -230,6 +253,10 @@ static void set_stat(lua_State *L, const char *k, lua_Integer v) {
 }
 
 static void walk_free(Walk *w) {
+  size_t i;
+  for (i = 0; w->perms.slots != NULL && i <= w->perms.mask; i++)
+    if (w->perms.slots[i].k != NULL) free(w->perms.slots[i].v);
+  pm_free(&w->perms);
   pm_free(&w->refs);
   pm_free(&w->protos);
   pm_free(&w->handled);
@@ -351,7 +378,8 @@ int hr_walk(lua_State *L) {
   lua_settop(L, 8);
   ok = pm_init(&w.refs, 16) && pm_init(&w.protos, 16) && pm_init(&w.handled, 16) &&
        pm_init(&w.skip, 16) && pm_init(&w.active, 16) && pm_init(&w.parents, 16) &&
-       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16) && pm_init(&w.restart, 4);
+       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16) && pm_init(&w.restart, 4) &&
+       pm_init(&w.perms, 16);
   ok = ok && fill_set(L, 1, &w.refs, 1) && fill_set(L, 3, &w.skip, 0) &&
        fill_set(L, 4, &w.active, 0);
   if (ok && lua_type(L, 7) == LUA_TTABLE) {
