@@ -40,6 +40,8 @@
 #define HR_SWAP_FN __attribute__((visibility("hidden")))
 HR_SWAP_FN int hr_swap (lua_State *L);
 HR_SWAP_FN int hr_restore (lua_State *L);
+/* reload_restart.c: `new_idx` replaces the running closure at `old_idx`. */
+__attribute__((visibility("hidden"))) void hr_restart_note (lua_State *L, int old_idx, int new_idx);
 #else
 #define HR_SWAP_FN static
 #endif
@@ -151,6 +153,15 @@ HR_SWAP_FN int hr_swap (lua_State *L) {
       }
     }
     else {
+#ifdef HR_NATIVE_BACKEND
+      if (old != NULL && old != nw && force) { /* running: restartFrame can move it */
+        setfuncV(L, L->top, (GCfunc *)old);
+        setfuncV(L, L->top + 1, (GCfunc *)nw);
+        L->top += 2;
+        hr_restart_note(L, -2, -1);
+        L->top -= 2;
+      }
+#endif
       for (k = 0; k < nup; k++) set_cell(L, nw, npt, k, cells[at + k]);
       lua_pushboolean(L, 0);
       lua_rawseti(L, -2, i);

@@ -70,6 +70,12 @@
 #define HR_SIZECODE(p) ((p)->sizecode)
 #define HR_IS_VARARG(p) ((p)->is_vararg)
 #endif
+#ifndef HR_GC_DEAD
+/* An object the collector found unreachable, left on its list until the
+   sweep frees it: never visited, never handed back to Lua (the collector
+   may be stopped mid-cycle, in its sweep). */
+#define HR_GC_DEAD(g, o) isdead(g, o)
+#endif
 #ifndef HR_MAINTHREAD
 #define HR_MAINTHREAD(g) ((g)->mainthread)
 #endif

@@ -98,7 +98,7 @@ int hr_active(lua_State *L) {
   if (unknown_open_upvalue(L, main)) {
     GCObject *o;
     for (o = HR_ALLGC(G(L)); o != NULL; o = HR_GC_NEXT(o))
-      if (HR_GC_TT(o) == HR_T_THREAD && gco2th(o) != L && gco2th(o) != main)
+      if (HR_GC_TT(o) == HR_T_THREAD && !HR_GC_DEAD(G(L), o) && gco2th(o) != L && gco2th(o) != main)
         add_frames(L, gco2th(o), set);
   }
 #endif

@@ -297,12 +297,15 @@ static void visit_all(Walk *w) {
 #ifdef HR_MAINTHREAD_UNLISTED
   visit_thread(w, g->mainthread);
 #endif
-  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o))
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
 #ifdef HR_FINOBJ
-  for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o))
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
 #endif
 #ifdef HR_TOBEFNZ
-  for (o = HR_TOBEFNZ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_TOBEFNZ(g); o != NULL; o = HR_GC_NEXT(o))
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
 #endif
 }
 
