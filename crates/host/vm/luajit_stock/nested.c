@@ -495,7 +495,8 @@ int hr_stock_nested(lua_State *L) {
       /* One pass over every object for the candidates. */
       s.heap_pass = 1;
       for (o = gcref(g->gc.root); o != NULL; o = gcref(o->gch.nextgc)) {
-        if (o->gch.gct == ~LJ_TFUNC) {
+        /* (a closure found dead may have cells the sweep already freed) */
+        if (o->gch.gct == ~LJ_TFUNC && !isdead(g, o)) {
           GCfunc *fn = &o->fn;
           if (!isluafunc(fn) || hr_map_get(&w.protos, funcproto(fn)) == NULL) continue;
           if (!add_candidate(&cand, &ncand, &capcand, &seen, fn)) oom = 1;
