@@ -164,7 +164,11 @@ fn closures_the_collector_found_dead_are_left_alone_by_a_reload_mid_cycle() {
     // them; a reload while the collector is stopped mid-sweep must not
     // touch them (nor their cells, some already freed).
     let version = |n: u32| {
-        let reads = if n.is_multiple_of(2) { "n + 0 * extra" } else { "n" };
+        let reads = if n.is_multiple_of(2) {
+            "n + 0 * extra"
+        } else {
+            "n"
+        };
         format!(
             "local M = {{}}\nlocal extra = {n}\nfunction M.make()\n  local n = 0\n  return function() n = n + 1 return {reads} end\nend\nreturn M\n"
         )
