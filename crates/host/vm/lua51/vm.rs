@@ -47,10 +47,18 @@ pub const VM: Vm = Vm {
 /// - lapi.c, `lua_load`: calls `hr_load_hook` after a chunk named `@file`
 ///   loaded, with its closure on top of the stack.
 ///
-/// Restarting a frame (shared/restart.c): lvm.c, after the hook call: when
-/// the hook returns into the frame the host asked to restart
-/// (`hr_restart_ci`), `hr_restart_apply` resets it and the interpreter
-/// re-enters it at `reentry`. (After an error stop 5.1 refuses.)
+/// Restarting a frame (shared/restart.c, shared/error_restart.c):
+/// - lvm.c, after the hook call and the trap: when the hook returns into
+///   the frame the host asked to restart (`hr_restart_ci`),
+///   `hr_restart_apply` resets it and the interpreter re-enters it at
+///   `reentry`.
+/// - lvm.c, `luaV_execute` runs the interpreter through `hr_execute`, which
+///   records where the run can be re-entered after an error (the run's
+///   first frame as an index: 5.1's frames are an array that may move);
+///   ldo.c, `luaD_throw` unwinds to the run of the frame to restart
+///   instead (`hr_error_restart_jump`), and `luaD_rawrunprotected`
+///   restores the runs an error leaves (`hr_exec`, a field of lstate.h,
+///   cleared in lstate.c).
 ///
 /// The edits of source file `name`: (anchor, replacement), the replacement
 /// keeping the anchor where needed.
@@ -67,6 +75,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 int hr_dmask;  /* the debugger's mask */\n\
              \x20 int hr_parsing;  /* parser depth */\n\
              \x20 const Instruction *hr_seenpc;  /* the debugger's last line event (traps.c) */\n\
+             \x20 struct HrExec *hr_exec;  /* interpreter runs to restart after an error (error_restart.c) */\n\
              };\n\
              void hr_thread_init (lua_State *L1, lua_State *L);  /* hotreload */\n\
              int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);\n\
@@ -80,7 +89,8 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n",
                 "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n\
-                 \x20 hr_thread_init(L, NULL);  /* hotreload */\n",
+                 \x20 hr_thread_init(L, NULL);  /* hotreload */\n\
+                 \x20 L->hr_exec = NULL;\n",
             ),
             (
                 "  L1->hook = L->hook;\n  resethookcount(L1);\n",
@@ -149,6 +159,24 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             ),
         ],
         "ldo.c" => &[
+            (
+                "void luaD_throw (lua_State *L, int errcode) {\n",
+                "int hr_error_restart_pending (lua_State *L);  /* hotreload: error_restart.c */\n\
+                 void hr_error_restart_jump (lua_State *L, int errcode);\n\
+                 void luaD_throw (lua_State *L, int errcode) {\n\
+                 \x20 if (hr_error_restart_pending(L))  /* hotreload */\n\
+                 \x20   hr_error_restart_jump(L, errcode);\n",
+            ),
+            (
+                "int luaD_rawrunprotected (lua_State *L, Pfunc f, void *ud) {\n  struct lua_longjmp lj;\n",
+                "int luaD_rawrunprotected (lua_State *L, Pfunc f, void *ud) {\n  struct lua_longjmp lj;\n\
+                 \x20 struct HrExec *hr_exec = L->hr_exec;  /* hotreload: runs an error leaves */\n",
+            ),
+            (
+                "  L->errorJmp = lj.previous;  /* restore old error handler */\n  return lj.status;\n",
+                "  L->errorJmp = lj.previous;  /* restore old error handler */\n\
+                 \x20 L->hr_exec = hr_exec;  /* hotreload */\n  return lj.status;\n",
+            ),
             (
                 "  L->baseCcalls = ++L->nCcalls;\n  status = luaD_rawrunprotected(L, resume, L->top - nargs);\n",
                 "  L->baseCcalls = ++L->nCcalls;\n\
@@ -227,7 +255,13 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "void luaV_execute (lua_State *L, int nexeccalls) {\n",
                 "extern CallInfo *hr_restart_ci;  /* hotreload: restart.c */\n\
                  void hr_restart_apply (lua_State *L, CallInfo *ci);\n\
-                 void luaV_execute (lua_State *L, int nexeccalls) {\n",
+                 /* hotreload (error_restart.c): each run can be re-entered after an error */\n\
+                 void hr_execute (lua_State *L, int nexeccalls, void (*run) (lua_State *, int));\n\
+                 static void hr_run (lua_State *L, int nexeccalls);\n\
+                 void luaV_execute (lua_State *L, int nexeccalls) {\n\
+                 \x20 hr_execute(L, nexeccalls, hr_run);\n\
+                 }\n\
+                 static void hr_run (lua_State *L, int nexeccalls) {\n",
             ),
             (
                 "    const Instruction i = *pc++;\n",
