@@ -66,6 +66,62 @@ static void visit_cell(Walk *w, UpVal *uv) {
   if (HR_UPVAL_CLOSED(uv) && replace_value(w, HR_UPVAL_VALUE(uv))) HR_UPVAL_BARRIER(w->L, uv);
 }
 
+/* Closure `cl` of pt->p runs pt->np's code from now on (upvalues reordered
+   by name); undone by take_back(). */
+static void swap_in(Walk *w, LClosure *cl, const Partner *pt) {
+  UpVal *tmp[HR_MAXUPVAL + 1];
+  int i;
+  if (pt->perm != NULL) {
+    for (i = 0; i < cl->nupvalues; i++) tmp[i] = cl->upvals[pt->perm[i]];
+    for (i = 0; i < cl->nupvalues; i++) cl->upvals[i] = tmp[i];
+  }
+  cl->p = pt->np;
+  luaC_objbarrier(w->L, cl, pt->np);
+  w->swapped++;
+}
+
+static void take_back(Walk *w, LClosure *cl, const Partner *pt) {
+  UpVal *tmp[HR_MAXUPVAL + 1];
+  int i;
+  if (pt->perm != NULL) {
+    for (i = 0; i < cl->nupvalues; i++) tmp[pt->perm[i]] = cl->upvals[i];
+    for (i = 0; i < cl->nupvalues; i++) cl->upvals[i] = tmp[i];
+  }
+  cl->p = (Proto *)pt->p;
+  luaC_objbarrier(w->L, cl, pt->p);
+  w->swapped--;
+}
+
+/*
+** The common case of retarget(), decided as the pass meets the closure
+** (while it is in the cache): a closure of a changed nested function that
+** can run the new code in place and is not known to be running gets it now
+** (noted in `given`, in case a thread met later runs it). 0 when
+** retarget() is to decide after the pass.
+*/
+static int give_new_code(Walk *w, LClosure *cl, const Partner *pt) {
+  if (!pt->in_place || cl->nupvalues != pt->np->HR_NUPS_FIELD) return 0;
+  if (pt->maybe_active && pm_get(&w->active, cl) != NULL) return 0;
+  if (!pv_push(&w->given, cl) || !pv_push(&w->given, (void *)pt)) {
+    w->oom = 1;
+    return 1;
+  }
+  swap_in(w, cl, pt);
+  return 1;
+}
+
+/* Closures given new code in the pass that a thread met later runs: their
+   code goes back, and retarget() keeps them as running. */
+static void take_back_running(Walk *w) {
+  size_t k;
+  for (k = 0; k + 1 < w->given.n; k += 2) {
+    LClosure *cl = (LClosure *)w->given.items[k];
+    if (pm_get(&w->active, cl) == NULL) continue;
+    take_back(w, cl, (const Partner *)w->given.items[k + 1]);
+    if (!pv_push(&w->retarget, cl)) w->oom = 1;
+  }
+}
+
 static void visit(Walk *w, GCObject *o) {
   int tt = HR_GC_TT(o);
   if (HR_GC_IS_LCL(o)) {
@@ -78,9 +134,11 @@ static void visit(Walk *w, GCObject *o) {
         if (cl->upvals[i] != NULL) visit_cell(w, cl->upvals[i]);
     }
 #endif
-    if (!w->references && w->protos.count > 0 && pm_get(&w->protos, cl->p) != NULL &&
-        pm_get(&w->skip, cl) == NULL) {
-      if (!pv_push(&w->retarget, cl)) w->oom = 1;
+    if (!w->references && w->partners.count > 0) {
+      const Partner *pt = (const Partner *)pm_get(&w->partners, cl->p);
+      if (pt != NULL && !(pt->maybe_skipped && pm_get(&w->skip, cl) != NULL) &&
+          !give_new_code(w, cl, pt) && !pv_push(&w->retarget, cl))
+        w->oom = 1;
     }
   }
 #ifndef HR_CELLS_IN_CLOSURES
@@ -163,11 +221,10 @@ static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
 }
 
 static void retarget(Walk *w, LClosure *cl) {
-  int perm[HR_MAXUPVAL + 1];
-  UpVal *tmp[HR_MAXUPVAL + 1];
-  Proto *np = (Proto *)pm_get(&w->protos, cl->p);
-  int i;
-  if (np == NULL) return;
+  const Partner *pt = (const Partner *)pm_get(&w->partners, cl->p);
+  Proto *np;
+  if (pt == NULL) return;
+  np = pt->np;
   if (pm_get(&w->active, cl) != NULL) {
     /* keeps its code; restart.c can move its frame to this closure */
     LClosure *nc = (void *)np == UNMATCHED ? NULL : fresh_closure(w, cl, np);
@@ -181,7 +238,7 @@ static void retarget(Walk *w, LClosure *cl) {
     note_line(w->unmatched_lines, &w->n_unmatched_lines, cl->p->linedefined);
     return;
   }
-  if (cl->nupvalues != np->HR_NUPS_FIELD || !hr_upvalue_permutation(cl->p, np, perm)) {
+  if (cl->nupvalues != np->HR_NUPS_FIELD || !pt->in_place) {
     /* Another layout: a new closure replaces this one everywhere. */
     LClosure *nc = w->fallback ? fresh_closure(w, cl, np) : NULL;
     if (nc == NULL) {
@@ -194,11 +251,55 @@ static void retarget(Walk *w, LClosure *cl) {
     }
     return;
   }
-  for (i = 0; i < cl->nupvalues; i++) tmp[i] = cl->upvals[perm[i]];
-  cl->p = np;
-  luaC_objbarrier(w->L, cl, np);
-  for (i = 0; i < cl->nupvalues; i++) cl->upvals[i] = tmp[i];
-  w->swapped++;
+  swap_in(w, cl, pt);
+}
+
+/* Sets of the prototypes of the closures keyed in `m`. */
+static int protos_of(const PtrMap *m, PtrMap *out) {
+  size_t i;
+  if (!pm_init(out, m->count)) return 0;
+  for (i = 0; m->count > 0 && i <= m->mask; i++) {
+    const LClosure *cl = (const LClosure *)m->slots[i].k;
+    if (cl != NULL && !pm_put(out, cl->p, (void *)1)) return 0;
+  }
+  return 1;
+}
+
+/* A Partner for each changed nested function the pairing found. */
+static int make_partners(Walk *w) {
+  PtrMap running, skipped;
+  size_t i, n = 0, used = 0, room = 0;
+  int perm[HR_MAXUPVAL + 1], ok;
+  for (i = 0; i <= w->protos.mask; i++) {
+    const Proto *np = (const Proto *)w->protos.slots[i].v;
+    if (w->protos.slots[i].k != NULL && (void *)np != UNMATCHED) room += np->HR_NUPS_FIELD;
+  }
+  w->partner_list = (Partner *)calloc(w->protos.count + 1, sizeof(Partner));
+  w->perm_pool = (int *)malloc((room + 1) * sizeof(int));
+  running.slots = skipped.slots = NULL;
+  ok = w->partner_list != NULL && w->perm_pool != NULL && pm_init(&w->partners, w->protos.count) &&
+       protos_of(&w->active, &running) && protos_of(&w->skip, &skipped);
+  for (i = 0; ok && i <= w->protos.mask; i++) {
+    Partner *pt = &w->partner_list[n];
+    int k, same = 1;
+    if (w->protos.slots[i].k == NULL) continue;
+    n++;
+    pt->p = (const Proto *)w->protos.slots[i].k;
+    pt->np = (Proto *)w->protos.slots[i].v;
+    pt->in_place = (void *)pt->np != UNMATCHED && hr_upvalue_permutation(pt->p, pt->np, perm);
+    pt->maybe_active = pm_get(&running, pt->p) != NULL;
+    pt->maybe_skipped = pm_get(&skipped, pt->p) != NULL;
+    for (k = 0; pt->in_place && k < pt->np->HR_NUPS_FIELD; k++) same &= perm[k] == k;
+    if (!same) {
+      memcpy(w->perm_pool + used, perm, (size_t)pt->np->HR_NUPS_FIELD * sizeof(int));
+      pt->perm = w->perm_pool + used;
+      used += (size_t)pt->np->HR_NUPS_FIELD;
+    }
+    ok = pm_put(&w->partners, pt->p, pt);
+  }
+  pm_free(&running);
+  pm_free(&skipped);
+  return ok;
 }
 
 static void set_stat(lua_State *L, const char *k, lua_Integer v) {
@@ -216,6 +317,10 @@ static void walk_free(Walk *w) {
   pm_free(&w->roots);
   pm_free(&w->fresh);
   pm_free(&w->restart);
+  pm_free(&w->partners);
+  free(w->partner_list);
+  free(w->perm_pool);
+  free(w->given.items);
   free(w->retarget.items);
   free(w->moves.items);
 }
@@ -246,7 +351,10 @@ static void visit_all(Walk *w) {
 #ifdef HR_MAINTHREAD_UNLISTED
   visit_thread(w, g->mainthread);
 #endif
-  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o)) {
+    hr_prefetch_below(o);
+    visit(w, o);
+  }
 #ifdef HR_FINOBJ
   for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
 #endif
@@ -360,14 +468,16 @@ int hr_walk(lua_State *L) {
     lua_pop(L, 3);
     if (o != NULL && nw != NULL) hr_pair_protos(&w, o->p, nw->p, 1, 0);
   }
+  if (ok && !w.oom && w.protos.count > 0) ok = make_partners(&w);
   if (!ok || w.oom) {
     walk_free(&w);
     return luaL_error(L, "hot reload: out of memory");
   }
   lua_createtable(L, 0, 12);
   if (w.refs.count > 0 || w.protos.count > 0) {
-    size_t k;
+    size_t k, known_running = w.active.count;
     visit_all(&w);
+    if (w.active.count > known_running) take_back_running(&w);
     for (k = 0; k < w.retarget.n; k++) retarget(&w, (LClosure *)w.retarget.items[k]);
     apply_moves(&w);
     if (w.fresh.count > 0 && !w.oom) {
