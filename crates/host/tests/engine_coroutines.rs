@@ -247,7 +247,10 @@ fn a_factory_product_running_in_a_thread_made_from_c_keeps_its_code() {
     assert_eq!(n, 1);
     let reloaded = vm.reload_ok("fp", &v1.replace("n = n + 1", "n = n + 10"));
     assert!(
-        reloaded.warnings.iter().any(|w| w.kind == "runningClosures"),
+        reloaded
+            .warnings
+            .iter()
+            .any(|w| w.kind == "runningClosures"),
         "{:?}",
         reloaded.warnings
     );
