@@ -508,3 +508,54 @@ fn a_frame_deep_in_a_recursion_under_a_tail_call_is_retried_after_an_error() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Fails inside a coroutine (caught by `coroutine.resume`): the `all`
+/// filter stops where it is raised, and a frame of the coroutine above its
+/// first function is retried (5.1 re-enters the run `lua_resume` started,
+/// which covers every frame of the coroutine).
+const CO_V1: &str = "local M = {}\nfunction M.inner(n)\n  ticks = ticks + 1\n  return n + nil -- inner-fails\nend\nfunction M.outer(n)\n  local r = M.inner(n) -- outer-first\n  return r * 2\nend\nreturn M\n";
+const CO_MAIN: &str = "ticks = 0\nlocal m = require('co')\nlocal co = coroutine.create(function()\n  local v = m.outer(5)\n  return v\nend)\nlocal ok, v = coroutine.resume(co)\nprint('resumed ' .. tostring(ok) .. ' ' .. tostring(v) .. ' ticks ' .. ticks)\n";
+
+#[test]
+fn a_frame_of_a_coroutine_is_retried_after_an_error_raised_in_it() {
+    support::require_host();
+    if !restarts_after_an_error() {
+        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("hotreload-restart-co-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    std::fs::write(dir.join("main.lua"), CO_MAIN).expect("main.lua");
+    std::fs::write(dir.join("co.lua"), CO_V1).expect("co.lua");
+    let mut client = Client::start();
+    client.launch(json!({
+        "program": dir.join("main.lua").display().to_string(),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("exception");
+    let thread = stopped["threadId"].clone();
+    let stack = client.stack(&thread);
+    let outer = stack
+        .iter()
+        .find(|f| f["line"] == line_in(CO_V1, "outer-first"))
+        .map(|f| f["id"].clone())
+        .unwrap_or_else(|| client.fail(&format!("no outer frame: {stack:?}")));
+    std::fs::write(dir.join("co.lua"), CO_V1.replace("n + nil", "n + 0")).expect("co.lua v2");
+    client.ok("hotReload", json!({"module": "co"}));
+    client.ok("restartFrame", json!({"frameId": outer}));
+    let again = client.wait_stopped("restart");
+    let top = client.stack(&again["threadId"]);
+    if top[0]["line"] != line_in(CO_V1, "outer-first") {
+        client.fail(&format!("restarted at {:?}", top[0]));
+    }
+    client.ok("continue", json!({"threadId": again["threadId"]}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("resumed true 10 ticks 2") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
