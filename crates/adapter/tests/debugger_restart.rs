@@ -34,13 +34,19 @@ fn restarts_after_an_error() -> bool {
     restarts_from_a_stop()
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A fresh scratch directory holding `files` (name, text).
+fn scratch_with(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotreload-restart-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("main.lua"), MAIN).expect("main.lua");
-    std::fs::write(dir.join("mod.lua"), MODULE_V1).expect("mod.lua");
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).expect("scratch file");
+    }
     dir
+}
+
+fn scratch(name: &str) -> PathBuf {
+    scratch_with(name, &[("main.lua", MAIN), ("mod.lua", MODULE_V1)])
 }
 
 fn line_in(text: &str, marker: &str) -> i64 {
@@ -50,12 +56,17 @@ fn line_in(text: &str, marker: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// Launched with a breakpoint at `marker` of `file` (in `text`).
-fn start(client: &mut Client, dir: &Path, file: &str, text: &str, marker: &str) {
+/// Launches `main.lua` of `dir`, with the modules beside it on the path.
+fn launch_program(client: &mut Client, dir: &Path) {
     client.launch(json!({
         "program": dir.join("main.lua").display().to_string(),
         "luaPath": format!("{}/?.lua", dir.display()),
     }));
+}
+
+/// Launched with a breakpoint at `marker` of `file` (in `text`).
+fn start(client: &mut Client, dir: &Path, file: &str, text: &str, marker: &str) {
+    launch_program(client, dir);
     let path = dir.join(file).display().to_string();
     client.set_breakpoints(&path, &[line_in(text, marker)]);
     client.ok("configurationDone", json!({}));
@@ -192,10 +203,7 @@ fn restart_while_running_is_refused() {
     support::require_host();
     let dir = scratch("running");
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     let refused = client.err("restartFrame", json!({"frameId": 1}));
     if refused.kind != "refused" {
         client.fail(&format!("refusal: {refused:?}"));
@@ -255,10 +263,7 @@ fn a_coroutines_first_function_and_open_to_be_closed_variables_are_refused() {
     let dir = scratch("refusals");
     std::fs::write(dir.join("main.lua"), program).expect("main.lua");
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     let path = dir.join("main.lua").display().to_string();
     client.set_breakpoints(
         &path,
@@ -346,16 +351,9 @@ const TICK_MAIN: &str = "ticks = 0\nlocal m = require('tick')\nlocal results = {
 #[test]
 fn after_an_error_stop_the_fixed_function_is_retried_and_the_program_goes_on() {
     support::require_host();
-    let dir = std::env::temp_dir().join(format!("hotreload-restart-error-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("main.lua"), TICK_MAIN).expect("main.lua");
-    std::fs::write(dir.join("tick.lua"), TICK_V1).expect("tick.lua");
+    let dir = scratch_with("error", &[("main.lua", TICK_MAIN), ("tick.lua", TICK_V1)]);
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     client.ok("configurationDone", json!({}));
     // Uncaught: the error would end the program and lose its state.
     client.wait_stopped("exception");
@@ -410,16 +408,9 @@ fn a_caller_is_retried_from_where_an_error_a_pcall_catches_was_raised() {
         eprintln!("skipped: restarting after an error stop is refused on this runtime");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("hotreload-restart-raise-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("main.lua"), STEP_MAIN).expect("main.lua");
-    std::fs::write(dir.join("tick.lua"), TICK_V1).expect("tick.lua");
+    let dir = scratch_with("raise", &[("main.lua", STEP_MAIN), ("tick.lua", TICK_V1)]);
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
     client.ok("configurationDone", json!({}));
     // Stopped where the error is raised, before pcall catches it.
@@ -465,16 +456,9 @@ fn a_frame_deep_in_a_recursion_under_a_tail_call_is_retried_after_an_error() {
         eprintln!("skipped: restarting after an error stop is refused on this runtime");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("hotreload-restart-deep-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("main.lua"), DEEP_MAIN).expect("main.lua");
-    std::fs::write(dir.join("deep.lua"), DEEP_V1).expect("deep.lua");
+    let dir = scratch_with("deep", &[("main.lua", DEEP_MAIN), ("deep.lua", DEEP_V1)]);
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     client.ok("configurationDone", json!({}));
     client.wait_stopped("exception");
     // The innermost `down` is the call with n = 1 (n = 0 became `leaf`).
@@ -523,16 +507,9 @@ fn a_frame_of_a_coroutine_is_retried_after_an_error_raised_in_it() {
         eprintln!("skipped: restarting after an error stop is refused on this runtime");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("hotreload-restart-co-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("main.lua"), CO_MAIN).expect("main.lua");
-    std::fs::write(dir.join("co.lua"), CO_V1).expect("co.lua");
+    let dir = scratch_with("co", &[("main.lua", CO_MAIN), ("co.lua", CO_V1)]);
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
     client.ok("configurationDone", json!({}));
     let stopped = client.wait_stopped("exception");
