@@ -23,10 +23,10 @@ static int replace_value(Walk *w, TValue *v) {
 static void visit_table(Walk *w, Table *h) {
   int changed = 0;
   unsigned int i, asize;
-  if (w->internal != NULL && h->metatable == w->internal) return;
+  if (w->internal != NULL && HR_METATABLE(h) == w->internal) return;
   if (h == hr_restart_map) return;  /* restart.c: old closures stay keys */
   asize = HR_ASIZE(h);
-  for (i = 0; i < asize; i++) changed |= replace_value(w, &h->array[i]);
+  for (i = 0; i < asize; i++) changed |= replace_value(w, &HR_ARRAY(h)[i]);
   if (HR_HAS_NODES(h)) {
     Node *n = gnode(h, 0), *limit = gnode(h, sizenode(h));
     for (; n < limit; n++) {
@@ -42,21 +42,42 @@ static void visit_table(Walk *w, Table *h) {
   if (changed) HR_TABLE_BARRIER(w->L, h);
 }
 
+/* The slots of `th`'s frame functions, ascending, in w->frames (each
+   frame's Lua closure noted as running). */
+static void frame_slots(Walk *w, lua_State *th) {
+  PtrVec *v = &w->frames;
+  HR_CI_DECL(th, ci);
+  v->n = 0;
+  for (; HR_CI_VALID(th, ci); HR_CI_NEXT(ci)) {
+    StkId f = HR_CI_FUNC(ci);
+    if (HR_IS_LCL(HR_STK(f)) && !pm_put(&w->active, HR_LCL(HR_STK(f)), (void *)1)) w->oom = 1;
+    if (!pv_push(v, (void *)f)) w->oom = 1;
+  }
+#ifdef HR_CI_DESCENDING /* frames listed newest first (LuaJIT) */
+  {
+    size_t i;
+    for (i = 0; i < v->n / 2; i++) {
+      void *t = v->items[i];
+      v->items[i] = v->items[v->n - 1 - i];
+      v->items[v->n - 1 - i] = t;
+    }
+  }
+#endif
+}
+
 static void visit_thread(Walk *w, lua_State *th) {
   StkId s, lim = HR_TOP(th);
   int changed = 0;
-  HR_CI_DECL(th, ci);
+  size_t f = 0;
+  frame_slots(w, th);
+  if (w->refs.count == 0) return;
   if (th == w->L && w->boundary > 0 && HR_STACK(th) + w->boundary < lim)
     lim = HR_STACK(th) + w->boundary;
-  for (s = HR_STACK(th); s < HR_TOP(th); s++) {
-    /* frame functions (ascending with the CallInfo list) keep their code */
-    while (HR_CI_VALID(th, ci) && HR_CI_FUNC(ci) < s) HR_CI_NEXT(ci);
-    if (HR_CI_VALID(th, ci) && HR_CI_FUNC(ci) == s) {
-      if (HR_IS_LCL(HR_STK(s)) && !pm_put(&w->active, HR_LCL(HR_STK(s)), (void *)1))
-        w->oom = 1;
-      continue;
-    }
-    if (s < lim && w->refs.count > 0) changed |= replace_value(w, HR_STK(s));
+  for (s = HR_STACK(th); s < lim; s++) {
+    /* frame functions keep their code */
+    while (f < w->frames.n && (StkId)w->frames.items[f] < s) f++;
+    if (f < w->frames.n && (StkId)w->frames.items[f] == s) continue;
+    changed |= replace_value(w, HR_STK(s));
   }
   if (changed) HR_THREAD_BARRIER(w->L, th);
 }
@@ -72,11 +93,11 @@ static void swap_in(Walk *w, LClosure *cl, const Partner *pt) {
   UpVal *tmp[HR_MAXUPVAL + 1];
   int i;
   if (pt->perm != NULL) {
-    for (i = 0; i < cl->nupvalues; i++) tmp[i] = cl->upvals[pt->perm[i]];
-    for (i = 0; i < cl->nupvalues; i++) cl->upvals[i] = tmp[i];
+    for (i = 0; i < cl->nupvalues; i++) tmp[i] = HR_CELL(cl, pt->perm[i]);
+    for (i = 0; i < cl->nupvalues; i++) HR_PUT_CELL(cl, i, tmp[i]);
   }
-  cl->p = pt->np;
-  luaC_objbarrier(w->L, cl, pt->np);
+  HR_SET_PROTO(w->L, cl, pt->np);
+  HR_CODE_CHANGED(w->L, cl);
   w->swapped++;
 }
 
@@ -84,11 +105,11 @@ static void take_back(Walk *w, LClosure *cl, const Partner *pt) {
   UpVal *tmp[HR_MAXUPVAL + 1];
   int i;
   if (pt->perm != NULL) {
-    for (i = 0; i < cl->nupvalues; i++) tmp[pt->perm[i]] = cl->upvals[i];
-    for (i = 0; i < cl->nupvalues; i++) cl->upvals[i] = tmp[i];
+    for (i = 0; i < cl->nupvalues; i++) tmp[pt->perm[i]] = HR_CELL(cl, i);
+    for (i = 0; i < cl->nupvalues; i++) HR_PUT_CELL(cl, i, tmp[i]);
   }
-  cl->p = (Proto *)pt->p;
-  luaC_objbarrier(w->L, cl, pt->p);
+  HR_SET_PROTO(w->L, cl, (Proto *)pt->p);
+  HR_CODE_CHANGED(w->L, cl);
   w->swapped--;
 }
 
@@ -131,11 +152,11 @@ static void visit(Walk *w, GCObject *o) {
     if (w->refs.count > 0) {
       int i;
       for (i = 0; i < cl->nupvalues; i++)
-        if (cl->upvals[i] != NULL) visit_cell(w, cl->upvals[i]);
+        if (HR_CELL(cl, i) != NULL) visit_cell(w, HR_CELL(cl, i));
     }
 #endif
     if (!w->references && w->partners.count > 0) {
-      const Partner *pt = (const Partner *)pm_get(&w->partners, cl->p);
+      const Partner *pt = (const Partner *)pm_get(&w->partners, HR_PROTO(cl));
       if (pt != NULL && !(pt->maybe_skipped && pm_get(&w->skip, cl) != NULL) &&
           !give_new_code(w, cl, pt) && !pv_push(&w->retarget, cl))
         w->oom = 1;
@@ -182,7 +203,7 @@ static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
     LClosure *root = (LClosure *)pm_get(&w->roots, p);
     Proto *parent;
     int instack, idx;
-    if (root != NULL) return i < root->nupvalues ? root->upvals[i] : NULL;
+    if (root != NULL) return i < root->nupvalues ? HR_CELL(root, i) : NULL;
     parent = (Proto *)pm_get(&w->parents, p);
     if (!hr_upvalue_source(parent, p, i, &instack, &idx) || instack) return NULL;
     i = idx;
@@ -200,28 +221,30 @@ static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
 static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
   UpVal *cells[HR_MAXUPVAL + 1];
   LClosure *nc;
+  Proto *op = HR_PROTO(cl);
   int i, j;
   for (i = 0; i < np->HR_NUPS_FIELD; i++) {
     TString *name = HR_UPVAL_NAME(np, i);
     cells[i] = NULL;
     if (name != NULL)
-      for (j = 0; j < cl->nupvalues && j < cl->p->HR_NUPS_FIELD; j++)
-        if (HR_UPVAL_NAME(cl->p, j) != NULL && same_name(HR_UPVAL_NAME(cl->p, j), name)) {
-          cells[i] = cl->upvals[j];
+      for (j = 0; j < cl->nupvalues && j < op->HR_NUPS_FIELD; j++)
+        if (HR_UPVAL_NAME(op, j) != NULL && same_name(HR_UPVAL_NAME(op, j), name)) {
+          cells[i] = HR_CELL(cl, j);
           break;
         }
     if (cells[i] == NULL) cells[i] = enclosing_cell(w, np, i);
     if (cells[i] == NULL) return NULL;
   }
-  nc = HR_NEW_LCLOSURE(w->L, np->HR_NUPS_FIELD, cl);
-  nc->p = np;
-  luaC_objbarrier(w->L, nc, np);
+  nc = HR_NEW_LCLOSURE_OF(w->L, np, cl);
+  HR_SET_PROTO(w->L, nc, np);
   for (i = 0; i < np->HR_NUPS_FIELD; i++) HR_SET_NEW_CELL(w->L, nc, i, cells[i]);
+  HR_CODE_CHANGED(w->L, nc);
   return nc;
 }
 
 static void retarget(Walk *w, LClosure *cl) {
-  const Partner *pt = (const Partner *)pm_get(&w->partners, cl->p);
+  Proto *op = HR_PROTO(cl);
+  const Partner *pt = (const Partner *)pm_get(&w->partners, op);
   Proto *np;
   if (pt == NULL) return;
   np = pt->np;
@@ -230,12 +253,12 @@ static void retarget(Walk *w, LClosure *cl) {
     LClosure *nc = (void *)np == UNMATCHED ? NULL : fresh_closure(w, cl, np);
     if (nc != NULL && !pm_put(&w->restart, cl, nc)) w->oom = 1;
     w->running++;
-    note_line(w->running_lines, &w->n_running_lines, cl->p->linedefined);
+    note_line(w->running_lines, &w->n_running_lines, HR_LINEDEFINED(op));
     return;
   }
   if ((void *)np == UNMATCHED) {
     w->unmatched++;
-    note_line(w->unmatched_lines, &w->n_unmatched_lines, cl->p->linedefined);
+    note_line(w->unmatched_lines, &w->n_unmatched_lines, HR_LINEDEFINED(op));
     return;
   }
   if (cl->nupvalues != np->HR_NUPS_FIELD || !pt->in_place) {
@@ -243,7 +266,7 @@ static void retarget(Walk *w, LClosure *cl) {
     LClosure *nc = w->fallback ? fresh_closure(w, cl, np) : NULL;
     if (nc == NULL) {
       w->layout++;
-      note_line(w->layout_lines, &w->n_layout_lines, cl->p->linedefined);
+      note_line(w->layout_lines, &w->n_layout_lines, HR_LINEDEFINED(op));
     } else if (!pm_put(&w->fresh, cl, nc)) {
       w->oom = 1;
     } else {
@@ -259,8 +282,8 @@ static int protos_of(const PtrMap *m, PtrMap *out) {
   size_t i;
   if (!pm_init(out, m->count)) return 0;
   for (i = 0; m->count > 0 && i <= m->mask; i++) {
-    const LClosure *cl = (const LClosure *)m->slots[i].k;
-    if (cl != NULL && !pm_put(out, cl->p, (void *)1)) return 0;
+    LClosure *cl = (LClosure *)m->slots[i].k;
+    if (cl != NULL && !pm_put(out, HR_PROTO(cl), (void *)1)) return 0;
   }
   return 1;
 }
@@ -323,6 +346,7 @@ static void walk_free(Walk *w) {
   free(w->given.items);
   free(w->retarget.items);
   free(w->moves.items);
+  free(w->frames.items);
 }
 
 static int fill_set(lua_State *L, int idx, PtrMap *m, int with_values) {
@@ -353,13 +377,15 @@ static void visit_all(Walk *w) {
 #endif
   for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o)) {
     hr_prefetch_below(o);
-    visit(w, o);
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
   }
 #ifdef HR_FINOBJ
-  for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o))
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
 #endif
 #ifdef HR_TOBEFNZ
-  for (o = HR_TOBEFNZ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_TOBEFNZ(g); o != NULL; o = HR_GC_NEXT(o))
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
 #endif
 }
 
@@ -442,7 +468,7 @@ int hr_walk(lua_State *L) {
     lua_pushnil(L);
     while (ok && lua_next(L, 7) != 0) {
       LClosure *h = lclosure_at(L, -2);
-      if (h != NULL && !pm_put(&w.handled, h->p, (void *)1)) ok = 0;
+      if (h != NULL && !pm_put(&w.handled, HR_PROTO(h), (void *)1)) ok = 0;
       lua_pop(L, 1);
     }
   }
@@ -455,8 +481,8 @@ int hr_walk(lua_State *L) {
     lua_rawgeti(L, -2, 2);
     nw = lclosure_at(L, -1);
     lua_pop(L, 3);
-    if (o != NULL && !pm_put(&w.handled, o->p, (void *)1)) ok = 0;
-    if (ok && nw != NULL && !pm_put(&w.roots, nw->p, nw)) ok = 0;
+    if (o != NULL && !pm_put(&w.handled, HR_PROTO(o), (void *)1)) ok = 0;
+    if (ok && nw != NULL && !pm_put(&w.roots, HR_PROTO(nw), nw)) ok = 0;
   }
   for (i = 1; ok && i <= n; i++) {
     LClosure *o, *nw;
@@ -466,7 +492,7 @@ int hr_walk(lua_State *L) {
     lua_rawgeti(L, -2, 2);
     nw = lclosure_at(L, -1);
     lua_pop(L, 3);
-    if (o != NULL && nw != NULL) hr_pair_protos(&w, o->p, nw->p, 1, 0);
+    if (o != NULL && nw != NULL) hr_pair_protos(&w, HR_PROTO(o), HR_PROTO(nw), 1, 0);
   }
   if (ok && !w.oom && w.protos.count > 0) ok = make_partners(&w);
   if (!ok || w.oom) {
