@@ -19,20 +19,22 @@ const MODULE_V2: &str = "local M = {}\nfunction M.scale(n)\n  calls = calls + 1 
 const MAIN: &str = "calls = 0 -- main-bp\nlocal m = require('mod')\nlocal total = 0\nfor i = 1, 2 do\n  local _, v = pcall(m.scale, i)\n  total = total + v\nend\nprint('total ' .. total .. ' calls ' .. calls)\n";
 
 /// Whether [`support::runtime`]'s host restarts a frame from a breakpoint or
-/// step stop (its VM re-enters a frame after the hook: 5.4 to 5.1); the
-/// others refuse, saying it is not supported.
+/// step stop (its VM re-enters a frame after the hook: every host).
 fn restarts_from_a_stop() -> bool {
     matches!(
         support::runtime().as_str(),
-        "lua5.4" | "lua5.3" | "lua5.2" | "lua5.1"
+        "lua5.4" | "lua5.3" | "lua5.2" | "lua5.1" | "luajit"
     )
 }
 
 /// Whether it also restarts a frame after an error stop (5.4, 5.3 and 5.2
-/// re-enter an interpreter run after an error: shared/error_restart.c; 5.1
-/// refuses, saying why).
+/// re-enter an interpreter run after an error: shared/error_restart.c;
+/// LuaJIT unwinds to the frame: luajit/restart.c; 5.1 refuses, saying why).
 fn restarts_after_an_error() -> bool {
-    matches!(support::runtime().as_str(), "lua5.4" | "lua5.3" | "lua5.2")
+    matches!(
+        support::runtime().as_str(),
+        "lua5.4" | "lua5.3" | "lua5.2" | "luajit"
+    )
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -86,12 +88,7 @@ fn a_restarted_frame_runs_the_reloaded_code_from_its_first_line() {
     let top = frames(&mut client)[0]["id"].clone();
     if !restarts_from_a_stop() {
         let refused = client.err("restartFrame", json!({"frameId": top}));
-        // The refusal names why (LuaJIT: the interpreter keeps the pc in a
-        // register across the hook).
-        if refused.kind != "unsupported"
-            || !refused.message.contains("not supported")
-            || (support::runtime() == "luajit" && !refused.message.contains("register"))
-        {
+        if refused.kind != "unsupported" || !refused.message.contains("not supported") {
             client.fail(&format!("refusal: {refused}"));
         }
         // Still stopped where it was: the old code finishes the call.
