@@ -738,3 +738,73 @@ fn after_an_error_in_a_coroutine_the_fixed_function_is_retried_there() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The error goes to a message handler of the program's that raises and
+/// catches an error of its own before the failing call is retried: the
+/// retry waits for the error it was asked on (ticks 4: the failed call, its
+/// retry with the fix returning 0, and the next call).
+const XPCALL_MAIN: &str = "ticks = 0\nlocal m = require('tick')\nlocal function handler(e)\n  local _ = pcall(error, 'inner')\n  return 'handled'\nend\nlocal results = {}\nfor i = 1, 3 do\n  local _, v = xpcall(m.tick, handler, { value = i ~= 2 and i or nil })\n  results[i] = tostring(v)\nend\nprint('results ' .. table.concat(results, ',') .. ' ticks ' .. ticks)\n";
+
+#[test]
+fn a_restart_after_an_error_waits_for_that_error_past_its_handlers_own() {
+    support::require_host();
+    if !restarts_after_an_error() {
+        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+        return;
+    }
+    let dir = scratch("xpcall");
+    std::fs::write(dir.join("main.lua"), XPCALL_MAIN).expect("main.lua");
+    std::fs::write(dir.join("tick.lua"), TICK_V1).expect("tick.lua");
+    let mut client = Client::start();
+    client.launch(json!({
+        "program": dir.join("main.lua").display().to_string(),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
+    client.ok("configurationDone", json!({}));
+    client.wait_stopped("exception");
+    let stack = frames(&mut client);
+    if stack[0]["line"] != line_in(TICK_V1, "tick-fails") {
+        client.fail(&format!("stopped at line {}", stack[0]["line"]));
+    }
+    client.ok("hotReload", json!({"module": "tick", "source": TICK_V2}));
+    client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
+    // The handler runs first (no `restart` stop in its lines), and its own
+    // error stops; continuing from there lets the retry run on.
+    let inner = client.wait_stopped("exception");
+    if !inner["text"].as_str().unwrap_or_default().contains("inner") {
+        client.fail(&format!("second stop: {inner}"));
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("results 2,0,6 ticks 4") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The program's own line hook runs in the same events as the debugger's.
+const HOOKED_MAIN: &str = "lines = 0\ndebug.sethook(function() lines = lines + 1 end, 'l')\nruns = 0\nlocal function twice(x)\n  runs = runs + 1 -- twice-first\n  return x * 2 -- twice-bp\nend\nlocal v = twice(21)\ndebug.sethook()\nprint('v ' .. v .. ' runs ' .. runs .. ' hooked ' .. tostring(lines > 0))\n";
+
+#[test]
+fn a_restart_waits_for_the_programs_own_hook() {
+    support::require_host();
+    if !restarts_from_a_stop() {
+        eprintln!("skipped: restartFrame is refused on this runtime");
+        return;
+    }
+    let (mut client, dir) = stopped_in("hooked", HOOKED_MAIN, "twice-bp");
+    let top = frames(&mut client)[0]["id"].clone();
+    client.ok("restartFrame", json!({"frameId": top}));
+    client.wait_stopped("restart");
+    let again = frames(&mut client);
+    if again[0]["line"] != line_in(HOOKED_MAIN, "twice-first") {
+        client.fail(&format!("restarted at line {}", again[0]["line"]));
+    }
+    let out = clear_and_finish(&mut client, &dir, "main.lua");
+    if !out.contains("v 42 runs 2 hooked true") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
