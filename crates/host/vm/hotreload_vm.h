@@ -85,7 +85,7 @@ int hr_room_to_evaluate (lua_State *L);
    the closure a hot reload gave it, if any) when the hook returns. Returns
    0, or -1 with the reason in err and nothing changed. */
 int hr_restart_request (lua_State *L, char *err, size_t errlen);
-/* Lua 5.4 (error_restart.c; elsewhere they refuse): while on, every
+/* Lua 5.2 to 5.4 (error_restart.c; LuaJIT: restart.c, 5.1 refuses): while on, every
    interpreter run records where it can be re-entered, so a frame can be
    restarted after an error stop. */
 void hr_set_error_restarts (int on);
