@@ -49,6 +49,7 @@ extern "C" {
         errlen: usize,
     ) -> c_int;
     fn hr_error_restart_pending(l: *mut lua_State) -> c_int;
+    fn hotreload_code_replaced(l: *mut lua_State) -> c_int;
 }
 
 /// Asks the VM to restart the running frame of thread `l` from its first
@@ -91,6 +92,18 @@ pub unsafe fn error_restart_request(l: *mut lua_State, level: i32) -> Result<(),
     // SAFETY: the C side wrote a NUL-terminated string (snprintf).
     let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
     Err(msg.to_string_lossy().into_owned())
+}
+
+/// After the debugger wrote a local or an upvalue: drops compiled code,
+/// which may hold the old value (LuaJIT constifies an upvalue no code
+/// writes into its traces, a local too while a closure holds it open).
+/// Nothing to drop on VMs without a JIT.
+///
+/// # Safety
+/// `l` must be a live thread of the VM, on the VM thread, with a free slot.
+pub unsafe fn values_written(l: *mut lua_State) {
+    // SAFETY: per the contract above; it pushes nothing.
+    unsafe { hotreload_code_replaced(l) };
 }
 
 /// Whether thread `l`'s error is about to restart a frame.

@@ -125,7 +125,9 @@ int hotreload_same_code (lua_State *L);
 
 /* Lua C function: called after every reload; drops compiled code that may
    still run a replaced function's old code (LuaJIT: every trace; jit.c).
-   Nothing to do on VMs without a JIT (shared/jit.c). */
+   Also after the debugger writes a local or an upvalue, whose old value a
+   trace may hold as a constant. Nothing to do on VMs without a JIT
+   (shared/jit.c). */
 int hotreload_code_replaced (lua_State *L);
 
 /* Pushes the native backend table the engine drives (lua/engine/); only in
