@@ -49,6 +49,10 @@ extern "C" {
         errlen: usize,
     ) -> c_int;
     fn hr_error_restart_pending(l: *mut lua_State) -> c_int;
+}
+
+extern "C-unwind" {
+    // A Lua C function of the VM folder (as declared in reload/mod.rs).
     fn hotreload_code_replaced(l: *mut lua_State) -> c_int;
 }
 
