@@ -1,5 +1,6 @@
 //! `setVariable` and REPL `completions` through `hotreload-dap` and the real
-//! Lua 5.4 host, on tests/fixtures/edit.lua.
+//! host of each runtime, on tests/fixtures/edit.lua (and loops the JIT
+//! compiled, where there is one).
 
 mod support;
 
