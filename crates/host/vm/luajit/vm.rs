@@ -33,6 +33,19 @@ pub const VM: Vm = Vm {
 /// folder's C files. Without the host switching them on, LuaJIT behaves as
 /// stock (the one exception: compiled loops read one byte per iteration).
 ///
+/// Restarting a frame (`restart.c`; the interpreter keeps pc, base and
+/// constants in registers across a hook, so the frame is re-entered from C
+/// as the VM's own unwinder re-enters an interpreter after a pcall):
+/// - vm_x64.dasc: `lj_vm_hr_restart(cframe, pc)` cuts the C stack to the
+///   frame's interpreter, reloads base, dispatch table and the frame
+///   function's constants and runs from `pc`.
+/// - lj_dispatch.c: once a line event's hooks (`lj_dispatch_ins`) or a
+///   trap's (`hr_dispatch_trap`) returned, a restart asked from them
+///   (`hr_restart_L`) resets the frame and jumps (`hr_restart_take`).
+/// - lj_err.c, `lj_err_throw`: the error an error stop asked to restart a
+///   frame for unwinds to that frame instead (`hr_error_restart_throw`).
+/// - lj_obj.h: their declarations.
+///
 /// Breakpoints are traps in the bytecode (`traps.c`, `trap_vm.c`): code
 /// without one runs with no hook at all.
 /// - lj_bc.h: BC_HRTRAP, a bytecode the parser never emits; a trap writes it
@@ -90,19 +103,6 @@ pub const VM: Vm = Vm {
 ///   never compiled nor inlined into a trace (`jit.c`, `hr_jit_blocked`),
 ///   as if `jit.off(f)`; the hook check of compiled loops reads
 ///   `hr_trace_stop`.
-///
-/// Restarting a frame (`restart.c`; the interpreter keeps pc, base and
-/// constants in registers across a hook, so the frame is re-entered from C
-/// as the VM's own unwinder re-enters an interpreter after a pcall):
-/// - vm_x64.dasc: `lj_vm_hr_restart(cframe, pc)` cuts the C stack to the
-///   frame's interpreter, reloads base, dispatch table and the frame
-///   function's constants and runs from `pc`.
-/// - lj_dispatch.c: once a line event's hooks (`lj_dispatch_ins`) or a
-///   trap's (`hr_dispatch_trap`) returned, a restart asked from them
-///   (`hr_restart_L`) resets the frame and jumps (`hr_restart_take`).
-/// - lj_err.c, `lj_err_throw`: the error an error stop asked to restart a
-///   frame for unwinds to that frame instead (`hr_error_restart_throw`).
-/// - lj_obj.h: their declarations.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lj_obj.h" => &[
