@@ -316,7 +316,8 @@ void hr_error_restart_throw (lua_State *L, int errcode) {
   hr_error_restart_L = NULL;
   if (errcode != LUA_ERRRUN) return;
   frame = restorestack(L, err_frame);
-  if (frame_func(frame) != err_fn || (cf = cframe_of(L, frame)) == NULL) return;
+  /* Found among L's frames first: the slot is read only if it is one. */
+  if ((cf = cframe_of(L, frame)) == NULL || frame_func(frame) != err_fn) return;
   L->cframe = cf;
   L->base = frame + 1;
   setmref(G(L)->jit_base, NULL);
