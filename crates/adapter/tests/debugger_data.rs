@@ -1,6 +1,7 @@
-//! Data breakpoints through `hotreload-dap` and the real Lua 5.4 host: a
+//! Data breakpoints through `hotreload-dap` and the real host (each runtime): a
 //! table field, a local and an upvalue, each stopping after it is written
-//! with the old and new value in the stop's description.
+//! with the old and new value in the stop's description, also in a loop
+//! the JIT compiled.
 
 mod support;
 
@@ -25,7 +26,7 @@ fn stop_in_play(client: &mut Client) -> (Value, Value) {
     if caps["supportsDataBreakpoints"] != true {
         client.fail(&format!("capabilities: {caps}"));
     }
-    client.ok("launch", json!({"program": program}));
+    client.ok("launch", support::with_runtime(json!({"program": program})));
     client.wait_event("initialized");
     client.set_breakpoints(&program, &[line_of("-- loop")]);
     client.ok("configurationDone", json!({}));
@@ -157,5 +158,46 @@ fn what_cannot_be_watched_is_said_and_nothing_changes() {
     // Refused by the host while it ends, or by the session once it is gone.
     if !matches!(running.kind.as_str(), "refused" | "notRunning") {
         client.fail(&format!("dataBreakpointInfo after the end: {running}"));
+    }
+}
+
+/// A loop that writes a field every 1000 iterations, long enough to be
+/// compiled where the VM has a JIT (compiled code runs no hooks).
+const COMPILED_LOOP: &str = "local t = { count = 0 }\nlocal function run()\n  local acc = 0\n  while true do\n    acc = acc + 1\n    if acc == 200000 then print('spinning') end\n    if acc % 1000 == 0 then t.count = t.count + 1 end\n    if t.count < 0 then break end\n  end\nend\nrun()\n";
+
+#[test]
+fn a_field_written_in_a_compiled_loop_stops() {
+    support::require_host();
+    let program = Client::temp_program("data-compiled.lua", COMPILED_LOOP);
+    let mut client = Client::start();
+    client.launch(json!({ "program": program }));
+    client.ok("configurationDone", json!({}));
+    client.wait_output("the loop running", |t| t.contains("spinning"));
+    client.ok("pause", json!({"threadId": 1}));
+    client.wait_stopped("pause");
+    if support::runtime() == "luajit" {
+        let compiled = client.evaluate("require('jit.util').traceinfo(1) ~= nil", None, "watch");
+        if compiled != "true" {
+            client.fail("the loop was never compiled");
+        }
+    }
+    let frame = client.stack(&json!(1))[0]["id"].clone();
+    let scopes = client.ok("scopes", json!({"frameId": frame}));
+    let upvalues = scopes["scopes"][1]["variablesReference"].clone();
+    let t = client.variable(&upvalues, "t")["variablesReference"].clone();
+    let count = data_id(&mut client, &t, "count");
+    let before: i64 = client
+        .evaluate("t.count", Some(&frame), "watch")
+        .parse()
+        .unwrap_or_else(|_| client.fail("t.count is not a number"));
+    client.ok(
+        "setDataBreakpoints",
+        json!({"breakpoints": [{"dataId": count}]}),
+    );
+    client.ok("continue", json!({"threadId": 1}));
+    let stopped = client.wait_stopped("data breakpoint");
+    let expected = format!("count changed: {before} -> {}", before + 1);
+    if stopped["description"] != expected {
+        client.fail(&format!("stop: {stopped}, expected {expected:?}"));
     }
 }

@@ -1,5 +1,6 @@
 //! `setVariable` and REPL `completions` through `hotreload-dap` and the real
-//! Lua 5.4 host, on tests/fixtures/edit.lua.
+//! host of each runtime, on tests/fixtures/edit.lua (and loops the JIT
+//! compiled, where there is one).
 
 mod support;
 
@@ -236,4 +237,77 @@ fn set_expression_assigns_locals_upvalues_globals_and_fields() {
     if !out.contains("result\t124\tcalls\t0") {
         client.fail(&format!("the program did not see the assignments: {out:?}"));
     }
+}
+
+/// A loop adding the upvalue `step` (no code writes it: LuaJIT constifies
+/// it into the loop's trace) until `i` reaches the local `last`.
+const STEP_LOOP: &str = "local step = 1\nlocal function run()\n  local acc, i, last = 0, 0, -1\n  while true do\n    i = i + 1 -- count\n    acc = acc + step -- add\n    if i == 200000 then print('spinning') end\n    if i == last then break end\n  end\n  return acc\nend\nprint('acc ' .. run())\n";
+
+/// Paused in STEP_LOOP's loop (compiled by then where there is a JIT):
+/// sets `last` 1000 iterations ahead and `step` to 2 through `set_step`
+/// (given the client and the stack), continues, and checks the sum: every
+/// iteration after the stop adds the new step.
+fn set_step_in_a_compiled_loop(name: &str, set_step: impl FnOnce(&mut Client, &[Value])) {
+    support::require_host();
+    let program = Client::temp_program(name, STEP_LOOP);
+    let mut client = Client::start();
+    client.launch(json!({ "program": program }));
+    client.ok("configurationDone", json!({}));
+    client.wait_output("the loop running", |t| t.contains("spinning"));
+    client.ok("pause", json!({"threadId": 1}));
+    client.wait_stopped("pause");
+    let stack = client.stack(&json!(1));
+    if stack[0]["name"] != "run" {
+        client.fail(&format!("paused in {}", stack[0]["name"]));
+    }
+    let frame = stack[0]["id"].clone();
+    let number = |client: &mut Client, e: &str| -> i64 {
+        let text = client.evaluate(e, Some(&frame), "watch");
+        text.parse()
+            .unwrap_or_else(|_| client.fail(&format!("{e} = {text}")))
+    };
+    let (i, acc) = (number(&mut client, "i"), number(&mut client, "acc"));
+    // Iterations whose `acc = acc + step` has yet to run: this one's too
+    // when stopped before that line.
+    let count_line = STEP_LOOP
+        .lines()
+        .position(|l| l.contains("-- count"))
+        .unwrap_or(0) as i64
+        + 1;
+    let before_add = stack[0]["line"] == json!(count_line + 1);
+    let last = i + 1000;
+    client.ok(
+        "setExpression",
+        json!({"expression": "last", "value": last.to_string(), "frameId": frame}),
+    );
+    set_step(&mut client, &stack);
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let adds = last - i + i64::from(before_add);
+    let expected = format!("acc {}", acc + 2 * adds);
+    if !client.stdout_text().contains(&expected) {
+        client.fail(&format!(
+            "expected {expected:?}, output: {:?}",
+            client.stdout_text()
+        ));
+    }
+}
+
+#[test]
+fn an_upvalue_set_while_paused_in_a_compiled_loop_is_what_the_loop_reads() {
+    set_step_in_a_compiled_loop("step-upvalue", |client, stack| {
+        let upvalues = scope(client, &stack[0]["id"], "Upvalues");
+        set(client, &upvalues, "step", "2");
+    });
+}
+
+#[test]
+fn a_captured_local_set_while_paused_in_a_compiled_loop_is_what_the_loop_reads() {
+    // The main chunk's local, which `run` reads as an open upvalue.
+    set_step_in_a_compiled_loop("step-local", |client, stack| {
+        client.ok(
+            "setExpression",
+            json!({"expression": "step", "value": "2", "frameId": stack[1]["id"]}),
+        );
+    });
 }

@@ -41,7 +41,8 @@ pub enum StepKind {
     Out,
     /// First line of the program (`stopOnEntry`).
     Entry,
-    /// First line of a restarted frame (`restartFrame`): like `In`.
+    /// First line of a restarted frame (`restartFrame`): like `In`, but
+    /// stops only on the restarted frame's thread at its depth or below.
     Restart,
 }
 
@@ -413,6 +414,13 @@ fn step_wants_line(step: &Step, l: *mut lua_State, depth: impl FnOnce() -> i32) 
     }
 }
 
+/// Whether a `restart` step reached its frame: a line of the restarted
+/// frame's thread at its depth (a message handler's lines, run before an
+/// error unwinds to the frame, are above it).
+fn restarted(step: &Step, l: *mut lua_State, depth: impl FnOnce() -> i32) -> bool {
+    l == step.thread && depth() <= step.depth
+}
+
 /// The mask for thread `l` when a thread switch happens (resume, yield):
 /// the next call or return event refines it.
 ///
@@ -573,7 +581,10 @@ unsafe fn on_line(debuggee: &mut Debuggee, l: *mut lua_State, ar: *mut lua_Debug
     let path = entry.path.clone();
     if let Some(step) = &config.step {
         // SAFETY: `l` is the running thread.
-        if step_wants_line(step, l, || unsafe { native::stack_depth(l) }) {
+        if step_wants_line(step, l, || unsafe { native::stack_depth(l) })
+            // SAFETY: as above.
+            && (step.kind != StepKind::Restart || restarted(step, l, || unsafe { native::stack_depth(l) }))
+        {
             let reason = match step.kind {
                 StepKind::Entry => "entry",
                 StepKind::Restart => "restart",

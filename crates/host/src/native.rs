@@ -51,6 +51,11 @@ extern "C" {
     fn hr_error_restart_pending(l: *mut lua_State) -> c_int;
 }
 
+extern "C-unwind" {
+    // A Lua C function of the VM folder (as declared in reload/mod.rs).
+    fn hotreload_code_replaced(l: *mut lua_State) -> c_int;
+}
+
 /// Asks the VM to restart the running frame of thread `l` from its first
 /// line when the hook returns (vm/<vm>/restart.c); the refusal otherwise.
 ///
@@ -69,14 +74,14 @@ pub unsafe fn restart_request(l: *mut lua_State) -> Result<(), String> {
 }
 
 /// Lets every interpreter run record where it can be re-entered, so a frame
-/// can be restarted after an error stop (PUC Lua; a no-op on LuaJIT).
+/// can be restarted after an error stop (PUC Lua; LuaJIT restarts from `lj_err_throw`).
 pub fn set_error_restarts(on: bool) {
     // SAFETY: sets a flag the VM thread reads.
     unsafe { hr_set_error_restarts(c_int::from(on)) }
 }
 
 /// From an error stop on thread `l`: when the error goes on, restart the
-/// frame at `level` instead (vm/shared/error_restart.c); the refusal
+/// frame at `level` instead (vm/shared/error_restart.c, vm/luajit/restart.c); the refusal
 /// otherwise, nothing changed.
 ///
 /// # Safety
@@ -91,6 +96,18 @@ pub unsafe fn error_restart_request(l: *mut lua_State, level: i32) -> Result<(),
     // SAFETY: the C side wrote a NUL-terminated string (snprintf).
     let msg = unsafe { std::ffi::CStr::from_ptr(err.as_ptr()) };
     Err(msg.to_string_lossy().into_owned())
+}
+
+/// After the debugger wrote a local or an upvalue: drops compiled code,
+/// which may hold the old value (LuaJIT constifies an upvalue no code
+/// writes into its traces, a local too while a closure holds it open).
+/// Nothing to drop on VMs without a JIT.
+///
+/// # Safety
+/// `l` must be a live thread of the VM, on the VM thread, with a free slot.
+pub unsafe fn values_written(l: *mut lua_State) {
+    // SAFETY: per the contract above; it pushes nothing.
+    unsafe { hotreload_code_replaced(l) };
 }
 
 /// Whether thread `l`'s error is about to restart a frame.

@@ -7,11 +7,30 @@
 //! arguments would cost every call): a parameter the function assigned
 //! before the stop restarts with its new value.
 
+use std::cell::Cell;
+use std::ffi::CStr;
+
 use dap::types::RestartFrameArguments;
 use host_protocol::{ErrorKind, HostError};
+use mlua::ffi::lua_State;
 
 use crate::debuggee::Debuggee;
+use crate::frames::Frame;
 use crate::references::frame_index;
+
+thread_local! {
+    /// The frame a restart was asked for: its thread and the stack depth
+    /// it will have once restarted (the frames above it gone).
+    static TARGET: Cell<Option<(*mut lua_State, i32)>> = const { Cell::new(None) };
+}
+
+/// The depth of thread `l`'s frame to restart, once restarted (taken: one
+/// answer per request): where the `restart` step stops. Lines above it
+/// (a message handler that runs before the error unwinds) are not the
+/// restarted frame's.
+pub fn take_target_depth(l: *mut lua_State) -> Option<i32> {
+    TARGET.take().filter(|(t, _)| *t == l).map(|(_, d)| d)
+}
 
 /// Asks the VM to restart the frame `args` names when the program resumes;
 /// the reason when it cannot be (nothing changed then).
@@ -38,8 +57,14 @@ pub fn request(debuggee: &mut Debuggee, args: &RestartFrameArguments) -> Result<
             ));
         }
         // SAFETY: stopped on the error of this thread, inside its stop.
-        return unsafe { crate::native::error_restart_request(frame.state, frame.level) }
-            .map_err(HostError::unsupported);
+        unsafe { crate::native::error_restart_request(frame.state, frame.level) }
+            .map_err(HostError::unsupported)?;
+        // SAFETY: as above; the frames above it go with the error. Lua
+        // 5.1's levels count the frames tail calls dropped, its depth not.
+        let depth = unsafe { crate::native::stack_depth(frame.state) } - frame.level
+            + dropped_levels_above(&stop.frames, frame);
+        TARGET.set(Some((frame.state, depth)));
+        return Ok(());
     }
     if index != 0 || frame.level != 0 {
         return Err(HostError::new(
@@ -49,5 +74,25 @@ pub fn request(debuggee: &mut Debuggee, args: &RestartFrameArguments) -> Result<
     }
     // SAFETY: the program is stopped in the debugger's hook on this thread
     // (the frames of a stop are taken there), and its level 0 is this frame.
-    unsafe { crate::native::restart_request(frame.state) }.map_err(HostError::unsupported)
+    unsafe { crate::native::restart_request(frame.state) }.map_err(HostError::unsupported)?;
+    // SAFETY: as above.
+    let depth = unsafe { crate::native::stack_depth(frame.state) };
+    TARGET.set(Some((frame.state, depth)));
+    Ok(())
+}
+
+/// How many of `frame`'s thread's levels above it stand for frames a tail
+/// call dropped (Lua 5.1 lists them as levels of their own, `what` "tail";
+/// they have no record on the stack).
+fn dropped_levels_above(frames: &[Frame], frame: &Frame) -> i32 {
+    let dropped = frames
+        .iter()
+        .filter(|f| f.state == frame.state && f.level < frame.level)
+        .filter(|f| {
+            let ar = f.ar();
+            // SAFETY: getinfo "S" set `what` to a static string.
+            !ar.what.is_null() && unsafe { CStr::from_ptr(ar.what) }.to_bytes() == b"tail"
+        })
+        .count();
+    i32::try_from(dropped).unwrap_or(i32::MAX)
 }

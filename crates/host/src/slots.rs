@@ -64,6 +64,8 @@ pub fn set_local(lua: &Lua, frame: &Frame, n: c_int, value: Value) -> Result<(),
             ffi::lua_xmove(s, frame.state, 1);
             if ffi::lua_setlocal(frame.state, &ar, n).is_null() {
                 ffi::lua_pop(frame.state, 1);
+            } else {
+                crate::native::values_written(s);
             }
         })
     }
@@ -122,6 +124,8 @@ pub fn set_upvalue(lua: &Lua, f: &Function, n: c_int, value: Value) -> Result<()
         lua.exec_raw::<()>((f.clone(), value), |s| {
             if ffi::lua_setupvalue(s, -2, n).is_null() {
                 ffi::lua_pop(s, 1);
+            } else {
+                crate::native::values_written(s);
             }
             ffi::lua_pop(s, 1);
         })

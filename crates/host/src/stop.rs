@@ -347,7 +347,10 @@ pub unsafe fn stop_at(
             kind,
             thread: l,
             // SAFETY: `l` is the running thread.
-            depth: unsafe { native::stack_depth(l) },
+            depth: (kind == StepKind::Restart)
+                .then(|| restart::take_target_depth(l))
+                .flatten()
+                .unwrap_or_else(|| unsafe { native::stack_depth(l) }),
             chain_pos: coroutines::position(l).unwrap_or(0),
         }),
     };
@@ -555,7 +558,7 @@ unsafe fn arm_restart_step(l: *mut lua_State) {
         kind: StepKind::Restart,
         thread: l,
         // SAFETY: per the contract above.
-        depth: unsafe { native::stack_depth(l) },
+        depth: restart::take_target_depth(l).unwrap_or_else(|| unsafe { native::stack_depth(l) }),
         chain_pos: coroutines::position(l).unwrap_or(0),
     });
     hooks::set_config(config);

@@ -85,7 +85,7 @@ int hr_room_to_evaluate (lua_State *L);
    the closure a hot reload gave it, if any) when the hook returns. Returns
    0, or -1 with the reason in err and nothing changed. */
 int hr_restart_request (lua_State *L, char *err, size_t errlen);
-/* Lua 5.4 (error_restart.c; elsewhere they refuse): while on, every
+/* Lua 5.1 to 5.4 (error_restart.c; LuaJIT: restart.c): while on, every
    interpreter run records where it can be re-entered, so a frame can be
    restarted after an error stop. */
 void hr_set_error_restarts (int on);
@@ -125,7 +125,9 @@ int hotreload_same_code (lua_State *L);
 
 /* Lua C function: called after every reload; drops compiled code that may
    still run a replaced function's old code (LuaJIT: every trace; jit.c).
-   Nothing to do on VMs without a JIT (shared/jit.c). */
+   Also after the debugger writes a local or an upvalue, whose old value a
+   trace may hold as a constant. Nothing to do on VMs without a JIT
+   (shared/jit.c). */
 int hotreload_code_replaced (lua_State *L);
 
 /* Pushes the native backend table the engine drives (lua/engine/); only in

@@ -92,6 +92,15 @@ function Apply.functions(ctx, new_chunk, old_chunk, boundary)
   end
   local stats = backend.walk(refmap, rootpairs, skip, active, boundary, INTERNAL, handled, true)
   ctx.journal:walk(refmap, rootpairs, skip, boundary, stats)
+  -- A running closure keeps its old code, but a restartFrame of its frame
+  -- runs the closure that replaced it (vm/*/restart.c). Noted after the
+  -- walk, which would have rekeyed the map to the new closures.
+  local restarts = common.restart_map()
+  for i, p in next, todo do
+    if not results[i] and entries[i][4] and p.old ~= p.new then
+      restarts[p.old] = p.new
+    end
+  end
   ctx.report:walk_warnings(stats, ctx.rec.path)
   return stats
 end

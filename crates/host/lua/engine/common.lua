@@ -26,6 +26,22 @@ end
 C.registry = debug.getregistry()
 C.loaded = package.loaded
 
+-- Which closure replaced a running one in a reload (running closures keep
+-- their old code, rule 4), for restartFrame to run the new code
+-- (vm/*/restart.c reads it): weak keys, written by the native backend
+-- (hr_restart_note) and by Apply.functions; a failed reload restores it.
+local RESTART_MAP = 'hotreload.restart_to'
+
+--- The map of running closures to their replacements (created on first use).
+function C.restart_map()
+  local map = rawget(C.registry, RESTART_MAP)
+  if map == nil then
+    map = setmetatable({}, { __mode = 'k' })
+    C.registry[RESTART_MAP] = map
+  end
+  return map
+end
+
 -- The globals table: LUA_RIDX_GLOBALS on 5.2+, where LuaJIT keeps other
 -- things; there, the table this chunk was loaded with.
 local GLOBALS = C.registry[2]

@@ -11,7 +11,6 @@ local module_reload, program_reload = parts.module.reload, parts.program.reload
 
 local next, type, pcall, tostring, setmetatable = next, type, pcall, tostring, setmetatable
 local collectgarbage = collectgarbage
-local getregistry = debug and debug.getregistry
 local package = package
 local loaded_modules = common.loaded
 
@@ -127,23 +126,6 @@ function Engine:resolve_check(req)
   return false, err, kind
 end
 
--- The native backend's map from running closures to the reloaded code a
--- restartFrame runs (vm/lua54/restart.c fills it during a reload): a failed
--- reload must leave it as it was, so the journal snapshots it.
-local RESTART_MAP = 'hotreload.restart_to'
-local function restart_map()
-  local registry = getregistry and getregistry()
-  if type(registry) ~= 'table' then
-    return nil
-  end
-  local map = rawget(registry, RESTART_MAP)
-  if map == nil then
-    map = setmetatable({}, { __mode = 'k' })
-    rawset(registry, RESTART_MAP, map)
-  end
-  return map
-end
-
 --- Reloads a module (`req.module`), a file (`req.file`) or the program
 --- (`req.program`) from `req.source`. Returns a report table, or nil,
 --- `file:line: reason`, its kind (`EngineErrorKind`), and the line of the
@@ -164,12 +146,9 @@ function Engine:reload(req)
   end
   collectgarbage('stop')
   local ctx = context.new(self, rec)
-  if ctx.journal.backend and ctx.journal.backend.native then
-    local map = restart_map()
-    if map then
-      ctx.journal:snapshot_table(map)
-    end
-  end
+  -- The map from running closures to the code a restartFrame runs is
+  -- filled during the reload: a failed reload must leave it as it was.
+  ctx.journal:snapshot_table(common.restart_map())
   local ok, report, rerr, rkind = pcall(function()
     -- Tail calls: the backend's mark counts the frames under the reload.
     if rec.program then

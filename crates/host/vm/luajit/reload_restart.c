@@ -1,8 +1,8 @@
 /*
 ** The native reload backend's part of restartFrame on LuaJIT: where a
 ** reload notes that a running closure has a new version (shared/reload.h).
-** LuaJIT does not restart frames yet (restart.c refuses), so nothing is
-** noted; weak, so that a restart.c that restarts frames provides its own.
+** Weak stand-ins: restart.c, which restarts frames, defines the real ones
+** (a folder without it would note nothing).
 */
 
 #ifdef HR_NATIVE_BACKEND

@@ -34,6 +34,19 @@ pub const VM: Vm = Vm {
 /// folder's C files. Without the host switching them on, LuaJIT behaves as
 /// stock (the one exception: compiled loops read one byte per iteration).
 ///
+/// Restarting a frame (`restart.c`; the interpreter keeps pc, base and
+/// constants in registers across a hook, so the frame is re-entered from C
+/// as the VM's own unwinder re-enters an interpreter after a pcall):
+/// - vm_x64.dasc: `lj_vm_hr_restart(cframe, pc)` cuts the C stack to the
+///   frame's interpreter, reloads base, dispatch table and the frame
+///   function's constants and runs from `pc`.
+/// - lj_dispatch.c: once a line event's hooks (`lj_dispatch_ins`) or a
+///   trap's (`hr_dispatch_trap`) returned, a restart asked from them
+///   (`hr_restart_L`) resets the frame and jumps (`hr_restart_take`).
+/// - lj_err.c, `lj_err_throw`: the error an error stop asked to restart a
+///   frame for unwinds to that frame instead (`hr_error_restart_throw`).
+/// - lj_obj.h: their declarations.
+///
 /// Breakpoints are traps in the bytecode (`traps.c`, `trap_vm.c`): code
 /// without one runs with no hook at all.
 /// - lj_bc.h: BC_HRTRAP, a bytecode the parser never emits; a trap writes it
@@ -141,6 +154,17 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
                  extern void (*hr_load_hook) (lua_State *L);\n",
             ),
+            (
+                // restartFrame (restart.c), called by the lj_dispatch.c and
+                // lj_err.c patches below.
+                "#define G(L)\t\t\t(mref(L->glref, global_State))\n",
+                "#define G(L)\t\t\t(mref(L->glref, global_State))\n\
+                 /* hotreload: restartFrame (vm/luajit/restart.c) */\n\
+                 extern lua_State *hr_restart_L;\n\
+                 extern lua_State *hr_error_restart_L;\n\
+                 void hr_restart_take (lua_State *L);\n\
+                 void hr_error_restart_throw (lua_State *L, int errcode);\n",
+            ),
         ],
         "lj_dispatch.c" => &[
             (
@@ -236,6 +260,22 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  }\n\
                  \n\
                  /* Initialize call. Ensure stack space and return # of missing parameters. */\n",
+            ),
+            (
+                // restartFrame (restart.c): once the hooks of a line event
+                // returned, a restart asked from them re-enters the frame.
+                "      L->top = L->base + slots;  /* Fix top again. */\n    }\n  }\n",
+                "      L->top = L->base + slots;  /* Fix top again. */\n\
+                 \x20     if (hr_restart_L == L) hr_restart_take(L);  /* hotreload: restart.c */\n\
+                 \x20   }\n  }\n",
+            ),
+            (
+                // restartFrame (restart.c): likewise once a trap's hook
+                // returned (in hr_dispatch_trap above).
+                "    hook_leave(g);\n#endif\n  }\n  /* A trapped return:",
+                "    hook_leave(g);\n#endif\n\
+                 \x20   if (hr_restart_L == L) hr_restart_take(L);  /* hotreload: restart.c */\n\
+                 \x20 }\n  /* A trapped return:",
             ),
         ],
         // The metamethod fallbacks take the opcode from the instruction in
@@ -368,6 +408,29 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20   |  jmp aword [DISPATCH+OP*8+GG_DISP2STATIC]\t// As the instruction hook does.\n\
                  \x20   break;\n",
             ),
+            (
+                // restartFrame (restart.c): re-enters a frame from C, as
+                // vm_unwind_ff re-enters an interpreter after a pcall.
+                "  |  jmp ->vm_returnc\t\t\t// Increments RD/MULTRES and returns.\n  |\n",
+                "  |  jmp ->vm_returnc\t\t\t// Increments RD/MULTRES and returns.\n  |\n\
+                 \x20 |->vm_hr_restart:\t\t\t// hotreload: restart a frame (vm/luajit/restart.c)\n\
+                 \x20 |  // (void *cframe, const BCIns *pc): L->base is the frame's, reset.\n\
+                 \x20 |  endbr\n\
+                 \x20 |  and CARG1, CFRAME_RAWMASK\n\
+                 \x20 |  mov rsp, CARG1\t\t\t// Cut the C stack to the frame's interpreter.\n\
+                 \x20 |  mov PC, CARG2\n\
+                 \x20 |  mov L:RB, SAVE_L\n\
+                 \x20 |  mov BASE, L:RB->base\n\
+                 \x20 |  mov DISPATCH, L:RB->glref\t\t// Setup pointer to dispatch table.\n\
+                 \x20 |  add DISPATCH, GG_G2DISP\n\
+                 \x20 |  mov LFUNC:KBASE, [BASE-16]\t\t// The frame's (new) constants.\n\
+                 \x20 |  cleartp LFUNC:KBASE\n\
+                 \x20 |  mov KBASE, LFUNC:KBASE->pc\n\
+                 \x20 |  mov KBASE, [KBASE+PC2PROTO(k)]\n\
+                 \x20 |  set_vmstate INTERP\n\
+                 \x20 |  ins_next\n\
+                 \x20 |\n",
+            ),
         ],
         "lj_load.c" => &[(
             "  status = lj_vm_cpcall(L, NULL, &ls, cpparser);\n  lj_lex_cleanup(L, &ls);\n  lj_gc_check(L);\n",
@@ -420,6 +483,13 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 /* hotreload: stop on raise, never from compiled code (the error is\n\
              \x20    raised again once the trace exited) */\n\
              \x20 if (hr_raise_hook && !tvref(G(L)->jit_base)) hr_raise_hook(L);\n",
+        ), (
+            // restartFrame after an error stop (restart.c): the error the
+            // stop was for unwinds to the frame to restart instead.
+            "  L->status = LUA_OK;\n#if LJ_UNWIND_EXT\n",
+            "  L->status = LUA_OK;\n\
+             \x20 if (hr_error_restart_L == L) hr_error_restart_throw(L, errcode);  /* hotreload */\n\
+             #if LJ_UNWIND_EXT\n",
         )],
         "lj_trace.c" => &[
             (

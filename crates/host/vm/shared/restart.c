@@ -1,6 +1,6 @@
 /*
 ** Restarting a stopped frame (DAP restartFrame), for every PUC VM (over
-** its reload_vm.h; LuaJIT refuses: luajit/restart.c).
+** its reload_vm.h; LuaJIT has its own: luajit/restart.c).
 **
 ** The host asks from inside the debugger's line hook or a breakpoint trap
 ** (hr_restart_request); the VM applies it when the hook returns (the lvm.c
