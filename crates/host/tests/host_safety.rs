@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kind, line_of, skip_on, ErrorKind, Host, HostError, Scratch, Vm, VM};
+use common::{kind, line_of, ErrorKind, Host, HostError, Scratch, Vm, VM};
 use serde_json::{json, Value};
 
 const PROGRAM: &str = r#"local t = {1, 2, {x = 1}}
@@ -128,12 +128,6 @@ grow() -- uncaught
 
 #[test]
 fn memory_limit_is_a_catchable_error_and_an_exception_stop_when_uncaught() {
-    if skip_on(
-        &[Vm::Lua51, Vm::LuaJit],
-        "at the stop of an uncaught memory error the heap is still full: evaluating fails",
-    ) {
-        return;
-    }
     let dir = Scratch::new("safety-memory");
     let program = dir.file("main.lua", GROW);
     let mut host = Host::spawn();
