@@ -11,6 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[macro_use]
+#[path = "vm/shared/edits.rs"]
+mod shared_edits;
 #[path = "vm/lua51/vm.rs"]
 mod lua51;
 #[path = "vm/lua52/vm.rs"]

@@ -3,6 +3,7 @@ program, reopen the output, locations of program errors, commands that say
 what they did not understand."""
 
 import pynvim
+import pytest
 
 from conftest import FIXTURES, REPO, copy_fixture, lua, nvim_bin, output_lines, wait_until
 from test_run import has_line, start_ticker
@@ -37,11 +38,13 @@ def test_an_error_in_reloaded_code_stops_and_continue_goes_on(nvim, tmp_path):
     assert lua(nvim, "return vim.fn.getqflist({ items = 0 }).items") == []
 
 
-def test_after_an_error_stop_fixing_and_saving_retries_the_failed_call(nvim, tmp_path):
+@pytest.mark.parametrize("runtime", ["lua5.4", "lua5.1"])
+def test_after_an_error_stop_fixing_and_saving_retries_the_failed_call(nvim, tmp_path, runtime):
     """The edit-and-continue loop: reloaded code fails, the program stops on
     the error; fixing and saving offers the retry, `:HotReload restart` runs
     the failed call again with the new code and the program goes on with its
-    state (the count carries on)."""
+    state (the count carries on). On the newest and the oldest PUC Lua."""
+    lua(nvim, "require('hotreload').setup({ runtime = ... })", runtime)
     ticker = copy_fixture("ticker", tmp_path)
     start_ticker(nvim, ticker)
     counter = ticker / "counter.lua"
@@ -52,7 +55,7 @@ def test_after_an_error_stop_fixing_and_saving_retries_the_failed_call(nvim, tmp
     wait_until(nvim, "require('hotreload').status().state == 'stopped'", what="the stop on the error")
     assert any("HotReload restart" in m for m in errors(nvim)), errors(nvim)
     nvim.current.buffer[5] = "  M.count = M.count + 1"
-    nvim.current.buffer[6] = "  return ('v2 count=%d'):format(M.count)"
+    nvim.current.buffer[6] = "  return ('v2 count=%d on %s'):format(M.count, _VERSION)"
     nvim.command("write")
     nvim.command("HotReload")
     notes = [n["msg"] for n in lua(nvim, "return _G.test_notes")]
@@ -63,7 +66,8 @@ def test_after_an_error_stop_fixing_and_saving_retries_the_failed_call(nvim, tmp
     wait_until(nvim, "require('hotreload').status().state == 'running'", what="the program to go on")
     lines = output_lines(nvim)
     v1 = [int(line.split("=")[1]) for line in lines if line.startswith("v1 count=")]
-    v2 = [int(line.split("=")[1]) for line in lines if line.startswith("v2 count=")]
+    v2 = [int(line.split("=")[1].split()[0]) for line in lines if line.startswith("v2 count=")]
+    assert all(line.endswith(runtime.replace("lua", "Lua ")) for line in lines if line.startswith("v2 ")), lines
     # The failed call counted nothing; the retry took the next number.
     assert v2[0] == max(v1) + 1, lines
     assert lua(nvim, "return vim.fn.getqflist({ items = 0 }).items") == [], notes

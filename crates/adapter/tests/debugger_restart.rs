@@ -28,20 +28,25 @@ fn restarts_from_a_stop() -> bool {
     )
 }
 
-/// Whether it also restarts a frame after an error stop (5.4, 5.3 and 5.2
-/// re-enter an interpreter run after an error: shared/error_restart.c; 5.1
-/// refuses, saying why).
+/// Whether it also restarts a frame after an error stop (5.4 to 5.1
+/// re-enter an interpreter run after an error: shared/error_restart.c).
 fn restarts_after_an_error() -> bool {
-    matches!(support::runtime().as_str(), "lua5.4" | "lua5.3" | "lua5.2")
+    restarts_from_a_stop()
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A fresh scratch directory holding `files` (name, text).
+fn scratch_with(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotreload-restart-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("main.lua"), MAIN).expect("main.lua");
-    std::fs::write(dir.join("mod.lua"), MODULE_V1).expect("mod.lua");
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).expect("scratch file");
+    }
     dir
+}
+
+fn scratch(name: &str) -> PathBuf {
+    scratch_with(name, &[("main.lua", MAIN), ("mod.lua", MODULE_V1)])
 }
 
 fn line_in(text: &str, marker: &str) -> i64 {
@@ -51,12 +56,17 @@ fn line_in(text: &str, marker: &str) -> i64 {
         .unwrap_or(0)
 }
 
-/// Launched with a breakpoint at `marker` of `file` (in `text`).
-fn start(client: &mut Client, dir: &Path, file: &str, text: &str, marker: &str) {
+/// Launches `main.lua` of `dir`, with the modules beside it on the path.
+fn launch_program(client: &mut Client, dir: &Path) {
     client.launch(json!({
         "program": dir.join("main.lua").display().to_string(),
         "luaPath": format!("{}/?.lua", dir.display()),
     }));
+}
+
+/// Launched with a breakpoint at `marker` of `file` (in `text`).
+fn start(client: &mut Client, dir: &Path, file: &str, text: &str, marker: &str) {
+    launch_program(client, dir);
     let path = dir.join(file).display().to_string();
     client.set_breakpoints(&path, &[line_in(text, marker)]);
     client.ok("configurationDone", json!({}));
@@ -193,10 +203,7 @@ fn restart_while_running_is_refused() {
     support::require_host();
     let dir = scratch("running");
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     let refused = client.err("restartFrame", json!({"frameId": 1}));
     if refused.kind != "refused" {
         client.fail(&format!("refusal: {refused:?}"));
@@ -256,10 +263,7 @@ fn a_coroutines_first_function_and_open_to_be_closed_variables_are_refused() {
     let dir = scratch("refusals");
     std::fs::write(dir.join("main.lua"), program).expect("main.lua");
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     let path = dir.join("main.lua").display().to_string();
     client.set_breakpoints(
         &path,
@@ -347,16 +351,9 @@ const TICK_MAIN: &str = "ticks = 0\nlocal m = require('tick')\nlocal results = {
 #[test]
 fn after_an_error_stop_the_fixed_function_is_retried_and_the_program_goes_on() {
     support::require_host();
-    let dir = std::env::temp_dir().join(format!("hotreload-restart-error-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("main.lua"), TICK_MAIN).expect("main.lua");
-    std::fs::write(dir.join("tick.lua"), TICK_V1).expect("tick.lua");
+    let dir = scratch_with("error", &[("main.lua", TICK_MAIN), ("tick.lua", TICK_V1)]);
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     client.ok("configurationDone", json!({}));
     // Uncaught: the error would end the program and lose its state.
     client.wait_stopped("exception");
@@ -411,16 +408,9 @@ fn a_caller_is_retried_from_where_an_error_a_pcall_catches_was_raised() {
         eprintln!("skipped: restarting after an error stop is refused on this runtime");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("hotreload-restart-raise-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::write(dir.join("main.lua"), STEP_MAIN).expect("main.lua");
-    std::fs::write(dir.join("tick.lua"), TICK_V1).expect("tick.lua");
+    let dir = scratch_with("raise", &[("main.lua", STEP_MAIN), ("tick.lua", TICK_V1)]);
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(&mut client, &dir);
     client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
     client.ok("configurationDone", json!({}));
     // Stopped where the error is raised, before pcall catches it.
@@ -447,6 +437,101 @@ fn a_caller_is_retried_from_where_an_error_a_pcall_catches_was_raised() {
     client.wait_event("exited");
     let out = client.stdout_text();
     if !out.contains("oks true,true,true ticks 4") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A recursion deep enough that the VM's frame records move (5.1 keeps them
+/// in an array it reallocates as it grows), ending in a tail call (5.1
+/// counts the frame it replaced as a level of its own) that fails.
+const DEEP_V1: &str = "local M = {}\nlocal down\nfunction down(n)\n  if n == 0 then return M.leaf() end -- down-first\n  local r = down(n - 1)\n  return r + 1\nend\nfunction M.leaf()\n  ticks = ticks + 1\n  return nil + 1 -- leaf-fails\nend\nfunction M.run(n)\n  return (down(n))\nend\nreturn M\n";
+const DEEP_MAIN: &str =
+    "ticks = 0\nlocal m = require('deep')\nprint('result ' .. m.run(40) .. ' ticks ' .. ticks)\n";
+
+#[test]
+fn a_frame_deep_in_a_recursion_under_a_tail_call_is_retried_after_an_error() {
+    support::require_host();
+    if !restarts_after_an_error() {
+        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+        return;
+    }
+    let dir = scratch_with("deep", &[("main.lua", DEEP_MAIN), ("deep.lua", DEEP_V1)]);
+    let mut client = Client::start();
+    launch_program(&mut client, &dir);
+    client.ok("configurationDone", json!({}));
+    client.wait_stopped("exception");
+    // The innermost `down` is the call with n = 1 (n = 0 became `leaf`).
+    let stack = frames(&mut client);
+    let down = stack
+        .iter()
+        .find(|f| f["name"] == "down")
+        .map(|f| f["id"].clone())
+        .unwrap_or_else(|| client.fail(&format!("no down frame: {stack:?}")));
+    if client.evaluate("n", Some(&down), "watch") != "1" {
+        client.fail("the innermost down frame is not the call with n = 1");
+    }
+    let fixed = DEEP_V1.replace("return nil + 1", "return 0");
+    std::fs::write(dir.join("deep.lua"), fixed).expect("deep.lua v2");
+    client.ok("hotReload", json!({"module": "deep"}));
+    client.ok("restartFrame", json!({"frameId": down}));
+    client.wait_stopped("restart");
+    let again = frames(&mut client);
+    if again[0]["line"] != line_in(DEEP_V1, "down-first") || again[0]["name"] != "down" {
+        client.fail(&format!("restarted at {:?}", again[0]));
+    }
+    if client.evaluate("n", Some(&again[0]["id"]), "watch") != "1" {
+        client.fail("another frame than the call with n = 1 restarted");
+    }
+    // The 39 calls above it get their results: 40 in all; `leaf` ran twice.
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("result 40 ticks 2") {
+        client.fail(&format!("output: {out:?}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Fails inside a coroutine (caught by `coroutine.resume`): the `all`
+/// filter stops where it is raised, and a frame of the coroutine above its
+/// first function is retried (5.1 re-enters the run `lua_resume` started,
+/// which covers every frame of the coroutine).
+const CO_V1: &str = "local M = {}\nfunction M.inner(n)\n  ticks = ticks + 1\n  return n + nil -- inner-fails\nend\nfunction M.outer(n)\n  local r = M.inner(n) -- outer-first\n  return r * 2\nend\nreturn M\n";
+const CO_MAIN: &str = "ticks = 0\nlocal m = require('co')\nlocal co = coroutine.create(function()\n  local v = m.outer(5)\n  return v\nend)\nlocal ok, v = coroutine.resume(co)\nprint('resumed ' .. tostring(ok) .. ' ' .. tostring(v) .. ' ticks ' .. ticks)\n";
+
+#[test]
+fn a_frame_of_a_coroutine_is_retried_after_an_error_raised_in_it() {
+    support::require_host();
+    if !restarts_after_an_error() {
+        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+        return;
+    }
+    let dir = scratch_with("co", &[("main.lua", CO_MAIN), ("co.lua", CO_V1)]);
+    let mut client = Client::start();
+    launch_program(&mut client, &dir);
+    client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("exception");
+    let thread = stopped["threadId"].clone();
+    let stack = client.stack(&thread);
+    let outer = stack
+        .iter()
+        .find(|f| f["line"] == line_in(CO_V1, "outer-first"))
+        .map(|f| f["id"].clone())
+        .unwrap_or_else(|| client.fail(&format!("no outer frame: {stack:?}")));
+    std::fs::write(dir.join("co.lua"), CO_V1.replace("n + nil", "n + 0")).expect("co.lua v2");
+    client.ok("hotReload", json!({"module": "co"}));
+    client.ok("restartFrame", json!({"frameId": outer}));
+    let again = client.wait_stopped("restart");
+    let top = client.stack(&again["threadId"]);
+    if top[0]["line"] != line_in(CO_V1, "outer-first") {
+        client.fail(&format!("restarted at {:?}", top[0]));
+    }
+    client.ok("continue", json!({"threadId": again["threadId"]}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains("resumed true 10 ticks 2") {
         client.fail(&format!("output: {out:?}"));
     }
     let _ = std::fs::remove_dir_all(&dir);

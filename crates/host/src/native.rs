@@ -69,14 +69,14 @@ pub unsafe fn restart_request(l: *mut lua_State) -> Result<(), String> {
 }
 
 /// Lets every interpreter run record where it can be re-entered, so a frame
-/// can be restarted after an error stop (Lua 5.4; a no-op elsewhere).
+/// can be restarted after an error stop (PUC Lua; a no-op on LuaJIT).
 pub fn set_error_restarts(on: bool) {
     // SAFETY: sets a flag the VM thread reads.
     unsafe { hr_set_error_restarts(c_int::from(on)) }
 }
 
 /// From an error stop on thread `l`: when the error goes on, restart the
-/// frame at `level` instead (vm/lua54/error_restart.c); the refusal
+/// frame at `level` instead (vm/shared/error_restart.c); the refusal
 /// otherwise, nothing changed.
 ///
 /// # Safety

@@ -222,3 +222,85 @@ fn a_thread_made_from_c_that_runs_a_module_function_is_not_swapped_under_it() {
     );
     vm.run("local co = coroutine.create(cg.gen); local _, t, n = coroutine.resume(co); assert(t == 'new' and n == 100)");
 }
+
+#[test]
+fn a_factory_product_running_in_a_thread_made_from_c_keeps_its_code() {
+    // mlua makes this thread with lua_newthread: the engine does not know
+    // it, and the product's frame holds no open upvalue, so only the pass
+    // over the heap meets it (the pass may have given the product the new
+    // code already: it must take it back).
+    let v1 = r#"
+        local M = {}
+        function M.make()
+          local n = 0
+          return function()
+            while true do n = n + 1; coroutine.yield(n) end
+          end
+        end
+        return M
+    "#;
+    let vm = Vm::new(&[("fp", v1)]);
+    vm.run("fp = require('fp'); body = fp.make(); idle = fp.make()");
+    let body: mlua::Function = vm.eval("body");
+    let thread = vm.lua.create_thread(body).expect("thread");
+    let n: i64 = thread.resume(()).expect("first resume");
+    assert_eq!(n, 1);
+    let reloaded = vm.reload_ok("fp", &v1.replace("n = n + 1", "n = n + 10"));
+    assert!(
+        reloaded
+            .warnings
+            .iter()
+            .any(|w| w.kind == "runningClosures"),
+        "{:?}",
+        reloaded.warnings
+    );
+    let n: i64 = thread.resume(()).expect("second resume");
+    assert_eq!(n, 2, "the running closure kept its code");
+    vm.run(
+        r#"
+        local co = coroutine.create(idle)
+        assert(select(2, coroutine.resume(co)) == 10, "an idle closure gets the new code")
+        "#,
+    );
+}
+
+#[test]
+fn factory_products_get_new_code_with_reordered_upvalues_unless_running() {
+    // v2 uses the product's upvalues in the other order: idle products get
+    // their cells reordered by name, and the one running in a thread only
+    // the pass meets keeps its code and its cells in the old order.
+    let v1 = r#"
+        local M = {}
+        function M.make(a, b)
+          return function()
+            while true do coroutine.yield(a .. b) end
+          end
+        end
+        return M
+    "#;
+    let v2 = r#"
+        local M = {}
+        function M.make(a, b)
+          return function()
+            while true do coroutine.yield(b .. a .. "!") end
+          end
+        end
+        return M
+    "#;
+    let vm = Vm::new(&[("fo", v1)]);
+    vm.run("fo = require('fo'); body = fo.make('x', 'y'); idle = fo.make('p', 'q')");
+    let body: mlua::Function = vm.eval("body");
+    let thread = vm.lua.create_thread(body).expect("thread");
+    let s: String = thread.resume(()).expect("first resume");
+    assert_eq!(s, "xy");
+    vm.reload_ok("fo", v2);
+    let s: String = thread.resume(()).expect("second resume");
+    assert_eq!(s, "xy", "the running closure kept its code and cells");
+    vm.run(
+        r#"
+        local co = coroutine.create(idle)
+        local _, s = coroutine.resume(co)
+        assert(s == "qp!", "an idle closure gets the new code: " .. tostring(s))
+        "#,
+    );
+}

@@ -85,6 +85,31 @@
 #define HR_CLOSE_UPVALS(L, base) luaF_close(L, base)
 #define HR_RESTART_PC(L, ci, p) ((L)->savedpc = (p)->code, (L)->base = (ci)->base)
 
+/* Restarting after an error stop (shared/error_restart.c). Frames are an
+   array that grows by reallocation: a frame or a run's first frame is kept
+   as its index. A level also counts the tail calls a frame replaced (as
+   lua_getstack does). luaV_execute(L, nexeccalls) runs L->ci and the
+   nexeccalls - 1 Lua frames under it, all of them its own; re-entered at
+   L->ci, it runs as many as lie from its first frame up. An error caught
+   after a stack overflow gives back the frames granted for handling it
+   (ldo.c's restore_stack_limit). */
+#define HR_ERROR_RESTART 1
+#define HR_NCCALLS_T unsigned short
+#define HR_CIREF_T ptrdiff_t
+#define HR_CIREF(L, ci) ((ci) - (L)->base_ci)
+#define HR_CI_AT(L, r) ((L)->base_ci + (r))
+#define HR_CI_BOTTOM(L) ((L)->base_ci)
+#define HR_CI_PREV(L, ci) ((ci) == (L)->base_ci ? NULL : (ci) - 1)
+#define HR_CI_LOST_TAILCALLS(ci) (isLua(ci) ? (ci)->tailcalls : 0)
+#define HR_EXEC_ARG_T int
+#define HR_EXEC_FIRST(L, n) ((L)->ci - (n) + 1)
+#define HR_EXEC_AGAIN(L, first) ((int)((L)->ci - HR_CI_AT(L, first)) + 1)
+#define HR_RESET_LIMITS(L) \
+  do { \
+    if ((L)->size_ci > LUAI_MAXCALLS && (L)->ci - (L)->base_ci + 1 < LUAI_MAXCALLS) \
+      luaD_reallocCI(L, LUAI_MAXCALLS); \
+  } while (0)
+
 /* Strings, prototypes. */
 #define HR_STRLEN(s) ((s)->tsv.len)
 #define HR_KSTRING(o) rawtsvalue(o)

@@ -1,6 +1,6 @@
 //! Lua 5.1: the host's VM patches and C files (included by build.rs).
 
-use super::{Sources, Vm};
+use super::{shared_edits, Sources, Vm};
 
 pub const VM: Vm = Vm {
     folder: "lua51",
@@ -47,13 +47,22 @@ pub const VM: Vm = Vm {
 /// - lapi.c, `lua_load`: calls `hr_load_hook` after a chunk named `@file`
 ///   loaded, with its closure on top of the stack.
 ///
-/// Restarting a frame (shared/restart.c): lvm.c, after the hook call: when
-/// the hook returns into the frame the host asked to restart
-/// (`hr_restart_ci`), `hr_restart_apply` resets it and the interpreter
-/// re-enters it at `reentry`. (After an error stop 5.1 refuses.)
+/// Restarting a frame (shared/restart.c, shared/error_restart.c):
+/// - lvm.c, after the hook call and the trap: when the hook returns into
+///   the frame the host asked to restart (`hr_restart_ci`),
+///   `hr_restart_apply` resets it and the interpreter re-enters it at
+///   `reentry`.
+/// - lvm.c, `luaV_execute` runs the interpreter through `hr_execute`, which
+///   records where the run can be re-entered after an error (the run's
+///   first frame as an index: 5.1's frames are an array that may move);
+///   ldo.c, `luaD_throw` unwinds to the run of the frame to restart
+///   instead (`hr_error_restart_jump`), and `luaD_rawrunprotected`
+///   restores the runs an error leaves (`hr_exec`, a field of lstate.h,
+///   cleared in lstate.c).
 ///
 /// The edits of source file `name`: (anchor, replacement), the replacement
-/// keeping the anchor where needed.
+/// keeping the anchor where needed; those whose text 5.1 and 5.2 share are
+/// in `shared/edits.rs`.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lstate.h" => &[(
@@ -67,6 +76,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 int hr_dmask;  /* the debugger's mask */\n\
              \x20 int hr_parsing;  /* parser depth */\n\
              \x20 const Instruction *hr_seenpc;  /* the debugger's last line event (traps.c) */\n\
+             \x20 struct HrExec *hr_exec;  /* interpreter runs to restart after an error (error_restart.c) */\n\
              };\n\
              void hr_thread_init (lua_State *L1, lua_State *L);  /* hotreload */\n\
              int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);\n\
@@ -76,142 +86,110 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
              extern void (*hr_load_hook) (lua_State *L);\n",
         )],
-        "lstate.c" => &[
-            (
-                "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n",
-                "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n\
-                 \x20 hr_thread_init(L, NULL);  /* hotreload */\n",
-            ),
-            (
-                "  L1->hook = L->hook;\n  resethookcount(L1);\n",
-                "  L1->hook = L->hook;\n  resethookcount(L1);\n\
-                 \x20 hr_thread_init(L1, L);  /* hotreload: both hook slots */\n",
-            ),
-        ],
-        "ldebug.c" => &[
-            // The code checker and symbolic execution read the original code.
-            (
-                "  check(pt->sizecode > 0 && GET_OPCODE(pt->code[pt->sizecode-1]) == OP_RETURN);\n",
-                "  check(pt->sizecode > 0 && GET_OPCODE(hr_code_at(pt, pt->sizecode-1)) == OP_RETURN);\n",
-            ),
-            (
-                "#define checkopenop(pt,pc)\tluaG_checkopenop((pt)->code[(pc)+1])\n",
-                "#define checkopenop(pt,pc)\tluaG_checkopenop(hr_code_at(pt, (pc)+1))\n",
-            ),
-            (
-                "    Instruction i = pt->code[pc];\n",
-                "    Instruction i = hr_code_at(pt, pc);  /* hotreload */\n",
-            ),
-            (
-                "              Instruction d = pt->code[dest-1-j];\n",
-                "              Instruction d = hr_code_at(pt, dest-1-j);  /* hotreload */\n",
-            ),
-            (
-                "      check(GET_OPCODE(pt->code[pc+1]) == OP_JMP);\n",
-                "      check(GET_OPCODE(hr_code_at(pt, pc+1)) == OP_JMP);  /* hotreload */\n",
-            ),
-            (
-                "          check(GET_OPCODE(pt->code[pc+1]) != OP_SETLIST ||\n                GETARG_C(pt->code[pc+1]) != 0);\n",
-                "          check(GET_OPCODE(hr_code_at(pt, pc+1)) != OP_SETLIST ||\n                GETARG_C(hr_code_at(pt, pc+1)) != 0);  /* hotreload */\n",
-            ),
-            (
-                "          OpCode op1 = GET_OPCODE(pt->code[pc + j]);\n",
-                "          OpCode op1 = GET_OPCODE(hr_code_at(pt, pc + j));  /* hotreload */\n",
-            ),
-            (
-                "  return pt->code[last];\n",
-                "  return hr_code_at(pt, last);  /* hotreload */\n",
-            ),
-            (
-                "  i = ci_func(ci)->l.p->code[currentpc(L, ci)];\n",
-                "  i = hr_code_at(ci_func(ci)->l.p, currentpc(L, ci));  /* hotreload */\n",
-            ),
-            (
-                "void luaG_errormsg (lua_State *L) {\n",
-                "void luaG_errormsg (lua_State *L) {\n\
-                 \x20 if (hr_raise_hook) hr_raise_hook(L);  /* hotreload: stop on raise */\n",
-            ),
-            (
-                "LUA_API int lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {\n",
-                "int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API lua_Hook lua_gethook (lua_State *L) {\n",
-                "lua_Hook hr_vm_gethook (lua_State *L) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API int lua_gethookmask (lua_State *L) {\n",
-                "int hr_vm_gethookmask (lua_State *L) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API int lua_gethookcount (lua_State *L) {\n",
-                "int hr_vm_gethookcount (lua_State *L) {  /* hotreload */\n",
-            ),
-        ],
-        "ldo.c" => &[
-            (
-                "  L->baseCcalls = ++L->nCcalls;\n  status = luaD_rawrunprotected(L, resume, L->top - nargs);\n",
-                "  L->baseCcalls = ++L->nCcalls;\n\
-                 \x20 hr_from = hr_resume_enter(L);  /* hotreload */\n\
-                 \x20 status = luaD_rawrunprotected(L, resume, L->top - nargs);\n",
-            ),
-            (
-                "LUA_API int lua_resume (lua_State *L, int nargs) {\n  int status;\n",
-                "LUA_API int lua_resume (lua_State *L, int nargs) {\n  int status;\n\
-                 \x20 lua_State *hr_from;  /* hotreload: who resumes */\n",
-            ),
-            (
-                "  --L->nCcalls;\n  lua_unlock(L);\n  return status;\n}\n",
-                "  hr_resume_leave(L, hr_from);  /* hotreload */\n\
-                 \x20 --L->nCcalls;\n  lua_unlock(L);\n  return status;\n}\n",
-            ),
-            (
-                "  status = luaD_pcall(L, f_parser, &p, savestack(L, L->top), L->errfunc);\n",
-                "  L->hr_parsing++;  /* hotreload: errors now are caught by lua_load */\n\
-                 \x20 status = luaD_pcall(L, f_parser, &p, savestack(L, L->top), L->errfunc);\n\
-                 \x20 L->hr_parsing--;  /* hotreload */\n",
-            ),
-        ],
+        "lstate.c" => shared_edits::THREAD_INIT,
+        "ldebug.c" => edits!(
+            &[
+                // The code checker and symbolic execution read the original code.
+                (
+                    "  check(pt->sizecode > 0 && GET_OPCODE(pt->code[pt->sizecode-1]) == OP_RETURN);\n",
+                    "  check(pt->sizecode > 0 && GET_OPCODE(hr_code_at(pt, pt->sizecode-1)) == OP_RETURN);\n",
+                ),
+                (
+                    "#define checkopenop(pt,pc)\tluaG_checkopenop((pt)->code[(pc)+1])\n",
+                    "#define checkopenop(pt,pc)\tluaG_checkopenop(hr_code_at(pt, (pc)+1))\n",
+                ),
+                (
+                    "    Instruction i = pt->code[pc];\n",
+                    "    Instruction i = hr_code_at(pt, pc);  /* hotreload */\n",
+                ),
+                (
+                    "              Instruction d = pt->code[dest-1-j];\n",
+                    "              Instruction d = hr_code_at(pt, dest-1-j);  /* hotreload */\n",
+                ),
+                (
+                    "      check(GET_OPCODE(pt->code[pc+1]) == OP_JMP);\n",
+                    "      check(GET_OPCODE(hr_code_at(pt, pc+1)) == OP_JMP);  /* hotreload */\n",
+                ),
+                (
+                    "          check(GET_OPCODE(pt->code[pc+1]) != OP_SETLIST ||\n                GETARG_C(pt->code[pc+1]) != 0);\n",
+                    "          check(GET_OPCODE(hr_code_at(pt, pc+1)) != OP_SETLIST ||\n                GETARG_C(hr_code_at(pt, pc+1)) != 0);  /* hotreload */\n",
+                ),
+                (
+                    "          OpCode op1 = GET_OPCODE(pt->code[pc + j]);\n",
+                    "          OpCode op1 = GET_OPCODE(hr_code_at(pt, pc + j));  /* hotreload */\n",
+                ),
+                (
+                    "  return pt->code[last];\n",
+                    "  return hr_code_at(pt, last);  /* hotreload */\n",
+                ),
+                (
+                    "  i = ci_func(ci)->l.p->code[currentpc(L, ci)];\n",
+                    "  i = hr_code_at(ci_func(ci)->l.p, currentpc(L, ci));  /* hotreload */\n",
+                ),
+                (
+                    "void luaG_errormsg (lua_State *L) {\n",
+                    "void luaG_errormsg (lua_State *L) {\n\
+                     \x20 if (hr_raise_hook) hr_raise_hook(L);  /* hotreload: stop on raise */\n",
+                ),
+            ],
+            shared_edits::HOOK_API
+        ),
+        "ldo.c" => edits!(
+            &[
+                (
+                    "void luaD_throw (lua_State *L, int errcode) {\n",
+                    "int hr_error_restart_pending (lua_State *L);  /* hotreload: error_restart.c */\n\
+                     void hr_error_restart_jump (lua_State *L, int errcode);\n\
+                     void luaD_throw (lua_State *L, int errcode) {\n\
+                     \x20 if (hr_error_restart_pending(L))  /* hotreload */\n\
+                     \x20   hr_error_restart_jump(L, errcode);\n",
+                ),
+                (
+                    "int luaD_rawrunprotected (lua_State *L, Pfunc f, void *ud) {\n  struct lua_longjmp lj;\n",
+                    "int luaD_rawrunprotected (lua_State *L, Pfunc f, void *ud) {\n  struct lua_longjmp lj;\n\
+                     \x20 struct HrExec *hr_exec = L->hr_exec;  /* hotreload: runs an error leaves */\n",
+                ),
+                (
+                    "  L->errorJmp = lj.previous;  /* restore old error handler */\n  return lj.status;\n",
+                    "  L->errorJmp = lj.previous;  /* restore old error handler */\n\
+                     \x20 L->hr_exec = hr_exec;  /* hotreload */\n  return lj.status;\n",
+                ),
+                (
+                    "  L->baseCcalls = ++L->nCcalls;\n  status = luaD_rawrunprotected(L, resume, L->top - nargs);\n",
+                    "  L->baseCcalls = ++L->nCcalls;\n\
+                     \x20 hr_from = hr_resume_enter(L);  /* hotreload */\n\
+                     \x20 status = luaD_rawrunprotected(L, resume, L->top - nargs);\n",
+                ),
+                (
+                    "LUA_API int lua_resume (lua_State *L, int nargs) {\n  int status;\n",
+                    "LUA_API int lua_resume (lua_State *L, int nargs) {\n  int status;\n\
+                     \x20 lua_State *hr_from;  /* hotreload: who resumes */\n",
+                ),
+                (
+                    "  --L->nCcalls;\n  lua_unlock(L);\n  return status;\n}\n",
+                    "  hr_resume_leave(L, hr_from);  /* hotreload */\n\
+                     \x20 --L->nCcalls;\n  lua_unlock(L);\n  return status;\n}\n",
+                ),
+            ],
+            shared_edits::PARSER_DEPTH
+        ),
         "lopcodes.h" => &[(
             "#define NUM_OPCODES\t(cast(int, OP_VARARG) + 1)\n",
             "#define NUM_OPCODES\t(cast(int, OP_VARARG) + 1)\n\
              /* hotreload: a breakpoint trap (traps.c), never emitted by the compiler */\n\
              #define OP_HRTRAP\t((OpCode)((1 << SIZE_OP) - 1))\n",
         )],
-        "lobject.h" => &[(
+        "lobject.h" => edits!(
+            &[(
             "  GCObject *gclist;\n  lu_byte nups;  /* number of upvalues */\n",
             "  GCObject *gclist;\n\
              \x20 struct HrTraps *hr_traps;  /* hotreload: breakpoint traps (traps.c) */\n\
              \x20 lu_byte nups;  /* number of upvalues */\n",
-        ), (
-            "} Proto;\n",
-            "} Proto;\n\
-             Instruction hr_code_at (const Proto *p, int pc);  /* hotreload */\n\
-             int hr_code_equal (const Proto *a, const Proto *b);\n\
-             Instruction hr_trap_hit (lua_State *L, const Proto *p, const Instruction *at);\n\
-             void hr_traps_free (Proto *p);\n",
         )],
-        "lfunc.c" => &[
-            (
-                "  f->source = NULL;\n",
-                "  f->source = NULL;\n  f->hr_traps = NULL;  /* hotreload */\n",
-            ),
-            (
-                "void luaF_freeproto (lua_State *L, Proto *f) {\n",
-                "void luaF_freeproto (lua_State *L, Proto *f) {\n  hr_traps_free(f);  /* hotreload */\n",
-            ),
-        ],
-        "ldump.c" => &[(
-            "#define DumpCode(f,D)\t DumpVector(f->code,f->sizecode,sizeof(Instruction),D)\n",
-            "static void DumpCode (const Proto *f, DumpState *D) {  /* hotreload */\n\
-             \x20 int pc;\n\
-             \x20 DumpInt(f->sizecode, D);\n\
-             \x20 for (pc = 0; pc < f->sizecode; pc++) {  /* the code as compiled, without traps */\n\
-             \x20   Instruction i = hr_code_at(f, pc);\n\
-             \x20   DumpVar(i, D);\n\
-             \x20 }\n\
-             }\n",
-        )],
+            shared_edits::TRAP_DECLARATIONS
+        ),
+        "lfunc.c" => shared_edits::PROTO_TRAPS,
+        "ldump.c" => shared_edits::DUMP_WITHOUT_TRAPS,
         "lvm.c" => &[
             (
                 "      base = L->base;\n    }\n    /* warning!! several calls",
@@ -227,7 +205,13 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "void luaV_execute (lua_State *L, int nexeccalls) {\n",
                 "extern CallInfo *hr_restart_ci;  /* hotreload: restart.c */\n\
                  void hr_restart_apply (lua_State *L, CallInfo *ci);\n\
-                 void luaV_execute (lua_State *L, int nexeccalls) {\n",
+                 /* hotreload (error_restart.c): each run can be re-entered after an error */\n\
+                 void hr_execute (lua_State *L, int nexeccalls, void (*run) (lua_State *, int));\n\
+                 static void hr_run (lua_State *L, int nexeccalls);\n\
+                 void luaV_execute (lua_State *L, int nexeccalls) {\n\
+                 \x20 hr_execute(L, nexeccalls, hr_run);\n\
+                 }\n\
+                 static void hr_run (lua_State *L, int nexeccalls) {\n",
             ),
             (
                 "    const Instruction i = *pc++;\n",

@@ -1,8 +1,8 @@
 /*
 ** Restarting a frame after an error stop (DAP restartFrame on an
-** exception), for Lua 5.4, 5.3 and 5.2 (HR_ERROR_RESTART in reload_vm.h;
-** 5.1 refuses, below): stop on an error, fix, reload, restart the function
-** that failed; the program goes on with its state.
+** exception), for every PUC VM (HR_ERROR_RESTART in reload_vm.h): stop on
+** an error, fix, reload, restart the function that failed; the program
+** goes on with its state.
 **
 ** An error unwinds to the nearest protected call, past the frame to
 ** restart. So while the debugger may need it (hr_set_error_restarts), every
@@ -14,6 +14,9 @@
 ** like an error caught there, with the upvalues of the discarded frames
 ** closed, the frame reset to its first line (with the reloaded closure, as
 ** restart.c does) and the interpreter run again from it.
+**
+** How a VM names its frames and runs, where it differs (5.1), is in its
+** reload_vm.h; the defaults below are 5.2's to 5.4's.
 */
 
 #define LUA_CORE
@@ -35,12 +38,30 @@
 #include "ldo.h"
 #include "lfunc.h"
 
+#ifndef HR_CIREF_T
+/* Frames are a list whose nodes stay put: a frame is its CallInfo, and the
+   level of a frame counts the frames above it. */
+#define HR_CIREF_T CallInfo *
+#define HR_CIREF(L, ci) (ci)
+#define HR_CI_AT(L, r) (r)
+#define HR_CI_BOTTOM(L) (&(L)->base_ci)
+#define HR_CI_PREV(L, ci) ((ci)->previous)
+#define HR_CI_LOST_TAILCALLS(ci) 0
+/* An interpreter run is given the frame it starts in and, re-entered, the
+   frame to run. */
+#define HR_EXEC_ARG_T CallInfo *
+#define HR_EXEC_FIRST(L, arg) (arg)
+#define HR_EXEC_AGAIN(L, first) ((L)->ci)
+/* What a protected call resets after an error besides the frame. */
+#define HR_RESET_LIMITS(L) ((void)(L))
+#endif
+
 /* GCC's builtin jump buffer: cheaper than _setjmp (no signal mask, few
    registers), which matters since every interpreter run sets one while
    debugging. The jump comes from another function, as GCC requires. */
 struct HrExec {
   void *buf[5];
-  CallInfo *ci;  /* the frame this run started with */
+  HR_CIREF_T ci;  /* the frame this run started with */
   struct lua_longjmp *errorJmp;
   HR_NCCALLS_T nCcalls;
 #ifdef HR_HAS_NNY
@@ -56,7 +77,7 @@ int hr_restart_target(lua_State *L, CallInfo *ci, char *err, size_t errlen);
 static int error_restarts = 0;
 /* The thread whose next error restarts `target` in the run `rec`. */
 static lua_State *pending_L = NULL;
-static CallInfo *pending_ci = NULL;
+static HR_CIREF_T pending_ci;
 static struct HrExec *pending_rec = NULL;
 
 void hr_set_error_restarts(int on) {
@@ -67,16 +88,16 @@ int hr_error_restart_pending(lua_State *L) {
   return pending_L == L;
 }
 
-void hr_execute(lua_State *L, CallInfo *ci, void (*run)(lua_State *, CallInfo *)) {
+void hr_execute(lua_State *L, HR_EXEC_ARG_T arg, void (*run)(lua_State *, HR_EXEC_ARG_T)) {
   struct HrExec rec;
   /* What is read after a restart's longjmp lives in memory. */
   lua_State *volatile vl = L;
-  void (*volatile vrun)(lua_State *, CallInfo *) = run;
+  void (*volatile vrun)(lua_State *, HR_EXEC_ARG_T) = run;
   if (!error_restarts) {
-    run(L, ci);
+    run(L, arg);
     return;
   }
-  rec.ci = ci;
+  rec.ci = HR_CIREF(L, HR_EXEC_FIRST(L, arg));
   rec.errorJmp = L->errorJmp;
   rec.nCcalls = L->nCcalls;
 #ifdef HR_HAS_NNY
@@ -86,37 +107,49 @@ void hr_execute(lua_State *L, CallInfo *ci, void (*run)(lua_State *, CallInfo *)
   rec.prev = L->hr_exec;
   L->hr_exec = &rec;
   if (__builtin_setjmp(rec.buf) == 0)
-    run(L, ci);
+    run(L, arg);
   else  /* restarted: hr_error_restart_jump made the frame L->ci */
-    vrun(vl, vl->ci);
+    vrun(vl, HR_EXEC_AGAIN(vl, rec.ci));
   vl->hr_exec = rec.prev;
 }
 
-/* Whether `anc` is `ci` or one of the frames that called it. */
-static int calls_into(const CallInfo *anc, const CallInfo *ci) {
-  for (; ci != NULL; ci = ci->previous)
-    if (ci == anc) return 1;
+/* Whether frame `anc` of L is `ci` or one of the frames that called it. */
+static int calls_into(lua_State *L, HR_CIREF_T anc, CallInfo *ci) {
+  const CallInfo *a = HR_CI_AT(L, anc);
+  (void)L;
+  for (; ci != NULL; ci = HR_CI_PREV(L, ci))
+    if (ci == a) return 1;
   return 0;
 }
 
-int hr_error_restart_request(lua_State *L, int level, char *err, size_t errlen) {
+/* The frame at `level` of L (as lua_getstack counts), or NULL. */
+static CallInfo *frame_at(lua_State *L, int level) {
   CallInfo *ci = L->ci;
+  if (level < 0) return NULL;
+  while (level > 0 && ci != HR_CI_BOTTOM(L)) {
+    level -= 1 + HR_CI_LOST_TAILCALLS(ci);
+    ci = HR_CI_PREV(L, ci);
+  }
+  /* level < 0: a tail call that left no frame */
+  return level == 0 && ci != HR_CI_BOTTOM(L) ? ci : NULL;
+}
+
+int hr_error_restart_request(lua_State *L, int level, char *err, size_t errlen) {
+  CallInfo *ci = frame_at(L, level);
   struct HrExec *rec;
-  int k;
-  for (k = 0; k < level && ci != &L->base_ci; k++) ci = ci->previous;
-  if (level < 0 || ci == &L->base_ci) {
+  if (ci == NULL) {
     snprintf(err, errlen, "no such frame on the stopped thread");
     return -1;
   }
   for (rec = L->hr_exec; rec != NULL; rec = rec->prev)
-    if (calls_into(rec->ci, ci)) break;
+    if (calls_into(L, rec->ci, ci)) break;
   if (rec == NULL) {
     snprintf(err, errlen, "this frame was entered before restarts after errors were possible; it cannot be restarted");
     return -1;
   }
   if (hr_restart_target(L, ci, err, errlen) != 0) return -1;
   pending_L = L;
-  pending_ci = ci;
+  pending_ci = HR_CIREF(L, ci);
   pending_rec = rec;
   return 0;
 }
@@ -124,9 +157,9 @@ int hr_error_restart_request(lua_State *L, int level, char *err, size_t errlen) 
 /* Whether the frame and the run noted are still on L's stack. */
 static int still_there(lua_State *L) {
   const struct HrExec *r;
-  if (!calls_into(pending_ci, L->ci)) return 0;
+  if (!calls_into(L, pending_ci, L->ci)) return 0;
   for (r = L->hr_exec; r != NULL; r = r->prev)
-    if (r == pending_rec) return calls_into(r->ci, pending_ci);
+    if (r == pending_rec) return calls_into(L, r->ci, HR_CI_AT(L, pending_ci));
   return 0;
 }
 
@@ -135,7 +168,7 @@ static int still_there(lua_State *L) {
    other error (an error in the message handler) drops the request. */
 void hr_error_restart_jump(lua_State *L, int errcode) {
   struct HrExec *rec = pending_rec;
-  CallInfo *ci = pending_ci;
+  CallInfo *ci;
   pending_L = NULL;
   if (errcode != LUA_ERRRUN || !still_there(L)) return;
   L->errorJmp = rec->errorJmp;
@@ -146,7 +179,9 @@ void hr_error_restart_jump(lua_State *L, int errcode) {
   L->errfunc = rec->errfunc;
   L->allowhook = 1;
   L->hr_exec = rec;
-  L->ci = ci;
+  L->ci = HR_CI_AT(L, pending_ci);
+  HR_RESET_LIMITS(L);
+  ci = L->ci;
   /* The discarded frames' upvalues keep their values (as an error would
      leave them); hr_restart_apply closes the frame's own. */
   HR_CLOSE_UPVALS(L, HR_CI_BASE(ci));
@@ -156,9 +191,9 @@ void hr_error_restart_jump(lua_State *L, int errcode) {
 
 #else /* HR_ERROR_RESTART */
 
-/* Lua 5.1: the error would unwind past the frame first (its interpreter
-   runs are not made re-enterable); a restart from a breakpoint or step
-   stop works (restart.c). */
+/* A VM whose interpreter runs are not made re-enterable: the error would
+   unwind past the frame first; a restart from a breakpoint or step stop
+   works (restart.c). */
 
 void hr_set_error_restarts(int on) {
   (void)on;

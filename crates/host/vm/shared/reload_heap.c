@@ -87,6 +87,62 @@ static void visit_cell(Walk *w, UpVal *uv) {
   if (HR_UPVAL_CLOSED(uv) && replace_value(w, HR_UPVAL_VALUE(uv))) HR_UPVAL_BARRIER(w->L, uv);
 }
 
+/* Closure `cl` of pt->p runs pt->np's code from now on (upvalues reordered
+   by name); undone by take_back(). */
+static void swap_in(Walk *w, LClosure *cl, const Partner *pt) {
+  UpVal *tmp[HR_MAXUPVAL + 1];
+  int i;
+  if (pt->perm != NULL) {
+    for (i = 0; i < cl->nupvalues; i++) tmp[i] = HR_CELL(cl, pt->perm[i]);
+    for (i = 0; i < cl->nupvalues; i++) HR_PUT_CELL(cl, i, tmp[i]);
+  }
+  HR_SET_PROTO(w->L, cl, pt->np);
+  HR_CODE_CHANGED(w->L, cl);
+  w->swapped++;
+}
+
+static void take_back(Walk *w, LClosure *cl, const Partner *pt) {
+  UpVal *tmp[HR_MAXUPVAL + 1];
+  int i;
+  if (pt->perm != NULL) {
+    for (i = 0; i < cl->nupvalues; i++) tmp[pt->perm[i]] = HR_CELL(cl, i);
+    for (i = 0; i < cl->nupvalues; i++) HR_PUT_CELL(cl, i, tmp[i]);
+  }
+  HR_SET_PROTO(w->L, cl, (Proto *)pt->p);
+  HR_CODE_CHANGED(w->L, cl);
+  w->swapped--;
+}
+
+/*
+** The common case of retarget(), decided as the pass meets the closure
+** (while it is in the cache): a closure of a changed nested function that
+** can run the new code in place and is not known to be running gets it now
+** (noted in `given`, in case a thread met later runs it). 0 when
+** retarget() is to decide after the pass.
+*/
+static int give_new_code(Walk *w, LClosure *cl, const Partner *pt) {
+  if (!pt->in_place || cl->nupvalues != pt->np->HR_NUPS_FIELD) return 0;
+  if (pt->maybe_active && pm_get(&w->active, cl) != NULL) return 0;
+  if (!pv_push(&w->given, cl) || !pv_push(&w->given, (void *)pt)) {
+    w->oom = 1;
+    return 1;
+  }
+  swap_in(w, cl, pt);
+  return 1;
+}
+
+/* Closures given new code in the pass that a thread met later runs: their
+   code goes back, and retarget() keeps them as running. */
+static void take_back_running(Walk *w) {
+  size_t k;
+  for (k = 0; k + 1 < w->given.n; k += 2) {
+    LClosure *cl = (LClosure *)w->given.items[k];
+    if (pm_get(&w->active, cl) == NULL) continue;
+    take_back(w, cl, (const Partner *)w->given.items[k + 1]);
+    if (!pv_push(&w->retarget, cl)) w->oom = 1;
+  }
+}
+
 static void visit(Walk *w, GCObject *o) {
   int tt = HR_GC_TT(o);
   if (HR_GC_IS_LCL(o)) {
@@ -99,9 +155,11 @@ static void visit(Walk *w, GCObject *o) {
         if (HR_CELL(cl, i) != NULL) visit_cell(w, HR_CELL(cl, i));
     }
 #endif
-    if (!w->references && w->protos.count > 0 && pm_get(&w->protos, HR_PROTO(cl)) != NULL &&
-        pm_get(&w->skip, cl) == NULL) {
-      if (!pv_push(&w->retarget, cl)) w->oom = 1;
+    if (!w->references && w->partners.count > 0) {
+      const Partner *pt = (const Partner *)pm_get(&w->partners, HR_PROTO(cl));
+      if (pt != NULL && !(pt->maybe_skipped && pm_get(&w->skip, cl) != NULL) &&
+          !give_new_code(w, cl, pt) && !pv_push(&w->retarget, cl))
+        w->oom = 1;
     }
   }
 #ifndef HR_CELLS_IN_CLOSURES
@@ -184,36 +242,12 @@ static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
   return nc;
 }
 
-/*
-** The upvalue permutation from old prototype `op` to its partner `np`
-** (hr_upvalue_permutation), computed once per prototype: a factory's
-** closures share it. NULL when the upvalues do not correspond (or out of
-** memory, noted).
-*/
-static const int *permutation(Walk *w, Proto *op, Proto *np) {
-  int *perm = (int *)pm_get(&w->perms, op);
-  if (perm != NULL) return perm[0] < 0 ? NULL : perm + 1;
-  perm = (int *)malloc(sizeof(int) * (size_t)(np->HR_NUPS_FIELD + 1));
-  if (perm == NULL) {
-    w->oom = 1;
-    return NULL;
-  }
-  perm[0] = hr_upvalue_permutation(op, np, perm + 1) ? 0 : -1;
-  if (!pm_put(&w->perms, op, perm)) {
-    free(perm);
-    w->oom = 1;
-    return NULL;
-  }
-  return perm[0] < 0 ? NULL : perm + 1;
-}
-
 static void retarget(Walk *w, LClosure *cl) {
-  const int *perm;
-  UpVal *tmp[HR_MAXUPVAL + 1];
   Proto *op = HR_PROTO(cl);
-  Proto *np = (Proto *)pm_get(&w->protos, op);
-  int i;
-  if (np == NULL) return;
+  const Partner *pt = (const Partner *)pm_get(&w->partners, op);
+  Proto *np;
+  if (pt == NULL) return;
+  np = pt->np;
   if (pm_get(&w->active, cl) != NULL) {
     /* keeps its code; restart.c can move its frame to this closure */
     LClosure *nc = (void *)np == UNMATCHED ? NULL : fresh_closure(w, cl, np);
@@ -227,7 +261,7 @@ static void retarget(Walk *w, LClosure *cl) {
     note_line(w->unmatched_lines, &w->n_unmatched_lines, HR_LINEDEFINED(op));
     return;
   }
-  if (cl->nupvalues != np->HR_NUPS_FIELD || (perm = permutation(w, op, np)) == NULL) {
+  if (cl->nupvalues != np->HR_NUPS_FIELD || !pt->in_place) {
     /* Another layout: a new closure replaces this one everywhere. */
     LClosure *nc = w->fallback ? fresh_closure(w, cl, np) : NULL;
     if (nc == NULL) {
@@ -240,11 +274,55 @@ static void retarget(Walk *w, LClosure *cl) {
     }
     return;
   }
-  for (i = 0; i < cl->nupvalues; i++) tmp[i] = HR_CELL(cl, perm[i]);
-  HR_SET_PROTO(w->L, cl, np);
-  for (i = 0; i < cl->nupvalues; i++) HR_PUT_CELL(cl, i, tmp[i]);
-  HR_CODE_CHANGED(w->L, cl);
-  w->swapped++;
+  swap_in(w, cl, pt);
+}
+
+/* Sets of the prototypes of the closures keyed in `m`. */
+static int protos_of(const PtrMap *m, PtrMap *out) {
+  size_t i;
+  if (!pm_init(out, m->count)) return 0;
+  for (i = 0; m->count > 0 && i <= m->mask; i++) {
+    LClosure *cl = (LClosure *)m->slots[i].k;
+    if (cl != NULL && !pm_put(out, HR_PROTO(cl), (void *)1)) return 0;
+  }
+  return 1;
+}
+
+/* A Partner for each changed nested function the pairing found. */
+static int make_partners(Walk *w) {
+  PtrMap running, skipped;
+  size_t i, n = 0, used = 0, room = 0;
+  int perm[HR_MAXUPVAL + 1], ok;
+  for (i = 0; i <= w->protos.mask; i++) {
+    const Proto *np = (const Proto *)w->protos.slots[i].v;
+    if (w->protos.slots[i].k != NULL && (void *)np != UNMATCHED) room += np->HR_NUPS_FIELD;
+  }
+  w->partner_list = (Partner *)calloc(w->protos.count + 1, sizeof(Partner));
+  w->perm_pool = (int *)malloc((room + 1) * sizeof(int));
+  running.slots = skipped.slots = NULL;
+  ok = w->partner_list != NULL && w->perm_pool != NULL && pm_init(&w->partners, w->protos.count) &&
+       protos_of(&w->active, &running) && protos_of(&w->skip, &skipped);
+  for (i = 0; ok && i <= w->protos.mask; i++) {
+    Partner *pt = &w->partner_list[n];
+    int k, same = 1;
+    if (w->protos.slots[i].k == NULL) continue;
+    n++;
+    pt->p = (const Proto *)w->protos.slots[i].k;
+    pt->np = (Proto *)w->protos.slots[i].v;
+    pt->in_place = (void *)pt->np != UNMATCHED && hr_upvalue_permutation(pt->p, pt->np, perm);
+    pt->maybe_active = pm_get(&running, pt->p) != NULL;
+    pt->maybe_skipped = pm_get(&skipped, pt->p) != NULL;
+    for (k = 0; pt->in_place && k < pt->np->HR_NUPS_FIELD; k++) same &= perm[k] == k;
+    if (!same) {
+      memcpy(w->perm_pool + used, perm, (size_t)pt->np->HR_NUPS_FIELD * sizeof(int));
+      pt->perm = w->perm_pool + used;
+      used += (size_t)pt->np->HR_NUPS_FIELD;
+    }
+    ok = pm_put(&w->partners, pt->p, pt);
+  }
+  pm_free(&running);
+  pm_free(&skipped);
+  return ok;
 }
 
 static void set_stat(lua_State *L, const char *k, lua_Integer v) {
@@ -253,10 +331,6 @@ static void set_stat(lua_State *L, const char *k, lua_Integer v) {
 }
 
 static void walk_free(Walk *w) {
-  size_t i;
-  for (i = 0; w->perms.slots != NULL && i <= w->perms.mask; i++)
-    if (w->perms.slots[i].k != NULL) free(w->perms.slots[i].v);
-  pm_free(&w->perms);
   pm_free(&w->refs);
   pm_free(&w->protos);
   pm_free(&w->handled);
@@ -266,6 +340,10 @@ static void walk_free(Walk *w) {
   pm_free(&w->roots);
   pm_free(&w->fresh);
   pm_free(&w->restart);
+  pm_free(&w->partners);
+  free(w->partner_list);
+  free(w->perm_pool);
+  free(w->given.items);
   free(w->retarget.items);
   free(w->moves.items);
   free(w->frames.items);
@@ -297,8 +375,10 @@ static void visit_all(Walk *w) {
 #ifdef HR_MAINTHREAD_UNLISTED
   visit_thread(w, g->mainthread);
 #endif
-  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o))
+  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o)) {
+    hr_prefetch_below(o);
     if (!HR_GC_DEAD(g, o)) visit(w, o);
+  }
 #ifdef HR_FINOBJ
   for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o))
     if (!HR_GC_DEAD(g, o)) visit(w, o);
@@ -381,8 +461,7 @@ int hr_walk(lua_State *L) {
   lua_settop(L, 8);
   ok = pm_init(&w.refs, 16) && pm_init(&w.protos, 16) && pm_init(&w.handled, 16) &&
        pm_init(&w.skip, 16) && pm_init(&w.active, 16) && pm_init(&w.parents, 16) &&
-       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16) && pm_init(&w.restart, 4) &&
-       pm_init(&w.perms, 16);
+       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16) && pm_init(&w.restart, 4);
   ok = ok && fill_set(L, 1, &w.refs, 1) && fill_set(L, 3, &w.skip, 0) &&
        fill_set(L, 4, &w.active, 0);
   if (ok && lua_type(L, 7) == LUA_TTABLE) {
@@ -415,14 +494,16 @@ int hr_walk(lua_State *L) {
     lua_pop(L, 3);
     if (o != NULL && nw != NULL) hr_pair_protos(&w, HR_PROTO(o), HR_PROTO(nw), 1, 0);
   }
+  if (ok && !w.oom && w.protos.count > 0) ok = make_partners(&w);
   if (!ok || w.oom) {
     walk_free(&w);
     return luaL_error(L, "hot reload: out of memory");
   }
   lua_createtable(L, 0, 12);
   if (w.refs.count > 0 || w.protos.count > 0) {
-    size_t k;
+    size_t k, known_running = w.active.count;
     visit_all(&w);
+    if (w.active.count > known_running) take_back_running(&w);
     for (k = 0; k < w.retarget.n; k++) retarget(&w, (LClosure *)w.retarget.items[k]);
     apply_moves(&w);
     if (w.fresh.count > 0 && !w.oom) {

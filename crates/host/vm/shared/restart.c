@@ -16,8 +16,8 @@
 ** before the stop restarts with its new value. Extra arguments of a vararg
 ** function stay where they are (below its base).
 **
-** After an error stop only Lua 5.4 restarts (lua54/error_restart.c makes
-** each interpreter run re-enterable); error_restart.c elsewhere refuses.
+** After an error stop, error_restart.c makes each interpreter run
+** re-enterable and unwinds the error to the frame's run first.
 */
 
 #define LUA_CORE /* the VM's internal macros */
