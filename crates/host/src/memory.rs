@@ -11,7 +11,7 @@
 use std::alloc::{self, Layout};
 use std::os::raw::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use mlua::{ffi, Lua};
 
@@ -21,6 +21,13 @@ const ALIGN: usize = ffi::SYS_MIN_ALIGN;
 
 /// An allocation was refused because of the limit (since the last `take_limit_hit`).
 static LIMIT_HIT: AtomicBool = AtomicBool::new(false);
+
+/// Bytes allowed over the limit for the moment (while the host collects a
+/// program's garbage at its limit: the protected call needs a little).
+static HEADROOM: AtomicUsize = AtomicUsize::new(0);
+
+/// What a protected call and a full collection may need beyond the limit.
+const COLLECT_HEADROOM: usize = 64 * 1024;
 
 /// The allocator's state; it lives as long as the process (the VM is never
 /// closed before the host exits).
@@ -60,6 +67,17 @@ pub fn take_limit_hit() -> bool {
     LIMIT_HIT.swap(false, Ordering::SeqCst)
 }
 
+/// Runs a full collection even when the heap is at its limit. Lua 5.2+
+/// collect by themselves when an allocation fails; 5.1 and LuaJIT do not,
+/// so after an uncaught memory error the dead program's heap stays full and
+/// every evaluation at the stop would fail without this.
+pub fn collect_at_limit(lua: &Lua) -> mlua::Result<()> {
+    HEADROOM.store(COLLECT_HEADROOM, Ordering::SeqCst);
+    let collected = lua.gc_collect();
+    HEADROOM.store(0, Ordering::SeqCst);
+    collected
+}
+
 /// Lua's `lua_Alloc`: frees when `nsize` is 0, otherwise (re)allocates or
 /// returns NULL, leaving the old block untouched.
 unsafe extern "C" fn allocate(
@@ -90,7 +108,8 @@ unsafe extern "C" fn allocate(
     let Ok(layout) = Layout::from_size_align(nsize, ALIGN) else {
         return ptr::null_mut();
     };
-    if nsize > old && heap.used.saturating_add(nsize - old) > heap.limit {
+    let limit = heap.limit.saturating_add(HEADROOM.load(Ordering::SeqCst));
+    if nsize > old && heap.used.saturating_add(nsize - old) > limit {
         LIMIT_HIT.store(true, Ordering::SeqCst);
         return ptr::null_mut();
     }

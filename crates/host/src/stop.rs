@@ -794,6 +794,9 @@ pub fn run_program() -> ! {
         io::finish(1);
     }
     if status == ffi::LUA_ERRMEM {
+        // Frees the dead program's heap so that evaluating at the stop
+        // works on every VM (5.1 and LuaJIT do not collect on a failure).
+        let _ = memory::collect_at_limit(&lua);
         report_memory_error();
     }
     io::finish(if status == ffi::LUA_OK { 0 } else { 1 })

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kind, line_of, skip_on, ErrorKind, Host, HostError, Scratch, Vm, VM};
+use common::{kind, line_of, ErrorKind, Host, HostError, Scratch, Vm, VM};
 use serde_json::{json, Value};
 
 const PROGRAM: &str = r#"local t = {1, 2, {x = 1}}
@@ -128,12 +128,6 @@ grow() -- uncaught
 
 #[test]
 fn memory_limit_is_a_catchable_error_and_an_exception_stop_when_uncaught() {
-    if skip_on(
-        &[Vm::Lua51, Vm::LuaJit],
-        "at the stop of an uncaught memory error the heap is still full: evaluating fails",
-    ) {
-        return;
-    }
     let dir = Scratch::new("safety-memory");
     let program = dir.file("main.lua", GROW);
     let mut host = Host::spawn();
@@ -328,19 +322,16 @@ fn generated_request(g: &mut Gen, id: u64, program: &str) -> String {
 
 #[test]
 fn generated_requests_to_a_stopped_program_are_all_answered() {
-    if skip_on(
-        &[Vm::Lua51, Vm::Lua52],
-        "now and then one request (a setBreakpoints) gets no answer",
-    ) {
-        return;
-    }
+    // 20,000 by default: this stream once lost a setBreakpoints on 5.1 and
+    // 5.2 in 5 runs of 6 (the collector stopped mid-sweep while a dead
+    // chunk's freed name was read to place traps; 2,000 caught it rarely).
     // HOTRELOAD_FUZZ_REQUESTS raises the count for a long run, e.g.
     // `HOTRELOAD_FUZZ_REQUESTS=1000000 cargo test --release -p hotreload-host
     // --test host_safety generated` (about 26 s).
     let count: u64 = std::env::var("HOTRELOAD_FUZZ_REQUESTS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(20_000);
     let dir = Scratch::new("safety-generated");
     let (mut host, program) = stopped_host(&dir);
     let mut g = Gen(0x9e37_79b9_7f4a_7c15);

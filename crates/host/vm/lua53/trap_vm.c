@@ -67,10 +67,13 @@ int hr_vm_line_events (const Proto *p, int line, int *pcs, int cap) {
   return n;
 }
 
+/* Only live prototypes: mid-sweep, a dead one not yet freed may name a
+   source string the collector already freed (5.1 and 5.2 sweep strings
+   first), and a trap in it would never run anyway. */
 void hr_vm_each_proto (lua_State *L, void (*f) (Proto *p, void *ud), void *ud) {
   GCObject *o;
   for (o = G(L)->allgc; o != NULL; o = HR_GC_NEXT(o))
-    if (HR_GC_TYPE(o) == LUA_TPROTO) f(gco2p(o), ud);
+    if (HR_GC_TYPE(o) == LUA_TPROTO && !isdead(G(L), o)) f(gco2p(o), ud);
 }
 
 const char *hr_vm_source (const Proto *p, size_t *len) {

@@ -40,6 +40,7 @@
 #include "lj_obj.h"
 #include "lj_bc.h"
 #include "lj_debug.h"
+#include "lj_gc.h"
 #include "lj_trace.h"
 
 #include "hotreload_vm.h"
@@ -372,8 +373,10 @@ int hr_traps_sync (lua_State *L) {
      trap, and flushing rewrites their loops' bytecode). */
   hr_jit_traps_changed(L);
   if (trap_lines == NULL) return 0;
+  /* Only live prototypes: mid-sweep a dead one may name a chunk string the
+     collector already freed (strings are swept first). */
   for (o = gcref(g->gc.root); o != NULL; o = gcref(o->gch.nextgc))
-    if (o->gch.gct == ~LJ_TPROTO) counted += place(L, gco2pt(o));
+    if (o->gch.gct == ~LJ_TPROTO && !isdead(g, o)) counted += place(L, gco2pt(o));
   return counted;
 }
 

@@ -29,7 +29,8 @@ int hr_created_since(lua_State *L) {
   lua_newtable(L);
   luaL_checkstack(L, 4, "hot reload");
   for (o = HR_ALLGC(G(L)); o != NULL && (const void *)o != mark; o = HR_GC_NEXT(o)) {
-    if (HR_GC_TT(o) == HR_T_TABLE) {
+    /* A dead table pushed here would be freed by the sweep yet still held. */
+    if (HR_GC_TT(o) == HR_T_TABLE && !HR_GC_DEAD(G(L), o)) {
       push_table(L, gco2t(o));
       lua_pushboolean(L, 1);
       lua_rawset(L, -3);
