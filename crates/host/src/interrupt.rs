@@ -6,6 +6,9 @@
 //! that is running, exactly what `lua.c` does for Ctrl-C. The hook then drains
 //! the queue and restores the normal mask (see `hooks`).
 
+#[cfg(feature = "luajit")]
+pub mod evaluations;
+
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
