@@ -278,9 +278,6 @@ fn stepping_from_an_exception_stop_lands_where_pcall_returns() {
 
 #[test]
 fn an_error_leaving_a_wrapped_coroutine_stops_once() {
-    if skip_on_luajit("the `all` filter stops again where coroutine.wrap hands the coroutine's error to the resumer") {
-        return;
-    }
     let dir = Scratch::new("exc-wrap");
     let text = "local gen = coroutine.wrap(function()\n  error({ code = 7 }) -- raise-table\nend)\nlocal step = coroutine.wrap(function()\n  error('broken step') -- raise-string\nend)\nprint(select(2, pcall(gen)).code)\nprint(pcall(step))\n";
     let program = dir.file("main.lua", text);
@@ -304,9 +301,6 @@ fn an_error_leaving_a_wrapped_coroutine_stops_once() {
 
 #[test]
 fn an_uncaught_error_from_a_wrapped_coroutine_stops_once() {
-    if skip_on_luajit("the `all` filter stops again where coroutine.wrap hands the coroutine's error to the resumer") {
-        return;
-    }
     let dir = Scratch::new("exc-wrap-uncaught");
     let text =
         "local step = coroutine.wrap(function()\n  error('fatal step') -- raise\nend)\nstep()\n";

@@ -20,8 +20,31 @@ void (*hr_raise_hook)(lua_State *L) = NULL;
 
 int hr_eval_running (void);
 
+/* coroutine.wrap hands a coroutine's error to its resumer by raising it
+ * again in the resumer (lj_ffh_coroutine_wrap_err, patched to tell us
+ * first): the raise that follows on that thread is that one, which the
+ * host tells apart (exceptions.rs: a wrapped coroutine's error stops once,
+ * where it was raised). PUC Lua's is told by the raising C function. */
+static lua_State *wrap_raising = NULL;
+static int raising_by_wrap = 0;
+
+void hr_wrap_reraise (lua_State *L) {
+  wrap_raising = L;
+}
+
+/* During the raise handler: whether this raise is coroutine.wrap's. */
+int hr_raise_by_wrap (void) {
+  return raising_by_wrap;
+}
+
 static void raised(lua_State *L) {
-  if (!hook_active(G(L)) && !hr_eval_running() && raise_handler != NULL) raise_handler(L);
+  int by_wrap = wrap_raising == L, outer;
+  wrap_raising = NULL;
+  if (hook_active(G(L)) || hr_eval_running() || raise_handler == NULL) return;
+  outer = raising_by_wrap;
+  raising_by_wrap = by_wrap;
+  raise_handler(L);
+  raising_by_wrap = outer;
 }
 
 void hr_set_raise_handler(hr_raise_handler handler) {

@@ -86,6 +86,9 @@ pub const VM: Vm = Vm {
 ///   newest C frame for it.
 /// - lj_err.c, `lj_err_run` (every runtime error, before the message
 ///   handler): the raise hook, outside compiled code.
+/// - lib_base.c, `lj_ffh_coroutine_wrap_err`: coroutine.wrap raising a
+///   coroutine's error again in the resumer says so first
+///   (`hr_wrap_reraise`, raise.c), so the `all` filter stops once.
 /// - lj_trace.c and lj_record.c: a function holding a breakpoint trap is
 ///   never compiled nor inlined into a trace (`jit.c`, `hr_jit_blocked`),
 ///   as if `jit.off(f)`; the hook check of compiled loops reads
@@ -126,6 +129,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  int hr_resume_in_c (lua_State *L, lua_State *co, int wrap);\n\
                  TValue *hr_frame_above (lua_State *L, const TValue *frame);\n\
                  extern void (*hr_raise_hook) (lua_State *L);\n\
+                 void hr_wrap_reraise (lua_State *L);\n\
                  extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
                  extern void (*hr_load_hook) (lua_State *L);\n",
             ),
@@ -315,6 +319,14 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "    lj_err_callermsg(L, strVdata(msg));\n  }\n\
                  \x20 if (G(L)->hr_resume_on) return hr_resume_in_c(L, co, wrap);  /* hotreload */\n\
                  \x20 return FFH_RETRY;\n",
+            ),
+            (
+                // coroutine.wrap hands a coroutine's error to its resumer
+                // (the assembler's path and the C one): the raise hook
+                // learns it is that error again (raise.c).
+                "void LJ_FASTCALL lj_ffh_coroutine_wrap_err(lua_State *L, lua_State *co)\n{\n",
+                "void LJ_FASTCALL lj_ffh_coroutine_wrap_err(lua_State *L, lua_State *co)\n{\n\
+                 \x20 hr_wrap_reraise(L);  /* hotreload */\n",
             ),
         ],
         "vm_x64.dasc" => &[
