@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{kind, line_of, skip_on_luajit, ErrorKind, Host, Scratch, Vm, VM};
+use common::{kind, line_of, ErrorKind, Host, Scratch, Vm, VM};
 use serde_json::{json, Value};
 
 /// Launches `program`, turns on `filters`, sets `breakpoints` and runs.
@@ -359,9 +359,6 @@ fn a_bad_write_argument_stops_at_the_callers_line() {
 
 #[test]
 fn a_stack_overflow_stops_and_the_program_recovers() {
-    if skip_on_luajit("the `all` filter stops twice at one stack overflow") {
-        return;
-    }
     let dir = Scratch::new("exc-overflow");
     let text =
         "local function deep(n)\n  return 1 + deep(n + 1) -- recurse\nend\nprint(pcall(deep, 1))\n";

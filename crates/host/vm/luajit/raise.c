@@ -37,9 +37,35 @@ int hr_raise_by_wrap (void) {
   return raising_by_wrap;
 }
 
+/* A trace exit restores the interpreter's state in a protected call
+ * (lj_trace.c, trace_exit_cp); an error raised there (a stack overflow
+ * while restoring the frames) is raised again once the exit is done
+ * (lj_err_trace), by then from a frame whose position is lost. So the
+ * first raise is the one that stops (the stack is the program's, and the
+ * exit returns at once after it), and its second raise is let through. */
+static int trace_exiting = 0;
+static int exit_raised = 0;
+static int skip_rethrow = 0;
+
+void hr_trace_exiting (int on) {
+  trace_exiting += on ? 1 : -1;
+  if (on) exit_raised = 0;
+}
+
+void hr_trace_rethrow (lua_State *L, int errcode) {
+  (void)L;
+  skip_rethrow = exit_raised && errcode == LUA_ERRRUN && hr_raise_hook != NULL;
+  exit_raised = 0;
+}
+
 static void raised(lua_State *L) {
   int by_wrap = wrap_raising == L, outer;
   wrap_raising = NULL;
+  if (skip_rethrow) {
+    skip_rethrow = 0;
+    return;
+  }
+  if (trace_exiting > 0) exit_raised = 1;
   if (hook_active(G(L)) || hr_eval_running() || raise_handler == NULL) return;
   outer = raising_by_wrap;
   raising_by_wrap = by_wrap;

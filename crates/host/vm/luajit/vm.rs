@@ -86,6 +86,11 @@ pub const VM: Vm = Vm {
 ///   newest C frame for it.
 /// - lj_err.c, `lj_err_run` (every runtime error, before the message
 ///   handler): the raise hook, outside compiled code.
+/// - lj_trace.c, `lj_trace_exit`, and lj_err.c, `lj_err_trace`: an error
+///   while a trace exit restores the interpreter's state (a stack
+///   overflow) is raised again after the exit; the raise hook stops at the
+///   first only, which still knows the line (`hr_trace_exiting`,
+///   `hr_trace_rethrow`).
 /// - lib_base.c, `lj_ffh_coroutine_wrap_err`: coroutine.wrap raising a
 ///   coroutine's error again in the resumer says so first
 ///   (`hr_wrap_reraise`, raise.c), so the `all` filter stops once.
@@ -130,6 +135,8 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  TValue *hr_frame_above (lua_State *L, const TValue *frame);\n\
                  extern void (*hr_raise_hook) (lua_State *L);\n\
                  void hr_wrap_reraise (lua_State *L);\n\
+                 void hr_trace_exiting (int on);\n\
+                 void hr_trace_rethrow (lua_State *L, int errcode);\n\
                  extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
                  extern void (*hr_load_hook) (lua_State *L);\n",
             ),
@@ -423,6 +430,10 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 /* hotreload: stop on raise, never from compiled code (the error is\n\
              \x20    raised again once the trace exited) */\n\
              \x20 if (hr_raise_hook && !tvref(G(L)->jit_base)) hr_raise_hook(L);\n",
+        ), (
+            "LJ_NOINLINE void LJ_FASTCALL lj_err_trace(lua_State *L, int errcode)\n{\n",
+            "LJ_NOINLINE void LJ_FASTCALL lj_err_trace(lua_State *L, int errcode)\n{\n\
+             \x20 hr_trace_rethrow(L, errcode);  /* hotreload: raised before (raise.c) */\n",
         )],
         "lj_trace.c" => &[(
             "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n",
@@ -431,6 +442,14 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
         ), (
             "  if ((J->pt->flags & PROTO_NOJIT)) {  /* JIT disabled for this proto? */\n",
             "  if ((J->pt->flags & PROTO_NOJIT) || hr_jit_blocked(J->pt)) {  /* hotreload */\n",
+        ), (
+            // An error while a trace exit restores the interpreter's state
+            // is raised again after the exit: the raise hook waits for that
+            // one (raise.c).
+            "  errcode = lj_vm_cpcall(L, NULL, &exd, trace_exit_cp);\n",
+            "  hr_trace_exiting(1);  /* hotreload */\n\
+             \x20 errcode = lj_vm_cpcall(L, NULL, &exd, trace_exit_cp);\n\
+             \x20 hr_trace_exiting(0);  /* hotreload */\n",
         )],
         "lj_record.c" => &[
             (
