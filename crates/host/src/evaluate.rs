@@ -134,13 +134,12 @@ fn call_bounded(
     };
     let args = MultiValue::from_vec(args);
     // LuaJIT's hook is the whole VM's: the VM lends it to the evaluation.
-    #[cfg(feature = "luajit")]
+    #[cfg(all(feature = "luajit", hr_host_vm))]
     let resumed =
         crate::interrupt::evaluations::bounded(lua, step, Box::new(check), || thread.resume(args))
             .map_err(|e| HostError::new(ErrorKind::Runtime, e))?;
-    #[cfg(not(feature = "luajit"))]
+    #[cfg(not(all(feature = "luajit", hr_host_vm)))]
     let resumed = {
-        let mut check = check;
         thread
             .set_hook(
                 mlua::HookTriggers::new().every_nth_instruction(step),

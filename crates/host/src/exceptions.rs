@@ -240,7 +240,7 @@ unsafe fn raise(l: *mut lua_State) {
     });
 }
 
-#[cfg(feature = "luajit")]
+#[cfg(all(feature = "luajit", hr_host_vm))]
 extern "C" {
     fn hr_raise_by_wrap() -> c_int;
 }
@@ -251,7 +251,7 @@ extern "C" {
 ///
 /// # Safety
 /// Called from the raise handler only.
-#[cfg(feature = "luajit")]
+#[cfg(all(feature = "luajit", hr_host_vm))]
 unsafe fn raised_by_wrap(_l: *mut lua_State) -> bool {
     // SAFETY: reads a flag of the running raise.
     unsafe { hr_raise_by_wrap() != 0 }
@@ -261,7 +261,7 @@ unsafe fn raised_by_wrap(_l: *mut lua_State) -> bool {
 ///
 /// # Safety
 /// `l` is the running thread, with room for one more slot.
-#[cfg(not(feature = "luajit"))]
+#[cfg(not(all(feature = "luajit", hr_host_vm)))]
 unsafe fn raised_by_wrap(l: *mut lua_State) -> bool {
     let wrap = WRAP.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: reads the running frame; pushes and pops one value.
