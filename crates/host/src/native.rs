@@ -276,7 +276,7 @@ pub unsafe fn set_line_filter(on: bool, bits: &[u8]) {
 }
 
 /// Decides whether a Lua function entered under a line-only hook may run
-/// untraced (non-zero) given its chunk source (see `hr_skip_trace`).
+/// untraced (non-zero) given its chunk source (`vm/shared/skips.c`, VMs without traps).
 pub type SkipPolicy =
     unsafe extern "C" fn(l: *mut lua_State, source: *const c_char, len: usize) -> c_int;
 

@@ -14,7 +14,6 @@
 #include "lj_debug.h"
 
 #include "hotreload_vm.h"
-#include "skips.h"
 
 static void collect_lines (GCproto *pt, int *out, int cap, int *n) {
   BCPos pc;
@@ -119,19 +118,6 @@ int hr_room_to_evaluate (lua_State *L) {
   if (stack_room(L) < HR_EVAL_SLOTS) return 0;
   if (main != L && stack_room(main) < HR_EVAL_SLOTS) return 0;
   return 1;
-}
-
-/* Called by the patched line event for a line that holds a breakpoint in
- * some file: whether the running function's file and lines hold none. */
-int hr_skip_trace (lua_State *L, const GCproto *pt) {
-  global_State *g = G(L);
-  GCstr *name = proto_chunkname(pt);
-  if (!hr_has_skip_policy() || (g->hookmask & HOOK_EVENTMASK) != LUA_MASKLINE ||
-      g->hr_hookmask != 0 || name == NULL)
-    return 0;
-  if (hr_source_skips(L, name, strdata(name), name->len)) return 1;
-  return pt->firstline > 0 &&
-         !hr_lines_hold_breakpoint((int)pt->firstline, (int)(pt->firstline + pt->numline));
 }
 
 /* The frame right above `frame` on thread L (NULL when `frame` is the top

@@ -2,14 +2,14 @@
  * LuaJIT's compiler and the debugger (issue: compiled code runs no hooks,
  * and a trace may hold an inlined copy of a function's old code):
  *
- * - Breakpoints are traps in the bytecode (traps.c). A prototype that holds
- *   one is never compiled nor inlined into a trace: the patched recorder
- *   (lj_trace.c, lj_record.c) asks `hr_jit_blocked` where it tests
- *   PROTO_NOJIT, so it is handled as `jit.off(f)` would be. Whenever the
+ * - Breakpoints are traps in the bytecode (traps.c), and functions holding
+ *   them are compiled like any other: the recorder never compiles a trap
+ *   away (trap_record.c: the trace ends before it, or guards keep its
+ *   condition false), and every reader of bytecode in the compiler reads
+ *   the original where a trap stands (the patches in vm.rs). Whenever the
  *   traps change, every trace is flushed (one could hold an inlined line
- *   that now has a breakpoint) and loops that were blacklisted meanwhile
- *   are unblocked, so the JIT compiles again what no longer holds a
- *   breakpoint. Without breakpoints nothing is blocked.
+ *   that now has a breakpoint) and loops blacklisted meanwhile get their
+ *   hot counting back, so removing a breakpoint gives back full speed.
  * - Events compiled code cannot give: while the debugger counts
  *   instructions (a pause, an interrupt), follows calls (a step) or needs
  *   every line, `hr_trace_stop` makes compiled loops leave their trace at
@@ -25,9 +25,6 @@
 
 #include "hotreload_vm.h"
 
-int hr_line_filter_on (void);
-int hr_has_traps (const GCproto *pt);
-
 static global_State *vm_g = NULL;
 static int last_dmask = 0;
 
@@ -35,8 +32,7 @@ static void update_trace_stop (void) {
   int m = last_dmask;
   if (vm_g == NULL) return;
   vm_g->hr_trace_stop =
-      (uint8_t)((m & (LUA_MASKCOUNT | LUA_MASKCALL | LUA_MASKRET)) != 0 ||
-                ((m & LUA_MASKLINE) && !hr_line_filter_on()));
+      (uint8_t)((m & (LUA_MASKCOUNT | LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE)) != 0);
 }
 
 /* From hr_debug_sethook: the debugger's mask of the thread that runs. */
@@ -44,11 +40,6 @@ void hr_jit_trace_stop_update (global_State *g, int dmask) {
   vm_g = g;
   last_dmask = dmask;
   update_trace_stop();
-}
-
-/* The recorder's question: whether prototype pt must stay interpreted. */
-int hr_jit_blocked (const GCproto *pt) {
-  return hr_has_traps(pt);
 }
 
 /* The running thread (the one whose stack a trace flush may report to). */
@@ -79,13 +70,6 @@ void hr_jit_traps_changed (lua_State *L) {
 
 void hr_jit_traps_cleared (void) {
   if (vm_g != NULL) resync(vm_g);
-}
-
-/* From hr_set_line_filter (VMs without traps); here only the trace stop
- * follows it. */
-void hr_jit_breakpoint_lines (int on, const unsigned char *bits, size_t len) {
-  (void)on; (void)bits; (void)len;
-  update_trace_stop();
 }
 
 /* Lua C function: after a reload, no trace may run a replaced function's

@@ -12,12 +12,16 @@
  * re-dispatches the original opcode through the static dispatch table, as
  * the instruction hook does. Code without a trap runs with no hook at all.
  *
- * The compiler never sees a trap: a prototype with traps is never compiled
- * nor inlined (`hr_jit_blocked`, jit.c), every trace is flushed before
- * traps are placed (one could hold an inlined copy of a line that gets a
- * breakpoint), and a trapped loop instruction runs as its interpreted
- * variant (IFORL, IITERL, ILOOP: no hot counting, so the recorder never
- * patches it). The one bytecode the interpreter rewrites by itself, the
+ * The compiler never compiles a trap away: functions holding traps are
+ * compiled, the recorder ending a trace before a trap or guarding that its
+ * condition stays false (trap_record.c), and every reader of bytecode in
+ * the compiler reads the original where a trap stands (hr_bc_orig, by
+ * address; the compiler's own FORI/JFORI patches go to the original,
+ * hr_bc_setop). Every trace is flushed before traps are placed (one could
+ * hold an inlined copy of a line that gets a breakpoint), and a trapped
+ * loop instruction runs as its interpreted variant (IFORL, IITERL, ILOOP:
+ * no hot counting, so no trace starts there and the recorder never patches
+ * it). The one bytecode the interpreter rewrites by itself, the
  * ISNEXT/ITERN pair of a `pairs` loop, is despecialised as LuaJIT itself
  * does (JMP/ITERC) where a trap stands on either.
  *
@@ -106,6 +110,42 @@ static const HrTrap *trap_at (const GCproto *pt, const BCIns *ip) {
 BCIns hr_bc_at (const GCproto *pt, const BCIns *ip) {
   const HrTrap *t = trap_at(pt, ip);
   return t != NULL ? t->orig : *ip;
+}
+
+/* The trap at ip, its prototype found by address (the trace compiler
+   reads snapshot and exit pcs, which may lie in any inlined function). */
+static HrTrap *trap_by_address (const BCIns *ip) {
+  HrTraps *ts;
+  if (!is_trap(bc_op(*ip))) return NULL;
+  for (ts = all_traps; ts != NULL; ts = ts->next) {
+    const BCIns *bc = proto_bc(ts->pt);
+    if (ip >= bc && ip < bc + ts->pt->sizebc) return (HrTrap *)trap_at(ts->pt, ip);
+  }
+  return NULL;
+}
+
+BCIns hr_bc_orig (const BCIns *ip) {
+  const HrTrap *t = trap_by_address(ip);
+  return t != NULL ? t->orig : *ip;
+}
+
+/* The compiler's own bytecode patches (a FORI becoming JFORI once its loop
+   is compiled, and back): on a trap, the original instruction takes them. */
+void hr_bc_setop (BCIns *ip, int op) {
+  HrTrap *t = trap_by_address(ip);
+  if (t != NULL) setbc_op(&t->orig, op);
+  else setbc_op(ip, op);
+}
+
+/* For the recorder (trap_record.c): the original instruction of the trap
+   at ip of pt and its compiled condition (NULL: none). */
+int hr_trap_info (const GCproto *pt, const BCIns *ip, BCIns *orig,
+                  const struct HrCond **cond) {
+  const HrTrap *t = trap_at(pt, ip);
+  if (t == NULL) return 0;
+  *orig = t->orig;
+  *cond = t->cond;
+  return 1;
 }
 
 /* The opcode a trap dispatches: a loop as its interpreted variant. */

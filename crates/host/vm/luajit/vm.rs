@@ -59,15 +59,31 @@ pub const VM: Vm = Vm {
 ///   equality).
 /// - lj_trace.c: blacklisting a loop never writes over a trap.
 ///
+/// Functions holding traps are compiled (`trap_record.c`, `jit.c`):
+/// - lj_record.c: `lj_record_ins` hands a trap to `hr_record_trap`, which
+///   records guards keeping its condition false and then the original
+///   instruction, or ends the trace before the trap (linked to the
+///   interpreter); `hr_rec_slot` and `hr_rec_upvalue` lend it the
+///   recorder's static slot and upvalue loads. The hook check of compiled
+///   loops reads `hr_trace_stop`.
+/// - Every reader of code around the instruction it records reads the
+///   original where a trap stands (`hr_bc_orig`, by address): lj_record.c
+///   (`find_kinit`, a root trace's start and loop range), lj_snap.c (a
+///   snapshot's pc and top when a trace exits), lj_trace.c (MULTRES at an
+///   exit, the start event), lj_asm.c (MULTRES of a trace that ends at a
+///   trap), lj_ffrecord.c (the instruction after a call, for stitching).
+/// - lj_snap.c: no slot is dead at a trap (its condition and the debugger
+///   stopped there may read any), so exits restore them all.
+/// - lj_trace.c: the FORI of a compiled loop becomes JFORI and back in the
+///   trap's original when a trap stands on it (`hr_bc_setop`).
+///
 /// Hooks are global in LuaJIT (one hook for every coroutine), so:
 /// - lj_obj.h: `global_State` gets the program's own hook slot, the flag
 ///   that stops compiled code (`hr_trace_stop`) and the one that routes
 ///   `coroutine.resume` through C (`hr_resume_on`); `lua_State` gets the
 ///   debugger's mask for that thread and the parser depth.
 /// - lj_dispatch.c: the stock `lua_sethook` & co. become `hr_vm_*`
-///   (`vm_hooks.c` defines the public ones); the line event skips lines and
-///   functions without breakpoints (`hr_skip_line`, `hr_skip_trace`); a
-///   count hook that switches the line hook on makes it fire at the next
+///   (`vm_hooks.c` defines the public ones); a count hook that switches the line hook on makes it fire at the next
 ///   new line (`hr_sync_pc`); the event LuaJIT sends again for the rest of
 ///   a line once a call on it returned is marked (`hr_line_again`) and the
 ///   debugger's hook does not get it (the program's own hook still does).
@@ -94,10 +110,6 @@ pub const VM: Vm = Vm {
 /// - lib_base.c, `lj_ffh_coroutine_wrap_err`: coroutine.wrap raising a
 ///   coroutine's error again in the resumer says so first
 ///   (`hr_wrap_reraise`, raise.c), so the `all` filter stops once.
-/// - lj_trace.c and lj_record.c: a function holding a breakpoint trap is
-///   never compiled nor inlined into a trace (`jit.c`, `hr_jit_blocked`),
-///   as if `jit.off(f)`; the hook check of compiled loops reads
-///   `hr_trace_stop`.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lj_obj.h" => &[
@@ -128,9 +140,8 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  int hr_has_traps (const struct GCproto *pt);\n\
                  void hr_traps_free (struct GCproto *pt);\n\
                  lua_Hook hr_debug_hook (void);\n\
-                 int hr_skip_line (lua_State *L, int line);  /* hotreload */\n\
-                 int hr_skip_trace (lua_State *L, const struct GCproto *pt);\n\
-                 int hr_jit_blocked (const struct GCproto *pt);\n\
+                 BCIns hr_bc_orig (const BCIns *ip);  /* hotreload: the code as compiled, by address */\n\
+                 void hr_bc_setop (BCIns *ip, int op);\n\
                  int hr_resume_in_c (lua_State *L, lua_State *co, int wrap);\n\
                  TValue *hr_frame_above (lua_State *L, const TValue *frame);\n\
                  extern void (*hr_raise_hook) (lua_State *L);\n\
@@ -166,15 +177,13 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             ),
             (
                 "      callhook(L, LUA_HOOKLINE, line);\n",
-                "      if (!hr_skip_line(L, (int)line) && !hr_skip_trace(L, pt)) {  /* hotreload */\n\
-                 \x20       /* the rest of a line whose call just returned: stock LuaJIT\n\
-                 \x20          reports it again, PUC Lua (and the debugger) does not */\n\
-                 \x20       g->hr_line_again = opc >= pt->sizebc && npc > 0 &&\n\
-                 \x20         (bc_op(hr_bc_at(pt, &proto_bc(pt)[npc-1])) == BC_CALL || bc_op(hr_bc_at(pt, &proto_bc(pt)[npc-1])) == BC_CALLM) &&\n\
-                 \x20         lj_debug_line(pt, npc-1) == line;\n\
-                 \x20       callhook(L, LUA_HOOKLINE, line);\n\
-                 \x20       g->hr_line_again = 0;\n\
-                 \x20     }\n",
+                "      /* hotreload: the rest of a line whose call just returned: stock\n\
+                 \x20        LuaJIT reports it again, PUC Lua (and the debugger) does not */\n\
+                 \x20     g->hr_line_again = opc >= pt->sizebc && npc > 0 &&\n\
+                 \x20       (bc_op(hr_bc_at(pt, &proto_bc(pt)[npc-1])) == BC_CALL || bc_op(hr_bc_at(pt, &proto_bc(pt)[npc-1])) == BC_CALLM) &&\n\
+                 \x20       lj_debug_line(pt, npc-1) == line;\n\
+                 \x20     callhook(L, LUA_HOOKLINE, line);\n\
+                 \x20     g->hr_line_again = 0;\n",
             ),
             (
                 "  BCIns ins = pc[-1];\n  if (bc_op(ins) == BC_UCLO)\n    ins = pc[bc_j(ins)];\n",
@@ -274,17 +283,16 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 hr_traps_free(pt);  /* hotreload */\n",
         )],
         "lj_bcwrite.c" => &[(
-            "\tmemcpy(q, &traceref(J, rd)->startins, 4);\n      }\n    }\n  }\n#endif\n  return p;\n}\n",
-            "\tmemcpy(q, &traceref(J, rd)->startins, 4);\n      }\n    }\n  }\n#endif\n\
+            "  p = lj_buf_wmem(p, proto_bc(pt)+1, nbc*(MSize)sizeof(BCIns));\n  UNUSED(ctx);\n",
+            "  p = lj_buf_wmem(p, proto_bc(pt)+1, nbc*(MSize)sizeof(BCIns));\n  UNUSED(ctx);\n\
              \x20 if (hr_has_traps(pt)) {  /* hotreload: the code as compiled, without traps */\n\
              \x20   char *w = p - nbc*(MSize)sizeof(BCIns);\n\
              \x20   MSize i;\n\
-             \x20   for (i = 0; i < nbc; i++) {\n\
+             \x20   for (i = 0; i < nbc; i++) {  /* (a trap's JFORI is unpatched below) */\n\
              \x20     BCIns ins = hr_bc_at(pt, proto_bc(pt)+1+i);\n\
              \x20     memcpy(w + i*sizeof(BCIns), &ins, sizeof(BCIns));\n\
              \x20   }\n\
-             \x20 }\n\
-             \x20 return p;\n}\n",
+             \x20 }\n",
         )],
         "lib_jit.c" => &[(
             "    BCIns ins = proto_bc(pt)[pc];\n    BCOp op = bc_op(ins);\n    lj_assertL(op < BC__MAX",
@@ -435,32 +443,105 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             "LJ_NOINLINE void LJ_FASTCALL lj_err_trace(lua_State *L, int errcode)\n{\n\
              \x20 hr_trace_rethrow(L, errcode);  /* hotreload: raised before (raise.c) */\n",
         )],
-        "lj_trace.c" => &[(
-            "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n",
-            "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n\
-             \x20 if (bc_op(*pc) == BC_HRTRAP || bc_op(*pc) == BC_HRTRAPG) return;  /* hotreload: a trap stays (traps.c) */\n",
-        ), (
-            "  if ((J->pt->flags & PROTO_NOJIT)) {  /* JIT disabled for this proto? */\n",
-            "  if ((J->pt->flags & PROTO_NOJIT) || hr_jit_blocked(J->pt)) {  /* hotreload */\n",
-        ), (
-            // An error while a trace exit restores the interpreter's state
-            // is raised again after the exit: the raise hook waits for that
-            // one (raise.c).
-            "  errcode = lj_vm_cpcall(L, NULL, &exd, trace_exit_cp);\n",
-            "  hr_trace_exiting(1);  /* hotreload */\n\
-             \x20 errcode = lj_vm_cpcall(L, NULL, &exd, trace_exit_cp);\n\
-             \x20 hr_trace_exiting(0);  /* hotreload */\n",
-        )],
-        "lj_record.c" => &[
+        "lj_trace.c" => &[
             (
-                "    GCproto *pt = funcproto(frame_func(frame - (cbase+1+LJ_FR2)));\n    if ((pt->flags & PROTO_NOJIT))\n",
-                "    GCproto *pt = funcproto(frame_func(frame - (cbase+1+LJ_FR2)));\n\
-                 \x20   if ((pt->flags & PROTO_NOJIT) || hr_jit_blocked(pt))  /* hotreload */\n",
+                "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n",
+                "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n\
+                 \x20 if (bc_op(*pc) == BC_HRTRAP || bc_op(*pc) == BC_HRTRAPG) return;  /* hotreload: a trap stays (traps.c) */\n",
+            ),
+            // The compiler's patches of a loop's FORI (JFORI while its
+            // loop is compiled) go to the original of a trap standing there.
+            (
+                "    setbc_op(pc+bc_j(J->cur.startins), BC_JFORI);  /* Patch FORI, too. */\n",
+                "    hr_bc_setop(pc+bc_j(J->cur.startins), BC_JFORI);  /* Patch FORI, too (hotreload: or its trap's original). */\n",
             ),
             (
-                "  BCReg s, numparams = pt->numparams;\n  if ((pt->flags & PROTO_NOJIT))\n",
-                "  BCReg s, numparams = pt->numparams;\n\
-                 \x20 if ((pt->flags & PROTO_NOJIT) || hr_jit_blocked(pt))  /* hotreload */\n",
+                "    setbc_op(pc, BC_FORI);\n    break;\n",
+                "    hr_bc_setop(pc, BC_FORI);  /* hotreload: or its trap's original */\n    break;\n",
+            ),
+            (
+                "      BCOp op = bc_op(*J->pc);\n      if (op == BC_CALLM || op == BC_CALL || op == BC_ITERC) {\n",
+                "      BCOp op = bc_op(hr_bc_orig(J->pc));  /* hotreload */\n      if (op == BC_CALLM || op == BC_CALL || op == BC_ITERC) {\n",
+            ),
+            // A trace exits at a trap: MULTRES as for the original (a
+            // trapped CALLM, RETM, TSETM).
+            (
+                "  ERRNO_RESTORE\n  switch (bc_op(*pc)) {\n  case BC_CALLM: case BC_CALLMT:\n",
+                "  ERRNO_RESTORE\n\
+                 \x20 if (bc_op(*pc) == BC_HRTRAP || bc_op(*pc) == BC_HRTRAPG) {  /* hotreload */\n\
+                 \x20   BCIns ins = hr_bc_orig(pc);\n\
+                 \x20   switch (bc_op(ins)) {\n\
+                 \x20   case BC_CALLM: case BC_CALLMT:\n\
+                 \x20     return (int)((BCReg)(L->top - L->base) - bc_a(ins) - bc_c(ins) - LJ_FR2);\n\
+                 \x20   case BC_RETM:\n\
+                 \x20     return (int)((BCReg)(L->top - L->base) + 1 - bc_a(ins) - bc_d(ins));\n\
+                 \x20   case BC_TSETM:\n\
+                 \x20     return (int)((BCReg)(L->top - L->base) + 1 - bc_a(ins));\n\
+                 \x20   default:\n\
+                 \x20     return 0;\n\
+                 \x20   }\n\
+                 \x20 }\n\
+                 \x20 switch (bc_op(*pc)) {\n  case BC_CALLM: case BC_CALLMT:\n",
+            ),
+            // An error while a trace exit restores the interpreter's state
+            // is raised again after the exit: the raise hook stops at the
+            // first (raise.c).
+            (
+                "  errcode = lj_vm_cpcall(L, NULL, &exd, trace_exit_cp);\n",
+                "  hr_trace_exiting(1);  /* hotreload */\n\
+                 \x20 errcode = lj_vm_cpcall(L, NULL, &exd, trace_exit_cp);\n\
+                 \x20 hr_trace_exiting(0);  /* hotreload */\n",
+            ),
+        ],
+        "lj_record.c" => &[
+            // The recorder at a trap (trap_record.c): guards keeping its
+            // condition false, then the original instruction; or the
+            // trace ends before it.
+            (
+                "  ins = *pc;\n  op = bc_op(ins);\n",
+                "  ins = *pc;\n\
+                 \x20 if (LJ_UNLIKELY(bc_op(ins) == BC_HRTRAP || bc_op(ins) == BC_HRTRAPG)) {  /* hotreload */\n\
+                 \x20   if (!hr_record_trap(J, pc, &ins)) return;  /* the trace ended before it */\n\
+                 \x20 }\n\
+                 \x20 op = bc_op(ins);\n",
+            ),
+            (
+                "/* -- Record calls to Lua functions --------------------------------------- */\n",
+                "/* hotreload: for trap_record.c (vm/luajit) */\n\
+                 TRef hr_rec_slot(jit_State *J, BCReg slot)\n\
+                 {\n\
+                 \x20 return getslot(J, slot);\n\
+                 }\n\
+                 \n\
+                 TRef hr_rec_upvalue(jit_State *J, uint32_t uv)\n\
+                 {\n\
+                 \x20 return rec_upvalue(J, uv, 0);\n\
+                 }\n\
+                 \n\
+                 int hr_record_trap(jit_State *J, const BCIns *pc, BCIns *ins);\n\
+                 \n\
+                 /* -- Record calls to Lua functions --------------------------------------- */\n",
+            ),
+            // Code read ahead or behind: the original where a trap stands.
+            (
+                "    BCIns ins = *pc;\n    BCOp op = bc_op(ins);\n    /* First try to find the last instruction that stores to this slot. */\n",
+                "    BCIns ins = hr_bc_orig(pc);  /* hotreload */\n    BCOp op = bc_op(ins);\n    /* First try to find the last instruction that stores to this slot. */\n",
+            ),
+            (
+                "\t  if (bc_op(*pc) == BC_JMP) {\n",
+                "\t  if (bc_op(hr_bc_orig(pc)) == BC_JMP) {  /* hotreload */\n",
+            ),
+            (
+                "  const BCIns *pcj, *pc = J->pc;\n  BCIns ins = *pc;\n",
+                "  const BCIns *pcj, *pc = J->pc;\n  BCIns ins = hr_bc_orig(pc);  /* hotreload */\n",
+            ),
+            (
+                "    pcj = pc + bc_j(ins);\n    ins = *pcj;\n",
+                "    pcj = pc + bc_j(ins);\n    ins = hr_bc_orig(pcj);  /* hotreload */\n",
+            ),
+            (
+                "    J->cur.startins = *J->pc;\n",
+                "    J->cur.startins = hr_bc_orig(J->pc);  /* hotreload: a stitched trace after a trapped call */\n",
             ),
             (
                 "\t\t     lj_ir_kptr(J, &J2G(J)->hookmask), IRXLOAD_VOLATILE);\n    tr = emitir(IRTI(IR_BAND), tr, lj_ir_kint(J, (LUA_MASKLINE|LUA_MASKCOUNT)));\n",
@@ -468,6 +549,31 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20   tr = emitir(IRTI(IR_BAND), tr, lj_ir_kint(J, 0xff));\n",
             ),
         ],
+        "lj_snap.c" => &[
+            // A breakpoint's condition, and the debugger once stopped
+            // there, may read any slot: none is dead at a trap.
+            (
+                "    BCIns ins = *pc++;\n    BCOp op = bc_op(ins);\n",
+                "    BCIns ins = *pc++;\n    BCOp op = bc_op(ins);\n\
+                 \x20   if (op == BC_HRTRAP || op == BC_HRTRAPG) return maxslot;  /* hotreload */\n",
+            ),
+            (
+                "  setcframe_pc(L->cframe, bc_isret_or_tail(bc_op(*pc)) ? pc : pc+1);\n",
+                "  setcframe_pc(L->cframe, bc_isret_or_tail(bc_op(hr_bc_orig(pc))) ? pc : pc+1);  /* hotreload */\n",
+            ),
+            (
+                "  switch (bc_op(*pc)) {\n  default:\n    if (bc_op(*pc) < BC_FUNCF) {\n",
+                "  switch (bc_op(hr_bc_orig(pc))) {  /* hotreload: a trapped CALLM's top */\n  default:\n    if (bc_op(*pc) < BC_FUNCF) {\n",
+            ),
+        ],
+        "lj_asm.c" => &[(
+            "    switch (bc_op(*pc)) {\n    case BC_CALLM: case BC_CALLMT:\n",
+            "    switch (bc_op(hr_bc_orig(pc))) {  /* hotreload: MULTRES at a trap */\n    case BC_CALLM: case BC_CALLMT:\n",
+        )],
+        "lj_ffrecord.c" => &[(
+            "      BCOp op = bc_op(*frame_pc(J->L->base-1));\n",
+            "      BCOp op = bc_op(hr_bc_orig(frame_pc(J->L->base-1)));  /* hotreload */\n",
+        )],
         _ => &[],
     }
 }

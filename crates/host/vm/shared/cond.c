@@ -21,18 +21,6 @@
 
 #include "traps.h"
 
-enum {
-  C_K, C_LOCAL, C_UPVAL, C_FIELD, C_INDEX, C_LEN, C_NOT, C_NEG,
-  C_ADD, C_SUB, C_MUL, C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE,
-  C_JT, C_JF  /* or / and: jump keeping the value, else drop it */
-};
-
-typedef struct HrOp {
-  int op;
-  int arg;
-  HrVal k;
-} HrOp;
-
 #define MAX_OPS 64
 #define MAX_DEPTH 16
 
@@ -369,10 +357,15 @@ void hr_cond_free (struct HrCond *c) {
   free(c);
 }
 
+int hr_cond_ops (const struct HrCond *c, const HrOp **ops) {
+  *ops = c->ops;
+  return c->n;
+}
+
 /* ---- Running ---- */
 
-/* Apart from every answer: compare_numbers' -1 (less) included. */
-#define UNKNOWN (-2)
+/* Not a value compare_numbers, equal or compare give (-1 is "less"). */
+#define UNKNOWN (-9)
 
 static int truthy (const HrVal *v) {
   return !(v->t == HV_NIL || (v->t == HV_BOOL && v->i == 0));

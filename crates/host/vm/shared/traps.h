@@ -69,6 +69,19 @@ void hr_vm_forget_strings (lua_State *L);
 
 /* ---- Shared (cond.c) ---- */
 
+/* A compiled condition is a program of these ops over a stack of HrVal. */
+enum {
+  C_K, C_LOCAL, C_UPVAL, C_FIELD, C_INDEX, C_LEN, C_NOT, C_NEG,
+  C_ADD, C_SUB, C_MUL, C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE,
+  C_JT, C_JF  /* or / and: jump keeping the value, else drop it */
+};
+
+typedef struct HrOp {
+  int op;
+  int arg;  /* C_LOCAL: register; C_UPVAL: index; C_JT/C_JF: target op */
+  HrVal k;  /* C_K: the constant; C_FIELD: the key (HV_STR) */
+} HrOp;
+
 struct HrCond;
 /* Makes the strings the conditions `texts` name (allocating in L's VM),
    dropping those made before: compiling then allocates nothing. */
@@ -80,6 +93,9 @@ struct HrCond *hr_cond_compile (lua_State *L, const Proto *p, int pc,
 void hr_cond_free (struct HrCond *c);
 /* 1 when the condition is surely false in L's running frame. */
 int hr_cond_false (lua_State *L, const struct HrCond *c);
+/* The ops of c (LuaJIT's recorder turns them into trace guards); returns
+   how many. */
+int hr_cond_ops (const struct HrCond *c, const HrOp **ops);
 
 /* ---- Shared (vm_hooks.c) ---- */
 
