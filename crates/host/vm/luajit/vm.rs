@@ -146,6 +146,7 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  TValue *hr_frame_above (lua_State *L, const TValue *frame);\n\
                  extern void (*hr_raise_hook) (lua_State *L);\n\
                  void hr_wrap_reraise (lua_State *L);\n\
+                 void hr_thread_freed (lua_State *L);\n\
                  void hr_trace_exiting (int on);\n\
                  void hr_trace_rethrow (lua_State *L, int errcode);\n\
                  extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
@@ -304,6 +305,12 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 L1->hr_dmask = L->hr_dmask;  /* hotreload: as the creator */\n\
              \x20 L1->hr_parsing = 0;\n\
              \x20 L1->hr_seenpc = NULL;\n",
+        ), (
+            // The thread whose debugger mask the VM holds is forgotten when
+            // it goes (vm_hooks.c keeps a pointer to it).
+            "  if (obj2gco(L) == gcref(g->cur_L))\n    setgcrefnull(g->cur_L);\n",
+            "  hr_thread_freed(L);  /* hotreload */\n\
+             \x20 if (obj2gco(L) == gcref(g->cur_L))\n    setgcrefnull(g->cur_L);\n",
         )],
         "lj_api.c" => &[(
             "  if (L->cframe == NULL && L->status <= LUA_YIELD)\n    return lj_vm_resume(L,\n      L->status == LUA_OK ? api_call_base(L, nargs) : L->top - nargs,\n      0, 0);\n",

@@ -57,7 +57,6 @@ typedef struct {
   uint8_t hookmask;  /* with the hook-active flag: off during the evaluation */
   int32_t hookcount, hookcstart;
   uint8_t trace_stop;
-  lua_State *hooked;
 } EvalSaved;
 static EvalSaved eval_saved[HR_EVAL_NEST];
 static int eval_depth = 0;
@@ -181,6 +180,11 @@ void hr_debug_sethook (lua_State *L, int mask) {
   hr_resume_flag_update(g);
 }
 
+/* A thread is freed (patched lj_state_free): no pointer to it stays. */
+void hr_thread_freed (lua_State *L) {
+  if (hooked == L) hooked = NULL;
+}
+
 /* The host asks this before every mask change (hooks.rs, set_mask), so the
    VM's resume flag follows the notification from the first one on. It asks
    for the thread that runs (or is about to): when the VM holds another
@@ -212,7 +216,6 @@ int hr_eval_hook_begin (lua_State *L, lua_Hook hook, int count) {
   s->hookcount = g->hookcount;
   s->hookcstart = g->hookcstart;
   s->trace_stop = g->hr_trace_stop;
-  s->hooked = hooked;
   hr_vm_sethook(L, hook, LUA_MASKCOUNT, count > 0 ? count : 1);
   hook_leave(g);
   g->hr_trace_stop = 1;
@@ -231,12 +234,10 @@ void hr_eval_hook_end (lua_State *L) {
   g->hr_trace_stop = s->trace_stop;
   lj_trace_abort(g);
   lj_dispatch_update(g, 0);
-  if (eval_depth > 0 || !eval_dirty) {
-    hooked = s->hooked;
-    return;
-  }
+  if (eval_depth > 0 || !eval_dirty) return;
   /* The slots changed meanwhile: the VM gets their union for the thread
-     whose mask was set last. */
+     whose mask was set last (none if it was freed: the next mask the host
+     sets, before the program runs on, puts it back). */
   eval_dirty = 0;
   if (hooked != NULL) {
     hr_debug_sethook(hooked, hooked->hr_dmask);
