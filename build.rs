@@ -25,6 +25,7 @@ fn main() {
     build.compile("hotreload_luajit_stock");
     println!("cargo:rerun-if-changed=crates/host/vm/luajit_stock");
     println!("cargo:rerun-if-changed=crates/host/vm/luajit/reload_swap.c");
+    println!("cargo:rerun-if-changed=crates/host/vm/luajit/bc_names.h");
     println!("cargo:rerun-if-changed=build.rs");
 }
 

@@ -38,6 +38,7 @@ fn main() {
         }
         println!("cargo:rerun-if-changed=../host/vm/luajit_stock");
         println!("cargo:rerun-if-changed=../host/vm/luajit/reload_swap.c");
+        println!("cargo:rerun-if-changed=../host/vm/luajit/bc_names.h");
     } else {
         // The verified in-place swap (and 5.1's upvalue functions): the
         // internal headers of this release, checked against the running VM

@@ -6,17 +6,6 @@ local M = {}
 
 local health = vim.health
 
--- What a host with the in-place swap but without lua5.4's native walk does
--- not do yet.
-local inplace_swap = 'reloads by swapping prototypes in place: closures a factory already made,'
-  .. ' and the running main program, keep their old code'
-local limits = {
-  ['lua5.3'] = inplace_swap,
-  ['lua5.2'] = inplace_swap,
-  ['lua5.1'] = inplace_swap,
-  ['luajit'] = inplace_swap,
-}
-
 local build_fix = 'run :Lazy build hotreload.nvim (or scripts/build --release in the plugin directory)'
 
 local function check_neovim()
@@ -88,9 +77,6 @@ local function check_hosts()
       if ok and result.code == 0 then
         local out = vim.trim((result.stdout or '') .. (result.stderr or ''))
         health.ok(('%s: %s'):format(runtime.name, (out:gsub('\n', ' '))))
-        if limits[runtime.name] then
-          health.info(('%s: %s'):format(runtime.name, limits[runtime.name]))
-        end
       else
         local why = ok and ('exit code %s: %s'):format(result.code, vim.trim(result.stderr or '')) or tostring(result)
         health.error(('%s: %s --version failed (%s)'):format(runtime.name, exe, why), { build_fix })

@@ -174,32 +174,17 @@ end
     client.ok("disconnect", json!({"terminateDebuggee": true}));
 }
 
-#[test]
-fn a_reload_flushes_traces_that_inlined_the_old_code() {
+/// Runs `body` (after the prelude) as a program beside module `name` at
+/// version `v1`, stops at its `-- gate` line once it said `before` (which
+/// must be `before`) and `compiled` (at least one trace), reloads the
+/// module with `v2` and continues. Returns the client, to read what the
+/// program says next, and the reload's body.
+fn reload_at_the_gate(name: &str, v1: &str, body: &str, v2: &str, before: i64) -> (Client, Value) {
     require_luajit_host();
-    let dir = std::env::temp_dir().join(format!("hotreload-jit-reload-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("hotreload-jit-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let module = dir.join("calc.lua");
-    std::fs::write(
-        &module,
-        "local M = {}\nfunction M.f(x) return x + 1 end\nreturn M\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let source = format!(
-        "{PRELUDE}\
-local calc = require('calc')
-local function run(k)
-  local s = 0
-  for _ = 1, k do s = calc.f(s) end
-  return s
-end
-say('before', run(300000))
-say('compiled', traces())
-local gate = 1 -- gate
-say('after-reload', traces())
-say('after', run(300000))
-"
-    );
+    std::fs::write(dir.join(format!("{name}.lua")), v1).unwrap_or_else(|e| panic!("{e}"));
+    let source = format!("{PRELUDE}{body}");
     let program = dir.join("main.lua");
     std::fs::write(&program, &source).unwrap_or_else(|e| panic!("{e}"));
     let program = program.display().to_string();
@@ -212,23 +197,73 @@ say('after', run(300000))
     client.set_breakpoints(&program, &[line_of(&source, "-- gate")]);
     client.ok("configurationDone", json!({}));
     let stopped = client.wait_stopped("breakpoint");
-    if said(&mut client, "before") != 300_000 || said(&mut client, "compiled") < 1 {
-        client.fail("the loop calling calc.f was not compiled");
+    if said(&mut client, "before") != before || said(&mut client, "compiled") < 1 {
+        client.fail(&format!("the loop calling {name} was not compiled"));
     }
-    let body = client.ok(
-        "hotReload",
-        json!({"module": "calc",
-               "source": "local M = {}\nfunction M.f(x) return x + 2 end\nreturn M\n"}),
+    let reloaded = client.ok("hotReload", json!({"module": name, "source": v2}));
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    (client, reloaded)
+}
+
+#[test]
+fn a_reload_flushes_traces_that_inlined_the_old_code() {
+    let (mut client, body) = reload_at_the_gate(
+        "calc",
+        "local M = {}\nfunction M.f(x) return x + 1 end\nreturn M\n",
+        "local calc = require('calc')
+local function run(k)
+  local s = 0
+  for _ = 1, k do s = calc.f(s) end
+  return s
+end
+say('before', run(300000))
+say('compiled', traces())
+local gate = 1 -- gate
+say('after-reload', traces())
+say('after', run(300000))
+",
+        "local M = {}\nfunction M.f(x) return x + 2 end\nreturn M\n",
+        300_000,
     );
     if body["changed"] != json!(["calc.f"]) {
         client.fail(&format!("reload report: {body}"));
     }
-    client.ok("continue", json!({"threadId": stopped["threadId"]}));
     if said(&mut client, "after-reload") != 0 {
         client.fail("traces survived the reload");
     }
     if said(&mut client, "after") != 600_000 {
         client.fail("the loop ran the old code after the reload");
+    }
+    let _ = client.wait_event_for("terminated", TIMEOUT);
+}
+
+#[test]
+fn closures_a_factory_made_run_new_code_in_a_loop_compiled_before_the_reload() {
+    let v1 =
+        "local M = {}\nfunction M.make(k)\n  return function(x) return x + k end\nend\nreturn M\n";
+    let (mut client, body) = reload_at_the_gate(
+        "adder",
+        v1,
+        "local add = require('adder').make(1)
+local function run(k)
+  local s = 0
+  for _ = 1, k do s = add(s) end
+  return s
+end
+say('before', run(300000))
+say('compiled', traces())
+local gate = 1 -- gate
+say('after', run(300000))
+",
+        &v1.replace("x + k", "x + k * 2"),
+        300_000,
+    );
+    if body["warnings"] != json!([]) {
+        client.fail(&format!("reload report: {body}"));
+    }
+    // The closure made before the reload keeps k = 1 and runs the new code.
+    if said(&mut client, "after") != 600_000 {
+        client.fail("the factory's closure ran the old code after the reload");
     }
     let _ = client.wait_event_for("terminated", TIMEOUT);
 }

@@ -156,6 +156,41 @@ fn factory_closures_that_read_a_new_local_of_the_factory_keep_old_code_with_a_wa
     vm.run("assert(c() == 2, 'old code kept'); assert(fw.make()() == 101, 'new closures get new code')");
 }
 
+#[test]
+fn closures_the_collector_found_dead_are_left_alone_by_a_reload_mid_cycle() {
+    // Each version's factory closure reads another upvalue set: a reload
+    // makes new closures for the old ones (from their cells). Closures that
+    // became garbage stay on the collector's list until its sweep frees
+    // them; a reload while the collector is stopped mid-sweep must not
+    // touch them (nor their cells, some already freed).
+    let version = |n: u32| {
+        let reads = if n.is_multiple_of(2) {
+            "n + 0 * extra"
+        } else {
+            "n"
+        };
+        format!(
+            "local M = {{}}\nlocal extra = {n}\nfunction M.make()\n  local n = 0\n  return function() n = n + 1 return {reads} end\nend\nreturn M\n"
+        )
+    };
+    let vm = Vm::new(&[("dead", &version(1))]);
+    vm.run("dead = require('dead'); kept = dead.make(); kept()");
+    for round in 2..=80u32 {
+        vm.run(&format!(
+            "for i = 1, 300 do local c = dead.make() c() end collectgarbage('step', {})",
+            1 + round % 5
+        ));
+        if let Err(e) = vm.reload("dead", &version(round)) {
+            panic!("round {round}: {e}");
+        }
+        // `kept` (a new closure each round, its count cell kept) counts on.
+        vm.run(&format!(
+            "local n = kept() assert(n == {round}, 'round {round}: ' .. tostring(n))"
+        ));
+    }
+    vm.run("kept = nil; collectgarbage(); collectgarbage()");
+}
+
 /// A module version: which of 12 functions exist, which upvalues each body
 /// uses, and the version tag every function returns.
 fn random_module(seed: &mut u64, tag: u32) -> (String, Vec<usize>) {

@@ -288,11 +288,6 @@ fn a_file_run_with_dofile_reloads_by_its_path() {
 
 #[test]
 fn the_main_program_reloads_by_its_path_while_its_loop_runs() {
-    if crate::support::skip_without_native_backend(
-        "the_main_program_reloads_by_its_path_while_its_loop_runs",
-    ) {
-        return;
-    }
     let mut run = Running::start("program", |i| format!("p1 {i}"));
     let path = dir("program").join("main.lua").display().to_string();
     let source = std::fs::read_to_string(&path)

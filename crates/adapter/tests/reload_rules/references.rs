@@ -227,11 +227,6 @@ return O
 
 #[test]
 fn closures_made_by_a_factory_run_new_code_with_their_own_upvalues() {
-    if crate::support::skip_without_native_backend(
-        "closures_made_by_a_factory_run_new_code_with_their_own_upvalues",
-    ) {
-        return;
-    }
     let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
     run.reload(
         "make",
@@ -254,11 +249,6 @@ return M
 
 #[test]
 fn factory_closures_run_new_code_that_uses_their_upvalues_in_another_order() {
-    if crate::support::skip_without_native_backend(
-        "factory_closures_run_new_code_that_uses_their_upvalues_in_another_order",
-    ) {
-        return;
-    }
     let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
     // `step` is now the inner function's first upvalue, `n` its second.
     run.reload(
@@ -380,11 +370,6 @@ fn a_callable_modules_call_metamethod_runs_the_new_code() {
 
 #[test]
 fn closures_two_factories_deep_run_new_code_with_their_own_upvalues() {
-    if crate::support::skip_without_native_backend(
-        "closures_two_factories_deep_run_new_code_with_their_own_upvalues",
-    ) {
-        return;
-    }
     let mut run = Running::start("nested_factory", |i| format!("v1 n={}", 100 + i));
     run.reload(
         "deep",
@@ -431,11 +416,6 @@ fn a_packages_init_file_reloads_by_its_path() {
 
 #[test]
 fn factory_closures_run_new_code_that_reads_a_new_upvalue() {
-    if crate::support::skip_without_native_backend(
-        "factory_closures_run_new_code_that_reads_a_new_upvalue",
-    ) {
-        return;
-    }
     let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
     // The inner function gains a third upvalue, a new module-level local.
     run.reload(
@@ -460,11 +440,6 @@ return M
 
 #[test]
 fn factory_closures_keep_their_identity_when_the_new_version_defines_them_in_another_order() {
-    if crate::support::skip_without_native_backend(
-        "factory_closures_keep_their_identity_when_the_new_version_defines_them_in_another_order",
-    ) {
-        return;
-    }
     let mut run = Running::start("factory_pair", |i| format!("v1 n={i}"));
     // `get` now comes first in the factory; each old closure must get the
     // new code of its own function, not of the one at its old place.

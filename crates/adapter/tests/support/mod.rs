@@ -106,23 +106,6 @@ pub fn host_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runtimes whose host has the reload engine's native backend (in-place
-/// prototype swap); the others reload with the pure-Lua walk.
-const NATIVE_BACKEND: &[&str] = &["lua5.4", "lua5.3", "lua5.2", "lua5.1"];
-
-/// True, after saying so, when [`runtime`]'s host lacks the native reload
-/// backend that the calling rule needs (closures already made by a factory
-/// or the running main chunk get new code only by an in-place swap): the
-/// test then checks nothing on this runtime.
-pub fn skip_without_native_backend(rule: &str) -> bool {
-    let runtime = runtime();
-    let skip = !NATIVE_BACKEND.contains(&runtime.as_str());
-    if skip {
-        eprintln!("skipped on {runtime}: `{rule}` needs the native reload backend");
-    }
-    skip
-}
-
 /// Fails with a clear message when the host of [`runtime`] was not built.
 pub fn require_host() {
     let runtime = runtime();

@@ -5,9 +5,10 @@
 //!   transaction, matching old and new values by path, the undo journal,
 //!   `__on_reload`), in plain Lua so that LuaJIT and Neovim can reuse it;
 //!   one part per job, run in order by `lua/engine/init.lua`;
-//! - `vm/lua54/reload_*.c`: the VM-level fast paths for Lua 5.4 (prototype
-//!   swap in place, running frames, one pass over the VM's object lists
-//!   when a walk is needed);
+//! - `vm/shared/reload_*.c` over each VM folder's `reload_vm.h`: the
+//!   VM-level fast paths, on every host VM LuaJIT included (prototype swap
+//!   in place, running frames, one pass over the VM's object lists when a
+//!   walk is needed);
 //! - this module: resolves the request (path or module, source from disk)
 //!   and turns the outcome into the DAP body or a `file:line: reason` error.
 
@@ -99,7 +100,7 @@ end
 
 #[cfg(hr_native_backend)]
 extern "C-unwind" {
-    /// Pushes the native backend table (vm/lua54/reload_backend.c).
+    /// Pushes the native backend table (vm/shared/reload_backend.c).
     fn hotreload_native_backend(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int;
 }
 
@@ -224,7 +225,7 @@ impl From<ReloadError> for HostError {
 #[cfg(hr_native_backend)]
 fn native_backend(lua: &Lua) -> Result<Value, ReloadError> {
     // SAFETY: the function only uses the Lua API and the VM internals of the
-    // Lua this binary links (vm/lua54/reload_*.c).
+    // Lua this binary links (vm/shared/reload_*.c over the VM folder).
     let open = unsafe { lua.create_c_function(hotreload_native_backend)? };
     Ok(open.call(())?)
 }

@@ -155,6 +155,15 @@ static int same_proto (lua_State *L, GCproto *a, GCproto *b, int depth) {
   return 1;
 }
 
+#ifdef HR_NATIVE_BACKEND
+/* reload_vm.h's HR_PROTO_SAME: the native backend's pairing leaves alone
+   what did not change. */
+__attribute__((visibility("hidden"))) int hr_lj_same_proto (lua_State *L, GCproto *a, GCproto *b);
+int hr_lj_same_proto (lua_State *L, GCproto *a, GCproto *b) {
+  return same_proto(L, a, b, 0);
+}
+#endif
+
 static GCproto *proto_at (lua_State *L, int idx) {
   const GCfunc *fn;
   if (lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx)) return NULL;

@@ -34,6 +34,18 @@
 
 #include "hotreload_vm.h"
 
+/* The native backend's swap and restore (shared/reload.h); alone, they
+   serve `hotreload_inplace_swap` only (here and in ../luajit_stock). */
+#ifdef HR_NATIVE_BACKEND
+#define HR_SWAP_FN __attribute__((visibility("hidden")))
+HR_SWAP_FN int hr_swap (lua_State *L);
+HR_SWAP_FN int hr_restore (lua_State *L);
+/* reload_restart.c: `new_idx` replaces the running closure at `old_idx`. */
+__attribute__((visibility("hidden"))) void hr_restart_note (lua_State *L, int old_idx, int new_idx);
+#else
+#define HR_SWAP_FN static
+#endif
+
 /* The Lua closure at `idx`, or NULL for anything else (C and fast functions). */
 static GCfuncL *lclosure_at (lua_State *L, int idx) {
   GCfunc *fn;
@@ -60,7 +72,7 @@ static void set_proto (lua_State *L, GCfuncL *fn, GCproto *pt) {
   lj_gc_objbarrier(L, fn, pt);
 }
 
-static int hr_swap (lua_State *L) {
+HR_SWAP_FN int hr_swap (lua_State *L) {
   int n, i, total = 0, at = 0;
   GCupval **cells;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -141,6 +153,15 @@ static int hr_swap (lua_State *L) {
       }
     }
     else {
+#ifdef HR_NATIVE_BACKEND
+      if (old != NULL && old != nw && force) { /* running: restartFrame can move it */
+        setfuncV(L, L->top, (GCfunc *)old);
+        setfuncV(L, L->top + 1, (GCfunc *)nw);
+        L->top += 2;
+        hr_restart_note(L, -2, -1);
+        L->top -= 2;
+      }
+#endif
       for (k = 0; k < nup; k++) set_cell(L, nw, npt, k, cells[at + k]);
       lua_pushboolean(L, 0);
       lua_rawseti(L, -2, i);
@@ -152,7 +173,7 @@ static int hr_swap (lua_State *L) {
 }
 
 /* hr_restore(old, clone): give `old` back the code and cells `clone` kept. */
-static int hr_restore (lua_State *L) {
+HR_SWAP_FN int hr_restore (lua_State *L) {
   GCfuncL *old = lclosure_at(L, 1), *clone = lclosure_at(L, 2);
   int k;
   if (old == NULL || clone == NULL || old->nupvalues != clone->nupvalues)

@@ -20,8 +20,9 @@ pub const VM: Vm = Vm {
     // byte per iteration (the patch below points it at `hr_trace_stop`), so
     // a pause or a step reaches code running in a trace.
     defines: &["LUAJIT_NO_UNWIND", "LUAJIT_ENABLE_CHECKHOOK"],
-    native_backend: false,
-    // reload_swap.c: prototypes swapped in place, the walk for the rest.
+    // shared/reload_*.c over reload_vm.h, reload_names.c, reload_swap.c
+    // (also alone, for `Backend::Swap`).
+    native_backend: true,
     inplace_swap: true,
     // LuaJIT has upvalueid and upvaluejoin.
     debug_extras: false,

@@ -28,56 +28,12 @@ static char unmatched_mark;
 
 /* ---- names of nested functions --------------------------------------- */
 
-static uint32_t read_uleb128(const uint8_t **pp) {
-  const uint8_t *p = *pp;
-  uint32_t v = *p++;
-  if (v >= 0x80) {
-    int sh = 0;
-    v &= 0x7f;
-    do {
-      v |= ((uint32_t)(*p & 0x7f) << (sh += 7));
-    } while (*p++ >= 0x80);
-  }
-  *pp = p;
-  return v;
-}
+/* What names a nested function: the host's reader of LuaJIT bytecode. */
+#define HR_LJ_INS(pt, pc) (proto_bc(pt)[pc])
+#include "bc_names.h"
 
-/* The name of the local in `slot` at `pc` (NULL for none or an internal
-   one), from the prototype's compressed variable info. */
-static const char *local_name(const GCproto *pt, BCPos pc, BCReg slot) {
-  const uint8_t *p = proto_varinfo(pt);
-  BCPos lastpc = 0;
-  if (p == NULL) return NULL;
-  for (;;) {
-    const char *name = (const char *)p;
-    uint32_t vn = *p;
-    BCPos startpc, endpc;
-    if (vn < VARNAME__MAX) {
-      if (vn == VARNAME_END) return NULL;
-      name = NULL; /* (for), (state) ...: not a name */
-    } else {
-      while (*++p != 0) {
-      }
-    }
-    p++;
-    lastpc = startpc = lastpc + read_uleb128(&p);
-    if (startpc > pc) return NULL;
-    endpc = startpc + read_uleb128(&p);
-    if (pc < endpc && slot-- == 0) return name;
-  }
-}
-
-static const char *uv_name(const GCproto *pt, int k) {
-  const uint8_t *p = proto_uvinfo(pt);
-  if (p == NULL) return NULL;
-  while (k-- > 0) {
-    while (*p++ != 0) {
-    }
-  }
-  return (const char *)p;
-}
-
-enum { NK_NONE, NK_LOCAL, NK_FIELD, NK_GLOBAL, NK_UPVAL, NK_RETURN, NK_INDEX, NK_DUP };
+/* LJ_NAME_* (bc_names.h), or a name two nested functions share. */
+enum { NK_NONE = LJ_NAME_NONE, NK_DUP = LJ_NAME_INDEX + 1 };
 
 typedef struct {
   int kind;
@@ -86,52 +42,8 @@ typedef struct {
   GCproto *pt;
 } ChildName;
 
-static const char *kstr(const GCproto *pt, BCReg d) {
-  GCobj *o;
-  if (d >= pt->sizekgc) return NULL;
-  o = proto_kgc(pt, ~(ptrdiff_t)d);
-  return o->gch.gct == ~LJ_TSTR ? strdata(&o->str) : NULL;
-}
-
 static void name_at(const GCproto *pt, BCPos pc, ChildName *out) {
-  BCIns ins = proto_bc(pt)[pc], next;
-  BCReg a = bc_a(ins);
-  out->kind = NK_NONE;
-  out->s = NULL;
-  out->n = 0;
-  if (pc + 1 < pt->sizebc) {
-    out->s = local_name(pt, pc + 1, a);
-    if (out->s != NULL) {
-      out->kind = NK_LOCAL;
-      return;
-    }
-    next = proto_bc(pt)[pc + 1];
-    switch (bc_op(next)) {
-      case BC_TSETS:
-        if (bc_a(next) == a && (out->s = kstr(pt, bc_c(next))) != NULL) out->kind = NK_FIELD;
-        break;
-      case BC_GSET:
-        if (bc_a(next) == a && (out->s = kstr(pt, bc_d(next))) != NULL) out->kind = NK_GLOBAL;
-        break;
-      case BC_USETV:
-        if (bc_d(next) == a && (out->s = uv_name(pt, (int)bc_a(next))) != NULL) out->kind = NK_UPVAL;
-        break;
-      case BC_TSETB:
-        if (bc_a(next) == a) {
-          out->kind = NK_INDEX;
-          out->n = bc_c(next);
-        }
-        break;
-      case BC_RET1:
-        if (bc_a(next) == a) {
-          out->kind = NK_RETURN;
-          out->n = 1;
-        }
-        break;
-      default:
-        break;
-    }
-  }
+  hr_lj_fnew_name(pt, pc, &out->kind, &out->s, &out->n);
 }
 
 static int name_eq(const ChildName *x, const ChildName *y) {
@@ -179,13 +91,13 @@ static int uv_permutation(const GCproto *op, const GCproto *np, int *perm) {
   int i, j;
   if (op->sizeuv != np->sizeuv) return 0;
   for (i = 0; i < np->sizeuv; i++) {
-    const char *name = uv_name(np, i);
+    const char *name = hr_lj_upvalue_name(np, i);
     if (name == NULL) {
       perm[i] = i;
       continue;
     }
     for (j = 0; j < op->sizeuv; j++) {
-      const char *o = uv_name(op, j);
+      const char *o = hr_lj_upvalue_name(op, j);
       if (o != NULL && strcmp(o, name) == 0) break;
     }
     if (j == op->sizeuv) return 0;
@@ -583,7 +495,8 @@ int hr_stock_nested(lua_State *L) {
       /* One pass over every object for the candidates. */
       s.heap_pass = 1;
       for (o = gcref(g->gc.root); o != NULL; o = gcref(o->gch.nextgc)) {
-        if (o->gch.gct == ~LJ_TFUNC) {
+        /* (a closure found dead may have cells the sweep already freed) */
+        if (o->gch.gct == ~LJ_TFUNC && !isdead(g, o)) {
           GCfunc *fn = &o->fn;
           if (!isluafunc(fn) || hr_map_get(&w.protos, funcproto(fn)) == NULL) continue;
           if (!add_candidate(&cand, &ncand, &capcand, &seen, fn)) oom = 1;

@@ -24,6 +24,9 @@
 
 #include "reload.h"
 
+/* A VM whose own restart.c answers for error stops too (LuaJIT). */
+#ifndef HR_RESTART_OWN
+
 #include "hotreload_vm.h"
 
 #ifdef HR_ERROR_RESTART
@@ -177,4 +180,5 @@ int hr_error_restart_pending(lua_State *L) {
 }
 
 #endif /* HR_ERROR_RESTART */
+#endif /* HR_RESTART_OWN */
 #endif /* HR_NATIVE_BACKEND */

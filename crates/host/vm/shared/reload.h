@@ -35,6 +35,55 @@
 /* The VM's internal headers and the HR_* macros over its objects. */
 #include "reload_vm.h"
 
+/* What PUC Lua's objects spell alike; a reload_vm.h whose VM keeps them
+   otherwise (LuaJIT: a closure points at its prototype's bytecode, nested
+   prototypes are constants) defines its own. */
+#ifndef HR_PROTO
+/* A closure's prototype, and giving it another (with the GC barrier). */
+#define HR_PROTO(cl) ((cl)->p)
+#define HR_SET_PROTO(L, cl, np) \
+  do { (cl)->p = (np); luaC_objbarrier(L, cl, np); } while (0)
+#endif
+#ifndef HR_CELL
+/* Upvalue cell k of a closure; a raw write of one it already held. */
+#define HR_CELL(cl, k) ((cl)->upvals[k])
+#define HR_PUT_CELL(cl, k, uv) ((cl)->upvals[k] = (uv))
+#endif
+#ifndef HR_CODE_CHANGED
+/* After `cl` got new code and cells (LuaJIT: what its compiler assumes). */
+#define HR_CODE_CHANGED(L, cl) ((void)(L), (void)(cl))
+#endif
+#ifndef HR_NEW_LCLOSURE_OF
+/* A new closure for prototype `np`, standing for `like`. */
+#define HR_NEW_LCLOSURE_OF(L, np, like) HR_NEW_LCLOSURE(L, (np)->HR_NUPS_FIELD, like)
+#endif
+#ifndef HR_NESTED
+/* The nested prototypes: how many slots, the one in slot i (NULL: none),
+   the slot an instruction makes a closure of (-1: it makes none). */
+#define HR_NESTED_N(p) ((p)->sizep)
+#define HR_NESTED(f, i) ((f)->p[i])
+#define HR_CLOSURE_SLOT(ins) (GET_OPCODE(ins) == OP_CLOSURE ? (int)GETARG_Bx(ins) : -1)
+#endif
+#ifndef HR_LINEDEFINED
+#define HR_LINEDEFINED(p) ((p)->linedefined)
+#define HR_SOURCE(p) ((p)->source)
+#define HR_SIZECODE(p) ((p)->sizecode)
+#define HR_IS_VARARG(p) ((p)->is_vararg)
+#endif
+#ifndef HR_GC_DEAD
+/* An object the collector found unreachable, left on its list until the
+   sweep frees it: never visited, never handed back to Lua (the collector
+   may be stopped mid-cycle, in its sweep). */
+#define HR_GC_DEAD(g, o) isdead(g, o)
+#endif
+#ifndef HR_MAINTHREAD
+#define HR_MAINTHREAD(g) ((g)->mainthread)
+#endif
+#ifndef HR_METATABLE
+#define HR_METATABLE(h) ((h)->metatable)
+#define HR_ARRAY(h) ((h)->array)
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define HR_HIDDEN __attribute__((visibility("hidden")))
 #else
@@ -181,8 +230,10 @@ typedef struct {
   PtrMap roots;   /* new root Proto -> its new closure (whose cells are live) */
   PtrMap fresh;   /* old LClosure -> new LClosure made for it (fallback) */
   PtrMap restart; /* running LClosure -> new LClosure a restartFrame runs */
+  PtrMap perms;   /* old Proto -> its upvalue permutation (malloc'd, [0] < 0: none) */
   PtrVec retarget; /* closures to give new protos after the pass */
   PtrVec moves;    /* (table, old key) pairs to rekey after the pass */
+  PtrVec frames;   /* scratch: one thread's frame slots, ascending */
   const Table *internal;
   ptrdiff_t boundary;
   lua_Integer replaced, swapped, running, layout, unmatched, added, made;

@@ -29,6 +29,12 @@ static void add_frames(lua_State *L, lua_State *th, int set) {
 }
 
 #ifndef HR_HAS_TWUPS
+#ifndef HR_UV_NEXT
+/* The list of open cells, and where each points. */
+#define HR_UV_NEXT(uv) ((uv)->u.l.next)
+#define HR_UV_SLOT(uv) ((uv)->v)
+#endif
+
 static int in_stack(lua_State *th, const TValue *v) {
   return v >= HR_STK(HR_STACK(th)) && v < HR_STK(HR_STACK(th) + th->stacksize);
 }
@@ -37,14 +43,14 @@ static int in_stack(lua_State *th, const TValue *v) {
    threads keyed in the table at index 1. */
 static int unknown_open_upvalue(lua_State *L, lua_State *main) {
   UpVal *head = HR_OPEN_UPVALS(G(L)), *uv;
-  for (uv = head->u.l.next; uv != head; uv = uv->u.l.next) {
+  for (uv = HR_UV_NEXT(head); uv != head; uv = HR_UV_NEXT(uv)) {
     int known = 0;
-    if (in_stack(L, uv->v) || in_stack(main, uv->v)) continue;
+    if (in_stack(L, HR_UV_SLOT(uv)) || in_stack(main, HR_UV_SLOT(uv))) continue;
     lua_pushnil(L);
     while (lua_next(L, 1) != 0) {
       lua_State *th = lua_tothread(L, -2);
       lua_pop(L, 1); /* the key stays for lua_next */
-      if (th != NULL && in_stack(th, uv->v)) {
+      if (th != NULL && in_stack(th, HR_UV_SLOT(uv))) {
         lua_pop(L, 1); /* the key: the traversal stops here */
         known = 1;
         break;
@@ -62,7 +68,7 @@ static int unknown_open_upvalue(lua_State *L, lua_State *main) {
 */
 int hr_active(lua_State *L) {
   int set;
-  lua_State *main = G(L)->mainthread;
+  lua_State *main = HR_MAINTHREAD(G(L));
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   lua_newtable(L);
@@ -92,7 +98,7 @@ int hr_active(lua_State *L) {
   if (unknown_open_upvalue(L, main)) {
     GCObject *o;
     for (o = HR_ALLGC(G(L)); o != NULL; o = HR_GC_NEXT(o))
-      if (HR_GC_TT(o) == HR_T_THREAD && gco2th(o) != L && gco2th(o) != main)
+      if (HR_GC_TT(o) == HR_T_THREAD && !HR_GC_DEAD(G(L), o) && gco2th(o) != L && gco2th(o) != main)
         add_frames(L, gco2th(o), set);
   }
 #endif

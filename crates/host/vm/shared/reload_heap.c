@@ -23,10 +23,10 @@ static int replace_value(Walk *w, TValue *v) {
 static void visit_table(Walk *w, Table *h) {
   int changed = 0;
   unsigned int i, asize;
-  if (w->internal != NULL && h->metatable == w->internal) return;
+  if (w->internal != NULL && HR_METATABLE(h) == w->internal) return;
   if (h == hr_restart_map) return;  /* restart.c: old closures stay keys */
   asize = HR_ASIZE(h);
-  for (i = 0; i < asize; i++) changed |= replace_value(w, &h->array[i]);
+  for (i = 0; i < asize; i++) changed |= replace_value(w, &HR_ARRAY(h)[i]);
   if (HR_HAS_NODES(h)) {
     Node *n = gnode(h, 0), *limit = gnode(h, sizenode(h));
     for (; n < limit; n++) {
@@ -42,21 +42,42 @@ static void visit_table(Walk *w, Table *h) {
   if (changed) HR_TABLE_BARRIER(w->L, h);
 }
 
+/* The slots of `th`'s frame functions, ascending, in w->frames (each
+   frame's Lua closure noted as running). */
+static void frame_slots(Walk *w, lua_State *th) {
+  PtrVec *v = &w->frames;
+  HR_CI_DECL(th, ci);
+  v->n = 0;
+  for (; HR_CI_VALID(th, ci); HR_CI_NEXT(ci)) {
+    StkId f = HR_CI_FUNC(ci);
+    if (HR_IS_LCL(HR_STK(f)) && !pm_put(&w->active, HR_LCL(HR_STK(f)), (void *)1)) w->oom = 1;
+    if (!pv_push(v, (void *)f)) w->oom = 1;
+  }
+#ifdef HR_CI_DESCENDING /* frames listed newest first (LuaJIT) */
+  {
+    size_t i;
+    for (i = 0; i < v->n / 2; i++) {
+      void *t = v->items[i];
+      v->items[i] = v->items[v->n - 1 - i];
+      v->items[v->n - 1 - i] = t;
+    }
+  }
+#endif
+}
+
 static void visit_thread(Walk *w, lua_State *th) {
   StkId s, lim = HR_TOP(th);
   int changed = 0;
-  HR_CI_DECL(th, ci);
+  size_t f = 0;
+  frame_slots(w, th);
+  if (w->refs.count == 0) return;
   if (th == w->L && w->boundary > 0 && HR_STACK(th) + w->boundary < lim)
     lim = HR_STACK(th) + w->boundary;
-  for (s = HR_STACK(th); s < HR_TOP(th); s++) {
-    /* frame functions (ascending with the CallInfo list) keep their code */
-    while (HR_CI_VALID(th, ci) && HR_CI_FUNC(ci) < s) HR_CI_NEXT(ci);
-    if (HR_CI_VALID(th, ci) && HR_CI_FUNC(ci) == s) {
-      if (HR_IS_LCL(HR_STK(s)) && !pm_put(&w->active, HR_LCL(HR_STK(s)), (void *)1))
-        w->oom = 1;
-      continue;
-    }
-    if (s < lim && w->refs.count > 0) changed |= replace_value(w, HR_STK(s));
+  for (s = HR_STACK(th); s < lim; s++) {
+    /* frame functions keep their code */
+    while (f < w->frames.n && (StkId)w->frames.items[f] < s) f++;
+    if (f < w->frames.n && (StkId)w->frames.items[f] == s) continue;
+    changed |= replace_value(w, HR_STK(s));
   }
   if (changed) HR_THREAD_BARRIER(w->L, th);
 }
@@ -75,10 +96,10 @@ static void visit(Walk *w, GCObject *o) {
     if (w->refs.count > 0) {
       int i;
       for (i = 0; i < cl->nupvalues; i++)
-        if (cl->upvals[i] != NULL) visit_cell(w, cl->upvals[i]);
+        if (HR_CELL(cl, i) != NULL) visit_cell(w, HR_CELL(cl, i));
     }
 #endif
-    if (!w->references && w->protos.count > 0 && pm_get(&w->protos, cl->p) != NULL &&
+    if (!w->references && w->protos.count > 0 && pm_get(&w->protos, HR_PROTO(cl)) != NULL &&
         pm_get(&w->skip, cl) == NULL) {
       if (!pv_push(&w->retarget, cl)) w->oom = 1;
     }
@@ -124,7 +145,7 @@ static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
     LClosure *root = (LClosure *)pm_get(&w->roots, p);
     Proto *parent;
     int instack, idx;
-    if (root != NULL) return i < root->nupvalues ? root->upvals[i] : NULL;
+    if (root != NULL) return i < root->nupvalues ? HR_CELL(root, i) : NULL;
     parent = (Proto *)pm_get(&w->parents, p);
     if (!hr_upvalue_source(parent, p, i, &instack, &idx) || instack) return NULL;
     i = idx;
@@ -142,30 +163,55 @@ static UpVal *enclosing_cell(Walk *w, Proto *p, int i) {
 static LClosure *fresh_closure(Walk *w, LClosure *cl, Proto *np) {
   UpVal *cells[HR_MAXUPVAL + 1];
   LClosure *nc;
+  Proto *op = HR_PROTO(cl);
   int i, j;
   for (i = 0; i < np->HR_NUPS_FIELD; i++) {
     TString *name = HR_UPVAL_NAME(np, i);
     cells[i] = NULL;
     if (name != NULL)
-      for (j = 0; j < cl->nupvalues && j < cl->p->HR_NUPS_FIELD; j++)
-        if (HR_UPVAL_NAME(cl->p, j) != NULL && same_name(HR_UPVAL_NAME(cl->p, j), name)) {
-          cells[i] = cl->upvals[j];
+      for (j = 0; j < cl->nupvalues && j < op->HR_NUPS_FIELD; j++)
+        if (HR_UPVAL_NAME(op, j) != NULL && same_name(HR_UPVAL_NAME(op, j), name)) {
+          cells[i] = HR_CELL(cl, j);
           break;
         }
     if (cells[i] == NULL) cells[i] = enclosing_cell(w, np, i);
     if (cells[i] == NULL) return NULL;
   }
-  nc = HR_NEW_LCLOSURE(w->L, np->HR_NUPS_FIELD, cl);
-  nc->p = np;
-  luaC_objbarrier(w->L, nc, np);
+  nc = HR_NEW_LCLOSURE_OF(w->L, np, cl);
+  HR_SET_PROTO(w->L, nc, np);
   for (i = 0; i < np->HR_NUPS_FIELD; i++) HR_SET_NEW_CELL(w->L, nc, i, cells[i]);
+  HR_CODE_CHANGED(w->L, nc);
   return nc;
 }
 
+/*
+** The upvalue permutation from old prototype `op` to its partner `np`
+** (hr_upvalue_permutation), computed once per prototype: a factory's
+** closures share it. NULL when the upvalues do not correspond (or out of
+** memory, noted).
+*/
+static const int *permutation(Walk *w, Proto *op, Proto *np) {
+  int *perm = (int *)pm_get(&w->perms, op);
+  if (perm != NULL) return perm[0] < 0 ? NULL : perm + 1;
+  perm = (int *)malloc(sizeof(int) * (size_t)(np->HR_NUPS_FIELD + 1));
+  if (perm == NULL) {
+    w->oom = 1;
+    return NULL;
+  }
+  perm[0] = hr_upvalue_permutation(op, np, perm + 1) ? 0 : -1;
+  if (!pm_put(&w->perms, op, perm)) {
+    free(perm);
+    w->oom = 1;
+    return NULL;
+  }
+  return perm[0] < 0 ? NULL : perm + 1;
+}
+
 static void retarget(Walk *w, LClosure *cl) {
-  int perm[HR_MAXUPVAL + 1];
+  const int *perm;
   UpVal *tmp[HR_MAXUPVAL + 1];
-  Proto *np = (Proto *)pm_get(&w->protos, cl->p);
+  Proto *op = HR_PROTO(cl);
+  Proto *np = (Proto *)pm_get(&w->protos, op);
   int i;
   if (np == NULL) return;
   if (pm_get(&w->active, cl) != NULL) {
@@ -173,20 +219,20 @@ static void retarget(Walk *w, LClosure *cl) {
     LClosure *nc = (void *)np == UNMATCHED ? NULL : fresh_closure(w, cl, np);
     if (nc != NULL && !pm_put(&w->restart, cl, nc)) w->oom = 1;
     w->running++;
-    note_line(w->running_lines, &w->n_running_lines, cl->p->linedefined);
+    note_line(w->running_lines, &w->n_running_lines, HR_LINEDEFINED(op));
     return;
   }
   if ((void *)np == UNMATCHED) {
     w->unmatched++;
-    note_line(w->unmatched_lines, &w->n_unmatched_lines, cl->p->linedefined);
+    note_line(w->unmatched_lines, &w->n_unmatched_lines, HR_LINEDEFINED(op));
     return;
   }
-  if (cl->nupvalues != np->HR_NUPS_FIELD || !hr_upvalue_permutation(cl->p, np, perm)) {
+  if (cl->nupvalues != np->HR_NUPS_FIELD || (perm = permutation(w, op, np)) == NULL) {
     /* Another layout: a new closure replaces this one everywhere. */
     LClosure *nc = w->fallback ? fresh_closure(w, cl, np) : NULL;
     if (nc == NULL) {
       w->layout++;
-      note_line(w->layout_lines, &w->n_layout_lines, cl->p->linedefined);
+      note_line(w->layout_lines, &w->n_layout_lines, HR_LINEDEFINED(op));
     } else if (!pm_put(&w->fresh, cl, nc)) {
       w->oom = 1;
     } else {
@@ -194,10 +240,10 @@ static void retarget(Walk *w, LClosure *cl) {
     }
     return;
   }
-  for (i = 0; i < cl->nupvalues; i++) tmp[i] = cl->upvals[perm[i]];
-  cl->p = np;
-  luaC_objbarrier(w->L, cl, np);
-  for (i = 0; i < cl->nupvalues; i++) cl->upvals[i] = tmp[i];
+  for (i = 0; i < cl->nupvalues; i++) tmp[i] = HR_CELL(cl, perm[i]);
+  HR_SET_PROTO(w->L, cl, np);
+  for (i = 0; i < cl->nupvalues; i++) HR_PUT_CELL(cl, i, tmp[i]);
+  HR_CODE_CHANGED(w->L, cl);
   w->swapped++;
 }
 
@@ -207,6 +253,10 @@ static void set_stat(lua_State *L, const char *k, lua_Integer v) {
 }
 
 static void walk_free(Walk *w) {
+  size_t i;
+  for (i = 0; w->perms.slots != NULL && i <= w->perms.mask; i++)
+    if (w->perms.slots[i].k != NULL) free(w->perms.slots[i].v);
+  pm_free(&w->perms);
   pm_free(&w->refs);
   pm_free(&w->protos);
   pm_free(&w->handled);
@@ -218,6 +268,7 @@ static void walk_free(Walk *w) {
   pm_free(&w->restart);
   free(w->retarget.items);
   free(w->moves.items);
+  free(w->frames.items);
 }
 
 static int fill_set(lua_State *L, int idx, PtrMap *m, int with_values) {
@@ -246,12 +297,15 @@ static void visit_all(Walk *w) {
 #ifdef HR_MAINTHREAD_UNLISTED
   visit_thread(w, g->mainthread);
 #endif
-  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_ALLGC(g); o != NULL; o = HR_GC_NEXT(o))
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
 #ifdef HR_FINOBJ
-  for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_FINOBJ(g); o != NULL; o = HR_GC_NEXT(o))
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
 #endif
 #ifdef HR_TOBEFNZ
-  for (o = HR_TOBEFNZ(g); o != NULL; o = HR_GC_NEXT(o)) visit(w, o);
+  for (o = HR_TOBEFNZ(g); o != NULL; o = HR_GC_NEXT(o))
+    if (!HR_GC_DEAD(g, o)) visit(w, o);
 #endif
 }
 
@@ -327,14 +381,15 @@ int hr_walk(lua_State *L) {
   lua_settop(L, 8);
   ok = pm_init(&w.refs, 16) && pm_init(&w.protos, 16) && pm_init(&w.handled, 16) &&
        pm_init(&w.skip, 16) && pm_init(&w.active, 16) && pm_init(&w.parents, 16) &&
-       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16) && pm_init(&w.restart, 4);
+       pm_init(&w.roots, 16) && pm_init(&w.fresh, 16) && pm_init(&w.restart, 4) &&
+       pm_init(&w.perms, 16);
   ok = ok && fill_set(L, 1, &w.refs, 1) && fill_set(L, 3, &w.skip, 0) &&
        fill_set(L, 4, &w.active, 0);
   if (ok && lua_type(L, 7) == LUA_TTABLE) {
     lua_pushnil(L);
     while (ok && lua_next(L, 7) != 0) {
       LClosure *h = lclosure_at(L, -2);
-      if (h != NULL && !pm_put(&w.handled, h->p, (void *)1)) ok = 0;
+      if (h != NULL && !pm_put(&w.handled, HR_PROTO(h), (void *)1)) ok = 0;
       lua_pop(L, 1);
     }
   }
@@ -347,8 +402,8 @@ int hr_walk(lua_State *L) {
     lua_rawgeti(L, -2, 2);
     nw = lclosure_at(L, -1);
     lua_pop(L, 3);
-    if (o != NULL && !pm_put(&w.handled, o->p, (void *)1)) ok = 0;
-    if (ok && nw != NULL && !pm_put(&w.roots, nw->p, nw)) ok = 0;
+    if (o != NULL && !pm_put(&w.handled, HR_PROTO(o), (void *)1)) ok = 0;
+    if (ok && nw != NULL && !pm_put(&w.roots, HR_PROTO(nw), nw)) ok = 0;
   }
   for (i = 1; ok && i <= n; i++) {
     LClosure *o, *nw;
@@ -358,7 +413,7 @@ int hr_walk(lua_State *L) {
     lua_rawgeti(L, -2, 2);
     nw = lclosure_at(L, -1);
     lua_pop(L, 3);
-    if (o != NULL && nw != NULL) hr_pair_protos(&w, o->p, nw->p, 1, 0);
+    if (o != NULL && nw != NULL) hr_pair_protos(&w, HR_PROTO(o), HR_PROTO(nw), 1, 0);
   }
   if (!ok || w.oom) {
     walk_free(&w);

@@ -44,11 +44,11 @@ int hr_find_chunk(lua_State *L) {
   const char *name = luaL_checklstring(L, 1, &len);
   GCObject *o;
   for (o = HR_ALLGC(G(L)); o != NULL; o = HR_GC_NEXT(o)) {
-    if (HR_GC_IS_LCL(o)) {
+    if (HR_GC_IS_LCL(o) && !HR_GC_DEAD(G(L), o)) {
       LClosure *cl = gco2lcl(o);
-      Proto *p = cl->p;
-      if (p->linedefined == 0 && p->source != NULL && HR_STRLEN(p->source) == len &&
-          memcmp(getstr(p->source), name, len) == 0) {
+      Proto *p = HR_PROTO(cl);
+      if (HR_LINEDEFINED(p) == 0 && HR_SOURCE(p) != NULL && HR_STRLEN(HR_SOURCE(p)) == len &&
+          memcmp(getstr(HR_SOURCE(p)), name, len) == 0) {
         push_lclosure(L, cl);
         return 1;
       }

@@ -29,6 +29,7 @@ int hr_upvalue_permutation(const Proto *op, const Proto *np, int *perm) {
   return 1;
 }
 
+#ifndef HR_OWN_LOCAL_NAMES /* else in <vm>/reload_names.c */
 /* Name of the `n`th local active at `pc` (luaF_getlocalname, as a TString). */
 TString *hr_local_name(const Proto *f, int n, int pc) {
   int i;
@@ -40,7 +41,9 @@ TString *hr_local_name(const Proto *f, int n, int pc) {
   }
   return NULL;
 }
+#endif
 
+#ifndef HR_PROTO_SAME /* else the VM's own (reload_vm.h) */
 /* Same code, constants, upvalues and nested functions. */
 static int proto_same(const Proto *a, const Proto *b) {
   int i;
@@ -61,11 +64,13 @@ static int proto_same(const Proto *a, const Proto *b) {
     if (!proto_same(a->p[i], b->p[i])) return 0;
   return 1;
 }
+#define HR_PROTO_SAME(L, a, b) proto_same(a, b)
+#endif
 
 /* Could a closure of `a` run the code of `b`? Same parameters, same upvalues. */
 static int proto_compatible(const Proto *a, const Proto *b) {
   int perm[HR_MAXUPVAL + 1];
-  return a->numparams == b->numparams && a->is_vararg == b->is_vararg &&
+  return a->numparams == b->numparams && HR_IS_VARARG(a) == HR_IS_VARARG(b) &&
          hr_upvalue_permutation(a, b, perm);
 }
 
@@ -82,23 +87,31 @@ static int name_eq(const ChildName *x, const ChildName *y) {
          (x->s == NULL ? y->s == NULL : y->s != NULL && same_name(x->s, y->s));
 }
 
-/* names[i] for each nested function p->p[i]; ambiguous names are dropped. */
+/* How many functions are nested in `p`. */
+static int nested_count(const Proto *p) {
+  int i, n = 0;
+  for (i = 0; i < HR_NESTED_N(p); i++)
+    if (HR_NESTED(p, i) != NULL) n++;
+  return n;
+}
+
+/* names[i] for each nested function HR_NESTED(p, i); ambiguous names are
+   dropped. */
 static void child_names(const Proto *p, ChildName *names) {
-  int pc, i, j;
-  for (i = 0; i < p->sizep; i++) {
+  int pc, i, j, np = HR_NESTED_N(p);
+  for (i = 0; i < np; i++) {
     names[i].kind = NK_NONE;
     names[i].s = NULL;
     names[i].n = 0;
   }
-  for (pc = 0; pc < p->sizecode; pc++) {
-    Instruction ins = HR_CODE_AT(p, pc);
-    if (GET_OPCODE(ins) == OP_CLOSURE && GETARG_Bx(ins) < p->sizep)
-      hr_closure_name(p, pc, &names[GETARG_Bx(ins)]);
+  for (pc = 0; pc < HR_SIZECODE(p); pc++) {
+    int slot = HR_CLOSURE_SLOT(HR_CODE_AT(p, pc));
+    if (slot >= 0 && slot < np) hr_closure_name(p, pc, &names[slot]);
   }
-  for (i = 0; i < p->sizep; i++) {
+  for (i = 0; i < np; i++) {
     int dup = 0;
     if (names[i].kind == NK_NONE || names[i].kind == -1) continue;
-    for (j = i + 1; j < p->sizep; j++) {
+    for (j = i + 1; j < np; j++) {
       if (name_eq(&names[i], &names[j])) {
         names[j].kind = -1;
         dup = 1;
@@ -106,7 +119,7 @@ static void child_names(const Proto *p, ChildName *names) {
     }
     if (dup) names[i].kind = -1;
   }
-  for (i = 0; i < p->sizep; i++)
+  for (i = 0; i < np; i++)
     if (names[i].kind == -1) names[i].kind = NK_NONE;
 }
 
@@ -127,7 +140,7 @@ static int pair_unnamed(Walk *w, Proto *po, Proto *pn, const int *uo, int no, co
     return 0;
   }
 #define DP(a, b) dp[(size_t)(a) * (size_t)(nn + 1) + (size_t)(b)]
-#define COMPAT(a, b) proto_compatible(po->p[uo[a]], pn->p[un[b]])
+#define COMPAT(a, b) proto_compatible(HR_NESTED(po, uo[a]), HR_NESTED(pn, un[b]))
   for (i = no - 1; i >= 0; i--)
     for (j = nn - 1; j >= 0; j--)
       DP(i, j) = COMPAT(i, j) ? DP(i + 1, j + 1) + 1
@@ -155,11 +168,11 @@ static int pair_unnamed(Walk *w, Proto *po, Proto *pn, const int *uo, int no, co
 ** with a warning.
 */
 void hr_pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
-  int no = po->sizep, nn = pn->sizep, i, j, paired = 0, nuo = 0, nun = 0;
+  int no = HR_NESTED_N(po), nn = HR_NESTED_N(pn), i, j, paired = 0, nuo = 0, nun = 0;
   ChildName *on, *nnm;
   int *match, *uo, *un;
   char *used;
-  if (depth > 200 || proto_same(po, pn)) return;
+  if (depth > 200 || HR_PROTO_SAME(w->L, po, pn)) return;
   if (!root) {
     if (pm_get(&w->handled, po) != NULL || pm_get(&w->protos, po) != NULL) return;
     if (!pm_put(&w->protos, po, pn)) {
@@ -168,7 +181,7 @@ void hr_pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
     }
   }
   if (no == 0 || nn == 0) {
-    if (po->linedefined == 0) w->added += nn;
+    if (HR_LINEDEFINED(po) == 0) w->added += nested_count(pn);
     return;
   }
   on = (ChildName *)malloc(sizeof(ChildName) * (size_t)no);
@@ -198,23 +211,24 @@ void hr_pair_protos(Walk *w, Proto *po, Proto *pn, int root, int depth) {
      the other version does not give (a name that became ambiguous there,
      e.g. a second method of the same name added or removed). */
   for (i = 0; i < no; i++)
-    if (match[i] < 0) uo[nuo++] = i;
+    if (match[i] < 0 && HR_NESTED(po, i) != NULL) uo[nuo++] = i;
   for (j = 0; j < nn; j++)
-    if (!used[j]) un[nun++] = j;
+    if (!used[j] && HR_NESTED(pn, j) != NULL) un[nun++] = j;
   if (!pair_unnamed(w, po, pn, uo, nuo, un, nun, match)) goto done;
   for (i = 0; i < no; i++) {
+    if (HR_NESTED(po, i) == NULL) continue; /* a slot that holds no function */
     if (match[i] < 0) {
-      mark_unmatched(w, po->p[i]);
+      mark_unmatched(w, HR_NESTED(po, i));
       continue;
     }
     paired++;
-    if (!pm_put(&w->parents, pn->p[match[i]], pn)) {
+    if (!pm_put(&w->parents, HR_NESTED(pn, match[i]), pn)) {
       w->oom = 1;
       break;
     }
-    hr_pair_protos(w, po->p[i], pn->p[match[i]], 0, depth + 1);
+    hr_pair_protos(w, HR_NESTED(po, i), HR_NESTED(pn, match[i]), 0, depth + 1);
   }
-  if (po->linedefined == 0 && nn > paired) w->added += nn - paired;
+  if (HR_LINEDEFINED(po) == 0 && nested_count(pn) > paired) w->added += nested_count(pn) - paired;
 done:
   free(on);
   free(nnm);
