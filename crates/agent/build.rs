@@ -54,6 +54,8 @@ fn main() {
     println!("cargo:rustc-env=HOTRELOAD_LUA_RELEASE={}", vm.release);
     println!("cargo::rustc-check-cfg=cfg(hr_native_backend)");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
+    // Never set here: the host's patched VM (host/build.rs).
+    println!("cargo::rustc-check-cfg=cfg(hr_host_vm)");
     // An in-place swap on every stock VM: a PUC one's is
     // stock/fast_reload.c's, used only where its attach-time check passed
     // (src/attach.rs; 5.1's upvalueid/upvaluejoin likewise); a LuaJIT's is

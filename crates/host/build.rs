@@ -173,6 +173,10 @@ fn main() {
     if vm.inplace_swap {
         println!("cargo:rustc-cfg=hr_inplace_swap");
     }
+    // The host's own (patched) VM, as opposed to a stock one under the
+    // attach agent, which shares these modules (crates/agent).
+    println!("cargo::rustc-check-cfg=cfg(hr_host_vm)");
+    println!("cargo:rustc-cfg=hr_host_vm");
     println!("cargo::rustc-check-cfg=cfg(hr_debug_extras)");
     if vm.debug_extras {
         println!("cargo:rustc-cfg=hr_debug_extras");

@@ -106,6 +106,37 @@ fn a_stop_inside_a_coroutine_is_on_its_thread() {
 }
 
 #[test]
+fn step_out_of_a_coroutine_stops_in_its_resumer() {
+    support::require_host();
+    let mut client = Client::start();
+    let program = fixture(PROGRAM);
+    client.launch(json!({"program": program}));
+    client.set_breakpoints(&program, &[line_of("co-yield")]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    let thread = stopped["threadId"].clone();
+    let own = client.stack(&thread);
+    // An evaluation first: it runs Lua in the stopped VM.
+    let i = client.evaluate("i", Some(&own[0]["id"]), "hover");
+    if i != "1" {
+        client.fail(&format!("i in the coroutine's frame: {i}"));
+    }
+    client.set_breakpoints(&program, &[]);
+    client.ok("stepOut", json!({"threadId": thread}));
+    let stepped = client.wait_stopped("step");
+    if stepped["threadId"] != 1 {
+        client.fail(&format!("stepOut of the coroutine stopped on: {stepped}"));
+    }
+    // The resumer, right after the resume that yielded.
+    let main = lines(&client.stack(&json!(1)));
+    if main.first() != Some(&(line_of("main-resume") + 1)) {
+        client.fail(&format!("the resumer's stack after stepOut: {main:?}"));
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+}
+
+#[test]
 fn a_thread_that_does_not_exist_is_refused() {
     support::require_host();
     let mut client = Client::start();

@@ -163,6 +163,42 @@ fn step_in_next_and_step_out() {
 }
 
 #[test]
+fn step_out_returns_to_the_main_chunk_after_an_evaluation() {
+    let (mut client, program, thread) = stopped_in_compute();
+    client.set_breakpoints(&program, &[]);
+    // An evaluation before the step: on LuaJIT, whose hook is the whole
+    // VM's, it once left the step without its return event.
+    let top = client.stack(&thread)[0]["id"].clone();
+    let n = client.evaluate("n", Some(&top), "hover");
+    if n != "20" {
+        client.fail(&format!("n at the stop: {n}"));
+    }
+    client.ok("stepOut", json!({"threadId": thread}));
+    let stopped = client.wait_stopped("step");
+    if stopped["threadId"] != thread {
+        client.fail(&format!("stepOut stopped on another thread: {stopped}"));
+    }
+    let frames = client.stack(&thread);
+    let line = line_of(&frames[0]);
+    // The rest of line 18 stores compute's result; Lua reports no new line
+    // for it, so the step ends at line 19.
+    if !(18..=19).contains(&line) || !frames[0]["name"].as_str().unwrap_or("").contains("main") {
+        client.fail(&format!(
+            "stepOut did not return to the main chunk: {frames:?}"
+        ));
+    }
+    let value = client.evaluate("value", Some(&frames[0]["id"]), "watch");
+    if line == 19 && value != "41" {
+        client.fail(&format!("value after compute returned: {value}"));
+    }
+    client.ok("continue", json!({"threadId": thread}));
+    client.wait_event("exited");
+    if !client.stdout_text().contains("value\t41\tdemo") {
+        client.fail("the program did not finish with its own output");
+    }
+}
+
+#[test]
 fn pause_stops_a_tight_loop() {
     let mut client = Client::start();
     client.run(json!({"program": fixture("busy.lua")}));

@@ -111,43 +111,53 @@ fn call_bounded(
     let time_limit = budget.time_limit();
     let step = budget.check_every();
     let deadline = time_limit.map(|l| Instant::now() + l);
-    thread
-        .set_hook(
-            mlua::HookTriggers::new().every_nth_instruction(step),
-            move |_, _| {
-                used.set(used.get().saturating_add(u64::from(step)));
-                if let Some(why) = inflight::interruption() {
-                    stop.store(why.kind() as u8, Ordering::Relaxed);
-                    return Err(mlua::Error::runtime(why.message(time_limit)));
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    stop.store(ErrorKind::TimedOut as u8, Ordering::Relaxed);
-                    return Err(mlua::Error::runtime(
-                        Interruption::TimedOut.message(time_limit),
-                    ));
-                }
-                if used.get() > limit {
-                    stop.store(ErrorKind::TimedOut as u8, Ordering::Relaxed);
-                    Err(mlua::Error::runtime(format!(
-                        "evaluation stopped after {} million instructions",
-                        limit / 1_000_000
-                    )))
-                } else {
-                    Ok(mlua::VmState::Continue)
-                }
-            },
-        )
-        .map_err(|e| runtime_error(&e))?;
-    thread.resume(MultiValue::from_vec(args)).map_err(|e| {
-        match stopped_by.load(Ordering::Relaxed) {
-            k if k == ErrorKind::TimedOut as u8 => {
-                HostError::new(ErrorKind::TimedOut, clean_error(&e))
-            }
-            k if k == ErrorKind::Cancelled as u8 => {
-                HostError::new(ErrorKind::Cancelled, clean_error(&e))
-            }
-            _ => runtime_error(&e),
+    // Err: the message the evaluation stops with.
+    let check = move || {
+        used.set(used.get().saturating_add(u64::from(step)));
+        if let Some(why) = inflight::interruption() {
+            stop.store(why.kind() as u8, Ordering::Relaxed);
+            return Err(why.message(time_limit));
         }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            stop.store(ErrorKind::TimedOut as u8, Ordering::Relaxed);
+            return Err(Interruption::TimedOut.message(time_limit));
+        }
+        if used.get() > limit {
+            stop.store(ErrorKind::TimedOut as u8, Ordering::Relaxed);
+            Err(format!(
+                "evaluation stopped after {} million instructions",
+                limit / 1_000_000
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let args = MultiValue::from_vec(args);
+    // LuaJIT's hook is the whole VM's: the VM lends it to the evaluation.
+    #[cfg(all(feature = "luajit", hr_host_vm))]
+    let resumed =
+        crate::interrupt::evaluations::bounded(lua, step, Box::new(check), || thread.resume(args))
+            .map_err(|e| HostError::new(ErrorKind::Runtime, e))?;
+    #[cfg(not(all(feature = "luajit", hr_host_vm)))]
+    let resumed = {
+        thread
+            .set_hook(
+                mlua::HookTriggers::new().every_nth_instruction(step),
+                move |_, _| {
+                    check()
+                        .map(|()| mlua::VmState::Continue)
+                        .map_err(mlua::Error::runtime)
+                },
+            )
+            .map_err(|e| runtime_error(&e))?;
+        thread.resume(args)
+    };
+    resumed.map_err(|e| match stopped_by.load(Ordering::Relaxed) {
+        k if k == ErrorKind::TimedOut as u8 => HostError::new(ErrorKind::TimedOut, clean_error(&e)),
+        k if k == ErrorKind::Cancelled as u8 => {
+            HostError::new(ErrorKind::Cancelled, clean_error(&e))
+        }
+        _ => runtime_error(&e),
     })
 }
 

@@ -240,10 +240,28 @@ unsafe fn raise(l: *mut lua_State) {
     });
 }
 
+#[cfg(all(feature = "luajit", hr_host_vm))]
+extern "C" {
+    fn hr_raise_by_wrap() -> c_int;
+}
+
+/// Whether the raise on `l` is `coroutine.wrap` handing a coroutine's error
+/// on: LuaJIT's wrap functions are fast functions without a C function to
+/// compare, so its VM says so (vm/luajit/raise.c).
+///
+/// # Safety
+/// Called from the raise handler only.
+#[cfg(all(feature = "luajit", hr_host_vm))]
+unsafe fn raised_by_wrap(_l: *mut lua_State) -> bool {
+    // SAFETY: reads a flag of the running raise.
+    unsafe { hr_raise_by_wrap() != 0 }
+}
+
 /// Whether the function raising on `l` is a `coroutine.wrap` function.
 ///
 /// # Safety
 /// `l` is the running thread, with room for one more slot.
+#[cfg(not(all(feature = "luajit", hr_host_vm)))]
 unsafe fn raised_by_wrap(l: *mut lua_State) -> bool {
     let wrap = WRAP.load(std::sync::atomic::Ordering::Relaxed);
     // SAFETY: reads the running frame; pushes and pops one value.

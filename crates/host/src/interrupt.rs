@@ -6,6 +6,11 @@
 //! that is running, exactly what `lua.c` does for Ctrl-C. The hook then drains
 //! the queue and restores the normal mask (see `hooks`).
 
+// Explicit path: the attach agent includes this file from elsewhere.
+#[cfg(all(feature = "luajit", hr_host_vm))]
+#[path = "interrupt/evaluations.rs"]
+pub mod evaluations;
+
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{kind, line_of, skip_on_luajit, ErrorKind, Host, HostError, Scratch};
+use common::{kind, line_of, ErrorKind, Host, HostError, Scratch};
 use serde_json::json;
 
 const PROGRAM: &str = "local n = 1\nprint(n) -- stop\n";
@@ -62,11 +62,6 @@ fn wait_until_not_busy(host: &mut Host) -> Vec<HostError> {
 
 #[test]
 fn cancel_stops_a_repl_evaluation_and_other_requests_are_answered_meanwhile() {
-    if skip_on_luajit(
-        "an endless evaluation is never interrupted (even with the JIT off): the host stays busy",
-    ) {
-        return;
-    }
     let (_dir, mut host) = stopped_host("cancel-repl");
     let eval = start_eval(&mut host, "repl", "spinning", "while true do end");
     // Answered while the evaluation runs.
@@ -86,11 +81,6 @@ fn cancel_stops_a_repl_evaluation_and_other_requests_are_answered_meanwhile() {
 
 #[test]
 fn pause_stops_a_repl_evaluation_while_stopped() {
-    if skip_on_luajit(
-        "an endless evaluation is never interrupted (even with the JIT off): the host stays busy",
-    ) {
-        return;
-    }
     let (_dir, mut host) = stopped_host("pause-repl");
     let eval = start_eval(&mut host, "repl", "spinning", "while true do end");
     host.ok("pause", None);
@@ -100,11 +90,6 @@ fn pause_stops_a_repl_evaluation_while_stopped() {
 
 #[test]
 fn pause_during_an_evaluation_while_running_stops_both() {
-    if skip_on_luajit(
-        "an endless evaluation is never interrupted (even with the JIT off): the host stays busy",
-    ) {
-        return;
-    }
     let dir = Scratch::new("pause-running-eval");
     let program = dir.file("main.lua", "print('started')\nwhile true do end\n");
     let mut host = Host::spawn();
@@ -123,11 +108,6 @@ fn pause_during_an_evaluation_while_running_stops_both() {
 
 #[test]
 fn watch_and_hover_stop_after_their_time_limit() {
-    if skip_on_luajit(
-        "an endless evaluation is never interrupted (even with the JIT off): the host stays busy",
-    ) {
-        return;
-    }
     let (_dir, mut host) = stopped_host("watch-time");
     // Few instructions, much time: the clock ends it, not the count.
     let slow = "while true do local s = string.rep('x', 16384) end";

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{canonical, line_of, skip_on_luajit, ErrorKind, Host, Scratch, Vm, VM};
+use common::{canonical, line_of, ErrorKind, Host, Scratch, Vm, VM};
 use serde_json::json;
 
 const PROGRAM: &str = r#"local M = {}
@@ -241,11 +241,6 @@ fn evaluate_reads_and_assigns_locals_and_upvalues() {
 
 #[test]
 fn a_runaway_hover_is_stopped_and_the_program_goes_on() {
-    if skip_on_luajit(
-        "an endless evaluation is never interrupted (even with the JIT off): the host stays busy",
-    ) {
-        return;
-    }
     let dir = Scratch::new("runaway");
     let program = dir.file("main.lua", PROGRAM);
     let mut host = Host::spawn();
@@ -332,9 +327,6 @@ print(v) -- main-2
 
 #[test]
 fn next_step_in_and_step_out() {
-    if skip_on_luajit("stepOut from a function back into the main chunk does not stop there (the program runs to its end)") {
-        return;
-    }
     let dir = Scratch::new("steps");
     let program = dir.file("main.lua", STEPS);
     let mut host = Host::spawn();
@@ -575,9 +567,6 @@ fn the_program_never_sees_the_debuggers_hook() {
 
 #[test]
 fn step_in_enters_a_coroutine_and_step_out_returns_to_the_resumer() {
-    if skip_on_luajit("stepOut from a coroutine does not stop in the resumer after the yield (the program runs to its end)") {
-        return;
-    }
     let dir = Scratch::new("coroutine-steps");
     let program = dir.file("main.lua", COROUTINES);
     let mut host = Host::spawn();

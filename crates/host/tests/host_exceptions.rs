@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{kind, line_of, skip_on_luajit, ErrorKind, Host, Scratch, Vm, VM};
+use common::{kind, line_of, ErrorKind, Host, Scratch, Vm, VM};
 use serde_json::{json, Value};
 
 /// Launches `program`, turns on `filters`, sets `breakpoints` and runs.
@@ -278,9 +278,6 @@ fn stepping_from_an_exception_stop_lands_where_pcall_returns() {
 
 #[test]
 fn an_error_leaving_a_wrapped_coroutine_stops_once() {
-    if skip_on_luajit("the `all` filter stops again where coroutine.wrap hands the coroutine's error to the resumer") {
-        return;
-    }
     let dir = Scratch::new("exc-wrap");
     let text = "local gen = coroutine.wrap(function()\n  error({ code = 7 }) -- raise-table\nend)\nlocal step = coroutine.wrap(function()\n  error('broken step') -- raise-string\nend)\nprint(select(2, pcall(gen)).code)\nprint(pcall(step))\n";
     let program = dir.file("main.lua", text);
@@ -304,9 +301,6 @@ fn an_error_leaving_a_wrapped_coroutine_stops_once() {
 
 #[test]
 fn an_uncaught_error_from_a_wrapped_coroutine_stops_once() {
-    if skip_on_luajit("the `all` filter stops again where coroutine.wrap hands the coroutine's error to the resumer") {
-        return;
-    }
     let dir = Scratch::new("exc-wrap-uncaught");
     let text =
         "local step = coroutine.wrap(function()\n  error('fatal step') -- raise\nend)\nstep()\n";
@@ -365,9 +359,6 @@ fn a_bad_write_argument_stops_at_the_callers_line() {
 
 #[test]
 fn a_stack_overflow_stops_and_the_program_recovers() {
-    if skip_on_luajit("the `all` filter stops twice at one stack overflow") {
-        return;
-    }
     let dir = Scratch::new("exc-overflow");
     let text =
         "local function deep(n)\n  return 1 + deep(n + 1) -- recurse\nend\nprint(pcall(deep, 1))\n";

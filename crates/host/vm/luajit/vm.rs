@@ -116,6 +116,14 @@ pub const VM: Vm = Vm {
 ///   newest C frame for it.
 /// - lj_err.c, `lj_err_run` (every runtime error, before the message
 ///   handler): the raise hook, outside compiled code.
+/// - lj_trace.c, `lj_trace_exit`, and lj_err.c, `lj_err_trace`: an error
+///   while a trace exit restores the interpreter's state (a stack
+///   overflow) is raised again after the exit; the raise hook stops at the
+///   first only, which still knows the line (`hr_trace_exiting`,
+///   `hr_trace_rethrow`).
+/// - lib_base.c, `lj_ffh_coroutine_wrap_err`: coroutine.wrap raising a
+///   coroutine's error again in the resumer says so first
+///   (`hr_wrap_reraise`, raise.c), so the `all` filter stops once.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lj_obj.h" => &[
@@ -151,6 +159,10 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  int hr_resume_in_c (lua_State *L, lua_State *co, int wrap);\n\
                  TValue *hr_frame_above (lua_State *L, const TValue *frame);\n\
                  extern void (*hr_raise_hook) (lua_State *L);\n\
+                 void hr_wrap_reraise (lua_State *L);\n\
+                 void hr_thread_freed (lua_State *L);\n\
+                 void hr_trace_exiting (int on);\n\
+                 void hr_trace_rethrow (lua_State *L, int errcode);\n\
                  extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
                  extern void (*hr_load_hook) (lua_State *L);\n",
             ),
@@ -334,6 +346,12 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20 L1->hr_dmask = L->hr_dmask;  /* hotreload: as the creator */\n\
              \x20 L1->hr_parsing = 0;\n\
              \x20 L1->hr_seenpc = NULL;\n",
+        ), (
+            // The thread whose debugger mask the VM holds is forgotten when
+            // it goes (vm_hooks.c keeps a pointer to it).
+            "  if (obj2gco(L) == gcref(g->cur_L))\n    setgcrefnull(g->cur_L);\n",
+            "  hr_thread_freed(L);  /* hotreload */\n\
+             \x20 if (obj2gco(L) == gcref(g->cur_L))\n    setgcrefnull(g->cur_L);\n",
         )],
         "lj_api.c" => &[(
             "  if (L->cframe == NULL && L->status <= LUA_YIELD)\n    return lj_vm_resume(L,\n      L->status == LUA_OK ? api_call_base(L, nargs) : L->top - nargs,\n      0, 0);\n",
@@ -364,6 +382,14 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "    lj_err_callermsg(L, strVdata(msg));\n  }\n\
                  \x20 if (G(L)->hr_resume_on) return hr_resume_in_c(L, co, wrap);  /* hotreload */\n\
                  \x20 return FFH_RETRY;\n",
+            ),
+            (
+                // coroutine.wrap hands a coroutine's error to its resumer
+                // (the assembler's path and the C one): the raise hook
+                // learns it is that error again (raise.c).
+                "void LJ_FASTCALL lj_ffh_coroutine_wrap_err(lua_State *L, lua_State *co)\n{\n",
+                "void LJ_FASTCALL lj_ffh_coroutine_wrap_err(lua_State *L, lua_State *co)\n{\n\
+                 \x20 hr_wrap_reraise(L);  /* hotreload */\n",
             ),
         ],
         "vm_x64.dasc" => &[
@@ -490,6 +516,10 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             "  L->status = LUA_OK;\n\
              \x20 if (hr_error_restart_L == L) hr_error_restart_throw(L, errcode);  /* hotreload */\n\
              #if LJ_UNWIND_EXT\n",
+        ), (
+            "LJ_NOINLINE void LJ_FASTCALL lj_err_trace(lua_State *L, int errcode)\n{\n",
+            "LJ_NOINLINE void LJ_FASTCALL lj_err_trace(lua_State *L, int errcode)\n{\n\
+             \x20 hr_trace_rethrow(L, errcode);  /* hotreload: raised before (raise.c) */\n",
         )],
         "lj_trace.c" => &[
             (
@@ -530,6 +560,15 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20   }\n\
                  \x20 }\n\
                  \x20 switch (bc_op(*pc)) {\n  case BC_CALLM: case BC_CALLMT:\n",
+            ),
+            // An error while a trace exit restores the interpreter's state
+            // is raised again after the exit: the raise hook stops at the
+            // first (raise.c).
+            (
+                "  errcode = lj_vm_cpcall(L, NULL, &exd, trace_exit_cp);\n",
+                "  hr_trace_exiting(1);  /* hotreload */\n\
+                 \x20 errcode = lj_vm_cpcall(L, NULL, &exd, trace_exit_cp);\n\
+                 \x20 hr_trace_exiting(0);  /* hotreload */\n",
             ),
         ],
         "lj_record.c" => &[

@@ -32,6 +32,8 @@
 #include "lj_obj.h"
 #include "lj_frame.h"
 #include "lj_state.h"
+#include "lj_dispatch.h"
+#include "lj_trace.h"
 
 #include "hotreload_vm.h"
 
@@ -39,6 +41,26 @@
 int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count);
 
 static lua_Hook debug_hook = NULL;
+
+/* The thread whose debugger mask the VM's fields hold (the host sets the
+ * mask of the thread that runs; hooks are global in LuaJIT, so a thread
+ * that runs again must get its own mask back even when it did not change:
+ * hr_debug_gethookmask). */
+static lua_State *hooked = NULL;
+
+/* An evaluation runs (hr_eval_hook_begin): the VM's fields hold its budget
+ * hook alone, and both slots only record what is set meanwhile (`dirty`),
+ * applied when the evaluation ends. */
+#define HR_EVAL_NEST 4
+typedef struct {
+  lua_Hook hookf;
+  uint8_t hookmask;  /* with the hook-active flag: off during the evaluation */
+  int32_t hookcount, hookcstart;
+  uint8_t trace_stop;
+} EvalSaved;
+static EvalSaved eval_saved[HR_EVAL_NEST];
+static int eval_depth = 0;
+static int eval_dirty = 0;
 
 static int event_bit (int event) {
   switch (event) {
@@ -61,7 +83,7 @@ static void debugger (lua_State *L, lua_Debug *ar) {
 
 /* The debugger's hook, which breakpoint traps call (lj_dispatch.c). */
 lua_Hook hr_debug_hook (void) {
-  return debug_hook;
+  return eval_depth > 0 ? NULL : debug_hook;
 }
 
 /* Both parties hook: each gets the events it asked for. While the debugger
@@ -117,7 +139,8 @@ LUA_API int lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {
   g->hr_basehookcount = count;
   g->hr_hookleft = count;
   g->hr_hookmask = mask;
-  update(L, dm, was);
+  if (eval_depth > 0) eval_dirty = 1;
+  else update(L, dm, was);
   return 1;
 }
 
@@ -147,16 +170,85 @@ void hr_debug_sethook (lua_State *L, int mask) {
   global_State *g = G(L);
   int was = program_counts(g, g->hookf == debugger || g->hookf == merged ? L->hr_dmask : 0);
   L->hr_dmask = mask;
+  hooked = L;
+  if (eval_depth > 0) {
+    eval_dirty = 1;
+    return;
+  }
   update(L, mask, was);
   hr_jit_trace_stop_update(g, mask);
   hr_resume_flag_update(g);
 }
 
+/* A thread is freed (patched lj_state_free): no pointer to it stays. */
+void hr_thread_freed (lua_State *L) {
+  if (hooked == L) hooked = NULL;
+}
+
 /* The host asks this before every mask change (hooks.rs, set_mask), so the
-   VM's resume flag follows the notification from the first one on. */
+   VM's resume flag follows the notification from the first one on. It asks
+   for the thread that runs (or is about to): when the VM holds another
+   thread's mask (a coroutine yielded back), this thread's becomes the VM's
+   again, or an unchanged mask would leave the other thread's in force (a
+   step out of a coroutine would never see its resumer's lines). */
 int hr_debug_gethookmask (lua_State *L) {
   hr_resume_flag_update(G(L));
+  if (L != hooked && eval_depth == 0) hr_debug_sethook(L, L->hr_dmask);
   return L->hr_dmask;
+}
+
+/* Evaluations (evaluate.rs): `hook` counts every `count` instructions of
+ * whatever Lua code the evaluation runs, in any coroutine, and may raise an
+ * error to stop it. The evaluation runs inside the debugger's hook, where
+ * LuaJIT's one hook-active flag would silence every hook (PUC Lua's is per
+ * thread), and compiled loops run none: so the flag is cleared, compiled
+ * loops leave their trace (`hr_trace_stop`), and the VM's fields hold the
+ * budget hook alone until hr_eval_hook_end puts back what was there, or
+ * what the program or the debugger set meanwhile. Returns 0 when nested
+ * too deep. */
+int hr_eval_hook_begin (lua_State *L, lua_Hook hook, int count) {
+  global_State *g = G(L);
+  EvalSaved *s;
+  if (eval_depth >= HR_EVAL_NEST) return 0;
+  s = &eval_saved[eval_depth++];
+  s->hookf = g->hookf;
+  s->hookmask = g->hookmask;
+  s->hookcount = g->hookcount;
+  s->hookcstart = g->hookcstart;
+  s->trace_stop = g->hr_trace_stop;
+  hr_vm_sethook(L, hook, LUA_MASKCOUNT, count > 0 ? count : 1);
+  hook_leave(g);
+  g->hr_trace_stop = 1;
+  return 1;
+}
+
+void hr_eval_hook_end (lua_State *L) {
+  global_State *g = G(L);
+  EvalSaved *s;
+  if (eval_depth == 0) return;
+  s = &eval_saved[--eval_depth];
+  g->hookf = s->hookf;
+  g->hookmask = s->hookmask;
+  g->hookcount = s->hookcount;
+  g->hookcstart = s->hookcstart;
+  g->hr_trace_stop = s->trace_stop;
+  lj_trace_abort(g);
+  lj_dispatch_update(g, 0);
+  if (eval_depth > 0 || !eval_dirty) return;
+  /* The slots changed meanwhile: the VM gets their union for the thread
+     whose mask was set last (none if it was freed: the next mask the host
+     sets, before the program runs on, puts it back). */
+  eval_dirty = 0;
+  if (hooked != NULL) {
+    hr_debug_sethook(hooked, hooked->hr_dmask);
+  } else {
+    update(L, 0, 0);
+  }
+}
+
+/* Whether an evaluation runs (the raise hook and traps stay out of it). */
+int hr_eval_running (void) {
+  return eval_depth > 0;
 }
 
 /* Whether the program hooks lines (the debugger's line filters must then
