@@ -40,7 +40,7 @@
 #define HR_SWAP_FN __attribute__((visibility("hidden")))
 HR_SWAP_FN int hr_swap (lua_State *L);
 HR_SWAP_FN int hr_restore (lua_State *L);
-/* reload_restart.c: `new_idx` replaces the running closure at `old_idx`. */
+/* shared/restart_map.c: `new_idx` replaces the running closure at `old_idx`. */
 __attribute__((visibility("hidden"))) void hr_restart_note (lua_State *L, int old_idx, int new_idx);
 #else
 #define HR_SWAP_FN static

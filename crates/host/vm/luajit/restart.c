@@ -53,44 +53,16 @@
 #error "restart.c assumes LuaJIT's two-slot frames (GC64, vm_x64.dasc)"
 #endif
 
-#define HR_RESTART_TO "hotreload.restart_to"     /* old closure -> reloaded */
 #define HR_RESTART_NEXT "hotreload.restart_next" /* keeps the target alive */
 /* Links followed in the map: a closure replaced while running, whose
    replacement was replaced while running too... */
 #define MAX_HOPS 64
 
 #ifdef HR_NATIVE_BACKEND
-#include "reload.h"
-
-/* The old -> reloaded map, which the native reference pass leaves alone
-   (it would rekey it to new -> new); replaces reload_restart.c's weak
-   stand-ins. */
-HR_HIDDEN const Table *hr_restart_map = NULL;
-
-/* From the swap and the reference pass: the closure at `new_idx` replaces
-   the running one at `old_idx` (remembered weakly). */
-void hr_restart_note (lua_State *L, int old_idx, int new_idx) {
-  int top = lua_gettop(L);
-  if (old_idx < 0) old_idx = top + old_idx + 1;
-  if (new_idx < 0) new_idx = top + new_idx + 1;
-  lua_getfield(L, LUA_REGISTRYINDEX, HR_RESTART_TO);
-  if (!lua_istable(L, -1)) {
-    lua_pop(L, 1);
-    lua_createtable(L, 0, 1);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, HR_RESTART_TO);
-  }
-  hr_restart_map = (const Table *)lua_topointer(L, -1);
-  lua_pushvalue(L, old_idx);
-  lua_pushvalue(L, new_idx);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-}
-#endif /* HR_NATIVE_BACKEND */
+#include "reload.h" /* hr_restart_map, HR_RESTART_TO (shared/restart_map.c) */
+#else
+#define HR_RESTART_TO "hotreload.restart_to"
+#endif
 
 /* vm_x64.dasc (vm.rs): cuts the C stack to `cframe`'s interpreter and runs
    L->base's frame from `pc`. */

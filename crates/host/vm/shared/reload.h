@@ -93,6 +93,8 @@
 /* restart.c: `new_idx` replaces the running closure at `old_idx`. */
 HR_HIDDEN void hr_restart_note(lua_State *L, int old_idx, int new_idx);
 HR_HIDDEN extern const Table *hr_restart_map;
+/* The registry key of that map (restart_map.c). */
+#define HR_RESTART_TO "hotreload.restart_to"
 
 /* ------------------------------------------------------------------------
 ** A small open-addressing map from pointers to pointers.

@@ -32,39 +32,12 @@
 
 #include "hotreload_vm.h"
 
-#define HR_RESTART_TO "hotreload.restart_to"     /* old closure -> reloaded */
 #define HR_RESTART_NEXT "hotreload.restart_next" /* keeps hr_next alive */
 
-/* The frame to restart when the hook returns, and the closure it runs. */
+/* The frame to restart when the hook returns, and the closure it runs
+   (the map of reloaded closures: restart_map.c). */
 CallInfo *hr_restart_ci = NULL;
-/* The old -> reloaded map: the reference pass leaves it alone (it would
-   rekey it to new -> new). */
-HR_HIDDEN const Table *hr_restart_map = NULL;
 static LClosure *hr_next = NULL;
-
-/* Remembers (weakly) that `nw` replaces the running closure at `old_idx`. */
-void hr_restart_note(lua_State *L, int old_idx, int new_idx) {
-  int top = lua_gettop(L);
-  /* absolute indices (lua_absindex is 5.2+) */
-  if (old_idx < 0) old_idx = top + old_idx + 1;
-  if (new_idx < 0) new_idx = top + new_idx + 1;
-  lua_getfield(L, LUA_REGISTRYINDEX, HR_RESTART_TO);
-  if (!lua_istable(L, -1)) {
-    lua_pop(L, 1);
-    lua_createtable(L, 0, 1);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, HR_RESTART_TO);
-  }
-  hr_restart_map = (const Table *)lua_topointer(L, -1);
-  lua_pushvalue(L, old_idx);
-  lua_pushvalue(L, new_idx);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-}
 
 static int refuse(char *err, size_t errlen, const char *msg) {
   snprintf(err, errlen, "%s", msg);
