@@ -576,6 +576,32 @@ fn a_frame_stopped_by_a_step_restarts_and_its_breakpoint_stops_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Launches `dir`'s `main.lua` (the files already written there), waits for
+/// its loop to print `marker`, pauses it and checks the stop is in
+/// `function` and, on LuaJIT, that the loop ran compiled; the stop's frames.
+fn paused_in_loop(client: &mut Client, dir: &Path, marker: &str, function: &str) -> Vec<Value> {
+    client.launch(json!({
+        "program": dir.join("main.lua").display().to_string(),
+        "luaPath": format!("{}/?.lua", dir.display()),
+    }));
+    client.ok("configurationDone", json!({}));
+    client.wait_output("the loop running", |t| t.contains(marker));
+    client.ok("pause", json!({"threadId": 1}));
+    client.wait_stopped("pause");
+    let stack = frames(client);
+    if stack[0]["name"] != function {
+        client.fail(&format!("paused in {}", stack[0]["name"]));
+    }
+    if support::runtime() == "luajit" {
+        // The loop ran compiled: the restart leaves a trace behind.
+        let compiled = client.evaluate("require('jit.util').traceinfo(1) ~= nil", None, "watch");
+        if compiled != "true" {
+            client.fail("the loop was never compiled");
+        }
+    }
+    stack
+}
+
 /// A long loop: compiled after a few iterations where the VM has a JIT
 /// (LuaJIT), paused while it runs, its function restarted.
 const SUM_MAIN: &str = "calls = 0\nlocal function sum(n)\n  calls = calls + 1 -- sum-first\n  local acc = 0\n  for i = 1, n do\n    acc = acc + i\n    if i == 200000 then print('looping') end\n  end\n  return acc\nend\nprint('sum ' .. sum(1e15) .. ' calls ' .. calls)\n";
@@ -590,25 +616,7 @@ fn a_frame_paused_in_a_long_loop_restarts_and_its_loop_runs_again() {
     let dir = scratch("loop");
     std::fs::write(dir.join("main.lua"), SUM_MAIN).expect("main.lua");
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
-    client.ok("configurationDone", json!({}));
-    client.wait_output("the loop running", |t| t.contains("looping"));
-    client.ok("pause", json!({"threadId": 1}));
-    client.wait_stopped("pause");
-    let stack = frames(&mut client);
-    if stack[0]["name"] != "sum" {
-        client.fail(&format!("paused in {}", stack[0]["name"]));
-    }
-    if support::runtime() == "luajit" {
-        // The loop ran compiled: the restart leaves a trace behind.
-        let compiled = client.evaluate("require('jit.util').traceinfo(1) ~= nil", None, "watch");
-        if compiled != "true" {
-            client.fail("the loop was never compiled");
-        }
-    }
+    let stack = paused_in_loop(&mut client, &dir, "looping", "sum");
     client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
     client.wait_stopped("restart");
     let again = frames(&mut client);
@@ -653,24 +661,7 @@ fn a_vararg_frame_paused_in_a_compiled_loop_restarts_with_its_reloaded_code() {
     std::fs::write(dir.join("main.lua"), SPIN_MAIN).expect("main.lua");
     std::fs::write(dir.join("spin.lua"), SPIN_V1).expect("spin.lua");
     let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
-    client.ok("configurationDone", json!({}));
-    client.wait_output("the loop running", |t| t.contains("spinning"));
-    client.ok("pause", json!({"threadId": 1}));
-    client.wait_stopped("pause");
-    let stack = frames(&mut client);
-    if stack[0]["name"] != "spin" {
-        client.fail(&format!("paused in {}", stack[0]["name"]));
-    }
-    if support::runtime() == "luajit" {
-        let compiled = client.evaluate("require('jit.util').traceinfo(1) ~= nil", None, "watch");
-        if compiled != "true" {
-            client.fail("the loop was never compiled");
-        }
-    }
+    let stack = paused_in_loop(&mut client, &dir, "spinning", "spin");
     client.ok("hotReload", json!({"module": "spin", "source": SPIN_V2}));
     client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
     client.wait_stopped("restart");
