@@ -445,6 +445,16 @@ static void push_fresh(lua_State *L, Walk *w) {
 **   those (undo: walk again with new -> old).
 */
 
+/* rootpairs[i] (argument 2) = { old, new }: its Lua closures, or NULL. */
+static void root_pair(lua_State *L, lua_Integer i, LClosure **old, LClosure **nw) {
+  lua_rawgeti(L, 2, i);
+  lua_rawgeti(L, -1, 1);
+  *old = lclosure_at(L, -1);
+  lua_rawgeti(L, -2, 2);
+  *nw = lclosure_at(L, -1);
+  lua_pop(L, 3);
+}
+
 int hr_walk(lua_State *L) {
   Walk w;
   lua_Integer i, n;
@@ -475,23 +485,13 @@ int hr_walk(lua_State *L) {
   n = HR_LEN(L, 2);
   for (i = 1; ok && i <= n; i++) {
     LClosure *o, *nw;
-    lua_rawgeti(L, 2, i);
-    lua_rawgeti(L, -1, 1);
-    o = lclosure_at(L, -1);
-    lua_rawgeti(L, -2, 2);
-    nw = lclosure_at(L, -1);
-    lua_pop(L, 3);
+    root_pair(L, i, &o, &nw);
     if (o != NULL && !pm_put(&w.handled, HR_PROTO(o), (void *)1)) ok = 0;
     if (ok && nw != NULL && !pm_put(&w.roots, HR_PROTO(nw), nw)) ok = 0;
   }
   for (i = 1; ok && i <= n; i++) {
     LClosure *o, *nw;
-    lua_rawgeti(L, 2, i);
-    lua_rawgeti(L, -1, 1);
-    o = lclosure_at(L, -1);
-    lua_rawgeti(L, -2, 2);
-    nw = lclosure_at(L, -1);
-    lua_pop(L, 3);
+    root_pair(L, i, &o, &nw);
     if (o != NULL && nw != NULL) hr_pair_protos(&w, HR_PROTO(o), HR_PROTO(nw), 1, 0);
   }
   if (ok && !w.oom && w.protos.count > 0) ok = make_partners(&w);
