@@ -362,3 +362,103 @@ say('y', y)
     client.ok("continue", json!({}));
     client.wait_event("terminated");
 }
+
+/// Evaluates `i` in the top frame of a stop at `line`.
+fn stopped_i(client: &mut Client, line: i64) -> String {
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    let top = frames.first().cloned().unwrap_or_default();
+    if top["line"] != line {
+        client.fail(&format!("stopped at {} not {line}", top["line"]));
+    }
+    client.evaluate("i", Some(&top["id"]), "watch")
+}
+
+/// `work`'s loop with a breakpoint whose condition reads globals; each
+/// call makes the condition true (or not) at pass `at` by changing a
+/// global's value or type, removing it, or giving `work` another
+/// environment. `links` are how the traces started in `work` ended.
+const GLOBALS: &str = r#"debug_on = false
+cfg = { level = 1 }
+local links = {}
+local function work(n, at, change, undo)
+  local acc = 0
+  for i = 1, n do
+    if i == at then change() end
+    acc = acc + i % 7 -- bp-global
+    if i == at then undo() end
+  end
+  return acc
+end
+jit.attach(function(what, tr, func)
+  if what == 'stop' and func == work then
+    links[#links + 1] = jutil.traceinfo(tr).linktype
+  end
+end, 'trace')
+local function nothing() end
+say('warm', work(20000, 0, nothing, nothing))
+say('looped', table.concat(links, ','):find('loop') and 1 or 0)
+-- a value: stops at 5000
+say('value', work(20000, 5000, function() cfg.level = 5 end, function() cfg.level = 1 end))
+-- another table, still false: no stop
+say('swap', work(20000, 5500, function() cfg = { level = 2 } end, nothing))
+-- another type: stops at 6000
+say('type', work(20000, 6000, function() debug_on = 'yes' end, function() debug_on = false end))
+-- removed: stops at 7000
+say('removed', work(20000, 7000, function() debug_on = nil end, function() debug_on = false end))
+-- another environment: its globals count, stops at 8000 ...
+local env = { debug_on = false, cfg = { level = 1 } }
+setfenv(work, env)
+say('fenv', work(20000, 8000, function() env.cfg.level = 9 end, function() env.cfg.level = 1 end))
+-- ... and the old ones no longer do: no stop
+say('old', work(20000, 9000, function() debug_on = true end, function() debug_on = false end))
+say('traces', traces())
+"#;
+
+/// A condition naming globals (`debug_on`, `cfg.level`) in a compiled loop
+/// is guards on the function's environment: the loop stays compiled (its
+/// trace loops rather than ending at the trap), and it stops at exactly the
+/// passes where the condition turns true, whether a global changed value
+/// or type, was removed, or the function got another environment
+/// (setfenv); a change that keeps it false does not stop.
+#[test]
+fn conditions_naming_globals_are_guards_in_compiled_loops() {
+    require_luajit_host();
+    let source = format!("{PRELUDE}{GLOBALS}");
+    let program = Client::temp_program("jit_globals.lua", &source);
+    let bp = line_of(&source, "bp-global");
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": bp, "condition": "debug_on ~= false or cfg.level > 3"},
+        ]}),
+    );
+    client.ok("configurationDone", json!({}));
+    if said(&mut client, "looped") != 1 {
+        client.fail("the loop with a condition on globals did not stay compiled");
+    }
+    for want in ["5000", "6000", "7000", "8000"] {
+        let i = stopped_i(&mut client, bp);
+        if i != want {
+            client.fail(&format!("stopped with i = {i}, expected {want}"));
+        }
+        client.ok("continue", json!({"threadId": 1}));
+    }
+    let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
+    for label in ["warm", "value", "swap", "type", "removed", "fenv", "old"] {
+        if said(&mut client, label) != sum {
+            client.fail(&format!("{label}: the loop computed something else"));
+        }
+    }
+    client.wait_event("terminated");
+    let stops = client
+        .event_names()
+        .iter()
+        .filter(|n| *n == "stopped")
+        .count();
+    if stops != 4 {
+        client.fail(&format!("{stops} stops, expected 4"));
+    }
+}

@@ -198,6 +198,11 @@ pub fn run(
             }
         }
         if let Some(f) = slots::frame_function(lua, frame) {
+            // 5.1 and LuaJIT: the function's environment (setfenv); from
+            // 5.2 its _ENV upvalue, below.
+            if let Some(env) = f.environment() {
+                globals = Value::Table(env);
+            }
             for (name, value, index) in slots::upvalues(lua, &f) {
                 if name == "_ENV" {
                     globals = value.clone();

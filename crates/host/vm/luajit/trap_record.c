@@ -7,7 +7,10 @@
  * - A trap whose condition (shared/cond.c's ops) is false here becomes
  *   guards that keep it false: the values it reads, typed as they are now,
  *   each comparison pinned to its outcome, table reads without metamethods
- *   (a nil field only of a table without metatable). The trace then goes
+ *   (a nil field only of a table without metatable); a global is read as
+ *   GGET records it, a field of the function's environment loaded from
+ *   the function (so setfenv is seen), its key's slot guarded (HREFK, or
+ *   HREF against the nil slot for an absent key). The trace then goes
  *   on with the original instruction. A guard that fails exits at the trap
  *   (a snapshot taken there), and the interpreter runs the trap in full.
  * - Any other trap (no condition, one true now or outside what guards can
@@ -34,6 +37,7 @@
 /* From the lj_record.c patch (vm.rs): its static slot and upvalue loads. */
 TRef hr_rec_slot (jit_State *J, BCReg slot);
 TRef hr_rec_upvalue (jit_State *J, uint32_t uv);
+TRef hr_rec_currf (jit_State *J);
 /* traps.c */
 int hr_trap_info (const GCproto *pt, const BCIns *ip, BCIns *orig,
                   const struct HrCond **cond);
@@ -68,7 +72,7 @@ static int translatable (const HrOp *ops, int n) {
   int k;
   for (k = 0; k < n; k++) {
     const HrOp *o = &ops[k];
-    if (o->op < C_K || o->op > C_JF) return 0;
+    if (o->op < C_K || o->op > C_ENV) return 0;
     if (o->op == C_K) {
       /* Integer constants as LuaJIT's int32 constants, exactly. */
       if (o->k.t == HV_INT && (o->k.i < INT32_MIN || o->k.i > INT32_MAX)) return 0;
@@ -238,6 +242,11 @@ static int guard_false (jit_State *J, const struct HrCond *c) {
         st[sp++].tr = hr_rec_upvalue(J, (uint32_t)o->arg);
         break;
       }
+      case C_ENV:  /* as GGET records it: the function's env, loaded */
+        if (sp >= MAX_DEPTH) return 0;
+        settabV(L, &st[sp].v, tabref(J->fn->l.env));
+        st[sp++].tr = emitir(IRT(IR_FLOAD, IRT_TAB), hr_rec_currf(J), IRFL_FUNC_ENV);
+        break;
       case C_FIELD:
         if (a == NULL || o->k.t != HV_STR) return 0;
         constant(J, &o->k, &key);

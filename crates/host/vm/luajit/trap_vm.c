@@ -1,6 +1,6 @@
 /*
  * LuaJIT: the values breakpoint conditions (shared/cond.c) read at a trap
- * (traps.c): the running frame's slots and upvalues, table fields without
+ * (traps.c): the running frame's slots, upvalues and environment, table fields without
  * metamethods (lengths and strings: shared/cond_values.c, over
  * vm_compat.h). Numbers are doubles (no dual-number mode on x64).
  */
@@ -47,6 +47,15 @@ int hr_vm_upvalue (lua_State *L, int idx, HrVal *out) {
   GCfunc *fn = curr_func(L);
   if (!isluafunc(fn) || idx < 0 || idx >= (int)fn->l.nupvalues) return 0;
   to_val(uvval(&gcref(fn->l.uvptr[idx])->uv), out);
+  return 1;
+}
+
+int hr_vm_env (lua_State *L, HrVal *out) {
+  GCfunc *fn = curr_func(L);
+  if (!isluafunc(fn)) return 0;
+  out->t = HV_TAB;
+  out->i = 0;
+  out->p = tabref(fn->l.env);
   return 1;
 }
 

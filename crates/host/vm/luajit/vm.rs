@@ -596,6 +596,11 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 return rec_upvalue(J, uv, 0);\n\
                  }\n\
                  \n\
+                 TRef hr_rec_currf(jit_State *J)\n\
+                 {\n\
+                 \x20 return getcurrf(J);\n\
+                 }\n\
+                 \n\
                  int hr_record_trap(jit_State *J, const BCIns *pc, BCIns *ins);\n\
                  \n\
                  /* -- Record calls to Lua functions --------------------------------------- */\n",

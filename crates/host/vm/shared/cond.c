@@ -2,7 +2,8 @@
  * Breakpoint conditions evaluated at the trap, without calling the
  * debugger: a condition in a small subset of Lua expressions is compiled
  * once per trap (its names resolved to the frame's registers, the
- * function's upvalues or its _ENV's fields at that instruction) and run on
+ * function's upvalues or its _ENV's fields at that instruction; on 5.1 and
+ * LuaJIT, the fields of the function's environment) and run on
  * the VM's values. It only filters: when it is surely false the trap goes
  * on at once; when it is true, or anything is uncertain (a metamethod
  * could run, a value of an unknown kind, a string order), the debugger's
@@ -199,11 +200,17 @@ static void name (Parser *P) {
   if (reg >= 0) { emit(P, C_LOCAL, reg); next(P); return; }
   up = upvalue_index(P, P->tok);
   if (up >= 0) { emit(P, C_UPVAL, up); next(P); return; }
+#ifdef HR_FENV
+  /* A global: a field of the function's environment (a local or upvalue
+     named _ENV is an ordinary variable here). */
+  emit(P, C_ENV, 0);
+#else
   /* A global: a field of the function's _ENV. */
   reg = local_register(P, "_ENV");
   if (reg >= 0) emit(P, C_LOCAL, reg);
   else if ((up = upvalue_index(P, "_ENV")) >= 0) emit(P, C_UPVAL, up);
   else { P->failed = 1; return; }
+#endif
   emit_string(P, C_FIELD);
   next(P);
 }
@@ -468,6 +475,12 @@ int hr_cond_false (lua_State *L, const struct HrCond *c) {
         else if (!hr_vm_upvalue(L, o->arg, &st[sp])) return 0;
         sp++;
         break;
+#ifdef HR_FENV
+      case C_ENV:
+        if (sp >= MAX_DEPTH || !hr_vm_env(L, &st[sp])) return 0;
+        sp++;
+        break;
+#endif
       case C_FIELD:
         if (sp < 1 || !hr_vm_field(&st[sp - 1], &o->k, &st[sp - 1])) return 0;
         break;

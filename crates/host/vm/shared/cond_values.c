@@ -105,6 +105,16 @@ int hr_vm_upvalue (lua_State *L, int idx, HrVal *out) {
   return 1;
 }
 
+#ifdef HR_FENV
+int hr_vm_env (lua_State *L, HrVal *out) {
+  if (!isLua(L->ci)) return 0;
+  out->t = HV_TAB;
+  out->i = 0;
+  out->p = HR_CI_LCLOSURE(L->ci)->env;
+  return 1;
+}
+#endif
+
 const char *hr_vm_upvalue_name (const Proto *p, int idx) {
   TString *name = HR_UPVALUE_NAME(p, idx);
   return name != NULL ? getstr(name) : NULL;

@@ -18,6 +18,8 @@
 #include "lj_obj.h"
 typedef GCproto Proto;
 typedef BCIns Instruction;
+/* Globals are fields of the running function's environment (setfenv). */
+#define HR_FENV 1
 /* The name of the n-th local (from 1) active at pc, or NULL. */
 const char *hr_vm_local_name (const Proto *p, int n, int pc);
 int hr_vm_upvalue_count (const Proto *p);
@@ -26,6 +28,9 @@ int hr_vm_upvalue_count (const Proto *p);
 #include "lfunc.h"
 #define hr_vm_local_name(p, n, pc) luaF_getlocalname(p, n, pc)
 #define hr_vm_upvalue_count(p) ((p)->sizeupvalues)
+#if LUA_VERSION_NUM <= 501
+#define HR_FENV 1  /* globals: the function's environment, not _ENV */
+#endif
 #endif
 
 /* ---- Each VM (vm/<vm>/trap_vm.c) ---- */
@@ -57,6 +62,10 @@ enum { HV_NIL, HV_BOOL, HV_INT, HV_FLT, HV_STR, HV_TAB, HV_OTHER };
 int hr_vm_local (lua_State *L, int reg, HrVal *out);
 int hr_vm_upvalue (lua_State *L, int idx, HrVal *out);
 const char *hr_vm_upvalue_name (const Proto *p, int idx);
+#ifdef HR_FENV
+/* The running Lua function's environment table (its globals). */
+int hr_vm_env (lua_State *L, HrVal *out);
+#endif
 /* t[key] without metamethods; 0 when a metamethod could answer. */
 int hr_vm_field (const HrVal *t, const HrVal *key, HrVal *out);
 /* #v without metamethods; 0 when a metamethod could answer. */
@@ -73,7 +82,8 @@ void hr_vm_forget_strings (lua_State *L);
 enum {
   C_K, C_LOCAL, C_UPVAL, C_FIELD, C_INDEX, C_LEN, C_NOT, C_NEG,
   C_ADD, C_SUB, C_MUL, C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE,
-  C_JT, C_JF  /* or / and: jump keeping the value, else drop it */
+  C_JT, C_JF,  /* or / and: jump keeping the value, else drop it */
+  C_ENV  /* HR_FENV: pushes the running function's environment */
 };
 
 typedef struct HrOp {
