@@ -598,7 +598,8 @@ fn conditions_over_fields_upvalues_and_strings_stop_in_compiled_loops() {
     }
 }
 
-const KINDS: &str = r#"local mt = setmetatable({}, { __index = function() return 5 end })
+const KINDS: &str = r#"limit_g, gcfg = 395, { on = true }
+local mt = setmetatable({}, { __index = function() return 5 end })
 local obj = { hp = 10, name = 'a' }
 local nan = 0 / 0
 local function run(n)
@@ -619,7 +620,7 @@ print('count ' .. run(400))
 
 /// Conditions over every kind of value a compiled loop meets (floats, NaN,
 /// strings, nil, a table whose field comes from `__index`, arithmetic,
-/// `and`/`not`): each stops on exactly the passes where it is true (counted
+/// `and`/`not`, globals): each stops on exactly the passes where it is true (counted
 /// by hand from the program; the same on every VM, compiled or not).
 #[test]
 fn conditions_in_compiled_loops_stop_on_exactly_the_passes_where_they_hold() {
@@ -640,6 +641,9 @@ fn conditions_in_compiled_loops_stop_on_exactly_the_passes_where_they_hold() {
         ("t ~= nil and t.name == 'a' and i > 390", 2), // i = 395, 400
         ("(i > 398) == true", 2),                      // i = 399, 400
         ("m == obj and i == 7", 0),                    // m is mt then
+        ("i > limit_g", 5),                            // a global: i = 396..400
+        ("gcfg.on and i * 2 > 796", 2),                // a global's field: i = 399, 400
+        ("missing_g ~= nil or i == -1", 0),            // an absent global
     ];
     for &(condition, want) in cases {
         let mut client = Client::start();

@@ -462,3 +462,101 @@ fn conditions_naming_globals_are_guards_in_compiled_loops() {
         client.fail(&format!("{stops} stops, expected 4"));
     }
 }
+
+/// A loop whose `for` line (its FORL trap, every pass), a return line and
+/// a tail call's line (inlined callees) hold breakpoints with conditions.
+const CONTROL: &str = r#"ret_at, tail_at = -1, -1
+local links = {}
+local function add(x, k, i)
+  return x + k -- bp-return
+end
+local function via(x, k, i)
+  return add(x, k, i) -- bp-tail
+end
+local function work(n, stop_at)
+  local acc, passes = 0, 0
+  for i = 1, n do -- bp-for
+    acc = via(acc, i % 7, i)
+    passes = passes + 1
+  end
+  return acc
+end
+jit.attach(function(what, tr, func)
+  if what == 'stop' and func == work then
+    links[#links + 1] = jutil.traceinfo(tr).linktype
+  end
+end, 'trace')
+say('warm', work(20000, -1))
+say('looped', table.concat(links, ','):find('loop') and 1 or 0)
+say('for', work(20000, 5000))
+-- flushed: the trapped loop's patches are undone and it compiles again
+jit.flush()
+ret_at = 6000
+say('return', work(20000, -1))
+ret_at, tail_at = -1, 7000
+say('tail', work(20000, -1))
+say('traces', traces())
+"#;
+
+/// Conditions on a `for` line (a trap on the loop's FORL, reached every
+/// pass), on a return and on a tail call of functions the loop inlines:
+/// while false they are guards, the loop compiled (its trace loops); each
+/// stops at the pass where it turns true, also once the traces were
+/// flushed and the loop compiled again.
+#[test]
+fn conditions_on_for_return_and_tail_call_lines_keep_the_loop_compiled() {
+    require_luajit_host();
+    let source = format!("{PRELUDE}{CONTROL}");
+    let program = Client::temp_program("jit_control.lua", &source);
+    let (for_line, ret_line, tail_line) = (
+        line_of(&source, "bp-for"),
+        line_of(&source, "bp-return"),
+        line_of(&source, "bp-tail"),
+    );
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": for_line, "condition": "passes == stop_at"},
+            {"line": ret_line, "condition": "i == ret_at"},
+            {"line": tail_line, "condition": "i == tail_at"},
+        ]}),
+    );
+    client.ok("configurationDone", json!({}));
+    if said(&mut client, "looped") != 1 {
+        client.fail("the loop with conditions on its control lines was not compiled");
+    }
+    for (line, name, want) in [
+        (for_line, "passes", "5000"),
+        (ret_line, "i", "6000"),
+        (tail_line, "i", "7000"),
+    ] {
+        let stopped = client.wait_stopped("breakpoint");
+        let frames = client.stack(&stopped["threadId"]);
+        let top = frames.first().cloned().unwrap_or_default();
+        if top["line"] != line {
+            client.fail(&format!("stopped at {} not {line}", top["line"]));
+        }
+        let got = client.evaluate(name, Some(&top["id"]), "watch");
+        if got != want {
+            client.fail(&format!("stopped with {name} = {got}, expected {want}"));
+        }
+        client.ok("continue", json!({"threadId": 1}));
+    }
+    let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
+    for label in ["warm", "for", "return", "tail"] {
+        if said(&mut client, label) != sum {
+            client.fail(&format!("{label}: the loop computed something else"));
+        }
+    }
+    client.wait_event("terminated");
+    let stops = client
+        .event_names()
+        .iter()
+        .filter(|n| *n == "stopped")
+        .count();
+    if stops != 3 {
+        client.fail(&format!("{stops} stops, expected 3"));
+    }
+}

@@ -25,6 +25,7 @@
 #include "lj_tab.h"
 #include "lj_ir.h"
 #include "lj_jit.h"
+#include "lj_frame.h"
 #include "lj_iropt.h"
 #include "lj_record.h"
 #include "lj_snap.h"
@@ -51,17 +52,25 @@ typedef struct RVal {
 
 #define MAX_DEPTH 16
 
-/* Instructions recorded after guards. Loops, returns and calls that leave
-   the frame set J->pc or read the code around them: a trap on them ends
-   the trace instead. */
-static int recordable (BCOp op) {
+/* Instructions recorded after guards (their recording reads the
+   original: vm.rs). Not recorded, the trace ending before them instead:
+ * - a return or tail call that leaves the trace's own frames (framedepth
+ *   0): the recorder may start a down-recursive trace there, which writes
+ *   its JLOOP over the instruction, or return to the interpreter by
+ *   reading the opcode at the pc (a trap's is no return);
+ * - a blacklisted loop (recording it aborts), ITERC/ITERN/ISNEXT (the
+ *   generic loop's call and specialisation, which read their neighbours);
+ * - loop instructions and the rest record as they do: a trapped loop's
+ *   patches go to the original (traps.c). */
+static int recordable (jit_State *J, BCOp op) {
   switch (op) {
-    case BC_FORI: case BC_JFORI: case BC_FORL: case BC_IFORL: case BC_JFORL:
-    case BC_ITERL: case BC_IITERL: case BC_JITERL: case BC_LOOP: case BC_ILOOP:
-    case BC_JLOOP: case BC_ITERC: case BC_ITERN: case BC_ISNEXT:
+    case BC_IFORL: case BC_IITERL: case BC_ILOOP:
+    case BC_ITERC: case BC_ITERN: case BC_ISNEXT:
+      return 0;
     case BC_RETM: case BC_RET: case BC_RET0: case BC_RET1:
     case BC_CALLMT: case BC_CALLT:
-      return 0;
+      /* Back to a Lua frame recorded in this trace. */
+      return J->framedepth > 0 && frame_islua(J->L->base - 1);
     default:
       return op < BC_FUNCF;
   }
@@ -311,7 +320,7 @@ int hr_record_trap (jit_State *J, const BCIns *pc, BCIns *ins) {
   const struct HrCond *cond;
   BCIns orig;
   if (J->pt != NULL && hr_trap_info(J->pt, pc, &orig, &cond) && cond != NULL &&
-      recordable(bc_op(orig)) && hr_cond_false(J->L, cond)) {
+      recordable(J, bc_op(orig)) && hr_cond_false(J->L, cond)) {
     lj_snap_add(J);  /* a failing guard resumes the interpreter at the trap */
     if (guard_false(J, cond)) {
       *ins = orig;

@@ -18,10 +18,12 @@
  * the compiler reads the original where a trap stands (hr_bc_orig, by
  * address; the compiler's own FORI/JFORI patches go to the original,
  * hr_bc_setop). Every trace is flushed before traps are placed (one could
- * hold an inlined copy of a line that gets a breakpoint), and a trapped
- * loop instruction runs as its interpreted variant (IFORL, IITERL, ILOOP:
- * no hot counting, so no trace starts there and the recorder never patches
- * it). The one bytecode the interpreter rewrites by itself, the
+ * hold an inlined copy of a line that gets a breakpoint). A trapped loop
+ * instruction without a condition runs as its interpreted variant (IFORL,
+ * IITERL, ILOOP: no hot counting, so no trace starts there); one with a
+ * condition is hot-counted, and the compiler's patches of it (JFORL and
+ * its trace number, back to FORL, blacklisting) go to the trap's original
+ * (hr_bc_setop, hr_bc_setd, hr_bc_set). The one bytecode the interpreter rewrites by itself, the
  * ISNEXT/ITERN pair of a `pairs` loop, is despecialised as LuaJIT itself
  * does (JMP/ITERC) where a trap stands on either.
  *
@@ -138,6 +140,24 @@ void hr_bc_setop (BCIns *ip, int op) {
   else setbc_op(ip, op);
 }
 
+/* The operand D both share (a compiled loop's trace number: the JFORI
+   before it and the trap's dispatch read it from memory). */
+void hr_bc_setd (BCIns *ip, int d) {
+  HrTrap *t = trap_by_address(ip);
+  if (t != NULL) setbc_d(&t->orig, d);
+  setbc_d(ip, d);
+}
+
+/* A whole instruction (a compiled loop's original put back). */
+void hr_bc_set (BCIns *ip, BCIns ins) {
+  HrTrap *t = trap_by_address(ip);
+  if (t != NULL) {
+    t->orig = ins;
+    setbc_op(&ins, bc_op(*ip));
+  }
+  *ip = ins;
+}
+
 /* For the recorder (trap_record.c): the original instruction of the trap
    at ip of pt and its compiled condition (NULL: none). */
 int hr_trap_info (const GCproto *pt, const BCIns *ip, BCIns *orig,
@@ -149,10 +169,14 @@ int hr_trap_info (const GCproto *pt, const BCIns *ip, BCIns *orig,
   return 1;
 }
 
-/* The opcode a trap dispatches: a loop as its interpreted variant. */
-static BCOp dispatch_op (BCIns orig) {
-  BCOp op = bc_op(orig);
-  if (op == BC_FORL || op == BC_ITERL || op == BC_LOOP)
+/* The opcode a trap dispatches. A loop without a condition runs as its
+   interpreted variant (it stops on every pass anyway); one with a
+   condition is hot-counted, so the loop compiles with the condition as
+   guards (trap_record.c), the compiler's patches of it going to the
+   original (hr_bc_setop, hr_bc_setd, hr_bc_set). */
+static BCOp dispatch_op (const HrTrap *t) {
+  BCOp op = bc_op(t->orig);
+  if ((op == BC_FORL || op == BC_ITERL || op == BC_LOOP) && t->cond == NULL)
     return (BCOp)((int)op + (int)BC_ILOOP - (int)BC_LOOP);
   return op;
 }
@@ -169,7 +193,7 @@ int hr_trap_take (lua_State *L, const GCproto *pt, const BCIns *pc, BCIns *orig,
     return 0;
   }
   *orig = t->orig;
-  setbc_op(orig, dispatch_op(t->orig));
+  setbc_op(orig, dispatch_op(t));
   *line = t->line;
   /* The debugger's line hook saw this very instruction (a step ended
      here): it does not report the line twice. */

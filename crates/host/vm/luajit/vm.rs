@@ -156,6 +156,8 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  lua_Hook hr_debug_hook (void);\n\
                  BCIns hr_bc_orig (const BCIns *ip);  /* hotreload: the code as compiled, by address */\n\
                  void hr_bc_setop (BCIns *ip, int op);\n\
+                 void hr_bc_setd (BCIns *ip, int d);\n\
+                 void hr_bc_set (BCIns *ip, BCIns ins);\n\
                  int hr_resume_in_c (lua_State *L, lua_State *co, int wrap);\n\
                  TValue *hr_frame_above (lua_State *L, const TValue *frame);\n\
                  extern void (*hr_raise_hook) (lua_State *L);\n\
@@ -523,9 +525,37 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
         )],
         "lj_trace.c" => &[
             (
+                // Blacklisting never writes over a trap: a trapped loop's
+                // original becomes its interpreted variant.
                 "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n",
                 "static void blacklist_pc(GCproto *pt, BCIns *pc)\n{\n\
-                 \x20 if (bc_op(*pc) == BC_HRTRAP || bc_op(*pc) == BC_HRTRAPG) return;  /* hotreload: a trap stays (traps.c) */\n",
+                 \x20 if (bc_op(*pc) == BC_HRTRAP || bc_op(*pc) == BC_HRTRAPG) {  /* hotreload: a trap stays (traps.c) */\n\
+                 \x20   BCOp hr_op = bc_op(hr_bc_orig(pc));\n\
+                 \x20   if (hr_op == BC_FORL || hr_op == BC_ITERL || hr_op == BC_LOOP) {\n\
+                 \x20     hr_bc_setop(pc, (int)hr_op+(int)BC_ILOOP-(int)BC_LOOP);\n\
+                 \x20     pt->flags |= PROTO_ILOOP;\n\
+                 \x20   }\n\
+                 \x20   return;\n\
+                 \x20 }\n",
+            ),
+            // A trapped loop with a condition is hot-counted (traps.c):
+            // the compiler's patches of it go to the trap's original (and
+            // the trace number to the operand both share).
+            (
+                "      setbc_op(J->pc, (int)bc_op(*J->pc)+(int)BC_ILOOP-(int)BC_LOOP);\n",
+                "      hr_bc_setop(J->pc, (int)bc_op(hr_bc_orig(J->pc))+(int)BC_ILOOP-(int)BC_LOOP);  /* hotreload */\n",
+            ),
+            (
+                "    setbc_op(pc, (int)op+(int)BC_JLOOP-(int)BC_LOOP);\n    setbc_d(pc, traceno);\n",
+                "    hr_bc_setop(pc, (int)op+(int)BC_JLOOP-(int)BC_LOOP);  /* hotreload */\n    hr_bc_setd(pc, traceno);\n",
+            ),
+            (
+                "  switch (bc_op(*pc)) {\n  case BC_JFORL:\n    lj_assertJ(traceref(J, bc_d(*pc)) == T, \"JFORL references other trace\");\n    *pc = T->startins;\n",
+                "  switch (bc_op(hr_bc_orig(pc))) {  /* hotreload: or the trap's original */\n  case BC_JFORL:\n    lj_assertJ(traceref(J, bc_d(*pc)) == T, \"JFORL references other trace\");\n    hr_bc_set(pc, T->startins);\n",
+            ),
+            (
+                "\t       bc_isret(op), \"bad original bytecode %d\", op);\n    *pc = T->startins;\n",
+                "\t       bc_isret(op), \"bad original bytecode %d\", op);\n    hr_bc_set(pc, T->startins);  /* hotreload */\n",
             ),
             // The compiler's patches of a loop's FORI (JFORI while its
             // loop is compiled) go to the original of a trap standing there.
@@ -609,6 +639,14 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "    BCIns ins = *pc;\n    BCOp op = bc_op(ins);\n    /* First try to find the last instruction that stores to this slot. */\n",
                 "    BCIns ins = hr_bc_orig(pc);  /* hotreload */\n    BCOp op = bc_op(ins);\n    /* First try to find the last instruction that stores to this slot. */\n",
+            ),
+            (
+                "    rec_loop_interp(J, pc, rec_iterl(J, *pc));\n",
+                "    rec_loop_interp(J, pc, rec_iterl(J, ins));  /* hotreload: the original */\n",
+            ),
+            (
+                "  if (J->framedepth == 0 && J->pt && bc_isret(bc_op(*J->pc)) &&\n",
+                "  if (J->framedepth == 0 && J->pt && bc_isret(bc_op(hr_bc_orig(J->pc))) &&  /* hotreload */\n",
             ),
             (
                 "\t  if (bc_op(*pc) == BC_JMP) {\n",
