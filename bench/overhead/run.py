@@ -9,8 +9,8 @@ Cases, each against the `noDebug` baseline (same host binary, no hooks):
   - debug, no breakpoints
   - debug, one breakpoint in a file the program never loads
   - debug, one breakpoint in the same file, on a line that never runs
-  - a breakpoint inside the hot loop whose condition is always false
-    (`--cond-loop` iterations)
+  - a breakpoint whose condition is always false (`--cond-loop` iterations):
+    inside the hot loop, inside it naming globals, and on its `for` line
 and the round trip of one step as a client does it (next, stopped,
 stackTrace, scopes, variables), median of many.
 Programs time themselves with os.clock(), so start-up is not counted.
@@ -205,15 +205,22 @@ def main():
         print(f"{name:<16} {base:>12.3f} {none / base:>7.2f}x {elsewhere / base:>12.2f}x {same / base:>12.2f}x")
     loop = HERE / "loop.lua"
     cond_args = [str(opts.cond_loop)]
-    cases = [{"no_debug": True}, {"breakpoints": [(loop, 6)], "condition": "acc < 0"}]
+    # (where, line of loop.lua, condition): each always false.
+    conditional = [
+        ("in the loop", 6, "acc < 0"),
+        ("in the loop, naming globals", 6, "debug_on or math.pi > 4"),
+        ("on the `for` line", 5, "acc < 0"),
+    ]
+    cases = [{"no_debug": True}] + [
+        {"breakpoints": [(loop, line)], "condition": cond} for _, line, cond in conditional
+    ]
     best = [float("inf")] * len(cases)
     for _ in range(opts.repeat):
         for i, kw in enumerate(cases):
             best[i] = min(best[i], timed_run(opts.adapter, loop, cond_args, **kw))
-    print(
-        f"\nloop({opts.cond_loop}) with a breakpoint in the loop, condition `acc < 0` (false): "
-        f"noDebug {best[0]:.4f} s, {best[1] / best[0]:.2f}x"
-    )
+    print(f"\nloop({opts.cond_loop}), noDebug {best[0]:.4f} s; a breakpoint whose condition is false:")
+    for (where, _, cond), t in zip(conditional, best[1:]):
+        print(f"  {where + ', `' + cond + '`':<58} {t / best[0]:>6.2f}x")
     rt = step_round_trip(opts.adapter, opts.steps)
     print(f"\nstep round trip (next + stopped + stackTrace + scopes + variables): median {rt * 1000:.2f} ms")
 

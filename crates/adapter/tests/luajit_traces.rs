@@ -495,14 +495,17 @@ ret_at = 6000
 say('return', work(20000, -1))
 ret_at, tail_at = -1, 7000
 say('tail', work(20000, -1))
-say('traces', traces())
+-- jit.off: the hot loop's lazy patch to IFORL goes to the trap's original
+tail_at = -1
+jit.off(work)
+say('off', work(20000, 3000))
 "#;
 
 /// Conditions on a `for` line (a trap on the loop's FORL, reached every
 /// pass), on a return and on a tail call of functions the loop inlines:
 /// while false they are guards, the loop compiled (its trace loops); each
 /// stops at the pass where it turns true, also once the traces were
-/// flushed and the loop compiled again.
+/// flushed and the loop compiled again, and under `jit.off`.
 #[test]
 fn conditions_on_for_return_and_tail_call_lines_keep_the_loop_compiled() {
     require_luajit_host();
@@ -531,6 +534,7 @@ fn conditions_on_for_return_and_tail_call_lines_keep_the_loop_compiled() {
         (for_line, "passes", "5000"),
         (ret_line, "i", "6000"),
         (tail_line, "i", "7000"),
+        (for_line, "passes", "3000"),
     ] {
         let stopped = client.wait_stopped("breakpoint");
         let frames = client.stack(&stopped["threadId"]);
@@ -545,7 +549,7 @@ fn conditions_on_for_return_and_tail_call_lines_keep_the_loop_compiled() {
         client.ok("continue", json!({"threadId": 1}));
     }
     let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
-    for label in ["warm", "for", "return", "tail"] {
+    for label in ["warm", "for", "return", "tail", "off"] {
         if said(&mut client, label) != sum {
             client.fail(&format!("{label}: the loop computed something else"));
         }
@@ -556,7 +560,7 @@ fn conditions_on_for_return_and_tail_call_lines_keep_the_loop_compiled() {
         .iter()
         .filter(|n| *n == "stopped")
         .count();
-    if stops != 3 {
-        client.fail(&format!("{stops} stops, expected 3"));
+    if stops != 4 {
+        client.fail(&format!("{stops} stops, expected 4"));
     }
 }

@@ -71,25 +71,31 @@ pub const VM: Vm = Vm {
 ///   for conditions (`hr_debug_varname`); the metamethod fallbacks that
 ///   take the opcode from memory (lj_meta.c: arithmetic, comparison, cdata
 ///   equality).
-/// - lj_trace.c: blacklisting a loop never writes over a trap.
+/// - lj_trace.c: blacklisting a loop never writes over a trap (a trapped
+///   loop's original becomes its I-variant).
 ///
 /// Functions holding traps are compiled (`trap_record.c`, `jit.c`):
 /// - lj_record.c: `lj_record_ins` hands a trap to `hr_record_trap`, which
 ///   records guards keeping its condition false and then the original
 ///   instruction, or ends the trace before the trap (linked to the
-///   interpreter); `hr_rec_slot` and `hr_rec_upvalue` lend it the
-///   recorder's static slot and upvalue loads. The hook check of compiled
+///   interpreter); `hr_rec_slot`, `hr_rec_upvalue` and `hr_rec_currf` lend
+///   it the recorder's static slot, upvalue and current-function loads. The hook check of compiled
 ///   loops reads `hr_trace_stop`.
 /// - Every reader of code around the instruction it records reads the
 ///   original where a trap stands (`hr_bc_orig`, by address): lj_record.c
-///   (`find_kinit`, a root trace's start and loop range), lj_snap.c (a
+///   (`find_kinit`, a root trace's start and loop range, an ITERL's
+///   operands, the return-to-interpreter test), lj_snap.c (a
 ///   snapshot's pc and top when a trace exits), lj_trace.c (MULTRES at an
 ///   exit, the start event), lj_asm.c (MULTRES of a trace that ends at a
 ///   trap), lj_ffrecord.c (the instruction after a call, for stitching).
 /// - lj_snap.c: no slot is dead at a trap (its condition and the debugger
 ///   stopped there may read any), so exits restore them all.
 /// - lj_trace.c: the FORI of a compiled loop becomes JFORI and back in the
-///   trap's original when a trap stands on it (`hr_bc_setop`).
+///   trap's original when a trap stands on it (`hr_bc_setop`); so does a
+///   trapped loop instruction (hot-counted when its trap has a condition):
+///   JFORL and its trace number when compiled (`hr_bc_setd` writes the
+///   operand both share), the original back when the trace goes
+///   (`trace_unpatch`, `hr_bc_set`), IFORL under `jit.off`.
 ///
 /// Hooks are global in LuaJIT (one hook for every coroutine), so:
 /// - lj_obj.h: `global_State` gets the program's own hook slot, the flag
