@@ -564,3 +564,68 @@ fn conditions_on_for_return_and_tail_call_lines_keep_the_loop_compiled() {
         client.fail(&format!("{stops} stops, expected 4"));
     }
 }
+
+/// A generic `for` over `pairs` whose line holds a breakpoint with a
+/// condition (its trap on the ITERC that calls `next`, every pass).
+const PAIRS: &str = r#"local links = {}
+local t = {}
+for k = 1, 50 do t['k' .. k] = k end
+local function work(rounds, stop_at)
+  local acc, passes = 0, 0
+  for _ = 1, rounds do
+    for _, v in pairs(t) do -- bp-pairs
+      acc = acc + v
+      passes = passes + 1
+    end
+  end
+  return acc
+end
+jit.attach(function(what, tr, func)
+  if what == 'stop' and func == work then
+    links[#links + 1] = jutil.traceinfo(tr).linktype
+  end
+end, 'trace')
+say('warm', work(400, -1))
+say('looped', table.concat(links, ','):find('loop') and 1 or 0)
+say('stop', work(400, 5010))
+"#;
+
+/// The condition on a `pairs` loop's line is guards before the call to
+/// `next`: the loop stays compiled and stops at the pass it turns true.
+#[test]
+fn a_condition_on_a_pairs_loop_line_keeps_it_compiled() {
+    require_luajit_host();
+    let source = format!("{PRELUDE}{PAIRS}");
+    let program = Client::temp_program("jit_pairs.lua", &source);
+    let line = line_of(&source, "bp-pairs");
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": line, "condition": "passes == stop_at"},
+        ]}),
+    );
+    client.ok("configurationDone", json!({}));
+    if said(&mut client, "looped") != 1 {
+        client.fail("the pairs loop with a condition on its line was not compiled");
+    }
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    let top = frames.first().cloned().unwrap_or_default();
+    if top["line"] != line {
+        client.fail(&format!("stopped at {} not {line}", top["line"]));
+    }
+    let passes = client.evaluate("passes", Some(&top["id"]), "watch");
+    if passes != "5010" {
+        client.fail(&format!("stopped with passes = {passes}, expected 5010"));
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    let sum = 400 * (1..=50i64).sum::<i64>();
+    for label in ["warm", "stop"] {
+        if said(&mut client, label) != sum {
+            client.fail(&format!("{label}: the loop computed something else"));
+        }
+    }
+    client.wait_event("terminated");
+}

@@ -58,14 +58,14 @@ typedef struct RVal {
  *   0): the recorder may start a down-recursive trace there, which writes
  *   its JLOOP over the instruction, or return to the interpreter by
  *   reading the opcode at the pc (a trap's is no return);
- * - a blacklisted loop (recording it aborts), ITERC/ITERN/ISNEXT (the
- *   generic loop's call and specialisation, which read their neighbours);
- * - loop instructions and the rest record as they do: a trapped loop's
- *   patches go to the original (traps.c). */
+ * - a blacklisted loop (recording it aborts), ITERN/ISNEXT (the `pairs`
+ *   specialisation; traps.c despecialises a trapped pair to JMP/ITERC);
+ * - loop instructions, ITERC (a call) and the rest record as they do: a
+ *   trapped loop's patches go to the original (traps.c). */
 static int recordable (jit_State *J, BCOp op) {
   switch (op) {
     case BC_IFORL: case BC_IITERL: case BC_ILOOP:
-    case BC_ITERC: case BC_ITERN: case BC_ISNEXT:
+    case BC_ITERN: case BC_ISNEXT:
       return 0;
     case BC_RETM: case BC_RET: case BC_RET0: case BC_RET1:
     case BC_CALLMT: case BC_CALLT:
