@@ -174,11 +174,6 @@ pub fn skip_on(vms: &[Vm], gap: &str) -> bool {
     skip
 }
 
-/// [`skip_on`] LuaJIT alone.
-pub fn skip_on_luajit(gap: &str) -> bool {
-    skip_on(&[Vm::LuaJit], gap)
-}
-
 impl Host {
     /// Starts the host binary built by this package.
     pub fn spawn() -> Host {
