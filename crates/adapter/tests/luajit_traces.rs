@@ -629,3 +629,65 @@ fn a_condition_on_a_pairs_loop_line_keeps_it_compiled() {
     }
     client.wait_event("terminated");
 }
+
+/// A `while true do` loop, whose line's trap is on its LOOP instruction.
+const WHILE: &str = r#"local links = {}
+local function work(n, stop_at)
+  local acc, passes = 0, 0
+  while true do -- bp-while
+    passes = passes + 1
+    acc = acc + passes % 7
+    if passes >= n then break end
+  end
+  return acc
+end
+jit.attach(function(what, tr, func)
+  if what == 'stop' and func == work then
+    links[#links + 1] = jutil.traceinfo(tr).linktype
+  end
+end, 'trace')
+say('warm', work(20000, -1))
+say('looped', table.concat(links, ','):find('loop') and 1 or 0)
+say('stop', work(20000, 5000))
+"#;
+
+/// The condition on a `while true do` line (a trap on the loop's LOOP
+/// instruction, hot-counted) is guards: the loop compiles and stops at the
+/// pass it turns true.
+#[test]
+fn a_condition_on_a_while_line_keeps_the_loop_compiled() {
+    require_luajit_host();
+    let source = format!("{PRELUDE}{WHILE}");
+    let program = Client::temp_program("jit_while.lua", &source);
+    let line = line_of(&source, "bp-while");
+    let mut client = Client::start();
+    launch(&mut client, &program, json!({}));
+    client.ok(
+        "setBreakpoints",
+        json!({"source": {"path": program}, "breakpoints": [
+            {"line": line, "condition": "passes == stop_at"},
+        ]}),
+    );
+    client.ok("configurationDone", json!({}));
+    if said(&mut client, "looped") != 1 {
+        client.fail("the while loop with a condition on its line was not compiled");
+    }
+    let stopped = client.wait_stopped("breakpoint");
+    let frames = client.stack(&stopped["threadId"]);
+    let top = frames.first().cloned().unwrap_or_default();
+    if top["line"] != line {
+        client.fail(&format!("stopped at {} not {line}", top["line"]));
+    }
+    let passes = client.evaluate("passes", Some(&top["id"]), "watch");
+    if passes != "5000" {
+        client.fail(&format!("stopped with passes = {passes}, expected 5000"));
+    }
+    client.ok("continue", json!({"threadId": 1}));
+    let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
+    for label in ["warm", "stop"] {
+        if said(&mut client, label) != sum {
+            client.fail(&format!("{label}: the loop computed something else"));
+        }
+    }
+    client.wait_event("terminated");
+}
