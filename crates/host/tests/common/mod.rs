@@ -355,6 +355,25 @@ impl Host {
         self.event("exited")["exitCode"].as_i64().unwrap_or(-1)
     }
 
+    /// Continues and waits for the program's end; its exit code.
+    pub fn continue_to_exit(&mut self) -> i64 {
+        self.ok("continue", None);
+        self.exited()
+    }
+
+    /// Steps (`next`, `stepIn`, `stepOut`) and waits for the step's stop;
+    /// the line it stopped at.
+    pub fn step(&mut self, command: &str) -> i64 {
+        self.ok(command, None);
+        self.stopped("step");
+        self.top_line()
+    }
+
+    /// How many `stopped` events arrived so far.
+    pub fn stop_count(&self) -> usize {
+        self.log.iter().filter(|v| v["event"] == "stopped").count()
+    }
+
     /// All output of a category received so far (events stay queued).
     pub fn output(&self, category: &str) -> String {
         self.log
