@@ -303,13 +303,6 @@ impl Drop for Program {
     }
 }
 
-fn initialize(client: &mut Client) {
-    client.ok(
-        "initialize",
-        json!({"adapterID": "hotreload", "clientID": "test"}),
-    );
-}
-
 fn counter_path(dir: &Path) -> String {
     dir.join("counter.lua").display().to_string()
 }
@@ -323,7 +316,7 @@ fn attach_listening(vm: Vm, client: &mut Client, dir: &Path) -> Program {
 /// [`attach_listening`] with more environment for the program.
 fn attach_listening_with(vm: Vm, client: &mut Client, dir: &Path, env: &[(&str, &str)]) -> Program {
     let socket = dir.join("sock/s");
-    initialize(client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
     client.wait_output_of("console", "the listener", |t| {
         t.contains("waiting for a program at")
@@ -385,7 +378,7 @@ fn interpreter_with_agent(vm: Vm, script: &Path, socket: &str) -> Command {
 /// Attaches by connecting to the agent listening at `socket` (waiting up
 /// to `timeout` seconds), after `initialize`.
 fn attach_connecting(client: &mut Client, socket: &str, timeout: u64) {
-    initialize(client);
+    client.initialize();
     client.ok("attach", json!({"connect": socket, "timeout": timeout}));
     client.wait_event("initialized");
 }
@@ -620,7 +613,7 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
     let dir = scratch("tcp");
     let address = format!("127.0.0.1:{}", free_port());
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": address, "token": "s3cret"}));
     // A program started before the adapter listens finds nobody.
     client.wait_output_of("console", "the listener", |t| {
@@ -749,7 +742,7 @@ fn bad_attach_arguments_are_refused_with_the_reason() {
     }
     let dir = scratch("bad");
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let cases: Vec<(Value, &str)> = vec![
         (json!({}), "invalidArguments"),
         (json!({"listen": "a", "connect": "b"}), "invalidArguments"),
@@ -817,7 +810,7 @@ fn love_game_headless_stops_evaluates_and_reloads_with_state() {
     let run_file = dir.join("run");
     std::fs::write(&run_file, "").expect("run file");
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket}));
     let child = Command::new("love")
         .arg(".")
@@ -900,7 +893,7 @@ fn hold_in_c_while_evaluating(
     socket: &str,
     hold: &Path,
 ) -> (Program, Response) {
-    initialize(client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket}));
     let hold_text = hold.display().to_string();
     let program = Program::start(
@@ -1050,7 +1043,7 @@ fn output_is_forwarded_by_default_unless_it_goes_to_a_terminal() {
     let dir = scratch("tty");
     let socket = dir.join("sock/s").display().to_string();
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket}));
     // stdout is a terminal (a pty we read), stderr a file; no `output`.
     let (mut master, mut slave) = (-1, -1);
@@ -1208,7 +1201,7 @@ http {{
     std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");
 
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket}));
     let child = Command::new("nginx")
         .arg("-p")
@@ -1318,7 +1311,7 @@ fn attach_with_source_maps_stops_at_source_lines() {
     let source = dir.join("counter.ts").display().to_string();
 
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let socket = dir.join("sock/s").display().to_string();
     let seq = client.send(
         "attach",

@@ -93,28 +93,12 @@ fn path_of(dir: &Path, file: &str) -> String {
     dir.join(file).display().to_string()
 }
 
-/// The top frame's source path and line.
-fn top(client: &mut Client, stopped: &Value) -> (String, i64) {
-    let frames = client.stack(&stopped["threadId"]);
-    let frame = frames
-        .first()
-        .unwrap_or_else(|| client.fail("no frames"))
-        .clone();
-    (
-        frame["source"]["path"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        frame["line"].as_i64().unwrap_or_default(),
-    )
-}
-
 /// Steps with `command` from the stop `stopped`: the step's stop and its
 /// top frame's source path and line.
 fn step(client: &mut Client, stopped: &Value, command: &str) -> (Value, (String, i64)) {
     client.ok(command, json!({"threadId": stopped["threadId"]}));
     let stopped = client.wait_stopped("step");
-    let at = top(client, &stopped);
+    let at = client.top_of(&stopped);
     (stopped, at)
 }
 
@@ -123,7 +107,7 @@ fn stopped_at(client: &mut Client, file: &str, line: i64) -> Value {
     client.set_breakpoints(file, &[line]);
     client.ok("configurationDone", json!({}));
     let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(client, &stopped), (file.to_owned(), line));
+    assert_eq!(client.top_of(&stopped), (file.to_owned(), line));
     stopped
 }
 
@@ -161,14 +145,6 @@ fn failed_ts_launch(client: &mut Client, dir: &Path, program: &str) -> support::
     )
 }
 
-/// Sends `initialize`, as a client does before `launch`.
-fn initialize(client: &mut Client) {
-    client.ok(
-        "initialize",
-        json!({"adapterID": "hotreload", "clientID": "test"}),
-    );
-}
-
 #[test]
 fn breakpoints_stacks_and_steps_are_at_ts_lines() {
     let Some(tstl) = tstl() else { return };
@@ -191,7 +167,7 @@ fn breakpoints_stacks_and_steps_are_at_ts_lines() {
     client.ok("configurationDone", json!({}));
 
     let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 8));
+    assert_eq!(client.top_of(&stopped), (main_ts.clone(), 8));
     let frames = client.stack(&stopped["threadId"]);
     let caller = &frames[1];
     assert_eq!(caller["source"]["path"], main_ts.as_str());
@@ -555,7 +531,7 @@ fn a_ts_program_without_a_compiler_fails_launch_saying_how_to_get_one() {
     std::fs::remove_dir_all(dir.join("node_modules"))
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut client = Client::start_with_env(&[("PATH", "/usr/bin:/bin")]);
-    initialize(&mut client);
+    client.initialize();
     let error = failed_ts_launch(&mut client, &dir, "main.ts");
     assert_eq!(error.kind, "unsupported", "{error}");
     // It names the compiler it looked for.
@@ -612,7 +588,7 @@ fn function_breakpoints_and_breakpoint_locations_are_at_ts_lines() {
 
     client.ok("configurationDone", json!({}));
     let stopped = client.wait_stopped("breakpoint");
-    let (path, line) = top(&mut client, &stopped);
+    let (path, line) = client.top_of(&stopped);
     assert_eq!(path, names_ts);
     assert_eq!(line, 5, "stopped on entry to area");
     client.ok("setFunctionBreakpoints", json!({"breakpoints": []}));
@@ -646,7 +622,7 @@ fn a_breakpoint_bound_when_its_module_loads_is_reported_at_its_ts_line() {
         "bump's body starts on counter.ts:6: {event}"
     );
     let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(&mut client, &stopped), (counter_ts.clone(), 6));
+    assert_eq!(client.top_of(&stopped), (counter_ts.clone(), 6));
     client.ok("setFunctionBreakpoints", json!({"breakpoints": []}));
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     client.wait_event("terminated");
@@ -669,7 +645,7 @@ fn a_source_compiled_twice_is_refused_naming_the_choice() {
             .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
     }
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let error = failed_ts_launch(&mut client, &dir, "main.ts");
     assert_eq!(error.kind, "invalidArguments", "{error}");
     // Nothing was lost: its Lua file launches, and reloading the shared

@@ -178,9 +178,7 @@ fn breakpoint_hit_shows_stack_scopes_and_variables() {
 /// dir (alive as long as it is kept), the program's path and the host.
 fn start_at(name: &str, text: &str, extra: Value, marker: &str) -> (Scratch, String, Host) {
     let dir = Scratch::new(name);
-    let program = dir.file("main.lua", text);
-    let mut host = Host::spawn();
-    host.start(&program, extra, &[(&program, &[line_of(text, marker)])]);
+    let (host, program) = Host::launched_at(&dir, text, extra, marker);
     (dir, program, host)
 }
 
