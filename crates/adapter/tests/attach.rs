@@ -93,14 +93,9 @@ impl Vm {
         }
     }
 
+    /// Its stock interpreter's command, named as the VM.
     fn interpreter(self) -> &'static str {
-        match self {
-            Vm::Lua51 => "lua5.1",
-            Vm::Lua52 => "lua5.2",
-            Vm::Lua53 => "lua5.3",
-            Vm::Lua54 => "lua5.4",
-            Vm::LuaJit => "luajit",
-        }
+        self.name()
     }
 
     fn package(self) -> &'static str {
@@ -308,13 +303,6 @@ impl Drop for Program {
     }
 }
 
-fn initialize(client: &mut Client) {
-    client.ok(
-        "initialize",
-        json!({"adapterID": "hotreload", "clientID": "test"}),
-    );
-}
-
 fn counter_path(dir: &Path) -> String {
     dir.join("counter.lua").display().to_string()
 }
@@ -328,7 +316,7 @@ fn attach_listening(vm: Vm, client: &mut Client, dir: &Path) -> Program {
 /// [`attach_listening`] with more environment for the program.
 fn attach_listening_with(vm: Vm, client: &mut Client, dir: &Path, env: &[(&str, &str)]) -> Program {
     let socket = dir.join("sock/s");
-    initialize(client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
     client.wait_output_of("console", "the listener", |t| {
         t.contains("waiting for a program at")
@@ -348,31 +336,51 @@ fn attach_listening_with(vm: Vm, client: &mut Client, dir: &Path, env: &[(&str, 
     program
 }
 
-#[test]
-fn lua54_attach_stops_evaluates_reloads_with_state_and_detaches() {
-    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua54);
+/// One test a VM, each named, running `check` with its VM.
+macro_rules! tests_per_vm {
+    ($check:ident: $($(#[$doc:meta])* $name:ident => $vm:expr),+ $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                $check($vm);
+            }
+        )+
+    };
 }
 
-#[test]
-fn luajit_attach_stops_evaluates_reloads_with_state_and_detaches() {
-    stops_evaluates_reloads_with_state_and_detaches(Vm::LuaJit);
+tests_per_vm!(stops_evaluates_reloads_with_state_and_detaches:
+    lua54_attach_stops_evaluates_reloads_with_state_and_detaches => Vm::Lua54,
+    luajit_attach_stops_evaluates_reloads_with_state_and_detaches => Vm::LuaJit,
+    lua53_attach_stops_evaluates_reloads_with_state_and_detaches => Vm::Lua53,
+    lua52_attach_stops_evaluates_reloads_with_state_and_detaches => Vm::Lua52,
+    /// Stock 5.1 has no `debug.upvaluejoin`: the agent brings its own (over
+    /// the closure layout its attach-time check verified), so 5.1 reloads
+    /// too.
+    lua51_attach_stops_evaluates_reloads_with_state_and_detaches => Vm::Lua51,
+);
+
+/// The stock interpreter of `vm` on `script` (unmodified), the agent loaded
+/// through `LUA_INIT` and listening at `socket`; no stdin.
+fn interpreter_with_agent(vm: Vm, script: &Path, socket: &str) -> Command {
+    let (agent_dir, _) = artifacts(vm);
+    let (cpath, _) = vm.path_vars();
+    let mut command = Command::new(vm.interpreter());
+    command
+        .arg(script)
+        .env(cpath, format!("{}/?.so;;", agent_dir.display()))
+        .env("LUA_INIT", "require('hotreload_agent').start()")
+        .env("HOTRELOAD_LISTEN", socket)
+        .stdin(Stdio::null());
+    command
 }
 
-#[test]
-fn lua53_attach_stops_evaluates_reloads_with_state_and_detaches() {
-    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua53);
-}
-
-#[test]
-fn lua52_attach_stops_evaluates_reloads_with_state_and_detaches() {
-    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua52);
-}
-
-/// Stock 5.1 has no `debug.upvaluejoin`: the agent brings its own (over the
-/// closure layout its attach-time check verified), so 5.1 reloads too.
-#[test]
-fn lua51_attach_stops_evaluates_reloads_with_state_and_detaches() {
-    stops_evaluates_reloads_with_state_and_detaches(Vm::Lua51);
+/// Attaches by connecting to the agent listening at `socket` (waiting up
+/// to `timeout` seconds), after `initialize`.
+fn attach_connecting(client: &mut Client, socket: &str, timeout: u64) {
+    client.initialize();
+    client.ok("attach", json!({"connect": socket, "timeout": timeout}));
+    client.wait_event("initialized");
 }
 
 /// `HOTRELOAD_FAST_RELOAD=0`: the pure-Lua walk instead of the in-place
@@ -605,7 +613,7 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
     let dir = scratch("tcp");
     let address = format!("127.0.0.1:{}", free_port());
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": address, "token": "s3cret"}));
     // A program started before the adapter listens finds nobody.
     client.wait_output_of("console", "the listener", |t| {
@@ -671,30 +679,13 @@ fn tcp_needs_the_token_and_a_busy_listener_refuses_a_second_program() {
     assert_eq!(program.finish(), 0);
 }
 
-#[test]
-fn lua54_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
-    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua54);
-}
-
-#[test]
-fn luajit_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
-    connect_pause_in_a_busy_loop_and_attach_again(Vm::LuaJit);
-}
-
-#[test]
-fn lua53_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
-    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua53);
-}
-
-#[test]
-fn lua52_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
-    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua52);
-}
-
-#[test]
-fn lua51_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again() {
-    connect_pause_in_a_busy_loop_and_attach_again(Vm::Lua51);
-}
+tests_per_vm!(connect_pause_in_a_busy_loop_and_attach_again:
+    lua54_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again => Vm::Lua54,
+    luajit_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again => Vm::LuaJit,
+    lua53_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again => Vm::Lua53,
+    lua52_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again => Vm::Lua52,
+    lua51_connect_to_a_listening_agent_pause_in_a_busy_loop_and_attach_again => Vm::Lua51,
+);
 
 fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
     if skip_interpreter(vm) {
@@ -702,21 +693,13 @@ fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
     }
     let dir = scratch(&format!("connect-{}", vm.name()));
     let socket = dir.join("sock/agent").display().to_string();
-    // The stock interpreter, unmodified script, agent through LUA_INIT.
-    let (agent_dir, _) = artifacts(vm);
-    let (cpath, _) = vm.path_vars();
     let script = dir.join("busy.lua");
     std::fs::write(
         &script,
         "local n = 0\nwhile true do\n  n = n + 1\n  if n % 1000000 == 0 then\n    io.stdout:write('tick\\n') io.stdout:flush()\n  end\nend\n",
     )
     .expect("write busy.lua");
-    let child = Command::new(vm.interpreter())
-        .arg(&script)
-        .env(cpath, format!("{}/?.so;;", agent_dir.display()))
-        .env("LUA_INIT", "require('hotreload_agent').start()")
-        .env("HOTRELOAD_LISTEN", &socket)
-        .stdin(Stdio::null())
+    let child = interpreter_with_agent(vm, &script, &socket)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -731,9 +714,7 @@ fn connect_pause_in_a_busy_loop_and_attach_again(vm: Vm) {
     let mut child = Kill(child);
     for round in 0..2 {
         let mut client = Client::start();
-        initialize(&mut client);
-        client.ok("attach", json!({"connect": socket, "timeout": 10}));
-        client.wait_event("initialized");
+        attach_connecting(&mut client, &socket, 10);
         client.ok("configurationDone", json!({}));
         client.ok("pause", json!({"threadId": 1}));
         let stopped = client.wait_stopped("pause");
@@ -761,7 +742,7 @@ fn bad_attach_arguments_are_refused_with_the_reason() {
     }
     let dir = scratch("bad");
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let cases: Vec<(Value, &str)> = vec![
         (json!({}), "invalidArguments"),
         (json!({"listen": "a", "connect": "b"}), "invalidArguments"),
@@ -829,7 +810,7 @@ fn love_game_headless_stops_evaluates_and_reloads_with_state() {
     let run_file = dir.join("run");
     std::fs::write(&run_file, "").expect("run file");
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket}));
     let child = Command::new("love")
         .arg(".")
@@ -912,7 +893,7 @@ fn hold_in_c_while_evaluating(
     socket: &str,
     hold: &Path,
 ) -> (Program, Response) {
-    initialize(client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket}));
     let hold_text = hold.display().to_string();
     let program = Program::start(
@@ -1062,7 +1043,7 @@ fn output_is_forwarded_by_default_unless_it_goes_to_a_terminal() {
     let dir = scratch("tty");
     let socket = dir.join("sock/s").display().to_string();
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket}));
     // stdout is a terminal (a pty we read), stderr a file; no `output`.
     let (mut master, mut slave) = (-1, -1);
@@ -1220,7 +1201,7 @@ http {{
     std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");
 
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let seq = client.send("attach", json!({"listen": socket}));
     let child = Command::new("nginx")
         .arg("-p")
@@ -1330,7 +1311,7 @@ fn attach_with_source_maps_stops_at_source_lines() {
     let source = dir.join("counter.ts").display().to_string();
 
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let socket = dir.join("sock/s").display().to_string();
     let seq = client.send(
         "attach",
@@ -1401,16 +1382,10 @@ fn reloads_while_the_collector_runs(vm: Vm) {
         ),
     )
     .expect("write churn.lua");
-    let (agent_dir, _) = artifacts(vm);
-    let (cpath, path) = vm.path_vars();
-    let child = Command::new(vm.interpreter())
-        .arg(&script)
+    let (_, path) = vm.path_vars();
+    let child = interpreter_with_agent(vm, &script, &socket)
         .current_dir(&dir)
-        .env(cpath, format!("{}/?.so;;", agent_dir.display()))
         .env(path, format!("{}/?.lua;;", dir.display()))
-        .env("LUA_INIT", "require('hotreload_agent').start()")
-        .env("HOTRELOAD_LISTEN", &socket)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("stderr")).expect("stderr file"))
         .spawn()
@@ -1420,9 +1395,7 @@ fn reloads_while_the_collector_runs(vm: Vm) {
         dir: dir.clone(),
     };
     let mut client = Client::start();
-    initialize(&mut client);
-    client.ok("attach", json!({"connect": socket, "timeout": 30}));
-    client.wait_event("initialized");
+    attach_connecting(&mut client, &socket, 30);
     client.ok("configurationDone", json!({}));
     // The agent starts from LUA_INIT, before the script built its heap.
     let deadline = Instant::now() + TIMEOUT;

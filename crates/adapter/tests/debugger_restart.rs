@@ -84,6 +84,93 @@ fn clear_and_finish(client: &mut Client, dir: &Path, file: &str) -> String {
     client.stdout_text()
 }
 
+/// [`clear_and_finish`], checking the program printed `expected`.
+fn clear_and_finish_printing(client: &mut Client, dir: &Path, file: &str, expected: &str) {
+    let out = clear_and_finish(client, dir, file);
+    if !out.contains(expected) {
+        client.fail(&format!("output: {out:?}"));
+    }
+}
+
+/// Continues to the program's end, checking it printed `expected`.
+fn finish_printing(client: &mut Client, expected: &str) {
+    client.ok("continue", json!({"threadId": 1}));
+    client.wait_event("exited");
+    let out = client.stdout_text();
+    if !out.contains(expected) {
+        client.fail(&format!("output: {out:?}"));
+    }
+}
+
+/// Whether the test stops here because this runtime lacks `feature` (one of
+/// [`restarts_from_a_stop`], [`restarts_after_an_error`]): it says so.
+fn skipped_without(feature: bool, what: &str) -> bool {
+    if !feature {
+        eprintln!("skipped: {what} is refused on this runtime");
+    }
+    !feature
+}
+
+/// Whether the test is skipped for want of restarting from a stop.
+fn skipped_without_restart() -> bool {
+    skipped_without(restarts_from_a_stop(), "restartFrame")
+}
+
+/// Whether the test is skipped for want of restarting after an error stop.
+fn skipped_without_error_restart() -> bool {
+    skipped_without(restarts_after_an_error(), "restarting after an error stop")
+}
+
+/// A scratch dir `name` holding `files`, its `main.lua` launched with the
+/// exception `filters` and configured (no breakpoints).
+fn launched(name: &str, files: &[(&str, &str)], filters: &[&str]) -> (Client, PathBuf) {
+    let dir = scratch_with(name, files);
+    let mut client = Client::start();
+    launch_program(&mut client, &dir);
+    if !filters.is_empty() {
+        client.ok("setExceptionBreakpoints", json!({ "filters": filters }));
+    }
+    client.ok("configurationDone", json!({}));
+    (client, dir)
+}
+
+/// The id of the first frame of `stack` that `wanted` picks (`what` names it
+/// in the failure).
+fn frame_id(
+    client: &Client,
+    stack: &[Value],
+    what: &str,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    stack
+        .iter()
+        .find(|f| wanted(f))
+        .map(|f| f["id"].clone())
+        .unwrap_or_else(|| client.fail(&format!("no {what} frame: {stack:?}")))
+}
+
+/// Restarts `frame` and waits for the `restart` stop, which must be at the
+/// line of `marker` in `text`; the stopped thread and its frames, top first.
+fn restart_to(client: &mut Client, frame: &Value, text: &str, marker: &str) -> (Value, Vec<Value>) {
+    client.ok("restartFrame", json!({ "frameId": frame }));
+    let stopped = client.wait_stopped("restart");
+    let thread = stopped["threadId"].clone();
+    let stack = client.stack(&thread);
+    if stack[0]["line"] != line_in(text, marker) {
+        client.fail(&format!("restarted at {:?}", stack[0]));
+    }
+    (thread, stack)
+}
+
+/// Asks to restart `frame` where this runtime cannot: refused as
+/// unsupported.
+fn expect_unsupported_restart(client: &mut Client, frame: &Value) {
+    let refused = client.err("restartFrame", json!({ "frameId": frame }));
+    if refused.kind != "unsupported" || !refused.message.contains("not supported") {
+        client.fail(&format!("refusal: {refused}"));
+    }
+}
+
 #[test]
 fn a_restarted_frame_runs_the_reloaded_code_from_its_first_line() {
     support::require_host();
@@ -94,23 +181,12 @@ fn a_restarted_frame_runs_the_reloaded_code_from_its_first_line() {
     client.ok("hotReload", json!({"module": "mod", "source": MODULE_V2}));
     let top = frames(&mut client)[0]["id"].clone();
     if !restarts_from_a_stop() {
-        let refused = client.err("restartFrame", json!({"frameId": top}));
-        if refused.kind != "unsupported" || !refused.message.contains("not supported") {
-            client.fail(&format!("refusal: {refused}"));
-        }
+        expect_unsupported_restart(&mut client, &top);
         // Still stopped where it was: the old code finishes the call.
-        let out = clear_and_finish(&mut client, &dir, "mod.lua");
-        if !out.contains("total 8 calls 2") {
-            client.fail(&format!("output: {out:?}"));
-        }
+        clear_and_finish_printing(&mut client, &dir, "mod.lua", "total 8 calls 2");
         return;
     }
-    client.ok("restartFrame", json!({"frameId": top}));
-    client.wait_stopped("restart");
-    let stack = frames(&mut client);
-    if stack[0]["line"] != line_in(MODULE_V2, "first") {
-        client.fail(&format!("restarted at line {}", stack[0]["line"]));
-    }
+    let (_, stack) = restart_to(&mut client, &top, MODULE_V2, "first");
     // Same argument; the counter kept (the first run already counted).
     let n = client.evaluate("n", Some(&stack[0]["id"]), "watch");
     let calls = client.evaluate("calls", Some(&stack[0]["id"]), "watch");
@@ -119,18 +195,14 @@ fn a_restarted_frame_runs_the_reloaded_code_from_its_first_line() {
     }
     // The restarted call triples (3), then the next call too (6); the
     // restarted call counted twice.
-    let out = clear_and_finish(&mut client, &dir, "mod.lua");
-    if !out.contains("total 9 calls 3") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    clear_and_finish_printing(&mut client, &dir, "mod.lua", "total 9 calls 3");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn frames_that_cannot_be_restarted_are_refused_and_nothing_is_lost() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
     let dir = scratch("refused");
@@ -162,18 +234,14 @@ fn frames_that_cannot_be_restarted_are_refused_and_nothing_is_lost() {
     if n != "1" {
         client.fail(&format!("n = {n} after the refusals"));
     }
-    let out = clear_and_finish(&mut client, &dir, "mod.lua");
-    if !out.contains("total 6 calls 2") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    clear_and_finish_printing(&mut client, &dir, "mod.lua", "total 6 calls 2");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_main_chunk_is_refused() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
     let dir = scratch("main");
@@ -185,10 +253,7 @@ fn a_main_chunk_is_refused() {
     if refused.kind != "unsupported" {
         client.fail(&format!("refusal: {refused:?}"));
     }
-    let out = clear_and_finish(&mut client, &dir, "main.lua");
-    if !out.contains("total 6 calls 2") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    clear_and_finish_printing(&mut client, &dir, "main.lua", "total 6 calls 2");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -220,31 +285,21 @@ fn stopped_in(name: &str, program: &str, marker: &str) -> (Client, PathBuf) {
 #[test]
 fn a_vararg_function_restarts_with_its_varargs() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
-    let program = "runs = 0\nlocal function count(a, ...)\n  runs = runs + 1\n  local n = a + select('#', ...) -- bp-here\n  return n\nend\nprint('n ' .. count(10, 'x', 'y') .. ' runs ' .. runs)\n";
+    let program = "runs = 0\nlocal function count(a, ...)\n  runs = runs + 1 -- count-first\n  local n = a + select('#', ...) -- bp-here\n  return n\nend\nprint('n ' .. count(10, 'x', 'y') .. ' runs ' .. runs)\n";
     let (mut client, dir) = stopped_in("vararg", program, "bp-here");
     let top = frames(&mut client)[0]["id"].clone();
-    client.ok("restartFrame", json!({ "frameId": top }));
-    client.wait_stopped("restart");
-    let stack = frames(&mut client);
-    if stack[0]["line"] != 3 {
-        client.fail(&format!("restarted at line {}", stack[0]["line"]));
-    }
-    let out = clear_and_finish(&mut client, &dir, "main.lua");
-    if !out.contains("n 12 runs 2") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    restart_to(&mut client, &top, program, "count-first");
+    clear_and_finish_printing(&mut client, &dir, "main.lua", "n 12 runs 2");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_coroutines_first_function_and_open_to_be_closed_variables_are_refused() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
     // `<close>` is Lua 5.4's: elsewhere only the coroutine part runs.
@@ -289,8 +344,7 @@ fn a_coroutines_first_function_and_open_to_be_closed_variables_are_refused() {
 #[test]
 fn after_two_reloads_the_restart_runs_the_latest_code() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
     let dir = scratch("twice");
@@ -303,10 +357,7 @@ fn after_two_reloads_the_restart_runs_the_latest_code() {
     let top = frames(&mut client)[0]["id"].clone();
     client.ok("restartFrame", json!({ "frameId": top }));
     client.wait_stopped("restart");
-    let out = clear_and_finish(&mut client, &dir, "mod.lua");
-    if !out.contains("total 12 calls 3") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    clear_and_finish_printing(&mut client, &dir, "mod.lua", "total 12 calls 3");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -345,10 +396,11 @@ const TICK_MAIN: &str = "ticks = 0\nlocal m = require('tick')\nlocal results = {
 #[test]
 fn after_an_error_stop_the_fixed_function_is_retried_and_the_program_goes_on() {
     support::require_host();
-    let dir = scratch_with("error", &[("main.lua", TICK_MAIN), ("tick.lua", TICK_V1)]);
-    let mut client = Client::start();
-    launch_program(&mut client, &dir);
-    client.ok("configurationDone", json!({}));
+    let (mut client, dir) = launched(
+        "error",
+        &[("main.lua", TICK_MAIN), ("tick.lua", TICK_V1)],
+        &[],
+    );
     // Uncaught: the error would end the program and lose its state.
     client.wait_stopped("exception");
     let stack = frames(&mut client);
@@ -356,10 +408,7 @@ fn after_an_error_stop_the_fixed_function_is_retried_and_the_program_goes_on() {
         client.fail(&format!("stopped at {}", stack[0]["line"]));
     }
     if !restarts_after_an_error() {
-        let refused = client.err("restartFrame", json!({"frameId": stack[0]["id"]}));
-        if refused.kind != "unsupported" || !refused.message.contains("not supported") {
-            client.fail(&format!("refusal: {refused}"));
-        }
+        expect_unsupported_restart(&mut client, &stack[0]["id"]);
         client.ok("continue", json!({"threadId": 1}));
         client.wait_event("exited");
         return;
@@ -372,24 +421,14 @@ fn after_an_error_stop_the_fixed_function_is_retried_and_the_program_goes_on() {
     }
     std::fs::write(dir.join("tick.lua"), TICK_V2).expect("tick.lua v2");
     client.ok("hotReload", json!({"module": "tick"}));
-    client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
-    client.wait_stopped("restart");
-    let again = frames(&mut client);
-    if again[0]["line"] != line_in(TICK_V2, "tick-first") {
-        client.fail(&format!("restarted at line {}", again[0]["line"]));
-    }
+    let (_, again) = restart_to(&mut client, &stack[0]["id"], TICK_V2, "tick-first");
     // The same argument, the state kept (the failed run counted once).
     let ticks = client.evaluate("ticks", Some(&again[0]["id"]), "watch");
     let value = client.evaluate("n.value", Some(&again[0]["id"]), "watch");
     if ticks != "2" || value != "nil" {
         client.fail(&format!("after restart ticks = {ticks}, n.value = {value}"));
     }
-    client.ok("continue", json!({"threadId": 1}));
-    client.wait_event("exited");
-    let out = client.stdout_text();
-    if !out.contains("results 2,0,6 ticks 4") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    finish_printing(&mut client, "results 2,0,6 ticks 4");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -398,41 +437,26 @@ const STEP_MAIN: &str = "ticks = 0\nlocal m = require('tick')\nlocal function st
 #[test]
 fn a_caller_is_retried_from_where_an_error_a_pcall_catches_was_raised() {
     support::require_host();
-    if !restarts_after_an_error() {
-        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+    if skipped_without_error_restart() {
         return;
     }
-    let dir = scratch_with("raise", &[("main.lua", STEP_MAIN), ("tick.lua", TICK_V1)]);
-    let mut client = Client::start();
-    launch_program(&mut client, &dir);
-    client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
-    client.ok("configurationDone", json!({}));
+    let files = [("main.lua", STEP_MAIN), ("tick.lua", TICK_V1)];
+    let (mut client, dir) = launched("raise", &files, &["all"]);
     // Stopped where the error is raised, before pcall catches it.
     client.wait_stopped("exception");
     let stack = frames(&mut client);
-    let step = stack
-        .iter()
-        .find(|f| f["name"] == "step")
-        .map(|f| f["id"].clone())
-        .unwrap_or_else(|| client.fail(&format!("no step frame: {stack:?}")));
+    let step = frame_id(&client, &stack, "step", |f| f["name"] == "step");
     std::fs::write(dir.join("tick.lua"), TICK_V2).expect("tick.lua v2");
     client.ok("hotReload", json!({"module": "tick"}));
     // Retry the caller: the error unwinds through the pcall to it.
-    client.ok("restartFrame", json!({"frameId": step}));
-    client.wait_stopped("restart");
-    let again = frames(&mut client);
-    if again[0]["line"] != line_in(STEP_MAIN, "step-first") || again[0]["name"] != "step" {
-        client.fail(&format!("restarted at line {}", again[0]["line"]));
+    let (_, again) = restart_to(&mut client, &step, STEP_MAIN, "step-first");
+    if again[0]["name"] != "step" {
+        client.fail(&format!("restarted in {}", again[0]["name"]));
     }
     if client.evaluate("i", Some(&again[0]["id"]), "watch") != "2" {
         client.fail("the caller restarted with another argument");
     }
-    client.ok("continue", json!({"threadId": 1}));
-    client.wait_event("exited");
-    let out = client.stdout_text();
-    if !out.contains("oks true,true,true ticks 4") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    finish_printing(&mut client, "oks true,true,true ticks 4");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -446,46 +470,34 @@ const DEEP_MAIN: &str =
 #[test]
 fn a_frame_deep_in_a_recursion_under_a_tail_call_is_retried_after_an_error() {
     support::require_host();
-    if !restarts_after_an_error() {
-        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+    if skipped_without_error_restart() {
         return;
     }
-    let dir = scratch_with("deep", &[("main.lua", DEEP_MAIN), ("deep.lua", DEEP_V1)]);
-    let mut client = Client::start();
-    launch_program(&mut client, &dir);
-    client.ok("configurationDone", json!({}));
+    let files = [("main.lua", DEEP_MAIN), ("deep.lua", DEEP_V1)];
+    let (mut client, dir) = launched("deep", &files, &[]);
     client.wait_stopped("exception");
     // The innermost `down` is the call with n = 1 (n = 0 became `leaf`).
     let stack = frames(&mut client);
-    let down = stack
-        .iter()
-        // By line: LuaJIT names the tail-called `leaf` after its caller's
-        // call, `down`, too.
-        .find(|f| f["line"] == line_in(DEEP_V1, "down-recurse"))
-        .map(|f| f["id"].clone())
-        .unwrap_or_else(|| client.fail(&format!("no down frame: {stack:?}")));
+    // By line: LuaJIT names the tail-called `leaf` after its caller's call,
+    // `down`, too.
+    let down = frame_id(&client, &stack, "down", |f| {
+        f["line"] == line_in(DEEP_V1, "down-recurse")
+    });
     if client.evaluate("n", Some(&down), "watch") != "1" {
         client.fail("the innermost down frame is not the call with n = 1");
     }
     let fixed = DEEP_V1.replace("return nil + 1", "return 0");
     std::fs::write(dir.join("deep.lua"), fixed).expect("deep.lua v2");
     client.ok("hotReload", json!({"module": "deep"}));
-    client.ok("restartFrame", json!({"frameId": down}));
-    client.wait_stopped("restart");
-    let again = frames(&mut client);
-    if again[0]["line"] != line_in(DEEP_V1, "down-first") || again[0]["name"] != "down" {
+    let (_, again) = restart_to(&mut client, &down, DEEP_V1, "down-first");
+    if again[0]["name"] != "down" {
         client.fail(&format!("restarted at {:?}", again[0]));
     }
     if client.evaluate("n", Some(&again[0]["id"]), "watch") != "1" {
         client.fail("another frame than the call with n = 1 restarted");
     }
     // The 39 calls above it get their results: 40 in all; `leaf` ran twice.
-    client.ok("continue", json!({"threadId": 1}));
-    client.wait_event("exited");
-    let out = client.stdout_text();
-    if !out.contains("result 40 ticks 2") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    finish_printing(&mut client, "result 40 ticks 2");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -499,32 +511,20 @@ const CO_MAIN: &str = "ticks = 0\nlocal m = require('co')\nlocal co = coroutine.
 #[test]
 fn a_frame_of_a_coroutine_is_retried_after_an_error_raised_in_it() {
     support::require_host();
-    if !restarts_after_an_error() {
-        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+    if skipped_without_error_restart() {
         return;
     }
-    let dir = scratch_with("co", &[("main.lua", CO_MAIN), ("co.lua", CO_V1)]);
-    let mut client = Client::start();
-    launch_program(&mut client, &dir);
-    client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
-    client.ok("configurationDone", json!({}));
+    let files = [("main.lua", CO_MAIN), ("co.lua", CO_V1)];
+    let (mut client, dir) = launched("co", &files, &["all"]);
     let stopped = client.wait_stopped("exception");
-    let thread = stopped["threadId"].clone();
-    let stack = client.stack(&thread);
-    let outer = stack
-        .iter()
-        .find(|f| f["line"] == line_in(CO_V1, "outer-first"))
-        .map(|f| f["id"].clone())
-        .unwrap_or_else(|| client.fail(&format!("no outer frame: {stack:?}")));
+    let stack = client.stack(&stopped["threadId"]);
+    let outer = frame_id(&client, &stack, "outer", |f| {
+        f["line"] == line_in(CO_V1, "outer-first")
+    });
     std::fs::write(dir.join("co.lua"), CO_V1.replace("n + nil", "n + 0")).expect("co.lua v2");
     client.ok("hotReload", json!({"module": "co"}));
-    client.ok("restartFrame", json!({"frameId": outer}));
-    let again = client.wait_stopped("restart");
-    let top = client.stack(&again["threadId"]);
-    if top[0]["line"] != line_in(CO_V1, "outer-first") {
-        client.fail(&format!("restarted at {:?}", top[0]));
-    }
-    client.ok("continue", json!({"threadId": again["threadId"]}));
+    let (thread, _) = restart_to(&mut client, &outer, CO_V1, "outer-first");
+    client.ok("continue", json!({ "threadId": thread }));
     client.wait_event("exited");
     let out = client.stdout_text();
     if !out.contains("resumed true 10 ticks 2") {
@@ -536,8 +536,7 @@ fn a_frame_of_a_coroutine_is_retried_after_an_error_raised_in_it() {
 #[test]
 fn a_frame_stopped_by_a_step_restarts_and_its_breakpoint_stops_once() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
     let dir = scratch("step");
@@ -553,12 +552,7 @@ fn a_frame_stopped_by_a_step_restarts_and_its_breakpoint_stops_once() {
         client.fail(&format!("stepped to line {}", stack[0]["line"]));
     }
     // A step stop is a line event (not a trap): restart from it.
-    client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
-    client.wait_stopped("restart");
-    let again = frames(&mut client);
-    if again[0]["line"] != line_in(MODULE_V1, "first") {
-        client.fail(&format!("restarted at line {}", again[0]["line"]));
-    }
+    restart_to(&mut client, &stack[0]["id"], MODULE_V1, "first");
     client.ok("continue", json!({"threadId": 1}));
     // The next stop is the second call's, at the same breakpoint.
     client.wait_stopped("breakpoint");
@@ -569,10 +563,7 @@ fn a_frame_stopped_by_a_step_restarts_and_its_breakpoint_stops_once() {
             "stopped again with n = {n} (the restarted call reported twice?)"
         ));
     }
-    let out = clear_and_finish(&mut client, &dir, "mod.lua");
-    if !out.contains("total 6 calls 3") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    clear_and_finish_printing(&mut client, &dir, "mod.lua", "total 6 calls 3");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -580,10 +571,7 @@ fn a_frame_stopped_by_a_step_restarts_and_its_breakpoint_stops_once() {
 /// its loop to print `marker`, pauses it and checks the stop is in
 /// `function` and, on LuaJIT, that the loop ran compiled; the stop's frames.
 fn paused_in_loop(client: &mut Client, dir: &Path, marker: &str, function: &str) -> Vec<Value> {
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
+    launch_program(client, dir);
     client.ok("configurationDone", json!({}));
     client.wait_output("the loop running", |t| t.contains(marker));
     client.ok("pause", json!({"threadId": 1}));
@@ -609,20 +597,13 @@ const SUM_MAIN: &str = "calls = 0\nlocal function sum(n)\n  calls = calls + 1 --
 #[test]
 fn a_frame_paused_in_a_long_loop_restarts_and_its_loop_runs_again() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
-    let dir = scratch("loop");
-    std::fs::write(dir.join("main.lua"), SUM_MAIN).expect("main.lua");
+    let dir = scratch_with("loop", &[("main.lua", SUM_MAIN)]);
     let mut client = Client::start();
     let stack = paused_in_loop(&mut client, &dir, "looping", "sum");
-    client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
-    client.wait_stopped("restart");
-    let again = frames(&mut client);
-    if again[0]["line"] != line_in(SUM_MAIN, "sum-first") {
-        client.fail(&format!("restarted at line {}", again[0]["line"]));
-    }
+    let (_, again) = restart_to(&mut client, &stack[0]["id"], SUM_MAIN, "sum-first");
     if client.evaluate("n == 1e15", Some(&again[0]["id"]), "watch") != "true" {
         client.fail("restarted with another argument");
     }
@@ -631,12 +612,7 @@ fn a_frame_paused_in_a_long_loop_restarts_and_its_loop_runs_again() {
         "setExpression",
         json!({"expression": "n", "value": "1000", "frameId": again[0]["id"]}),
     );
-    client.ok("continue", json!({"threadId": 1}));
-    client.wait_event("exited");
-    let out = client.stdout_text();
-    if !out.contains("sum 500500 calls 2") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    finish_printing(&mut client, "sum 500500 calls 2");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -653,29 +629,16 @@ const SPIN_MAIN: &str =
 #[test]
 fn a_vararg_frame_paused_in_a_compiled_loop_restarts_with_its_reloaded_code() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
-    let dir = scratch("spin");
-    std::fs::write(dir.join("main.lua"), SPIN_MAIN).expect("main.lua");
-    std::fs::write(dir.join("spin.lua"), SPIN_V1).expect("spin.lua");
+    let dir = scratch_with("spin", &[("main.lua", SPIN_MAIN), ("spin.lua", SPIN_V1)]);
     let mut client = Client::start();
     let stack = paused_in_loop(&mut client, &dir, "spinning", "spin");
     client.ok("hotReload", json!({"module": "spin", "source": SPIN_V2}));
-    client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
-    client.wait_stopped("restart");
-    let again = frames(&mut client);
-    if again[0]["line"] != line_in(SPIN_V2, "spin-first") {
-        client.fail(&format!("restarted at line {}", again[0]["line"]));
-    }
+    restart_to(&mut client, &stack[0]["id"], SPIN_V2, "spin-first");
     // The new code, with the same fixed argument and the same varargs.
-    client.ok("continue", json!({"threadId": 1}));
-    client.wait_event("exited");
-    let out = client.stdout_text();
-    if !out.contains("x v2 2 a,b runs 2") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    finish_printing(&mut client, "x v2 2 a,b runs 2");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -690,55 +653,29 @@ const ORDER_MAIN: &str = "sorts = 0\nlocal m = require('order')\nprint('first ' 
 #[test]
 fn after_an_error_under_a_c_function_the_caller_is_retried() {
     support::require_host();
-    if !restarts_after_an_error() {
-        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+    if skipped_without_error_restart() {
         return;
     }
-    let dir = scratch("order");
-    std::fs::write(dir.join("main.lua"), ORDER_MAIN).expect("main.lua");
-    std::fs::write(dir.join("order.lua"), ORDER_V1).expect("order.lua");
-    let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
-    client.ok("configurationDone", json!({}));
+    let files = [("main.lua", ORDER_MAIN), ("order.lua", ORDER_V1)];
+    let (mut client, dir) = launched("order", &files, &[]);
     client.wait_stopped("exception");
     let stack = frames(&mut client);
     // [comparator, sort, order, main chunk]
-    let order = stack
-        .iter()
-        .find(|f| f["name"] == "order")
-        .map(|f| f["id"].clone())
-        .unwrap_or_else(|| client.fail(&format!("no order frame: {stack:?}")));
-    let sort = stack
-        .iter()
-        .find(|f| f["name"] == "sort")
-        .map(|f| f["id"].clone())
-        .unwrap_or_else(|| client.fail(&format!("no sort frame: {stack:?}")));
+    let order = frame_id(&client, &stack, "order", |f| f["name"] == "order");
+    let sort = frame_id(&client, &stack, "sort", |f| f["name"] == "sort");
     let refused = client.err("restartFrame", json!({"frameId": sort}));
     if refused.kind != "unsupported" || !refused.message.contains("C function") {
         client.fail(&format!("sort: {refused}"));
     }
     client.ok("hotReload", json!({"module": "order", "source": ORDER_V2}));
-    client.ok("restartFrame", json!({"frameId": order}));
-    client.wait_stopped("restart");
-    let again = frames(&mut client);
-    if again[0]["line"] != line_in(ORDER_V2, "order-first") || again[0]["name"] != "order" {
-        client.fail(&format!(
-            "restarted at {} line {}",
-            again[0]["name"], again[0]["line"]
-        ));
+    let (_, again) = restart_to(&mut client, &order, ORDER_V2, "order-first");
+    if again[0]["name"] != "order" {
+        client.fail(&format!("restarted in {}", again[0]["name"]));
     }
     if client.evaluate("#list", Some(&again[0]["id"]), "watch") != "3" {
         client.fail("the caller restarted with another list");
     }
-    client.ok("continue", json!({"threadId": 1}));
-    client.wait_event("exited");
-    let out = client.stdout_text();
-    if !out.contains("first nil sorts 2") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    finish_printing(&mut client, "first nil sorts 2");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -748,8 +685,7 @@ const CO_WRAP_MAIN: &str = "hits = 0\nlocal function helper(x)\n  hits = hits + 
 #[test]
 fn a_function_a_coroutine_called_restarts_on_that_coroutine() {
     support::require_host();
-    if !restarts_from_a_stop() {
-        eprintln!("skipped: restartFrame is refused on this runtime");
+    if skipped_without_restart() {
         return;
     }
     let (mut client, dir) = stopped_in("coroutine", CO_WRAP_MAIN, "helper-bp");
@@ -761,20 +697,12 @@ fn a_function_a_coroutine_called_restarts_on_that_coroutine() {
     if stack[0]["name"] != "helper" {
         client.fail(&format!("stopped in {}", stack[0]["name"]));
     }
-    client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
-    let stopped = client.wait_stopped("restart");
-    let again = client.stack(&stopped["threadId"]);
-    if again[0]["line"] != line_in(CO_WRAP_MAIN, "helper-first") {
-        client.fail(&format!("restarted at line {}", again[0]["line"]));
-    }
+    let (_, again) = restart_to(&mut client, &stack[0]["id"], CO_WRAP_MAIN, "helper-first");
     if client.evaluate("x", Some(&again[0]["id"]), "watch") != "1" {
         client.fail("restarted with another argument");
     }
     // The coroutine yields and resumes as before.
-    let out = clear_and_finish(&mut client, &dir, "main.lua");
-    if !out.contains("co 10 20 hits 3") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    clear_and_finish_printing(&mut client, &dir, "main.lua", "co 10 20 hits 3");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -783,39 +711,20 @@ const CO_TICK_MAIN: &str = "ticks = 0\nlocal m = require('tick')\nlocal co = cor
 #[test]
 fn after_an_error_in_a_coroutine_the_fixed_function_is_retried_there() {
     support::require_host();
-    if !restarts_after_an_error() {
-        eprintln!("skipped: restarting after an error stop is refused on this runtime");
+    if skipped_without_error_restart() {
         return;
     }
-    let dir = scratch("co-error");
-    std::fs::write(dir.join("main.lua"), CO_TICK_MAIN).expect("main.lua");
-    std::fs::write(dir.join("tick.lua"), TICK_V1).expect("tick.lua");
-    let mut client = Client::start();
-    client.launch(json!({
-        "program": dir.join("main.lua").display().to_string(),
-        "luaPath": format!("{}/?.lua", dir.display()),
-    }));
     // Where it is raised, while the coroutine's frames are still there.
-    client.ok("setExceptionBreakpoints", json!({"filters": ["all"]}));
-    client.ok("configurationDone", json!({}));
+    let files = [("main.lua", CO_TICK_MAIN), ("tick.lua", TICK_V1)];
+    let (mut client, dir) = launched("co-error", &files, &["all"]);
     let stopped = client.wait_stopped("exception");
     let stack = client.stack(&stopped["threadId"]);
     if stack[0]["name"] != "tick" {
         client.fail(&format!("stopped in {}", stack[0]["name"]));
     }
     client.ok("hotReload", json!({"module": "tick", "source": TICK_V2}));
-    client.ok("restartFrame", json!({"frameId": stack[0]["id"]}));
-    let restarted = client.wait_stopped("restart");
-    let again = client.stack(&restarted["threadId"]);
-    if again[0]["line"] != line_in(TICK_V2, "tick-first") {
-        client.fail(&format!("restarted at line {}", again[0]["line"]));
-    }
-    client.ok("continue", json!({"threadId": 1}));
-    client.wait_event("exited");
-    let out = client.stdout_text();
-    if !out.contains("results 2,0,6 ticks 4") {
-        client.fail(&format!("output: {out:?}"));
-    }
+    restart_to(&mut client, &stack[0]["id"], TICK_V2, "tick-first");
+    finish_printing(&mut client, "results 2,0,6 ticks 4");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

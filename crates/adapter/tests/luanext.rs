@@ -12,7 +12,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use support::{fixtures, Client};
 
 fn stand_in() -> String {
@@ -33,28 +33,6 @@ fn project(name: &str) -> PathBuf {
 
 fn path_of(dir: &Path, file: &str) -> String {
     dir.join(file).display().to_string()
-}
-
-fn top(client: &mut Client, stopped: &Value) -> (String, i64) {
-    let frames = client.stack(&stopped["threadId"]);
-    let frame = frames
-        .first()
-        .unwrap_or_else(|| client.fail("no frames"))
-        .clone();
-    (
-        frame["source"]["path"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        frame["line"].as_i64().unwrap_or_default(),
-    )
-}
-
-fn initialize(client: &mut Client) {
-    client.ok(
-        "initialize",
-        json!({"adapterID": "hotreload", "clientID": "test"}),
-    );
 }
 
 /// Stops at `total = counter.bump(1)`, steps into the module, reloads it
@@ -91,12 +69,12 @@ fn debug_and_reload(compiler: Option<String>) {
     client.ok("configurationDone", json!({}));
 
     let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(&mut client, &stopped), (main.clone(), 11));
+    assert_eq!(client.top_of(&stopped), (main.clone(), 11));
     let frames = client.stack(&stopped["threadId"]);
     assert_eq!(frames[1]["line"], 17, "run(2) is called on main.luax:17");
     client.ok("stepIn", json!({"threadId": stopped["threadId"]}));
     let stopped = client.wait_stopped("step");
-    assert_eq!(top(&mut client, &stopped), (counter.clone(), 8));
+    assert_eq!(client.top_of(&stopped), (counter.clone(), 8));
     // Inspected: `step` is the argument, `count` the module's state.
     let frame = client.stack(&stopped["threadId"])[0]["id"].clone();
     let scopes = client.ok("scopes", json!({"frameId": frame}));
@@ -151,7 +129,7 @@ fn a_missing_compiler_fails_launch_saying_how_to_install_it() {
     support::require_host();
     let dir = project("missing");
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let error = client.err(
         "launch",
         json!({"program": path_of(&dir, "main.luax"), "luanextPath": path_of(&dir, "no-such-luanext")}),
@@ -184,7 +162,7 @@ fn a_program_that_does_not_compile_fails_launch_with_its_diagnostics() {
     )
     .unwrap_or_else(|e| panic!("{main}: {e}"));
     let mut client = Client::start();
-    initialize(&mut client);
+    client.initialize();
     let error = client.err(
         "launch",
         json!({"program": main, "luanextPath": stand_in()}),
@@ -246,7 +224,7 @@ fn without_a_target_the_program_runs_on_the_newest_host_built() {
     std::fs::create_dir_all(&empty).unwrap_or_else(|e| panic!("{}: {e}", empty.display()));
     let mut client =
         Client::start_with_env(&[("HOTRELOAD_HOST_DIR", &empty.display().to_string())]);
-    initialize(&mut client);
+    client.initialize();
     let error = client.err(
         "launch",
         json!({"program": program.display().to_string(), "luanextPath": stand_in()}),

@@ -34,8 +34,9 @@ fn tstl() -> Option<PathBuf> {
     None
 }
 
-/// A private copy of tests/fixtures/ts, compiled; returns its directory.
-fn compiled_project(tstl: &Path, name: &str) -> PathBuf {
+/// A fresh private copy of tests/fixtures/ts (its sources and
+/// tsconfig.json); returns its directory.
+fn project_copy(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotreload-ts-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
@@ -49,6 +50,12 @@ fn compiled_project(tstl: &Path, name: &str) -> PathBuf {
         let from = fixtures().join("ts").join(file);
         std::fs::copy(&from, dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
     }
+    dir
+}
+
+/// A private copy of tests/fixtures/ts, compiled; returns its directory.
+fn compiled_project(tstl: &Path, name: &str) -> PathBuf {
+    let dir = project_copy(name);
     compile(tstl, &dir);
     dir.canonicalize().unwrap_or(dir)
 }
@@ -67,9 +74,15 @@ fn compile(tstl: &Path, dir: &Path) {
     );
 }
 
+/// Launch arguments for the compiled `out/main.lua` of `dir`.
 fn launch_args(dir: &Path) -> Value {
+    launch_args_of(dir, "main")
+}
+
+/// Launch arguments for the compiled `out/<module>.lua` of `dir`.
+fn launch_args_of(dir: &Path, module: &str) -> Value {
     json!({
-        "program": dir.join("out/main.lua").display().to_string(),
+        "program": dir.join(format!("out/{module}.lua")).display().to_string(),
         "luaPath": format!("{}/out/?.lua", dir.display()),
         "cwd": dir.display().to_string(),
         "sourceMaps": true,
@@ -80,19 +93,55 @@ fn path_of(dir: &Path, file: &str) -> String {
     dir.join(file).display().to_string()
 }
 
-/// The top frame's source path and line.
-fn top(client: &mut Client, stopped: &Value) -> (String, i64) {
-    let frames = client.stack(&stopped["threadId"]);
-    let frame = frames
-        .first()
-        .unwrap_or_else(|| client.fail("no frames"))
-        .clone();
-    (
-        frame["source"]["path"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        frame["line"].as_i64().unwrap_or_default(),
+/// Steps with `command` from the stop `stopped`: the step's stop and its
+/// top frame's source path and line.
+fn step(client: &mut Client, stopped: &Value, command: &str) -> (Value, (String, i64)) {
+    client.ok(command, json!({"threadId": stopped["threadId"]}));
+    let stopped = client.wait_stopped("step");
+    let at = client.top_of(&stopped);
+    (stopped, at)
+}
+
+/// With a breakpoint at `line` of `file`, configured: the stop there.
+fn stopped_at(client: &mut Client, file: &str, line: i64) -> Value {
+    client.set_breakpoints(file, &[line]);
+    client.ok("configurationDone", json!({}));
+    let stopped = client.wait_stopped("breakpoint");
+    assert_eq!(client.top_of(&stopped), (file.to_owned(), line));
+    stopped
+}
+
+/// Clears the breakpoints of `file` and continues from `stopped`.
+fn clear_and_continue(client: &mut Client, stopped: &Value, file: &str) {
+    client.set_breakpoints(file, &[]);
+    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+}
+
+/// Reloads `counter_ts` (its text changed): answered for that path, with
+/// `describe` changed.
+fn reload_changing_describe(client: &mut Client, counter_ts: &str) {
+    let body = client.ok("hotReload", json!({"path": counter_ts}));
+    assert_eq!(body["path"], counter_ts, "{body}");
+    assert!(body["changed"].to_string().contains("describe"), "{body}");
+}
+
+/// Reloads `path`, which must fail there as a `kind` error: the error's
+/// `variables`.
+fn failed_reload(client: &mut Client, path: &str, kind: &str) -> Value {
+    let failed = client.request("hotReload", json!({"path": path}));
+    assert!(!failed.success);
+    let variables = failed.body.unwrap_or_default()["error"]["variables"].clone();
+    assert_eq!(variables["kind"], kind, "{variables}");
+    assert_eq!(variables["path"], path, "{variables}");
+    variables
+}
+
+/// After `initialize`, a launch of the TypeScript `program` in `dir` that
+/// fails: how.
+fn failed_ts_launch(client: &mut Client, dir: &Path, program: &str) -> support::Failure {
+    client.err(
+        "launch",
+        json!({"program": program, "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
     )
 }
 
@@ -118,7 +167,7 @@ fn breakpoints_stacks_and_steps_are_at_ts_lines() {
     client.ok("configurationDone", json!({}));
 
     let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 8));
+    assert_eq!(client.top_of(&stopped), (main_ts.clone(), 8));
     let frames = client.stack(&stopped["threadId"]);
     let caller = &frames[1];
     assert_eq!(caller["source"]["path"], main_ts.as_str());
@@ -127,32 +176,24 @@ fn breakpoints_stacks_and_steps_are_at_ts_lines() {
     // Into bump: `const next: number =` on counter.ts:6 (the Lua line holds
     // lines 6 and 7).
     client.set_breakpoints(&main_ts, &[]);
-    client.ok("stepIn", json!({"threadId": stopped["threadId"]}));
-    let stopped = client.wait_stopped("step");
-    assert_eq!(top(&mut client, &stopped), (counter_ts.clone(), 6));
-    client.ok("next", json!({"threadId": stopped["threadId"]}));
-    let stopped = client.wait_stopped("step");
-    assert_eq!(top(&mut client, &stopped), (counter_ts.clone(), 8));
-    client.ok("stepOut", json!({"threadId": stopped["threadId"]}));
-    let stopped = client.wait_stopped("step");
-    assert_eq!(top(&mut client, &stopped).0, main_ts);
+    let (stopped, at) = step(&mut client, &stopped, "stepIn");
+    assert_eq!(at, (counter_ts.clone(), 6));
+    let (stopped, at) = step(&mut client, &stopped, "next");
+    assert_eq!(at, (counter_ts.clone(), 8));
+    let (stopped, at) = step(&mut client, &stopped, "stepOut");
+    assert_eq!(at.0, main_ts);
 
     // From `print(describe())` (9) `next` reaches the loop header (7):
     // `i = i + 1` and `while i < times` are both line 7 in Lua, so a second
     // `next` must step through both and land on line 8, not stop twice on 7.
-    let mut line = top(&mut client, &stopped).1;
-    let mut stopped = stopped;
+    let (mut stopped, mut line) = (stopped, at.1);
     while line != 9 {
-        client.ok("next", json!({"threadId": stopped["threadId"]}));
-        stopped = client.wait_stopped("step");
-        line = top(&mut client, &stopped).1;
+        (stopped, (_, line)) = step(&mut client, &stopped, "next");
     }
-    client.ok("next", json!({"threadId": stopped["threadId"]}));
-    let stopped = client.wait_stopped("step");
-    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 7));
-    client.ok("next", json!({"threadId": stopped["threadId"]}));
-    let stopped = client.wait_stopped("step");
-    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 8));
+    let (stopped, at) = step(&mut client, &stopped, "next");
+    assert_eq!(at, (main_ts.clone(), 7));
+    let (stopped, at) = step(&mut client, &stopped, "next");
+    assert_eq!(at, (main_ts.clone(), 8));
 
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     // The traceback the program prints names main.ts lines, not main.lua.
@@ -172,18 +213,13 @@ fn a_recompiled_module_reloads_keeping_its_state() {
     let mut client = Client::start();
     client.launch(launch_args(&dir));
     // `const second: number = run(2);`: after two v1 rounds.
-    client.set_breakpoints(&main_ts, &[15]);
-    client.ok("configurationDone", json!({}));
-    let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 15));
+    let stopped = stopped_at(&mut client, &main_ts, 15);
 
     let v1 = std::fs::read_to_string(&counter_ts).unwrap_or_default();
     std::fs::write(&counter_ts, v1.replace("\"v1 count=\"", "\"v2 count=\""))
         .unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
     compile(&tstl, &dir);
-    let body = client.ok("hotReload", json!({"path": counter_ts}));
-    assert_eq!(body["path"], counter_ts.as_str(), "{body}");
-    assert!(body["changed"].to_string().contains("describe"), "{body}");
+    reload_changing_describe(&mut client, &counter_ts);
 
     // A version whose top level fails: a failed reload, located at the .ts
     // line, that changes nothing.
@@ -194,16 +230,11 @@ fn a_recompiled_module_reloads_keeping_its_state() {
     );
     std::fs::write(&counter_ts, broken).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
     compile(&tstl, &dir);
-    let failed = client.request("hotReload", json!({"path": counter_ts}));
-    assert!(!failed.success);
     // Located at the TypeScript line, as data (the message says the same).
-    let variables = failed.body.unwrap_or_default()["error"]["variables"].clone();
-    assert_eq!(variables["kind"], "runtime", "{variables}");
-    assert_eq!(variables["path"], counter_ts.as_str(), "{variables}");
+    let variables = failed_reload(&mut client, &counter_ts, "runtime");
     assert_eq!(variables["line"], error_line.to_string(), "{variables}");
 
-    client.set_breakpoints(&main_ts, &[]);
-    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    clear_and_continue(&mut client, &stopped, &main_ts);
     let out = client.wait_output("done", |t| t.contains("done"));
     assert!(
         out.contains("v1 count=1\nv1 count=2\nv2 count=3\nv2 count=4\ndone 6"),
@@ -237,9 +268,7 @@ fn an_uncaught_error_stops_at_its_ts_line_with_a_ts_message() {
     let dir = compiled_project(&tstl, "error");
     let fail_ts = path_of(&dir, "fail.ts");
     let mut client = Client::start();
-    let mut args = launch_args(&dir);
-    args["program"] = json!(dir.join("out/fail.lua").display().to_string());
-    client.launch(args);
+    client.launch(launch_args_of(&dir, "fail"));
     client.ok("configurationDone", json!({}));
     let stopped = client.wait_stopped("exception");
     let text = stopped["text"].as_str().unwrap_or_default();
@@ -343,9 +372,7 @@ fn variables_show_the_names_the_ts_source_used() {
     let dir = compiled_project(&tstl, "names");
     let names_ts = path_of(&dir, "names.ts");
     let mut client = Client::start();
-    let mut args = launch_args(&dir);
-    args["program"] = json!(dir.join("out/names.lua").display().to_string());
-    client.launch(args);
+    client.launch(launch_args_of(&dir, "names"));
     // `return repeat;`: the Lua says `return ____repeat`. Its condition
     // and the logpoint before it are written with the source's names.
     let body = client.ok(
@@ -421,8 +448,7 @@ fn variables_show_the_names_the_ts_source_used() {
     assert!(paths.contains(&names_ts.as_str()), "{loaded}");
     assert!(!paths.iter().any(|p| p.ends_with("names.lua")), "{loaded}");
 
-    client.set_breakpoints(&names_ts, &[]);
-    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    clear_and_continue(&mut client, &stopped, &names_ts);
     let out = client.wait_output("the assigned result", |t| t.contains("area 7"));
     assert!(!out.contains("<error"), "{out}");
     client.wait_event("terminated");
@@ -432,20 +458,9 @@ fn variables_show_the_names_the_ts_source_used() {
 /// `node_modules/.bin/tstl` is the test's compiler (as a project that
 /// installed TypeScriptToLua has it).
 fn uncompiled_project(tstl: &Path, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hotreload-ts-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = project_copy(name);
     let bin = dir.join("node_modules/.bin");
     std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-    for file in [
-        "main.ts",
-        "counter.ts",
-        "fail.ts",
-        "names.ts",
-        "tsconfig.json",
-    ] {
-        let from = fixtures().join("ts").join(file);
-        std::fs::copy(&from, dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
-    }
     let tstl = tstl.canonicalize().unwrap_or_else(|_| tstl.to_path_buf());
     std::os::unix::fs::symlink(&tstl, bin.join("tstl"))
         .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
@@ -470,18 +485,13 @@ fn a_ts_program_is_compiled_at_launch_and_a_saved_module_recompiled_on_reload() 
         dir.join("out/main.lua").is_file(),
         "launch compiled the project"
     );
-    client.set_breakpoints(&main_ts, &[15]);
-    client.ok("configurationDone", json!({}));
-    let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 15));
+    let stopped = stopped_at(&mut client, &main_ts, 15);
 
     // Saved, not compiled: the reload compiles it.
     let v1 = std::fs::read_to_string(&counter_ts).unwrap_or_default();
     let v2 = v1.replace("\"v1 count=\"", "\"v2 count=\"");
     std::fs::write(&counter_ts, &v2).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
-    let body = client.ok("hotReload", json!({"path": counter_ts}));
-    assert_eq!(body["path"], counter_ts.as_str(), "{body}");
-    assert!(body["changed"].to_string().contains("describe"), "{body}");
+    reload_changing_describe(&mut client, &counter_ts);
 
     // A type error: a failed reload at the .ts line, as a compile error,
     // and no Lua written for it.
@@ -491,11 +501,7 @@ fn a_ts_program_is_compiled_at_launch_and_a_saved_module_recompiled_on_reload() 
         "export let count: number = 0;\nexport const label: number = \"x\";\n",
     );
     std::fs::write(&counter_ts, &broken).unwrap_or_else(|e| panic!("{counter_ts}: {e}"));
-    let failed = client.request("hotReload", json!({"path": counter_ts}));
-    assert!(!failed.success);
-    let variables = failed.body.unwrap_or_default()["error"]["variables"].clone();
-    assert_eq!(variables["kind"], "compile", "{variables}");
-    assert_eq!(variables["path"], counter_ts.as_str(), "{variables}");
+    let variables = failed_reload(&mut client, &counter_ts, "compile");
     assert_eq!(variables["line"], "4", "{variables}");
     let lua_after = std::fs::read_to_string(dir.join("out/counter.lua")).unwrap_or_default();
     assert_eq!(lua_before, lua_after, "a failed compile wrote Lua");
@@ -508,8 +514,7 @@ fn a_ts_program_is_compiled_at_launch_and_a_saved_module_recompiled_on_reload() 
     );
     assert_eq!(error.kind, "refused", "{error}");
 
-    client.set_breakpoints(&main_ts, &[]);
-    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    clear_and_continue(&mut client, &stopped, &main_ts);
     let out = client.wait_output("done", |t| t.contains("done"));
     assert!(
         out.contains("v1 count=1\nv1 count=2\nv2 count=3\nv2 count=4\ndone 6"),
@@ -526,24 +531,15 @@ fn a_ts_program_without_a_compiler_fails_launch_saying_how_to_get_one() {
     std::fs::remove_dir_all(dir.join("node_modules"))
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut client = Client::start_with_env(&[("PATH", "/usr/bin:/bin")]);
-    client.ok(
-        "initialize",
-        json!({"adapterID": "hotreload", "clientID": "test"}),
-    );
-    let error = client.err(
-        "launch",
-        json!({"program": "main.ts", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
-    );
+    client.initialize();
+    let error = failed_ts_launch(&mut client, &dir, "main.ts");
     assert_eq!(error.kind, "unsupported", "{error}");
     // It names the compiler it looked for.
     assert!(error.message.contains("node_modules/.bin/tstl"), "{error}");
     // A source no map names and no project compiles: said plainly.
     let stray = dir.join("stray.luau");
     std::fs::write(&stray, "x = 1\n").unwrap_or_else(|e| panic!("{}: {e}", stray.display()));
-    let error = client.err(
-        "launch",
-        json!({"program": "stray.luau", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
-    );
+    let error = failed_ts_launch(&mut client, &dir, "stray.luau");
     assert_eq!(error.kind, "notFound", "{error}");
 }
 
@@ -554,9 +550,7 @@ fn function_breakpoints_and_breakpoint_locations_are_at_ts_lines() {
     let dir = compiled_project(&tstl, "functions");
     let names_ts = path_of(&dir, "names.ts");
     let mut client = Client::start();
-    let mut args = launch_args(&dir);
-    args["program"] = json!(dir.join("out/names.lua").display().to_string());
-    client.launch(args);
+    client.launch(launch_args_of(&dir, "names"));
 
     let body = client.ok(
         "setFunctionBreakpoints",
@@ -594,7 +588,7 @@ fn function_breakpoints_and_breakpoint_locations_are_at_ts_lines() {
 
     client.ok("configurationDone", json!({}));
     let stopped = client.wait_stopped("breakpoint");
-    let (path, line) = top(&mut client, &stopped);
+    let (path, line) = client.top_of(&stopped);
     assert_eq!(path, names_ts);
     assert_eq!(line, 5, "stopped on entry to area");
     client.ok("setFunctionBreakpoints", json!({"breakpoints": []}));
@@ -628,7 +622,7 @@ fn a_breakpoint_bound_when_its_module_loads_is_reported_at_its_ts_line() {
         "bump's body starts on counter.ts:6: {event}"
     );
     let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(&mut client, &stopped), (counter_ts.clone(), 6));
+    assert_eq!(client.top_of(&stopped), (counter_ts.clone(), 6));
     client.ok("setFunctionBreakpoints", json!({"breakpoints": []}));
     client.ok("continue", json!({"threadId": stopped["threadId"]}));
     client.wait_event("terminated");
@@ -651,14 +645,8 @@ fn a_source_compiled_twice_is_refused_naming_the_choice() {
             .unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
     }
     let mut client = Client::start();
-    client.ok(
-        "initialize",
-        json!({"adapterID": "hotreload", "clientID": "test"}),
-    );
-    let error = client.err(
-        "launch",
-        json!({"program": "main.ts", "cwd": dir.display().to_string(), "sourceMaps": true, "runtime": support::runtime()}),
-    );
+    client.initialize();
+    let error = failed_ts_launch(&mut client, &dir, "main.ts");
     assert_eq!(error.kind, "invalidArguments", "{error}");
     // Nothing was lost: its Lua file launches, and reloading the shared
     // source asks which Lua file to reload.
@@ -669,8 +657,7 @@ fn a_source_compiled_twice_is_refused_naming_the_choice() {
     let stopped = client.wait_stopped("breakpoint");
     let error = client.err("hotReload", json!({"path": path_of(&dir, "counter.ts")}));
     assert_eq!(error.kind, "invalidArguments", "{error}");
-    client.set_breakpoints(&path_of(&dir, "main.ts"), &[]);
-    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    clear_and_continue(&mut client, &stopped, &path_of(&dir, "main.ts"));
     client.wait_output("done", |t| t.contains("done 6"));
 }
 
@@ -704,12 +691,8 @@ fn a_ts_program_launched_from_its_src_directory_finds_the_projects_output() {
         "cwd": src.display().to_string(),
         "sourceMaps": true,
     }));
-    client.set_breakpoints(&main_ts, &[15]);
-    client.ok("configurationDone", json!({}));
-    let stopped = client.wait_stopped("breakpoint");
-    assert_eq!(top(&mut client, &stopped), (main_ts.clone(), 15));
-    client.set_breakpoints(&main_ts, &[]);
-    client.ok("continue", json!({"threadId": stopped["threadId"]}));
+    let stopped = stopped_at(&mut client, &main_ts, 15);
+    clear_and_continue(&mut client, &stopped, &main_ts);
     client.wait_output("done", |t| t.contains("done 6"));
     client.wait_event("terminated");
 }

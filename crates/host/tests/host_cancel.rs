@@ -6,20 +6,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{kind, line_of, ErrorKind, Host, HostError, Scratch};
+use common::{kind, ErrorKind, Host, HostError, Scratch};
 use serde_json::json;
 
 const PROGRAM: &str = "local n = 1\nprint(n) -- stop\n";
 
 fn stopped_host(name: &str) -> (Scratch, Host) {
     let dir = Scratch::new(name);
-    let program = dir.file("main.lua", PROGRAM);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(PROGRAM, "stop")])],
-    );
+    let (mut host, _) = Host::launched_at(&dir, PROGRAM, json!({}), "stop");
     host.stopped("breakpoint");
     (dir, host)
 }
@@ -155,13 +149,7 @@ fn cancel_leaves_a_hot_reload_to_finish() {
         "package.path = '{}/?.lua;' .. package.path\nlocal m = require('mod')\nprint(m.f()) -- stop\n",
         dir.dir.display()
     );
-    let program = dir.file("main.lua", &main);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(&main, "stop")])],
-    );
+    let (mut host, _) = Host::launched_at(&dir, &main, json!({}), "stop");
     host.stopped("breakpoint");
     // The new top level takes a while in a C call; a cancel must not cut
     // the reload short or answer for it.

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{canonical, line_of, ErrorKind, Host, Scratch, Vm, VM};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const PROGRAM: &str = r#"local M = {}
 local counter = 0
@@ -168,15 +168,21 @@ fn breakpoint_hit_shows_stack_scopes_and_variables() {
     host.event("continued");
     // The breakpoint hits again on the next call.
     host.stopped("breakpoint");
-    host.ok(
-        "setBreakpoints",
-        Some(json!({"source": {"path": program}, "breakpoints": []})),
-    );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    host.set_breakpoints(&program, &[]);
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "result\t6\tbox\n");
 }
 
+/// `text` as the `main.lua` of a fresh scratch dir `name`, launched with
+/// the `extra` launch arguments and a breakpoint at `marker`'s line: the
+/// dir (alive as long as it is kept), the program's path and the host.
+fn start_at(name: &str, text: &str, extra: Value, marker: &str) -> (Scratch, String, Host) {
+    let dir = Scratch::new(name);
+    let (host, program) = Host::launched_at(&dir, text, extra, marker);
+    (dir, program, host)
+}
+
+/// Lua's `short_src` of `path`.
 fn short_src(path: &str) -> String {
     // Lua's short_src keeps paths up to 60 bytes, else "..." and the tail.
     if path.len() <= 59 {
@@ -188,14 +194,7 @@ fn short_src(path: &str) -> String {
 
 #[test]
 fn evaluate_reads_and_assigns_locals_and_upvalues() {
-    let dir = Scratch::new("evaluate");
-    let program = dir.file("main.lua", PROGRAM);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(PROGRAM, "return sum")])],
-    );
+    let (_dir, program, mut host) = start_at("evaluate", PROGRAM, json!({}), "return sum");
     host.stopped("breakpoint");
     let result = |host: &mut Host, e: &str| {
         host.eval(e, 1)
@@ -228,12 +227,8 @@ fn evaluate_reads_and_assigns_locals_and_upvalues() {
     );
     assert_eq!(watch["result"], "0");
 
-    host.ok(
-        "setBreakpoints",
-        Some(json!({"source": {"path": program}, "breakpoints": []})),
-    );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    host.set_breakpoints(&program, &[]);
+    assert_eq!(host.continue_to_exit(), 0);
     // add returned 100 on the first call (1 + 2 + 3 added after it).
     assert_eq!(host.output("stdout"), "result\t105\tbox\n");
     let _ = host.log.len();
@@ -241,14 +236,7 @@ fn evaluate_reads_and_assigns_locals_and_upvalues() {
 
 #[test]
 fn a_runaway_hover_is_stopped_and_the_program_goes_on() {
-    let dir = Scratch::new("runaway");
-    let program = dir.file("main.lua", PROGRAM);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(PROGRAM, "return sum")])],
-    );
+    let (_dir, program, mut host) = start_at("runaway", PROGRAM, json!({}), "return sum");
     host.stopped("breakpoint");
     let err = host
         .request(
@@ -263,12 +251,8 @@ fn a_runaway_hover_is_stopped_and_the_program_goes_on() {
         host.eval("sum", 1).map(|v| v["result"].clone()),
         Ok(json!("1"))
     );
-    host.ok(
-        "setBreakpoints",
-        Some(json!({"source": {"path": program}, "breakpoints": []})),
-    );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    host.set_breakpoints(&program, &[]);
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "result\t6\tbox\n");
 }
 
@@ -327,39 +311,21 @@ print(v) -- main-2
 
 #[test]
 fn next_step_in_and_step_out() {
-    let dir = Scratch::new("steps");
-    let program = dir.file("main.lua", STEPS);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(STEPS, "outer-1")])],
-    );
+    let (_dir, _, mut host) = start_at("steps", STEPS, json!({}), "outer-1");
     host.stopped("breakpoint");
-    host.ok("next", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), line_of(STEPS, "outer-2"));
-    host.ok("stepIn", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), line_of(STEPS, "inner-1"));
-    host.ok("next", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), line_of(STEPS, "inner-2"));
+    assert_eq!(host.step("next"), line_of(STEPS, "outer-2"));
+    assert_eq!(host.step("stepIn"), line_of(STEPS, "inner-1"));
+    assert_eq!(host.step("next"), line_of(STEPS, "inner-2"));
     // Lua reports no new line event for the rest of the calling line (the
     // call's result lands in `b` directly), so the step ends on the next line.
-    host.ok("stepOut", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), line_of(STEPS, "outer-3"));
+    assert_eq!(host.step("stepOut"), line_of(STEPS, "outer-3"));
     assert_eq!(
         host.eval("b", 1).map(|v| v["result"].clone()),
         Ok(json!("3"))
     );
-    host.ok("stepOut", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), line_of(STEPS, "main-2"));
+    assert_eq!(host.step("stepOut"), line_of(STEPS, "main-2"));
     assert_eq!(host.stack().len(), 1);
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "5\n");
 }
 
@@ -386,14 +352,8 @@ print(total) -- main-print
 
 #[test]
 fn breakpoints_hit_between_untraced_functions_of_the_same_file() {
-    let dir = Scratch::new("neighbours");
-    let program = dir.file("main.lua", UNTRACED_NEIGHBOURS);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(UNTRACED_NEIGHBOURS, "target-1")])],
-    );
+    let (_dir, program, mut host) =
+        start_at("neighbours", UNTRACED_NEIGHBOURS, json!({}), "target-1");
     // Each round enters target from the main chunk, right after busy ran
     // untraced in the previous round.
     for round in 1..=2 {
@@ -407,12 +367,11 @@ fn breakpoints_hit_between_untraced_functions_of_the_same_file() {
     }
     host.stopped("breakpoint");
     // Steps see every line again, the untraced function's too.
-    host.ok("next", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), line_of(UNTRACED_NEIGHBOURS, "target-2"));
-    host.ok("stepIn", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), line_of(UNTRACED_NEIGHBOURS, "busy-1") + 1);
+    assert_eq!(host.step("next"), line_of(UNTRACED_NEIGHBOURS, "target-2"));
+    assert_eq!(
+        host.step("stepIn"),
+        line_of(UNTRACED_NEIGHBOURS, "busy-1") + 1
+    );
     host.ok(
         "setBreakpoints",
         Some(json!({"source": {"path": program}, "breakpoints": [
@@ -426,8 +385,7 @@ fn breakpoints_hit_between_untraced_functions_of_the_same_file() {
         host.eval("total", 1).map(|v| v["result"].clone()),
         Ok(json!("37"))
     );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "37\n");
 }
 
@@ -440,11 +398,8 @@ fn stop_on_entry_stops_at_the_first_line() {
     host.stopped("entry");
     assert_eq!(host.top_line(), 1);
     assert_eq!(host.output("stdout"), "");
-    host.ok("next", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), 2);
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.step("next"), 2);
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "1\n");
 }
 
@@ -468,14 +423,7 @@ print(table.concat(got, ","), gen(), gen())
 
 #[test]
 fn breakpoints_and_steps_inside_coroutines() {
-    let dir = Scratch::new("coroutines");
-    let program = dir.file("main.lua", COROUTINES);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(COROUTINES, "co-yield")])],
-    );
+    let (_dir, program, mut host) = start_at("coroutines", COROUTINES, json!({}), "co-yield");
     host.stopped("breakpoint");
     // The coroutine's frames come first, then the resumer's.
     let stack = host.stack();
@@ -497,15 +445,9 @@ fn breakpoints_and_steps_inside_coroutines() {
         Ok(json!("1"))
     );
     // Stepping over the yield goes back to the resumer.
-    host.ok("next", None);
-    host.stopped("step");
-    assert_eq!(host.top_line(), line_of(COROUTINES, "main-check"));
-    host.ok(
-        "setBreakpoints",
-        Some(json!({"source": {"path": program}, "breakpoints": []})),
-    );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.step("next"), line_of(COROUTINES, "main-check"));
+    host.set_breakpoints(&program, &[]);
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "1,2,3\tw1\tw2\n");
 }
 
@@ -521,16 +463,8 @@ fn wrapped_coroutine_errors_keep_lua_semantics() {
     assert_eq!(host.exited(), 0);
     assert_eq!(
         host.output("stdout"),
-        format!("false\t{}:1: inside\nfalse\ttable\n", short_name(&program))
+        format!("false\t{}:1: inside\nfalse\ttable\n", short_src(&program))
     );
-}
-
-fn short_name(path: &str) -> String {
-    if path.len() <= 59 {
-        path.to_string()
-    } else {
-        format!("...{}", &path[path.len() - 56..])
-    }
 }
 
 #[test]
@@ -567,49 +501,28 @@ fn the_program_never_sees_the_debuggers_hook() {
 
 #[test]
 fn step_in_enters_a_coroutine_and_step_out_returns_to_the_resumer() {
-    let dir = Scratch::new("coroutine-steps");
-    let program = dir.file("main.lua", COROUTINES);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(COROUTINES, "main-resume")])],
-    );
+    let (_dir, program, mut host) =
+        start_at("coroutine-steps", COROUTINES, json!({}), "main-resume");
     host.stopped("breakpoint");
-    host.ok(
-        "setBreakpoints",
-        Some(json!({"source": {"path": program}, "breakpoints": []})),
-    );
-    host.ok("stepIn", None);
-    host.stopped("step");
+    host.set_breakpoints(&program, &[]);
     // First line of the producer: the for loop, then the yield.
-    let line = host.top_line();
+    let line = host.step("stepIn");
     assert!(
         line == line_of(COROUTINES, "for i = 1, 3") || line == line_of(COROUTINES, "co-yield"),
         "in the coroutine: {line}"
     );
-    host.ok("stepOut", None);
-    host.stopped("step");
     assert_eq!(
-        host.top_line(),
+        host.step("stepOut"),
         line_of(COROUTINES, "main-check"),
         "back in the resumer after the yield"
     );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
 }
 
 #[test]
 fn varargs_are_listed_with_the_locals() {
-    let dir = Scratch::new("varargs");
     let text = "local first = ...\nlocal function f(...)\n  local n = select('#', ...) -- in-f\n  return n\nend\nf('a', 2)\n";
-    let program = dir.file("main.lua", text);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({"args": ["x", "y"]}),
-        &[(&program, &[line_of(text, "in-f")])],
-    );
+    let (_dir, _, mut host) = start_at("varargs", text, json!({"args": ["x", "y"]}), "in-f");
     host.stopped("breakpoint");
     let locals = host.scope(1, "Locals");
     let vars = host.variables(locals);
@@ -639,8 +552,7 @@ fn varargs_are_listed_with_the_locals() {
             "{vars:?}"
         );
     }
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
 }
 
 #[test]
@@ -669,8 +581,7 @@ fn breakpoints_in_modules_required_through_relative_paths() {
         Some(json!({"expression": "name", "frameId": 1, "context": "hover"})),
     );
     assert_eq!(hover["result"], "\"bob\"");
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "hi bob\n");
 }
 
@@ -705,15 +616,8 @@ fn breakpoints_right_after_calls_into_untraced_files_are_hit() {
 
 #[test]
 fn c_frames_are_subtle_and_have_no_source() {
-    let dir = Scratch::new("c-frames");
     let text = "local function inside()\n  return 1 -- inside\nend\nlocal ok = pcall(inside)\ntable.sort({3, 2, 1}, function(a, b) return a < b end)\n";
-    let program = dir.file("main.lua", text);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(text, "-- inside")])],
-    );
+    let (_dir, _, mut host) = start_at("c-frames", text, json!({}), "-- inside");
     host.stopped("breakpoint");
     let stack = host.stack();
     assert_eq!(stack.len(), 3, "{stack:?}");
@@ -728,8 +632,7 @@ fn c_frames_are_subtle_and_have_no_source() {
         .map(|s| s.iter().filter_map(|x| x["name"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(names, ["Globals"], "{scopes}");
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
 }
 
 const WORKERS: &str = r#"local function wait_for(label)
@@ -747,14 +650,7 @@ print("ready") -- main-stop
 
 #[test]
 fn suspended_coroutines_are_threads_with_their_own_stacks() {
-    let dir = Scratch::new("threads");
-    let program = dir.file("main.lua", WORKERS);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(WORKERS, "main-stop")])],
-    );
+    let (_dir, _, mut host) = start_at("threads", WORKERS, json!({}), "main-stop");
     host.stopped("breakpoint");
     let threads = host.ok("threads", None);
     let list = threads["threads"].as_array().cloned().unwrap_or_default();
@@ -784,47 +680,34 @@ fn suspended_coroutines_are_threads_with_their_own_stacks() {
     }
     // The main thread's stack is the stopped one.
     assert_eq!(host.top_line(), line_of(WORKERS, "main-stop"));
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
 }
 
 #[test]
 fn coroutine_frames_are_taken_again_after_an_evaluation_resumes_it() {
-    let dir = Scratch::new("threads-resumed");
     let text = "local co = coroutine.create(function()\n  for i = 1, 10 do\n    coroutine.yield(i) -- yield-here\n  end\nend)\ncoroutine.resume(co)\nCO = co\nprint('stop') -- main-stop\n";
-    let program = dir.file("main.lua", text);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(text, "main-stop")])],
-    );
+    let (_dir, _, mut host) = start_at("threads-resumed", text, json!({}), "main-stop");
     host.stopped("breakpoint");
-    let first = host.ok("stackTrace", Some(json!({"threadId": 2})));
-    let frame = first["stackFrames"]
-        .as_array()
-        .and_then(|f| f.iter().find(|f| f["line"] == line_of(text, "yield-here")))
-        .and_then(|f| f["id"].as_i64())
-        .unwrap_or_else(|| host.fail("no frame at the yield"));
-    assert_eq!(
-        host.eval("i", frame).map(|v| v["result"].clone()),
-        Ok(json!("1"))
-    );
+    // The coroutine's frame at its yield, and its `i` there.
+    let frame_at_yield = |host: &mut Host, i: &str| {
+        let stack = host.ok("stackTrace", Some(json!({"threadId": 2})));
+        let frame = stack["stackFrames"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["line"] == line_of(text, "yield-here")))
+            .and_then(|f| f["id"].as_i64())
+            .unwrap_or_else(|| host.fail("no frame at the yield"));
+        assert_eq!(
+            host.eval("i", frame).map(|v| v["result"].clone()),
+            Ok(json!(i))
+        );
+        frame
+    };
+    let frame = frame_at_yield(&mut host, "1");
     // Resuming it from the REPL moves it on; its old frames are not reused.
     host.eval("coroutine.resume(CO)", 1)
         .unwrap_or_else(|e| host.fail(&e.message));
     let err = host.eval("i", frame).expect_err("stale frame");
     assert_eq!(err.kind, ErrorKind::InvalidArguments, "{err}");
-    let again = host.ok("stackTrace", Some(json!({"threadId": 2})));
-    let frame = again["stackFrames"]
-        .as_array()
-        .and_then(|f| f.iter().find(|f| f["line"] == line_of(text, "yield-here")))
-        .and_then(|f| f["id"].as_i64())
-        .unwrap_or_else(|| host.fail("no frame at the yield"));
-    assert_eq!(
-        host.eval("i", frame).map(|v| v["result"].clone()),
-        Ok(json!("2"))
-    );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    frame_at_yield(&mut host, "2");
+    assert_eq!(host.continue_to_exit(), 0);
 }

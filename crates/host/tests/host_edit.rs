@@ -42,13 +42,7 @@ fn eval_text(host: &mut Host, expression: &str) -> String {
 #[test]
 fn set_local_upvalue_global_and_nested_field_then_the_program_uses_them() {
     let dir = Scratch::new("set-variable");
-    let program = dir.file("main.lua", EDIT);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(EDIT, "stop-here")])],
-    );
+    let (mut host, _) = Host::launched_at(&dir, EDIT, json!({}), "stop-here");
     host.stopped("breakpoint");
 
     let locals = host.scope(1, "Locals");
@@ -194,13 +188,7 @@ fn labels(items: &[Value]) -> Vec<String> {
 #[test]
 fn completions_of_names_fields_and_methods_without_side_effects() {
     let dir = Scratch::new("completions");
-    let program = dir.file("main.lua", COMPLETE);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(COMPLETE, "stop-here")])],
-    );
+    let (mut host, _) = Host::launched_at(&dir, COMPLETE, json!({}), "stop-here");
     host.stopped("breakpoint");
 
     let items = complete(&mut host, "pri", Some(1));

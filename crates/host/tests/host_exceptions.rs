@@ -30,6 +30,24 @@ fn assert_never_stopped(host: &Host) {
     }
 }
 
+/// [`start`] on `text` as the `main.lua` of a fresh scratch dir `name`
+/// (which lives as long as the first value).
+fn start_in(name: &str, text: &str, filters: &[&str]) -> (Scratch, Host) {
+    let dir = Scratch::new(name);
+    let program = dir.file("main.lua", text);
+    let host = start(&program, filters, &[]);
+    (dir, host)
+}
+
+/// Waits for an exception stop; its text.
+fn exception_text(host: &mut Host) -> String {
+    let stop = host.stopped("exception");
+    match stop["text"].as_str() {
+        Some(text) => text.to_owned(),
+        None => host.fail(&format!("exception stop without text: {stop}")),
+    }
+}
+
 fn frame_id(host: &Host, frame: &Value) -> i64 {
     match frame["id"].as_i64() {
         Some(id) => id,
@@ -53,14 +71,9 @@ print("after")
 
 #[test]
 fn caught_error_stops_where_raised_and_pcall_still_catches_it() {
-    let dir = Scratch::new("exc-caught");
-    let program = dir.file("main.lua", CAUGHT);
-    let mut host = start(&program, &["all"], &[]);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"].as_str().unwrap_or("").ends_with("bad 7"),
-        "{stop}"
-    );
+    let (_dir, mut host) = start_in("exc-caught", CAUGHT, &["all"]);
+    let message = exception_text(&mut host);
+    assert!(message.ends_with("bad 7"), "{message}");
     let stack = host.stack();
     let names: Vec<&str> = stack.iter().filter_map(|f| f["name"].as_str()).collect();
     // Called by pcall, `inner` has no name Lua can tell: its line shows it.
@@ -72,68 +85,47 @@ fn caught_error_stops_where_raised_and_pcall_still_catches_it() {
         host.eval("label", id).map(|v| v["result"].clone()),
         Ok(json!("\"bad 7\""))
     );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
     let stdout = host.output("stdout");
     assert!(
         stdout.contains("caught\tfalse\t") && stdout.contains("bad 7\nafter\n"),
         "{stdout}"
     );
-    assert_eq!(
-        host.log.iter().filter(|v| v["event"] == "stopped").count(),
-        1
-    );
+    assert_eq!(host.stop_count(), 1);
 }
 
 #[test]
 fn runtime_error_inside_pcall_stops_at_the_faulting_line() {
-    let dir = Scratch::new("exc-runtime");
     let text = "local function get(t)\n  return t.field -- fault\nend\nlocal ok, err = pcall(get, nil)\nprint(ok, err)\n";
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["all"], &[]);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"]
-            .as_str()
-            .unwrap_or("")
-            .contains(&VM.index_nil("local 't'")),
-        "{stop}"
-    );
+    let (_dir, mut host) = start_in("exc-runtime", text, &["all"]);
+    let message = exception_text(&mut host);
+    assert!(message.contains(&VM.index_nil("local 't'")), "{message}");
     let stack = host.stack();
     assert_eq!(stack[0]["line"], line_of(text, "-- fault"), "{stack:?}");
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
     let stdout = host.output("stdout");
     assert!(stdout.starts_with("false\t"), "{stdout}");
 }
 
 #[test]
 fn table_errors_show_their_tostring() {
-    let dir = Scratch::new("exc-table");
     let text = r#"local E = setmetatable({}, { __tostring = function() return "custom E" end })
 print(pcall(error, E) == false)
 print(select(2, pcall(error, { code = 1 })).code)
 "#;
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["all"], &[]);
+    let (_dir, mut host) = start_in("exc-table", text, &["all"]);
     let stop = host.stopped("exception");
     assert_eq!(stop["text"], "custom E", "{stop}");
     host.ok("continue", None);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"].as_str().unwrap_or("").starts_with("table: 0x"),
-        "{stop}"
-    );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    let message = exception_text(&mut host);
+    assert!(message.starts_with("table: 0x"), "{message}");
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "true\n1\n");
 }
 
 #[test]
 fn without_the_all_filter_caught_errors_do_not_stop() {
-    let dir = Scratch::new("exc-off");
-    let program = dir.file("main.lua", CAUGHT);
-    let mut host = start(&program, &["uncaught"], &[]);
+    let (_dir, mut host) = start_in("exc-off", CAUGHT, &["uncaught"]);
     assert_eq!(host.exited(), 0);
     assert!(host.output("stdout").contains("after"));
     assert_never_stopped(&host);
@@ -141,9 +133,7 @@ fn without_the_all_filter_caught_errors_do_not_stop() {
 
 #[test]
 fn with_no_filter_an_uncaught_error_ends_the_program_without_stopping() {
-    let dir = Scratch::new("exc-none");
-    let program = dir.file("main.lua", "local x = nil\nprint(x.y)\n");
-    let mut host = start(&program, &[], &[]);
+    let (_dir, mut host) = start_in("exc-none", "local x = nil\nprint(x.y)\n", &[]);
     assert_eq!(host.exited(), 1);
     let stderr = host.output("stderr");
     assert!(
@@ -155,25 +145,17 @@ fn with_no_filter_an_uncaught_error_ends_the_program_without_stopping() {
 
 #[test]
 fn an_uncaught_error_stops_once_with_both_filters() {
-    let dir = Scratch::new("exc-both");
-    let program = dir.file(
-        "main.lua",
+    let (_dir, mut host) = start_in(
+        "exc-both",
         "local function f()\n  error('fatal')\nend\nf()\n",
+        &["uncaught", "all"],
     );
-    let mut host = start(&program, &["uncaught", "all"], &[]);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"].as_str().unwrap_or("").ends_with("fatal"),
-        "{stop}"
-    );
+    let message = exception_text(&mut host);
+    assert!(message.ends_with("fatal"), "{message}");
     assert_eq!(host.top_line(), 2);
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 1);
+    assert_eq!(host.continue_to_exit(), 1);
     assert!(host.output("stderr").contains("fatal"));
-    assert_eq!(
-        host.log.iter().filter(|v| v["event"] == "stopped").count(),
-        1
-    );
+    assert_eq!(host.stop_count(), 1);
 }
 
 #[test]
@@ -205,12 +187,8 @@ fn errors_of_the_debuggers_own_work_do_not_stop() {
     host.ok("continue", None);
     host.stopped("breakpoint");
     host.wait_output("console", "failed");
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
-    assert_eq!(
-        host.log.iter().filter(|v| v["event"] == "stopped").count(),
-        2
-    );
+    assert_eq!(host.continue_to_exit(), 0);
+    assert_eq!(host.stop_count(), 2);
 }
 
 #[test]
@@ -238,15 +216,10 @@ fn unknown_filters_are_answered_unverified() {
 
 #[test]
 fn an_error_inside_a_coroutine_stops_in_the_coroutine() {
-    let dir = Scratch::new("exc-coroutine");
     let text = "local co = coroutine.create(function(x)\n  local half = x / 2\n  error('odd ' .. half) -- raise\nend)\nprint(coroutine.resume(co, 3))\n";
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["all"], &[]);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"].as_str().unwrap_or("").ends_with("odd 1.5"),
-        "{stop}"
-    );
+    let (_dir, mut host) = start_in("exc-coroutine", text, &["all"]);
+    let message = exception_text(&mut host);
+    assert!(message.ends_with("odd 1.5"), "{message}");
     let stack = host.stack();
     assert_eq!(stack[0]["line"], line_of(text, "-- raise"), "{stack:?}");
     let id = frame_id(&host, &stack[0]);
@@ -254,8 +227,7 @@ fn an_error_inside_a_coroutine_stops_in_the_coroutine() {
         host.eval("half", id).map(|v| v["result"].clone()),
         Ok(json!("1.5"))
     );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
     let stdout = host.output("stdout");
     assert!(
         stdout.starts_with("false\t") && stdout.contains("odd 1.5"),
@@ -265,23 +237,18 @@ fn an_error_inside_a_coroutine_stops_in_the_coroutine() {
 
 #[test]
 fn stepping_from_an_exception_stop_lands_where_pcall_returns() {
-    let dir = Scratch::new("exc-step");
-    let program = dir.file("main.lua", CAUGHT);
-    let mut host = start(&program, &["all"], &[]);
+    let (_dir, mut host) = start_in("exc-step", CAUGHT, &["all"]);
     host.stopped("exception");
     host.ok("next", None);
     host.stopped("step");
     assert_eq!(host.top_line(), line_of(CAUGHT, "print(\"caught\""));
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
 }
 
 #[test]
 fn an_error_leaving_a_wrapped_coroutine_stops_once() {
-    let dir = Scratch::new("exc-wrap");
     let text = "local gen = coroutine.wrap(function()\n  error({ code = 7 }) -- raise-table\nend)\nlocal step = coroutine.wrap(function()\n  error('broken step') -- raise-string\nend)\nprint(select(2, pcall(gen)).code)\nprint(pcall(step))\n";
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["all"], &[]);
+    let (_dir, mut host) = start_in("exc-wrap", text, &["all"]);
     for marker in ["-- raise-table", "-- raise-string"] {
         host.stopped("exception");
         assert_eq!(host.top_line(), line_of(text, marker));
@@ -293,105 +260,64 @@ fn an_error_leaving_a_wrapped_coroutine_stops_once() {
         stdout.starts_with("7\nfalse\t") && stdout.contains("broken step"),
         "{stdout}"
     );
-    assert_eq!(
-        host.log.iter().filter(|v| v["event"] == "stopped").count(),
-        2
-    );
+    assert_eq!(host.stop_count(), 2);
 }
 
 #[test]
 fn an_uncaught_error_from_a_wrapped_coroutine_stops_once() {
-    let dir = Scratch::new("exc-wrap-uncaught");
     let text =
         "local step = coroutine.wrap(function()\n  error('fatal step') -- raise\nend)\nstep()\n";
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["uncaught", "all"], &[]);
+    let (_dir, mut host) = start_in("exc-wrap-uncaught", text, &["uncaught", "all"]);
     host.stopped("exception");
     assert_eq!(host.top_line(), line_of(text, "-- raise"));
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 1);
+    assert_eq!(host.continue_to_exit(), 1);
     assert!(host.output("stderr").contains("fatal step"));
-    assert_eq!(
-        host.log.iter().filter(|v| v["event"] == "stopped").count(),
-        1
-    );
+    assert_eq!(host.stop_count(), 1);
 }
 
 #[test]
 fn turning_all_off_while_stopped_keeps_the_uncaught_stop() {
-    let dir = Scratch::new("exc-toggle");
     let text = "pcall(error, 'first')\nerror('second') -- fatal\n";
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["uncaught", "all"], &[]);
+    let (_dir, mut host) = start_in("exc-toggle", text, &["uncaught", "all"]);
     host.stopped("exception");
     host.ok(
         "setExceptionBreakpoints",
         Some(json!({"filters": ["uncaught"]})),
     );
     host.ok("continue", None);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"].as_str().unwrap_or("").ends_with("second"),
-        "{stop}"
-    );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 1);
+    let message = exception_text(&mut host);
+    assert!(message.ends_with("second"), "{message}");
+    assert_eq!(host.continue_to_exit(), 1);
 }
 
 #[test]
 fn a_bad_write_argument_stops_at_the_callers_line() {
-    let dir = Scratch::new("exc-write");
     let text = "local ok = pcall(io.write, {}) -- bad-write\nprint(ok)\n";
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["all"], &[]);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"]
-            .as_str()
-            .unwrap_or("")
-            .contains("bad argument #1"),
-        "{stop}"
-    );
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    let (_dir, mut host) = start_in("exc-write", text, &["all"]);
+    let message = exception_text(&mut host);
+    assert!(message.contains("bad argument #1"), "{message}");
+    assert_eq!(host.continue_to_exit(), 0);
     assert_eq!(host.output("stdout"), "false\n");
 }
 
 #[test]
 fn a_stack_overflow_stops_and_the_program_recovers() {
-    let dir = Scratch::new("exc-overflow");
     let text =
         "local function deep(n)\n  return 1 + deep(n + 1) -- recurse\nend\nprint(pcall(deep, 1))\n";
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["all"], &[]);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"]
-            .as_str()
-            .unwrap_or("")
-            .contains("stack overflow"),
-        "{stop}"
-    );
+    let (_dir, mut host) = start_in("exc-overflow", text, &["all"]);
+    let message = exception_text(&mut host);
+    assert!(message.contains("stack overflow"), "{message}");
     assert_eq!(host.top_line(), line_of(text, "-- recurse"));
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 0);
+    assert_eq!(host.continue_to_exit(), 0);
     assert!(host.output("stdout").starts_with("false\t"));
 }
 
 #[test]
 fn an_uncaught_stack_overflow_stops_promptly() {
-    let dir = Scratch::new("exc-overflow-uncaught");
     let text = "local function deep() -- deep-1\n  return 1 + deep() -- recurse\nend\ndeep()\n";
-    let program = dir.file("main.lua", text);
-    let mut host = start(&program, &["uncaught"], &[]);
-    let stop = host.stopped("exception");
-    assert!(
-        stop["text"]
-            .as_str()
-            .unwrap_or("")
-            .contains("stack overflow"),
-        "{stop}"
-    );
+    let (_dir, mut host) = start_in("exc-overflow-uncaught", text, &["uncaught"]);
+    let message = exception_text(&mut host);
+    assert!(message.contains("stack overflow"), "{message}");
     // LuaJIT overflows in the callee's header: its stock traceback shows
     // the function's first line too.
     let top = if VM == Vm::LuaJit {
@@ -400,8 +326,7 @@ fn an_uncaught_stack_overflow_stops_promptly() {
         "-- recurse"
     };
     assert_eq!(host.top_line(), line_of(text, top));
-    host.ok("continue", None);
-    assert_eq!(host.exited(), 1);
+    assert_eq!(host.continue_to_exit(), 1);
 }
 
 #[test]
@@ -435,9 +360,6 @@ end
     // The program still runs and stops only when asked.
     host.ok("pause", None);
     host.stopped("pause");
-    assert_eq!(
-        host.log.iter().filter(|v| v["event"] == "stopped").count(),
-        1
-    );
+    assert_eq!(host.stop_count(), 1);
     host.ok("terminate", None);
 }

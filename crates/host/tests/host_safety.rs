@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{kind, line_of, ErrorKind, Host, HostError, Scratch, Vm, VM};
+use common::{kind, ErrorKind, Host, HostError, Scratch, Vm, VM};
 use serde_json::{json, Value};
 
 const PROGRAM: &str = r#"local t = {1, 2, {x = 1}}
@@ -18,13 +18,7 @@ const EXTREMES: [i64; 6] = [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MA
 
 /// Stops at the breakpoint of `PROGRAM`.
 fn stopped_host(dir: &Scratch) -> (Host, String) {
-    let program = dir.file("main.lua", PROGRAM);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(PROGRAM, "stop")])],
-    );
+    let (mut host, program) = Host::launched_at(dir, PROGRAM, json!({}), "stop");
     host.stopped("breakpoint");
     (host, program)
 }

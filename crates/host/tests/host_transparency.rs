@@ -218,13 +218,7 @@ fn without_close(text: &str) -> String {
 fn output_written_before_a_stop_arrives_before_the_stopped_event() {
     let dir = Scratch::new("output-before-stop");
     let text = "io.write('partial')\nio.stderr:write('err')\nlocal x = 1 -- stop\nprint(x)\n";
-    let program = dir.file("main.lua", text);
-    let mut host = Host::spawn();
-    host.start(
-        &program,
-        json!({}),
-        &[(&program, &[line_of(text, "-- stop")])],
-    );
+    let (mut host, _) = Host::launched_at(&dir, text, json!({}), "-- stop");
     host.stopped("breakpoint");
     let order: Vec<String> = host
         .log

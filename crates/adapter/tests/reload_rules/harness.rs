@@ -127,6 +127,23 @@ impl Running {
     pub fn finish(mut self) {
         self.client.ok("disconnect", json!({}));
     }
+
+    /// The whole of a one-reload scenario: starts `rules/<name>/main.lua`
+    /// printing `before`, reloads `module` with `source`, from then on
+    /// expects `after`, and ends the session.
+    #[track_caller]
+    pub fn reloads_once(
+        name: &str,
+        before: impl Fn(u64) -> String + 'static,
+        module: &str,
+        source: &str,
+        after: impl Fn(u64) -> String + 'static,
+    ) {
+        let mut run = Running::start(name, before);
+        run.reload(module, source);
+        run.expect(after);
+        run.finish();
+    }
 }
 
 /// The complete lines of `text`, as (i, observation).

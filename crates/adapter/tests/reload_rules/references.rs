@@ -17,51 +17,44 @@ fn area(version: &'static str) -> impl Fn(u64) -> String {
     move |i| format!("{version} area={}", i * i)
 }
 
+/// What rules/factory prints: its two counters' closures (steps 1 and 10).
+fn factory_counts(version: &'static str) -> impl Fn(u64) -> String {
+    move |i| format!("{version} n={i} {version} n={}", 10 * i)
+}
+
 #[test]
 fn a_loop_calling_a_module_field_runs_the_new_code_next_iteration() {
-    let mut run = Running::start("step", |i| format!("v1 count={i}"));
-    run.reload(
+    Running::reloads_once(
+        "step",
+        |i| format!("v1 count={i}"),
         "counter",
         "local M = {}\nlocal count = 0\n\nfunction M.step()\n  count = count + 1\n  return \"v2 count=\" .. count\nend\n\nreturn M\n",
+        |i| format!("v2 count={i}"),
     );
-    run.expect(|i| format!("v2 count={i}"));
-    run.finish();
 }
 
 #[test]
 fn a_local_alias_taken_before_the_reload_runs_the_new_code() {
-    let mut run = Running::start("alias", area("v1"));
-    run.reload("shapes", SHAPES_V2);
-    run.expect(area("v2"));
-    run.finish();
+    Running::reloads_once("alias", area("v1"), "shapes", SHAPES_V2, area("v2"));
 }
 
 #[test]
 fn another_modules_table_callback_list_and_closures_run_the_new_code() {
     let both =
         |v: &'static str| move |i: u64| format!("{v} area={0} {v} area={0} {v} area={0}", i * i);
-    let mut run = Running::start("other_module", both("v1"));
-    run.reload("shapes", SHAPES_V2);
-    run.expect(both("v2"));
-    run.finish();
+    Running::reloads_once("other_module", both("v1"), "shapes", SHAPES_V2, both("v2"));
 }
 
 #[test]
 fn a_function_used_as_a_table_key_runs_the_new_code_and_keeps_its_entry() {
     let keyed = |v: &'static str| move |i: u64| format!("area:{v} area={} lookup=area", i * i);
-    let mut run = Running::start("table_key", keyed("v1"));
-    run.reload("shapes", SHAPES_V2);
-    run.expect(keyed("v2"));
-    run.finish();
+    Running::reloads_once("table_key", keyed("v1"), "shapes", SHAPES_V2, keyed("v2"));
 }
 
 #[test]
 fn weak_tables_hold_the_new_code_and_keep_their_entries() {
     let both = |v: &'static str| move |i: u64| format!("{v} area={0} {v} area={0}", i * i);
-    let mut run = Running::start("weak", both("v1"));
-    run.reload("shapes", SHAPES_V2);
-    run.expect(both("v2"));
-    run.finish();
+    Running::reloads_once("weak", both("v1"), "shapes", SHAPES_V2, both("v2"));
 }
 
 #[test]
@@ -108,10 +101,9 @@ fn metamethods_of_existing_objects_run_the_new_code() {
     // its border there.
     let lua51 = ["lua5.1", "luajit"].contains(&crate::support::runtime().as_str());
     let (len1, len2) = if lua51 { ("0", "0") } else { ("2", "200") };
-    let mut run = Running::start("metamethods", move |_| {
-        format!("vec1(2) call=12 eq=false add=vec1(5) len={len1} lt=true")
-    });
-    run.reload(
+    Running::reloads_once(
+        "metamethods",
+        move |_| format!("vec1(2) call=12 eq=false add=vec1(5) len={len1} lt=true"),
         "vec",
         r#"local Vec = {}
 Vec.__index = Vec
@@ -141,9 +133,8 @@ end
 
 return Vec
 "#,
+        move |_| format!("vec2(2) call=20 eq=true add=vec2(6) len={len2} lt=false"),
     );
-    run.expect(move |_| format!("vec2(2) call=20 eq=true add=vec2(6) len={len2} lt=false"));
-    run.finish();
 }
 
 #[test]
@@ -227,8 +218,9 @@ return O
 
 #[test]
 fn closures_made_by_a_factory_run_new_code_with_their_own_upvalues() {
-    let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
-    run.reload(
+    Running::reloads_once(
+        "factory",
+        factory_counts("v1"),
         "make",
         r#"local M = {}
 
@@ -242,16 +234,16 @@ end
 
 return M
 "#,
+        factory_counts("v2"),
     );
-    run.expect(|i| format!("v2 n={i} v2 n={}", 10 * i));
-    run.finish();
 }
 
 #[test]
 fn factory_closures_run_new_code_that_uses_their_upvalues_in_another_order() {
-    let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
     // `step` is now the inner function's first upvalue, `n` its second.
-    run.reload(
+    Running::reloads_once(
+        "factory",
+        factory_counts("v1"),
         "make",
         r#"local M = {}
 
@@ -266,15 +258,15 @@ end
 
 return M
 "#,
+        factory_counts("v2"),
     );
-    run.expect(|i| format!("v2 n={i} v2 n={}", 10 * i));
-    run.finish();
 }
 
 #[test]
 fn a_changed_local_helper_and_a_new_one_are_used_by_unchanged_callers() {
-    let mut run = Running::start("helper", |i| format!("v1 <{i}>"));
-    run.reload(
+    Running::reloads_once(
+        "helper",
+        |i| format!("v1 <{i}>"),
         "fmt",
         r#"local M = {}
 
@@ -292,15 +284,15 @@ end
 
 return M
 "#,
+        |i| format!("v2 [{i}]"),
     );
-    run.expect(|i| format!("v2 [{i}]"));
-    run.finish();
 }
 
 #[test]
 fn a_global_class_of_a_global_style_module_gives_existing_objects_new_methods() {
-    let mut run = Running::start("global_class", |i| format!("e1 hero hp={i} heal=none"));
-    run.reload(
+    Running::reloads_once(
+        "global_class",
+        |i| format!("e1 hero hp={i} heal=none"),
         "entities",
         r#"Entity = {}
 Entity.__index = Entity
@@ -317,25 +309,28 @@ function Entity:heal()
   return "healed " .. self.name
 end
 "#,
+        |i| format!("e2 hero hp={i} heal=healed hero"),
     );
-    run.expect(|i| format!("e2 hero hp={i} heal=healed hero"));
-    run.finish();
 }
 
 #[test]
 fn a_module_whose_value_is_a_function_runs_the_new_code() {
-    let mut run = Running::start("returns_function", |i| format!("g1 {i} g1 {i}"));
-    run.reload("greet", "return function(n)\n  return \"g2 \" .. n\nend\n");
-    run.expect(|i| format!("g2 {i} g2 {i}"));
-    run.finish();
+    Running::reloads_once(
+        "returns_function",
+        |i| format!("g1 {i} g1 {i}"),
+        "greet",
+        "return function(n)\n  return \"g2 \" .. n\nend\n",
+        |i| format!("g2 {i} g2 {i}"),
+    );
 }
 
 #[test]
 fn a_recursive_local_function_runs_the_new_code_at_every_depth() {
     let fact = |i: u64| (1..=(i % 6)).product::<u64>();
-    let mut run = Running::start("recursion", move |i| format!("v1 {}", fact(i)));
     // Each level adds 1000 to what the level below returned.
-    run.reload(
+    Running::reloads_once(
+        "recursion",
+        move |i| format!("v1 {}", fact(i)),
         "math2",
         r#"local M = {}
 
@@ -352,26 +347,21 @@ end
 
 return M
 "#,
+        |i| format!("v2 {}", 1 + 1000 * (i % 6).saturating_sub(1)),
     );
-    run.expect(|i| format!("v2 {}", 1 + 1000 * (i % 6).saturating_sub(1)));
-    run.finish();
 }
 
 #[test]
 fn a_callable_modules_call_metamethod_runs_the_new_code() {
-    let mut run = Running::start("callable", |i| format!("made1({i})"));
-    run.reload(
-        "class",
-        "local M = setmetatable({}, {\n  __call = function(_, x)\n    return \"made2(\" .. x .. \")\"\n  end,\n})\n\nreturn M\n",
-    );
-    run.expect(|i| format!("made2({i})"));
-    run.finish();
+    Running::reloads_once("callable", |i| format!("made1({i})"), "class",
+        "local M = setmetatable({}, {\n  __call = function(_, x)\n    return \"made2(\" .. x .. \")\"\n  end,\n})\n\nreturn M\n", |i| format!("made2({i})"));
 }
 
 #[test]
 fn closures_two_factories_deep_run_new_code_with_their_own_upvalues() {
-    let mut run = Running::start("nested_factory", |i| format!("v1 n={}", 100 + i));
-    run.reload(
+    Running::reloads_once(
+        "nested_factory",
+        |i| format!("v1 n={}", 100 + i),
         "deep",
         r#"local M = {}
 
@@ -387,9 +377,8 @@ end
 
 return M
 "#,
+        |i| format!("v2 n={}", 100 + i),
     );
-    run.expect(|i| format!("v2 n={}", 100 + i));
-    run.finish();
 }
 
 #[test]
@@ -416,9 +405,10 @@ fn a_packages_init_file_reloads_by_its_path() {
 
 #[test]
 fn factory_closures_run_new_code_that_reads_a_new_upvalue() {
-    let mut run = Running::start("factory", |i| format!("v1 n={i} v1 n={}", 10 * i));
     // The inner function gains a third upvalue, a new module-level local.
-    run.reload(
+    Running::reloads_once(
+        "factory",
+        factory_counts("v1"),
         "make",
         r#"local M = {}
 local label = "v2"
@@ -433,17 +423,17 @@ end
 
 return M
 "#,
+        factory_counts("v2"),
     );
-    run.expect(|i| format!("v2 n={i} v2 n={}", 10 * i));
-    run.finish();
 }
 
 #[test]
 fn factory_closures_keep_their_identity_when_the_new_version_defines_them_in_another_order() {
-    let mut run = Running::start("factory_pair", |i| format!("v1 n={i}"));
     // `get` now comes first in the factory; each old closure must get the
     // new code of its own function, not of the one at its old place.
-    run.reload(
+    Running::reloads_once(
+        "factory_pair",
+        |i| format!("v1 n={i}"),
         "pair",
         r#"local M = {}
 
@@ -460,9 +450,8 @@ end
 
 return M
 "#,
+        |i| format!("v2 n={i}"),
     );
-    run.expect(|i| format!("v2 n={i}"));
-    run.finish();
 }
 
 #[test]

@@ -488,13 +488,19 @@ impl Client {
         let _ = self.child.wait();
     }
 
+    /// `initialize`, the first request of a session; the capabilities.
+    #[track_caller]
+    pub fn initialize(&mut self) -> Value {
+        self.ok(
+            "initialize",
+            json!({"adapterID": "hotreload", "clientID": "test"}),
+        )
+    }
+
     /// `initialize`, `launch` with `arguments`, then the `initialized` event.
     #[track_caller]
     pub fn launch(&mut self, arguments: Value) {
-        let caps = self.ok(
-            "initialize",
-            json!({"adapterID": "hotreload", "clientID": "test"}),
-        );
+        let caps = self.initialize();
         if caps["supportsConfigurationDoneRequest"] != true {
             self.fail("initialize: supportsConfigurationDoneRequest is not true");
         }
@@ -543,6 +549,24 @@ impl Client {
     pub fn stack(&mut self, thread_id: &Value) -> Vec<Value> {
         let body = self.ok("stackTrace", json!({"threadId": thread_id}));
         body["stackFrames"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The source path and line of the top frame of the thread the stop
+    /// `stopped` (its event body) names.
+    #[track_caller]
+    pub fn top_of(&mut self, stopped: &Value) -> (String, i64) {
+        let frames = self.stack(&stopped["threadId"]);
+        let frame = frames
+            .first()
+            .unwrap_or_else(|| self.fail("no frames"))
+            .clone();
+        (
+            frame["source"]["path"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            frame["line"].as_i64().unwrap_or_default(),
+        )
     }
 
     /// The variables behind a reference, as (name, variable) pairs.

@@ -355,6 +355,35 @@ impl Host {
         self.event("exited")["exitCode"].as_i64().unwrap_or(-1)
     }
 
+    /// A host running `text` as the `main.lua` of `dir` (with the `extra`
+    /// launch arguments), with a breakpoint at `marker`'s line; and the
+    /// program's path. Not waited for: the stop is the caller's to take.
+    pub fn launched_at(dir: &Scratch, text: &str, extra: Value, marker: &str) -> (Host, String) {
+        let program = dir.file("main.lua", text);
+        let mut host = Host::spawn();
+        host.start(&program, extra, &[(&program, &[line_of(text, marker)])]);
+        (host, program)
+    }
+
+    /// Continues and waits for the program's end; its exit code.
+    pub fn continue_to_exit(&mut self) -> i64 {
+        self.ok("continue", None);
+        self.exited()
+    }
+
+    /// Steps (`next`, `stepIn`, `stepOut`) and waits for the step's stop;
+    /// the line it stopped at.
+    pub fn step(&mut self, command: &str) -> i64 {
+        self.ok(command, None);
+        self.stopped("step");
+        self.top_line()
+    }
+
+    /// How many `stopped` events arrived so far.
+    pub fn stop_count(&self) -> usize {
+        self.log.iter().filter(|v| v["event"] == "stopped").count()
+    }
+
     /// All output of a category received so far (events stay queued).
     pub fn output(&self, category: &str) -> String {
         self.log

@@ -56,8 +56,8 @@ pub const VM: Vm = Vm {
 ///   lstate.c).
 ///
 /// The edits of source file `name`: (anchor, replacement), the replacement
-/// keeping the anchor where needed; those whose text 5.1 and 5.2 share are
-/// in `shared/edits.rs`.
+/// keeping the anchor where needed; those whose text other releases share
+/// are in `shared/edits.rs`.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lstate.h" => &[(
@@ -140,50 +140,13 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "lstate.c" => shared_edits::THREAD_INIT,
         "ldebug.c" => edits!(
-            &[
-                (
-                    "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = p->code[pc];\n",
-                    "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
-                ),
-                (
-                    "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = p->code[pc];\n",
-                    "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
-                ),
-                (
-                    "GETARG_Ax(p->code[pc + 1])",
-                    "GETARG_Ax(hr_code_at(p, pc + 1))",
-                ),
-                (
-                    "  Instruction i = p->code[pc];  /* calling instruction */\n",
-                    "  Instruction i = hr_code_at(p, pc);  /* calling instruction (hotreload) */\n",
-                ),
-                (
-                    "l_noret luaG_errormsg (lua_State *L) {\n",
-                    "l_noret luaG_errormsg (lua_State *L) {\n\
-                     \x20 if (hr_raise_hook) hr_raise_hook(L);  /* hotreload: stop on raise */\n",
-                ),
-            ],
+            shared_edits::NAMES_WITHOUT_TRAPS,
+            shared_edits::RAISE_HOOK,
             shared_edits::HOOK_API
         ),
         "ldo.c" => edits!(
+            error_restart!("unsigned short"),
             &[
-                (
-                    "l_noret luaD_throw (lua_State *L, int errcode) {\n",
-                    "int hr_error_restart_pending (lua_State *L);  /* hotreload: error_restart.c */\n\
-                     void hr_error_restart_jump (lua_State *L, int errcode);\n\
-                     l_noret luaD_throw (lua_State *L, int errcode) {\n\
-                     \x20 if (hr_error_restart_pending(L))  /* hotreload */\n\
-                     \x20   hr_error_restart_jump(L, errcode);\n",
-                ),
-                (
-                    "  unsigned short oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n",
-                    "  unsigned short oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n\
-                     \x20 struct HrExec *hr_exec = L->hr_exec;  /* hotreload: runs an error leaves */\n",
-                ),
-                (
-                    "  L->nCcalls = oldnCcalls;\n  return lj.status;\n",
-                    "  L->nCcalls = oldnCcalls;\n  L->hr_exec = hr_exec;  /* hotreload */\n  return lj.status;\n",
-                ),
                 (
                     "  status = luaD_rawrunprotected(L, resume, L->top - nargs);\n",
                     "  if (hr_resume_hook) hr_resume_hook(L, from, 1);  /* hotreload */\n\

@@ -1,6 +1,6 @@
 //! Lua 5.3: the host's VM patches and C files (included by build.rs).
 
-use super::{Sources, Vm};
+use super::{shared_edits, Sources, Vm};
 
 pub const VM: Vm = Vm {
     folder: "lua53",
@@ -56,7 +56,8 @@ pub const VM: Vm = Vm {
 ///   a field of lstate.h, cleared in lstate.c).
 ///
 /// The edits of source file `name`: (anchor, replacement), the replacement
-/// keeping the anchor where needed.
+/// keeping the anchor where needed; those whose text other releases share
+/// are in `shared/edits.rs`.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lstate.h" => &[(
@@ -78,26 +79,16 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              extern void (*hr_resume_hook) (lua_State *L, lua_State *from, int entering);\n\
              extern void (*hr_load_hook) (lua_State *L);\n",
         )],
-        "lobject.h" => &[(
-            "  GCObject *gclist;\n} Proto;\n",
-            "  GCObject *gclist;\n\
-             \x20 struct HrTraps *hr_traps;  /* hotreload: breakpoint traps (traps.c) */\n\
-             } Proto;\n\
-             Instruction hr_code_at (const Proto *p, int pc);  /* hotreload */\n\
-             int hr_code_equal (const Proto *a, const Proto *b);\n\
-             Instruction hr_trap_hit (lua_State *L, const Proto *p, const Instruction *at);\n\
-             void hr_traps_free (Proto *p);\n",
-        )],
-        "lfunc.c" => &[
-            (
-                "  f->source = NULL;\n",
-                "  f->source = NULL;\n  f->hr_traps = NULL;  /* hotreload */\n",
-            ),
-            (
-                "void luaF_freeproto (lua_State *L, Proto *f) {\n",
-                "void luaF_freeproto (lua_State *L, Proto *f) {\n  hr_traps_free(f);  /* hotreload */\n",
-            ),
-        ],
+        "lobject.h" => edits!(
+            &[(
+                "  GCObject *gclist;\n} Proto;\n",
+                "  GCObject *gclist;\n\
+                 \x20 struct HrTraps *hr_traps;  /* hotreload: breakpoint traps (traps.c) */\n\
+                 } Proto;\n",
+            )],
+            shared_edits::TRAP_DECLARATIONS
+        ),
+        "lfunc.c" => shared_edits::PROTO_TRAPS,
         "ldump.c" => &[(
             "  DumpVector(f->code, f->sizecode, D);\n",
             "  if (f->hr_traps == NULL)\n    DumpVector(f->code, f->sizecode, D);\n\
@@ -159,93 +150,28 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                 "  Instruction inst = hr_code_at(clLvalue(ci->func)->p, pcRel(ci->u.l.savedpc, clLvalue(ci->func)->p));  /* interrupted instruction (hotreload) */\n",
             ),
         ],
-        "lstate.c" => &[
-            (
-                "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n",
-                "  L->hookmask = 0;\n  L->basehookcount = 0;\n  L->allowhook = 1;\n\
-                 \x20 hr_thread_init(L, NULL);  /* hotreload */\n\
-                 \x20 L->hr_exec = NULL;\n",
-            ),
-            (
-                "  L1->hook = L->hook;\n  resethookcount(L1);\n",
-                "  L1->hook = L->hook;\n  resethookcount(L1);\n\
-                 \x20 hr_thread_init(L1, L);  /* hotreload: both hook slots */\n",
-            ),
-        ],
-        "ldebug.c" => &[
-            (
-                "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = p->code[pc];\n",
-                "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
-            ),
-            (
-                "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = p->code[pc];\n",
-                "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
-            ),
-            (
-                "GETARG_Ax(p->code[pc + 1])",
-                "GETARG_Ax(hr_code_at(p, pc + 1))",
-            ),
-            (
-                "  Instruction i = p->code[pc];  /* calling instruction */\n",
-                "  Instruction i = hr_code_at(p, pc);  /* calling instruction (hotreload) */\n",
-            ),
-            (
-                "l_noret luaG_errormsg (lua_State *L) {\n",
-                "l_noret luaG_errormsg (lua_State *L) {\n\
-                 \x20 if (hr_raise_hook) hr_raise_hook(L);  /* hotreload: stop on raise */\n",
-            ),
-            (
-                "LUA_API void lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {\n",
-                "void hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API lua_Hook lua_gethook (lua_State *L) {\n",
-                "lua_Hook hr_vm_gethook (lua_State *L) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API int lua_gethookmask (lua_State *L) {\n",
-                "int hr_vm_gethookmask (lua_State *L) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API int lua_gethookcount (lua_State *L) {\n",
-                "int hr_vm_gethookcount (lua_State *L) {  /* hotreload */\n",
-            ),
-        ],
-        "ldo.c" => &[
-            (
-                "l_noret luaD_throw (lua_State *L, int errcode) {\n",
-                "int hr_error_restart_pending (lua_State *L);  /* hotreload: error_restart.c */\n\
-                 void hr_error_restart_jump (lua_State *L, int errcode);\n\
-                 l_noret luaD_throw (lua_State *L, int errcode) {\n\
-                 \x20 if (hr_error_restart_pending(L))  /* hotreload */\n\
-                 \x20   hr_error_restart_jump(L, errcode);\n",
-            ),
-            (
-                "  unsigned short oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n",
-                "  unsigned short oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n\
-                 \x20 struct HrExec *hr_exec = L->hr_exec;  /* hotreload: runs an error leaves */\n",
-            ),
-            (
-                "  L->nCcalls = oldnCcalls;\n  return lj.status;\n",
-                "  L->nCcalls = oldnCcalls;\n  L->hr_exec = hr_exec;  /* hotreload */\n  return lj.status;\n",
-            ),
-            (
-                "  status = luaD_rawrunprotected(L, resume, &nargs);\n",
-                "  if (hr_resume_hook) hr_resume_hook(L, from, 1);  /* hotreload */\n\
-                 \x20 status = luaD_rawrunprotected(L, resume, &nargs);\n",
-            ),
-            (
-                "  L->nny = oldnny;  /* restore 'nny' */\n",
-                "  if (hr_resume_hook) hr_resume_hook(L, from, 0);  /* hotreload */\n\
-                 \x20 L->nny = oldnny;  /* restore 'nny' */\n",
-            ),
-            (
-                "  status = luaD_pcall(L, f_parser, &p, savestack(L, L->top), L->errfunc);\n",
-                "  L->hr_parsing++;  /* hotreload: errors now are caught by lua_load */\n\
-                 \x20 status = luaD_pcall(L, f_parser, &p, savestack(L, L->top), L->errfunc);\n\
-                 \x20 L->hr_parsing--;  /* hotreload */\n",
-            ),
-        ],
+        "lstate.c" => shared_edits::THREAD_INIT,
+        "ldebug.c" => edits!(
+            shared_edits::NAMES_WITHOUT_TRAPS,
+            shared_edits::RAISE_HOOK,
+            shared_edits::HOOK_API_VOID
+        ),
+        "ldo.c" => edits!(
+            error_restart!("unsigned short"),
+            &[
+                (
+                    "  status = luaD_rawrunprotected(L, resume, &nargs);\n",
+                    "  if (hr_resume_hook) hr_resume_hook(L, from, 1);  /* hotreload */\n\
+                     \x20 status = luaD_rawrunprotected(L, resume, &nargs);\n",
+                ),
+                (
+                    "  L->nny = oldnny;  /* restore 'nny' */\n",
+                    "  if (hr_resume_hook) hr_resume_hook(L, from, 0);  /* hotreload */\n\
+                     \x20 L->nny = oldnny;  /* restore 'nny' */\n",
+                ),
+            ],
+            shared_edits::PARSER_DEPTH
+        ),
         "lapi.c" => &[(
             "      luaC_upvalbarrier(L, f->upvals[0]);\n    }\n",
             "      luaC_upvalbarrier(L, f->upvals[0]);\n    }\n\

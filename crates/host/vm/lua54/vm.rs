@@ -1,6 +1,6 @@
 //! Lua 5.4: the host's VM patches and C files (included by build.rs).
 
-use super::{Sources, Vm};
+use super::{shared_edits, Sources, Vm};
 
 pub const VM: Vm = Vm {
     folder: "lua54",
@@ -66,7 +66,8 @@ pub const VM: Vm = Vm {
 ///   (`goto returning`): its local `pc` would otherwise ignore the change.
 ///
 /// The edits of source file `name`: (anchor, replacement), the replacement
-/// keeping the anchor where needed.
+/// keeping the anchor where needed; those whose text other releases share
+/// are in `shared/edits.rs`.
 pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
     match name {
         "lstate.h" => &[(
@@ -101,26 +102,16 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
                  \x20 L1->hr_exec = NULL;\n",
             ),
         ],
-        "lobject.h" => &[(
-            "  TString  *source;  /* used for debug information */\n  GCObject *gclist;\n} Proto;\n",
-            "  TString  *source;  /* used for debug information */\n  GCObject *gclist;\n\
-             \x20 struct HrTraps *hr_traps;  /* hotreload: breakpoint traps (traps.c) */\n\
-             } Proto;\n\
-             Instruction hr_code_at (const Proto *p, int pc);  /* hotreload */\n\
-             int hr_code_equal (const Proto *a, const Proto *b);\n\
-             Instruction hr_trap_hit (lua_State *L, const Proto *p, const Instruction *at);\n\
-             void hr_traps_free (Proto *p);\n",
-        )],
-        "lfunc.c" => &[
-            (
-                "  f->source = NULL;\n",
-                "  f->source = NULL;\n  f->hr_traps = NULL;  /* hotreload */\n",
-            ),
-            (
-                "void luaF_freeproto (lua_State *L, Proto *f) {\n",
-                "void luaF_freeproto (lua_State *L, Proto *f) {\n  hr_traps_free(f);  /* hotreload */\n",
-            ),
-        ],
+        "lobject.h" => edits!(
+            &[(
+                "  TString  *source;  /* used for debug information */\n  GCObject *gclist;\n} Proto;\n",
+                "  TString  *source;  /* used for debug information */\n  GCObject *gclist;\n\
+                 \x20 struct HrTraps *hr_traps;  /* hotreload: breakpoint traps (traps.c) */\n\
+                 } Proto;\n",
+            )],
+            shared_edits::TRAP_DECLARATIONS
+        ),
+        "lfunc.c" => shared_edits::PROTO_TRAPS,
         "ldump.c" => &[(
             "  dumpVector(D, f->code, f->sizecode);\n",
             "  if (f->hr_traps == NULL)\n    dumpVector(D, f->code, f->sizecode);\n\
@@ -132,94 +123,47 @@ pub fn edits(name: &str) -> &'static [(&'static str, &'static str)] {
              \x20   }\n\
              \x20 }\n",
         )],
-        "ldebug.c" => &[
-            (
-                "  if (testMMMode(GET_OPCODE(p->code[lastpc])))\n",
-                "  if (testMMMode(GET_OPCODE(hr_code_at(p, lastpc))))  /* hotreload */\n",
-            ),
-            (
-                "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = p->code[pc];\n",
-                "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
-            ),
-            (
-                "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = p->code[pc];\n",
-                "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
-            ),
-            (
-                "GETARG_Ax(p->code[pc + 1])",
-                "GETARG_Ax(hr_code_at(p, pc + 1))",
-            ),
-            (
-                "  else if (lastpc != -1) {  /* could find instruction? */\n    Instruction i = p->code[lastpc];\n",
-                "  else if (lastpc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, lastpc);  /* hotreload */\n",
-            ),
-            (
-                "  Instruction i = p->code[pc];  /* calling instruction */\n",
-                "  Instruction i = hr_code_at(p, pc);  /* calling instruction (hotreload) */\n",
-            ),
-            (
-                "  if (!isIT(*(ci->u.l.savedpc - 1)))  /* top not being used? */\n",
-                "  if (!isIT(hr_code_at(p, pcRel(ci->u.l.savedpc, p))))  /* top not being used? (hotreload) */\n",
-            ),
-            (
-                "l_noret luaG_errormsg (lua_State *L) {\n",
-                "extern void (*hr_raise_hook) (lua_State *L);  /* hotreload */\n\
-                 l_noret luaG_errormsg (lua_State *L) {\n\
-                 \x20 if (hr_raise_hook) hr_raise_hook(L);  /* hotreload: stop on raise */\n",
-            ),
-            (
-                "LUA_API void lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {\n",
-                "void hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API lua_Hook lua_gethook (lua_State *L) {\n",
-                "lua_Hook hr_vm_gethook (lua_State *L) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API int lua_gethookmask (lua_State *L) {\n",
-                "int hr_vm_gethookmask (lua_State *L) {  /* hotreload */\n",
-            ),
-            (
-                "LUA_API int lua_gethookcount (lua_State *L) {\n",
-                "int hr_vm_gethookcount (lua_State *L) {  /* hotreload */\n",
-            ),
-        ],
-        "ldo.c" => &[
-            (
-                "l_noret luaD_throw (lua_State *L, int errcode) {\n",
-                "int hr_error_restart_pending (lua_State *L);  /* hotreload: error_restart.c */\n\
-                 void hr_error_restart_jump (lua_State *L, int errcode);\n\
-                 l_noret luaD_throw (lua_State *L, int errcode) {\n\
-                 \x20 if (hr_error_restart_pending(L))  /* hotreload */\n\
-                 \x20   hr_error_restart_jump(L, errcode);\n",
-            ),
-            (
-                "  l_uint32 oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n",
-                "  l_uint32 oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n\
-                 \x20 struct HrExec *hr_exec = L->hr_exec;  /* hotreload: runs an error leaves */\n",
-            ),
-            (
-                "  L->nCcalls = oldnCcalls;\n  return lj.status;\n",
-                "  L->nCcalls = oldnCcalls;\n  L->hr_exec = hr_exec;  /* hotreload */\n  return lj.status;\n",
-            ),
-            (
-                "  status = luaD_rawrunprotected(L, resume, &nargs);\n",
-                "  if (hr_resume_hook) hr_resume_hook(L, from, 1);  /* hotreload */\n\
-                 \x20 status = luaD_rawrunprotected(L, resume, &nargs);\n",
-            ),
-            (
-                "                                    : cast_int(L->top.p - (L->ci->func.p + 1));\n  lua_unlock(L);\n",
-                "                                    : cast_int(L->top.p - (L->ci->func.p + 1));\n\
-                 \x20 if (hr_resume_hook) hr_resume_hook(L, from, 0);  /* hotreload */\n\
-                 \x20 lua_unlock(L);\n",
-            ),
-            (
-                "  status = luaD_pcall(L, f_parser, &p, savestack(L, L->top.p), L->errfunc);\n",
-                "  L->hr_parsing++;  /* hotreload: errors now are caught by lua_load */\n\
-                 \x20 status = luaD_pcall(L, f_parser, &p, savestack(L, L->top.p), L->errfunc);\n\
-                 \x20 L->hr_parsing--;  /* hotreload */\n",
-            ),
-        ],
+        "ldebug.c" => edits!(
+            &[
+                (
+                    "  if (testMMMode(GET_OPCODE(p->code[lastpc])))\n",
+                    "  if (testMMMode(GET_OPCODE(hr_code_at(p, lastpc))))  /* hotreload */\n",
+                ),
+                (
+                    "  else if (lastpc != -1) {  /* could find instruction? */\n    Instruction i = p->code[lastpc];\n",
+                    "  else if (lastpc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, lastpc);  /* hotreload */\n",
+                ),
+                (
+                    "  if (!isIT(*(ci->u.l.savedpc - 1)))  /* top not being used? */\n",
+                    "  if (!isIT(hr_code_at(p, pcRel(ci->u.l.savedpc, p))))  /* top not being used? (hotreload) */\n",
+                ),
+                (
+                    "l_noret luaG_errormsg (lua_State *L) {\n",
+                    "extern void (*hr_raise_hook) (lua_State *L);  /* hotreload */\n\
+                     l_noret luaG_errormsg (lua_State *L) {\n\
+                     \x20 if (hr_raise_hook) hr_raise_hook(L);  /* hotreload: stop on raise */\n",
+                ),
+            ],
+            shared_edits::NAMES_WITHOUT_TRAPS,
+            shared_edits::HOOK_API_VOID
+        ),
+        "ldo.c" => edits!(
+            error_restart!("l_uint32"),
+            &[
+                (
+                    "  status = luaD_rawrunprotected(L, resume, &nargs);\n",
+                    "  if (hr_resume_hook) hr_resume_hook(L, from, 1);  /* hotreload */\n\
+                     \x20 status = luaD_rawrunprotected(L, resume, &nargs);\n",
+                ),
+                (
+                    "                                    : cast_int(L->top.p - (L->ci->func.p + 1));\n  lua_unlock(L);\n",
+                    "                                    : cast_int(L->top.p - (L->ci->func.p + 1));\n\
+                     \x20 if (hr_resume_hook) hr_resume_hook(L, from, 0);  /* hotreload */\n\
+                     \x20 lua_unlock(L);\n",
+                ),
+            ],
+            parser_depth!("L->top.p")
+        ),
         "lvm.c" => &[
             (
                 "void luaV_execute (lua_State *L, CallInfo *ci) {\n",

@@ -1,6 +1,8 @@
-//! VM patches whose text is the same in several PUC releases (5.1 and 5.2),
+//! VM patches whose text is the same in several PUC releases (5.1 to 5.4),
 //! written once: each `vm.rs` names them among its own edits (build.rs
-//! includes this file before the VM files, as it includes those).
+//! includes this file before the VM files, as it includes those). Where
+//! the releases differ by a word (a return type, a stack field), a macro
+//! takes that word and the constants name the common cases.
 
 /// One file's edits: the lists given, in order, joined into one at compile
 /// time (`edits!(&[(anchor, replacement), ...], shared_edits::HOOK_API)`).
@@ -84,31 +86,119 @@ pub const DUMP_WITHOUT_TRAPS: &[(&str, &str)] = &[(
 
 /// ldebug.c: the stock `lua_sethook` & co. become `hr_vm_*`, which
 /// `shared/vm_hooks.c` calls for the debugger's slot; it defines the public
-/// ones over the program's slot.
-pub const HOOK_API: &[(&str, &str)] = &[
+/// ones over the program's slot. `lua_sethook` returns `$sethook` (`int`
+/// up to 5.2, `void` from 5.3).
+macro_rules! hook_api {
+    ($sethook:literal) => {
+        &[
+            (
+                concat!("LUA_API ", $sethook, " lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {\n"),
+                concat!($sethook, " hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count) {  /* hotreload */\n"),
+            ),
+            (
+                "LUA_API lua_Hook lua_gethook (lua_State *L) {\n",
+                "lua_Hook hr_vm_gethook (lua_State *L) {  /* hotreload */\n",
+            ),
+            (
+                "LUA_API int lua_gethookmask (lua_State *L) {\n",
+                "int hr_vm_gethookmask (lua_State *L) {  /* hotreload */\n",
+            ),
+            (
+                "LUA_API int lua_gethookcount (lua_State *L) {\n",
+                "int hr_vm_gethookcount (lua_State *L) {  /* hotreload */\n",
+            ),
+        ]
+    };
+}
+
+/// `hook_api!` for 5.1 and 5.2, whose `lua_sethook` returns `int`.
+pub const HOOK_API: &[(&str, &str)] = hook_api!("int");
+
+/// `hook_api!` for 5.3 and 5.4, whose `lua_sethook` returns nothing.
+pub const HOOK_API_VOID: &[(&str, &str)] = hook_api!("void");
+
+/// ldo.c, `luaD_protectedparser`: counts the parser depth, so that errors
+/// `load` catches are never taken for uncaught ones. `$top` is the stack
+/// top as an expression (`L->top`; `L->top.p` on 5.4).
+macro_rules! parser_depth {
+    ($top:literal) => {
+        &[(
+            concat!(
+                "  status = luaD_pcall(L, f_parser, &p, savestack(L, ",
+                $top,
+                "), L->errfunc);\n"
+            ),
+            concat!(
+                "  L->hr_parsing++;  /* hotreload: errors now are caught by lua_load */\n",
+                "  status = luaD_pcall(L, f_parser, &p, savestack(L, ",
+                $top,
+                "), L->errfunc);\n",
+                "  L->hr_parsing--;  /* hotreload */\n"
+            ),
+        )]
+    };
+}
+
+/// `parser_depth!` for 5.1 to 5.3, whose stack top is `L->top`.
+pub const PARSER_DEPTH: &[(&str, &str)] = parser_depth!("L->top");
+
+/// ldo.c (5.2 to 5.4): `luaD_throw` unwinds to the interpreter run of the
+/// frame the debugger restarts after an error (`shared/error_restart.c`);
+/// `luaD_rawrunprotected` restores the runs an error leaves (`hr_exec`).
+/// `$nccalls` is the type of the call counter it saves (`unsigned short`;
+/// `l_uint32` on 5.4).
+macro_rules! error_restart {
+    ($nccalls:literal) => {
+        &[
+            (
+                "l_noret luaD_throw (lua_State *L, int errcode) {\n",
+                "int hr_error_restart_pending (lua_State *L);  /* hotreload: error_restart.c */\n\
+                 void hr_error_restart_jump (lua_State *L, int errcode);\n\
+                 l_noret luaD_throw (lua_State *L, int errcode) {\n\
+                 \x20 if (hr_error_restart_pending(L))  /* hotreload */\n\
+                 \x20   hr_error_restart_jump(L, errcode);\n",
+            ),
+            (
+                concat!("  ", $nccalls, " oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n"),
+                concat!(
+                    "  ", $nccalls, " oldnCcalls = L->nCcalls;\n  struct lua_longjmp lj;\n",
+                    "  struct HrExec *hr_exec = L->hr_exec;  /* hotreload: runs an error leaves */\n"
+                ),
+            ),
+            (
+                "  L->nCcalls = oldnCcalls;\n  return lj.status;\n",
+                "  L->nCcalls = oldnCcalls;\n  L->hr_exec = hr_exec;  /* hotreload */\n  return lj.status;\n",
+            ),
+        ]
+    };
+}
+
+/// ldebug.c (5.2 to 5.4): variable and function names are read from the
+/// code as compiled (`hr_code_at`), not from the traps standing in it.
+pub const NAMES_WITHOUT_TRAPS: &[(&str, &str)] = &[
     (
-        "LUA_API int lua_sethook (lua_State *L, lua_Hook func, int mask, int count) {\n",
-        "int hr_vm_sethook (lua_State *L, lua_Hook func, int mask, int count) {  /* hotreload */\n",
+        "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = p->code[pc];\n",
+        "  for (pc = 0; pc < lastpc; pc++) {\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
     ),
     (
-        "LUA_API lua_Hook lua_gethook (lua_State *L) {\n",
-        "lua_Hook hr_vm_gethook (lua_State *L) {  /* hotreload */\n",
+        "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = p->code[pc];\n",
+        "  if (pc != -1) {  /* could find instruction? */\n    Instruction i = hr_code_at(p, pc);  /* hotreload */\n",
     ),
     (
-        "LUA_API int lua_gethookmask (lua_State *L) {\n",
-        "int hr_vm_gethookmask (lua_State *L) {  /* hotreload */\n",
+        "GETARG_Ax(p->code[pc + 1])",
+        "GETARG_Ax(hr_code_at(p, pc + 1))",
     ),
     (
-        "LUA_API int lua_gethookcount (lua_State *L) {\n",
-        "int hr_vm_gethookcount (lua_State *L) {  /* hotreload */\n",
+        "  Instruction i = p->code[pc];  /* calling instruction */\n",
+        "  Instruction i = hr_code_at(p, pc);  /* calling instruction (hotreload) */\n",
     ),
 ];
 
-/// ldo.c, `luaD_protectedparser`: counts the parser depth, so that errors
-/// `load` catches are never taken for uncaught ones.
-pub const PARSER_DEPTH: &[(&str, &str)] = &[(
-    "  status = luaD_pcall(L, f_parser, &p, savestack(L, L->top), L->errfunc);\n",
-    "  L->hr_parsing++;  /* hotreload: errors now are caught by lua_load */\n\
-     \x20 status = luaD_pcall(L, f_parser, &p, savestack(L, L->top), L->errfunc);\n\
-     \x20 L->hr_parsing--;  /* hotreload */\n",
+/// ldebug.c, `luaG_errormsg` (5.2, 5.3; 5.4 declares the hook here too):
+/// every raised error calls `hr_raise_hook` when set, before the message
+/// handler runs and the stack unwinds.
+pub const RAISE_HOOK: &[(&str, &str)] = &[(
+    "l_noret luaG_errormsg (lua_State *L) {\n",
+    "l_noret luaG_errormsg (lua_State *L) {\n\
+     \x20 if (hr_raise_hook) hr_raise_hook(L);  /* hotreload: stop on raise */\n",
 )];
