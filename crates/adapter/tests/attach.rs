@@ -315,9 +315,22 @@ fn attach_listening(vm: Vm, client: &mut Client, dir: &Path) -> Program {
 
 /// [`attach_listening`] with more environment for the program.
 fn attach_listening_with(vm: Vm, client: &mut Client, dir: &Path, env: &[(&str, &str)]) -> Program {
+    attach_listening_as(vm, client, dir, json!({}), env)
+}
+
+/// [`attach_listening_with`] and more `attach` arguments; the program starts
+/// only once the adapter says it listens.
+fn attach_listening_as(
+    vm: Vm,
+    client: &mut Client,
+    dir: &Path,
+    mut args: Value,
+    env: &[(&str, &str)],
+) -> Program {
     let socket = dir.join("sock/s");
     client.initialize();
-    let seq = client.send("attach", json!({"listen": socket.display().to_string()}));
+    args["listen"] = json!(socket.display().to_string());
+    let seq = client.send("attach", args);
     client.wait_output_of("console", "the listener", |t| {
         t.contains("waiting for a program at")
     });
@@ -1311,23 +1324,15 @@ fn attach_with_source_maps_stops_at_source_lines() {
     let source = dir.join("counter.ts").display().to_string();
 
     let mut client = Client::start();
-    client.initialize();
-    let socket = dir.join("sock/s").display().to_string();
-    let seq = client.send(
-        "attach",
-        json!({"listen": socket, "sourceMaps": true, "cwd": dir.display().to_string()}),
-    );
-    let mut program = Program::start(
+    // The listener's note comes before the program is attached, source maps
+    // or not (it once waited behind the source-map layer until attached).
+    let mut program = attach_listening_as(
         vm,
+        &mut client,
         &dir,
-        &[
-            ("HOTRELOAD_CONNECT", socket.as_str()),
-            ("HOTRELOAD_WAIT", "1"),
-        ],
+        json!({"sourceMaps": true, "cwd": dir.display().to_string()}),
+        &[],
     );
-    let response = client.response(seq);
-    assert!(response.success, "attach failed: {:?}", response.message);
-    client.wait_event("initialized");
     let bps = client.set_breakpoints(&source, &[TICK_LINE + OFFSET]);
     assert_eq!(bps[0]["verified"], true, "{bps:?}");
     assert_eq!(bps[0]["line"], TICK_LINE + OFFSET, "{bps:?}");

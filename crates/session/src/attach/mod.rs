@@ -57,10 +57,13 @@ impl AgentConnection {
 
 /// Attaches as `args` say: waits for the agent (`listen`) or connects to it
 /// (`connect`), greets, and starts reading its messages into `events`.
-/// Notes for the user (refused agents) go to `events` as console output.
+/// Notes for the user (where it listens, refused agents) go to `notes` as
+/// console output: straight to the client, while `events` may wait behind
+/// a layer (source maps) that starts only once attached.
 pub async fn attach(
     args: &AttachArguments,
     events: mpsc::Sender<RuntimeEvent>,
+    notes: mpsc::Sender<RuntimeEvent>,
 ) -> Result<Arc<AgentConnection>, AttachError> {
     let (address, listen) = match (&args.listen, &args.connect) {
         (Some(a), None) => (a, true),
@@ -89,7 +92,7 @@ pub async fn attach(
         None => None,
     };
     let (stream, greeting, listener) = if listen {
-        socket::wait_for_agent(&address, token, timeout, events.clone()).await?
+        socket::wait_for_agent(&address, token, timeout, notes).await?
     } else {
         let (stream, greeting) = socket::connect_to_agent(&address, token, timeout).await?;
         (stream, greeting, None)

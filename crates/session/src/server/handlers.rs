@@ -473,7 +473,7 @@ impl DapSession {
         } else {
             (events_tx.clone(), None)
         };
-        let connection = match crate::attach::attach(&args, agent_tx).await {
+        let connection = match crate::attach::attach(&args, agent_tx, events_tx.clone()).await {
             Ok(connection) => connection,
             Err(e) => {
                 drop(events_tx);
