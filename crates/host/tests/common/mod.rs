@@ -164,21 +164,6 @@ impl Vm {
     }
 }
 
-/// True, after saying why, on the VMs `vms` whose host has a known gap that
-/// the calling test would show (the test checks nothing there).
-pub fn skip_on(vms: &[Vm], gap: &str) -> bool {
-    let skip = vms.contains(&VM);
-    if skip {
-        eprintln!("skipped on {VM:?}: {gap}");
-    }
-    skip
-}
-
-/// [`skip_on`] LuaJIT alone.
-pub fn skip_on_luajit(gap: &str) -> bool {
-    skip_on(&[Vm::LuaJit], gap)
-}
-
 impl Host {
     /// Starts the host binary built by this package.
     pub fn spawn() -> Host {

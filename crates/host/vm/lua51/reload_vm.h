@@ -84,6 +84,17 @@
 #define HR_CI_TOP(ci) ((ci)->top)
 #define HR_CLOSE_UPVALS(L, base) luaF_close(L, base)
 #define HR_RESTART_PC(L, ci, p) ((L)->savedpc = (p)->code, (L)->base = (ci)->base)
+/* A vararg prototype's flags also say whether its code reads `...`; when
+   not, the call gives it the extra arguments as a table in the local `arg`,
+   the register after the parameters (LUA_COMPAT_VARARG). A restart keeps
+   that table when both codes have it and makes it when only the new one
+   does (restart_arg.c); the frame's layout is the same either way. */
+#define HR_PROTO_VARARG(p) ((p)->is_vararg & VARARG_ISVARARG)
+#define HR_NEEDS_ARG(p) (((p)->is_vararg & VARARG_NEEDSARG) != 0)
+#define HR_RESTART_KEPT(was, p) (HR_NEEDS_ARG(was) && HR_NEEDS_ARG(p) ? 1 : 0)
+#define HR_RESTART_ARG(L, ci, was, p) \
+  do { if (HR_NEEDS_ARG(p) && !HR_NEEDS_ARG(was)) hr_restart_make_arg(L, ci, p); } while (0)
+void hr_restart_make_arg(lua_State *L, CallInfo *ci, const Proto *p);
 
 /* Restarting after an error stop (shared/error_restart.c). Frames are an
    array that grows by reallocation: a frame or a run's first frame is kept

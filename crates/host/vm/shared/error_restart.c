@@ -15,6 +15,12 @@
 ** closed, the frame reset to its first line (with the reloaded closure, as
 ** restart.c does) and the interpreter run again from it.
 **
+** "The error that is then thrown" is the stopped error's own throw, told
+** by where it goes: the protected call in force when it stopped (errorJmp).
+** Its message handler runs before it is thrown (luaG_errormsg) and may
+** raise and catch errors of its own; those go to the handler's own
+** protected calls and leave the request waiting.
+**
 ** How a VM names its frames and runs, where it differs (5.1), is in its
 ** reload_vm.h; the defaults below are 5.2's to 5.4's.
 */
@@ -79,6 +85,9 @@ static int error_restarts = 0;
 static lua_State *pending_L = NULL;
 static HR_CIREF_T pending_ci;
 static struct HrExec *pending_rec = NULL;
+/* Where the stopped error goes: its protected call, live on the C stack
+   until that error unwinds to it, so no later one shares its address. */
+static struct lua_longjmp *pending_jmp = NULL;
 
 void hr_set_error_restarts(int on) {
   error_restarts = on;
@@ -151,6 +160,7 @@ int hr_error_restart_request(lua_State *L, int level, char *err, size_t errlen) 
   pending_L = L;
   pending_ci = HR_CIREF(L, ci);
   pending_rec = rec;
+  pending_jmp = L->errorJmp;
   return 0;
 }
 
@@ -164,11 +174,15 @@ static int still_there(lua_State *L) {
 }
 
 /* From luaD_throw (an error of L about to unwind): unwinds to the run of
-   the frame to restart instead, resets the frame and runs it again. Any
-   other error (an error in the message handler) drops the request. */
+   the frame to restart instead, resets the frame and runs it again. An
+   error a message handler raises inside a protected call of its own is
+   left to it (the request waits); one it lets out goes where the stopped
+   error would, in its stead: a runtime error takes the restart, any other
+   (an error in error handling, out of memory) drops it. */
 void hr_error_restart_jump(lua_State *L, int errcode) {
   struct HrExec *rec = pending_rec;
   CallInfo *ci;
+  if (L->errorJmp != pending_jmp) return;
   pending_L = NULL;
   if (errcode != LUA_ERRRUN || !still_there(L)) return;
   L->errorJmp = rec->errorJmp;

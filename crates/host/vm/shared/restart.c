@@ -14,7 +14,8 @@
 ** The arguments are the parameters' current values: capturing every call's
 ** arguments would cost every call, so a parameter the function assigned
 ** before the stop restarts with its new value. Extra arguments of a vararg
-** function stay where they are (below its base).
+** function stay where they are (below its base); Lua 5.1's `arg` table
+** of them is kept or made as the new code needs it (HR_RESTART_ARG).
 **
 ** After an error stop, error_restart.c makes each interpreter run
 ** re-enterable and unwinds the error to the frame's run first.
@@ -33,6 +34,16 @@
 #include "hotreload_vm.h"
 
 #define HR_RESTART_NEXT "hotreload.restart_next" /* keeps hr_next alive */
+
+#ifndef HR_PROTO_VARARG
+/* Whether a prototype is vararg: what fixes the frame's layout, which a
+   restart keeps (5.1's flags say more: its reload_vm.h). */
+#define HR_PROTO_VARARG(p) ((p)->is_vararg)
+/* How many registers after the parameters a restart from prototype `was`
+   to `p` keeps, and what it makes there afterwards (5.1's `arg`). */
+#define HR_RESTART_KEPT(was, p) ((void)(was), (void)(p), 0)
+#define HR_RESTART_ARG(L, ci, was, p) ((void)(L), (void)(ci), (void)(was), (void)(p))
+#endif
 
 /* The frame to restart when the hook returns, and the closure it runs
    (the map of reloaded closures: restart_map.c). */
@@ -70,7 +81,7 @@ int hr_restart_target(lua_State *L, CallInfo *ci, char *err, size_t errlen) {
   }
   lua_pop(L, 1);
   p = to->p;
-  if (p->numparams != cl->p->numparams || p->is_vararg != cl->p->is_vararg)
+  if (p->numparams != cl->p->numparams || HR_PROTO_VARARG(p) != HR_PROTO_VARARG(cl->p))
     return refuse(err, errlen,
                   "the reloaded function takes other parameters; its arguments "
                   "can no longer be known");
@@ -98,20 +109,24 @@ int hr_restart_request(lua_State *L, char *err, size_t errlen) {
 ** then re-reads the frame; the first instruction reports the first line.
 */
 void hr_restart_apply(lua_State *L, CallInfo *ci) {
-  Proto *p;
+  Proto *p, *was;
   StkId base, r;
+  int kept;
   hr_restart_ci = NULL;
+  was = HR_LCL(HR_STK(HR_CI_FUNC(ci)))->p;
   if (hr_next != NULL) HR_SET_LCL(L, HR_STK(HR_CI_FUNC(ci)), hr_next);
   hr_next = NULL;
   p = HR_LCL(HR_STK(HR_CI_FUNC(ci)))->p;
+  kept = p->numparams + HR_RESTART_KEPT(was, p);
   base = HR_CI_BASE(ci);
   HR_CLOSE_UPVALS(L, base);
-  HR_TOP(L) = base + p->numparams;
+  HR_TOP(L) = base + kept;
   luaD_checkstack(L, p->maxstacksize);
   base = HR_CI_BASE(ci);
   HR_CI_TOP(ci) = base + p->maxstacksize;
-  for (r = base + p->numparams; r < HR_CI_TOP(ci); r++) setnilvalue(HR_STK(r));
+  for (r = base + kept; r < HR_CI_TOP(ci); r++) setnilvalue(HR_STK(r));
   HR_TOP(L) = HR_CI_TOP(ci);
+  HR_RESTART_ARG(L, ci, was, p);
   HR_RESTART_PC(L, ci, p);
 }
 
