@@ -55,6 +55,8 @@ struct Candidate {
 
 struct Watch {
     id: i64,
+    /// The `dataId` it was set with.
+    data_id: String,
     name: String,
     target: Target,
     last: Value,
@@ -223,9 +225,21 @@ pub fn set(
                 return unverified(&format!("unknown dataId '{}'", want.data_id));
             };
             let id = debuggee.bps.next_id();
-            let last = current(vm, &candidate.target, None).unwrap_or(candidate.value);
+            // A watch set again keeps the value it last saw: a write the
+            // program made since (the request may come while it runs) still
+            // stops it.
+            let kept = WATCHES.with_borrow(|w| {
+                w.iter()
+                    .find(|w| w.data_id == want.data_id)
+                    .map(|w| w.last.clone())
+            });
+            let last = match kept {
+                Some(last) => last,
+                None => current(vm, &candidate.target, None).unwrap_or(candidate.value),
+            };
             watches.push(Watch {
                 id,
+                data_id: want.data_id.clone(),
                 name: candidate.name,
                 target: candidate.target,
                 last,
