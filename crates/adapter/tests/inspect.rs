@@ -202,7 +202,15 @@ fn step_out_returns_to_the_main_chunk_after_an_evaluation() {
 fn pause_stops_a_tight_loop() {
     let mut client = Client::start();
     client.run(json!({"program": fixture("busy.lua")}));
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Not a sleep: a loaded machine may not have started the loop yet, and
+    // a pause there stops before it (counter = 0). Evaluating runs meanwhile.
+    let deadline = std::time::Instant::now() + support::TIMEOUT;
+    while client.evaluate("counter ~= nil and counter > 0", None, "repl") != "true" {
+        if std::time::Instant::now() > deadline {
+            client.fail("the loop did not start");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     client.ok("pause", json!({"threadId": 1}));
     let stopped = client.wait_stopped("pause");
     let thread = stopped["threadId"].clone();

@@ -123,7 +123,21 @@ fn all_output_arrives_before_exited_however_large() {
     );
     let mut client = Client::start();
     client.run(json!({"program": program}));
-    let exited = client.wait_event("exited");
+    // 32 MiB through debug builds takes seconds, many more on a loaded
+    // machine (28 of 32 MiB had come in 15 s once): wait while output keeps
+    // arriving, fail when it stalls.
+    let exited = loop {
+        let before = client.stdout_text().len();
+        if let Some(exited) = client.wait_event_for("exited", support::TIMEOUT) {
+            break exited;
+        }
+        if client.stdout_text().len() == before {
+            client.fail(&format!(
+                "no exited event and no output for {:?}",
+                support::TIMEOUT
+            ));
+        }
+    };
     let text = client.stdout_text();
     if text.len() != SIZE + 4 || !text.ends_with("xEND\n") {
         client.fail(&format!(

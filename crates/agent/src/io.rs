@@ -107,6 +107,12 @@ extern "C" fn exiting(status: c_int, _arg: *mut std::ffi::c_void) {
 /// read ends of the pipes now behind them.
 static TEED: Mutex<Vec<(c_int, c_int, c_int)>> = Mutex::new(Vec::new());
 
+/// Held while bytes are read from a pipe and passed on: the exit handler
+/// takes it, so bytes a copying thread has read are sent before `exited`
+/// (they came after it, or never, when the thread read the program's last
+/// line just before the handler drained the pipe).
+static COPYING: Mutex<()> = Mutex::new(());
+
 fn check(ret: c_int, what: &str) -> std::io::Result<c_int> {
     if ret < 0 {
         let err = std::io::Error::last_os_error();
@@ -151,7 +157,14 @@ pub fn tee_output(which: Forward) -> std::io::Result<()> {
             }
             let original = check(libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3), "dup")?;
             let mut ends = [0; 2];
+            // Non-blocking read end: the copying thread waits in poll, not
+            // in read, so it never holds COPYING while waiting.
             check(libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC), "pipe")?;
+            let flags = check(libc::fcntl(ends[0], libc::F_GETFL), "fcntl")?;
+            check(
+                libc::fcntl(ends[0], libc::F_SETFL, flags | libc::O_NONBLOCK),
+                "fcntl",
+            )?;
             check(libc::dup2(ends[1], fd), "redirect")?;
             libc::close(ends[1]);
             lock(&TEED).push((fd, original, ends[0]));
@@ -176,12 +189,29 @@ fn copy_out(read_end: c_int, original: c_int, category: &'static str) {
     let mut buf = [0u8; 16 * 1024];
     let mut pending: Vec<u8> = Vec::new();
     loop {
+        let mut ready = libc::pollfd {
+            fd: read_end,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one descriptor we own.
+        if unsafe { libc::poll(&mut ready, 1, -1) } < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            break;
+        }
+        let _copying = lock(&COPYING);
         // SAFETY: reads into a buffer of its size from our descriptor.
         let n = unsafe { libc::read(read_end, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-            continue;
+        if n < 0 {
+            match std::io::Error::last_os_error().kind() {
+                // The exit handler emptied the pipe first, or a signal.
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => continue,
+                _ => break,
+            }
         }
-        if n <= 0 {
+        if n == 0 {
             break;
         }
         let bytes = &buf[..n as usize];
@@ -214,14 +244,14 @@ fn write_all(fd: c_int, mut bytes: &[u8]) {
 /// (the copying threads die with the process).
 fn untee() {
     drain();
+    // Whatever a copying thread has read is passed on before this goes on.
+    let _copying = lock(&COPYING);
     let teed = std::mem::take(&mut *lock(&TEED));
     for (fd, original, read_end) in teed {
         // SAFETY: restores the process's descriptor, then drains our pipe
-        // without blocking (its only write end is gone).
+        // (non-blocking; its only write end is gone).
         unsafe {
             libc::dup2(original, fd);
-            let flags = libc::fcntl(read_end, libc::F_GETFL);
-            libc::fcntl(read_end, libc::F_SETFL, flags | libc::O_NONBLOCK);
             let mut buf = [0u8; 16 * 1024];
             loop {
                 let n = libc::read(read_end, buf.as_mut_ptr().cast(), buf.len());

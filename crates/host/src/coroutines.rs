@@ -73,17 +73,22 @@ pub unsafe extern "C-unwind" fn on_resume(
         unsafe { hooks::apply_base_mask(co) };
         return;
     }
-    CHAIN.with_borrow_mut(|c| {
-        if let Some(i) = c.iter().rposition(|&t| t == co as usize) {
-            c.truncate(i.max(1));
-        }
+    // The thread that runs again is the one that resumed `co` in the chain,
+    // not `from`: 5.2 to 5.4 report the `from` the caller passed, and the
+    // debugger's own resumes (an evaluation inside a running coroutine,
+    // through mlua) pass the main thread. Interrupts armed on the main
+    // thread would then never reach the coroutine that runs.
+    let resumer = CHAIN.with_borrow_mut(|c| {
+        let i = c.iter().rposition(|&t| t == co as usize)?;
+        c.truncate(i.max(1));
+        c.last().map(|&t| t as *mut ffi::lua_State)
     });
     // SAFETY: `co` is live; lua_status only reads.
     threads::after_resume(co, unsafe { ffi::lua_status(co) });
-    if from.is_null() {
+    let Some(resumer) = resumer.or((!from.is_null()).then_some(from)) else {
         return;
-    }
-    interrupt::set_current(from);
-    // SAFETY: `from` runs again.
-    unsafe { hooks::apply_base_mask(from) };
+    };
+    interrupt::set_current(resumer);
+    // SAFETY: `resumer` runs again.
+    unsafe { hooks::apply_base_mask(resumer) };
 }

@@ -17,7 +17,9 @@ fn pause_stops_a_busy_loop() {
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
     host.wait_output("stdout", "started");
-    std::thread::sleep(Duration::from_millis(50));
+    // Not a sleep: a loaded machine may not run the loop for a while after
+    // `started`, and a pause before its first iteration finds x = 0.
+    wait_true_while_running(&mut host, "x > 0");
     host.ok("pause", None);
     host.stopped("pause");
     let line = host.top_line();
@@ -51,10 +53,32 @@ local co = coroutine.create(function()
   local n = 0
   while true do
     n = n + 1 -- spin
+    spun = n -- seen
   end
 end)
 coroutine.resume(co) -- resume
 "#;
+
+/// Evaluates `expression` (a global condition) while the program runs
+/// until it is true: the program is then past the point it names.
+fn wait_true_while_running(host: &mut Host, expression: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let value = host.ok(
+            "evaluate",
+            Some(json!({"expression": expression, "context": "repl"})),
+        );
+        let result = value["result"].as_str().unwrap_or("").to_string();
+        if result == "true" {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{expression} still {result} after 30s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 #[test]
 fn pause_stops_a_loop_inside_a_coroutine() {
@@ -63,7 +87,11 @@ fn pause_stops_a_loop_inside_a_coroutine() {
     let mut host = Host::spawn();
     host.start(&program, json!({}), &[]);
     host.wait_output("stdout", "started");
-    std::thread::sleep(Duration::from_millis(50));
+    // `started` comes before the coroutine runs: a pause then finds no
+    // coroutine on the stack, or n = 0. (These evaluations inside the
+    // running coroutine once sent the pause below to the main thread, where
+    // it was never served: coroutines.rs.)
+    wait_true_while_running(&mut host, "spun ~= nil");
     host.ok("pause", None);
     host.stopped("pause");
     let stack = host.stack();
@@ -73,6 +101,7 @@ fn pause_stops_a_loop_inside_a_coroutine() {
         .collect();
     assert!(
         lines[0] == line_of(COROUTINE_LOOP, "spin")
+            || lines[0] == line_of(COROUTINE_LOOP, "seen")
             || lines[0] == line_of(COROUTINE_LOOP, "while true"),
         "{stack:?}"
     );

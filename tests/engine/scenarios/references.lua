@@ -57,6 +57,50 @@ return M
     },
   },
   {
+    -- LuaJIT compiles the read of an upvalue nothing assigns as a constant:
+    -- a loop compiled before the reload kept calling the old function there
+    -- (what made the scenario above fail now and then, when a hot counter
+    -- shared with the walk's own calls compiled `call_alias`).
+    name = 'a loop compiled before the reload calls the new function its upvalue names',
+    files = {
+      rates = [[
+local M = {}
+function M.rate() return 1 end
+return M
+]],
+      totals = [[
+local rate = require("rates").rate
+local T = {}
+function T.sum(n)
+  local s = 0
+  for _ = 1, n do s = s + rate() end
+  return s
+end
+return T
+]],
+    },
+    run = [[
+      totals = require("totals")
+      for _ = 1, 20 do assert(totals.sum(200) == 200) end
+    ]],
+    steps = {
+      {
+        'rates',
+        [[
+local M = {}
+function M.rate() return 2 end
+return M
+]],
+        changed = { 'rates.rate' },
+        added = {},
+        removed = {},
+        check = [[
+          assert(totals.sum(200) == 400, "the compiled loop calls the new rate: " .. totals.sum(200))
+        ]],
+      },
+    },
+  },
+  {
     name = 'existing objects get new methods through metatables and index chains',
     files = {
       ['game.player'] = [[

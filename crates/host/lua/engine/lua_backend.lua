@@ -7,6 +7,11 @@ local debug = ...
 local next, ipairs = next, ipairs
 local floor = math.floor
 local upvaluejoin = debug.upvaluejoin
+-- LuaJIT compiles the read of an upvalue nothing assigns as a constant, so a
+-- trace compiled before the walk keeps calling the function the walk replaced
+-- there (debug.setupvalue does not reach it): traces go after every walk.
+local jit = rawget(_G, 'jit')
+local flush = type(jit) == 'table' and type(jit.flush) == 'function' and jit.flush or nil
 
 local LuaBackend = {}
 
@@ -37,6 +42,9 @@ function LuaBackend.new(walker)
     local stats = { replaced = 0 }
     if next(refmap) ~= nil then
       stats.replaced = walker.walk(refmap, internal, boundary)
+      if flush then
+        flush()
+      end
     end
     -- A VM's nested pass (set beside an in-place swap: vm/luajit_stock)
     -- gives closures of changed nested functions their new code.
