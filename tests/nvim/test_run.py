@@ -189,6 +189,11 @@ def test_stop_ends_the_program_and_its_host(nvim, ticker):
     assert len(output_lines(nvim)) == seen, "output still arriving after stop"
 
 
+# A main loop held by the program's I/O answers late or never; the bound is
+# loose enough for a loaded 2-core machine and still far below a freeze.
+RPC_BOUND = 1.5
+
+
 def rpc_latencies(nv, n: int = 20):
     worst = 0.0
     for _ in range(n):
@@ -203,7 +208,7 @@ def test_editor_answers_quickly_while_the_program_spins(nvim):
     nvim.command(f"HotReload run {FIXTURES / 'busy' / 'spin.lua'}")
     wait_until(nvim, "require('hotreload').status().state == 'running'")
     worst = rpc_latencies(nvim)
-    assert worst < 0.5, f"slowest RPC took {worst:.3f}s while the program spins"
+    assert worst < RPC_BOUND, f"slowest RPC took {worst:.3f}s while the program spins"
 
 
 def test_editor_answers_quickly_while_the_program_floods_output(nvim):
@@ -212,7 +217,7 @@ def test_editor_answers_quickly_while_the_program_floods_output(nvim):
     wait_until(nvim, "vim.api.nvim_buf_line_count(require('hotreload.output').buffer()) >= 2000",
                what="the output buffer to fill")
     worst = rpc_latencies(nvim)
-    assert worst < 0.5, f"slowest RPC took {worst:.3f}s while the program floods"
+    assert worst < RPC_BOUND, f"slowest RPC took {worst:.3f}s while the program floods"
     assert lua(nvim, "return vim.api.nvim_buf_line_count(require('hotreload.output').buffer())") <= 2000
 
 

@@ -99,8 +99,9 @@ fn a_loop_calling_the_module_sees_new_code_on_its_next_iteration_reloaded_from_a
     vm.lua
         .set_hook(
             // LuaJIT calls no hook in compiled code and compiles this loop after
-            // about 56 iterations (sooner when another loop shares its hot
-            // counter): the reload must come well before that.
+            // about 56 iterations: the reload must come well before that (hot
+            // counters are reset below, as one shared with code run before
+            // could compile the loop sooner).
             HookTriggers::new().every_nth_instruction(100),
             move |lua, _| {
                 let ticks: i64 = lua.globals().get("ticks")?;
@@ -125,6 +126,7 @@ fn a_loop_calling_the_module_sees_new_code_on_its_next_iteration_reloaded_from_a
         .expect("set hook");
     vm.run(
         r#"
+        if jit then jit.opt.start("hotloop=56") end
         local step = loop.step
         local n = 0
         while n < 1000000 and ticks < 100000 do
