@@ -24,6 +24,18 @@ local function say(...)
   io.write(table.concat({ ... }, " "), "\n")
   io.stdout:flush()
 end
+-- From now on, whether a trace started in `fn` ended as a loop (1 or 0).
+local function watch_loops(fn)
+  local links = {}
+  jit.attach(function(what, tr, func)
+    if what == 'stop' and func == fn then
+      links[#links + 1] = jutil.traceinfo(tr).linktype
+    end
+  end, 'trace')
+  return function()
+    return table.concat(links, ','):find('loop') and 1 or 0
+  end
+end
 "#;
 
 fn require_luajit_host() {
@@ -377,10 +389,9 @@ fn stopped_i(client: &mut Client, line: i64) -> String {
 /// `work`'s loop with a breakpoint whose condition reads globals; each
 /// call makes the condition true (or not) at pass `at` by changing a
 /// global's value or type, removing it, or giving `work` another
-/// environment. `links` are how the traces started in `work` ended.
+/// environment. `looped` says whether `work`'s loop was compiled.
 const GLOBALS: &str = r#"debug_on = false
 cfg = { level = 1 }
-local links = {}
 local function work(n, at, change, undo)
   local acc = 0
   for i = 1, n do
@@ -390,14 +401,10 @@ local function work(n, at, change, undo)
   end
   return acc
 end
-jit.attach(function(what, tr, func)
-  if what == 'stop' and func == work then
-    links[#links + 1] = jutil.traceinfo(tr).linktype
-  end
-end, 'trace')
+local looped = watch_loops(work)
 local function nothing() end
 say('warm', work(20000, 0, nothing, nothing))
-say('looped', table.concat(links, ','):find('loop') and 1 or 0)
+say('looped', looped())
 -- a value: stops at 5000
 say('value', work(20000, 5000, function() cfg.level = 5 end, function() cfg.level = 1 end))
 -- another table, still false: no stop
@@ -466,7 +473,6 @@ fn conditions_naming_globals_are_guards_in_compiled_loops() {
 /// A loop whose `for` line (its FORL trap, every pass), a return line and
 /// a tail call's line (inlined callees) hold breakpoints with conditions.
 const CONTROL: &str = r#"ret_at, tail_at = -1, -1
-local links = {}
 local function add(x, k, i)
   return x + k -- bp-return
 end
@@ -481,13 +487,9 @@ local function work(n, stop_at)
   end
   return acc
 end
-jit.attach(function(what, tr, func)
-  if what == 'stop' and func == work then
-    links[#links + 1] = jutil.traceinfo(tr).linktype
-  end
-end, 'trace')
+local looped = watch_loops(work)
 say('warm', work(20000, -1))
-say('looped', table.concat(links, ','):find('loop') and 1 or 0)
+say('looped', looped())
 say('for', work(20000, 5000))
 -- flushed: the trapped loop's patches are undone and it compiles again
 jit.flush()
@@ -567,8 +569,7 @@ fn conditions_on_for_return_and_tail_call_lines_keep_the_loop_compiled() {
 
 /// A generic `for` over `pairs` whose line holds a breakpoint with a
 /// condition (its trap on the ITERC that calls `next`, every pass).
-const PAIRS: &str = r#"local links = {}
-local t = {}
+const PAIRS: &str = r#"local t = {}
 for k = 1, 50 do t['k' .. k] = k end
 local function work(rounds, stop_at)
   local acc, passes = 0, 0
@@ -580,13 +581,9 @@ local function work(rounds, stop_at)
   end
   return acc
 end
-jit.attach(function(what, tr, func)
-  if what == 'stop' and func == work then
-    links[#links + 1] = jutil.traceinfo(tr).linktype
-  end
-end, 'trace')
+local looped = watch_loops(work)
 say('warm', work(400, -1))
-say('looped', table.concat(links, ','):find('loop') and 1 or 0)
+say('looped', looped())
 say('stop', work(400, 5010))
 "#;
 
@@ -594,45 +591,12 @@ say('stop', work(400, 5010))
 /// `next`: the loop stays compiled and stops at the pass it turns true.
 #[test]
 fn a_condition_on_a_pairs_loop_line_keeps_it_compiled() {
-    require_luajit_host();
-    let source = format!("{PRELUDE}{PAIRS}");
-    let program = Client::temp_program("jit_pairs.lua", &source);
-    let line = line_of(&source, "bp-pairs");
-    let mut client = Client::start();
-    launch(&mut client, &program, json!({}));
-    client.ok(
-        "setBreakpoints",
-        json!({"source": {"path": program}, "breakpoints": [
-            {"line": line, "condition": "passes == stop_at"},
-        ]}),
-    );
-    client.ok("configurationDone", json!({}));
-    if said(&mut client, "looped") != 1 {
-        client.fail("the pairs loop with a condition on its line was not compiled");
-    }
-    let stopped = client.wait_stopped("breakpoint");
-    let frames = client.stack(&stopped["threadId"]);
-    let top = frames.first().cloned().unwrap_or_default();
-    if top["line"] != line {
-        client.fail(&format!("stopped at {} not {line}", top["line"]));
-    }
-    let passes = client.evaluate("passes", Some(&top["id"]), "watch");
-    if passes != "5010" {
-        client.fail(&format!("stopped with passes = {passes}, expected 5010"));
-    }
-    client.ok("continue", json!({"threadId": 1}));
     let sum = 400 * (1..=50i64).sum::<i64>();
-    for label in ["warm", "stop"] {
-        if said(&mut client, label) != sum {
-            client.fail(&format!("{label}: the loop computed something else"));
-        }
-    }
-    client.wait_event("terminated");
+    a_condition_on_the_loop_line_keeps_it_compiled("pairs", PAIRS, 5010, sum);
 }
 
 /// A `while true do` loop, whose line's trap is on its LOOP instruction.
-const WHILE: &str = r#"local links = {}
-local function work(n, stop_at)
+const WHILE: &str = r#"local function work(n, stop_at)
   local acc, passes = 0, 0
   while true do -- bp-while
     passes = passes + 1
@@ -641,13 +605,9 @@ local function work(n, stop_at)
   end
   return acc
 end
-jit.attach(function(what, tr, func)
-  if what == 'stop' and func == work then
-    links[#links + 1] = jutil.traceinfo(tr).linktype
-  end
-end, 'trace')
+local looped = watch_loops(work)
 say('warm', work(20000, -1))
-say('looped', table.concat(links, ','):find('loop') and 1 or 0)
+say('looped', looped())
 say('stop', work(20000, 5000))
 "#;
 
@@ -656,10 +616,19 @@ say('stop', work(20000, 5000))
 /// pass it turns true.
 #[test]
 fn a_condition_on_a_while_line_keeps_the_loop_compiled() {
+    let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
+    a_condition_on_the_loop_line_keeps_it_compiled("while", WHILE, 5000, sum);
+}
+
+/// Runs `body` (a loop marked `bp-<kind>`, run warm and then with
+/// `stop_at`, each saying its result) with `passes == stop_at` on the
+/// loop's line: the loop was compiled, the stop comes at pass `stop_at`,
+/// and both runs compute `sum`.
+fn a_condition_on_the_loop_line_keeps_it_compiled(kind: &str, body: &str, stop_at: i64, sum: i64) {
     require_luajit_host();
-    let source = format!("{PRELUDE}{WHILE}");
-    let program = Client::temp_program("jit_while.lua", &source);
-    let line = line_of(&source, "bp-while");
+    let source = format!("{PRELUDE}{body}");
+    let program = Client::temp_program(&format!("jit_{kind}.lua"), &source);
+    let line = line_of(&source, &format!("bp-{kind}"));
     let mut client = Client::start();
     launch(&mut client, &program, json!({}));
     client.ok(
@@ -670,7 +639,9 @@ fn a_condition_on_a_while_line_keeps_the_loop_compiled() {
     );
     client.ok("configurationDone", json!({}));
     if said(&mut client, "looped") != 1 {
-        client.fail("the while loop with a condition on its line was not compiled");
+        client.fail(&format!(
+            "the {kind} loop with a condition on its line was not compiled"
+        ));
     }
     let stopped = client.wait_stopped("breakpoint");
     let frames = client.stack(&stopped["threadId"]);
@@ -679,11 +650,12 @@ fn a_condition_on_a_while_line_keeps_the_loop_compiled() {
         client.fail(&format!("stopped at {} not {line}", top["line"]));
     }
     let passes = client.evaluate("passes", Some(&top["id"]), "watch");
-    if passes != "5000" {
-        client.fail(&format!("stopped with passes = {passes}, expected 5000"));
+    if passes != stop_at.to_string() {
+        client.fail(&format!(
+            "stopped with passes = {passes}, expected {stop_at}"
+        ));
     }
     client.ok("continue", json!({"threadId": 1}));
-    let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
     for label in ["warm", "stop"] {
         if said(&mut client, label) != sum {
             client.fail(&format!("{label}: the loop computed something else"));
