@@ -375,15 +375,72 @@ say('y', y)
     client.wait_event("terminated");
 }
 
-/// Evaluates `i` in the top frame of a stop at `line`.
-fn stopped_i(client: &mut Client, line: i64) -> String {
-    let stopped = client.wait_stopped("breakpoint");
-    let frames = client.stack(&stopped["threadId"]);
-    let top = frames.first().cloned().unwrap_or_default();
-    if top["line"] != line {
-        client.fail(&format!("stopped at {} not {line}", top["line"]));
+/// A program (`body` after the prelude) whose `work` loop holds conditional
+/// breakpoints, checked as a compiled loop should behave: the loop was
+/// compiled with them in place (`looped 1`), it stops exactly at `stops`,
+/// in order and nowhere else, and each run it says in `runs` computes `sum`.
+struct CompiledLoop<'a> {
+    name: &'a str,
+    body: &'a str,
+    /// (line marker, condition)
+    breakpoints: &'a [(&'a str, &'a str)],
+    /// (line marker, variable, its value there)
+    stops: &'a [(&'a str, &'a str, &'a str)],
+    runs: &'a [&'a str],
+    sum: i64,
+}
+
+impl CompiledLoop<'_> {
+    fn check(&self) {
+        require_luajit_host();
+        let source = format!("{PRELUDE}{}", self.body);
+        let program = Client::temp_program(&format!("jit_{}.lua", self.name), &source);
+        let mut client = Client::start();
+        launch(&mut client, &program, json!({}));
+        let breakpoints: Vec<Value> = self
+            .breakpoints
+            .iter()
+            .map(|(marker, condition)| {
+                json!({"line": line_of(&source, marker), "condition": condition})
+            })
+            .collect();
+        client.ok(
+            "setBreakpoints",
+            json!({"source": {"path": program}, "breakpoints": breakpoints}),
+        );
+        client.ok("configurationDone", json!({}));
+        if said(&mut client, "looped") != 1 {
+            client.fail(&format!("{}: the loop was not compiled", self.name));
+        }
+        for (marker, name, want) in self.stops {
+            let line = line_of(&source, marker);
+            let stopped = client.wait_stopped("breakpoint");
+            let frames = client.stack(&stopped["threadId"]);
+            let top = frames.first().cloned().unwrap_or_default();
+            if top["line"] != line {
+                client.fail(&format!("stopped at {} not {line} ({marker})", top["line"]));
+            }
+            let got = client.evaluate(name, Some(&top["id"]), "watch");
+            if got != *want {
+                client.fail(&format!("stopped with {name} = {got}, expected {want}"));
+            }
+            client.ok("continue", json!({"threadId": 1}));
+        }
+        for label in self.runs {
+            if said(&mut client, label) != self.sum {
+                client.fail(&format!("{label}: the loop computed something else"));
+            }
+        }
+        client.wait_event("terminated");
+        let stops = client
+            .event_names()
+            .iter()
+            .filter(|n| *n == "stopped")
+            .count();
+        if stops != self.stops.len() {
+            client.fail(&format!("{stops} stops, expected {}", self.stops.len()));
+        }
     }
-    client.evaluate("i", Some(&top["id"]), "watch")
 }
 
 /// `work`'s loop with a breakpoint whose condition reads globals; each
@@ -430,44 +487,20 @@ say('traces', traces())
 /// (setfenv); a change that keeps it false does not stop.
 #[test]
 fn conditions_naming_globals_are_guards_in_compiled_loops() {
-    require_luajit_host();
-    let source = format!("{PRELUDE}{GLOBALS}");
-    let program = Client::temp_program("jit_globals.lua", &source);
-    let bp = line_of(&source, "bp-global");
-    let mut client = Client::start();
-    launch(&mut client, &program, json!({}));
-    client.ok(
-        "setBreakpoints",
-        json!({"source": {"path": program}, "breakpoints": [
-            {"line": bp, "condition": "debug_on ~= false or cfg.level > 3"},
-        ]}),
-    );
-    client.ok("configurationDone", json!({}));
-    if said(&mut client, "looped") != 1 {
-        client.fail("the loop with a condition on globals did not stay compiled");
+    CompiledLoop {
+        name: "globals",
+        body: GLOBALS,
+        breakpoints: &[("bp-global", "debug_on ~= false or cfg.level > 3")],
+        stops: &[
+            ("bp-global", "i", "5000"),
+            ("bp-global", "i", "6000"),
+            ("bp-global", "i", "7000"),
+            ("bp-global", "i", "8000"),
+        ],
+        runs: &["warm", "value", "swap", "type", "removed", "fenv", "old"],
+        sum: (1..=20000i64).map(|k| k % 7).sum(),
     }
-    for want in ["5000", "6000", "7000", "8000"] {
-        let i = stopped_i(&mut client, bp);
-        if i != want {
-            client.fail(&format!("stopped with i = {i}, expected {want}"));
-        }
-        client.ok("continue", json!({"threadId": 1}));
-    }
-    let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
-    for label in ["warm", "value", "swap", "type", "removed", "fenv", "old"] {
-        if said(&mut client, label) != sum {
-            client.fail(&format!("{label}: the loop computed something else"));
-        }
-    }
-    client.wait_event("terminated");
-    let stops = client
-        .event_names()
-        .iter()
-        .filter(|n| *n == "stopped")
-        .count();
-    if stops != 4 {
-        client.fail(&format!("{stops} stops, expected 4"));
-    }
+    .check();
 }
 
 /// A loop whose `for` line (its FORL trap, every pass), a return line and
@@ -510,61 +543,24 @@ say('off', work(20000, 3000))
 /// flushed and the loop compiled again, and under `jit.off`.
 #[test]
 fn conditions_on_for_return_and_tail_call_lines_keep_the_loop_compiled() {
-    require_luajit_host();
-    let source = format!("{PRELUDE}{CONTROL}");
-    let program = Client::temp_program("jit_control.lua", &source);
-    let (for_line, ret_line, tail_line) = (
-        line_of(&source, "bp-for"),
-        line_of(&source, "bp-return"),
-        line_of(&source, "bp-tail"),
-    );
-    let mut client = Client::start();
-    launch(&mut client, &program, json!({}));
-    client.ok(
-        "setBreakpoints",
-        json!({"source": {"path": program}, "breakpoints": [
-            {"line": for_line, "condition": "passes == stop_at"},
-            {"line": ret_line, "condition": "i == ret_at"},
-            {"line": tail_line, "condition": "i == tail_at"},
-        ]}),
-    );
-    client.ok("configurationDone", json!({}));
-    if said(&mut client, "looped") != 1 {
-        client.fail("the loop with conditions on its control lines was not compiled");
+    CompiledLoop {
+        name: "control",
+        body: CONTROL,
+        breakpoints: &[
+            ("bp-for", "passes == stop_at"),
+            ("bp-return", "i == ret_at"),
+            ("bp-tail", "i == tail_at"),
+        ],
+        stops: &[
+            ("bp-for", "passes", "5000"),
+            ("bp-return", "i", "6000"),
+            ("bp-tail", "i", "7000"),
+            ("bp-for", "passes", "3000"),
+        ],
+        runs: &["warm", "for", "return", "tail", "off"],
+        sum: (1..=20000i64).map(|k| k % 7).sum(),
     }
-    for (line, name, want) in [
-        (for_line, "passes", "5000"),
-        (ret_line, "i", "6000"),
-        (tail_line, "i", "7000"),
-        (for_line, "passes", "3000"),
-    ] {
-        let stopped = client.wait_stopped("breakpoint");
-        let frames = client.stack(&stopped["threadId"]);
-        let top = frames.first().cloned().unwrap_or_default();
-        if top["line"] != line {
-            client.fail(&format!("stopped at {} not {line}", top["line"]));
-        }
-        let got = client.evaluate(name, Some(&top["id"]), "watch");
-        if got != want {
-            client.fail(&format!("stopped with {name} = {got}, expected {want}"));
-        }
-        client.ok("continue", json!({"threadId": 1}));
-    }
-    let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
-    for label in ["warm", "for", "return", "tail", "off"] {
-        if said(&mut client, label) != sum {
-            client.fail(&format!("{label}: the loop computed something else"));
-        }
-    }
-    client.wait_event("terminated");
-    let stops = client
-        .event_names()
-        .iter()
-        .filter(|n| *n == "stopped")
-        .count();
-    if stops != 4 {
-        client.fail(&format!("{stops} stops, expected 4"));
-    }
+    .check();
 }
 
 /// A generic `for` over `pairs` whose line holds a breakpoint with a
@@ -591,8 +587,15 @@ say('stop', work(400, 5010))
 /// `next`: the loop stays compiled and stops at the pass it turns true.
 #[test]
 fn a_condition_on_a_pairs_loop_line_keeps_it_compiled() {
-    let sum = 400 * (1..=50i64).sum::<i64>();
-    a_condition_on_the_loop_line_keeps_it_compiled("pairs", PAIRS, 5010, sum);
+    CompiledLoop {
+        name: "pairs",
+        body: PAIRS,
+        breakpoints: &[("bp-pairs", "passes == stop_at")],
+        stops: &[("bp-pairs", "passes", "5010")],
+        runs: &["warm", "stop"],
+        sum: 400 * (1..=50i64).sum::<i64>(),
+    }
+    .check();
 }
 
 /// A `while true do` loop, whose line's trap is on its LOOP instruction.
@@ -616,50 +619,13 @@ say('stop', work(20000, 5000))
 /// pass it turns true.
 #[test]
 fn a_condition_on_a_while_line_keeps_the_loop_compiled() {
-    let sum = (1..=20000i64).map(|k| k % 7).sum::<i64>();
-    a_condition_on_the_loop_line_keeps_it_compiled("while", WHILE, 5000, sum);
-}
-
-/// Runs `body` (a loop marked `bp-<kind>`, run warm and then with
-/// `stop_at`, each saying its result) with `passes == stop_at` on the
-/// loop's line: the loop was compiled, the stop comes at pass `stop_at`,
-/// and both runs compute `sum`.
-fn a_condition_on_the_loop_line_keeps_it_compiled(kind: &str, body: &str, stop_at: i64, sum: i64) {
-    require_luajit_host();
-    let source = format!("{PRELUDE}{body}");
-    let program = Client::temp_program(&format!("jit_{kind}.lua"), &source);
-    let line = line_of(&source, &format!("bp-{kind}"));
-    let mut client = Client::start();
-    launch(&mut client, &program, json!({}));
-    client.ok(
-        "setBreakpoints",
-        json!({"source": {"path": program}, "breakpoints": [
-            {"line": line, "condition": "passes == stop_at"},
-        ]}),
-    );
-    client.ok("configurationDone", json!({}));
-    if said(&mut client, "looped") != 1 {
-        client.fail(&format!(
-            "the {kind} loop with a condition on its line was not compiled"
-        ));
+    CompiledLoop {
+        name: "while",
+        body: WHILE,
+        breakpoints: &[("bp-while", "passes == stop_at")],
+        stops: &[("bp-while", "passes", "5000")],
+        runs: &["warm", "stop"],
+        sum: (1..=20000i64).map(|k| k % 7).sum(),
     }
-    let stopped = client.wait_stopped("breakpoint");
-    let frames = client.stack(&stopped["threadId"]);
-    let top = frames.first().cloned().unwrap_or_default();
-    if top["line"] != line {
-        client.fail(&format!("stopped at {} not {line}", top["line"]));
-    }
-    let passes = client.evaluate("passes", Some(&top["id"]), "watch");
-    if passes != stop_at.to_string() {
-        client.fail(&format!(
-            "stopped with passes = {passes}, expected {stop_at}"
-        ));
-    }
-    client.ok("continue", json!({"threadId": 1}));
-    for label in ["warm", "stop"] {
-        if said(&mut client, label) != sum {
-            client.fail(&format!("{label}: the loop computed something else"));
-        }
-    }
-    client.wait_event("terminated");
+    .check();
 }
