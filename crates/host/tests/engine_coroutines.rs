@@ -148,18 +148,22 @@ fn a_loop_calling_the_module_sees_new_code_on_its_next_iteration_reloaded_from_a
     assert!(final_n >= 1_000_000, "{final_n}");
 }
 
+/// A factory of counters that yield each count (`n = n + 1` is the line
+/// the tests' reloads change).
+const COUNTING_FACTORY: &str = r#"
+    local M = {}
+    function M.make()
+      local n = 0
+      return function()
+        while true do n = n + 1; coroutine.yield(n) end
+      end
+    end
+    return M
+"#;
+
 #[test]
 fn closures_of_a_factory_running_in_a_coroutine_keep_old_code_with_a_warning() {
-    let v1 = r#"
-        local M = {}
-        function M.make()
-          local n = 0
-          return function()
-            while true do n = n + 1; coroutine.yield(n) end
-          end
-        end
-        return M
-    "#;
+    let v1 = COUNTING_FACTORY;
     let vm = Vm::new(&[("fa", v1)]);
     vm.run(
         r#"
@@ -234,16 +238,7 @@ fn a_factory_product_running_in_a_thread_made_from_c_keeps_its_code() {
     // it, and the product's frame holds no open upvalue, so only the pass
     // over the heap meets it (the pass may have given the product the new
     // code already: it must take it back).
-    let v1 = r#"
-        local M = {}
-        function M.make()
-          local n = 0
-          return function()
-            while true do n = n + 1; coroutine.yield(n) end
-          end
-        end
-        return M
-    "#;
+    let v1 = COUNTING_FACTORY;
     let vm = Vm::new(&[("fp", v1)]);
     vm.run("fp = require('fp'); body = fp.make(); idle = fp.make()");
     let body: mlua::Function = vm.eval("body");
