@@ -27,14 +27,22 @@ fn lines(frames: &[Value]) -> Vec<i64> {
         .collect()
 }
 
-#[test]
-fn a_stop_inside_a_coroutine_is_on_its_thread() {
-    support::require_host();
+/// The fixture launched with breakpoints at the lines of `markers`,
+/// configured and running; its client and path.
+fn launched_with_breakpoints(markers: &[&str]) -> (Client, String) {
     let mut client = Client::start();
     let program = fixture(PROGRAM);
     client.launch(json!({"program": program}));
-    client.set_breakpoints(&program, &[line_of("co-yield"), line_of("main-done")]);
+    let lines: Vec<i64> = markers.iter().map(|m| line_of(m)).collect();
+    client.set_breakpoints(&program, &lines);
     client.ok("configurationDone", json!({}));
+    (client, program)
+}
+
+#[test]
+fn a_stop_inside_a_coroutine_is_on_its_thread() {
+    support::require_host();
+    let (mut client, _) = launched_with_breakpoints(&["co-yield", "main-done"]);
 
     let stopped = client.wait_stopped("breakpoint");
     let thread = stopped["threadId"].clone();
@@ -108,11 +116,7 @@ fn a_stop_inside_a_coroutine_is_on_its_thread() {
 #[test]
 fn step_out_of_a_coroutine_stops_in_its_resumer() {
     support::require_host();
-    let mut client = Client::start();
-    let program = fixture(PROGRAM);
-    client.launch(json!({"program": program}));
-    client.set_breakpoints(&program, &[line_of("co-yield")]);
-    client.ok("configurationDone", json!({}));
+    let (mut client, program) = launched_with_breakpoints(&["co-yield"]);
     let stopped = client.wait_stopped("breakpoint");
     let thread = stopped["threadId"].clone();
     let own = client.stack(&thread);
@@ -139,11 +143,7 @@ fn step_out_of_a_coroutine_stops_in_its_resumer() {
 #[test]
 fn a_thread_that_does_not_exist_is_refused() {
     support::require_host();
-    let mut client = Client::start();
-    let program = fixture(PROGRAM);
-    client.launch(json!({"program": program}));
-    client.set_breakpoints(&program, &[line_of("co-yield")]);
-    client.ok("configurationDone", json!({}));
+    let (mut client, program) = launched_with_breakpoints(&["co-yield"]);
     client.wait_stopped("breakpoint");
     for id in [json!(99), json!(-5), json!(i64::MAX)] {
         let refused = client.err("stackTrace", json!({"threadId": id}));
@@ -162,11 +162,7 @@ fn a_thread_that_does_not_exist_is_refused() {
 #[test]
 fn coroutines_that_become_threads_start_and_exit() {
     support::require_host();
-    let mut client = Client::start();
-    let program = fixture(PROGRAM);
-    client.launch(json!({"program": program}));
-    client.set_breakpoints(&program, &[line_of("co-yield"), line_of("main-done")]);
-    client.ok("configurationDone", json!({}));
+    let (mut client, _) = launched_with_breakpoints(&["co-yield", "main-done"]);
     // The producer stops twice at its yield (on its thread), then ends.
     let producer = client.wait_stopped("breakpoint")["threadId"].clone();
     client.ok("continue", json!({"threadId": producer}));
