@@ -172,16 +172,8 @@ fn a_field_written_in_a_compiled_loop_stops() {
     let mut client = Client::start();
     client.launch(json!({ "program": program }));
     client.ok("configurationDone", json!({}));
-    client.wait_output("the loop running", |t| t.contains("spinning"));
-    client.ok("pause", json!({"threadId": 1}));
-    client.wait_stopped("pause");
-    if support::runtime() == "luajit" {
-        let compiled = client.evaluate("require('jit.util').traceinfo(1) ~= nil", None, "watch");
-        if compiled != "true" {
-            client.fail("the loop was never compiled");
-        }
-    }
-    let frame = client.stack(&json!(1))[0]["id"].clone();
+    let stack = client.pause_in_loop("spinning", "run");
+    let frame = stack[0]["id"].clone();
     let scopes = client.ok("scopes", json!({"frameId": frame}));
     let upvalues = scopes["scopes"][1]["variablesReference"].clone();
     let t = client.variable(&upvalues, "t")["variablesReference"].clone();

@@ -573,21 +573,7 @@ fn a_frame_stopped_by_a_step_restarts_and_its_breakpoint_stops_once() {
 fn paused_in_loop(client: &mut Client, dir: &Path, marker: &str, function: &str) -> Vec<Value> {
     launch_program(client, dir);
     client.ok("configurationDone", json!({}));
-    client.wait_output("the loop running", |t| t.contains(marker));
-    client.ok("pause", json!({"threadId": 1}));
-    client.wait_stopped("pause");
-    let stack = frames(client);
-    if stack[0]["name"] != function {
-        client.fail(&format!("paused in {}", stack[0]["name"]));
-    }
-    if support::runtime() == "luajit" {
-        // The loop ran compiled: the restart leaves a trace behind.
-        let compiled = client.evaluate("require('jit.util').traceinfo(1) ~= nil", None, "watch");
-        if compiled != "true" {
-            client.fail("the loop was never compiled");
-        }
-    }
-    stack
+    client.pause_in_loop(marker, function)
 }
 
 /// A long loop: compiled after a few iterations where the VM has a JIT

@@ -253,13 +253,7 @@ fn set_step_in_a_compiled_loop(name: &str, set_step: impl FnOnce(&mut Client, &[
     let mut client = Client::start();
     client.launch(json!({ "program": program }));
     client.ok("configurationDone", json!({}));
-    client.wait_output("the loop running", |t| t.contains("spinning"));
-    client.ok("pause", json!({"threadId": 1}));
-    client.wait_stopped("pause");
-    let stack = client.stack(&json!(1));
-    if stack[0]["name"] != "run" {
-        client.fail(&format!("paused in {}", stack[0]["name"]));
-    }
+    let stack = client.pause_in_loop("spinning", "run");
     let frame = stack[0]["id"].clone();
     let number = |client: &mut Client, e: &str| -> i64 {
         let text = client.evaluate(e, Some(&frame), "watch");

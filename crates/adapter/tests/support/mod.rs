@@ -409,6 +409,27 @@ impl Client {
         body
     }
 
+    /// Pauses the running program once its output says `marker` (its loop
+    /// runs by then), checks that it paused in `function` and, on LuaJIT,
+    /// that the loop was compiled; the main thread's stack.
+    #[track_caller]
+    pub fn pause_in_loop(&mut self, marker: &str, function: &str) -> Vec<Value> {
+        self.wait_output("the loop running", |t| t.contains(marker));
+        self.ok("pause", json!({"threadId": 1}));
+        self.wait_stopped("pause");
+        let stack = self.stack(&json!(1));
+        if stack.first().map(|f| &f["name"]) != Some(&json!(function)) {
+            self.fail(&format!("paused in {:?}, not {function}", stack.first()));
+        }
+        if runtime() == "luajit" {
+            let compiled = self.evaluate("require('jit.util').traceinfo(1) ~= nil", None, "watch");
+            if compiled != "true" {
+                self.fail("the loop was never compiled");
+            }
+        }
+        stack
+    }
+
     /// Waits until the output (stdout) seen so far satisfies `check`.
     #[track_caller]
     pub fn wait_output(&mut self, what: &str, check: impl Fn(&str) -> bool) -> String {
